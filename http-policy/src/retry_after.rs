@@ -21,11 +21,17 @@ use http::HeaderMap;
 /// );
 /// ```
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     let now: DateTime<Utc> = now.into();
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
@@ -44,7 +50,10 @@ mod tests {
     fn seconds() {
         let now = SystemTime::now();
         assert_eq!(parse_retry_after(&headers("0"), now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after(&headers(" 30 "), now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&headers(" 30 "), now),
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]
