@@ -1,5 +1,61 @@
-//! `mailchimp-client`: under construction; see the workspace README.
+//! A typed, rate-safe async client for the Mailchimp Marketing API v3.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! # async fn run() -> mailchimp_client::Result<()> {
+//! use mailchimp_client::{Client, Credentials};
+//!
+//! // The data center (`us6`) comes from the key's suffix.
+//! let client = Client::builder(Credentials::api_key("0123456789abcdef0123456789abcdef-us6"))
+//!     .build()
+//!     .await?;
+//! println!("{}", client.ping().await?.health_status);
+//! # Ok(()) }
+//! ```
+//!
+//! # What the client does for you
+//!
+//! - **Auth and data center.** API keys are sent as HTTP Basic and name their
+//!   data center; OAuth tokens are sent as Bearer, with the data center looked
+//!   up once at [`ClientBuilder::build`]. Secrets stay
+//!   [`secrecy::SecretString`]s and never show in `Debug` or errors.
+//! - **Rate safety.** At most [`DEFAULT_MAX_CONCURRENCY`] requests in flight
+//!   per client (clones, handlers and streams share the cap). `429`, `5xx`, a
+//!   bare `403` and connect/timeout failures are retried with exponential
+//!   backoff and jitter, honouring `Retry-After` ([`RetryConfig`]). `POST`s are
+//!   retried only where they are idempotent in effect.
+//! - **Timeouts.** Every attempt times out after [`DEFAULT_TIMEOUT`] (120 s)
+//!   unless configured otherwise.
+//! - **Typed errors.** Mailchimp's problem documents become [`Error`]
+//!   variants with every field kept; see [`Error::is_retryable`].
+//! - **Pagination.** List calls return one [`Page`] from `.send()`, or every
+//!   item as a lazy stream from `.into_stream()`.
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
+
+mod account;
+mod client;
+mod credentials;
+mod error;
+mod ids;
+mod lists;
+mod page;
+mod query;
+mod serde_util;
+
+pub use account::{Account, Health};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
+};
+pub use credentials::{Credentials, DataCenter};
+pub use error::{Error, FieldError, Problem, Result};
+pub use http_policy::RetryConfig;
+pub use ids::{ListId, MergeFieldId, SubscriberHash};
+pub use lists::{
+    Audience, AudienceContact, AudienceStats, CampaignDefaults, GetListRequest, ListHandler,
+    ListsRequest,
+};
+pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

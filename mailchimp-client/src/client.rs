@@ -1,0 +1,704 @@
+//! The client, its builder, and the transport every endpoint goes through.
+//!
+//! # Crate-internal request API
+//!
+//! Endpoint modules never touch `reqwest` directly; they call these
+//! `pub(crate)` methods of [`Client`], which build the URL, add auth, hold a
+//! concurrency permit per attempt, retry per policy and map errors:
+//!
+//! | method | use for | retried |
+//! |---|---|---|
+//! | `get::<T>(path, &query)` | `GET` of one resource | yes |
+//! | `send_json::<B, T>(Method, path, &query, &body)` | `PUT`/`PATCH`/`POST` with a JSON body and a JSON answer | yes, except `POST` |
+//! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe with `update_existing`); say why in its docs | yes |
+//! | `send_no_content::<B>(Method, path, &query, Option<&body>)` | calls answered by `204` (tags, …) | yes, except `POST` |
+//! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
+//! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |
+//! | `paginate::<T>(path, query, items_key, page_size)` | a lazy `'static + Send + Unpin` stream of all items | yes |
+//! | `collection(path, items_key)` | the state of a public list builder (`page::Collection`): filters in `.query`, then `.fields`, `.count`, `.offset`; `.send::<T>()` gives a `Page<T>`, `.into_stream::<T>()` the stream; `page::collection_methods!(Item)` generates the public setters | yes |
+//! | `collection(path, items_key)` | the state of a public list builder: filters in `.query`, `.fields`, `.count`, `.offset`; then `.send::<T>()` → `Page<T>`, `.into_stream::<T>()` | yes |
+//!
+//! `path` is the list of segments after the API root, e.g.
+//! `&["lists", list.as_str(), "members"]`: each segment is percent-encoded,
+//! so ids cannot add path levels, and empty, `.` or `..` segments are
+//! rejected with [`Error::InvalidInput`]. `query` is a [`Query`]; use
+//! [`FieldSelection::apply`] for `fields`/`exclude_fields`. `items_key` is the
+//! JSON key holding a collection's items (`"members"`, `"orders"`, …).
+//! Validate caller input before calling, with `Error::invalid_input(field, reason)`.
+//!
+//! [`FieldSelection::apply`]: crate::query::FieldSelection::apply
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use http_policy::{ConcurrencyLimit, Failure, RetryConfig, RetryDecision};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde::de::{DeserializeOwned, DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::credentials::{Credentials, DataCenter};
+use crate::error::{AttemptError, Error, Result};
+use crate::page::{self, Page};
+use crate::query::{keep_total_items, Query};
+
+/// Default whole-request timeout: Mailchimp itself gives up after 120 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Default concurrency cap: Mailchimp allows 10 simultaneous connections
+/// per user.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 10;
+
+/// Where OAuth tokens are resolved to a data center.
+pub const DEFAULT_METADATA_URL: &str = "https://login.mailchimp.com/oauth2/metadata";
+
+/// The User-Agent sent with every request.
+const USER_AGENT: &str = concat!("mailchimp-client/", env!("CARGO_PKG_VERSION"));
+
+/// Configures and builds a [`Client`]; start with [`Client::builder`].
+///
+/// ```no_run
+/// # async fn run() -> mailchimp_client::Result<()> {
+/// use std::time::Duration;
+/// use mailchimp_client::{Client, Credentials, RetryConfig};
+///
+/// let client = Client::builder(Credentials::api_key("0123456789abcdef-us6"))
+///     .timeout(Duration::from_secs(30))
+///     .max_concurrency(5)
+///     .retry(RetryConfig::new().with_max_attempts(3))
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `.build().await`"]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    base_url: Option<String>,
+    metadata_url: Option<String>,
+    timeout: Duration,
+    max_concurrency: usize,
+    retry: RetryConfig,
+}
+
+impl ClientBuilder {
+    /// Sends requests to this API root instead of the data center's
+    /// (`https://{dc}.api.mailchimp.com/3.0`): a mock server, a proxy, or
+    /// Mailchimp's dc-less `https://api.mailchimp.com/3.0`. Paths such as
+    /// `/lists` are appended to it. With an override, an API key needs no
+    /// data-center suffix and OAuth skips the metadata lookup.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Resolves OAuth tokens against this URL instead of
+    /// [`DEFAULT_METADATA_URL`].
+    pub fn metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.metadata_url = Some(url.into());
+        self
+    }
+
+    /// Whole-request timeout per attempt; default [`DEFAULT_TIMEOUT`] (120 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// At most this many requests in flight across the client and all its
+    /// clones, handlers and streams; default [`DEFAULT_MAX_CONCURRENCY`]
+    /// (10). `0` is treated as `1`.
+    pub fn max_concurrency(mut self, max: usize) -> Self {
+        self.max_concurrency = max;
+        self
+    }
+
+    /// The retry policy; default [`RetryConfig::new`] (5 attempts,
+    /// exponential backoff with jitter). [`RetryConfig::disabled`] turns
+    /// retries off.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Validates the configuration, resolves the data center, and returns
+    /// the client.
+    ///
+    /// An API key's data center comes from its suffix, without a request.
+    /// An OAuth token's comes from one `GET` of the metadata URL (header
+    /// `Authorization: OAuth <token>`), using `api_endpoint` and falling back
+    /// to `dc`. Neither happens when [`base_url`](Self::base_url) is set.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Config`] for a malformed API key (no `-dc` suffix, a
+    ///   non-alphanumeric data center, whitespace) or base/metadata URL, or
+    ///   when the HTTP client cannot be built; no request is sent.
+    /// - [`Error::DataCenterLookup`] when the OAuth metadata request fails or
+    ///   names no data center.
+    pub async fn build(self) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|_| Error::Config("the HTTP client could not be initialised"))?;
+        let transport = Transport {
+            http,
+            credentials: self.credentials,
+            limit: ConcurrencyLimit::new(self.max_concurrency),
+            retry: self.retry,
+            timeout: self.timeout,
+        };
+        let base = match self.base_url {
+            Some(url) => parse_http_url(&url, "the base URL is not an absolute http(s) URL")?,
+            None => match transport.credentials.key_data_center() {
+                Some(dc) => dc?.api_root(),
+                None => {
+                    let url = self.metadata_url.as_deref().unwrap_or(DEFAULT_METADATA_URL);
+                    let url =
+                        parse_http_url(url, "the metadata URL is not an absolute http(s) URL")?;
+                    resolve_oauth_root(&transport, url).await?
+                }
+            },
+        };
+        Ok(Client {
+            inner: Arc::new(Inner { transport, base }),
+        })
+    }
+}
+
+/// An authenticated, rate-safe Mailchimp Marketing API client.
+///
+/// Cheap to clone (an [`Arc`] inside); clones share the connection pool and
+/// the concurrency cap. Resources hang off it as handlers, e.g.
+/// `client.list(&id).members()`.
+///
+/// ```no_run
+/// # async fn run() -> mailchimp_client::Result<()> {
+/// use mailchimp_client::{Client, Credentials};
+///
+/// let client = Client::builder(Credentials::api_key("0123456789abcdef-us6"))
+///     .build()
+///     .await?;
+/// println!("{}", client.ping().await?.health_status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    base: Url,
+}
+
+/// What sending needs, before the API root is known.
+struct Transport {
+    http: reqwest::Client,
+    credentials: Credentials,
+    limit: ConcurrencyLimit,
+    retry: RetryConfig,
+    timeout: Duration,
+}
+
+/// Which `Authorization` header an attempt carries.
+#[derive(Clone, Copy)]
+enum Auth {
+    /// The client's credentials (Basic for keys, Bearer for tokens).
+    Credentials,
+    /// `OAuth <token>`, which only the metadata endpoint takes.
+    OAuthMetadata,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.inner.transport;
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("credentials", &t.credentials)
+            .field("max_concurrency", &t.limit.max())
+            .field("timeout", &t.timeout)
+            .field("retry", &t.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A builder for a client authenticating with `credentials`.
+    pub fn builder(credentials: Credentials) -> ClientBuilder {
+        ClientBuilder {
+            credentials,
+            base_url: None,
+            metadata_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            retry: RetryConfig::new(),
+        }
+    }
+
+    /// The API root requests go to, e.g. `https://us6.api.mailchimp.com/3.0`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The concurrency cap shared by this client and its clones.
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.transport.limit.max()
+    }
+
+    /// The retry policy.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.transport.retry
+    }
+
+    // ----- crate-internal request API (see the module docs) -----
+    // Some of it is only used by endpoint modules still being written.
+
+    /// `GET` one resource.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &[&str], query: &Query) -> Result<T> {
+        let (status, body) = self.execute(Method::GET, path, query, None, true).await?;
+        decode(status, &body)
+    }
+
+    /// A JSON request with a JSON answer; retried unless `method` is `POST`.
+    #[allow(dead_code)]
+    pub(crate) async fn send_json<B, T>(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &Query,
+        body: &B,
+    ) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let retry = method != Method::POST;
+        let (status, answer) = self
+            .execute(method, path, query, Some(encode(body)?), retry)
+            .await?;
+        decode(status, &answer)
+    }
+
+    /// A `POST` that is idempotent in effect, so it is retried like a `PUT`.
+    /// Only for calls whose repetition cannot duplicate anything.
+    #[allow(dead_code)]
+    pub(crate) async fn post_idempotent<B, T>(
+        &self,
+        path: &[&str],
+        query: &Query,
+        body: &B,
+    ) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let (status, answer) = self
+            .execute(Method::POST, path, query, Some(encode(body)?), true)
+            .await?;
+        decode(status, &answer)
+    }
+
+    /// A request answered without a body (`204`); retried unless `POST`.
+    #[allow(dead_code)]
+    pub(crate) async fn send_no_content<B>(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &Query,
+        body: Option<&B>,
+    ) -> Result<()>
+    where
+        B: Serialize + ?Sized,
+    {
+        let retry = method != Method::POST;
+        let body = body.map(encode).transpose()?;
+        self.execute(method, path, query, body, retry).await?;
+        Ok(())
+    }
+
+    /// `DELETE` a resource (answered by `204`).
+    #[allow(dead_code)]
+    pub(crate) async fn delete(&self, path: &[&str], query: &Query) -> Result<()> {
+        self.execute(Method::DELETE, path, query, None, true)
+            .await?;
+        Ok(())
+    }
+
+    /// One page of a collection whose items are under `items_key`.
+    pub(crate) async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &Query,
+        items_key: &'static str,
+        offset: u64,
+        count: u32,
+    ) -> Result<Page<T>> {
+        let mut query = query.clone();
+        query.set("offset", offset).set("count", count);
+        keep_total_items(&mut query);
+        let (status, body) = self.execute(Method::GET, path, &query, None, true).await?;
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        let page = PageSeed::<T>::new(items_key)
+            .deserialize(&mut de)
+            .and_then(|page| de.end().map(|()| page))
+            .map_err(|e| Error::decode(status, &body, e))?;
+        Ok(page)
+    }
+
+    /// Every item of a collection, `page_size` per request (at most 1000),
+    /// as a lazy stream owning a clone of this client.
+    #[allow(dead_code)]
+    pub(crate) fn paginate<T>(
+        &self,
+        path: &[&str],
+        query: Query,
+        items_key: &'static str,
+        page_size: u32,
+    ) -> BoxStream<'static, Result<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let path = path.iter().map(|s| (*s).to_owned()).collect();
+        page::paginate(self.clone(), path, query, items_key, page_size, 0)
+    }
+
+    /// A list request builder's shared state for the collection at `path`
+    /// (see `page::Collection`): the usual way to expose a list endpoint
+    /// with `.send()` and `.into_stream()`.
+    pub(crate) fn collection(&self, path: &[&str], items_key: &'static str) -> page::Collection {
+        page::Collection::new(self.clone(), path, items_key)
+    }
+
+    /// Sends one logical request: URL, retries, permits, error mapping.
+    async fn execute(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &Query,
+        body: Option<Bytes>,
+        retry: bool,
+    ) -> Result<(u16, Bytes)> {
+        let url = self.url(path, query)?;
+        self.inner
+            .transport
+            .send(method, url, body, Auth::Credentials, retry)
+            .await
+    }
+
+    /// The API root joined with `path` (each segment percent-encoded) and `query`.
+    fn url(&self, path: &[&str], query: &Query) -> Result<Url> {
+        if let Some(bad) = path
+            .iter()
+            .find(|s| s.is_empty() || **s == "." || **s == "..")
+        {
+            return Err(Error::invalid_input(
+                "id",
+                format!("an id in the request path cannot be {bad:?}"),
+            ));
+        }
+        let mut url = self.inner.base.clone();
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| Error::Config("the base URL cannot take a path"))?;
+            segments.pop_if_empty();
+            if path.is_empty() {
+                segments.push("");
+            } else {
+                segments.extend(path);
+            }
+        }
+        let mut pairs = query.pairs().peekable();
+        if pairs.peek().is_some() {
+            url.query_pairs_mut().extend_pairs(pairs);
+        }
+        Ok(url)
+    }
+}
+
+impl Transport {
+    /// Sends with retries (when `retry`), mapping an exhausted `429` to
+    /// [`Error::RateLimited`].
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+        auth: Auth,
+        retry: bool,
+    ) -> Result<(u16, Bytes)> {
+        let config = if retry {
+            self.retry
+        } else {
+            RetryConfig::disabled()
+        };
+        let outcome = http_policy::retry(
+            &config,
+            |_attempt| self.attempt(method.clone(), url.clone(), body.clone(), auth),
+            classify,
+        )
+        .await;
+        match outcome {
+            Ok(ok) => Ok(ok),
+            Err(Failure {
+                error,
+                attempts,
+                exhausted,
+            }) => {
+                let AttemptError { error, .. } = error;
+                if exhausted && error.status() == Some(429) {
+                    Err(Error::RateLimited {
+                        attempts,
+                        last: Box::new(error),
+                    })
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    /// One attempt, holding a concurrency permit until the body is read.
+    async fn attempt(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+        auth: Auth,
+    ) -> std::result::Result<(u16, Bytes), AttemptError> {
+        let _permit = self.limit.acquire().await;
+        let mut request = self.http.request(method, url);
+        request = match auth {
+            Auth::Credentials => self.credentials.authorize(request),
+            Auth::OAuthMetadata => oauth_metadata_header(request, &self.credentials),
+        };
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        let transport = |e: reqwest::Error| AttemptError {
+            error: Error::Transport(e),
+            retry_after: None,
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = http_policy::parse_retry_after(response.headers(), SystemTime::now());
+        let body = response.bytes().await.map_err(transport)?;
+        if (200..300).contains(&status) {
+            Ok((status, body))
+        } else {
+            Err(AttemptError {
+                error: Error::from_response(status, &body),
+                retry_after,
+            })
+        }
+    }
+}
+
+/// Retry what [`Error::is_retryable`] says, waiting as long as the server asked.
+fn classify(failure: &AttemptError) -> RetryDecision {
+    if !failure.error.is_retryable() {
+        return RetryDecision::DoNotRetry;
+    }
+    match failure.retry_after {
+        Some(wait) => RetryDecision::RetryAfter(wait),
+        None => RetryDecision::Retry,
+    }
+}
+
+/// `Authorization: OAuth <token>`, marked sensitive so it is never logged.
+fn oauth_metadata_header(
+    request: reqwest::RequestBuilder,
+    credentials: &Credentials,
+) -> reqwest::RequestBuilder {
+    let Some(token) = credentials.oauth_secret() else {
+        return request;
+    };
+    match HeaderValue::from_str(&format!("OAuth {}", token.expose_secret())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            request.header(AUTHORIZATION, value)
+        }
+        // A token with control characters cannot be sent; the server's 401
+        // then explains it without us quoting the token.
+        Err(_) => request,
+    }
+}
+
+/// The fields of the OAuth metadata document the client uses.
+#[derive(Deserialize)]
+struct OAuthMetadata {
+    #[serde(default)]
+    api_endpoint: Option<String>,
+    #[serde(default)]
+    dc: Option<String>,
+}
+
+/// Resolves an OAuth token's API root: `{api_endpoint}/3.0`, else the `dc`'s.
+async fn resolve_oauth_root(transport: &Transport, url: Url) -> Result<Url> {
+    let lookup_failed = |reason: &'static str, source: Error| Error::DataCenterLookup {
+        reason,
+        source: Some(Box::new(source)),
+    };
+    let (status, body) = transport
+        .send(Method::GET, url, None, Auth::OAuthMetadata, true)
+        .await
+        .map_err(|e| lookup_failed("the metadata request failed", e))?;
+    let metadata: OAuthMetadata = decode(status, &body)
+        .map_err(|e| lookup_failed("the metadata response is not a JSON object", e))?;
+    if let Some(endpoint) = metadata.api_endpoint.filter(|e| !e.trim().is_empty()) {
+        let mut root =
+            parse_http_url(endpoint.trim(), "").map_err(|_| Error::DataCenterLookup {
+                reason: "`api_endpoint` is not an absolute http(s) URL",
+                source: None,
+            })?;
+        if let Ok(mut segments) = root.path_segments_mut() {
+            segments.pop_if_empty().push("3.0");
+        }
+        return Ok(root);
+    }
+    match metadata.dc.as_deref().map(DataCenter::new) {
+        Some(Ok(dc)) => Ok(dc.api_root()),
+        Some(Err(_)) => Err(Error::DataCenterLookup {
+            reason: "`dc` is not a valid data-center name",
+            source: None,
+        }),
+        None => Err(Error::DataCenterLookup {
+            reason: "the response has neither `api_endpoint` nor `dc`",
+            source: None,
+        }),
+    }
+}
+
+/// An absolute `http`/`https` URL that can take a path.
+fn parse_http_url(input: &str, message: &'static str) -> Result<Url> {
+    match Url::parse(input) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base() => Ok(url),
+        _ => Err(Error::Config(message)),
+    }
+}
+
+/// Serialises a request body once, so retries resend the same bytes.
+fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Bytes> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| Error::invalid_input("body", format!("could not be serialised: {e}")))
+}
+
+/// Decodes a successful response body.
+fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::decode(status, body, e))
+}
+
+/// Decodes a collection response straight into a [`Page`], taking the items
+/// from `items_key` and skipping every other field (no intermediate
+/// `serde_json::Value`, so numbers keep their exact text for decimals).
+struct PageSeed<T> {
+    items_key: &'static str,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> PageSeed<T> {
+    fn new(items_key: &'static str) -> Self {
+        PageSeed {
+            items_key,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for PageSeed<T> {
+    type Value = Page<T>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Page<T>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<T> {
+    type Value = Page<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a collection with `{}` and `total_items`",
+            self.items_key
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Page<T>, A::Error> {
+        let mut items = None;
+        let mut total = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.items_key {
+                items = Some(map.next_value::<Vec<T>>()?);
+            } else if key == "total_items" {
+                total = Some(map.next_value::<u64>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        let total_items = total.ok_or_else(|| A::Error::missing_field("total_items"))?;
+        Ok(Page::new(items.unwrap_or_default(), total_items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<Client>();
+    }
+
+    #[test]
+    fn page_seed_takes_items_and_total_and_skips_the_rest() {
+        let body = br#"{"list_id":"x","members":[{"n":1},{"n":2}],"total_items":7,"_links":[]}"#;
+        #[derive(Deserialize)]
+        struct N {
+            n: u8,
+        }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let page: Page<N> = PageSeed::new("members").deserialize(&mut de).unwrap();
+        assert_eq!(page.total_items, 7);
+        assert_eq!(page.items.iter().map(|i| i.n).collect::<Vec<_>>(), [1, 2]);
+        let mut de = serde_json::Deserializer::from_slice(br#"{"members":[]}"#);
+        assert!(PageSeed::<N>::new("members").deserialize(&mut de).is_err());
+    }
+
+    #[tokio::test]
+    async fn urls_encode_segments_and_reject_traversal() {
+        let client = Client::builder(Credentials::api_key("k-us6"))
+            .base_url("http://127.0.0.1:9/3.0/")
+            .build()
+            .await
+            .unwrap();
+        let mut q = Query::new();
+        q.push("status", "subscribed");
+        let url = client.url(&["lists", "a/b c", "members"], &q).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/3.0/lists/a%2Fb%20c/members?status=subscribed"
+        );
+        assert_eq!(
+            client.url(&[], &Query::new()).unwrap().as_str(),
+            "http://127.0.0.1:9/3.0/"
+        );
+        for bad in ["", ".", ".."] {
+            let err = client.url(&["lists", bad], &Query::new()).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The crate's one error type and Mailchimp's problem documents.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The result type of every fallible call in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to Mailchimp.
+///
+/// Match on the variant for the cases Mailchimp documents separately, or use
+/// the predicates ([`Error::is_not_found`], [`Error::is_retryable`], …) and
+/// [`Error::problem`] for the problem document behind an API error.
+///
+/// ```no_run
+/// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+/// match client.ping().await {
+///     Ok(health) => println!("{}", health.health_status),
+///     Err(e) if e.is_unauthorized() => println!("check the API key"),
+///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `404 Resource Not Found`.
+    #[error("mailchimp resource not found: {}", .0.detail)]
+    NotFound(Box<Problem>),
+
+    /// `400 Invalid Resource`: the request body failed validation;
+    /// [`Problem::errors`] names the offending fields.
+    #[error("mailchimp rejected the resource: {}", .0.detail)]
+    InvalidResource(Box<Problem>),
+
+    /// `400 Member In Compliance State`: the address unsubscribed, bounced
+    /// or is under compliance review and cannot be subscribed again through
+    /// the API (a `pending` status, which sends a confirmation, may work).
+    #[error("member is in compliance state and cannot be subscribed: {}", .0.detail)]
+    MemberInCompliance(Box<Problem>),
+
+    /// `400 Forgotten Email Not Subscribed`: the contact was permanently
+    /// deleted and cannot be re-imported.
+    #[error("member was permanently deleted and cannot be re-imported: {}", .0.detail)]
+    ForgottenEmail(Box<Problem>),
+
+    /// `401 API Key Invalid` (or a revoked OAuth token).
+    #[error("mailchimp rejected the credentials: {}", .0.detail)]
+    Unauthorized(Box<Problem>),
+
+    /// Any other problem document Mailchimp returned.
+    #[error("mailchimp returned {} {}: {}", .0.status, .0.title, .0.detail)]
+    Api(Box<Problem>),
+
+    /// An error status without a problem document (a bare `403` under load,
+    /// a CDN's HTML `502`, …).
+    #[error("mailchimp returned HTTP {status} without a problem document")]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body, for diagnostics.
+        excerpt: String,
+    },
+
+    /// Mailchimp kept answering `429 Too Many Requests` until the retry
+    /// policy gave up.
+    #[error("mailchimp rate limit still hit after {attempts} attempt(s)")]
+    RateLimited {
+        /// Attempts made, including the first.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
+
+    /// The request could not be sent or the response not received
+    /// (connection refused, TLS, timeout, …).
+    #[error("request to mailchimp failed")]
+    Transport(#[source] reqwest::Error),
+
+    /// A successful response's body did not have the expected shape.
+    #[error("could not decode mailchimp response (HTTP {status}, body starts {excerpt:?})")]
+    Decode {
+        /// The HTTP status code of the response.
+        status: u16,
+        /// The start of the response body.
+        excerpt: String,
+        /// What serde found wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The client configuration is invalid (for example an API key without
+    /// a data-center suffix). Raised by [`ClientBuilder::build`](crate::ClientBuilder::build)
+    /// before any request is sent.
+    #[error("invalid client configuration: {0}")]
+    Config(&'static str),
+
+    /// The OAuth metadata lookup that resolves the data center failed.
+    #[error("could not resolve the mailchimp data center from the OAuth metadata: {reason}")]
+    DataCenterLookup {
+        /// What went wrong.
+        reason: &'static str,
+        /// The underlying request error, if the lookup request itself failed.
+        #[source]
+        source: Option<Box<Error>>,
+    },
+
+    /// A caller-supplied value was rejected before any request was sent.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The offending field or argument, e.g. `email_address`.
+        field: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// A caller-input error naming `field`; used for checks before a request.
+    pub(crate) fn invalid_input(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The problem document behind this error, if Mailchimp sent one.
+    ///
+    /// For [`Error::RateLimited`] this is the last `429`'s document.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Error::NotFound(p)
+            | Error::InvalidResource(p)
+            | Error::MemberInCompliance(p)
+            | Error::ForgottenEmail(p)
+            | Error::Unauthorized(p)
+            | Error::Api(p) => Some(p),
+            Error::RateLimited { last, .. } => last.problem(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status Mailchimp answered with, if a response was received.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Http { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::RateLimited { last, .. } => last.status(),
+            Error::Transport(e) => e.status().map(|s| s.as_u16()),
+            _ => self.problem().map(|p| p.status),
+        }
+    }
+
+    /// The per-field validation errors of an `Invalid Resource` response
+    /// (empty for every other error).
+    pub fn field_errors(&self) -> &[FieldError] {
+        self.problem().map_or(&[], |p| p.errors.as_slice())
+    }
+
+    /// `404 Resource Not Found`.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound(_))
+    }
+
+    /// `400 Invalid Resource`.
+    pub fn is_invalid_resource(&self) -> bool {
+        matches!(self, Error::InvalidResource(_))
+    }
+
+    /// `400 Member In Compliance State`.
+    pub fn is_member_in_compliance(&self) -> bool {
+        matches!(self, Error::MemberInCompliance(_))
+    }
+
+    /// `400 Forgotten Email Not Subscribed`.
+    pub fn is_forgotten_email(&self) -> bool {
+        matches!(self, Error::ForgottenEmail(_))
+    }
+
+    /// `401`: the API key or OAuth token was rejected.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Error::Unauthorized(_))
+    }
+
+    /// Rate limiting: retries were exhausted on `429`, or a single `429`
+    /// (when retries are off) is reported.
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } => true,
+            _ => self.status() == Some(429),
+        }
+    }
+
+    /// The request timed out (see [`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_timeout())
+    }
+
+    /// Whether trying the same request again may succeed: `429`, `5xx`, a
+    /// `403` without a problem document (Mailchimp's overload answer), and
+    /// connect or timeout failures.
+    ///
+    /// The client already retries these (see [`RetryConfig`](crate::RetryConfig));
+    /// this tells callers whether a failure that survived the retries is
+    /// worth scheduling again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } => true,
+            Error::Transport(e) => e.is_connect() || e.is_timeout(),
+            Error::Http { status, .. } => *status == 403 || *status == 429 || *status >= 500,
+            Error::Api(p) => p.status == 429 || p.status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Maps an error response to the matching variant.
+    pub(crate) fn from_response(status: u16, body: &[u8]) -> Self {
+        let Some(problem) = Problem::parse(status, body) else {
+            return Error::Http {
+                status,
+                excerpt: excerpt(body),
+            };
+        };
+        let title = problem.title.trim();
+        let boxed = Box::new(problem.clone());
+        if status == 404 {
+            Error::NotFound(boxed)
+        } else if status == 401 {
+            Error::Unauthorized(boxed)
+        } else if title.eq_ignore_ascii_case("Member In Compliance State") {
+            Error::MemberInCompliance(boxed)
+        } else if title.eq_ignore_ascii_case("Forgotten Email Not Subscribed") {
+            Error::ForgottenEmail(boxed)
+        } else if title.eq_ignore_ascii_case("Invalid Resource") {
+            Error::InvalidResource(boxed)
+        } else {
+            Error::Api(boxed)
+        }
+    }
+
+    /// A decode failure of a successful response.
+    pub(crate) fn decode(status: u16, body: &[u8], source: serde_json::Error) -> Self {
+        Error::Decode {
+            status,
+            excerpt: excerpt(body),
+            source,
+        }
+    }
+}
+
+/// Mailchimp's problem document (RFC 7807), sent with every error status.
+///
+/// Every field is kept; fields Mailchimp leaves out decode as empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Problem {
+    /// A URL naming the error type, e.g.
+    /// `https://mailchimp.com/developer/marketing/docs/errors/`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The error title, e.g. `Resource Not Found`.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// A human-readable explanation specific to this occurrence.
+    pub detail: String,
+    /// An id for this occurrence; quote it to Mailchimp support.
+    pub instance: String,
+    /// Per-field errors of an `Invalid Resource` response.
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// Parses a problem document; `None` when the body is not one.
+    fn parse(status: u16, body: &[u8]) -> Option<Self> {
+        let mut problem: Problem = serde_json::from_slice(body).ok()?;
+        if problem.title.is_empty() && problem.detail.is_empty() {
+            return None;
+        }
+        if problem.status == 0 {
+            problem.status = status;
+        }
+        Some(problem)
+    }
+}
+
+/// One entry of a problem document's `errors` array.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// The field in error, e.g. `merge_fields.FNAME`; may be empty.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// How much of a response body errors quote.
+const EXCERPT_CHARS: usize = 200;
+
+/// The start of a body, lossily decoded, for error messages.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// The wait a retryable failure asked for, carried next to the error through
+/// the retry loop.
+#[derive(Debug)]
+pub(crate) struct AttemptError {
+    pub(crate) error: Error,
+    pub(crate) retry_after: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem_body(status: u16, title: &str) -> Vec<u8> {
+        serde_json::json!({
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": title,
+            "status": status,
+            "detail": "details here",
+            "instance": "abc-123",
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn titles_map_to_variants() {
+        let e = Error::from_response(400, &problem_body(400, "Member In Compliance State"));
+        assert!(e.is_member_in_compliance());
+        let e = Error::from_response(400, &problem_body(400, "Forgotten Email Not Subscribed"));
+        assert!(e.is_forgotten_email());
+        let e = Error::from_response(404, &problem_body(404, "Resource Not Found"));
+        assert!(e.is_not_found());
+        assert_eq!(e.problem().unwrap().instance, "abc-123");
+        let e = Error::from_response(401, &problem_body(401, "API Key Invalid"));
+        assert!(e.is_unauthorized());
+        let e = Error::from_response(400, &problem_body(400, "Invalid Resource"));
+        assert!(e.is_invalid_resource());
+        let e = Error::from_response(400, &problem_body(400, "Bad Request"));
+        assert!(matches!(e, Error::Api(_)));
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn non_problem_bodies_keep_an_excerpt() {
+        let html = "<html>".repeat(100);
+        let e = Error::from_response(502, html.as_bytes());
+        match &e {
+            Error::Http { status, excerpt } => {
+                assert_eq!(*status, 502);
+                assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.is_retryable());
+        assert!(Error::from_response(403, b"").is_retryable());
+        assert!(!Error::from_response(403, &problem_body(403, "Forbidden")).is_retryable());
+    }
+
+    #[test]
+    fn field_errors_are_decoded() {
+        let body = br#"{"type":"t","title":"Invalid Resource","status":400,"detail":"d","instance":"",
+            "errors":[{"field":"merge_fields.FNAME","message":"required"},{"field":"","message":"x"}]}"#;
+        let e = Error::from_response(400, body);
+        assert_eq!(e.field_errors().len(), 2);
+        assert_eq!(e.field_errors()[0].field, "merge_fields.FNAME");
+    }
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn assert<T: Send + Sync + 'static>() {}
+        assert::<Error>();
+    }
+}

@@ -1,0 +1,236 @@
+//! Audiences (lists): `GET /lists`, `GET /lists/{list_id}`, and the
+//! per-list handler the member, merge-field and webhook calls hang off.
+
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::ids::ListId;
+use crate::page::{collection_methods, field_selection_methods, Collection};
+use crate::query::{FieldSelection, Query};
+
+/// An audience (Mailchimp's `list`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Audience {
+    /// The list id.
+    pub id: ListId,
+    /// The id used in Mailchimp's web app URLs.
+    pub web_id: u64,
+    /// The audience's name.
+    pub name: String,
+    /// The postal contact shown in campaign footers.
+    pub contact: AudienceContact,
+    /// The reminder of how recipients joined.
+    pub permission_reminder: String,
+    /// Default sender and subject for campaigns.
+    pub campaign_defaults: CampaignDefaults,
+    /// Whether members may pick plain-text or HTML email.
+    pub email_type_option: bool,
+    /// Whether signups need confirmation (double opt-in).
+    pub double_optin: bool,
+    /// Whether GDPR marketing permissions are enabled.
+    pub marketing_permissions: bool,
+    /// `pub` or `prv`.
+    pub visibility: String,
+    /// When the audience was created.
+    #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
+    pub date_created: Option<DateTime<FixedOffset>>,
+    /// Mailchimp's 0–5 star rating of the audience.
+    pub list_rating: u8,
+    /// The signup form's short URL.
+    pub subscribe_url_short: String,
+    /// Member counts and dates.
+    pub stats: AudienceStats,
+}
+
+/// An audience's postal contact.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+#[allow(missing_docs)] // self-explaining address fields
+pub struct AudienceContact {
+    pub company: String,
+    pub address1: String,
+    pub address2: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+    pub country: String,
+    pub phone: String,
+}
+
+/// Campaign defaults of an audience.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CampaignDefaults {
+    /// Default sender name.
+    pub from_name: String,
+    /// Default sender address.
+    pub from_email: String,
+    /// Default subject.
+    pub subject: String,
+    /// Default language code.
+    pub language: String,
+}
+
+/// Counts and dates of an audience.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct AudienceStats {
+    /// Subscribed members.
+    pub member_count: u64,
+    /// All contacts (only with `include_total_contacts`).
+    pub total_contacts: u64,
+    /// Unsubscribed members.
+    pub unsubscribe_count: u64,
+    /// Cleaned (bounced) members.
+    pub cleaned_count: u64,
+    /// Campaigns sent to the audience.
+    pub campaign_count: u64,
+    /// Merge fields defined.
+    pub merge_field_count: u64,
+    /// When the last member subscribed.
+    #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
+    pub last_sub_date: Option<DateTime<FixedOffset>>,
+    /// When the last member unsubscribed.
+    #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
+    pub last_unsub_date: Option<DateTime<FixedOffset>>,
+}
+
+impl Client {
+    /// `GET /lists`: the account's audiences.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut lists = client.lists().fields(["lists.id", "lists.name"]).into_stream();
+    /// while let Some(list) = lists.try_next().await? {
+    ///     println!("{} {}", list.id, list.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn lists(&self) -> ListsRequest {
+        ListsRequest {
+            inner: self.collection(&["lists"], "lists"),
+        }
+    }
+
+    /// The audience `id`: its details, members, merge fields and batch
+    /// subscribe.
+    pub fn list(&self, id: &ListId) -> ListHandler {
+        ListHandler {
+            client: self.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+/// `GET /lists`; made by [`Client::lists`].
+#[derive(Debug, Clone)]
+#[must_use = "call `.send()` or `.into_stream()`"]
+pub struct ListsRequest {
+    inner: Collection,
+}
+
+impl ListsRequest {
+    /// Only audiences that include this subscriber's email address.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.inner.query.set("email", email.into());
+        self
+    }
+
+    /// Only audiences with (`true`) or without an e-commerce store.
+    pub fn has_ecommerce_store(mut self, has: bool) -> Self {
+        self.inner.query.set("has_ecommerce_store", has);
+        self
+    }
+
+    /// Fill in `stats.total_contacts`.
+    pub fn include_total_contacts(mut self, include: bool) -> Self {
+        self.inner.query.set("include_total_contacts", include);
+        self
+    }
+
+    collection_methods!(Audience);
+}
+
+/// One audience; made by [`Client::list`].
+///
+/// Holds a clone of the client, so it can be kept and moved freely.
+#[derive(Debug, Clone)]
+pub struct ListHandler {
+    client: Client,
+    id: ListId,
+}
+
+impl ListHandler {
+    /// The audience id.
+    pub fn id(&self) -> &ListId {
+        &self.id
+    }
+
+    /// The client this handler sends through (for handlers in other
+    /// modules, such as webhooks).
+    #[allow(dead_code)]
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `GET /lists/{list_id}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ListId;
+    ///
+    /// let audience = client.list(&ListId::from("a1b2c3")).get().send().await?;
+    /// println!("{} has {} members", audience.name, audience.stats.member_count);
+    /// # Ok(()) }
+    /// ```
+    pub fn get(&self) -> GetListRequest {
+        GetListRequest {
+            client: self.client.clone(),
+            id: self.id.clone(),
+            fields: FieldSelection::All,
+            include_total_contacts: None,
+        }
+    }
+}
+
+/// `GET /lists/{list_id}`; made by [`ListHandler::get`].
+#[derive(Debug, Clone)]
+#[must_use = "call `.send()`"]
+pub struct GetListRequest {
+    client: Client,
+    id: ListId,
+    fields: FieldSelection,
+    include_total_contacts: Option<bool>,
+}
+
+impl GetListRequest {
+    /// Fill in `stats.total_contacts`.
+    pub fn include_total_contacts(mut self, include: bool) -> Self {
+        self.include_total_contacts = Some(include);
+        self
+    }
+
+    field_selection_methods!();
+
+    /// Fetches the audience.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown list id;
+    /// otherwise the API and transport errors of [`Error`](crate::Error).
+    pub async fn send(self) -> Result<Audience> {
+        let mut query = Query::new();
+        query.push_opt("include_total_contacts", self.include_total_contacts);
+        self.fields.apply(&mut query);
+        self.client.get(&["lists", self.id.as_str()], &query).await
+    }
+}
