@@ -1,0 +1,437 @@
+//! The browse API (`api/qracore/browses`) as offset/count pages and as a lazy
+//! stream.
+//!
+//! QAD pages by number: `page` (1-based), `pageSize`, and `pageAction`
+//! (`first` on the first page). Callers think in offset/count, so a request
+//! for `offset`, `count` becomes `page = offset / count + 1`,
+//! `pageSize = count`; `offset` must be a multiple of `count`.
+
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde::de::Error as _;
+use serde_json::Value;
+
+use crate::client::{Call, Client};
+use crate::error::{Error, Result};
+use crate::paths::BrowseId;
+
+/// The path of the browse API below the tenant URL.
+pub const BROWSE_PATH: &str = "api/qracore/browses";
+/// The page size used when none is set.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// One browse row: flat, dotted keys such as `customer.customerCode` or
+/// `cm_mstr.cm_addr`, exactly as the tenant sent them.
+pub type Row = serde_json::Map<String, Value>;
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The records on this page, in the tenant's order.
+    pub items: Vec<T>,
+    /// The offset this page starts at.
+    pub offset: u64,
+    /// The page size asked for.
+    pub count: u32,
+    /// Whether another page may follow: QAD's `HasMoreParams` was not
+    /// `false` and the page was full.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// The offset of the next page, or `None` after the last one.
+    ///
+    /// ```
+    /// # use qad_client::Page;
+    /// let page = Page::new(vec![1, 2], 4, 2, true);
+    /// assert_eq!(page.next_offset(), Some(6));
+    /// assert_eq!(Page::new(vec![1], 6, 2, false).next_offset(), None);
+    /// ```
+    pub fn next_offset(&self) -> Option<u64> {
+        self.has_more.then(|| self.offset + u64::from(self.count))
+    }
+
+    /// A page; `has_more` is cleared when `items` is shorter than `count`.
+    pub fn new(items: Vec<T>, offset: u64, count: u32, has_more: bool) -> Self {
+        let full = items.len() >= count as usize && !items.is_empty();
+        Self {
+            items,
+            offset,
+            count,
+            has_more: has_more && full,
+        }
+    }
+
+    /// Applies `f` to every item, keeping the paging fields.
+    ///
+    /// # Errors
+    ///
+    /// The first error `f` returns.
+    pub fn try_map<U, F>(self, f: F) -> Result<Page<U>>
+    where
+        F: FnMut(T) -> Result<U>,
+    {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_>>()?,
+            offset: self.offset,
+            count: self.count,
+            has_more: self.has_more,
+        })
+    }
+}
+
+/// A comparison operator of browse filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FilterOp {
+    /// `eq`
+    Eq,
+    /// `sw`: starts with.
+    StartsWith,
+    /// `ew`: ends with.
+    EndsWith,
+    /// `cn`: contains.
+    Contains,
+    /// `gt`
+    Gt,
+    /// `ge`
+    Ge,
+    /// `lt`
+    Lt,
+    /// `le`
+    Le,
+}
+
+impl FilterOp {
+    /// The operator as QAD spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eq => "eq",
+            Self::StartsWith => "sw",
+            Self::EndsWith => "ew",
+            Self::Contains => "cn",
+            Self::Gt => "gt",
+            Self::Ge => "ge",
+            Self::Lt => "lt",
+            Self::Le => "le",
+        }
+    }
+}
+
+/// One browse filter, sent as `filter=field,op,value,literal` (or
+/// `field,rg,from,literal,to,literal` for a range).
+///
+/// ```
+/// use qad_client::{Filter, FilterOp};
+///
+/// let f = Filter::new("customer.lastModifiedDate", FilterOp::Ge, "2025-03-01");
+/// assert_eq!(f.to_param()?, "customer.lastModifiedDate,ge,2025-03-01,literal");
+/// let r = Filter::range("salesOrder.orderDate", "2025-01-01", "2025-01-31");
+/// assert_eq!(r.to_param()?, "salesOrder.orderDate,rg,2025-01-01,literal,2025-01-31,literal");
+/// assert!(Filter::new("city", FilterOp::Eq, "Paris, TX").to_param().is_err());
+/// # Ok::<(), qad_client::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Filter {
+    field: String,
+    condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Condition {
+    Compare(FilterOp, String),
+    Range(String, String),
+}
+
+impl Filter {
+    /// `field op value`.
+    pub fn new(field: impl Into<String>, op: FilterOp, value: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            condition: Condition::Compare(op, value.into()),
+        }
+    }
+
+    /// `field` equal to `value`.
+    pub fn eq(field: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(field, FilterOp::Eq, value)
+    }
+
+    /// `field` between `from` and `to`, both included.
+    pub fn range(field: impl Into<String>, from: impl Into<String>, to: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            condition: Condition::Range(from.into(), to.into()),
+        }
+    }
+
+    /// The filtered field.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The `filter` query value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFilter`] for an empty field name, or a comma in the
+    /// field or a value: QAD's filter syntax has no escape for it.
+    pub fn to_param(&self) -> Result<String> {
+        let problem = |problem| {
+            Err(Error::InvalidFilter {
+                field: self.field.clone(),
+                problem,
+            })
+        };
+        if self.field.trim().is_empty() {
+            return problem("the field name is empty");
+        }
+        let values: Vec<&str> = match &self.condition {
+            Condition::Compare(_, v) => vec![v],
+            Condition::Range(a, b) => vec![a, b],
+        };
+        if self.field.contains(',') || values.iter().any(|v| v.contains(',')) {
+            return problem("a comma cannot be expressed in a browse filter");
+        }
+        Ok(match &self.condition {
+            Condition::Compare(op, v) => format!("{},{},{v},literal", self.field, op.as_str()),
+            Condition::Range(a, b) => format!("{},rg,{a},literal,{b},literal", self.field),
+        })
+    }
+}
+
+/// A browse read, built by [`Client::browse`]. Nothing is sent until
+/// [`send`](Self::send) or the stream is polled.
+///
+/// Pages after the first send the configured `pageAction` (default `next`)
+/// and the same `callId`, in case the tenant keeps a cursor per call.
+///
+/// ```no_run
+/// # async fn run(client: qad_client::Client) -> qad_client::Result<()> {
+/// use futures::TryStreamExt;
+/// use qad_client::{BrowseId, Filter};
+///
+/// let id: BrowseId = "urn:browse:bebrowse:com.qad.erp.sales.salesOrders".parse()?;
+/// let mut rows = client
+///     .browse(&id)
+///     .filter(Filter::eq("salesOrder.siteCode", "10-100"))
+///     .count(200)
+///     .into_stream();
+/// while let Some(row) = rows.try_next().await? {
+///     println!("{:?}", row.get("salesOrder.salesOrderNumber"));
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Browse {
+    client: Client,
+    id: BrowseId,
+    filters: Vec<Filter>,
+    offset: u64,
+    count: u32,
+    call_id: String,
+}
+
+impl Client {
+    /// Starts a read of the browse `id`.
+    pub fn browse(&self, id: &BrowseId) -> Browse {
+        Browse {
+            client: self.clone(),
+            id: id.clone(),
+            filters: Vec::new(),
+            offset: 0,
+            count: DEFAULT_PAGE_SIZE,
+            call_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+impl Browse {
+    /// Adds a filter (filters combine with AND).
+    #[must_use]
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Where to start (default 0); a multiple of the count.
+    #[must_use]
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Rows per page (default 100).
+    #[must_use]
+    pub fn count(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// The browse being read.
+    pub fn id(&self) -> &BrowseId {
+        &self.id
+    }
+
+    /// Fetches the page at the current offset.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPaging`] when the offset is not a multiple of the count
+    /// (or the count is 0), [`Error::InvalidFilter`], and any error of the call
+    /// or of decoding the envelope.
+    pub async fn send(&self) -> Result<Page<Row>> {
+        if self.count == 0 || !self.offset.is_multiple_of(u64::from(self.count)) {
+            return Err(Error::InvalidPaging {
+                offset: self.offset,
+                count: self.count,
+            });
+        }
+        let page = self.offset / u64::from(self.count) + 1;
+        let action = if page == 1 {
+            "first"
+        } else {
+            self.client.settings().later_page_action.as_str()
+        };
+        let mut call = Call::get(BROWSE_PATH)
+            .query("browseId", self.id.as_str())
+            .query("page", page.to_string())
+            .query("pageSize", self.count.to_string())
+            .query("pageAction", action)
+            .query("callId", self.call_id.as_str());
+        for filter in &self.filters {
+            call = call.query("filter", filter.to_param()?);
+        }
+        let reply = self.client.call(&call).await?;
+        let context = format!("browse {}", self.id);
+        let (rows, more) = decode_envelope(reply.json(&context)?, &context)?;
+        Ok(Page::new(
+            rows,
+            self.offset,
+            self.count,
+            more.unwrap_or(true),
+        ))
+    }
+
+    /// Every row from the current offset on, fetched page by page as the
+    /// stream is polled. Ends after the last page or the first error.
+    pub fn into_stream(self) -> BoxStream<'static, Result<Row>> {
+        stream::try_unfold(Some(self), |state| async move {
+            let Some(browse) = state else {
+                return Ok(None);
+            };
+            let page = browse.send().await?;
+            let next = page.next_offset().map(|offset| browse.offset(offset));
+            Ok(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
+        })
+        .try_flatten()
+        .boxed()
+    }
+}
+
+/// Rows and `HasMoreParams` from either envelope: `{"data":[…],
+/// "auxillaryData":{…}}`, `{"data":{"<name>":[…]}}`, a bare `{"<name>":[…]}`,
+/// or a bare array.
+///
+/// # Errors
+///
+/// [`Error::Decode`] when no row list is found or a row is not an object.
+pub(crate) fn decode_envelope(body: Value, context: &str) -> Result<(Vec<Row>, Option<bool>)> {
+    let bad = |message: &str| Error::Decode {
+        context: context.to_owned(),
+        source: serde_json::Error::custom(message),
+    };
+    let more = has_more(&body);
+    let data = match body {
+        Value::Object(mut root) if root.contains_key("data") => {
+            root.remove("data").unwrap_or_default()
+        }
+        other => other,
+    };
+    let rows = match data {
+        Value::Null => Vec::new(),
+        Value::Array(rows) => rows,
+        Value::Object(mut map) => {
+            let key = map
+                .iter()
+                .find(|(k, v)| v.is_array() && !is_aux(k))
+                .map(|(k, _)| k.clone())
+                .ok_or_else(|| bad("no list of rows in the response"))?;
+            match map.remove(&key) {
+                Some(Value::Array(rows)) => rows,
+                _ => Vec::new(),
+            }
+        }
+        _ => return Err(bad("the response is neither a list nor an object")),
+    };
+    let rows = rows
+        .into_iter()
+        .map(|row| match row {
+            Value::Object(row) => Ok(row),
+            _ => Err(bad("a row is not an object")),
+        })
+        .collect::<Result<_>>()?;
+    Ok((rows, more))
+}
+
+fn is_aux(key: &str) -> bool {
+    key.eq_ignore_ascii_case("auxillaryData")
+        || key.eq_ignore_ascii_case("auxiliaryData")
+        || key == "errors"
+}
+
+/// `auxillaryData.HasMoreParams` (QAD's spelling; the correct one is also
+/// accepted), at the top level or inside `data`.
+fn has_more(body: &Value) -> Option<bool> {
+    let find = |v: &Value| {
+        ["auxillaryData", "auxiliaryData"]
+            .iter()
+            .find_map(|k| v.get(k))
+            .and_then(|aux| aux.get("HasMoreParams"))
+            .and_then(|flag| match flag {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => Some(s.eq_ignore_ascii_case("true")),
+                _ => None,
+            })
+    };
+    find(body).or_else(|| body.get("data").and_then(find))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_envelopes_decode() {
+        let wrapped = json!({"data": [{"a": 1}], "auxillaryData": {"HasMoreParams": "false"}});
+        assert_eq!(decode_envelope(wrapped, "t").unwrap().1, Some(false));
+        let nested = json!({"data": {"customerV2s": [{"a": 1}, {"a": 2}]}});
+        assert_eq!(decode_envelope(nested, "t").unwrap().0.len(), 2);
+        let bare = json!({"customerV2s": [{"a": 1}], "auxiliaryData": {"HasMoreParams": true}});
+        let (rows, more) = decode_envelope(bare, "t").unwrap();
+        assert_eq!((rows.len(), more), (1, Some(true)));
+        assert_eq!(decode_envelope(json!([{"a": 1}]), "t").unwrap().1, None);
+        assert!(decode_envelope(json!({"data": 3}), "t").is_err());
+        assert!(decode_envelope(json!({"data": [1]}), "t").is_err());
+    }
+
+    #[test]
+    fn short_or_empty_pages_end_the_read() {
+        assert!(!Page::new(vec![1], 0, 2, true).has_more);
+        assert!(!Page::<u8>::new(vec![], 0, 2, true).has_more);
+        assert!(Page::new(vec![1, 2], 0, 2, true).has_more);
+    }
+
+    #[test]
+    fn stream_is_send_unpin_static() {
+        fn check<T: Send + Unpin + 'static>(_: &T) {}
+        let client = Client::builder()
+            .tenant_url("https://acme.qad.com/clouderp")
+            .credentials(crate::Credentials::basic("u", "p"))
+            .build()
+            .unwrap();
+        let id: BrowseId = "urn:browse:mfg:cm007".parse().unwrap();
+        check(&client.browse(&id).into_stream());
+    }
+}
