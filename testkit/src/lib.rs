@@ -13,10 +13,14 @@
 #![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
 
+pub mod error;
 pub mod faults;
+pub mod mailchimp;
 pub mod server;
 pub mod stats;
 
+pub use error::{Error, Result};
 pub use faults::{FaultConfig, FaultKind, Faults};
+pub use mailchimp::FakeMailchimp;
 pub use server::FakeServer;
 pub use stats::Stats;
