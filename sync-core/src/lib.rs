@@ -1,5 +1,118 @@
-//! `sync-core`: under construction; see the workspace README.
+//! The sync state, audit trail, credentials vault and schedules of ml-connector, the
+//! QAD ERP ⇄ Mailchimp connector.
+//!
+//! This crate is where the connector keeps what it knows between runs and decides when to run:
+//!
+//! - [`StateStore`] (default [`SqliteStateStore`], one SQLite file): the id map, content hashes
+//!   for change detection, cursors per source object, remembered member statuses, the audit
+//!   trail, the replay queue, runs and webhook delivery keys. Writes go in [`StateBatch`]es, one
+//!   transaction per page of records.
+//! - [`audit`]: audit rows ([`audit::NewAuditRow`]), queries ([`audit::AuditQuery`]), runs and
+//!   the replay queue's filters. Payloads are stored without secrets.
+//! - [`vault`]: both credential sets encrypted at rest with ChaCha20-Poly1305.
+//! - [`schedule`]: a cadence per object with jitter, no overlapping runs, run-now and graceful
+//!   shutdown.
+//!
+//! # Quick start
+//!
+//! Record a page of results atomically, then read the audit trail and the replay queue:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> sync_core::Result<()> {
+//! use sync_core::audit::{AuditQuery, Method, NewAuditRow, ReplayFilter, TargetOperation};
+//! use sync_core::{
+//!     ContentHash, Cursor, ObjectKind, Outcome, RunId, SqliteStateStore, StateBatch, StateStore,
+//!     TargetSystem,
+//! };
+//!
+//! let store = SqliteStateStore::open_in_memory().await?; // or ::open("state.db")
+//! let run = RunId::new();
+//! let member = serde_json::json!({"email_address": "ann@example.com", "status_if_new": "subscribed"});
+//! let put = TargetOperation::new(TargetSystem::Mailchimp, Method::Put, "/lists/l1/members/9a0b");
+//!
+//! // Change detection: only records whose hash differs from the stored one are written.
+//! let hash = ContentHash::of_json(&member)?;
+//! let known = store.hashes(ObjectKind::Members, &["ann@example.com".to_owned()]).await?;
+//! assert!(known.get("ann@example.com") != Some(&hash));
+//!
+//! // ... the write failed after its retries; record the page's results in one transaction.
+//! store
+//!     .apply(
+//!         StateBatch::new()
+//!             .audit(
+//!                 NewAuditRow::new(run, ObjectKind::Customers, "C-1001", Outcome::Failed)
+//!                     .operation(put)
+//!                     .payload(member)
+//!                     .error("mailchimp returned 503")
+//!                     .attempts(4),
+//!             )
+//!             .commit_cursor(Cursor::new(ObjectKind::Customers, None, Some("C-1001".into()), Some(run))),
+//!     )
+//!     .await?;
+//!
+//! let failed = store.query_audit(&AuditQuery::new().run(run).outcome(Outcome::Failed)).await?;
+//! assert_eq!(failed.len(), 1);
+//! let pending = store.pending_replays(&ReplayFilter::Object(ObjectKind::Customers), 100).await?;
+//! assert_eq!(pending[0].row.source_key, "C-1001");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Run each object on its cadence with the credentials from the vault:
+//!
+//! ```no_run
+//! # async fn run() -> sync_core::Result<()> {
+//! use sync_core::schedule::{Cadence, JobContext, Scheduler};
+//! use sync_core::vault::{Vault, VaultKey};
+//! use sync_core::ObjectKind;
+//!
+//! let credentials = Vault::new("credentials.vault", VaultKey::from_default_env()?).load()?;
+//! let scheduler = Scheduler::builder()
+//!     .schedule(ObjectKind::Customers, Cadence::parse("15m")?.with_jitter_str("1m")?)
+//!     .schedule(ObjectKind::Orders, Cadence::parse("5m")?)
+//!     .start(move |ctx: JobContext| async move {
+//!         // The engine syncs ctx.object here, checkpointing when ctx.cancel fires.
+//!         Ok(())
+//!     });
+//! tokio::signal::ctrl_c().await.ok();
+//! scheduler.shutdown().await; // waits for the runs in flight
+//! # drop(credentials);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
+
+pub mod audit;
+mod error;
+mod model;
+pub mod schedule;
+pub mod state;
+pub mod vault;
+
+pub use error::{Result, ScheduleError, StateError, SyncError, VaultError};
+pub use model::{
+    normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
+    Outcome, RunId, RunStatus, RunTrigger, TargetSystem, UnknownName,
+};
+pub use state::{BatchReceipt, SqliteStateStore, StateBatch, StateStore};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<SqliteStateStore>();
+        check::<std::sync::Arc<dyn StateStore>>();
+        check::<StateBatch>();
+        check::<vault::Vault>();
+        check::<vault::Credentials>();
+        check::<schedule::SchedulerHandle>();
+        check::<schedule::RunNowTrigger>();
+    }
+}

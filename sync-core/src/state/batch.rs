@@ -1,0 +1,136 @@
+//! The unit of writing: everything one page of records changes, applied in one transaction.
+
+use crate::audit::{AuditId, NewAuditRow};
+use crate::model::{ContentHash, Cursor, IdMapping, MemberStatusRecord, ObjectKind};
+
+/// A group of state changes applied atomically by [`StateStore::apply`](crate::StateStore::apply).
+///
+/// Changes apply in this order: id-map removals, id-map upserts, hash removals, hash upserts,
+/// member statuses, audit rows, cursors. Later entries for the same key win.
+///
+/// ```
+/// use sync_core::{ContentHash, Cursor, IdMapping, ObjectKind, Outcome, RunId, StateBatch};
+/// use sync_core::audit::NewAuditRow;
+///
+/// let run = RunId::new();
+/// let batch = StateBatch::new()
+///     .map_id(IdMapping::new(ObjectKind::EcommerceCustomers, "C-1001", "C-1001"))
+///     .put_hash(ObjectKind::EcommerceCustomers, "C-1001", ContentHash::of_bytes(b"{}"))
+///     .audit(NewAuditRow::new(run, ObjectKind::Customers, "C-1001", Outcome::Created))
+///     .commit_cursor(Cursor::new(ObjectKind::Customers, None, Some("C-1001".into()), Some(run)));
+/// assert_eq!(batch.len(), 4);
+/// assert!(!batch.is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StateBatch {
+    pub(crate) unmapped: Vec<(ObjectKind, String)>,
+    pub(crate) mappings: Vec<IdMapping>,
+    pub(crate) forgotten_hashes: Vec<(ObjectKind, String)>,
+    pub(crate) hashes: Vec<(ObjectKind, String, ContentHash)>,
+    pub(crate) member_statuses: Vec<MemberStatusRecord>,
+    pub(crate) audit: Vec<NewAuditRow>,
+    pub(crate) cursors: Vec<Cursor>,
+}
+
+impl StateBatch {
+    /// An empty batch.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps a source key to a target id (replacing an earlier mapping of the same source key).
+    #[must_use]
+    pub fn map_id(mut self, mapping: IdMapping) -> Self {
+        self.mappings.push(mapping);
+        self
+    }
+
+    /// Removes the mapping of a source key.
+    #[must_use]
+    pub fn unmap_id(mut self, kind: ObjectKind, source_key: impl Into<String>) -> Self {
+        self.unmapped.push((kind, source_key.into()));
+        self
+    }
+
+    /// Stores the content hash of a target record.
+    #[must_use]
+    pub fn put_hash(
+        mut self,
+        kind: ObjectKind,
+        target_id: impl Into<String>,
+        hash: ContentHash,
+    ) -> Self {
+        self.hashes.push((kind, target_id.into(), hash));
+        self
+    }
+
+    /// Forgets the content hash of a target record, so the next run writes it again.
+    #[must_use]
+    pub fn forget_hash(mut self, kind: ObjectKind, target_id: impl Into<String>) -> Self {
+        self.forgotten_hashes.push((kind, target_id.into()));
+        self
+    }
+
+    /// Remembers a member's status.
+    #[must_use]
+    pub fn remember_member_status(mut self, record: MemberStatusRecord) -> Self {
+        self.member_statuses.push(record);
+        self
+    }
+
+    /// Appends an audit row.
+    #[must_use]
+    pub fn audit(mut self, row: NewAuditRow) -> Self {
+        self.audit.push(row);
+        self
+    }
+
+    /// Commits a cursor position.
+    #[must_use]
+    pub fn commit_cursor(mut self, cursor: Cursor) -> Self {
+        self.cursors.push(cursor);
+        self
+    }
+
+    /// Adds the changes of `other` after those of `self`.
+    #[must_use]
+    pub fn merge(mut self, other: StateBatch) -> Self {
+        self.unmapped.extend(other.unmapped);
+        self.mappings.extend(other.mappings);
+        self.forgotten_hashes.extend(other.forgotten_hashes);
+        self.hashes.extend(other.hashes);
+        self.member_statuses.extend(other.member_statuses);
+        self.audit.extend(other.audit);
+        self.cursors.extend(other.cursors);
+        self
+    }
+
+    /// The number of changes in the batch.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.unmapped.len()
+            + self.mappings.len()
+            + self.forgotten_hashes.len()
+            + self.hashes.len()
+            + self.member_statuses.len()
+            + self.audit.len()
+            + self.cursors.len()
+    }
+
+    /// Whether the batch changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What [`StateStore::apply`](crate::StateStore::apply) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchReceipt {
+    /// The ids given to the batch's audit rows, in the order they were added.
+    pub audit_ids: Vec<AuditId>,
+    /// Original rows that successful replays in the batch marked resolved.
+    pub resolved: Vec<AuditId>,
+}

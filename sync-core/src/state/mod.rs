@@ -1,0 +1,167 @@
+//! Sync state: the id map, content hashes, cursors, member statuses, the audit trail, the replay
+//! queue, runs and webhook delivery keys, behind the [`StateStore`] trait.
+//!
+//! [`SqliteStateStore`] is the embedded default. The trait is object safe, so the engine holds an
+//! `Arc<dyn StateStore>` and a server database can be added later without touching it.
+//!
+//! Writes are grouped: the engine hands over one [`StateBatch`] per page of records (hash updates,
+//! id-map updates, audit rows and the cursor commit), and the store applies it atomically, so a
+//! crash never leaves a cursor ahead of the hashes and audit rows it stands for.
+
+mod batch;
+mod migrations;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
+use crate::error::Result;
+use crate::model::{ContentHash, Cursor, MemberStatusRecord, ObjectKind, RunId, RunStatus};
+
+pub use batch::{BatchReceipt, StateBatch};
+pub use sqlite::SqliteStateStore;
+
+/// Persistent sync state.
+///
+/// Implementations are `Send + Sync` and object safe; methods take `&self` and may be called from
+/// many tasks at once. Every write method is atomic.
+#[async_trait]
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// Applies a batch atomically: all of it or, on error, none of it.
+    ///
+    /// Audit rows get their ids in the order given ([`BatchReceipt::audit_ids`]). An audit row
+    /// with [`replay_of`](crate::audit::NewAuditRow::replay_of) set and a successful outcome also
+    /// marks the original row resolved (if it is not already).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails, including when a `replay_of`
+    /// names no existing row; nothing is written then.
+    async fn apply(&self, batch: StateBatch) -> Result<BatchReceipt>;
+
+    /// The target id mapped to `source_key` for the target `kind`.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn target_id(&self, kind: ObjectKind, source_key: &str) -> Result<Option<String>>;
+
+    /// The source keys mapped to `target_id` for the target `kind`, in key order (several QAD
+    /// customers can share one email).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn source_keys(&self, kind: ObjectKind, target_id: &str) -> Result<Vec<String>>;
+
+    /// The stored content hashes of the given target records of `kind`; ids without a hash are
+    /// absent from the map. Ask for a whole page at once.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn hashes(
+        &self,
+        kind: ObjectKind,
+        target_ids: &[String],
+    ) -> Result<HashMap<String, ContentHash>>;
+
+    /// The committed cursor of a source object.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn cursor(&self, object: ObjectKind) -> Result<Option<Cursor>>;
+
+    /// The remembered statuses of the given emails (normalised before lookup; the map is keyed
+    /// by the normalised email).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn member_statuses(
+        &self,
+        emails: &[String],
+    ) -> Result<HashMap<String, MemberStatusRecord>>;
+
+    /// Audit rows matching `query`, in id order.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+
+    /// One audit row.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn audit_row(&self, id: AuditId) -> Result<Option<AuditRow>>;
+
+    /// The replay queue: failed rows that are not themselves replays and are not resolved, in id
+    /// order, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn pending_replays(&self, filter: &ReplayFilter, limit: u32) -> Result<Vec<AuditRow>>;
+
+    /// Marks a failed row resolved by `by`; returns `false` if it was already resolved (the
+    /// first resolution is kept).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::NotFound`](crate::StateError::NotFound) when either row does not exist.
+    async fn mark_resolved(&self, original: AuditId, by: AuditId) -> Result<bool>;
+
+    /// Records a run as started.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails (for example a duplicate id).
+    async fn start_run(&self, run: &RunStart) -> Result<()>;
+
+    /// Records a run as finished and returns it with its counts.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::NotFound`](crate::StateError::NotFound) when the run was never started.
+    async fn finish_run(
+        &self,
+        id: RunId,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<RunRecord>;
+
+    /// A run with its audit rows counted by outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn run(&self, id: RunId) -> Result<Option<RunRecord>>;
+
+    /// The most recently started runs, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>>;
+
+    /// Records a webhook delivery key; returns `true` if it is new and `false` if it was seen
+    /// before (a duplicate delivery to ignore).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails.
+    async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool>;
+
+    /// Forgets delivery keys seen before `before`; returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
+}

@@ -1,0 +1,767 @@
+//! The embedded SQLite implementation of [`StateStore`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+
+use super::batch::{BatchReceipt, StateBatch};
+use super::migrations;
+use super::StateStore;
+use crate::audit::{
+    AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts, ReplayFilter, Resolution,
+    RunRecord, RunStart, TargetOperation,
+};
+use crate::error::{Result, StateError};
+use crate::model::{
+    normalize_email, ContentHash, Cursor, MemberStatusRecord, ObjectKind, Outcome, RunId, RunStatus,
+};
+
+/// How many values go into one `IN (...)` list; well under SQLite's bound-parameter limit.
+const IN_CHUNK: usize = 500;
+
+/// The state store in one SQLite file (or in memory, for tests).
+///
+/// The file is opened in WAL mode with `synchronous=NORMAL`: a commit survives a crash of the
+/// process, and the last commits may be lost on power failure, which costs at most a re-sync of
+/// those records (their hashes are missing, so they are written again). Schema migrations run on
+/// open. Blocking SQLite work runs on Tokio's blocking pool, one statement group at a time.
+///
+/// Cloning is cheap and shares the connection.
+///
+/// ```no_run
+/// # async fn run() -> sync_core::Result<()> {
+/// use sync_core::{ObjectKind, SqliteStateStore, StateStore};
+///
+/// let store = SqliteStateStore::open("state.db").await?;
+/// let cursor = store.cursor(ObjectKind::Customers).await?;
+/// println!("customers last synced up to {:?}", cursor.and_then(|c| c.last_modified));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStateStore {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for SqliteStateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStateStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStateStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Sqlite`] when the file cannot be opened or migrated;
+    /// [`StateError::SchemaTooNew`] when a newer build wrote it.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let for_open = path.clone();
+        let conn = blocking(move || {
+            let mut conn = Connection::open(&for_open)?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )?;
+            migrations::migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Some(path),
+        })
+    }
+
+    /// Opens a private in-memory database (for tests); it disappears when the last clone drops.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Sqlite`] when SQLite cannot create it.
+    pub async fn open_in_memory() -> Result<Self> {
+        let conn = blocking(|| {
+            let mut conn = Connection::open_in_memory()?;
+            conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+            migrations::migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: None,
+        })
+    }
+
+    /// The database file, or `None` in memory.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version this build migrates databases to.
+    #[must_use]
+    pub fn schema_version() -> i64 {
+        migrations::LATEST
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        blocking(move || {
+            let mut guard = conn.lock().map_err(|_| {
+                StateError::Worker("connection poisoned by an earlier panic".into())
+            })?;
+            work(&mut guard)
+        })
+        .await
+    }
+}
+
+async fn blocking<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StateError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StateError::Worker(e.to_string()))?
+        .map_err(Into::into)
+}
+
+#[async_trait]
+impl StateStore for SqliteStateStore {
+    async fn apply(&self, batch: StateBatch) -> Result<BatchReceipt> {
+        if batch.is_empty() {
+            return Ok(BatchReceipt::default());
+        }
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            let receipt = apply_in(&tx, batch)?;
+            tx.commit()?;
+            Ok(receipt)
+        })
+        .await
+    }
+
+    async fn target_id(&self, kind: ObjectKind, source_key: &str) -> Result<Option<String>> {
+        let source_key = source_key.to_owned();
+        self.with_conn(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT target_id FROM id_map WHERE kind = ?1 AND source_key = ?2")?
+                .query_row(params![kind.as_str(), source_key], |row| row.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn source_keys(&self, kind: ObjectKind, target_id: &str) -> Result<Vec<String>> {
+        let target_id = target_id.to_owned();
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT source_key FROM id_map WHERE kind = ?1 AND target_id = ?2 ORDER BY source_key",
+            )?;
+            let keys = stmt
+                .query_map(params![kind.as_str(), target_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn hashes(
+        &self,
+        kind: ObjectKind,
+        target_ids: &[String],
+    ) -> Result<HashMap<String, ContentHash>> {
+        let target_ids = target_ids.to_vec();
+        self.with_conn(move |conn| {
+            let mut found = HashMap::with_capacity(target_ids.len());
+            for chunk in target_ids.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT target_id, hash FROM content_hashes WHERE kind = ? AND target_id IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let values = std::iter::once(kind.as_str()).chain(chunk.iter().map(String::as_str));
+                let mut rows = stmt.query(params_from_iter(values))?;
+                while let Some(row) = rows.next()? {
+                    found.insert(row.get(0)?, ContentHash::from_hex(row.get(1)?));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn cursor(&self, object: ObjectKind) -> Result<Option<Cursor>> {
+        self.with_conn(move |conn| {
+            let raw = conn
+                .prepare_cached(
+                    "SELECT last_modified, last_key, run_id, committed_at FROM cursors WHERE object = ?1",
+                )?
+                .query_row(params![object.as_str()], |row| {
+                    Ok((
+                        row.get::<_, Option<i64>>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })
+                .optional()?;
+            raw.map(|(last_modified, last_key, run_id, committed_at)| {
+                Ok(Cursor {
+                    object,
+                    last_modified: last_modified.map(|t| time("cursors.last_modified", t)).transpose()?,
+                    last_key,
+                    run_id: run_id.map(|r| parse("cursors.run_id", r)).transpose()?,
+                    committed_at: time("cursors.committed_at", committed_at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn member_statuses(
+        &self,
+        emails: &[String],
+    ) -> Result<HashMap<String, MemberStatusRecord>> {
+        let emails: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+        self.with_conn(move |conn| {
+            let mut found = HashMap::with_capacity(emails.len());
+            for chunk in emails.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT email, status, reason, recorded_at FROM member_statuses WHERE email IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+                while let Some(row) = rows.next()? {
+                    let record = MemberStatusRecord {
+                        email: row.get(0)?,
+                        status: parse("member_statuses.status", row.get::<_, String>(1)?)?,
+                        reason: row.get(2)?,
+                        recorded_at: time("member_statuses.recorded_at", row.get(3)?)?,
+                    };
+                    found.insert(record.email.clone(), record);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
+        let query = query.clone();
+        self.with_conn(move |conn| {
+            let mut clauses = Vec::new();
+            let mut values: Vec<SqlValue> = Vec::new();
+            if let Some(run_id) = query.run_id {
+                clauses.push("run_id = ?");
+                values.push(SqlValue::Text(run_id.to_string()));
+            }
+            if let Some(outcome) = query.outcome {
+                clauses.push("outcome = ?");
+                values.push(SqlValue::Text(outcome.as_str().to_owned()));
+            }
+            if let Some(source_key) = query.source_key {
+                clauses.push("source_key = ?");
+                values.push(SqlValue::Text(source_key));
+            }
+            if let Some(object) = query.object {
+                clauses.push("object = ?");
+                values.push(SqlValue::Text(object.as_str().to_owned()));
+            }
+            if let Some(after) = query.after {
+                clauses.push("id > ?");
+                values.push(SqlValue::Integer(after.get()));
+            }
+            values.push(SqlValue::Integer(i64::from(query.limit)));
+            select_audit(conn, &clauses, values)
+        })
+        .await
+    }
+
+    async fn audit_row(&self, id: AuditId) -> Result<Option<AuditRow>> {
+        self.with_conn(move |conn| {
+            let rows = select_audit(
+                conn,
+                &["id = ?"],
+                vec![SqlValue::Integer(id.get()), SqlValue::Integer(1)],
+            )?;
+            Ok(rows.into_iter().next())
+        })
+        .await
+    }
+
+    async fn pending_replays(&self, filter: &ReplayFilter, limit: u32) -> Result<Vec<AuditRow>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| {
+            let mut clauses = vec![
+                "outcome = 'failed'",
+                "replay_of IS NULL",
+                "resolved_by IS NULL",
+            ];
+            let mut values = Vec::new();
+            match filter {
+                ReplayFilter::All => {}
+                ReplayFilter::Row(id) => {
+                    clauses.push("id = ?");
+                    values.push(SqlValue::Integer(id.get()));
+                }
+                ReplayFilter::Run(run_id) => {
+                    clauses.push("run_id = ?");
+                    values.push(SqlValue::Text(run_id.to_string()));
+                }
+                ReplayFilter::Object(object) => {
+                    clauses.push("object = ?");
+                    values.push(SqlValue::Text(object.as_str().to_owned()));
+                }
+            }
+            values.push(SqlValue::Integer(i64::from(limit)));
+            select_audit(conn, &clauses, values)
+        })
+        .await
+    }
+
+    async fn mark_resolved(&self, original: AuditId, by: AuditId) -> Result<bool> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            for id in [original, by] {
+                if !audit_exists(&tx, id)? {
+                    return Err(StateError::NotFound {
+                        what: "audit row",
+                        id: id.to_string(),
+                    });
+                }
+            }
+            let changed = resolve(&tx, original, by, Utc::now())?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn start_run(&self, run: &RunStart) -> Result<()> {
+        let run = run.clone();
+        self.with_conn(move |conn| {
+            let objects: Vec<&str> = run.objects.iter().map(ObjectKind::as_str).collect();
+            conn.prepare_cached(
+                "INSERT INTO runs (id, objects, trigger, status, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                run.id.to_string(),
+                objects.join(","),
+                run.trigger.as_str(),
+                RunStatus::Running.as_str(),
+                run.started_at.timestamp_micros(),
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_run(
+        &self,
+        id: RunId,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<RunRecord> {
+        self.with_conn(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![
+                    id.to_string(),
+                    status.as_str(),
+                    error,
+                    Utc::now().timestamp_micros()
+                ])?;
+            if changed == 0 {
+                return Err(StateError::NotFound {
+                    what: "run",
+                    id: id.to_string(),
+                });
+            }
+            select_runs(conn, Some(id), 1)?
+                .pop()
+                .ok_or_else(|| StateError::NotFound {
+                    what: "run",
+                    id: id.to_string(),
+                })
+        })
+        .await
+    }
+
+    async fn run(&self, id: RunId) -> Result<Option<RunRecord>> {
+        self.with_conn(move |conn| Ok(select_runs(conn, Some(id), 1)?.pop()))
+            .await
+    }
+
+    async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>> {
+        self.with_conn(move |conn| select_runs(conn, None, limit))
+            .await
+    }
+
+    async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool> {
+        let key = key.to_owned();
+        self.with_conn(move |conn| {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO webhook_deliveries (key, seen_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![key, seen_at.timestamp_micros()])?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.with_conn(move |conn| {
+            let removed = conn
+                .prepare_cached("DELETE FROM webhook_deliveries WHERE seen_at < ?1")?
+                .execute(params![before.timestamp_micros()])?;
+            Ok(removed as u64)
+        })
+        .await
+    }
+}
+
+/// Applies every change of `batch` inside `tx`, in the documented order.
+fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, StateError> {
+    let now = Utc::now();
+    let now_us = now.timestamp_micros();
+    {
+        let mut stmt =
+            tx.prepare_cached("DELETE FROM id_map WHERE kind = ?1 AND source_key = ?2")?;
+        for (kind, key) in &batch.unmapped {
+            stmt.execute(params![kind.as_str(), key])?;
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO id_map (kind, source_key, target_id, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, source_key) DO UPDATE
+             SET target_id = excluded.target_id, updated_at = excluded.updated_at",
+        )?;
+        for m in &batch.mappings {
+            stmt.execute(params![m.kind.as_str(), m.source_key, m.target_id, now_us])?;
+        }
+    }
+    {
+        let mut stmt =
+            tx.prepare_cached("DELETE FROM content_hashes WHERE kind = ?1 AND target_id = ?2")?;
+        for (kind, id) in &batch.forgotten_hashes {
+            stmt.execute(params![kind.as_str(), id])?;
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO content_hashes (kind, target_id, hash, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, target_id) DO UPDATE
+             SET hash = excluded.hash, updated_at = excluded.updated_at",
+        )?;
+        for (kind, id, hash) in &batch.hashes {
+            stmt.execute(params![kind.as_str(), id, hash.as_str(), now_us])?;
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO member_statuses (email, status, reason, recorded_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (email) DO UPDATE
+             SET status = excluded.status, reason = excluded.reason, recorded_at = excluded.recorded_at",
+        )?;
+        for r in &batch.member_statuses {
+            stmt.execute(params![
+                normalize_email(&r.email),
+                r.status.as_str(),
+                r.reason,
+                r.recorded_at.timestamp_micros()
+            ])?;
+        }
+    }
+    let mut receipt = BatchReceipt::default();
+    for row in batch.audit {
+        let (id, resolved) = insert_audit(tx, row, now)?;
+        receipt.audit_ids.push(id);
+        receipt.resolved.extend(resolved);
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO cursors (object, last_modified, last_key, run_id, committed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (object) DO UPDATE
+             SET last_modified = excluded.last_modified, last_key = excluded.last_key,
+                 run_id = excluded.run_id, committed_at = excluded.committed_at",
+        )?;
+        for c in &batch.cursors {
+            stmt.execute(params![
+                c.object.as_str(),
+                c.last_modified.map(|t| t.timestamp_micros()),
+                c.last_key,
+                c.run_id.map(|r| r.to_string()),
+                c.committed_at.timestamp_micros()
+            ])?;
+        }
+    }
+    Ok(receipt)
+}
+
+/// Inserts one audit row; a successful replay also resolves its original. Returns the new id and
+/// the original it resolved, if any.
+fn insert_audit(
+    tx: &Transaction<'_>,
+    mut row: NewAuditRow,
+    now: DateTime<Utc>,
+) -> Result<(AuditId, Option<AuditId>), StateError> {
+    if let Some(original) = row.replay_of {
+        // Follow a replay of a replay to the original, so the queue has one entry per record.
+        let root: Option<Option<i64>> = tx
+            .prepare_cached("SELECT replay_of FROM audit WHERE id = ?1")?
+            .query_row(params![original.get()], |r| r.get(0))
+            .optional()?;
+        match root {
+            None => {
+                return Err(StateError::NotFound {
+                    what: "audit row",
+                    id: original.to_string(),
+                })
+            }
+            Some(Some(root)) => row.replay_of = Some(AuditId::new(root)),
+            Some(None) => {}
+        }
+    }
+    let payload = row
+        .payload
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|source| StateError::Encode {
+            what: "audit payload",
+            source,
+        })?;
+    let op = row.operation.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO audit (run_id, object, source_key, system, method, path, payload, outcome,
+                            error, attempts, started_at, finished_at, replay_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        row.run_id.to_string(),
+        row.object.as_str(),
+        row.source_key,
+        op.map(|o| o.system.as_str()),
+        op.map(|o| o.method.as_str()),
+        op.map(|o| o.path.as_str()),
+        payload,
+        row.outcome.as_str(),
+        row.error,
+        row.attempts,
+        row.started_at.timestamp_micros(),
+        row.finished_at.timestamp_micros(),
+        row.replay_of.map(|r| r.get()),
+    ])?;
+    let id = AuditId::new(tx.last_insert_rowid());
+    let resolved = match row.replay_of {
+        Some(original) if row.outcome.is_success() && resolve(tx, original, id, now)? => {
+            Some(original)
+        }
+        _ => None,
+    };
+    Ok((id, resolved))
+}
+
+/// Marks `original` resolved by `by` unless it already is; returns whether it changed.
+fn resolve(
+    tx: &Transaction<'_>,
+    original: AuditId,
+    by: AuditId,
+    at: DateTime<Utc>,
+) -> Result<bool, StateError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE audit SET resolved_by = ?2, resolved_at = ?3 WHERE id = ?1 AND resolved_by IS NULL",
+        )?
+        .execute(params![original.get(), by.get(), at.timestamp_micros()])?;
+    Ok(changed == 1)
+}
+
+fn audit_exists(tx: &Transaction<'_>, id: AuditId) -> Result<bool, StateError> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM audit WHERE id = ?1")?
+        .query_row(params![id.get()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Selects audit rows matching every clause; the last value binds the `LIMIT`.
+fn select_audit(
+    conn: &Connection,
+    clauses: &[&str],
+    values: Vec<SqlValue>,
+) -> Result<Vec<AuditRow>, StateError> {
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT id, run_id, object, source_key, system, method, path, payload, outcome, error,
+                attempts, started_at, finished_at, replay_of, resolved_by, resolved_at
+         FROM audit {filter} ORDER BY id LIMIT ?"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode_audit(row)?);
+    }
+    Ok(out)
+}
+
+fn decode_audit(row: &Row<'_>) -> Result<AuditRow, StateError> {
+    let system: Option<String> = row.get(4)?;
+    let method: Option<String> = row.get(5)?;
+    let path: Option<String> = row.get(6)?;
+    let operation = match (system, method, path) {
+        (Some(system), Some(method), Some(path)) => Some(TargetOperation {
+            system: parse("audit.system", system)?,
+            method: Method::parse(&method).ok_or(StateError::Corrupt {
+                column: "audit.method",
+                value: method,
+            })?,
+            path,
+        }),
+        _ => None,
+    };
+    let payload = row
+        .get::<_, Option<String>>(7)?
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|_| StateError::Corrupt {
+                column: "audit.payload",
+                value: text,
+            })
+        })
+        .transpose()?;
+    let resolved_by: Option<i64> = row.get(14)?;
+    let resolved_at: Option<i64> = row.get(15)?;
+    let resolution = match (resolved_by, resolved_at) {
+        (Some(by), Some(at)) => Some(Resolution {
+            by: AuditId::new(by),
+            at: time("audit.resolved_at", at)?,
+        }),
+        _ => None,
+    };
+    Ok(AuditRow {
+        id: AuditId::new(row.get(0)?),
+        row: NewAuditRow {
+            run_id: parse("audit.run_id", row.get::<_, String>(1)?)?,
+            object: parse("audit.object", row.get::<_, String>(2)?)?,
+            source_key: row.get(3)?,
+            operation,
+            payload,
+            outcome: parse("audit.outcome", row.get::<_, String>(8)?)?,
+            error: row.get(9)?,
+            attempts: row.get(10)?,
+            started_at: time("audit.started_at", row.get(11)?)?,
+            finished_at: time("audit.finished_at", row.get(12)?)?,
+            replay_of: row.get::<_, Option<i64>>(13)?.map(AuditId::new),
+        },
+        resolution,
+    })
+}
+
+/// Selects one run (`Some(id)`) or the newest `limit` runs, each with its outcome counts.
+fn select_runs(
+    conn: &Connection,
+    id: Option<RunId>,
+    limit: u32,
+) -> Result<Vec<RunRecord>, StateError> {
+    let filter = if id.is_some() { "WHERE id = ?1" } else { "" };
+    let sql = format!(
+        "SELECT id, objects, trigger, status, error, started_at, finished_at FROM runs {filter}
+         ORDER BY started_at DESC, id LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let values: Vec<String> = id.iter().map(ToString::to_string).collect();
+    let mut rows = stmt.query(params_from_iter(values))?;
+    let mut runs = Vec::new();
+    while let Some(row) = rows.next()? {
+        let objects: String = row.get(1)?;
+        let objects = objects
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| parse("runs.objects", s.to_owned()))
+            .collect::<Result<Vec<ObjectKind>, _>>()?;
+        let trigger: String = row.get(2)?;
+        let status: String = row.get(3)?;
+        runs.push(RunRecord {
+            start: RunStart {
+                id: parse("runs.id", row.get::<_, String>(0)?)?,
+                objects,
+                trigger: parse("runs.trigger", trigger)?,
+                started_at: time("runs.started_at", row.get(5)?)?,
+            },
+            status: parse("runs.status", status)?,
+            error: row.get(4)?,
+            finished_at: row
+                .get::<_, Option<i64>>(6)?
+                .map(|t| time("runs.finished_at", t))
+                .transpose()?,
+            counts: OutcomeCounts::default(),
+        });
+    }
+    for run in &mut runs {
+        run.counts = count_outcomes(conn, run.start.id)?;
+    }
+    Ok(runs)
+}
+
+fn count_outcomes(conn: &Connection, run_id: RunId) -> Result<OutcomeCounts, StateError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT outcome, COUNT(*) FROM audit WHERE run_id = ?1 GROUP BY outcome")?;
+    let mut rows = stmt.query(params![run_id.to_string()])?;
+    let mut counts = OutcomeCounts::default();
+    while let Some(row) = rows.next()? {
+        let outcome: Outcome = parse("audit.outcome", row.get::<_, String>(0)?)?;
+        let n: i64 = row.get(1)?;
+        counts.add(outcome, n.unsigned_abs());
+    }
+    Ok(counts)
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, StateError> {
+    value
+        .parse()
+        .map_err(|_| StateError::Corrupt { column, value })
+}
+
+fn time(column: &'static str, micros: i64) -> Result<DateTime<Utc>, StateError> {
+    DateTime::from_timestamp_micros(micros).ok_or(StateError::Corrupt {
+        column,
+        value: micros.to_string(),
+    })
+}
