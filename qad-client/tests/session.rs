@@ -1,4 +1,5 @@
 //! Logins, session renewal and credentials handling.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

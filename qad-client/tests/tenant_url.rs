@@ -1,4 +1,5 @@
 //! The tenant URL validation table.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use qad_client::{Client, Credentials, Error, TenantUrl, UrlProblem};
 
