@@ -16,6 +16,7 @@
 pub mod error;
 pub mod faults;
 pub mod mailchimp;
+pub mod qad;
 pub mod server;
 pub mod stats;
 

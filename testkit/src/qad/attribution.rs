@@ -1,0 +1,153 @@
+//! The attribution entity: a custom business document keyed by order id.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::respond::{bad_request, field_error, submit_result};
+use super::state::{Live, Shared, Tenant};
+
+/// `code` of the duplicate-key error, as QAD reports a duplicate sales order.
+pub(crate) const DUPLICATE: &str = "2041";
+/// The fake's own codes (QAD's are not public).
+pub(crate) const MANDATORY: &str = "1001";
+pub(crate) const MISSING: &str = "1002";
+pub(crate) const BAD_OPERATION: &str = "1003";
+
+/// The record's key as text (numbers are accepted and compared as their decimal form).
+fn key_of(record: &Value, field: &str) -> Option<String> {
+    match record.get(field)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+enum Operation {
+    Create,
+    Update,
+}
+
+/// One checked record, ready to apply.
+struct Change {
+    key: String,
+    record: Value,
+    operation: Operation,
+}
+
+/// Checks one record against the stored ones and the earlier records of the same batch.
+fn check(
+    tenant: &Tenant,
+    live: &Live,
+    batch_keys: &mut HashSet<String>,
+    mut record: Value,
+) -> Result<Change, Value> {
+    let key_field = tenant.attribution_key.as_str();
+    let Some(key) = key_of(&record, key_field) else {
+        return Err(field_error(key_field, "Field is mandatory", MANDATORY, ""));
+    };
+    let operation = match record
+        .as_object_mut()
+        .and_then(|m| m.remove("dataOperation"))
+    {
+        None => Operation::Create,
+        Some(Value::String(op)) if op.is_empty() || op == "C" => Operation::Create,
+        Some(Value::String(op)) if op == "U" => Operation::Update,
+        Some(other) => {
+            let shown = other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_owned);
+            return Err(field_error(
+                "dataOperation",
+                &format!("Unsupported dataOperation {shown}, expected C or U"),
+                BAD_OPERATION,
+                &shown,
+            ));
+        }
+    };
+    let entity = tenant.attribution_entity();
+    let exists = live.attribution_index(&key).is_some();
+    let repeated = !batch_keys.insert(key.clone());
+    match operation {
+        Operation::Create if exists || repeated => Err(field_error(
+            key_field,
+            &format!("{entity} with {key_field} {key} already exists"),
+            DUPLICATE,
+            &key,
+        )),
+        Operation::Update if !exists => Err(field_error(
+            key_field,
+            &format!("{entity} with {key_field} {key} does not exist"),
+            MISSING,
+            &key,
+        )),
+        _ => Ok(Change {
+            key,
+            record,
+            operation,
+        }),
+    }
+}
+
+/// `POST {root}/<attribution path>`: a JSON array of records. All or nothing:
+/// any rejected record leaves the store unchanged and answers HTTP 200 with
+/// `submitResult.success=false`. Creates answer 201, pure updates 200.
+pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let records = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(records)) if records.iter().all(Value::is_object) => records,
+        _ => return bad_request("Request body must be a JSON array of objects", ""),
+    };
+    let tenant = &shared.tenant;
+    let mut live = shared.live();
+    let mut batch_keys = HashSet::new();
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    for record in records {
+        match check(tenant, &live, &mut batch_keys, record) {
+            Ok(change) => changes.push(change),
+            Err(error) => errors.push(error),
+        }
+    }
+    if !errors.is_empty() {
+        return submit_result(StatusCode::OK, errors, None);
+    }
+    let created = changes
+        .iter()
+        .any(|c| matches!(c.operation, Operation::Create));
+    let mut stored = Vec::with_capacity(changes.len());
+    for change in changes {
+        stored.push(change.record.clone());
+        match live.attribution_index(&change.key) {
+            Some(at) => live.attributions[at] = (change.key, change.record),
+            None => live.attributions.push((change.key, change.record)),
+        }
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    submit_result(status, Vec::new(), Some(Value::Array(stored)))
+}
+
+/// `GET {root}/<attribution path>[?<key field>=…]`: `{"data":[records]}` in creation order.
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let key = query.get(&shared.tenant.attribution_key);
+    let live = shared.live();
+    let records: Vec<Value> = live
+        .attributions
+        .iter()
+        .filter(|(k, _)| key.is_none_or(|wanted| wanted == k))
+        .map(|(_, record)| record.clone())
+        .collect();
+    Json(json!({ "data": records })).into_response()
+}
