@@ -154,14 +154,7 @@ impl VaultKey {
                 source,
             }
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(io("create"))?;
+        let mut file = super::create_private(path).map_err(io("create"))?;
         let text = Zeroizing::new(format!("{}\n", hex::encode(&self.0[..])));
         file.write_all(text.as_bytes()).map_err(io("write"))?;
         file.sync_all().map_err(io("sync"))

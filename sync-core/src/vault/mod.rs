@@ -104,6 +104,24 @@ impl Vault {
     }
 }
 
+/// Creates a new file (never an existing one) readable and writable by its owner only, from the
+/// moment it exists, before a byte is written.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // The umask can only clear bits of the mode above; set it exactly all the same.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
 /// Writes `bytes` to a new private file beside `path`, syncs it and renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
     let io = |action, at: &Path| {
@@ -123,15 +141,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
         .map_or_else(|| "vault".into(), |n| n.to_string_lossy().into_owned());
     let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
 
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Private from the moment the file exists, before a single byte is written.
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temp).map_err(io("create", &temp))?;
+    let mut file = create_private(&temp).map_err(io("create", &temp))?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.sync_all())
