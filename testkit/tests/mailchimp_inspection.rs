@@ -1,0 +1,152 @@
+//! Inspection: request counts by route, write counts, the state snapshot, reset.
+#![allow(clippy::unwrap_used)]
+
+mod mailchimp_support;
+
+use mailchimp_support::Api;
+use serde_json::json;
+
+const MEMBER_ROUTE: &str = "/3.0/lists/{list_id}/members/{subscriber_hash}";
+
+#[tokio::test]
+async fn requests_are_counted_by_method_and_route_pattern() {
+    let api = Api::start().await;
+    let list = api.list();
+    for email in ["a@example.com", "b@example.com"] {
+        api.put(
+            &format!("/lists/{list}/members/{email}"),
+            json!({"email_address": email, "status_if_new": "subscribed"}),
+        )
+        .await
+        .ok();
+    }
+    api.get(&format!("/lists/{list}/members/a@example.com"))
+        .await
+        .ok();
+    api.get("/ping").await.ok();
+    let stats = api.fake.stats();
+    assert_eq!(stats.requests("PUT", MEMBER_ROUTE), 2);
+    assert_eq!(stats.requests("GET", MEMBER_ROUTE), 1);
+    assert_eq!(stats.requests("GET", "/3.0/ping"), 1);
+    let snapshot = stats.snapshot();
+    assert_eq!(snapshot.total, 4);
+    assert_eq!(snapshot.writes, 2);
+    assert_eq!(snapshot.successful_writes, 2);
+}
+
+#[tokio::test]
+async fn refused_writes_count_as_writes_but_not_successful_ones() {
+    let api = Api::start().await;
+    let list = api.list();
+    api.fake
+        .seed_member(&list, "c@example.com", "cleaned")
+        .unwrap();
+    api.put(
+        &format!("/lists/{list}/members/c@example.com"),
+        json!({"status": "subscribed"}),
+    )
+    .await
+    .problem(400, "Member In Compliance State");
+    let unauthenticated = api
+        .http
+        .put(api.url(&format!("/lists/{list}/members/c@example.com")))
+        .json(&json!({"status": "unsubscribed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let snapshot = api.fake.stats().snapshot();
+    assert_eq!(snapshot.writes, 2);
+    assert_eq!(snapshot.successful_writes, 0);
+    assert_eq!(snapshot.statuses.get(&400), Some(&1));
+    assert_eq!(snapshot.statuses.get(&401), Some(&1));
+}
+
+#[tokio::test]
+async fn the_snapshot_holds_every_collection() {
+    let api = Api::start().await;
+    let list = api.list();
+    api.fake
+        .seed_member(&list, "m@example.com", "subscribed")
+        .unwrap();
+    api.fake.forget_email(&list, "f@example.com").unwrap();
+    api.post(
+        &format!("/lists/{list}/webhooks"),
+        json!({"url": "http://127.0.0.1:9/h"}),
+    )
+    .await
+    .ok();
+    api.post(
+        "/ecommerce/stores",
+        json!({"id": "s", "list_id": list, "name": "S", "currency_code": "USD"}),
+    )
+    .await
+    .ok();
+    api.put(
+        "/ecommerce/stores/s/customers/c",
+        json!({"id": "c", "opt_in_status": false}),
+    )
+    .await
+    .ok();
+    api.put(
+        "/ecommerce/stores/s/products/p",
+        json!({"id": "p", "title": "P", "variants": [{"id": "v", "title": "V"}]}),
+    )
+    .await
+    .ok();
+    api.put(
+        "/ecommerce/stores/s/orders/o",
+        json!({"id": "o", "customer": {"id": "c"}, "currency_code": "USD", "order_total": 1.0,
+               "lines": [{"id": "l", "product_id": "p", "product_variant_id": "v", "quantity": 1, "price": 1.0}]}),
+    )
+    .await
+    .ok();
+
+    let snapshot = api.fake.snapshot();
+    assert_eq!(snapshot.lists.len(), 1);
+    assert_eq!(snapshot.lists[0]["stats"]["member_count"], 1);
+    assert!(snapshot.member(&list, "M@example.com").is_some());
+    assert_eq!(snapshot.forgotten[&list].len(), 1);
+    assert_eq!(snapshot.webhooks[&list].len(), 1);
+    assert!(snapshot.webhooks[&list][0].get("signing_secret").is_none());
+    assert_eq!(snapshot.stores[0]["id"], "s");
+    assert_eq!(snapshot.customer("s", "c").unwrap()["orders_count"], 1);
+    assert_eq!(
+        snapshot.product("s", "p").unwrap()["variants"][0]["id"],
+        "v"
+    );
+    assert_eq!(
+        snapshot.variants[&("s".to_owned(), "p".to_owned())].len(),
+        1
+    );
+    assert_eq!(snapshot.order("s", "o").unwrap()["order_total"], 1.0);
+    assert_eq!(
+        snapshot.record_count(),
+        5,
+        "member, customer, product, variant, order"
+    );
+}
+
+#[tokio::test]
+async fn reset_stats_keeps_data_and_reset_restores_the_start() {
+    let api = Api::start().await;
+    let list = api.list();
+    api.post(
+        &format!("/lists/{list}/members"),
+        json!({"email_address": "a@example.com", "status": "subscribed"}),
+    )
+    .await
+    .ok();
+    api.fake.reset_stats();
+    assert_eq!(api.fake.stats().total(), 0);
+    assert_eq!(api.fake.peak_concurrency(), 0);
+    assert_eq!(api.fake.snapshot().members[&list].len(), 1);
+
+    api.fake.reset();
+    let snapshot = api.fake.snapshot();
+    assert!(snapshot.members[&list].is_empty());
+    assert_eq!(snapshot.lists.len(), 1, "configured lists stay");
+    assert_eq!(api.fake.stats().writes(), 0);
+    // The fake still serves after a reset.
+    api.get("/ping").await.ok();
+}
