@@ -211,12 +211,14 @@ impl ReadConfig {
 
     /// `urn:browse:bebrowse:com.qad.erp.sales.salesOrderLines`, keys
     /// `salesOrderLine.*` (inferred; no public code shows a line browse).
+    ///
+    /// Lines carry no modification date of their own: read them per order
+    /// ([`Reader::of_order`](crate::Reader::of_order)) when its header changed.
     pub fn default_sales_order_lines() -> Self {
         Self::new(
             BrowseId::known("urn:browse:bebrowse:com.qad.erp.sales.salesOrderLines"),
             FieldMap::prefixed("salesOrderLine"),
         )
-        .with_modified_field("dueDate")
     }
 
     /// The legacy customer browse `urn:browse:mfg:cm007` over `cm_mstr` and
