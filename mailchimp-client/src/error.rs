@@ -116,6 +116,19 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+
+    /// An e-commerce store exists but is linked to another audience than the
+    /// one configured. A store's `list_id` can never change: use another
+    /// store id, or delete the store (and its data) and create it again.
+    #[error("e-commerce store {store_id} is linked to audience {actual_list_id}, not the configured {expected_list_id}; a store's audience cannot change")]
+    StoreLinkedToOtherAudience {
+        /// The store.
+        store_id: crate::ecommerce::StoreId,
+        /// The audience the caller configured.
+        expected_list_id: crate::ListId,
+        /// The audience the store is linked to.
+        actual_list_id: crate::ListId,
+    },
 }
 
 impl Error {

@@ -46,6 +46,9 @@ mod page;
 mod query;
 mod serde_util;
 
+pub mod ecommerce;
+pub mod webhooks;
+
 pub use account::{Account, Health};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
