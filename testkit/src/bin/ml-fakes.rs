@@ -1,6 +1,208 @@
-//! Starts the fakes of Mailchimp and QAD (under construction).
+//! `ml-fakes`: starts the fake Mailchimp and the fake QAD tenant on loopback, prints one line of JSON with
+//! their base URLs and credentials, and serves until killed (Ctrl-C or SIGTERM).
+//!
+//! ```text
+//! cargo run -p testkit --bin ml-fakes -- --customers 10000 --items 500 --latency-ms 20
+//! ```
 
-fn main() {
-    eprintln!("ml-fakes: not built yet");
-    std::process::exit(2);
+use std::{process::ExitCode, time::Duration};
+
+use clap::Parser;
+use serde_json::json;
+use testkit::{
+    faults::{FaultConfig, Faults},
+    mailchimp::FakeMailchimp,
+    qad::{FakeQad, Seeding},
+};
+
+/// Fakes of Mailchimp and QAD on 127.0.0.1, for demos, benchmarks and tools outside this workspace.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// QAD customers to generate.
+    #[arg(long, default_value_t = 50)]
+    customers: usize,
+    /// QAD items to generate.
+    #[arg(long, default_value_t = 20)]
+    items: usize,
+    /// QAD sales orders to generate.
+    #[arg(long, default_value_t = 30)]
+    sales_orders: usize,
+    /// Seed for generated data, credentials and faults.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fixed latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Extra random latency, up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Probability of a 429 answer.
+    #[arg(long, default_value_t = 0.0)]
+    p429: f64,
+    /// Probability of a 500 answer.
+    #[arg(long, default_value_t = 0.0)]
+    p500: f64,
+    /// Probability of a 503 answer.
+    #[arg(long, default_value_t = 0.0)]
+    p503: f64,
+    /// Probability of a bare 403 (no body).
+    #[arg(long, default_value_t = 0.0)]
+    p403: f64,
+    /// Probability of closing the connection without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    pdrop: f64,
+    /// Mailchimp API key to accept (default: generated from the seed, ending in `-us1`).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Mailchimp OAuth token to accept (default: generated from the seed).
+    #[arg(long)]
+    oauth_token: Option<String>,
+    /// Mailchimp audience id (default: generated from the seed).
+    #[arg(long)]
+    list_id: Option<String>,
+    /// Create an e-commerce store with this id, linked to the audience.
+    #[arg(long)]
+    store_id: Option<String>,
+    /// Currency of the store created by `--store-id`.
+    #[arg(long, default_value = "USD")]
+    store_currency: String,
+    /// Simultaneous Mailchimp requests allowed per credential.
+    #[arg(long, default_value_t = testkit::mailchimp::DEFAULT_CONCURRENCY_LIMIT)]
+    concurrency_limit: usize,
+    /// Loopback port for the fake Mailchimp (default: chosen by the OS).
+    #[arg(long, default_value_t = 0)]
+    mailchimp_port: u16,
+    /// QAD context root.
+    #[arg(long, default_value = "/clouderp")]
+    context_root: String,
+    /// Start only the fake Mailchimp.
+    #[arg(long)]
+    no_qad: bool,
+}
+
+impl Args {
+    fn faults(&self) -> FaultConfig {
+        FaultConfig::none()
+            .latency(Duration::from_millis(self.latency_ms))
+            .jitter(Duration::from_millis(self.jitter_ms))
+            .too_many_requests(self.p429)
+            .server_error(self.p500)
+            .service_unavailable(self.p503)
+            .bare_forbidden(self.p403)
+            .dropped_connection(self.pdrop)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = format!("ml-fakes: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    let mut builder = FakeMailchimp::builder()
+        .seed(args.seed)
+        .faults(args.faults())
+        .concurrency_limit(args.concurrency_limit)
+        .port(args.mailchimp_port);
+    if let Some(key) = &args.api_key {
+        builder = builder.api_key(key);
+    }
+    if let Some(token) = &args.oauth_token {
+        builder = builder.oauth_token(token);
+    }
+    if let Some(list) = &args.list_id {
+        builder = builder.list(list);
+    }
+    let mailchimp = builder.start().await?;
+    if let Some(store) = &args.store_id {
+        mailchimp.seed_store(store, mailchimp.list_id(), &args.store_currency)?;
+    }
+
+    let qad = if args.no_qad {
+        None
+    } else {
+        let seeding = Seeding::new(args.seed)
+            .customers(args.customers)
+            .items(args.items)
+            .sales_orders(args.sales_orders);
+        Some(
+            FakeQad::builder()
+                .context_root(&args.context_root)
+                .seeding(seeding)
+                .faults(Faults::new(args.seed, args.faults())?)
+                .start()
+                .await?,
+        )
+    };
+
+    let line = json!({
+        "mailchimp": {
+            "base_url": mailchimp.base_url(),
+            "api_url": mailchimp.api_url(),
+            "metadata_url": mailchimp.metadata_url(),
+            "api_key": mailchimp.api_key(),
+            "oauth_token": mailchimp.oauth_token(),
+            "data_center": mailchimp.data_center(),
+            "list_id": mailchimp.list_id(),
+            "store_id": args.store_id,
+        },
+        "qad": qad.as_ref().map(|qad| json!({
+            "base_url": qad.base_url(),
+            "username": qad.username(),
+            "password": qad.password(),
+            "client_id": qad.client_id(),
+            "domain": qad.domain(),
+            "attribution_path": qad.attribution_path(),
+            "browse_ids": {
+                "customers": qad.browse_ids().customers,
+                "items": qad.browse_ids().items,
+                "sales_orders": qad.browse_ids().sales_orders,
+                "sales_order_lines": qad.browse_ids().sales_order_lines,
+            },
+            "customers": qad.customers().len(),
+            "items": qad.items().len(),
+            "sales_orders": qad.sales_orders().len(),
+        })),
+        "seed": args.seed,
+    });
+    // The one line tools read; everything else goes to stderr.
+    println!("{line}");
+    eprintln!("ml-fakes: serving until Ctrl-C or SIGTERM");
+
+    wait_for_stop().await?;
+    mailchimp.shutdown().await?;
+    if let Some(qad) = qad {
+        qad.shutdown().await?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_stop() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
 }

@@ -167,32 +167,43 @@ async fn post_store(
     let list_id = required_str(&body, "list_id")?.to_owned();
     required_str(&body, "name")?;
     let currency = required_str(&body, "currency_code")?;
+    let store = create_store(&mut app.lock(), &id, &list_id, currency, &body)?;
+    ok(&query, store)
+}
+
+/// Checks and inserts a new store; `body` holds its other fields.
+fn create_store(
+    state: &mut MailchimpState,
+    id: &str,
+    list_id: &str,
+    currency: &str,
+    body: &Body,
+) -> Result<Value, Problem> {
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(Problem::invalid(
             "currency_code",
             "currency_code must be a three-letter ISO 4217 code.",
         ));
     }
-    let mut state = app.lock();
-    if !state.lists.contains(&list_id) {
+    if !state.lists.contains(list_id) {
         return Err(Problem::invalid(
             "list_id",
             format!("The list_id {list_id} does not match an audience in this account."),
         ));
     }
-    if state.stores.contains(&id) {
+    if state.stores.contains(id) {
         return Err(already_exists("store"));
     }
     let created = now();
     let mut store = json!({
         "id": id,
         "list_id": list_id,
-        "name": "",
+        "name": id,
         "platform": "",
         "domain": "",
         "is_syncing": false,
         "email_address": "",
-        "currency_code": "",
+        "currency_code": currency,
         "money_format": "",
         "primary_locale": "",
         "timezone": "",
@@ -207,18 +218,29 @@ async fn post_store(
     if let Some(target) = store.as_object_mut() {
         merge(
             target,
-            &without(&body, &["created_at", "updated_at", "list_is_active"]),
+            &without(body, &["created_at", "updated_at", "list_is_active"]),
         );
     }
     state.stores.insert(
-        id,
+        id.to_owned(),
         StoreData {
             store: store.clone(),
             ..StoreData::default()
         },
     );
-    drop(state);
-    ok(&query, store)
+    Ok(store)
+}
+
+/// Creates a store directly, for seeding.
+pub(crate) fn seed_store(
+    state: &mut MailchimpState,
+    id: &str,
+    list_id: &str,
+    currency: &str,
+) -> Result<(), String> {
+    create_store(state, id, list_id, currency, &Body::new())
+        .map(|_| ())
+        .map_err(|p| format!("store {id}: {}", p.detail_with_fields()))
 }
 
 async fn get_store(

@@ -64,6 +64,7 @@ mod webhooks;
 
 use std::{
     fmt,
+    net::{Ipv4Addr, SocketAddr},
     sync::{Arc, Mutex, MutexGuard, OnceLock},
 };
 
@@ -125,6 +126,7 @@ pub struct FakeMailchimpBuilder {
     concurrency_limit: usize,
     faults: FaultConfig,
     seed: u64,
+    port: u16,
 }
 
 impl fmt::Debug for FakeMailchimpBuilder {
@@ -143,6 +145,7 @@ impl fmt::Debug for FakeMailchimpBuilder {
             .field("concurrency_limit", &self.concurrency_limit)
             .field("faults", &self.faults)
             .field("seed", &self.seed)
+            .field("port", &self.port)
             .finish()
     }
 }
@@ -157,6 +160,7 @@ impl Default for FakeMailchimpBuilder {
             concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
             faults: FaultConfig::none(),
             seed: 0,
+            port: 0,
         }
     }
 }
@@ -204,7 +208,13 @@ impl FakeMailchimpBuilder {
         self
     }
 
-    /// Starts the fake on `127.0.0.1` with an OS-assigned port.
+    /// Listens on this loopback port instead of one the OS assigns (default 0: OS-assigned).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Starts the fake on `127.0.0.1`, by default with an OS-assigned port.
     ///
     /// # Errors
     ///
@@ -241,7 +251,8 @@ impl FakeMailchimpBuilder {
             http: reqwest::Client::new(),
         });
         let stats = Stats::new();
-        let server = FakeServer::start(router(&app, &faults, &stats))
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let server = FakeServer::bind(addr, router(&app, &faults, &stats))
             .await
             .map_err(Error::Bind)?;
         // Set once, right after binding: the port is known only now.
@@ -474,6 +485,17 @@ impl FakeMailchimp {
     pub fn seed_member(&self, list_id: &str, email: &str, status: &str) -> Result<()> {
         let mut state = self.app.lock();
         members::seed(&mut state, list_id, email, status).map_err(Error::Seed)
+    }
+
+    /// Creates an e-commerce store linked to `list_id`, bypassing the API (so it is not counted).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] for an unknown list, a store id already taken or a currency code that is not three
+    /// uppercase letters.
+    pub fn seed_store(&self, store_id: &str, list_id: &str, currency_code: &str) -> Result<()> {
+        let mut state = self.app.lock();
+        ecommerce::seed_store(&mut state, store_id, list_id, currency_code).map_err(Error::Seed)
     }
 
     /// Marks `email` as permanently deleted from `list_id` (removing the member if present): re-adding it

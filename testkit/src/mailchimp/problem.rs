@@ -52,6 +52,14 @@ impl Problem {
         problem
     }
 
+    /// The detail, followed by the first field error if any.
+    pub(crate) fn detail_with_fields(&self) -> String {
+        match self.field_error() {
+            Some((field, message)) => format!("{} ({field}: {message})", self.detail),
+            None => self.detail.clone(),
+        }
+    }
+
     /// The field and message of the first `errors[]` entry, if any.
     pub(crate) fn field_error(&self) -> Option<(String, String)> {
         let first = self.errors.first()?;
