@@ -23,5 +23,6 @@ pub mod stats;
 pub use error::{Error, Result};
 pub use faults::{FaultConfig, FaultKind, Faults};
 pub use mailchimp::FakeMailchimp;
+pub use qad::FakeQad;
 pub use server::FakeServer;
 pub use stats::Stats;

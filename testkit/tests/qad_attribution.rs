@@ -52,7 +52,7 @@ async fn a_post_creates_records_and_get_reads_them_back() {
     let qad = FakeQad::start().await.unwrap();
     assert_eq!(
         qad.attribution_path(),
-        "api/bdoc/mlconnector/marketing/OrderAttribution"
+        "api/bdoc/mlconnector/attribution/OrderAttribution"
     );
     let (status, body) = post(&qad, &json!([record("1001", 21.0), record("1002", 5.0)])).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -201,7 +201,7 @@ async fn the_entity_path_and_key_field_are_configurable() {
 
     let default_path = Client::new()
         .post(format!(
-            "{}/api/bdoc/mlconnector/marketing/OrderAttribution",
+            "{}/api/bdoc/mlconnector/attribution/OrderAttribution",
             qad.base_url()
         ))
         .basic_auth(qad.username(), Some(qad.password()))

@@ -294,3 +294,30 @@ async fn malformed_paging_parameters_are_400_with_bare_errors() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["fieldName"], "browseId");
 }
+
+#[tokio::test]
+async fn rows_follow_changes_to_the_data_and_the_date_style() {
+    let qad = FakeQad::builder()
+        .today(chrono::NaiveDate::from_ymd_opt(2026, 4, 2).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let id = qad.browse_ids().customers.clone();
+    let before = page(&qad, &id, 1, 1).await;
+    assert!(before["data"][0]["customer.lastModifiedDate"]
+        .as_str()
+        .unwrap()
+        .starts_with("2025-"));
+
+    qad.update_customer("C0000001", |c| c.city = Some("Reykjavík".into()));
+    let changed = page(&qad, &id, 1, 1).await;
+    assert_eq!(changed["data"][0]["customer.city"], "Reykjavík");
+    assert_eq!(
+        changed["data"][0]["customer.lastModifiedDate"],
+        "2026-04-02T00:00:00.000Z"
+    );
+
+    qad.set_date_style(testkit::qad::DateStyle::Plain);
+    let plain = page(&qad, &id, 1, 1).await;
+    assert_eq!(plain["data"][0]["customer.lastModifiedDate"], "2026-04-02");
+}

@@ -37,7 +37,7 @@ async fn unknown_paths_are_404_with_bare_errors_after_authentication() {
 async fn forbidden_paths_and_browses_are_403_access_denied() {
     let qad = FakeQad::builder()
         .forbid_path("/api/erp/items")
-        .forbid_path("api/bdoc/mlconnector/marketing/OrderAttribution")
+        .forbid_path("api/bdoc/mlconnector/attribution/OrderAttribution")
         .forbid_browse("urn:browse:bebrowse:com.qad.erp.sales.salesOrders")
         .start()
         .await
@@ -51,7 +51,7 @@ async fn forbidden_paths_and_browses_are_403_access_denied() {
 
     let (status, body) = get(
         &qad,
-        "api/bdoc/mlconnector/marketing/OrderAttribution",
+        "api/bdoc/mlconnector/attribution/OrderAttribution",
         true,
     )
     .await;

@@ -231,3 +231,61 @@ pub(crate) async fn guard(
     }
     next.run(request).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::HeaderValue;
+
+    use super::*;
+    use crate::qad::FakeQad;
+
+    async fn issue(qad: &FakeQad) -> String {
+        let body = format!(
+            "client_id={}&grant_type=password&username={}&password={}",
+            qad.client_id(),
+            qad.username(),
+            qad.password()
+        );
+        let uri = axum::http::Uri::from_static("/clouderp/oauth/token");
+        let response = token(State(qad.shared.clone()), uri, Bytes::from(body)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        headers.insert(header::AUTHORIZATION, value);
+        headers
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_expire_after_their_lifetime_on_tokio_time() {
+        let qad = FakeQad::builder()
+            .token_lifetime(Duration::from_secs(60))
+            .start()
+            .await
+            .unwrap();
+        let token = issue(&qad).await;
+        let headers = bearer(&token);
+
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(authenticate(&qad.shared, &headers).is_ok());
+
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(matches!(
+            authenticate(&qad.shared, &headers),
+            Err(Denied::Expired("Access token expired"))
+        ));
+        assert!(matches!(
+            authenticate(&qad.shared, &bearer("forged")),
+            Err(Denied::Invalid("Invalid access token"))
+        ));
+    }
+}

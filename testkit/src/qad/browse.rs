@@ -8,8 +8,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::filter::Filter;
+use super::records::DateStyle;
 use super::respond::{bad_request, bare_errors};
-use super::state::{Live, Shared};
+use super::seed::Dataset;
+use super::state::{BrowseIds, Shared};
 
 /// Page size when the request names none.
 const DEFAULT_PAGE_SIZE: usize = 20;
@@ -78,36 +80,48 @@ fn parse(query: &str) -> Result<BrowseRequest, Rejection> {
     })
 }
 
-/// Every row of a browse, in key order, or `None` for an unknown browse id.
-fn rows(shared: &Shared, live: &Live, browse_id: &str) -> Option<Vec<Value>> {
-    let ids = &shared.tenant.browse_ids;
-    let data = &live.data;
-    let dates = live.dates;
-    if browse_id == ids.customers {
-        Some(
-            data.customers
+/// The browses the tenant serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum BrowseKind {
+    Customers,
+    Items,
+    SalesOrders,
+    SalesOrderLines,
+}
+
+impl BrowseKind {
+    /// The browse a configured id names, or `None` for an unknown id.
+    fn of(ids: &BrowseIds, browse_id: &str) -> Option<Self> {
+        [
+            (&ids.customers, Self::Customers),
+            (&ids.items, Self::Items),
+            (&ids.sales_orders, Self::SalesOrders),
+            (&ids.sales_order_lines, Self::SalesOrderLines),
+        ]
+        .into_iter()
+        .find_map(|(id, kind)| (id == browse_id).then_some(kind))
+    }
+
+    /// Every row of this browse, in key order.
+    pub(crate) fn render(self, data: &Dataset, dates: DateStyle) -> Vec<Value> {
+        match self {
+            Self::Customers => data
+                .customers
                 .iter()
                 .map(|c| c.to_browse_row(dates))
                 .collect(),
-        )
-    } else if browse_id == ids.items {
-        Some(data.items.iter().map(|i| i.to_browse_row(dates)).collect())
-    } else if browse_id == ids.sales_orders {
-        Some(
-            data.sales_orders
+            Self::Items => data.items.iter().map(|i| i.to_browse_row(dates)).collect(),
+            Self::SalesOrders => data
+                .sales_orders
                 .iter()
                 .map(|o| o.to_browse_row(dates))
                 .collect(),
-        )
-    } else if browse_id == ids.sales_order_lines {
-        Some(
-            data.sales_orders
+            Self::SalesOrderLines => data
+                .sales_orders
                 .iter()
                 .flat_map(|o| o.to_line_browse_rows(dates))
                 .collect(),
-        )
-    } else {
-        None
+        }
     }
 }
 
@@ -128,11 +142,7 @@ pub(crate) async fn browse(
         Ok(request) => request,
         Err((message, field)) => return bad_request(&message, field),
     };
-    let all = {
-        let live = shared.live();
-        rows(&shared, &live, &request.browse_id)
-    };
-    let Some(all) = all else {
+    let Some(kind) = BrowseKind::of(&shared.tenant.browse_ids, &request.browse_id) else {
         return bare_errors(
             axum::http::StatusCode::NOT_FOUND,
             &format!("Browse {} not found", request.browse_id),
@@ -142,9 +152,10 @@ pub(crate) async fn browse(
     let Some(page) = request.page else {
         return page_body(Vec::new(), false);
     };
+    let all = shared.live().browse_rows(kind);
     let mut matching = Vec::new();
-    for row in all {
-        let Value::Object(map) = &row else { continue };
+    for row in all.iter() {
+        let Value::Object(map) = row else { continue };
         let mut keep = true;
         for filter in &request.filters {
             match filter.matches(map) {
@@ -171,6 +182,7 @@ pub(crate) async fn browse(
         .into_iter()
         .skip(start)
         .take(end.saturating_sub(start))
+        .cloned()
         .collect();
     page_body(rows, has_more)
 }

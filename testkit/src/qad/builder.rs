@@ -135,7 +135,7 @@ pub const DEFAULT_PASSWORD: &str = "fake-qad-password";
 /// The default OAuth2 `client_id`.
 pub const DEFAULT_CLIENT_ID: &str = "ml-connector";
 /// The default attribution entity path, under the context root.
-pub const DEFAULT_ATTRIBUTION_PATH: &str = "api/bdoc/mlconnector/marketing/OrderAttribution";
+pub const DEFAULT_ATTRIBUTION_PATH: &str = "api/bdoc/mlconnector/attribution/OrderAttribution";
 
 /// Trims slashes and checks each segment; `""` is the empty path.
 fn relative_path(what: &'static str, raw: &str) -> Result<String, Error> {

@@ -49,24 +49,24 @@ impl Document {
     /// Records whose key equals `key` (all records when `key` is `None`).
     fn records(self, live: &Live, domain: &str, key: Option<&str>) -> Vec<Value> {
         let wanted = |candidate: &str| key.is_none_or(|k| k == candidate);
-        let dates = live.dates;
+        let dates = live.dates();
         match self {
             Self::Customers => live
-                .data
+                .data()
                 .customers
                 .iter()
                 .filter(|c| wanted(&c.customer_code))
                 .map(|c| c.to_document(dates))
                 .collect(),
             Self::Items => live
-                .data
+                .data()
                 .items
                 .iter()
                 .filter(|i| wanted(&i.item_code))
                 .map(|i| i.to_document(dates, domain))
                 .collect(),
             Self::SalesOrders => live
-                .data
+                .data()
                 .sales_orders
                 .iter()
                 .filter(|o| wanted(&o.sales_order_number))

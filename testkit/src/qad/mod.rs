@@ -142,7 +142,7 @@
 //! # Attribution entity
 //!
 //! At [`FakeQadBuilder::attribution_entity`] (default
-//! `{root}/api/bdoc/mlconnector/marketing/OrderAttribution`), records keyed by
+//! `{root}/api/bdoc/mlconnector/attribution/OrderAttribution`), records keyed by
 //! [`FakeQadBuilder::attribution_key`] (default `orderId`; a string or number):
 //!
 //! - `POST` a JSON array of objects. A record without `dataOperation` (or with
@@ -356,7 +356,7 @@ impl FakeQad {
 
     /// Switches how dates are written.
     pub fn set_date_style(&self, style: DateStyle) {
-        self.live().dates = style;
+        self.live().set_dates(style);
     }
 
     /// The clock's date, stamped on mutations.
@@ -373,14 +373,14 @@ impl FakeQad {
     /// The customers now, in key order.
     #[must_use]
     pub fn customers(&self) -> Vec<Customer> {
-        self.live().data.customers.clone()
+        self.live().data().customers.clone()
     }
 
     /// One customer.
     #[must_use]
     pub fn customer(&self, code: &str) -> Option<Customer> {
         self.live()
-            .data
+            .data()
             .customers
             .iter()
             .find(|c| c.customer_code == code)
@@ -390,13 +390,13 @@ impl FakeQad {
     /// The items now, in key order.
     #[must_use]
     pub fn items(&self) -> Vec<Item> {
-        self.live().data.items.clone()
+        self.live().data().items.clone()
     }
 
     /// The sales orders now, in key order.
     #[must_use]
     pub fn sales_orders(&self) -> Vec<SalesOrder> {
-        self.live().data.sales_orders.clone()
+        self.live().data().sales_orders.clone()
     }
 
     /// Changes a customer as a QAD user would, then stamps it modified now.
@@ -415,7 +415,7 @@ impl FakeQad {
         let mut live = self.live();
         let (date, time) = live.stamp();
         let Some(customer) = live
-            .data
+            .data_mut()
             .customers
             .iter_mut()
             .find(|c| c.customer_code == code)
@@ -432,7 +432,7 @@ impl FakeQad {
     pub fn upsert_customer(&self, mut customer: Customer) {
         let mut live = self.live();
         (customer.last_modified_date, customer.last_modified_time) = live.stamp();
-        let list = &mut live.data.customers;
+        let list = &mut live.data_mut().customers;
         match list.binary_search_by(|c| c.customer_code.cmp(&customer.customer_code)) {
             Ok(at) => list[at] = customer,
             Err(at) => list.insert(at, customer),
@@ -444,7 +444,12 @@ impl FakeQad {
     pub fn update_item(&self, code: &str, change: impl FnOnce(&mut Item)) -> bool {
         let mut live = self.live();
         let (date, _) = live.stamp();
-        let Some(item) = live.data.items.iter_mut().find(|i| i.item_code == code) else {
+        let Some(item) = live
+            .data_mut()
+            .items
+            .iter_mut()
+            .find(|i| i.item_code == code)
+        else {
             return false;
         };
         change(item);
@@ -456,7 +461,7 @@ impl FakeQad {
     pub fn upsert_item(&self, mut item: Item) {
         let mut live = self.live();
         item.last_modified_date = live.stamp().0;
-        let list = &mut live.data.items;
+        let list = &mut live.data_mut().items;
         match list.binary_search_by(|i| i.item_code.cmp(&item.item_code)) {
             Ok(at) => list[at] = item,
             Err(at) => list.insert(at, item),
@@ -469,7 +474,7 @@ impl FakeQad {
         let mut live = self.live();
         let (date, time) = live.stamp();
         let Some(order) = live
-            .data
+            .data_mut()
             .sales_orders
             .iter_mut()
             .find(|o| o.sales_order_number == number)
@@ -486,7 +491,7 @@ impl FakeQad {
     pub fn upsert_sales_order(&self, mut order: SalesOrder) {
         let mut live = self.live();
         (order.last_modified_date, order.last_modified_time) = live.stamp();
-        let list = &mut live.data.sales_orders;
+        let list = &mut live.data_mut().sales_orders;
         match list.binary_search_by(|o| o.sales_order_number.cmp(&order.sales_order_number)) {
             Ok(at) => list[at] = order,
             Err(at) => list.insert(at, order),

@@ -2,7 +2,7 @@
 //! sessions, attribution records, clock), shared by every handler.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::browse::BrowseKind;
 use super::records::DateStyle;
 use super::seed::{Dataset, Seeding};
 
@@ -74,7 +75,7 @@ pub(crate) struct Tenant {
     pub(crate) form_login: bool,
     pub(crate) domain: String,
     pub(crate) browse_ids: BrowseIds,
-    /// Relative to the root, e.g. `api/bdoc/mlconnector/marketing/OrderAttribution`.
+    /// Relative to the root, e.g. `api/bdoc/mlconnector/attribution/OrderAttribution`.
     pub(crate) attribution_path: String,
     pub(crate) attribution_key: String,
     pub(crate) forbidden_paths: HashSet<String>,
@@ -102,9 +103,12 @@ const LAST_TICK: u32 = 86_399;
 
 /// What changes while the fake runs.
 pub(crate) struct Live {
-    pub(crate) data: Dataset,
+    data: Dataset,
     pub(crate) envelope: Envelope,
-    pub(crate) dates: DateStyle,
+    dates: DateStyle,
+    /// Rendered browse rows, dropped whenever the data or the date style changes,
+    /// so paging through a large browse renders each row once, not once per page.
+    browse_rows: HashMap<BrowseKind, Arc<Vec<Value>>>,
     today: NaiveDate,
     tick: u32,
     /// Bearer token → expiry.
@@ -124,6 +128,7 @@ impl Live {
             data,
             envelope: tenant.envelope,
             dates: tenant.dates,
+            browse_rows: HashMap::new(),
             today: tenant.today,
             tick: FIRST_TICK,
             tokens: HashMap::new(),
@@ -141,6 +146,34 @@ impl Live {
     pub(crate) fn new_secret(&mut self) -> String {
         self.issued += 1;
         format!("{:016x}{:08x}", self.secrets.random::<u64>(), self.issued)
+    }
+
+    pub(crate) fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// The data, for a change: the rendered browse rows are dropped.
+    pub(crate) fn data_mut(&mut self) -> &mut Dataset {
+        self.browse_rows.clear();
+        &mut self.data
+    }
+
+    pub(crate) fn dates(&self) -> DateStyle {
+        self.dates
+    }
+
+    pub(crate) fn set_dates(&mut self, dates: DateStyle) {
+        self.browse_rows.clear();
+        self.dates = dates;
+    }
+
+    /// Every row of a browse, in key order, rendered once per state of the data.
+    pub(crate) fn browse_rows(&mut self, kind: BrowseKind) -> Arc<Vec<Value>> {
+        let (data, dates) = (&self.data, self.dates);
+        self.browse_rows
+            .entry(kind)
+            .or_insert_with(|| Arc::new(kind.render(data, dates)))
+            .clone()
     }
 
     pub(crate) fn today(&self) -> NaiveDate {
