@@ -471,6 +471,23 @@ async fn replays_resolve_their_original_once_and_leave_the_queue() {
 }
 
 #[tokio::test]
+async fn a_payload_set_directly_is_still_redacted_on_the_way_in() {
+    let store = store().await;
+    let mut row = NewAuditRow::new(RunId::new(), ObjectKind::Customers, "C-9", Outcome::Failed);
+    row.payload = Some(json!({"login": {"Authorization": "Basic c2VjcmV0"}, "sku": "X"}));
+    let id = store
+        .apply(StateBatch::new().audit(row))
+        .await
+        .unwrap()
+        .audit_ids[0];
+    let stored = store.audit_row(id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.row.payload,
+        Some(json!({"login": {"Authorization": REDACTED}, "sku": "X"}))
+    );
+}
+
+#[tokio::test]
 async fn a_failing_batch_leaves_nothing_behind() {
     let store = store().await;
     let run = RunId::new();

@@ -15,8 +15,8 @@ use super::batch::{BatchReceipt, StateBatch};
 use super::migrations;
 use super::StateStore;
 use crate::audit::{
-    AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts, ReplayFilter, Resolution,
-    RunRecord, RunStart, TargetOperation,
+    redact_payload, AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts,
+    ReplayFilter, Resolution, RunRecord, RunStart, TargetOperation,
 };
 use crate::error::{Result, StateError};
 use crate::model::{
@@ -32,6 +32,8 @@ const IN_CHUNK: usize = 500;
 /// process, and the last commits may be lost on power failure, which costs at most a re-sync of
 /// those records (their hashes are missing, so they are written again). Schema migrations run on
 /// open. Blocking SQLite work runs on Tokio's blocking pool, one statement group at a time.
+/// Times are stored to the microsecond; audit payloads pass through
+/// [`redact_payload`](crate::audit::redact_payload) on the way in.
 ///
 /// Cloning is cheap and shares the connection.
 ///
@@ -550,8 +552,11 @@ fn insert_audit(
             Some(None) => {}
         }
     }
+    // The builder already redacts; this catches a payload set on the public field directly.
     let payload = row
         .payload
+        .take()
+        .map(redact_payload)
         .as_ref()
         .map(serde_json::to_string)
         .transpose()
