@@ -263,6 +263,81 @@ async fn ensure_creates_an_absent_store() {
 }
 
 #[tokio::test]
+async fn ensure_checks_the_store_another_caller_created_first() {
+    let server = MockServer::start().await;
+    // The first GET finds nothing; by the POST, someone else created it.
+    Mock::given(method("GET"))
+        .and(path("/ecommerce/stores/acme-eu"))
+        .respond_with(not_found())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/ecommerce/stores"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "t", "title": "Invalid Resource", "status": 400,
+            "detail": "A store with the provided ID already exists.", "instance": "i"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut syncing = store_json();
+    syncing["is_syncing"] = json!(true);
+    Mock::given(method("GET"))
+        .and(path("/ecommerce/stores/acme-eu"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(syncing))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/ecommerce/stores/acme-eu"))
+        .and(body_json(json!({"is_syncing": false})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ensured = client(&server)
+        .await
+        .ecommerce()
+        .ensure_store(&spec())
+        .await
+        .unwrap();
+    assert!(matches!(ensured.outcome, EnsureOutcome::Patched(_)));
+    assert!(!ensured.store.is_syncing);
+}
+
+#[tokio::test]
+async fn ensure_reports_the_create_error_when_the_store_is_still_absent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ecommerce/stores/acme-eu"))
+        .respond_with(not_found())
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/ecommerce/stores"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "t", "title": "Invalid Resource", "status": 400,
+            "detail": "The resource submitted could not be validated.", "instance": "i",
+            "errors": [{"field": "currency_code", "message": "Unsupported currency."}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .await
+        .ecommerce()
+        .ensure_store(&spec())
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_resource());
+    assert_eq!(err.field_errors()[0].field, "currency_code");
+}
+
+#[tokio::test]
 async fn ensure_writes_nothing_when_the_store_matches() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

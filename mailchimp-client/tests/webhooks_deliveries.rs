@@ -26,7 +26,7 @@ fn subscribe() {
         panic!("{:?}", delivery.event());
     };
     assert_eq!(member.id, "8a25ff1d98");
-    assert_eq!(member.list_id, "a6b5da1054");
+    assert_eq!(member.list_id.as_str(), "a6b5da1054");
     assert_eq!(member.email, "api@mailchimp.com");
     assert_eq!(member.email_type.as_deref(), Some("html"));
     assert_eq!(member.ip_signup.as_deref(), Some("10.20.10.30"));
@@ -77,7 +77,7 @@ fn upemail() {
     assert_eq!(event.old_email, "api+old@mailchimp.com");
     assert_eq!(event.new_email, "api+new@mailchimp.com");
     assert_eq!(event.new_id, "51da8c3259");
-    assert_eq!(event.list_id, "a6b5da1054");
+    assert_eq!(event.list_id.as_str(), "a6b5da1054");
 }
 
 #[test]

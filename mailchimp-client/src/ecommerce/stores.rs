@@ -316,7 +316,9 @@ impl Ecommerce {
     ///
     /// The create is retried like a `PUT`: it follows a `GET` that found no
     /// store, and a repeat can only fail with "already exists", never make a
-    /// second store.
+    /// second store. When the create is refused that way (a retried create
+    /// that had landed, or a concurrent caller), the store found by a second
+    /// `GET` is checked and patched like any existing one.
     ///
     /// ```no_run
     /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
@@ -347,14 +349,25 @@ impl Ecommerce {
         let existing = match handler.get().send().await {
             Ok(store) => store,
             Err(err) if err.is_not_found() => {
-                let created = self
+                match self
                     .client
                     .post_idempotent(&["ecommerce", "stores"], &Query::new(), spec)
-                    .await?;
-                return Ok(EnsuredStore {
-                    store: created,
-                    outcome: EnsureOutcome::Created,
-                });
+                    .await
+                {
+                    Ok(created) => {
+                        return Ok(EnsuredStore {
+                            store: created,
+                            outcome: EnsureOutcome::Created,
+                        })
+                    }
+                    // "Already exists": a retried create whose first attempt
+                    // landed, or another worker won the race. Check the store
+                    // that is there now like any existing one.
+                    Err(post_err) if post_err.is_invalid_resource() => {
+                        handler.get().send().await.map_err(|_| post_err)?
+                    }
+                    Err(post_err) => return Err(post_err),
+                }
             }
             Err(err) => return Err(err),
         };

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use super::dedup::DedupKey;
 use super::error::{excerpt, WebhookError};
 use super::form::{parse_form, FormMap, FormValue, ParseLimits};
+use crate::ids::ListId;
 
 /// The format of `fired_at`: `2009-03-26 21:35:57`.
 const FIRED_AT_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -102,7 +103,7 @@ pub struct MemberEvent {
     /// `data[id]`: the member's id.
     pub id: String,
     /// `data[list_id]`: the audience.
-    pub list_id: String,
+    pub list_id: ListId,
     /// `data[email]`.
     pub email: String,
     /// `data[email_type]` (`html` or `text`).
@@ -166,7 +167,7 @@ impl UnsubscribeAction {
 #[non_exhaustive]
 pub struct EmailChangedEvent {
     /// `data[list_id]`.
-    pub list_id: String,
+    pub list_id: ListId,
     /// `data[new_id]`: the member's id under the new address.
     pub new_id: String,
     /// `data[new_email]`.
@@ -180,7 +181,7 @@ pub struct EmailChangedEvent {
 #[non_exhaustive]
 pub struct CleanedEvent {
     /// `data[list_id]`.
-    pub list_id: String,
+    pub list_id: ListId,
     /// `data[email]`.
     pub email: String,
     /// `data[reason]`.
@@ -218,7 +219,7 @@ pub struct CampaignEvent {
     /// `data[id]`: the campaign.
     pub id: String,
     /// `data[list_id]`.
-    pub list_id: String,
+    pub list_id: ListId,
     /// `data[subject]`.
     pub subject: Option<String>,
     /// `data[status]` (`sent`, …).
@@ -292,20 +293,20 @@ pub fn parse_delivery_with_limits(
             campaign_id: data.optional("campaign_id")?,
         }),
         "upemail" => WebhookEvent::EmailChanged(EmailChangedEvent {
-            list_id: data.required("list_id")?.to_owned(),
+            list_id: ListId::from(data.required("list_id")?),
             new_id: data.required("new_id")?.to_owned(),
             new_email: data.required("new_email")?.to_owned(),
             old_email: data.required("old_email")?.to_owned(),
         }),
         "cleaned" => WebhookEvent::Cleaned(CleanedEvent {
-            list_id: data.required("list_id")?.to_owned(),
+            list_id: ListId::from(data.required("list_id")?),
             email: data.required("email")?.to_owned(),
             reason: CleanedReason::from_wire(data.required("reason")?),
             campaign_id: data.optional("campaign_id")?,
         }),
         "campaign" => WebhookEvent::Campaign(CampaignEvent {
             id: data.required("id")?.to_owned(),
-            list_id: data.required("list_id")?.to_owned(),
+            list_id: ListId::from(data.required("list_id")?),
             subject: data.optional("subject")?,
             status: data.optional("status")?,
             reason: data.optional("reason")?,
@@ -326,7 +327,7 @@ pub fn parse_delivery_with_limits(
 fn member_event(data: &Fields<'_>) -> Result<MemberEvent, WebhookError> {
     Ok(MemberEvent {
         id: data.required("id")?.to_owned(),
-        list_id: data.required("list_id")?.to_owned(),
+        list_id: ListId::from(data.required("list_id")?),
         email: data.required("email")?.to_owned(),
         email_type: data.optional("email_type")?,
         ip_opt: data.optional("ip_opt")?,
