@@ -169,6 +169,18 @@ pub struct JobContext {
     pub cancel: CancellationToken,
 }
 
+impl JobContext {
+    /// A context as the scheduler builds it; for calling a job directly (tests, a CLI `run`).
+    #[must_use]
+    pub fn new(object: ObjectKind, trigger: RunTrigger, cancel: CancellationToken) -> Self {
+        Self {
+            object,
+            trigger,
+            cancel,
+        }
+    }
+}
+
 /// A unit of work the scheduler runs for an object.
 ///
 /// Implemented for every `Fn(JobContext) -> impl Future<Output = Result<()>>` closure that is
@@ -497,11 +509,7 @@ impl ObjectLoop {
             state.started += 1;
             state.last_started = Some(started);
         }
-        let ctx = JobContext {
-            object: self.slot.object,
-            trigger,
-            cancel: self.cancel.child_token(),
-        };
+        let ctx = JobContext::new(self.slot.object, trigger, self.cancel.child_token());
         let job = Arc::clone(&self.job);
         let result = tokio::spawn(async move { job.run(ctx).await }).await;
         let mut state = self.slot.state();

@@ -354,6 +354,23 @@ async fn a_trigger_outlives_the_handle_but_not_the_scheduler() {
     ));
 }
 
+#[tokio::test]
+async fn a_job_can_be_called_directly_with_a_context() {
+    let job = |ctx: JobContext| async move {
+        if ctx.cancel.is_cancelled() {
+            return Err(SyncError::Config {
+                what: format!("{} run cancelled", ctx.object),
+            });
+        }
+        Ok(())
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let ctx = JobContext::new(ObjectKind::Items, RunTrigger::Manual, token.clone());
+    assert!(job(ctx.clone()).await.is_ok());
+    token.cancel();
+    assert!(job(ctx).await.is_err());
+}
+
 #[test]
 fn cadences_are_validated() {
     assert!(matches!(
