@@ -11,12 +11,10 @@
 //! | `get::<T>(path, &query)` | `GET` of one resource | yes |
 //! | `send_json::<B, T>(Method, path, &query, &body)` | `PUT`/`PATCH`/`POST` with a JSON body and a JSON answer | yes, except `POST` |
 //! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe with `update_existing`); say why in its docs | yes |
-//! | `send_no_content::<B>(Method, path, &query, Option<&body>)` | calls answered by `204` (tags, …) | yes, except `POST` |
+//! | `post_idempotent_no_content::<B>(path, &query, &body)` | a `POST` answered by `204` that is idempotent in effect (member tags) | yes |
 //! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
 //! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |
-//! | `paginate::<T>(path, query, items_key, page_size)` | a lazy `'static + Send + Unpin` stream of all items | yes |
 //! | `collection(path, items_key)` | the state of a public list builder (`page::Collection`): filters in `.query`, then `.fields`, `.count`, `.offset`; `.send::<T>()` gives a `Page<T>`, `.into_stream::<T>()` the stream; `page::collection_methods!(Item)` generates the public setters | yes |
-//! | `collection(path, items_key)` | the state of a public list builder: filters in `.query`, `.fields`, `.count`, `.offset`; then `.send::<T>()` → `Page<T>`, `.into_stream::<T>()` | yes |
 //!
 //! `path` is the list of segments after the API root, e.g.
 //! `&["lists", list.as_str(), "members"]`: each segment is percent-encoded,
@@ -34,7 +32,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use http_policy::{ConcurrencyLimit, Failure, RetryConfig, RetryDecision};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
@@ -91,8 +88,8 @@ impl ClientBuilder {
     /// Sends requests to this API root instead of the data center's
     /// (`https://{dc}.api.mailchimp.com/3.0`): a mock server, a proxy, or
     /// Mailchimp's dc-less `https://api.mailchimp.com/3.0`. Paths such as
-    /// `/lists` are appended to it. With an override, an API key needs no
-    /// data-center suffix and OAuth skips the metadata lookup.
+    /// `/lists` are appended to it. With an override, OAuth skips the
+    /// metadata lookup (API keys are still checked).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -133,7 +130,8 @@ impl ClientBuilder {
     /// An API key's data center comes from its suffix, without a request.
     /// An OAuth token's comes from one `GET` of the metadata URL (header
     /// `Authorization: OAuth <token>`), using `api_endpoint` and falling back
-    /// to `dc`. Neither happens when [`base_url`](Self::base_url) is set.
+    /// to `dc`; the lookup is skipped when [`base_url`](Self::base_url) is
+    /// set.
     ///
     /// # Errors
     ///
@@ -155,10 +153,17 @@ impl ClientBuilder {
             retry: self.retry,
             timeout: self.timeout,
         };
+        // An API key is checked even with a base-URL override: a malformed
+        // key fails here, before any request, wherever requests would go.
+        let key_root = transport
+            .credentials
+            .key_data_center()
+            .transpose()?
+            .map(|dc| dc.api_root());
         let base = match self.base_url {
             Some(url) => parse_http_url(&url, "the base URL is not an absolute http(s) URL")?,
-            None => match transport.credentials.key_data_center() {
-                Some(dc) => dc?.api_root(),
+            None => match key_root {
+                Some(root) => root,
                 None => {
                     let url = self.metadata_url.as_deref().unwrap_or(DEFAULT_METADATA_URL);
                     let url =
@@ -259,7 +264,6 @@ impl Client {
     }
 
     // ----- crate-internal request API (see the module docs) -----
-    // Some of it is only used by endpoint modules still being written.
 
     /// `GET` one resource.
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &[&str], query: &Query) -> Result<T> {
@@ -268,7 +272,6 @@ impl Client {
     }
 
     /// A JSON request with a JSON answer; retried unless `method` is `POST`.
-    #[allow(dead_code)]
     pub(crate) async fn send_json<B, T>(
         &self,
         method: Method,
@@ -289,7 +292,6 @@ impl Client {
 
     /// A `POST` that is idempotent in effect, so it is retried like a `PUT`.
     /// Only for calls whose repetition cannot duplicate anything.
-    #[allow(dead_code)]
     pub(crate) async fn post_idempotent<B, T>(
         &self,
         path: &[&str],
@@ -306,26 +308,23 @@ impl Client {
         decode(status, &answer)
     }
 
-    /// A request answered without a body (`204`); retried unless `POST`.
-    #[allow(dead_code)]
-    pub(crate) async fn send_no_content<B>(
+    /// A `POST` answered by `204` that is idempotent in effect (setting tags
+    /// active or inactive), so it is retried.
+    pub(crate) async fn post_idempotent_no_content<B>(
         &self,
-        method: Method,
         path: &[&str],
         query: &Query,
-        body: Option<&B>,
+        body: &B,
     ) -> Result<()>
     where
         B: Serialize + ?Sized,
     {
-        let retry = method != Method::POST;
-        let body = body.map(encode).transpose()?;
-        self.execute(method, path, query, body, retry).await?;
+        self.execute(Method::POST, path, query, Some(encode(body)?), true)
+            .await?;
         Ok(())
     }
 
     /// `DELETE` a resource (answered by `204`).
-    #[allow(dead_code)]
     pub(crate) async fn delete(&self, path: &[&str], query: &Query) -> Result<()> {
         self.execute(Method::DELETE, path, query, None, true)
             .await?;
@@ -351,23 +350,6 @@ impl Client {
             .and_then(|page| de.end().map(|()| page))
             .map_err(|e| Error::decode(status, &body, e))?;
         Ok(page)
-    }
-
-    /// Every item of a collection, `page_size` per request (at most 1000),
-    /// as a lazy stream owning a clone of this client.
-    #[allow(dead_code)]
-    pub(crate) fn paginate<T>(
-        &self,
-        path: &[&str],
-        query: Query,
-        items_key: &'static str,
-        page_size: u32,
-    ) -> BoxStream<'static, Result<T>>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        let path = path.iter().map(|s| (*s).to_owned()).collect();
-        page::paginate(self.clone(), path, query, items_key, page_size, 0)
     }
 
     /// A list request builder's shared state for the collection at `path`

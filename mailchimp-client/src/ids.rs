@@ -66,11 +66,6 @@ id_type!(
     ListId
 );
 
-id_type!(
-    /// A merge field's numeric id (`merge_id`), kept as text.
-    MergeFieldId
-);
-
 /// A list member's id: the MD5 hex digest of the lowercased email address.
 ///
 /// Build it with [`SubscriberHash::from_email`], which trims and lowercases

@@ -37,11 +37,14 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod batch_subscribe;
 mod client;
 mod credentials;
 mod error;
 mod ids;
 mod lists;
+mod members;
+mod merge_fields;
 mod page;
 mod query;
 mod serde_util;
@@ -50,15 +53,27 @@ pub mod ecommerce;
 pub mod webhooks;
 
 pub use account::{Account, Health};
+pub use batch_subscribe::{
+    BatchErrorCode, BatchMember, BatchMemberError, BatchReport, BatchSubscribeRequest,
+    BATCH_SUBSCRIBE_LIMIT,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
 };
 pub use credentials::{Credentials, DataCenter};
 pub use error::{Error, FieldError, Problem, Result};
 pub use http_policy::RetryConfig;
-pub use ids::{ListId, MergeFieldId, SubscriberHash};
+pub use ids::{ListId, SubscriberHash};
 pub use lists::{
     Audience, AudienceContact, AudienceStats, CampaignDefaults, GetListRequest, ListHandler,
     ListsRequest,
+};
+pub use members::{
+    GetMemberRequest, ListMembersRequest, MarketingPermission, Member, MemberLocation, MemberStats,
+    MemberStatus, MemberTagsRequest, MembersHandler, Tag, UpdateMemberRequest, UpsertMemberRequest,
+};
+pub use merge_fields::{
+    CreateMergeFieldRequest, ListMergeFieldsRequest, MergeField, MergeFieldOptions, MergeFieldType,
+    MergeFieldsHandler,
 };
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

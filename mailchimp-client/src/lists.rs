@@ -177,7 +177,6 @@ impl ListHandler {
 
     /// The client this handler sends through (for handlers in other
     /// modules, such as webhooks).
-    #[allow(dead_code)]
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }

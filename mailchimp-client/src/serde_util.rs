@@ -22,7 +22,6 @@ where
 }
 
 /// A string that may be `null`: decodes as `""`.
-#[allow(dead_code)]
 pub(crate) fn null_as_empty<'de, D>(deserializer: D) -> Result<String, D::Error>
 where
     D: Deserializer<'de>,

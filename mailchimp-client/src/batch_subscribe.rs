@@ -1,0 +1,330 @@
+//! Batch subscribe: `POST /lists/{list_id}` with up to 500 members a call.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::ids::ListId;
+use crate::lists::ListHandler;
+use crate::members::{check_email, check_writable, Member, MemberStatus};
+use crate::query::Query;
+
+/// Members per call: Mailchimp takes at most 500.
+pub const BATCH_SUBSCRIBE_LIMIT: usize = 500;
+
+/// One member of a batch subscribe (`Add_List_Members` in the spec).
+///
+/// ```
+/// use mailchimp_client::{BatchMember, MemberStatus};
+///
+/// let m = BatchMember::new("ada@example.com", MemberStatus::Subscribed)
+///     .merge_field("FNAME", "Ada")
+///     .language("en");
+/// assert_eq!(m.email_address(), "ada@example.com");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchMember {
+    email_address: String,
+    status: MemberStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_type: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    merge_fields: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    interests: BTreeMap<String, bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vip: Option<bool>,
+}
+
+impl BatchMember {
+    /// A member to add with `status` (or, with `update_existing`, to set to
+    /// `status`).
+    pub fn new(email: impl Into<String>, status: MemberStatus) -> Self {
+        BatchMember {
+            email_address: email.into(),
+            status,
+            email_type: None,
+            merge_fields: BTreeMap::new(),
+            interests: BTreeMap::new(),
+            language: None,
+            vip: None,
+        }
+    }
+
+    /// The email address.
+    pub fn email_address(&self) -> &str {
+        &self.email_address
+    }
+
+    /// `html` or `text`.
+    pub fn email_type(mut self, email_type: impl Into<String>) -> Self {
+        self.email_type = Some(email_type.into());
+        self
+    }
+
+    /// Sets one merge field by tag.
+    pub fn merge_field(
+        mut self,
+        tag: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.merge_fields.insert(tag.into(), value.into());
+        self
+    }
+
+    /// Puts the member in (`true`) or out of an interest group.
+    pub fn interest(mut self, interest_id: impl Into<String>, member: bool) -> Self {
+        self.interests.insert(interest_id.into(), member);
+        self
+    }
+
+    /// The member's language code.
+    pub fn language(mut self, language: impl Into<String>) -> Self {
+        self.language = Some(language.into());
+        self
+    }
+
+    /// Marks the member VIP or not.
+    pub fn vip(mut self, vip: bool) -> Self {
+        self.vip = Some(vip);
+        self
+    }
+}
+
+impl ListHandler {
+    /// `POST /lists/{list_id}`: adds or updates many members. Inputs over
+    /// 500 are sent 500 per call and the reports merged.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::{BatchMember, ListId, MemberStatus};
+    ///
+    /// let members: Vec<_> = ["ada@example.com", "alan@example.com"]
+    ///     .into_iter()
+    ///     .map(|email| BatchMember::new(email, MemberStatus::Subscribed))
+    ///     .collect();
+    /// let report = client.list(&ListId::from("a1b2c3")).batch_subscribe(members).send().await?;
+    /// for e in &report.errors {
+    ///     eprintln!("{}: {} ({:?})", e.email_address, e.error, e.error_code);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn batch_subscribe(&self, members: Vec<BatchMember>) -> BatchSubscribeRequest {
+        BatchSubscribeRequest {
+            client: self.client().clone(),
+            list: self.id().clone(),
+            members,
+            update_existing: true,
+            skip_merge_validation: false,
+            skip_duplicate_check: false,
+        }
+    }
+}
+
+/// `POST /lists/{list_id}`; made by [`ListHandler::batch_subscribe`].
+#[derive(Debug, Clone)]
+#[must_use = "call `.send()`"]
+pub struct BatchSubscribeRequest {
+    client: Client,
+    list: ListId,
+    members: Vec<BatchMember>,
+    update_existing: bool,
+    skip_merge_validation: bool,
+    skip_duplicate_check: bool,
+}
+
+#[derive(Serialize)]
+struct BatchBody<'a> {
+    members: &'a [BatchMember],
+    update_existing: bool,
+}
+
+impl BatchSubscribeRequest {
+    /// Update members already on the list (default `true`). With `false`,
+    /// existing addresses come back as `ERROR_CONTACT_EXISTS` errors, and
+    /// calls are no longer retried.
+    pub fn update_existing(mut self, update: bool) -> Self {
+        self.update_existing = update;
+        self
+    }
+
+    /// Accept members even if required merge fields are missing.
+    pub fn skip_merge_validation(mut self, skip: bool) -> Self {
+        self.skip_merge_validation = skip;
+        self
+    }
+
+    /// Do not reject a batch that names the same address twice.
+    pub fn skip_duplicate_check(mut self, skip: bool) -> Self {
+        self.skip_duplicate_check = skip;
+        self
+    }
+
+    /// Sends the members, [`BATCH_SUBSCRIBE_LIMIT`] per call, one call after
+    /// another, and merges the reports.
+    ///
+    /// With `update_existing` (the default) each call is retried although it
+    /// is a `POST`: re-sending the same members sets the same state, so the
+    /// call is idempotent in effect. Without it, calls are not retried.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`] before any request when an email is blank
+    ///   or not an address, or a status is `archived` or unknown (the field
+    ///   names the member's index).
+    /// - The API and transport errors of [`Error`] for a failed call. Calls
+    ///   before it were applied; with `update_existing` re-running the whole
+    ///   batch is safe.
+    ///
+    /// Per-member rejections are not errors: they are in
+    /// [`BatchReport::errors`].
+    pub async fn send(self) -> Result<BatchReport> {
+        for (i, member) in self.members.iter().enumerate() {
+            check_email_at(i, &member.email_address)?;
+            check_writable("status", &member.status).map_err(|e| at_index(i, e))?;
+        }
+        let mut query = Query::new();
+        if self.skip_merge_validation {
+            query.push("skip_merge_validation", true);
+        }
+        if self.skip_duplicate_check {
+            query.push("skip_duplicate_check", true);
+        }
+        let path = ["lists", self.list.as_str()];
+        let mut report = BatchReport::default();
+        for chunk in self.members.chunks(BATCH_SUBSCRIBE_LIMIT) {
+            let body = BatchBody {
+                members: chunk,
+                update_existing: self.update_existing,
+            };
+            let part: BatchReport = if self.update_existing {
+                self.client.post_idempotent(&path, &query, &body).await?
+            } else {
+                self.client
+                    .send_json(reqwest::Method::POST, &path, &query, &body)
+                    .await?
+            };
+            report.merge(part);
+        }
+        Ok(report)
+    }
+}
+
+fn check_email_at(index: usize, email: &str) -> Result<()> {
+    check_email("email_address", email).map_err(|e| at_index(index, e))
+}
+
+/// Renames an input error's field to `members[i].field`.
+fn at_index(index: usize, error: Error) -> Error {
+    match error {
+        Error::InvalidInput { field, reason } => {
+            Error::invalid_input(format!("members[{index}].{field}"), reason)
+        }
+        other => other,
+    }
+}
+
+/// What a batch subscribe did, merged over all its calls.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BatchReport {
+    /// Members added.
+    pub new_members: Vec<Member>,
+    /// Members updated.
+    pub updated_members: Vec<Member>,
+    /// Members Mailchimp rejected, with why.
+    pub errors: Vec<BatchMemberError>,
+    /// How many were added.
+    pub total_created: u64,
+    /// How many were updated.
+    pub total_updated: u64,
+    /// How many were rejected.
+    pub error_count: u64,
+}
+
+impl BatchReport {
+    fn merge(&mut self, other: BatchReport) {
+        self.new_members.extend(other.new_members);
+        self.updated_members.extend(other.updated_members);
+        self.errors.extend(other.errors);
+        self.total_created += other.total_created;
+        self.total_updated += other.total_updated;
+        self.error_count += other.error_count;
+    }
+}
+
+/// One member a batch subscribe rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BatchMemberError {
+    /// The rejected address.
+    pub email_address: String,
+    /// Mailchimp's message, e.g. `… is already a list member`.
+    pub error: String,
+    /// The machine-readable reason.
+    pub error_code: BatchErrorCode,
+    /// The field in error, if one.
+    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    pub field: String,
+    /// What is wrong with that field.
+    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    pub field_message: String,
+}
+
+/// Why a batch member was rejected. Open: unknown codes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum BatchErrorCode {
+    /// `ERROR_CONTACT_EXISTS`: already on the list (and `update_existing`
+    /// was off).
+    ContactExists,
+    /// `ERROR_GENERIC`: anything else; see the message.
+    #[default]
+    Generic,
+    /// A code this crate does not know, kept verbatim.
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for BatchErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let code = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+        Ok(match code.as_str() {
+            "ERROR_CONTACT_EXISTS" => BatchErrorCode::ContactExists,
+            "ERROR_GENERIC" | "" => BatchErrorCode::Generic,
+            _ => BatchErrorCode::Other(code),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_merge_and_codes_decode() {
+        let a: BatchReport = serde_json::from_str(
+            r#"{"new_members":[{"email_address":"a@x.io"}],"updated_members":[],"errors":[
+                {"email_address":"b@x.io","error":"b@x.io is already a list member","error_code":"ERROR_CONTACT_EXISTS"},
+                {"email_address":"c@x","error":"bad","error_code":"ERROR_NEW_THING","field":null}],
+                "total_created":1,"total_updated":0,"error_count":2,"_links":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.errors[0].error_code, BatchErrorCode::ContactExists);
+        assert_eq!(
+            a.errors[1].error_code,
+            BatchErrorCode::Other("ERROR_NEW_THING".into())
+        );
+        let mut total = a.clone();
+        total.merge(a);
+        assert_eq!(
+            (total.total_created, total.error_count, total.errors.len()),
+            (2, 4, 4)
+        );
+    }
+}

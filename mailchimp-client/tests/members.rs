@@ -1,0 +1,370 @@
+//! One member: get, upsert (`PUT`), update (`PATCH`), archive (`DELETE`),
+//! tags, and the member-specific errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers fail loudly, like tests
+
+mod common;
+
+use mailchimp_client::{Error, ListId, MarketingPermission, MemberStatus, SubscriberHash};
+use serde_json::{json, Value};
+use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const LIST: &str = "57afe96172";
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+fn hash(email: &str) -> String {
+    SubscriberHash::from_email(email).as_str().to_owned()
+}
+
+#[tokio::test]
+async fn get_member_with_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/lists/{LIST}/members/{}",
+            hash("urist.mcvankab@freddiesjokes.com")
+        )))
+        .and(basic_auth("anystring", common::KEY))
+        .and(query_param("fields", "email_address,status"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(common::member_json(
+                "urist.mcvankab@freddiesjokes.com",
+                "cleaned",
+            )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let member = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members()
+        .get(&SubscriberHash::from_email(
+            " Urist.McVankab@FreddiesJokes.com",
+        ))
+        .fields(["email_address", "status"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.status, Some(MemberStatus::Cleaned));
+    assert_eq!(member.merge_fields["ADDRESS"]["city"], "Atlanta");
+    assert_eq!(member.tags[0].name, "customer");
+}
+
+#[tokio::test]
+async fn get_unknown_member_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/lists/{LIST}/members/{}",
+            hash("nobody@example.com")
+        )))
+        .respond_with(common::problem(
+            404,
+            "Resource Not Found",
+            "The requested resource could not be found.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members()
+        .get(&SubscriberHash::from_email("nobody@example.com"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[tokio::test]
+async fn upsert_puts_the_full_body_at_the_email_hash() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!(
+            "/lists/{LIST}/members/{}",
+            hash("ada@example.com")
+        )))
+        .and(basic_auth("anystring", common::KEY))
+        .and(query_param("skip_merge_validation", "true"))
+        .and(body_json(fixture(include_str!(
+            "fixtures/requests/put_member.json"
+        ))))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(common::member_json("ada@example.com", "subscribed")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let members = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members();
+    let request = members
+        .upsert(" ada@example.com ", MemberStatus::Subscribed)
+        .merge_field("FNAME", "Ada")
+        .merge_field("LNAME", "Lovelace")
+        .merge_field("AGE", 36)
+        .interest("9143cf3bd1", true)
+        .language("en")
+        .vip(true)
+        .marketing_permission(MarketingPermission::new("abc123", true))
+        .skip_merge_validation(true);
+    assert_eq!(
+        request.subscriber_hash(),
+        SubscriberHash::from_email("ada@example.com")
+    );
+    let member = request.send().await.unwrap();
+    assert_eq!(member.email_address, "ada@example.com");
+}
+
+#[tokio::test]
+async fn upsert_maps_member_errors() {
+    type Predicate = fn(&Error) -> bool;
+    let cases: [(ResponseTemplate, Predicate); 3] = [
+        (
+            common::problem(400, "Member In Compliance State", "ada@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed."),
+            Error::is_member_in_compliance,
+        ),
+        (
+            common::problem(400, "Forgotten Email Not Subscribed", "ada@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list."),
+            Error::is_forgotten_email,
+        ),
+        (
+            common::problem_json(json!({
+                "type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Invalid Resource",
+                "status": 400, "detail": "Your merge fields were invalid.", "instance": "",
+                "errors": [{"field": "FNAME", "message": "Please enter a value"}]
+            })),
+            Error::is_invalid_resource,
+        ),
+    ];
+    for (response, predicate) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path(format!(
+                "/lists/{LIST}/members/{}",
+                hash("ada@example.com")
+            )))
+            .and(body_json(
+                json!({"email_address": "ada@example.com", "status_if_new": "subscribed"}),
+            ))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = common::client(&server)
+            .await
+            .list(&ListId::from(LIST))
+            .members()
+            .upsert("ada@example.com", MemberStatus::Subscribed)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(predicate(&err), "{err:?}");
+        if err.is_invalid_resource() {
+            assert_eq!(err.field_errors()[0].field, "FNAME");
+        }
+    }
+}
+
+#[tokio::test]
+async fn upsert_rejects_bad_input_before_any_request() {
+    let server = MockServer::start().await;
+    let members = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members();
+    for (email, status, field) in [
+        ("", MemberStatus::Subscribed, "email_address"),
+        ("not-an-email", MemberStatus::Subscribed, "email_address"),
+        ("a@b.c", MemberStatus::Archived, "status_if_new"),
+        (
+            "a@b.c",
+            MemberStatus::Other("snoozed".into()),
+            "status_if_new",
+        ),
+    ] {
+        let err = members.upsert(email, status).send().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: f, .. } if f == field),
+            "{err:?}"
+        );
+    }
+    // The catch-all mock verifies no request was made.
+}
+
+#[tokio::test]
+async fn update_patches_only_what_was_set() {
+    let server = MockServer::start().await;
+    let h = hash("ada@example.com");
+    Mock::given(method("PATCH"))
+        .and(path(format!("/lists/{LIST}/members/{h}")))
+        .and(basic_auth("anystring", common::KEY))
+        .and(body_json(fixture(include_str!(
+            "fixtures/requests/patch_member.json"
+        ))))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(common::member_json(
+                "ada.lovelace@example.com",
+                "unsubscribed",
+            )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let members = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members();
+    let member = members
+        .update(&SubscriberHash::from_email("ada@example.com"))
+        .email_address("ada.lovelace@example.com")
+        .status(MemberStatus::Unsubscribed)
+        .email_type("text")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.status, Some(MemberStatus::Unsubscribed));
+
+    // Empty updates and `transactional` are refused locally.
+    let hash = SubscriberHash::from_email("ada@example.com");
+    assert!(matches!(
+        members.update(&hash).send().await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let err = members
+        .update(&hash)
+        .status(MemberStatus::Transactional)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "status"));
+}
+
+#[tokio::test]
+async fn archive_deletes_and_maps_not_found() {
+    let server = MockServer::start().await;
+    let h = hash("ada@example.com");
+    Mock::given(method("DELETE"))
+        .and(path(format!("/lists/{LIST}/members/{h}")))
+        .and(basic_auth("anystring", common::KEY))
+        .respond_with(ResponseTemplate::new(204))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!(
+            "/lists/{LIST}/members/{}",
+            hash("gone@example.com")
+        )))
+        .respond_with(common::problem(
+            404,
+            "Resource Not Found",
+            "The requested resource could not be found.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let members = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members();
+    members
+        .archive(&SubscriberHash::from_email("ada@example.com"))
+        .await
+        .unwrap();
+    let err = members
+        .archive(&SubscriberHash::from_email("gone@example.com"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[tokio::test]
+async fn tags_post_active_and_inactive() {
+    let server = MockServer::start().await;
+    let h = hash("ada@example.com");
+    Mock::given(method("POST"))
+        .and(path(format!("/lists/{LIST}/members/{h}/tags")))
+        .and(basic_auth("anystring", common::KEY))
+        .and(body_json(fixture(include_str!(
+            "fixtures/requests/member_tags.json"
+        ))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let members = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members();
+    let hash = SubscriberHash::from_email("ada@example.com");
+    members
+        .tags(&hash)
+        .activate("customer")
+        .deactivate("prospect")
+        .is_syncing(true)
+        .send()
+        .await
+        .unwrap();
+    let err = members.tags(&hash).send().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "tags"));
+}
+
+#[tokio::test]
+async fn tags_error_is_mapped() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(common::problem(
+            404,
+            "Resource Not Found",
+            "The requested resource could not be found.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = common::client(&server)
+        .await
+        .list(&ListId::from(LIST))
+        .members()
+        .tags(&SubscriberHash::from_email("x@example.com"))
+        .activate("a")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[tokio::test]
+async fn ids_cannot_escape_their_path_segment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/lists/a%2F..%2Fb/members/h"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"email_address": "x@y.z"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = common::client(&server).await;
+    let member = client
+        .list(&ListId::from("a/../b"))
+        .members()
+        .get(&SubscriberHash::from("h".to_owned()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.email_address, "x@y.z");
+    let err = client
+        .list(&ListId::from(".."))
+        .get()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+}
