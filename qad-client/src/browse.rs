@@ -352,9 +352,17 @@ pub(crate) fn decode_envelope(body: Value, context: &str) -> Result<(Vec<Row>, O
         Value::Null => Vec::new(),
         Value::Array(rows) => rows,
         Value::Object(mut map) => {
-            let key = map
+            // The row list is the array that is not metadata; prefer a
+            // non-empty one, since key order says nothing here.
+            let lists: Vec<(String, usize)> = map
                 .iter()
-                .find(|(k, v)| v.is_array() && !is_aux(k))
+                .filter(|(k, _)| !is_meta(k))
+                .filter_map(|(k, v)| v.as_array().map(|a| (k.clone(), a.len())))
+                .collect();
+            let key = lists
+                .iter()
+                .find(|(_, len)| *len > 0)
+                .or_else(|| lists.first())
                 .map(|(k, _)| k.clone())
                 .ok_or_else(|| bad("no list of rows in the response"))?;
             match map.remove(&key) {
@@ -374,10 +382,17 @@ pub(crate) fn decode_envelope(body: Value, context: &str) -> Result<(Vec<Row>, O
     Ok((rows, more))
 }
 
-fn is_aux(key: &str) -> bool {
-    key.eq_ignore_ascii_case("auxillaryData")
-        || key.eq_ignore_ascii_case("auxiliaryData")
-        || key == "errors"
+/// Keys that sit beside the row list in QAD responses.
+fn is_meta(key: &str) -> bool {
+    [
+        "auxillaryData",
+        "auxiliaryData",
+        "errors",
+        "messages",
+        "supplementaryMessages",
+    ]
+    .iter()
+    .any(|meta| key.eq_ignore_ascii_case(meta))
 }
 
 /// `auxillaryData.HasMoreParams` (QAD's spelling; the correct one is also
@@ -412,6 +427,10 @@ mod tests {
         let (rows, more) = decode_envelope(bare, "t").unwrap();
         assert_eq!((rows.len(), more), (1, Some(true)));
         assert_eq!(decode_envelope(json!([{"a": 1}]), "t").unwrap().1, None);
+        let with_messages = json!({"data": {"messages": [], "salesOrders": [{"a": 1}], "supplementaryMessages": []}});
+        assert_eq!(decode_envelope(with_messages, "t").unwrap().0.len(), 1);
+        let empty = json!({"data": {"salesOrders": [], "supplementaryMessages": []}});
+        assert!(decode_envelope(empty, "t").unwrap().0.is_empty());
         assert!(decode_envelope(json!({"data": 3}), "t").is_err());
         assert!(decode_envelope(json!({"data": [1]}), "t").is_err());
     }
