@@ -1,13 +1,4 @@
-//! Stateful in-memory fakes of the Mailchimp Marketing API and a QAD tenant, served over real HTTP on
-//! `127.0.0.1`, with seeded fault injection and request counters.
-//!
-//! The building blocks, shared by both fakes:
-//!
-//! - [`server::FakeServer`]: serves an axum router on loopback with an OS-assigned port; graceful shutdown
-//!   on drop.
-//! - [`faults::Faults`]: seeded, reproducible latency and faults (429, 500/503, bare 403, dropped
-//!   connections, slow responses), overridable per route.
-//! - [`stats::Stats`]: requests by method and route pattern, write counts, peak concurrency.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs, missing_debug_implementations)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![warn(clippy::missing_errors_doc)]
