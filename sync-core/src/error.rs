@@ -50,6 +50,9 @@ pub enum SyncError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The webhook receiver's server failed (reading its address, serving, or its task).
+    #[error("webhook receiver failed")]
+    Receiver(#[source] std::io::Error),
 }
 
 /// A failure of the state store.

@@ -89,9 +89,12 @@
 pub mod audit;
 mod error;
 mod model;
+pub mod orders;
+pub mod replay;
 pub mod schedule;
 pub mod state;
 pub mod vault;
+pub mod webhook_receiver;
 
 pub use error::{Result, ScheduleError, StateError, SyncError, VaultError};
 pub use model::{

@@ -1,0 +1,344 @@
+//! One order's way to QAD: the lookups (customer, items, sales order), the mapping, the post,
+//! and the audit row and hashes that record it. Shared by the orders run and by replay.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use mailchimp_client::ecommerce::{Order, ProductId};
+use qad_client::{
+    AttributionRecord, CustomerCode, FilterOp, ItemCode, SalesOrderNumber, WriteOutcome,
+};
+use serde_json::{json, Value};
+
+use super::config::{OrdersConfig, SalesOrderMatch};
+use super::map::{attribution_record, order_fingerprint, Resolved};
+use crate::audit::{AuditId, AuditQuery, Method, NewAuditRow, TargetOperation};
+use crate::error::{Result, SyncError};
+use crate::model::{ContentHash, ObjectKind, Outcome, RunId, TargetSystem};
+use crate::state::{StateBatch, StateStore};
+
+/// The reason text of a held order, so the audit trail can be searched for it.
+pub(crate) const UNMATCHED: &str = "unmatched customer";
+
+/// One order handled: its audit row, the state it changes, and what to count.
+#[derive(Debug)]
+pub(crate) struct Handled {
+    pub(crate) row: NewAuditRow,
+    pub(crate) state: StateBatch,
+    pub(crate) unmatched: bool,
+    pub(crate) currency_flagged: bool,
+    pub(crate) posted: bool,
+}
+
+/// The lookups, mapping and post of orders; cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) state: Arc<dyn StateStore>,
+    pub(crate) qad: qad_client::Client,
+    pub(crate) config: Arc<OrdersConfig>,
+}
+
+/// The error text recorded in an audit row: the error and its sources, joined by `: `.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn qad_error(source: qad_client::Error) -> SyncError {
+    SyncError::Client {
+        system: TargetSystem::Qad,
+        source: Box::new(source),
+    }
+}
+
+/// The hash stored for a posted record: of its JSON value, so it compares equal to the hash of
+/// the payload recorded in its audit row.
+pub(crate) fn record_hash(record: &AttributionRecord) -> Result<(Value, ContentHash)> {
+    let value = serde_json::to_value(record).map_err(|source| crate::StateError::Encode {
+        what: "attribution record",
+        source,
+    })?;
+    let hash = ContentHash::of_json(&value)?;
+    Ok((value, hash))
+}
+
+impl Pipeline {
+    /// The operation recorded for an attribution post.
+    pub(crate) fn operation(&self) -> TargetOperation {
+        TargetOperation::new(
+            TargetSystem::Qad,
+            Method::Post,
+            self.config.attribution_path.clone(),
+        )
+    }
+
+    /// The QAD customer of an e-commerce customer id: the id map first (the forward sync records
+    /// every customer it pushed, derived ids included), then QAD itself by customer code.
+    async fn customer(&self, id: &str) -> Result<Option<CustomerCode>> {
+        let mapped = self
+            .state
+            .source_keys(ObjectKind::EcommerceCustomers, id)
+            .await?;
+        if let Some(code) = mapped.into_iter().next() {
+            return Ok(Some(CustomerCode::from(code)));
+        }
+        let page = self
+            .qad
+            .customers()
+            .filter("customerCode", FilterOp::Eq, id)
+            .count(10)
+            .send()
+            .await
+            .map_err(qad_error)?;
+        Ok(page
+            .items
+            .into_iter()
+            .find(|c| c.customer_code.as_str() == id)
+            .map(|c| c.customer_code))
+    }
+
+    /// The item code of each product of the order, from the id map; unmapped products keep
+    /// their id.
+    async fn item_codes(&self, order: &Order) -> Result<HashMap<ProductId, ItemCode>> {
+        let mut codes = HashMap::new();
+        for line in &order.lines {
+            if codes.contains_key(&line.product_id) {
+                continue;
+            }
+            let keys = self
+                .state
+                .source_keys(ObjectKind::Products, line.product_id.as_str())
+                .await?;
+            if let Some(code) = keys.into_iter().next() {
+                codes.insert(line.product_id.clone(), ItemCode::from(code));
+            }
+        }
+        Ok(codes)
+    }
+
+    /// The QAD sales order matching the order under the configured rule. Among several sales
+    /// orders with the same PO, the customer's own comes first.
+    async fn sales_order(
+        &self,
+        order_id: &str,
+        customer: &CustomerCode,
+    ) -> Result<Option<SalesOrderNumber>> {
+        let field = match self.config.sales_order_match {
+            SalesOrderMatch::SalesOrderNumber => "salesOrderNumber",
+            SalesOrderMatch::CustomerPo => "customerPO",
+            _ => return Ok(None),
+        };
+        let page = self
+            .qad
+            .sales_orders()
+            .filter(field, FilterOp::Eq, order_id)
+            .count(20)
+            .send()
+            .await
+            .map_err(qad_error)?;
+        let mut candidates: Vec<_> = page
+            .items
+            .into_iter()
+            .filter(|so| match self.config.sales_order_match {
+                SalesOrderMatch::CustomerPo => so.customer_po.as_deref() == Some(order_id),
+                _ => so.sales_order_number.as_str() == order_id,
+            })
+            .collect();
+        candidates.sort_by_key(|so| so.sold_to_customer_code.as_ref() != Some(customer));
+        Ok(candidates
+            .into_iter()
+            .next()
+            .map(|so| so.sales_order_number))
+    }
+
+    /// The failed, unresolved audit row an order left behind, which a successful post now
+    /// supersedes.
+    async fn pending_failure(&self, order_id: &str) -> Result<Option<AuditId>> {
+        let rows = self
+            .state
+            .query_audit(
+                &AuditQuery::new()
+                    .object(ObjectKind::Orders)
+                    .source_key(order_id)
+                    .outcome(Outcome::Failed)
+                    .limit(100),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .find(|r| r.row.replay_of.is_none() && r.resolution.is_none())
+            .map(|r| r.id))
+    }
+
+    /// Maps `order` to its attribution record after the lookups, or the audit row explaining why
+    /// it has none (held for an unknown customer, rejected as unmappable, failed lookup).
+    pub(crate) async fn prepare(
+        &self,
+        order: &Order,
+        run: RunId,
+    ) -> std::result::Result<(AttributionRecord, Option<String>), Box<Handled>> {
+        let key = order.id.as_str();
+        let started = Utc::now();
+        let done = |outcome: Outcome, error: String, unmatched: bool| {
+            Box::new(Handled {
+                row: NewAuditRow::new(run, ObjectKind::Orders, key, outcome)
+                    .error(error)
+                    .payload(json!({
+                        "customer_id": order.customer.id.as_str(),
+                        "order_total": order.order_total.to_string(),
+                        "currency_code": order.currency_code,
+                    }))
+                    .times(started, Utc::now()),
+                state: StateBatch::new(),
+                unmatched,
+                currency_flagged: false,
+                posted: false,
+            })
+        };
+        let lookups = async {
+            let Some(customer) = self.customer(order.customer.id.as_str()).await? else {
+                return Ok(None);
+            };
+            let sales_order = self.sales_order(key, &customer).await?;
+            let item_codes = self.item_codes(order).await?;
+            Ok::<_, SyncError>(Some(Resolved {
+                customer_code: customer,
+                sales_order,
+                item_codes,
+            }))
+        };
+        let resolved = match lookups.await {
+            Ok(Some(resolved)) => resolved,
+            Ok(None) => {
+                return Err(done(
+                    Outcome::Skipped,
+                    format!(
+                        "{UNMATCHED}: e-commerce customer {} is not a known QAD customer; \
+                         the order is held and retried on every run until it is",
+                        order.customer.id
+                    ),
+                    true,
+                ))
+            }
+            Err(e) => return Err(done(Outcome::Failed, describe(&e), false)),
+        };
+        let record = attribution_record(order, &self.config.store_id, &resolved)
+            .map_err(|problem| done(Outcome::Rejected, problem.to_string(), false))?;
+        let flag = (!record
+            .currency_code
+            .eq_ignore_ascii_case(self.config.store_currency.trim()))
+        .then(|| {
+            format!(
+                "currency {} differs from the store currency {}",
+                record.currency_code,
+                self.config.store_currency.trim().to_uppercase()
+            )
+        });
+        Ok((record, flag))
+    }
+
+    /// Posts `record` and builds its audit row; on success the state stores the record's hash
+    /// and, when given, the order's fingerprint.
+    pub(crate) async fn post(
+        &self,
+        record: &AttributionRecord,
+        flag: Option<String>,
+        run: RunId,
+        replay_of: Option<AuditId>,
+        fingerprint: Option<ContentHash>,
+    ) -> Result<Handled> {
+        let started = Utc::now();
+        let (payload, hash) = record_hash(record)?;
+        let result = self.qad.attribution().post(record).await;
+        let mut row = NewAuditRow::new(run, ObjectKind::Orders, &record.order_id, Outcome::Failed)
+            .operation(self.operation())
+            .payload(payload)
+            .attempts(1);
+        let mut state = StateBatch::new();
+        match result {
+            Ok(written) => {
+                row.outcome = match written {
+                    WriteOutcome::Created => Outcome::Created,
+                    WriteOutcome::Unchanged => Outcome::Unchanged,
+                    _ => Outcome::Updated,
+                };
+                state = state.put_hash(ObjectKind::Attributions, &record.order_id, hash);
+                if let Some(fingerprint) = fingerprint {
+                    state = state.put_hash(ObjectKind::Orders, &record.order_id, fingerprint);
+                }
+                if let Some(flag) = &flag {
+                    row = row.error(format!("flagged: {flag}"));
+                }
+            }
+            Err(e) => {
+                let mut text = describe(&e);
+                if let Some(flag) = &flag {
+                    text.push_str(&format!(" (flagged: {flag})"));
+                }
+                row = row.error(text);
+            }
+        }
+        if let Some(original) = replay_of {
+            row = row.replay_of(original);
+        }
+        let posted = row.outcome.is_success();
+        Ok(Handled {
+            row: row.times(started, Utc::now()),
+            state,
+            unmatched: false,
+            currency_flagged: flag.is_some(),
+            posted,
+        })
+    }
+
+    /// Handles one order of a run whose fingerprint changed: lookups, mapping, and a post unless
+    /// the mapped record is the one already in QAD.
+    pub(crate) async fn handle(
+        &self,
+        order: &Order,
+        run: RunId,
+        known: Option<&ContentHash>,
+    ) -> Result<Handled> {
+        let fingerprint = order_fingerprint(order);
+        let (record, flag) = match self.prepare(order, run).await {
+            Ok(prepared) => prepared,
+            Err(handled) => return Ok(*handled),
+        };
+        let (payload, hash) = record_hash(&record)?;
+        if known == Some(&hash) {
+            // The shop touched the order but nothing QAD holds changed.
+            let mut row = NewAuditRow::new(
+                run,
+                ObjectKind::Orders,
+                &record.order_id,
+                Outcome::Unchanged,
+            )
+            .operation(self.operation())
+            .payload(payload);
+            if let Some(flag) = &flag {
+                row = row.error(format!("flagged: {flag}"));
+            }
+            return Ok(Handled {
+                row,
+                state: StateBatch::new().put_hash(
+                    ObjectKind::Orders,
+                    order.id.as_str(),
+                    fingerprint,
+                ),
+                unmatched: false,
+                currency_flagged: flag.is_some(),
+                posted: false,
+            });
+        }
+        let superseded = self.pending_failure(order.id.as_str()).await?;
+        self.post(&record, flag, run, superseded, Some(fingerprint))
+            .await
+    }
+}

@@ -1,0 +1,247 @@
+//! The orders run: every order of the store, page by page, with one state transaction per page.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use mailchimp_client::ecommerce::Order;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::config::OrdersConfig;
+use super::map::order_fingerprint;
+use super::pipeline::{Handled, Pipeline};
+use crate::audit::{NewAuditRow, OutcomeCounts, RunStart};
+use crate::error::{Result, SyncError};
+use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
+use crate::state::{StateBatch, StateStore};
+
+/// What an orders run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OrdersReport {
+    /// The run's id (its audit rows carry it).
+    pub run_id: Option<RunId>,
+    /// Orders read from Mailchimp.
+    pub read: u64,
+    /// Audit rows by outcome: created/updated are posts that landed, unchanged needed no post,
+    /// skipped are orders held for an unknown customer, rejected cannot be mapped, failed can be
+    /// replayed.
+    pub counts: OutcomeCounts,
+    /// Orders held because their customer is unknown to QAD (also counted as skipped).
+    pub unmatched: u64,
+    /// Orders whose currency differs from the store's (posted, and flagged in their audit row).
+    pub currency_flagged: u64,
+    /// Attribution posts that landed in QAD.
+    pub posted: u64,
+    /// Pages committed to the state store.
+    pub pages: u64,
+    /// Whether the run stopped early on cancellation (after committing the page in flight).
+    pub cancelled: bool,
+}
+
+impl OrdersReport {
+    fn add(&mut self, handled: &Handled) {
+        self.counts.add(handled.row.outcome, 1);
+        self.unmatched += u64::from(handled.unmatched);
+        self.currency_flagged += u64::from(handled.currency_flagged);
+        self.posted += u64::from(handled.posted);
+    }
+}
+
+/// Sends Mailchimp e-commerce orders back to QAD as attribution records.
+///
+/// Mailchimp has no "changed since" filter on orders, so every run pages the store's whole order
+/// collection. An order whose fingerprint ([`order_fingerprint`](super::order_fingerprint):
+/// `updated_at_foreign` and the fields mapped) is the stored one is `unchanged` at no cost. A
+/// changed order is resolved (customer through the id map, then QAD; item codes through the id
+/// map; sales order by the configured [`SalesOrderMatch`](super::SalesOrderMatch)), mapped, and
+/// posted unless the mapped record equals the one QAD already holds. Posts are idempotent by
+/// order id (qad-client turns a duplicate into an update).
+///
+/// An order whose customer QAD does not know is **held**: audited `skipped` with the reason
+/// `unmatched customer: …`, not posted (an attribution record needs a customer), and looked at
+/// again on every run until the customer appears. A failed lookup or post is audited `failed`,
+/// stores no hash (so the next run tries again) and can be replayed ([`crate::replay`]).
+///
+/// Memory stays bounded by one page; each page's audit rows and hashes are committed in one
+/// transaction.
+///
+/// ```no_run
+/// # async fn run(mailchimp: mailchimp_client::Client, qad: qad_client::Client) -> sync_core::Result<()> {
+/// use std::sync::Arc;
+/// use sync_core::orders::{OrdersConfig, OrdersSync, SalesOrderMatch};
+/// use sync_core::{RunTrigger, SqliteStateStore};
+/// use tokio_util::sync::CancellationToken;
+///
+/// let state = Arc::new(SqliteStateStore::open("state.db").await?);
+/// let config = OrdersConfig::new("acme-eu", "EUR").sales_order_match(SalesOrderMatch::CustomerPo);
+/// let orders = OrdersSync::new(mailchimp, qad, state, config);
+/// let report = orders.run(RunTrigger::Manual, &CancellationToken::new()).await?;
+/// println!("{} read, {} posted, {} held", report.read, report.posted, report.unmatched);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OrdersSync {
+    mailchimp: mailchimp_client::Client,
+    pipeline: Pipeline,
+}
+
+impl OrdersSync {
+    /// Creates the flow over both clients and the state store.
+    #[must_use]
+    pub fn new(
+        mailchimp: mailchimp_client::Client,
+        qad: qad_client::Client,
+        state: Arc<dyn StateStore>,
+        config: OrdersConfig,
+    ) -> Self {
+        Self {
+            mailchimp,
+            pipeline: Pipeline {
+                state,
+                qad,
+                config: Arc::new(config),
+            },
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &OrdersConfig {
+        &self.pipeline.config
+    }
+
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub(crate) fn mailchimp(&self) -> &mailchimp_client::Client {
+        &self.mailchimp
+    }
+
+    /// Runs once: records a run, handles every order, and finishes the run as completed,
+    /// cancelled (when `cancel` fired; the page in flight is committed first) or aborted.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Client`] when reading the orders from Mailchimp fails (pages already handled
+    /// stay committed; the run is recorded as aborted), and [`SyncError::State`] when the state
+    /// store fails. Per-order failures are not errors: they are audit rows.
+    pub async fn run(
+        &self,
+        trigger: RunTrigger,
+        cancel: &CancellationToken,
+    ) -> Result<OrdersReport> {
+        let state = &self.pipeline.state;
+        let start = RunStart::new(vec![ObjectKind::Orders], trigger);
+        let run = start.id;
+        state.start_run(&start).await?;
+        let mut report = OrdersReport {
+            run_id: Some(run),
+            ..OrdersReport::default()
+        };
+        match self.run_pages(run, cancel, &mut report).await {
+            Ok(()) => {
+                let status = if report.cancelled {
+                    RunStatus::Cancelled
+                } else {
+                    RunStatus::Completed
+                };
+                state.finish_run(run, status, None).await?;
+                Ok(report)
+            }
+            Err(e) => {
+                // Best effort: the run's own error is the one to report.
+                let _ = state
+                    .finish_run(run, RunStatus::Aborted, Some(super::pipeline::describe(&e)))
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn run_pages(
+        &self,
+        run: RunId,
+        cancel: &CancellationToken,
+        report: &mut OrdersReport,
+    ) -> Result<()> {
+        let config = &self.pipeline.config;
+        let page_size = config.page_size.clamp(1, 1000);
+        let mut orders = self
+            .mailchimp
+            .ecommerce()
+            .store(&config.store_id)
+            .orders()
+            .list()
+            .count(page_size)
+            .into_stream();
+        let mut page = Vec::with_capacity(page_size as usize);
+        loop {
+            let next = orders
+                .try_next()
+                .await
+                .map_err(|source| SyncError::Client {
+                    system: TargetSystem::Mailchimp,
+                    source: Box::new(source),
+                })?;
+            let end = next.is_none();
+            page.extend(next);
+            if page.len() == page_size as usize || (end && !page.is_empty()) {
+                report.read += page.len() as u64;
+                self.handle_page(run, std::mem::take(&mut page), report)
+                    .await?;
+                report.pages += 1;
+                if cancel.is_cancelled() && !end {
+                    report.cancelled = true;
+                    return Ok(());
+                }
+            }
+            if end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Handles one page and commits its audit rows and hashes in one transaction.
+    async fn handle_page(
+        &self,
+        run: RunId,
+        page: Vec<Order>,
+        report: &mut OrdersReport,
+    ) -> Result<()> {
+        let state = &self.pipeline.state;
+        let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
+        let fingerprints = state.hashes(ObjectKind::Orders, &ids).await?;
+        let targets = state.hashes(ObjectKind::Attributions, &ids).await?;
+        let handled: Vec<Handled> = futures::stream::iter(page.iter())
+            .map(|order| {
+                let key = order.id.as_str();
+                let unchanged = fingerprints.get(key) == Some(&order_fingerprint(order));
+                let known = targets.get(key);
+                async move {
+                    if unchanged {
+                        Ok(Handled {
+                            row: NewAuditRow::new(run, ObjectKind::Orders, key, Outcome::Unchanged),
+                            state: StateBatch::new(),
+                            unmatched: false,
+                            currency_flagged: false,
+                            posted: false,
+                        })
+                    } else {
+                        self.pipeline.handle(order, run, known).await
+                    }
+                }
+            })
+            .buffered(self.pipeline.config.concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut batch = StateBatch::new();
+        for item in handled {
+            report.add(&item);
+            batch = batch.merge(item.state).audit(item.row);
+        }
+        state.apply(batch).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! The receiver's configuration: the secret path, how deliveries are authenticated, limits.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Result, SyncError};
+use crate::vault::WebhookSecrets;
+
+/// The shortest accepted path token: 32 characters of `[A-Za-z0-9_-]` carry at least 128 bits
+/// when generated at random (hex: 4 bits each).
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// The default body limit: 64 KiB, far above any Mailchimp delivery.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The default path prefix; the receiver answers at `{prefix}/{token}`.
+pub const DEFAULT_PATH_PREFIX: &str = "/webhooks/mailchimp";
+
+/// A fresh random path token: 32 random bytes as 64 hex digits (256 bits).
+///
+/// ```
+/// use secrecy::ExposeSecret;
+///
+/// let a = sync_core::webhook_receiver::generate_path_token();
+/// let b = sync_core::webhook_receiver::generate_path_token();
+/// assert_eq!(a.expose_secret().len(), 64);
+/// assert_ne!(a.expose_secret(), b.expose_secret());
+/// ```
+#[must_use]
+pub fn generate_path_token() -> SecretString {
+    let bytes: [u8; 32] = rand::random();
+    SecretString::from(hex::encode(bytes))
+}
+
+/// How deliveries are authenticated, besides the secret path.
+#[derive(Clone)]
+enum Authentication {
+    /// Every delivery must carry a valid `X-Mailchimp-Signature`.
+    Signed(SecretString),
+    /// Unsigned deliveries are accepted: the secret path is the only proof (webhooks created
+    /// before Mailchimp signed deliveries).
+    SecretUrlOnly,
+}
+
+/// Configuration of the webhook receiver.
+///
+/// Build it with [`signed`](Self::signed) (the normal case: the webhook's signing secret is
+/// known) or, explicitly, [`unsigned_secret_url`](Self::unsigned_secret_url). `Debug` never shows
+/// the token or the secret.
+///
+/// ```
+/// use sync_core::webhook_receiver::{generate_path_token, ReceiverConfig};
+///
+/// let config = ReceiverConfig::signed(generate_path_token(), "whsec_from_mailchimp")?
+///     .max_body_bytes(32 * 1024);
+/// assert!(config.requires_signature());
+/// assert!(!format!("{config:?}").contains("whsec_from_mailchimp"));
+/// assert!(ReceiverConfig::signed("short", "s").is_err());
+/// # Ok::<(), sync_core::SyncError>(())
+/// ```
+#[derive(Clone)]
+pub struct ReceiverConfig {
+    pub(crate) path_token: SecretString,
+    auth: Authentication,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) path_prefix: String,
+}
+
+impl fmt::Debug for ReceiverConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverConfig")
+            .field("path_token", &crate::audit::REDACTED)
+            .field(
+                "signing_secret",
+                &match self.auth {
+                    Authentication::Signed(_) => Some(crate::audit::REDACTED),
+                    Authentication::SecretUrlOnly => None,
+                },
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("path_prefix", &self.path_prefix)
+            .finish()
+    }
+}
+
+fn check_token(token: &SecretString) -> Result<()> {
+    let text = token.expose_secret();
+    let ok = text.len() >= MIN_TOKEN_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(SyncError::Config {
+            what: format!(
+                "webhook path token must be at least {MIN_TOKEN_CHARS} characters of \
+                 [A-Za-z0-9_-] (use generate_path_token)"
+            ),
+        })
+    }
+}
+
+impl ReceiverConfig {
+    /// A receiver at the secret path `token` that requires every delivery to be signed with
+    /// `signing_secret` (the one-time secret of the webhook's create response).
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] when the token is shorter than [`MIN_TOKEN_CHARS`] or holds
+    /// characters other than `[A-Za-z0-9_-]`.
+    pub fn signed(
+        token: impl Into<SecretString>,
+        signing_secret: impl Into<SecretString>,
+    ) -> Result<Self> {
+        Self::build(token.into(), Authentication::Signed(signing_secret.into()))
+    }
+
+    /// A receiver at the secret path `token` that accepts unsigned deliveries: the path is the
+    /// only proof a delivery comes from Mailchimp. Only for webhooks without a signing secret.
+    ///
+    /// # Errors
+    ///
+    /// As [`signed`](Self::signed).
+    pub fn unsigned_secret_url(token: impl Into<SecretString>) -> Result<Self> {
+        Self::build(token.into(), Authentication::SecretUrlOnly)
+    }
+
+    /// From the vault's webhook secrets: signed when a signing secret is stored; unsigned only
+    /// when `allow_unsigned` says so.
+    ///
+    /// # Errors
+    ///
+    /// As [`signed`](Self::signed), and [`SyncError::Config`] when no signing secret is stored
+    /// and `allow_unsigned` is false.
+    pub fn from_secrets(secrets: &WebhookSecrets, allow_unsigned: bool) -> Result<Self> {
+        match (&secrets.signing_secret, allow_unsigned) {
+            (Some(secret), _) => Self::signed(secrets.path_token.clone(), secret.clone()),
+            (None, true) => Self::unsigned_secret_url(secrets.path_token.clone()),
+            (None, false) => Err(SyncError::Config {
+                what: "no webhook signing secret is stored; register the webhook again or \
+                       allow unsigned deliveries on the secret URL explicitly"
+                    .to_owned(),
+            }),
+        }
+    }
+
+    fn build(path_token: SecretString, auth: Authentication) -> Result<Self> {
+        check_token(&path_token)?;
+        Ok(Self {
+            path_token,
+            auth,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            path_prefix: DEFAULT_PATH_PREFIX.to_owned(),
+        })
+    }
+
+    /// Sets the largest body accepted (default [`DEFAULT_MAX_BODY_BYTES`]); larger ones get 413.
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets the path prefix (default [`DEFAULT_PATH_PREFIX`]); it must start with `/`.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] when it does not start with `/`, ends with `/`, or holds `{`/`}`.
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Result<Self> {
+        let prefix = prefix.into();
+        if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.contains(['{', '}']) {
+            return Err(SyncError::Config {
+                what: format!(
+                    "webhook path prefix {prefix:?} must start with / and not end with /"
+                ),
+            });
+        }
+        self.path_prefix = prefix;
+        Ok(self)
+    }
+
+    /// Whether deliveries must be signed.
+    #[must_use]
+    pub fn requires_signature(&self) -> bool {
+        matches!(self.auth, Authentication::Signed(_))
+    }
+
+    /// The full delivery URL under `public_base` (for example `https://sync.example.com`):
+    /// `{public_base}{prefix}/{token}`. It holds the token, so it is a secret too.
+    ///
+    /// ```
+    /// use secrecy::ExposeSecret;
+    /// use sync_core::webhook_receiver::ReceiverConfig;
+    ///
+    /// let config = ReceiverConfig::unsigned_secret_url("0123456789abcdef0123456789abcdef")?;
+    /// let url = config.webhook_url("https://sync.example.com/");
+    /// assert_eq!(
+    ///     url.expose_secret(),
+    ///     "https://sync.example.com/webhooks/mailchimp/0123456789abcdef0123456789abcdef"
+    /// );
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn webhook_url(&self, public_base: &str) -> SecretString {
+        SecretString::from(format!(
+            "{}{}/{}",
+            public_base.trim_end_matches('/'),
+            self.path_prefix,
+            self.path_token.expose_secret()
+        ))
+    }
+
+    pub(crate) fn verifier(&self) -> mailchimp_client::webhooks::WebhookVerifier {
+        use mailchimp_client::webhooks::{ParseLimits, WebhookVerifier};
+        let verifier = match &self.auth {
+            Authentication::Signed(secret) => WebhookVerifier::signed(secret.clone()),
+            Authentication::SecretUrlOnly => WebhookVerifier::accept_unsigned(),
+        };
+        verifier.with_limits(ParseLimits::default().with_max_body_bytes(self.max_body_bytes))
+    }
+}

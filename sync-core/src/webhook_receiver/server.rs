@@ -1,0 +1,267 @@
+//! The axum endpoint: secret path, validator GET, body limit, verification, dedup, apply.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use mailchimp_client::webhooks::{
+    secret_path_matches, WebhookError, WebhookVerifier, SIGNATURE_HEADER,
+};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::apply::apply_event;
+use super::config::ReceiverConfig;
+use crate::audit::{NewAuditRow, RunStart};
+use crate::error::{Result, SyncError};
+use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
+use crate::state::{StateBatch, StateStore};
+
+/// The source key of audit rows for deliveries rejected before they could be decoded.
+pub const REJECTED_KEY: &str = "rejected delivery";
+
+#[derive(Debug)]
+struct Receiver {
+    config: ReceiverConfig,
+    verifier: WebhookVerifier,
+    state: Arc<dyn StateStore>,
+    run: RunId,
+}
+
+type Reply = (StatusCode, &'static str);
+
+impl Receiver {
+    /// Audits a rejected delivery (without the body or the path token) and answers `status`.
+    async fn reject(&self, status: StatusCode, reason: &str, length: Option<usize>) -> Reply {
+        let row = NewAuditRow::new(
+            self.run,
+            ObjectKind::WebhookEvents,
+            REJECTED_KEY,
+            Outcome::Rejected,
+        )
+        .error(reason)
+        .payload(json!({"http_status": status.as_u16(), "body_bytes": length}));
+        if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
+            tracing::warn!(error = %crate::orders::describe(&e), "cannot audit a rejected webhook delivery");
+        }
+        (status, "rejected")
+    }
+
+    async fn deliver(&self, headers: &HeaderMap, body: Body) -> Reply {
+        let limit = self.config.max_body_bytes;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if let Some(length) = declared.filter(|&n| n > limit) {
+            let reason = format!("body of {length} bytes is over the {limit}-byte limit");
+            return self
+                .reject(StatusCode::PAYLOAD_TOO_LARGE, &reason, Some(length))
+                .await;
+        }
+        let bytes = match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let reason = format!("body over the {limit}-byte limit, or cut short");
+                return self
+                    .reject(StatusCode::PAYLOAD_TOO_LARGE, &reason, declared)
+                    .await;
+            }
+        };
+        let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+        let delivery = match self.verifier.verify_and_parse(signature, &bytes) {
+            Ok(delivery) => delivery,
+            Err(e) => {
+                let status = match e {
+                    WebhookError::MissingSignature
+                    | WebhookError::MalformedSignature { .. }
+                    | WebhookError::StaleSignature { .. }
+                    | WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
+                    WebhookError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                return self.reject(status, &e.to_string(), Some(bytes.len())).await;
+            }
+        };
+        let key = delivery.dedup_key().into_string();
+        match self.state.record_delivery(&key, Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let row = NewAuditRow::new(
+                    self.run,
+                    ObjectKind::WebhookEvents,
+                    &key,
+                    Outcome::Unchanged,
+                )
+                .error("duplicate delivery: already applied")
+                .payload(json!({"type": delivery.event_type()}));
+                if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
+                    tracing::warn!(error = %crate::orders::describe(&e), "cannot audit a duplicate webhook delivery");
+                }
+                return (StatusCode::OK, "duplicate");
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::orders::describe(&e), "cannot record a webhook delivery");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "state store unavailable");
+            }
+        }
+        let applied = match apply_event(&delivery, &key, self.run, self.state.as_ref()).await {
+            Ok(batch) => self.state.apply(batch).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(()) => (StatusCode::OK, "ok"),
+            Err(e) => {
+                tracing::warn!(error = %crate::orders::describe(&e), key, "cannot apply a webhook delivery");
+                (StatusCode::INTERNAL_SERVER_ERROR, "state store unavailable")
+            }
+        }
+    }
+}
+
+async fn validate(State(receiver): State<Arc<Receiver>>, Path(token): Path<String>) -> Reply {
+    if secret_path_matches(&receiver.config.path_token, &token) {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::NOT_FOUND, "not found")
+    }
+}
+
+async fn deliver(
+    State(receiver): State<Arc<Receiver>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    if !secret_path_matches(&receiver.config.path_token, &token) {
+        receiver
+            .reject(StatusCode::NOT_FOUND, "wrong secret path", None)
+            .await;
+        return (StatusCode::NOT_FOUND, "not found");
+    }
+    receiver.deliver(&headers, body).await
+}
+
+/// The receiver's routes, to serve with [`serve`] or to nest in your own axum application.
+///
+/// `GET {prefix}/{token}` answers Mailchimp's validator with 200; `POST {prefix}/{token}` takes
+/// deliveries. Any other path, or a wrong token (compared in constant time), is a 404. Audit rows
+/// are written under `run`.
+pub fn router(config: ReceiverConfig, state: Arc<dyn StateStore>, run: RunId) -> Router {
+    let path = format!("{}/{{token}}", config.path_prefix);
+    let receiver = Arc::new(Receiver {
+        verifier: config.verifier(),
+        config,
+        state,
+        run,
+    });
+    Router::new()
+        .route(&path, get(validate).post(deliver))
+        .with_state(receiver)
+}
+
+/// A running receiver, from [`serve`].
+#[derive(Debug)]
+pub struct ReceiverHandle {
+    addr: SocketAddr,
+    run: RunId,
+    cancel: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+    state: Arc<dyn StateStore>,
+}
+
+impl ReceiverHandle {
+    /// The address the receiver listens on.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The run the receiver's audit rows belong to.
+    #[must_use]
+    pub fn run_id(&self) -> RunId {
+        self.run
+    }
+
+    /// The token that stops the receiver when cancelled (connect it to Ctrl-C, or to the
+    /// scheduler's shutdown).
+    #[must_use]
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Stops accepting connections, lets deliveries in flight finish, and records the run as
+    /// completed.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Receiver`] when the server failed; [`SyncError::State`] when the run cannot
+    /// be recorded.
+    pub async fn shutdown(self) -> Result<()> {
+        self.cancel.cancel();
+        let served = match self.task.await {
+            Ok(result) => result.map_err(SyncError::Receiver),
+            Err(join) => Err(SyncError::Receiver(std::io::Error::other(join.to_string()))),
+        };
+        let error = served.as_ref().err().map(|e| crate::orders::describe(e));
+        let status = if error.is_some() {
+            RunStatus::Aborted
+        } else {
+            RunStatus::Completed
+        };
+        self.state.finish_run(self.run, status, error).await?;
+        served
+    }
+}
+
+/// Serves the receiver on `listener` until [`ReceiverHandle::shutdown`] (or its cancellation
+/// token) stops it gracefully. The receiver's audit rows belong to one run (object
+/// `webhook_events`, trigger `manual`) recorded now and finished at shutdown.
+///
+/// ```no_run
+/// # async fn run(state: std::sync::Arc<dyn sync_core::StateStore>) -> sync_core::Result<()> {
+/// use sync_core::webhook_receiver::{generate_path_token, serve, ReceiverConfig};
+///
+/// let config = ReceiverConfig::signed(generate_path_token(), "whsec_from_mailchimp")?;
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.map_err(sync_core::SyncError::Receiver)?;
+/// let receiver = serve(listener, config, state).await?;
+/// tokio::signal::ctrl_c().await.ok();
+/// receiver.shutdown().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`SyncError::Receiver`] when the listener's address cannot be read; [`SyncError::State`]
+/// when the run cannot be recorded.
+pub async fn serve(
+    listener: TcpListener,
+    config: ReceiverConfig,
+    state: Arc<dyn StateStore>,
+) -> Result<ReceiverHandle> {
+    let addr = listener.local_addr().map_err(SyncError::Receiver)?;
+    let start = RunStart::new(vec![ObjectKind::WebhookEvents], RunTrigger::Manual);
+    state.start_run(&start).await?;
+    let app = router(config, state.clone(), start.id);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    Ok(ReceiverHandle {
+        addr,
+        run: start.id,
+        cancel,
+        task,
+        state,
+    })
+}

@@ -1,0 +1,195 @@
+//! Orders placed in the fake Mailchimp shop become attribution records in the fake QAD: the
+//! right customers, sales orders and item codes, exact money, held and flagged orders, and no
+//! duplicates on re-runs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod orders_support;
+
+use orders_support::{Order, World};
+use serde_json::json;
+use sync_core::audit::AuditQuery;
+use sync_core::orders::SalesOrderMatch;
+use sync_core::{ObjectKind, Outcome, RunTrigger, StateStore};
+use tokio_util::sync::CancellationToken;
+
+async fn run(world: &World, rule: SalesOrderMatch) -> sync_core::orders::OrdersReport {
+    world
+        .orders(rule)
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn orders_become_attribution_records_once_with_the_right_matches() {
+    let world = World::start().await;
+    // QAD's sales order SO000003 carries the shop's order id 1001 as its customer PO.
+    assert!(world
+        .qad_fake
+        .update_sales_order("SO000003", |so| so.customer_po = Some("1001".into())));
+    // The forward sync gave C0000002 a derived e-commerce id, and ITEM-00002 a derived product id.
+    world
+        .map(ObjectKind::EcommerceCustomers, "C0000002", "derived-c2")
+        .await;
+    world
+        .map(ObjectKind::Products, "ITEM-00002", "derived-p2")
+        .await;
+
+    let mut direct = Order::new("1001", "C0000001", "59.97");
+    direct.lines = vec![("ITEM-00001", 3, "19.99")];
+    direct.campaign = Some("cmp-42");
+    let mut derived = Order::new("1002", "derived-c2", "0.30");
+    derived.lines = vec![("derived-p2", 1, "0.10"), ("ITEM-00001", 1, "0.20")];
+    let guest = Order::new("1003", "GUEST-9", "5.00");
+    let mut euro = Order::new("1004", "C0000004", "12.50");
+    euro.currency = "EUR";
+    for order in [&direct, &derived, &guest, &euro] {
+        world.place(order).await;
+    }
+
+    let first = run(&world, SalesOrderMatch::CustomerPo).await;
+    assert_eq!(first.read, 4);
+    assert_eq!(first.pages, 2, "page size 2");
+    assert_eq!(first.counts.created, 3);
+    assert_eq!((first.counts.skipped, first.unmatched), (1, 1));
+    assert_eq!(first.currency_flagged, 1);
+    assert_eq!(world.attribution_posts(), 3);
+
+    let record = world.attribution("1001");
+    assert_eq!(record["customerCode"], "C0000001");
+    assert_eq!(record["salesOrderNumber"], "SO000003");
+    assert_eq!(record["orderTotal"], json!(59.97));
+    assert_eq!(record["currencyCode"], "USD");
+    assert_eq!(record["financialStatus"], "paid");
+    assert_eq!(record["storeId"], orders_support::STORE);
+    assert_eq!(record["campaignId"], "cmp-42");
+    assert_eq!(
+        record["lines"],
+        json!([{"itemCode": "ITEM-00001", "quantity": 3.0, "price": 19.99, "discount": 0.0}])
+    );
+    let record = world.attribution("1002");
+    assert_eq!(record["customerCode"], "C0000002");
+    assert_eq!(record["salesOrderNumber"], "", "no sales order has PO 1002");
+    assert_eq!(record["lines"][0]["itemCode"], "ITEM-00002");
+    assert_eq!(record["lines"][0]["price"], json!(0.1));
+    assert_eq!(record["orderTotal"], json!(0.3));
+    assert!(
+        world.qad_fake.attribution("1003").is_none(),
+        "held, not posted"
+    );
+    assert_eq!(world.attribution("1004")["currencyCode"], "EUR");
+
+    let rows = world
+        .state
+        .query_audit(&AuditQuery::new().run(first.run_id.unwrap()))
+        .await
+        .unwrap();
+    let row = |key: &str| rows.iter().find(|r| r.row.source_key == key).unwrap();
+    assert_eq!(row("1003").row.outcome, Outcome::Skipped);
+    assert!(row("1003")
+        .row
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with("unmatched customer"));
+    assert_eq!(row("1004").row.outcome, Outcome::Created);
+    assert_eq!(
+        row("1004").row.error.as_deref(),
+        Some("flagged: currency EUR differs from the store currency USD")
+    );
+    assert_eq!(row("1001").row.payload.as_ref().unwrap()["orderId"], "1001");
+
+    // A re-run posts nothing: every order is unchanged, the guest is still held.
+    let second = run(&world, SalesOrderMatch::CustomerPo).await;
+    assert_eq!(second.counts.unchanged, 3);
+    assert_eq!(second.counts.skipped, 1);
+    assert_eq!(second.posted, 0);
+    assert_eq!(world.attribution_posts(), 3);
+    assert_eq!(world.qad_fake.attributions().len(), 3);
+
+    // A changed order is posted again, as an update of the same record.
+    let mut changed = derived.clone();
+    changed.total = "0.40";
+    changed.lines = vec![("derived-p2", 2, "0.10"), ("ITEM-00001", 1, "0.20")];
+    changed.updated = "2025-03-05T08:00:00+00:00";
+    world.place(&changed).await;
+    // Once the guest's customer is known to the forward sync, the held order goes through.
+    world
+        .map(ObjectKind::EcommerceCustomers, "C0000009", "GUEST-9")
+        .await;
+    let third = run(&world, SalesOrderMatch::CustomerPo).await;
+    assert_eq!((third.counts.updated, third.counts.created), (1, 1));
+    assert_eq!(third.counts.unchanged, 2);
+    assert_eq!(third.unmatched, 0);
+    assert_eq!(world.attribution("1002")["orderTotal"], json!(0.4));
+    assert_eq!(world.attribution("1003")["customerCode"], "C0000009");
+    assert_eq!(world.qad_fake.attributions().len(), 4, "no duplicates");
+}
+
+#[tokio::test]
+async fn the_order_id_can_be_the_sales_order_number() {
+    let world = World::start().await;
+    let customer = world
+        .qad_fake
+        .sales_orders()
+        .into_iter()
+        .find(|so| so.sales_order_number == "SO000005")
+        .unwrap()
+        .sold_to_customer_code;
+    let customer: &'static str = Box::leak(customer.into_boxed_str());
+    world
+        .place(&Order::new("SO000005", customer, "10.00"))
+        .await;
+    world.place(&Order::new("WEB-77", customer, "11.00")).await;
+
+    let report = run(&world, SalesOrderMatch::SalesOrderNumber).await;
+    assert_eq!(report.counts.created, 2);
+    assert_eq!(
+        world.attribution("SO000005")["salesOrderNumber"],
+        "SO000005"
+    );
+    assert_eq!(world.attribution("SO000005")["customerCode"], customer);
+    assert_eq!(world.attribution("WEB-77")["salesOrderNumber"], "");
+
+    // Without a rule, no sales order is looked up.
+    let world = World::start().await;
+    world
+        .place(&Order::new("SO000005", customer, "10.00"))
+        .await;
+    run(&world, SalesOrderMatch::None).await;
+    assert_eq!(world.attribution("SO000005")["salesOrderNumber"], "");
+}
+
+#[tokio::test]
+async fn a_cancelled_run_commits_the_page_in_flight_and_stops() {
+    let world = World::start().await;
+    for id in ["2001", "2002", "2003", "2004", "2005"] {
+        world.place(&Order::new(id, "C0000001", "1.00")).await;
+    }
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let report = world
+        .orders(SalesOrderMatch::None)
+        .run(RunTrigger::Manual, &cancel)
+        .await
+        .unwrap();
+    assert!(report.cancelled);
+    assert_eq!((report.pages, report.counts.created), (1, 2));
+    let run = world
+        .state
+        .run(report.run_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, sync_core::RunStatus::Cancelled);
+    assert_eq!(run.counts.created, 2);
+
+    // The next run picks up the rest and re-posts nothing.
+    let rest = run_all(&world).await;
+    assert_eq!((rest.counts.created, rest.counts.unchanged), (3, 2));
+    assert_eq!(world.attribution_posts(), 5);
+}
+
+async fn run_all(world: &World) -> sync_core::orders::OrdersReport {
+    run(world, SalesOrderMatch::None).await
+}

@@ -1,0 +1,306 @@
+//! The webhook receiver against deliveries sent by the fake Mailchimp, signed and unsigned:
+//! secret path, validator GET, signatures, dedup, body limit, events applied and audited.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use mailchimp_client::{Credentials, ListId};
+use secrecy::{ExposeSecret, SecretString};
+use sync_core::audit::AuditQuery;
+use sync_core::webhook_receiver::{
+    generate_path_token, register_webhook, serve, ReceiverConfig, ReceiverHandle, REJECTED_KEY,
+};
+use sync_core::{
+    IdMapping, MemberStatus, ObjectKind, Outcome, RunStatus, SqliteStateStore, StateBatch,
+    StateStore,
+};
+use testkit::mailchimp::{deliver_webhook, FakeMailchimp, WebhookEvent};
+
+struct Setup {
+    fake: FakeMailchimp,
+    state: Arc<SqliteStateStore>,
+    receiver: ReceiverHandle,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Setup {
+    fn base(&self) -> String {
+        format!("http://{}", self.receiver.local_addr())
+    }
+
+    async fn rows(&self, key: &str) -> Vec<sync_core::audit::AuditRow> {
+        self.state
+            .query_audit(&AuditQuery::new().source_key(key))
+            .await
+            .unwrap()
+    }
+
+    async fn status_of(&self, email: &str) -> Option<MemberStatus> {
+        self.state
+            .member_statuses(&[email.to_owned()])
+            .await
+            .unwrap()
+            .remove(email)
+            .map(|r| r.status)
+    }
+}
+
+/// A receiver registered on the fake's audience; signed unless `unsigned`.
+async fn start(unsigned: bool) -> Setup {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let mailchimp = mailchimp_client::Client::builder(Credentials::api_key(fake.api_key()))
+        .base_url(fake.api_url())
+        .build()
+        .await
+        .unwrap();
+    let state = Arc::new(SqliteStateStore::open_in_memory().await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let token = generate_path_token();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let url = ReceiverConfig::unsigned_secret_url(token.clone())
+        .unwrap()
+        .webhook_url(&public);
+    let registration = register_webhook(&mailchimp, &ListId::from(fake.list_id()), &url)
+        .await
+        .unwrap();
+    assert!(registration.created);
+    let config = if unsigned {
+        ReceiverConfig::unsigned_secret_url(token).unwrap()
+    } else {
+        ReceiverConfig::signed(token, registration.signing_secret.unwrap()).unwrap()
+    };
+    let receiver = serve(listener, config, state.clone()).await.unwrap();
+    Setup {
+        fake,
+        state,
+        receiver,
+        url: url.expose_secret().to_owned(),
+        http: reqwest::Client::new(),
+    }
+}
+
+#[tokio::test]
+async fn registration_leaves_out_api_changes_and_keeps_the_secret() {
+    let setup = start(false).await;
+    let hooks = &setup.fake.snapshot().webhooks[setup.fake.list_id()];
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["url"], setup.url.as_str());
+    assert_eq!(hooks[0]["sources"]["api"], false);
+    assert_eq!(hooks[0]["sources"]["user"], true);
+    assert_eq!(hooks[0]["events"]["cleaned"], true);
+
+    // Registering again keeps the webhook (Mailchimp shows no secret twice).
+    let mailchimp = mailchimp_client::Client::builder(Credentials::api_key(setup.fake.api_key()))
+        .base_url(setup.fake.api_url())
+        .build()
+        .await
+        .unwrap();
+    let again = register_webhook(
+        &mailchimp,
+        &ListId::from(setup.fake.list_id()),
+        &SecretString::from(setup.url.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(!again.created);
+    assert!(again.signing_secret.is_none());
+    assert_eq!(
+        setup.fake.snapshot().webhooks[setup.fake.list_id()].len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn signed_deliveries_from_the_fake_are_applied_and_audited() {
+    let setup = start(false).await;
+    let list = setup.fake.list_id();
+    let unsubscribe = WebhookEvent::unsubscribe(list, "Gone@Example.com", "manual");
+    let cleaned = WebhookEvent::cleaned(list, "bounced@example.com", "hard");
+    let profile = WebhookEvent::profile(list, "ann@example.com", &[("FNAME", "Ann")]);
+    for event in [&unsubscribe, &cleaned, &profile] {
+        let deliveries = setup.fake.fire_webhook_event(list, event).await.unwrap();
+        assert_eq!(deliveries.len(), 1);
+        assert_eq!(deliveries[0].status, Some(200), "{deliveries:?}");
+    }
+    assert_eq!(
+        setup.status_of("gone@example.com").await,
+        Some(MemberStatus::Unsubscribed)
+    );
+    assert!(MemberStatus::Unsubscribed.blocks_push());
+    assert_eq!(
+        setup.status_of("bounced@example.com").await,
+        Some(MemberStatus::Cleaned)
+    );
+    assert_eq!(setup.status_of("ann@example.com").await, None);
+
+    let rows = setup
+        .state
+        .query_audit(&AuditQuery::new().object(ObjectKind::WebhookEvents))
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = rows.iter().map(|r| r.row.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Updated, Outcome::Updated, Outcome::Skipped]
+    );
+    assert_eq!(
+        rows[2].row.payload.as_ref().unwrap()["data"]["merges"]["FNAME"],
+        "Ann"
+    );
+    assert!(rows.iter().all(|r| r.row.run_id == setup.receiver.run_id()));
+
+    let run = setup.receiver.run_id();
+    let state = setup.state.clone();
+    setup.receiver.shutdown().await.unwrap();
+    let record = state.run(run).await.unwrap().unwrap();
+    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.counts.updated, 2);
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
+    let setup = start(false).await;
+    let event = WebhookEvent::unsubscribe(setup.fake.list_id(), "x@example.com", "manual");
+    let status = deliver_webhook(&setup.http, &setup.url, &event, Some("not-the-secret"))
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    let unsigned = deliver_webhook(&setup.http, &setup.url, &event, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        unsigned, 401,
+        "signatures are required once a secret is configured"
+    );
+    assert_eq!(setup.status_of("x@example.com").await, None);
+
+    let rejected = setup.rows(REJECTED_KEY).await;
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected.iter().all(|r| r.row.outcome == Outcome::Rejected));
+    assert_eq!(
+        rejected[0].row.error.as_deref(),
+        Some("webhook signature does not match the body")
+    );
+    assert_eq!(
+        rejected[1].row.error.as_deref(),
+        Some("webhook delivery has no X-Mailchimp-Signature header")
+    );
+    let token = setup.url.rsplit('/').next().unwrap();
+    let stored = serde_json::to_string(&rejected).unwrap();
+    assert!(!stored.contains(token));
+}
+
+#[tokio::test]
+async fn unsigned_deliveries_on_the_secret_url_apply_once() {
+    let setup = start(true).await;
+    let list = setup.fake.list_id();
+    let event =
+        WebhookEvent::cleaned(list, "dup@example.com", "abuse").fired_at("2025-05-01 10:00:00");
+    for _ in 0..3 {
+        let status = deliver_webhook(&setup.http, &setup.url, &event, None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    let key = "7:cleaned|2025-05-01 10:00:00|dup@example.com";
+    let rows = setup.rows(key).await;
+    let outcomes: Vec<_> = rows.iter().map(|r| r.row.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Updated, Outcome::Unchanged, Outcome::Unchanged]
+    );
+    assert_eq!(
+        setup.status_of("dup@example.com").await,
+        Some(MemberStatus::Cleaned)
+    );
+
+    // A member who changes address keeps its id-map entries and remembered status.
+    setup
+        .state
+        .apply(StateBatch::new().map_id(IdMapping::new(
+            ObjectKind::Members,
+            "C0000007",
+            "dup@example.com",
+        )))
+        .await
+        .unwrap();
+    let moved = WebhookEvent::upemail(list, "dup@example.com", "New@Example.com");
+    assert_eq!(
+        deliver_webhook(&setup.http, &setup.url, &moved, None)
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        setup
+            .state
+            .target_id(ObjectKind::Members, "C0000007")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new@example.com")
+    );
+    assert_eq!(
+        setup.status_of("new@example.com").await,
+        Some(MemberStatus::Cleaned)
+    );
+}
+
+#[tokio::test]
+async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
+    let setup = start(true).await;
+    // The validator GET.
+    let ok = setup.http.get(&setup.url).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    // Wrong or missing token, other paths.
+    let wrong = format!("{}/webhooks/mailchimp/{}", setup.base(), "f".repeat(64));
+    for url in [
+        wrong.clone(),
+        format!("{}/webhooks/mailchimp", setup.base()),
+        setup.base(),
+    ] {
+        assert_eq!(
+            setup.http.get(&url).send().await.unwrap().status(),
+            404,
+            "{url}"
+        );
+    }
+    let event = WebhookEvent::subscribe(setup.fake.list_id(), "a@example.com");
+    assert_eq!(
+        deliver_webhook(&setup.http, &wrong, &event, None)
+            .await
+            .unwrap(),
+        404
+    );
+    // Over 64 KiB.
+    let big = format!(
+        "type=profile&fired_at=2025-01-01+00%3A00%3A00&data[x]={}",
+        "a".repeat(70_000)
+    );
+    let response = setup.http.post(&setup.url).body(big).send().await.unwrap();
+    assert_eq!(response.status(), 413);
+    // Not a delivery.
+    let response = setup
+        .http
+        .post(&setup.url)
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    let rejected = setup.rows(REJECTED_KEY).await;
+    let reasons: Vec<_> = rejected
+        .iter()
+        .map(|r| r.row.error.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!(reasons[0], "wrong secret path");
+    assert!(reasons[1].contains("65536-byte limit"), "{}", reasons[1]);
+    assert_eq!(
+        rejected[1].row.payload.as_ref().unwrap()["http_status"],
+        413
+    );
+    assert_eq!(setup.status_of("a@example.com").await, None);
+}
