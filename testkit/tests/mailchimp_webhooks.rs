@@ -202,3 +202,58 @@ async fn deliveries_can_be_unsigned_and_failures_are_reported() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn url_validation_probes_with_a_get_when_enabled() {
+    let agents: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = agents.clone();
+    let validating = Router::new().route(
+        "/ok",
+        axum::routing::get(move |headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let agent = headers
+                    .get("user-agent")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                seen.lock().unwrap().push(agent);
+                "ok"
+            }
+        }),
+    );
+    let target = FakeServer::start(validating).await.unwrap();
+    let fake = testkit::FakeMailchimp::builder()
+        .validate_webhook_urls(true)
+        .start()
+        .await
+        .unwrap();
+    let api = Api::with(fake);
+    let path = format!("/lists/{}/webhooks", api.list());
+    let refused = api
+        .post(
+            &path,
+            json!({"url": format!("{}/missing", target.base_url())}),
+        )
+        .await;
+    assert_eq!(
+        refused.problem(400, "Invalid Resource")["errors"][0]["field"],
+        "url"
+    );
+    let created = api
+        .post(&path, json!({"url": format!("{}/ok", target.base_url())}))
+        .await;
+    let id = created.ok()["id"].as_str().unwrap().to_owned();
+    assert_eq!(*agents.lock().unwrap(), ["MailChimp.com WebHook Validator"]);
+    api.patch(
+        &format!("{path}/{id}"),
+        json!({"url": format!("{}/missing", target.base_url())}),
+    )
+    .await
+    .problem(400, "Invalid Resource");
+    assert_eq!(
+        api.get(&format!("{path}/{id}")).await.ok()["url"],
+        format!("{}/ok", target.base_url())
+    );
+}

@@ -127,6 +127,7 @@ pub struct FakeMailchimpBuilder {
     faults: FaultConfig,
     seed: u64,
     port: u16,
+    validate_webhook_urls: bool,
 }
 
 impl fmt::Debug for FakeMailchimpBuilder {
@@ -146,6 +147,7 @@ impl fmt::Debug for FakeMailchimpBuilder {
             .field("faults", &self.faults)
             .field("seed", &self.seed)
             .field("port", &self.port)
+            .field("validate_webhook_urls", &self.validate_webhook_urls)
             .finish()
     }
 }
@@ -161,6 +163,7 @@ impl Default for FakeMailchimpBuilder {
             faults: FaultConfig::none(),
             seed: 0,
             port: 0,
+            validate_webhook_urls: false,
         }
     }
 }
@@ -208,6 +211,14 @@ impl FakeMailchimpBuilder {
         self
     }
 
+    /// Probes a webhook's URL with a `GET` (User-Agent `MailChimp.com WebHook Validator`) when it is
+    /// created or its URL changed, refusing it unless the answer is 200, as Mailchimp does (default off,
+    /// so registry tests need no receiver).
+    pub fn validate_webhook_urls(mut self, validate: bool) -> Self {
+        self.validate_webhook_urls = validate;
+        self
+    }
+
     /// Listens on this loopback port instead of one the OS assigns (default 0: OS-assigned).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -249,6 +260,7 @@ impl FakeMailchimpBuilder {
             limiter: Limiter::new(self.concurrency_limit),
             base_url: OnceLock::new(),
             http: reqwest::Client::new(),
+            validate_webhook_urls: self.validate_webhook_urls,
         });
         let stats = Stats::new();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
@@ -277,6 +289,7 @@ pub(crate) struct Shared {
     pub(crate) limiter: Limiter,
     base_url: OnceLock<String>,
     pub(crate) http: reqwest::Client,
+    pub(crate) validate_webhook_urls: bool,
 }
 
 pub(crate) type App = Arc<Shared>;

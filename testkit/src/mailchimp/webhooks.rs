@@ -75,12 +75,31 @@ fn flags(
     Ok(Value::Object(out))
 }
 
-fn check_url(url: &str) -> Result<(), Problem> {
+/// Checks the URL's form and, when the fake is so configured, that it answers the validator's `GET`
+/// with 200.
+async fn check_url(app: &App, url: &str) -> Result<(), Problem> {
     match url::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(())
-        }
-        _ => Err(Problem::invalid("url", "This value should be a valid URL.")),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
+        _ => return Err(Problem::invalid("url", "This value should be a valid URL.")),
+    }
+    if !app.validate_webhook_urls {
+        return Ok(());
+    }
+    let answer = app
+        .http
+        .get(url)
+        .header(
+            reqwest::header::USER_AGENT,
+            "MailChimp.com WebHook Validator",
+        )
+        .send()
+        .await;
+    match answer {
+        Ok(response) if response.status().as_u16() == 200 => Ok(()),
+        _ => Err(Problem::invalid(
+            "url",
+            "The URL you have provided does not return a 200 status code for GET requests.",
+        )),
     }
 }
 
@@ -92,7 +111,7 @@ async fn post_webhook(
 ) -> Reply {
     let body = parse_object(&body)?;
     let url = required_str(&body, "url")?.to_owned();
-    check_url(&url)?;
+    check_url(&app, &url).await?;
     let events = flags(&body, "events", &EVENTS, |_| true)?;
     let sources = flags(&body, "sources", &SOURCES, |s| s != "api")?;
     let mut state = app.lock();
@@ -175,6 +194,10 @@ async fn patch_webhook(
     body: Bytes,
 ) -> Reply {
     let body = parse_object(&body)?;
+    let new_url = request::str_field(&body, "url")?.map(str::to_owned);
+    if let Some(url) = &new_url {
+        check_url(&app, url).await?;
+    }
     let mut state = app.lock();
     let webhook = state
         .lists
@@ -182,8 +205,7 @@ async fn patch_webhook(
         .and_then(|l| l.webhooks.get_mut(&id))
         .ok_or_else(Problem::not_found)?;
     let mut patch = Map::new();
-    if let Some(url) = request::str_field(&body, "url")? {
-        check_url(url)?;
+    if let Some(url) = new_url {
         patch.insert("url".to_owned(), json!(url));
     }
     for (field, keys) in [("events", &EVENTS[..]), ("sources", &SOURCES[..])] {
