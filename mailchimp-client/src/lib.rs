@@ -4,15 +4,42 @@
 //!
 //! ```no_run
 //! # async fn run() -> mailchimp_client::Result<()> {
-//! use mailchimp_client::{Client, Credentials};
+//! use futures::TryStreamExt;
+//! use mailchimp_client::{Client, Credentials, ListId, MemberStatus};
 //!
 //! // The data center (`us6`) comes from the key's suffix.
 //! let client = Client::builder(Credentials::api_key("0123456789abcdef0123456789abcdef-us6"))
 //!     .build()
 //!     .await?;
 //! println!("{}", client.ping().await?.health_status);
+//!
+//! // Add or update a member (PUT at the email's subscriber hash).
+//! let members = client.list(&ListId::from("a1b2c3d4e5")).members();
+//! members
+//!     .upsert("ada@example.com", MemberStatus::Subscribed)
+//!     .merge_field("FNAME", "Ada")
+//!     .send()
+//!     .await?;
+//!
+//! // Walk every unsubscribed member, 1000 per request, lazily.
+//! let mut gone = members.list().status(MemberStatus::Unsubscribed).into_stream();
+//! while let Some(member) = gone.try_next().await? {
+//!     println!("{}", member.email_address);
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Resources
+//!
+//! | call | endpoint |
+//! |---|---|
+//! | [`Client::ping`], [`Client::account`] | `GET /ping`, `GET /` |
+//! | [`Client::lists`], [`ListHandler::get`] | `GET /lists`, `GET /lists/{list_id}` |
+//! | [`ListHandler::members`] → [`MembersHandler`] | get, list, upsert (`PUT`), update (`PATCH`), archive, tags |
+//! | [`ListHandler::merge_fields`] → [`MergeFieldsHandler`] | list, create |
+//! | [`ListHandler::batch_subscribe`] | `POST /lists/{list_id}`, 500 members a call |
+//! | [`ecommerce`] | stores, customers, products and variants, orders |
+//! | [`webhooks`] | audience webhooks: management, delivery parsing, signatures |
 //!
 //! # What the client does for you
 //!
@@ -77,3 +104,8 @@ pub use merge_fields::{
     MergeFieldsHandler,
 };
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

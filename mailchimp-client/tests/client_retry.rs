@@ -245,3 +245,24 @@ async fn batch_subscribe_without_update_existing_is_not_retried() {
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
 }
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported() {
+    let server = MockServer::start().await;
+    common::catch_all(&server).await;
+    Mock::given(path("/ping"))
+        .respond_with(ok_ping().set_delay(Duration::from_secs(10)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::builder(Credentials::api_key(common::KEY))
+        .base_url(server.uri())
+        .timeout(Duration::from_millis(50))
+        .retry(common::fast_retry(2))
+        .build()
+        .await
+        .unwrap();
+    let err = client.ping().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.is_retryable());
+}
