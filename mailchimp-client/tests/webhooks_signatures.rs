@@ -159,3 +159,25 @@ fn the_system_clock_is_used_by_default() {
         Err(WebhookError::StaleSignature { .. })
     ));
 }
+
+#[test]
+fn request_headers_carry_the_signature() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-mailchimp-signature",
+        header(SECRET, now, BODY.as_bytes()).parse().unwrap(),
+    );
+    let verifier = WebhookVerifier::signed(SECRET);
+    let delivery = verifier
+        .verify_and_parse_request(&headers, BODY.as_bytes())
+        .unwrap();
+    assert_eq!(delivery.event_type(), "unsubscribe");
+    assert_eq!(
+        WebhookVerifier::signed("other").verify_and_parse_request(&headers, BODY.as_bytes()),
+        Err(WebhookError::SignatureMismatch)
+    );
+}

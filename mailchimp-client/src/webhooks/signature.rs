@@ -203,6 +203,56 @@ impl WebhookVerifier {
     }
 }
 
+impl WebhookVerifier {
+    /// Verifies a delivery from its HTTP request headers (as an axum or
+    /// hyper handler has them) against the system clock, then decodes it.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use mailchimp_client::webhooks::{WebhookError, WebhookVerifier};
+    ///
+    /// let body = b"type=cleaned&fired_at=2024-05-01+10%3A00%3A00\
+    ///     &data[list_id]=a1&data[reason]=hard&data[email]=gone%40example.com";
+    /// let signed = WebhookVerifier::signed("whsec-test");
+    /// assert_eq!(
+    ///     signed.verify_and_parse_request(&HeaderMap::new(), body).unwrap_err(),
+    ///     WebhookError::MissingSignature
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::MalformedSignature`] when [`SIGNATURE_HEADER`] is
+    /// sent more than once or is not visible ASCII; otherwise as
+    /// [`verify_and_parse`](Self::verify_and_parse).
+    pub fn verify_and_parse_request(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookDelivery, WebhookError> {
+        self.verify_and_parse(signature_from_headers(headers)?, body)
+    }
+}
+
+/// The one `X-Mailchimp-Signature` value of a request, if sent.
+fn signature_from_headers(headers: &http::HeaderMap) -> Result<Option<&str>, WebhookError> {
+    let mut values = headers.get_all(SIGNATURE_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(WebhookError::MalformedSignature {
+            reason: "the header is sent more than once",
+        });
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| WebhookError::MalformedSignature {
+            reason: "the header is not visible ASCII",
+        })
+}
+
 /// Compares the secret part of a receiver's URL path in constant time.
 ///
 /// ```
@@ -316,6 +366,34 @@ mod tests {
         let parsed = parse_header(&format!(" t=12 , v1={digest}, v0=ignored")).unwrap();
         assert_eq!(parsed.timestamp, 12);
         assert_eq!(parsed.signatures.len(), 1);
+    }
+
+    #[test]
+    fn headers_give_at_most_one_ascii_signature() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(signature_from_headers(&headers), Ok(None));
+        headers.insert(
+            SIGNATURE_HEADER,
+            http::HeaderValue::from_static("t=1,v1=ab"),
+        );
+        assert_eq!(signature_from_headers(&headers), Ok(Some("t=1,v1=ab")));
+        headers.append(
+            SIGNATURE_HEADER,
+            http::HeaderValue::from_static("t=2,v1=cd"),
+        );
+        assert!(matches!(
+            signature_from_headers(&headers),
+            Err(WebhookError::MalformedSignature { .. })
+        ));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            SIGNATURE_HEADER,
+            http::HeaderValue::from_bytes(b"t=1,v1=\xff").unwrap(),
+        );
+        assert!(matches!(
+            signature_from_headers(&headers),
+            Err(WebhookError::MalformedSignature { .. })
+        ));
     }
 
     #[test]
