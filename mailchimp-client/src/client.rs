@@ -136,8 +136,9 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// - [`Error::Config`] for a malformed API key (no `-dc` suffix, a
-    ///   non-alphanumeric data center, whitespace) or base/metadata URL, or
-    ///   when the HTTP client cannot be built; no request is sent.
+    ///   non-alphanumeric data center, whitespace), an empty or
+    ///   whitespace-containing OAuth token, a bad base/metadata URL, or when
+    ///   the HTTP client cannot be built; no request is sent.
     /// - [`Error::DataCenterLookup`] when the OAuth metadata request fails or
     ///   names no data center.
     pub async fn build(self) -> Result<Client> {
@@ -153,13 +154,9 @@ impl ClientBuilder {
             retry: self.retry,
             timeout: self.timeout,
         };
-        // An API key is checked even with a base-URL override: a malformed
-        // key fails here, before any request, wherever requests would go.
-        let key_root = transport
-            .credentials
-            .key_data_center()
-            .transpose()?
-            .map(|dc| dc.api_root());
+        // Credentials are checked even with a base-URL override: a malformed
+        // key or token fails here, before any request, wherever requests go.
+        let key_root = transport.credentials.check()?.map(|dc| dc.api_root());
         let base = match self.base_url {
             Some(url) => parse_http_url(&url, "the base URL is not an absolute http(s) URL")?,
             None => match key_root {
@@ -508,8 +505,9 @@ fn oauth_metadata_header(
             value.set_sensitive(true);
             request.header(AUTHORIZATION, value)
         }
-        // A token with control characters cannot be sent; the server's 401
-        // then explains it without us quoting the token.
+        // Unreachable in practice: `build` rejects tokens with control
+        // characters before the lookup. Sent without the header, the
+        // lookup then fails with a 401 that does not quote the token.
         Err(_) => request,
     }
 }

@@ -49,11 +49,23 @@ impl Credentials {
         matches!(self.0, Kind::OAuthToken(_))
     }
 
-    /// The data center named by an API key; `None` for OAuth tokens.
-    pub(crate) fn key_data_center(&self) -> Option<Result<DataCenter>> {
+    /// Checks the secret's form and returns the data center an API key
+    /// names (`None` for OAuth tokens, whose data center is looked up).
+    pub(crate) fn check(&self) -> Result<Option<DataCenter>> {
         match &self.0 {
-            Kind::ApiKey(key) => Some(DataCenter::from_api_key(key.expose_secret())),
-            Kind::OAuthToken(_) => None,
+            Kind::ApiKey(key) => DataCenter::from_api_key(key.expose_secret()).map(Some),
+            Kind::OAuthToken(token) => {
+                let token = token.expose_secret();
+                if token.is_empty() {
+                    Err(Error::Config("the OAuth token is empty"))
+                } else if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    Err(Error::Config(
+                        "the OAuth token contains whitespace or control characters",
+                    ))
+                } else {
+                    Ok(None)
+                }
+            }
         }
     }
 

@@ -237,20 +237,20 @@ impl Error {
             };
         };
         let title = problem.title.trim();
-        let boxed = Box::new(problem.clone());
-        if status == 404 {
-            Error::NotFound(boxed)
+        let variant: fn(Box<Problem>) -> Error = if status == 404 {
+            Error::NotFound
         } else if status == 401 {
-            Error::Unauthorized(boxed)
+            Error::Unauthorized
         } else if title.eq_ignore_ascii_case("Member In Compliance State") {
-            Error::MemberInCompliance(boxed)
+            Error::MemberInCompliance
         } else if title.eq_ignore_ascii_case("Forgotten Email Not Subscribed") {
-            Error::ForgottenEmail(boxed)
+            Error::ForgottenEmail
         } else if title.eq_ignore_ascii_case("Invalid Resource") {
-            Error::InvalidResource(boxed)
+            Error::InvalidResource
         } else {
-            Error::Api(boxed)
-        }
+            Error::Api
+        };
+        variant(Box::new(problem))
     }
 
     /// A decode failure of a successful response.

@@ -191,3 +191,21 @@ async fn oauth_with_base_url_skips_the_lookup() {
         .unwrap();
     client.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn malformed_oauth_tokens_fail_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    for token in ["", "tok en", "token\n"] {
+        let err = Client::builder(Credentials::oauth_token(token))
+            .metadata_url(format!("{}/oauth2/metadata", server.uri()))
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{token:?}: {err:?}");
+    }
+}
