@@ -181,3 +181,28 @@ fn request_headers_carry_the_signature() {
         Err(WebhookError::SignatureMismatch)
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn random_headers_never_panic(header in ".{0,200}", body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+        let _ = WebhookVerifier::signed(SECRET).verify_at(Some(&header), &body, at(T));
+    }
+
+    #[test]
+    fn any_signed_body_verifies_and_any_flipped_byte_does_not(
+        secret in "[ -~]{1,40}",
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..256),
+        index in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let verifier = WebhookVerifier::signed(secret.clone());
+        let header = header(&secret, T, &body);
+        proptest::prop_assert!(verifier.verify_at(Some(&header), &body, at(T)).is_ok());
+        let mut tampered = body.clone();
+        let i = index.index(tampered.len());
+        tampered[i] ^= 0x01;
+        proptest::prop_assert_eq!(
+            verifier.verify_at(Some(&header), &tampered, at(T)),
+            Err(WebhookError::SignatureMismatch)
+        );
+    }
+}

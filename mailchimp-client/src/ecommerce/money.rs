@@ -82,6 +82,19 @@ mod tests {
         assert_eq!(back.discount, Some(dec("0.3")));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn amounts_up_to_15_digits_round_trip_exactly(
+            mantissa in -999_999_999_999_999i64..=999_999_999_999_999,
+            scale in 0u32..=6,
+        ) {
+            let priced = Priced { price: Decimal::new(mantissa, scale), discount: None };
+            let json = serde_json::to_string(&priced).unwrap();
+            let back: Priced = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(back.price, priced.price, "{}", json);
+        }
+    }
+
     #[test]
     fn typical_amounts_round_trip_unchanged() {
         for text in ["0.01", "1234567.89", "99999999999.99", "0.005", "-12.5"] {
