@@ -63,6 +63,43 @@ impl FromStr for SalesOrderMatch {
     }
 }
 
+/// The `[orders]` settings of a configuration file: how orders are matched and paged. The store
+/// comes from the store section ([`OrdersConfig::from_settings`]).
+///
+/// ```
+/// use sync_core::orders::{OrdersSettings, SalesOrderMatch};
+///
+/// let settings: OrdersSettings = serde_json::from_str(r#"{"sales_order_match": "customer_po"}"#)?;
+/// assert_eq!(settings.sales_order_match, SalesOrderMatch::CustomerPo);
+/// assert_eq!(settings.page_size, 200);
+/// assert!(serde_json::from_str::<OrdersSettings>(r#"{"page_sise": 5}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OrdersSettings {
+    /// How orders are matched to QAD sales orders (default `none`).
+    #[serde(default)]
+    pub sales_order_match: SalesOrderMatch,
+    /// Orders read per page (and per state transaction); 1 to 1000 (default 200).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Orders of one page handled at once (default 4).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for OrdersSettings {
+    fn default() -> Self {
+        Self {
+            sales_order_match: SalesOrderMatch::None,
+            page_size: OrdersConfig::DEFAULT_PAGE_SIZE,
+            concurrency: OrdersConfig::DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
 /// Configuration of the orders → QAD attribution flow.
 ///
 /// ```
@@ -127,6 +164,32 @@ impl OrdersConfig {
             concurrency: OrdersConfig::DEFAULT_CONCURRENCY,
             attribution_path: default_attribution_path(),
         }
+    }
+
+    /// The configuration for `store_id` in `store_currency` with the file's `settings`, posting to
+    /// the QAD entity `attribution_path` (the one the QAD client is configured with).
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`](crate::SyncError::Config) when the page size is outside 1..=1000 or
+    /// the concurrency is 0.
+    pub fn from_settings(
+        store_id: impl Into<StoreId>,
+        store_currency: impl Into<String>,
+        settings: &OrdersSettings,
+        attribution_path: impl Into<String>,
+    ) -> crate::Result<Self> {
+        if !(1..=1000).contains(&settings.page_size) || settings.concurrency == 0 {
+            return Err(crate::SyncError::Config {
+                what: "orders.page_size must be 1 to 1000 and orders.concurrency at least 1"
+                    .to_owned(),
+            });
+        }
+        Ok(Self::new(store_id, store_currency)
+            .sales_order_match(settings.sales_order_match)
+            .page_size(settings.page_size)
+            .concurrency(settings.concurrency)
+            .attribution_path(attribution_path))
     }
 
     /// Sets the sales order matching rule.

@@ -23,7 +23,7 @@ mod pipeline;
 mod replay;
 mod run;
 
-pub use config::{OrdersConfig, SalesOrderMatch};
+pub use config::{OrdersConfig, OrdersSettings, SalesOrderMatch};
 pub use map::{attribution_record, order_fingerprint, OrderProblem, Resolved};
 pub use replay::AttributionReplay;
 pub use run::{OrdersReport, OrdersSync};

@@ -214,13 +214,16 @@ impl OrdersSync {
         let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
         let fingerprints = state.hashes(ObjectKind::Orders, &ids).await?;
         let targets = state.hashes(ObjectKind::Attributions, &ids).await?;
-        let handled: Vec<Handled> = futures::stream::iter(page.iter())
+        // Owned orders: a closure over `&Order` makes this future's `Send` bound
+        // higher-ranked, which callers that spawn it (a scheduler job) cannot prove.
+        let handled: Vec<Handled> = futures::stream::iter(page)
             .map(|order| {
-                let key = order.id.as_str();
-                let unchanged = fingerprints.get(key) == Some(&order_fingerprint(order));
-                let known = targets.get(key);
+                let unchanged =
+                    fingerprints.get(order.id.as_str()) == Some(&order_fingerprint(&order));
+                let known = targets.get(order.id.as_str());
                 async move {
                     if unchanged {
+                        let key = order.id.as_str();
                         Ok(Handled {
                             row: NewAuditRow::new(run, ObjectKind::Orders, key, Outcome::Unchanged),
                             state: StateBatch::new(),
@@ -229,7 +232,7 @@ impl OrdersSync {
                             posted: false,
                         })
                     } else {
-                        self.pipeline.handle(order, run, known).await
+                        self.pipeline.handle(&order, run, known).await
                     }
                 }
             })
