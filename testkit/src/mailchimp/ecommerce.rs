@@ -150,7 +150,10 @@ fn store_ref<'a>(state: &'a MailchimpState, store_id: &str) -> Result<&'a StoreD
 
 async fn list_stores(State(app): State<App>, Query(query): Query<request::Query>) -> Reply {
     let page = Page::from_query(&query)?;
-    let (stores, total) = page.slice(app.lock().stores.values().map(|s| s.store.clone()));
+    let state = app.lock();
+    let (stores, total) = page.slice(state.stores.values());
+    let stores: Vec<Value> = stores.into_iter().map(|s| s.store.clone()).collect();
+    drop(state);
     ok(
         &query,
         json!({ "stores": stores, "total_items": total, "_links": [] }),
@@ -434,7 +437,7 @@ async fn list_customers(
     let email = query.get("email_address").cloned();
     let state = app.lock();
     let store = store_ref(&state, &store_id)?;
-    let customers = render_customers(store).into_iter().filter(|c| {
+    let customers = store.customers.values().filter(|c| {
         email.as_ref().is_none_or(|e| {
             c["email_address"]
                 .as_str()
@@ -442,6 +445,11 @@ async fn list_customers(
         })
     });
     let (customers, total) = page.slice(customers);
+    let totals = customer_totals(store);
+    let customers: Vec<Value> = customers
+        .into_iter()
+        .map(|c| render_customer(c, &totals))
+        .collect();
     drop(state);
     ok(
         &query,
@@ -658,12 +666,11 @@ async fn list_products(
     let page = Page::from_query(&query)?;
     let state = app.lock();
     let store = store_ref(&state, &store_id)?;
-    let (products, total) = page.slice(
-        store
-            .products
-            .values()
-            .map(|p| render_product(p, MAX_EMBEDDED_VARIANTS)),
-    );
+    let (products, total) = page.slice(store.products.values());
+    let products: Vec<Value> = products
+        .into_iter()
+        .map(|p| render_product(p, MAX_EMBEDDED_VARIANTS))
+        .collect();
     drop(state);
     ok(
         &query,
@@ -752,7 +759,8 @@ async fn list_variants(
         .products
         .get(&product_id)
         .ok_or_else(Problem::not_found)?;
-    let (variants, total) = page.slice(product.variants.values().cloned());
+    let (variants, total) = page.slice(product.variants.values());
+    let variants: Vec<Value> = variants.into_iter().cloned().collect();
     drop(state);
     ok(
         &query,
@@ -1013,7 +1021,8 @@ async fn list_orders(
     let page = Page::from_query(&query)?;
     let state = app.lock();
     let store = store_ref(&state, &store_id)?;
-    let (orders, total) = page.slice(filtered_orders(store, &query));
+    let (orders, total) = page.slice(filtered_orders(store, &query).map(|o| (store, o)));
+    let orders = render_orders(orders);
     drop(state);
     ok(
         &query,
@@ -1021,21 +1030,32 @@ async fn list_orders(
     )
 }
 
-/// A store's orders as returned, filtered by `customer_id` and `campaign_id` when given.
-fn filtered_orders(store: &StoreData, query: &request::Query) -> Vec<Value> {
-    let totals = customer_totals(store);
-    store
-        .orders
-        .values()
-        .filter(|o| {
-            query
-                .get("customer_id")
-                .is_none_or(|c| o["customer"]["id"] == c.as_str())
-                && query
-                    .get("campaign_id")
-                    .is_none_or(|c| o["campaign_id"] == c.as_str())
+/// A store's orders, filtered by `customer_id` and `campaign_id` when given.
+fn filtered_orders<'a>(
+    store: &'a StoreData,
+    query: &'a request::Query,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    store.orders.values().filter(move |o| {
+        query
+            .get("customer_id")
+            .is_none_or(|c| o["customer"]["id"] == c.as_str())
+            && query
+                .get("campaign_id")
+                .is_none_or(|c| o["campaign_id"] == c.as_str())
+    })
+}
+
+/// Renders a page of `(store, order)` pairs, computing each store's customer totals once.
+fn render_orders(page: Vec<(&StoreData, &Value)>) -> Vec<Value> {
+    let mut totals: HashMap<String, HashMap<String, (u64, f64)>> = HashMap::new();
+    page.into_iter()
+        .map(|(store, order)| {
+            let store_id = store.store["id"].as_str().unwrap_or_default().to_owned();
+            let totals = totals
+                .entry(store_id)
+                .or_insert_with(|| customer_totals(store));
+            render_order(store, order, totals)
         })
-        .map(|o| render_order(store, o, &totals))
         .collect()
 }
 
@@ -1045,8 +1065,9 @@ async fn list_account_orders(State(app): State<App>, Query(query): Query<request
     let all = state
         .stores
         .values()
-        .flat_map(|store| filtered_orders(store, &query));
+        .flat_map(|store| filtered_orders(store, &query).map(move |o| (store, o)));
     let (orders, total) = page.slice(all);
+    let orders = render_orders(orders);
     drop(state);
     ok(
         &query,

@@ -205,7 +205,8 @@ pub(crate) fn render(list: &ListData) -> Value {
 async fn get_lists(State(app): State<App>, Query(query): Query<request::Query>) -> Reply {
     let page = Page::from_query(&query)?;
     let state = app.lock();
-    let (lists, total) = page.slice(state.lists.values().map(render));
+    let (lists, total) = page.slice(state.lists.values());
+    let lists: Vec<Value> = lists.into_iter().map(render).collect();
     let count = state.lists.len();
     drop(state);
     ok(
@@ -303,7 +304,8 @@ async fn get_merge_fields(
     let page = Page::from_query(&query)?;
     let state = app.lock();
     let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
-    let (fields, total) = page.slice(list.merge_fields.values().cloned());
+    let (fields, total) = page.slice(list.merge_fields.values());
+    let fields: Vec<Value> = fields.into_iter().cloned().collect();
     drop(state);
     ok(
         &query,

@@ -583,7 +583,7 @@ async fn list_members(
     let vip_only = query.get("vip_only").is_some_and(|v| v == "true");
     let state = app.lock();
     let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
-    let mut members: Vec<Value> = list
+    let mut members: Vec<&Value> = list
         .members
         .values()
         .filter(|m| match &status {
@@ -607,9 +607,7 @@ async fn list_members(
                 })
             })
         })
-        .cloned()
         .collect();
-    drop(state);
     if let Some(field) = query.get("sort_field") {
         if !["timestamp_opt", "timestamp_signup", "last_changed"].contains(&field.as_str()) {
             return Err(Problem::invalid(
@@ -617,16 +615,20 @@ async fn list_members(
                 format!("cannot sort by {field}"),
             ));
         }
-        // Stable sort keeps insertion order among equal times.
-        members.sort_by(|a, b| a[field.as_str()].as_str().cmp(&b[field.as_str()].as_str()));
-        if query
+        let descending = query
             .get("sort_dir")
-            .is_some_and(|d| d.eq_ignore_ascii_case("DESC"))
-        {
-            members.reverse();
+            .is_some_and(|d| d.eq_ignore_ascii_case("DESC"));
+        let key = |m: &&Value| m[field.as_str()].as_str().unwrap_or_default().to_owned();
+        // Stable sorts keep insertion order among equal times, in either direction.
+        if descending {
+            members.sort_by_cached_key(|m| std::cmp::Reverse(key(m)));
+        } else {
+            members.sort_by_cached_key(key);
         }
     }
     let (members, total) = page.slice(members);
+    let members: Vec<Value> = members.into_iter().cloned().collect();
+    drop(state);
     ok(
         &query,
         json!({ "members": members, "list_id": list_id, "total_items": total, "_links": [] }),

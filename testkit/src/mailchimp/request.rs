@@ -95,10 +95,11 @@ impl Page {
         })
     }
 
-    /// The page's items, and the total before paging.
-    pub(crate) fn slice<I>(self, items: I) -> (Vec<Value>, usize)
+    /// The page's items, and the total before paging. Pass references and clone or render only the
+    /// page: collections can be large.
+    pub(crate) fn slice<T, I>(self, items: I) -> (Vec<T>, usize)
     where
-        I: IntoIterator<Item = Value>,
+        I: IntoIterator<Item = T>,
     {
         let mut total = 0;
         let mut page = Vec::new();

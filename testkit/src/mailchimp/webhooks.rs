@@ -164,7 +164,8 @@ async fn list_webhooks(
     let page = Page::from_query(&query)?;
     let state = app.lock();
     let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
-    let (webhooks, total) = page.slice(list.webhooks.values().map(|w| w.webhook.clone()));
+    let (webhooks, total) = page.slice(list.webhooks.values());
+    let webhooks: Vec<Value> = webhooks.into_iter().map(|w| w.webhook.clone()).collect();
     drop(state);
     ok(
         &query,
