@@ -192,6 +192,21 @@ impl fmt::Display for DataCenter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_key_parses_or_fails_without_quoting_its_secret(secret in "[0-9a-f]{8,32}", tail in "\\PC{0,12}") {
+            let key = format!("{secret}{tail}");
+            match DataCenter::from_api_key(&key) {
+                Ok(dc) => {
+                    prop_assert!(dc.as_str().chars().all(|c| c.is_ascii_alphanumeric()));
+                    prop_assert!(dc.api_root().as_str().ends_with(".api.mailchimp.com/3.0"));
+                }
+                Err(e) => prop_assert!(!e.to_string().contains(&secret)),
+            }
+        }
+    }
 
     #[test]
     fn key_suffix_is_the_data_center() {

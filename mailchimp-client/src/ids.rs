@@ -117,6 +117,18 @@ impl From<String> for SubscriberHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hash_ignores_case_and_surrounding_space(email in "[a-zA-Z0-9._%+-]{1,20}@[a-zA-Z0-9-]{1,20}\\.[a-zA-Z]{2,6}", pad in " {0,3}") {
+            let plain = SubscriberHash::from_email(&email.to_lowercase());
+            let noisy = SubscriberHash::from_email(&format!("{pad}{}{pad}", email.to_uppercase()));
+            prop_assert_eq!(&plain, &noisy);
+            prop_assert_eq!(plain.as_str().len(), 32);
+            prop_assert!(plain.as_str().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        }
+    }
 
     #[test]
     fn hash_matches_known_md5() {
