@@ -29,7 +29,7 @@ pub struct Customer {
     #[serde(default)]
     pub sms_phone_number: Option<String>,
     /// Whether the customer opted in to marketing email.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::wire::null_as_default")]
     pub opt_in_status: bool,
     /// The company.
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct Customer {
     #[serde(default)]
     pub last_name: Option<String>,
     /// How many orders the customer placed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::wire::null_as_default")]
     pub orders_count: u64,
     /// The customer's total spend, in the store's currency.
     #[serde(default, with = "opt_amount")]
@@ -267,4 +267,25 @@ impl CustomersRequest {
     }
 
     collection_methods!(Customer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_and_absent_fields_decode_as_defaults() {
+        let customer: Customer = serde_json::from_str(
+            r#"{"id":"C1","email_address":null,"opt_in_status":null,"orders_count":null,
+                "total_spent":null,"created_at":"","sms_phone_number":"+15555550100"}"#,
+        )
+        .unwrap();
+        assert!(!customer.opt_in_status);
+        assert_eq!(customer.orders_count, 0);
+        assert_eq!(customer.email_address, None);
+        assert_eq!(customer.total_spent, None);
+        let bare: Customer = serde_json::from_str(r#"{"id":"C2"}"#).unwrap();
+        assert_eq!(bare.orders_count, 0);
+        assert!(serde_json::from_str::<Customer>(r#"{"email_address":"a@b.c"}"#).is_err());
+    }
 }
