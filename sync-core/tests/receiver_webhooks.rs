@@ -304,3 +304,65 @@ async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
     );
     assert_eq!(setup.status_of("a@example.com").await, None);
 }
+
+#[tokio::test]
+async fn a_returning_member_is_remembered_as_subscribed_and_a_delete_blocks_pushes() {
+    let setup = start(true).await;
+    let list = setup.fake.list_id();
+    let send = |event: WebhookEvent| {
+        let http = setup.http.clone();
+        let url = setup.url.clone();
+        async move { deliver_webhook(&http, &url, &event, None).await.unwrap() }
+    };
+    let left = WebhookEvent::unsubscribe(list, "back@example.com", "manual")
+        .fired_at("2025-05-01 10:00:00");
+    assert_eq!(send(left).await, 200);
+    assert_eq!(
+        setup.status_of("back@example.com").await,
+        Some(MemberStatus::Unsubscribed)
+    );
+    let back = WebhookEvent::subscribe(list, "back@example.com").fired_at("2025-05-02 10:00:00");
+    assert_eq!(send(back).await, 200);
+    assert_eq!(
+        setup.status_of("back@example.com").await,
+        Some(MemberStatus::Subscribed)
+    );
+
+    let deleted = WebhookEvent::new(
+        "unsubscribe",
+        vec![
+            ("id".into(), "abc123".into()),
+            ("list_id".into(), list.to_owned()),
+            ("email".into(), "deleted@example.com".into()),
+            ("action".into(), "delete".into()),
+        ],
+    );
+    assert_eq!(send(deleted).await, 200);
+    let record = setup
+        .state
+        .member_statuses(&["deleted@example.com".to_owned()])
+        .await
+        .unwrap()
+        .remove("deleted@example.com")
+        .unwrap();
+    assert_eq!(record.status, MemberStatus::Unsubscribed);
+    assert_eq!(record.reason.as_deref(), Some("deleted in Mailchimp"));
+}
+
+#[test]
+fn unsigned_mode_from_the_vault_must_be_chosen_explicitly() {
+    let secrets = sync_core::vault::WebhookSecrets {
+        path_token: generate_path_token(),
+        signing_secret: None,
+    };
+    assert!(ReceiverConfig::from_secrets(&secrets, false).is_err());
+    let config = ReceiverConfig::from_secrets(&secrets, true).unwrap();
+    assert!(!config.requires_signature());
+    let signed = sync_core::vault::WebhookSecrets {
+        signing_secret: Some(SecretString::from("whsec")),
+        ..secrets
+    };
+    assert!(ReceiverConfig::from_secrets(&signed, false)
+        .unwrap()
+        .requires_signature());
+}
