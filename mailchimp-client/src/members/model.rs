@@ -94,10 +94,10 @@ pub struct MemberLocation {
     pub latitude: f64,
     /// Longitude.
     pub longitude: f64,
-    /// Offset from GMT, in hours.
-    pub gmtoff: i32,
+    /// Offset from GMT, in hours (fractional for zones such as UTC+5:30).
+    pub gmtoff: f64,
     /// Daylight-saving offset, in hours.
-    pub dstoff: i32,
+    pub dstoff: f64,
     /// ISO 3166 country code.
     #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
     pub country_code: String,
@@ -131,7 +131,7 @@ mod tests {
             "ip_signup": "", "timestamp_signup": "", "ip_opt": "198.2.191.34",
             "timestamp_opt": "2015-09-16T19:24:29+00:00", "member_rating": 2,
             "last_changed": "2015-09-16T19:24:29+00:00", "language": "", "vip": false, "email_client": "",
-            "location": {"latitude": 0, "longitude": 0, "gmtoff": 0, "dstoff": 0, "country_code": "", "timezone": ""},
+            "location": {"latitude": 0, "longitude": 0, "gmtoff": 5.5, "dstoff": 0, "country_code": "IN", "timezone": "Asia/Kolkata"},
             "tags_count": 1, "tags": [{"id": 7, "name": "vip"}], "list_id": "57afe96172",
             "brand_new_field": {"x": 1}, "_links": []
         }"#;
@@ -142,6 +142,7 @@ mod tests {
         assert!(m.timestamp_signup.is_none());
         assert_eq!(m.tags[0].name, "vip");
         assert_eq!(m.contact_id, "");
+        assert_eq!(m.location.unwrap().gmtoff, 5.5);
         let partial: Member = serde_json::from_str(r#"{"email_address":"a@b.c"}"#).unwrap();
         assert_eq!(partial.status, None);
     }
