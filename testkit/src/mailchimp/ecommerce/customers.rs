@@ -1,0 +1,238 @@
+//! Customers: `PUT` upsert, `POST` create; a new email joins the audience.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+};
+use serde_json::{json, Value};
+
+use super::{
+    already_exists, store_mut, store_ref, target_id, without, Body, Mode, MAX_CUSTOMER_ID,
+};
+use crate::mailchimp::{
+    members::{add_customer_member, is_valid_email},
+    problem::Problem,
+    request::{self, merge, no_content, now, ok, parse_object, str_field, Page, Reply},
+    state::{MailchimpState, StoreData},
+    App,
+};
+
+/// Orders count and total spent per customer id.
+pub(super) fn customer_totals(store: &StoreData) -> HashMap<String, (u64, f64)> {
+    let mut totals: HashMap<String, (u64, f64)> = HashMap::new();
+    for order in store.orders.values() {
+        if let Some(id) = order["customer"]["id"].as_str() {
+            let entry = totals.entry(id.to_owned()).or_default();
+            entry.0 += 1;
+            entry.1 += order["order_total"].as_f64().unwrap_or(0.0);
+        }
+    }
+    totals
+}
+
+pub(super) fn render_customer(customer: &Value, totals: &HashMap<String, (u64, f64)>) -> Value {
+    let mut value = customer.clone();
+    let (count, spent) = customer["id"]
+        .as_str()
+        .and_then(|id| totals.get(id))
+        .copied()
+        .unwrap_or_default();
+    value["orders_count"] = json!(count);
+    value["total_spent"] = json!(spent);
+    value
+}
+
+/// Every customer of a store, as returned.
+pub(crate) fn render_customers(store: &StoreData) -> Vec<Value> {
+    let totals = customer_totals(store);
+    store
+        .customers
+        .values()
+        .map(|c| render_customer(c, &totals))
+        .collect()
+}
+
+pub(super) fn write_customer(
+    state: &mut MailchimpState,
+    store_id: &str,
+    path_id: Option<&str>,
+    body: &Body,
+    mode: Mode,
+) -> Result<Value, Problem> {
+    let store = store_mut(state, store_id)?;
+    let id = match mode {
+        Mode::Patch => path_id.unwrap_or_default().to_owned(),
+        _ => target_id(body, path_id)?,
+    };
+    let existing = store.customers.get(&id).cloned();
+    let stamp = now();
+    let customer = match (existing, mode) {
+        (Some(_), Mode::Post) => return Err(already_exists("customer")),
+        (None, Mode::Patch) => return Err(Problem::not_found()),
+        (Some(mut customer), _) => {
+            // PATCH cannot change the id or the email address.
+            let skip: &[&str] = if mode == Mode::Patch {
+                &["id", "email_address", "created_at"]
+            } else {
+                &["id", "created_at"]
+            };
+            if mode != Mode::Patch {
+                check_customer_email(body)?;
+            }
+            if let Some(target) = customer.as_object_mut() {
+                merge(target, &without(body, skip));
+            }
+            customer["updated_at"] = json!(stamp);
+            customer
+        }
+        (None, _) => {
+            if id.len() > MAX_CUSTOMER_ID {
+                return Err(Problem::invalid(
+                    "id",
+                    format!("id must be at most {MAX_CUSTOMER_ID} characters."),
+                ));
+            }
+            if !body.get("opt_in_status").is_some_and(Value::is_boolean) {
+                return Err(Problem::invalid(
+                    "opt_in_status",
+                    "This value should be a boolean.",
+                ));
+            }
+            check_customer_email(body)?;
+            let mut customer = json!({
+                "id": id,
+                "email_address": "",
+                "opt_in_status": false,
+                "company": "",
+                "first_name": "",
+                "last_name": "",
+                "address": {},
+                "created_at": stamp,
+                "updated_at": stamp,
+                "_links": [],
+            });
+            if let Some(target) = customer.as_object_mut() {
+                merge(target, &without(body, &["id", "created_at", "updated_at"]));
+            }
+            customer
+        }
+    };
+    store.customers.insert(id, customer.clone());
+    let list_id = store.store["list_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let totals = customer_totals(store);
+    if mode != Mode::Patch {
+        if let Some(email) = customer["email_address"].as_str().filter(|e| !e.is_empty()) {
+            add_customer_member(
+                state,
+                &list_id,
+                email,
+                customer["opt_in_status"] == true,
+                customer["first_name"].as_str().unwrap_or_default(),
+                customer["last_name"].as_str().unwrap_or_default(),
+            );
+        }
+    }
+    Ok(render_customer(&customer, &totals))
+}
+
+pub(super) fn check_customer_email(body: &Body) -> Result<(), Problem> {
+    match str_field(body, "email_address")? {
+        Some(email) if !is_valid_email(email) => Err(Problem::invalid_with_detail(
+            format!("{email} looks fake or invalid, please enter a real email address."),
+            "email_address",
+            "This value should be a valid email.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn list_customers(
+    State(app): State<App>,
+    Path(store_id): Path<String>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let page = Page::from_query(&query)?;
+    let email = query.get("email_address").cloned();
+    let state = app.lock();
+    let store = store_ref(&state, &store_id)?;
+    let customers = store.customers.values().filter(|c| {
+        email.as_ref().is_none_or(|e| {
+            c["email_address"]
+                .as_str()
+                .is_some_and(|c| c.eq_ignore_ascii_case(e))
+        })
+    });
+    let (customers, total) = page.slice(customers);
+    let totals = customer_totals(store);
+    let customers: Vec<Value> = customers
+        .into_iter()
+        .map(|c| render_customer(c, &totals))
+        .collect();
+    drop(state);
+    ok(
+        &query,
+        json!({ "store_id": store_id, "customers": customers, "total_items": total, "_links": [] }),
+    )
+}
+
+pub(super) async fn post_customer(
+    State(app): State<App>,
+    Path(store_id): Path<String>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_customer(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
+    ok(&query, value)
+}
+
+pub(super) async fn put_customer(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_customer(&mut app.lock(), &store_id, Some(&id), &body, Mode::Put)?;
+    ok(&query, value)
+}
+
+pub(super) async fn patch_customer(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_customer(&mut app.lock(), &store_id, Some(&id), &body, Mode::Patch)?;
+    ok(&query, value)
+}
+
+pub(super) async fn get_customer(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let state = app.lock();
+    let store = store_ref(&state, &store_id)?;
+    let customer = store.customers.get(&id).ok_or_else(Problem::not_found)?;
+    let value = render_customer(customer, &customer_totals(store));
+    drop(state);
+    ok(&query, value)
+}
+
+pub(super) async fn delete_customer(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+) -> Reply {
+    store_mut(&mut app.lock(), &store_id)?
+        .customers
+        .remove(&id)
+        .ok_or_else(Problem::not_found)?;
+    no_content()
+}

@@ -1,0 +1,350 @@
+//! Products and variants: a product needs at least one variant; variants upsert on their own.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+};
+use serde_json::{json, Value};
+
+use super::{
+    already_exists, store_mut, store_ref, target_id, without, Body, Mode, MAX_EMBEDDED_VARIANTS,
+};
+use crate::mailchimp::{
+    problem::Problem,
+    request::{self, merge, no_content, now, ok, parse_object, required_str, Page, Reply},
+    state::{MailchimpState, ProductData},
+    App,
+};
+
+/// A product as returned: its fields plus up to `max_variants` variants.
+pub(crate) fn render_product(product: &ProductData, max_variants: usize) -> Value {
+    let mut value = product.product.clone();
+    value["variants"] = Value::Array(
+        product
+            .variants
+            .values()
+            .take(max_variants)
+            .cloned()
+            .collect(),
+    );
+    value
+}
+
+pub(super) fn new_variant(body: &Body, stamp: &str) -> Result<Value, Problem> {
+    let id = required_str(body, "id")
+        .map_err(|_| Problem::invalid("variants.id", "This value should not be blank."))?;
+    required_str(body, "title")
+        .map_err(|_| Problem::invalid("variants.title", "This value should not be blank."))?;
+    let mut variant = json!({
+        "id": id,
+        "title": "",
+        "url": "",
+        "sku": "",
+        "price": 0.0,
+        "inventory_quantity": 0,
+        "image_url": "",
+        "backorders": "",
+        "visibility": "",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "_links": [],
+    });
+    if let Some(target) = variant.as_object_mut() {
+        merge(target, &without(body, &["created_at", "updated_at"]));
+    }
+    Ok(variant)
+}
+
+/// Creates or updates one variant of `product`; a new one needs `id` and `title`.
+pub(super) fn upsert_variant(
+    product: &mut ProductData,
+    body: &Body,
+    mode: Mode,
+) -> Result<Value, Problem> {
+    let id = required_str(body, "id")?.to_owned();
+    let stamp = now();
+    let variant = match (product.variants.get(&id).cloned(), mode) {
+        (Some(_), Mode::Post) => return Err(already_exists("variant")),
+        (None, Mode::Patch) => return Err(Problem::not_found()),
+        (Some(mut variant), _) => {
+            if let Some(target) = variant.as_object_mut() {
+                merge(target, &without(body, &["id", "created_at"]));
+            }
+            variant["updated_at"] = json!(stamp);
+            variant
+        }
+        (None, _) => new_variant(body, &stamp)?,
+    };
+    product.variants.insert(id, variant.clone());
+    Ok(variant)
+}
+
+/// The variants array of a product body, each an object.
+pub(super) fn variant_bodies(body: &Body) -> Result<Option<Vec<Body>>, Problem> {
+    match body.get("variants") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Object(map) => Ok(map.clone()),
+                _ => Err(Problem::invalid(
+                    "variants",
+                    "Each variant must be an object.",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(Problem::invalid("variants", "variants must be an array.")),
+    }
+}
+
+pub(super) fn write_product(
+    state: &mut MailchimpState,
+    store_id: &str,
+    path_id: Option<&str>,
+    body: &Body,
+    mode: Mode,
+) -> Result<Value, Problem> {
+    let store = store_mut(state, store_id)?;
+    let currency = store.store["currency_code"].clone();
+    let id = match mode {
+        Mode::Patch => path_id.unwrap_or_default().to_owned(),
+        _ => target_id(body, path_id)?,
+    };
+    let variants = variant_bodies(body)?;
+    let fields = without(body, &["id", "variants", "created_at", "updated_at"]);
+    let mut product = match (store.products.get(&id).cloned(), mode) {
+        (Some(_), Mode::Post) => return Err(already_exists("product")),
+        (None, Mode::Patch) => return Err(Problem::not_found()),
+        (Some(mut product), _) => {
+            if let Some(target) = product.product.as_object_mut() {
+                merge(target, &fields);
+            }
+            product
+        }
+        (None, _) => {
+            required_str(body, "title")?;
+            if variants.as_ref().is_none_or(Vec::is_empty) {
+                return Err(Problem::invalid(
+                    "variants",
+                    "A product must have at least one variant.",
+                ));
+            }
+            let mut value = json!({
+                "id": id,
+                "currency_code": currency,
+                "title": "",
+                "handle": "",
+                "url": "",
+                "description": "",
+                "type": "",
+                "vendor": "",
+                "image_url": "",
+                "images": [],
+                "published_at_foreign": "",
+                "_links": [],
+            });
+            if let Some(target) = value.as_object_mut() {
+                merge(target, &fields);
+            }
+            ProductData {
+                product: value,
+                ..ProductData::default()
+            }
+        }
+    };
+    for variant in variants.unwrap_or_default() {
+        // Variants listed in a product write are upserted: new ones need id and title.
+        upsert_variant(&mut product, &variant, Mode::Put)?;
+    }
+    let value = render_product(&product, MAX_EMBEDDED_VARIANTS);
+    store.products.insert(id, product);
+    Ok(value)
+}
+
+pub(super) async fn list_products(
+    State(app): State<App>,
+    Path(store_id): Path<String>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let page = Page::from_query(&query)?;
+    let state = app.lock();
+    let store = store_ref(&state, &store_id)?;
+    let (products, total) = page.slice(store.products.values());
+    let products: Vec<Value> = products
+        .into_iter()
+        .map(|p| render_product(p, MAX_EMBEDDED_VARIANTS))
+        .collect();
+    drop(state);
+    ok(
+        &query,
+        json!({ "store_id": store_id, "products": products, "total_items": total, "_links": [] }),
+    )
+}
+
+pub(super) async fn post_product(
+    State(app): State<App>,
+    Path(store_id): Path<String>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_product(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
+    ok(&query, value)
+}
+
+pub(super) async fn put_product(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_product(&mut app.lock(), &store_id, Some(&id), &body, Mode::Put)?;
+    ok(&query, value)
+}
+
+pub(super) async fn patch_product(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = write_product(&mut app.lock(), &store_id, Some(&id), &body, Mode::Patch)?;
+    ok(&query, value)
+}
+
+pub(super) async fn get_product(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let state = app.lock();
+    let product = store_ref(&state, &store_id)?
+        .products
+        .get(&id)
+        .ok_or_else(Problem::not_found)?;
+    let value = render_product(product, MAX_EMBEDDED_VARIANTS);
+    drop(state);
+    ok(&query, value)
+}
+
+pub(super) async fn delete_product(
+    State(app): State<App>,
+    Path((store_id, id)): Path<(String, String)>,
+) -> Reply {
+    store_mut(&mut app.lock(), &store_id)?
+        .products
+        .remove(&id)
+        .ok_or_else(Problem::not_found)?;
+    no_content()
+}
+
+pub(super) fn product_mut<'a>(
+    state: &'a mut MailchimpState,
+    store_id: &str,
+    product_id: &str,
+) -> Result<&'a mut ProductData, Problem> {
+    store_mut(state, store_id)?
+        .products
+        .get_mut(product_id)
+        .ok_or_else(Problem::not_found)
+}
+
+pub(super) async fn list_variants(
+    State(app): State<App>,
+    Path((store_id, product_id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let page = Page::from_query(&query)?;
+    let state = app.lock();
+    let product = store_ref(&state, &store_id)?
+        .products
+        .get(&product_id)
+        .ok_or_else(Problem::not_found)?;
+    let (variants, total) = page.slice(product.variants.values());
+    let variants: Vec<Value> = variants.into_iter().cloned().collect();
+    drop(state);
+    ok(
+        &query,
+        json!({
+            "store_id": store_id, "product_id": product_id,
+            "variants": variants, "total_items": total, "_links": []
+        }),
+    )
+}
+
+pub(super) async fn post_variant(
+    State(app): State<App>,
+    Path((store_id, product_id)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let value = upsert_variant(
+        product_mut(&mut app.lock(), &store_id, &product_id)?,
+        &body,
+        Mode::Post,
+    )?;
+    ok(&query, value)
+}
+
+pub(super) async fn put_variant(
+    State(app): State<App>,
+    Path((store_id, product_id, id)): Path<(String, String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let mut body = parse_object(&body)?;
+    body.insert("id".to_owned(), json!(target_id(&body, Some(&id))?));
+    let value = upsert_variant(
+        product_mut(&mut app.lock(), &store_id, &product_id)?,
+        &body,
+        Mode::Put,
+    )?;
+    ok(&query, value)
+}
+
+pub(super) async fn patch_variant(
+    State(app): State<App>,
+    Path((store_id, product_id, id)): Path<(String, String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let mut body = parse_object(&body)?;
+    body.insert("id".to_owned(), json!(id));
+    let value = upsert_variant(
+        product_mut(&mut app.lock(), &store_id, &product_id)?,
+        &body,
+        Mode::Patch,
+    )?;
+    ok(&query, value)
+}
+
+pub(super) async fn get_variant(
+    State(app): State<App>,
+    Path((store_id, product_id, id)): Path<(String, String, String)>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let state = app.lock();
+    let variant = store_ref(&state, &store_id)?
+        .products
+        .get(&product_id)
+        .and_then(|p| p.variants.get(&id))
+        .cloned()
+        .ok_or_else(Problem::not_found)?;
+    drop(state);
+    ok(&query, variant)
+}
+
+pub(super) async fn delete_variant(
+    State(app): State<App>,
+    Path((store_id, product_id, id)): Path<(String, String, String)>,
+) -> Reply {
+    product_mut(&mut app.lock(), &store_id, &product_id)?
+        .variants
+        .remove(&id)
+        .ok_or_else(Problem::not_found)?;
+    no_content()
+}

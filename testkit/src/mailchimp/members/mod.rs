@@ -1,0 +1,290 @@
+//! List members: single writes, archive, permanent delete and member lists. The rules live in
+//! [`rules`], batch subscribe in [`batch`], tags in [`tags`].
+
+mod batch;
+mod rules;
+mod tags;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    routing::{get, post},
+    Router,
+};
+use chrono::DateTime;
+use serde_json::{json, Value};
+
+pub(crate) use batch::batch_subscribe;
+pub(crate) use rules::{add_customer_member, is_valid_email, seed};
+
+use super::{
+    problem::Problem,
+    request::{self, no_content, now, ok, parse_object, str_field, Page, Reply},
+    subscriber_hash, App,
+};
+use rules::{invalid_email, member_exists, skip_merge_validation, write_member, Mode};
+use tags::{get_tags, post_tags};
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .route(
+            "/3.0/lists/{list_id}/members",
+            get(list_members).post(post_member),
+        )
+        .route(
+            "/3.0/lists/{list_id}/members/{subscriber_hash}",
+            get(get_member)
+                .put(put_member)
+                .patch(patch_member)
+                .delete(archive_member),
+        )
+        .route(
+            "/3.0/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent",
+            post(delete_permanent),
+        )
+        .route(
+            "/3.0/lists/{list_id}/members/{subscriber_hash}/tags",
+            get(get_tags).post(post_tags),
+        )
+}
+
+/// The path segment may be a subscriber hash or an email address, as Mailchimp allows.
+pub(super) fn hash_of(segment: &str) -> String {
+    if segment.contains('@') {
+        subscriber_hash(segment)
+    } else {
+        segment.to_lowercase()
+    }
+}
+
+async fn post_member(
+    State(app): State<App>,
+    Path(list_id): Path<String>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let (member, _) = {
+        let mut state = app.lock();
+        write_member(
+            &mut state,
+            &list_id,
+            None,
+            &body,
+            Mode::Post,
+            skip_merge_validation(&query),
+        )?
+    };
+    ok(&query, member)
+}
+
+async fn put_member(
+    State(app): State<App>,
+    Path((list_id, segment)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let body = parse_object(&body)?;
+    let hash = hash_of(&segment);
+    let (member, _) = {
+        let mut state = app.lock();
+        write_member(
+            &mut state,
+            &list_id,
+            Some(&hash),
+            &body,
+            Mode::Put,
+            skip_merge_validation(&query),
+        )?
+    };
+    ok(&query, member)
+}
+
+async fn patch_member(
+    State(app): State<App>,
+    Path((list_id, segment)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+    body: Bytes,
+) -> Reply {
+    let mut body = parse_object(&body)?;
+    let mut hash = hash_of(&segment);
+    let mut state = app.lock();
+    // A new email address moves the member to the new hash.
+    if let Some(new_email) = str_field(&body, "email_address")?.map(|e| e.trim().to_owned()) {
+        let new_hash = subscriber_hash(&new_email);
+        if new_hash != hash {
+            if !is_valid_email(&new_email) {
+                return Err(invalid_email(&new_email));
+            }
+            let list = state
+                .lists
+                .get_mut(&list_id)
+                .ok_or_else(Problem::not_found)?;
+            if list
+                .members
+                .get(&new_hash)
+                .is_some_and(|m| m["status"] != "archived")
+            {
+                return Err(member_exists(&new_email));
+            }
+            let mut member = list
+                .members
+                .get(&hash)
+                .filter(|m| m["status"] != "archived")
+                .cloned()
+                .ok_or_else(Problem::not_found)?;
+            list.members.remove(&hash);
+            member["id"] = json!(new_hash);
+            member["email_address"] = json!(new_email);
+            list.members.insert(new_hash.clone(), member);
+            hash = new_hash;
+        }
+        body.remove("email_address");
+    }
+    let (member, _) = write_member(&mut state, &list_id, Some(&hash), &body, Mode::Patch, true)?;
+    drop(state);
+    ok(&query, member)
+}
+
+async fn get_member(
+    State(app): State<App>,
+    Path((list_id, segment)): Path<(String, String)>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let member = app
+        .lock()
+        .lists
+        .get(&list_id)
+        .and_then(|l| l.members.get(&hash_of(&segment)))
+        .cloned()
+        .ok_or_else(Problem::not_found)?;
+    ok(&query, member)
+}
+
+async fn archive_member(
+    State(app): State<App>,
+    Path((list_id, segment)): Path<(String, String)>,
+) -> Reply {
+    let mut state = app.lock();
+    let member = state
+        .lists
+        .get_mut(&list_id)
+        .and_then(|l| l.members.get_mut(&hash_of(&segment)))
+        .filter(|m| m["status"] != "archived")
+        .ok_or_else(Problem::not_found)?;
+    member["status"] = json!("archived");
+    member["last_changed"] = json!(now());
+    drop(state);
+    no_content()
+}
+
+async fn delete_permanent(
+    State(app): State<App>,
+    Path((list_id, segment)): Path<(String, String)>,
+) -> Reply {
+    let hash = hash_of(&segment);
+    let mut state = app.lock();
+    let list = state
+        .lists
+        .get_mut(&list_id)
+        .ok_or_else(Problem::not_found)?;
+    list.members.remove(&hash).ok_or_else(Problem::not_found)?;
+    list.forgotten.insert(hash);
+    drop(state);
+    no_content()
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<chrono::FixedOffset>> {
+    DateTime::parse_from_rfc3339(raw.trim()).ok()
+}
+
+async fn list_members(
+    State(app): State<App>,
+    Path(list_id): Path<String>,
+    Query(query): Query<request::Query>,
+) -> Reply {
+    let page = Page::from_query(&query)?;
+    let mut bounds = Vec::new();
+    for (param, field, after) in [
+        ("since_last_changed", "last_changed", true),
+        ("before_last_changed", "last_changed", false),
+        ("since_timestamp_opt", "timestamp_opt", true),
+        ("before_timestamp_opt", "timestamp_opt", false),
+    ] {
+        if let Some(raw) = query.get(param) {
+            let at = parse_time(raw).ok_or_else(|| {
+                Problem::invalid(
+                    param,
+                    format!("{param} must be an ISO 8601 time, got {raw:?}"),
+                )
+            })?;
+            bounds.push((field, at, after));
+        }
+    }
+    let status = query.get("status").cloned();
+    let email_type = query.get("email_type").cloned();
+    let vip_only = query.get("vip_only").is_some_and(|v| v == "true");
+    let state = app.lock();
+    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let mut members: Vec<&Value> = list
+        .members
+        .values()
+        .filter(|m| match &status {
+            Some(status) => m["status"] == status.as_str(),
+            None => m["status"] != "archived",
+        })
+        .filter(|m| {
+            email_type
+                .as_ref()
+                .is_none_or(|t| m["email_type"] == t.as_str())
+        })
+        .filter(|m| !vip_only || m["vip"] == true)
+        .filter(|m| {
+            bounds.iter().all(|(field, at, after)| {
+                m[*field].as_str().and_then(parse_time).is_some_and(|t| {
+                    if *after {
+                        t >= *at
+                    } else {
+                        t <= *at
+                    }
+                })
+            })
+        })
+        .collect();
+    if let Some(field) = query.get("sort_field") {
+        if !["timestamp_opt", "timestamp_signup", "last_changed"].contains(&field.as_str()) {
+            return Err(Problem::invalid(
+                "sort_field",
+                format!("cannot sort by {field}"),
+            ));
+        }
+        let descending = query
+            .get("sort_dir")
+            .is_some_and(|d| d.eq_ignore_ascii_case("DESC"));
+        let key = |m: &&Value| m[field.as_str()].as_str().unwrap_or_default().to_owned();
+        // Stable sorts keep insertion order among equal times, in either direction.
+        if descending {
+            members.sort_by_cached_key(|m| std::cmp::Reverse(key(m)));
+        } else {
+            members.sort_by_cached_key(key);
+        }
+    }
+    let (members, total) = page.slice(members);
+    let members: Vec<Value> = members.into_iter().cloned().collect();
+    drop(state);
+    ok(
+        &query,
+        json!({ "members": members, "list_id": list_id, "total_items": total, "_links": [] }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segment_may_be_an_email() {
+        assert_eq!(hash_of("A@Example.com"), subscriber_hash("a@example.com"));
+        assert_eq!(hash_of("ABCDEF"), "abcdef");
+    }
+}
