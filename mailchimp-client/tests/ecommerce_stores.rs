@@ -277,8 +277,8 @@ async fn ensure_checks_the_store_another_caller_created_first() {
     Mock::given(method("POST"))
         .and(path("/ecommerce/stores"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "type": "t", "title": "Invalid Resource", "status": 400,
-            "detail": "A store with the provided ID already exists.", "instance": "i"
+            "type": "t", "title": "Bad Request", "status": 400,
+            "detail": "A store with the provided ID already exists in the account.", "instance": "i"
         })))
         .expect(1)
         .mount(&server)

@@ -316,9 +316,10 @@ impl Ecommerce {
     ///
     /// The create is retried like a `PUT`: it follows a `GET` that found no
     /// store, and a repeat can only fail with "already exists", never make a
-    /// second store. When the create is refused that way (a retried create
-    /// that had landed, or a concurrent caller), the store found by a second
-    /// `GET` is checked and patched like any existing one.
+    /// second store. When the create is refused with a `400` (a retried
+    /// create that had landed, or a concurrent caller), a second `GET` looks
+    /// again: a store found then is checked and patched like any existing
+    /// one; otherwise the create's error is returned.
     ///
     /// ```no_run
     /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
@@ -361,9 +362,11 @@ impl Ecommerce {
                         })
                     }
                     // "Already exists": a retried create whose first attempt
-                    // landed, or another worker won the race. Check the store
-                    // that is there now like any existing one.
-                    Err(post_err) if post_err.is_invalid_resource() => {
+                    // landed, or another worker won the race. Mailchimp says
+                    // so with a 400 titled "Bad Request" (not "Invalid
+                    // Resource"), so any 400 is re-checked: if a store is
+                    // there now, check it like any existing one.
+                    Err(post_err) if post_err.status() == Some(400) => {
                         handler.get().send().await.map_err(|_| post_err)?
                     }
                     Err(post_err) => return Err(post_err),
