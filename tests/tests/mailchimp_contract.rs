@@ -1,0 +1,558 @@
+//! `mailchimp-client` against `testkit::FakeMailchimp`: account, audiences, members, merge fields,
+//! batch subscribe, typed errors and OAuth data-center resolution.
+//!
+//! The two were written independently; every test asserts on the fake's own record of what happened
+//! (its state snapshot and request counters), not only on what the client returns.
+// Helpers outside `#[test]` functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{Duration as TimeDelta, Utc};
+use futures::TryStreamExt;
+use mailchimp_client::{
+    BatchMember, Client, Credentials, Error, ListId, MemberStatus, MergeFieldType, SubscriberHash,
+};
+use serde_json::json;
+use testkit::FakeMailchimp;
+
+const MEMBER: &str = "/3.0/lists/{list_id}/members/{subscriber_hash}";
+const BATCH: &str = "/3.0/lists/{list_id}";
+
+fn list_of(fake: &FakeMailchimp) -> ListId {
+    ListId::from(fake.list_id().to_owned())
+}
+
+#[tokio::test]
+async fn ping_and_account_decode_the_fakes_answers() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+
+    assert_eq!(
+        client.ping().await.unwrap().health_status,
+        "Everything's Chimpy!"
+    );
+    let account = client.account().await.unwrap();
+    assert_eq!(account.account_id, "testkitaccount");
+    assert_eq!(account.email, "owner@example.com");
+    assert!(account.member_since.is_some(), "member_since decodes");
+
+    let stats = fake.stats();
+    assert_eq!(stats.requests("GET", "/3.0/ping"), 1);
+    assert_eq!(
+        stats.requests("GET", "/3.0/") + stats.requests("GET", "/3.0"),
+        1,
+        "the account root is one GET of the API root"
+    );
+}
+
+#[tokio::test]
+async fn lists_and_list_get_see_the_fakes_audiences() {
+    let fake = FakeMailchimp::builder()
+        .list("aud0000001")
+        .list("aud0000002")
+        .start()
+        .await
+        .unwrap();
+    let client = common::mailchimp(&fake).await;
+
+    let page = client.lists().send().await.unwrap();
+    assert_eq!(page.total_items, 2);
+    let ids: Vec<&str> = page.items.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["aud0000001", "aud0000002"]);
+
+    let audience = client
+        .list(&ListId::from("aud0000002"))
+        .get()
+        .send()
+        .await
+        .unwrap();
+    let snapshot = fake.snapshot();
+    let expected = snapshot
+        .lists
+        .iter()
+        .find(|l| l["id"] == "aud0000002")
+        .unwrap();
+    assert_eq!(audience.name, expected["name"].as_str().unwrap());
+    assert_eq!(audience.web_id, expected["web_id"].as_u64().unwrap());
+
+    let missing = client
+        .list(&ListId::from("nosuchlist"))
+        .get()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+    assert_eq!(missing.status(), Some(404));
+}
+
+#[tokio::test]
+async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let list = list_of(&fake);
+    let members = client.list(&list).members();
+
+    // PUT a new member: status_if_new applies.
+    let created = members
+        .upsert("  Ada.Lovelace@Example.com ", MemberStatus::Subscribed)
+        .merge_field("FNAME", "Ada")
+        .language("en")
+        .vip(true)
+        .send()
+        .await
+        .unwrap();
+    let hash = SubscriberHash::from_email("ada.lovelace@example.com");
+    assert_eq!(created.id.as_ref(), Some(&hash));
+    assert_eq!(created.status, Some(MemberStatus::Subscribed));
+    let snapshot = fake.snapshot();
+    let stored = snapshot
+        .member(fake.list_id(), "ada.lovelace@example.com")
+        .unwrap();
+    assert_eq!(stored["id"], hash.as_str(), "both sides hash the same way");
+    assert_eq!(stored["status"], "subscribed");
+    assert_eq!(stored["merge_fields"]["FNAME"], "Ada");
+    assert_eq!(stored["language"], "en");
+    assert_eq!(stored["vip"], true);
+    assert_eq!(fake.stats().requests("PUT", MEMBER), 1);
+
+    // PUT again with another status_if_new: an existing member keeps its status.
+    let again = members
+        .upsert("ada.lovelace@example.com", MemberStatus::Unsubscribed)
+        .merge_field("LNAME", "Lovelace")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status, Some(MemberStatus::Subscribed));
+    let snapshot = fake.snapshot();
+    let stored = snapshot
+        .member(fake.list_id(), "ada.lovelace@example.com")
+        .unwrap();
+    assert_eq!(stored["status"], "subscribed");
+    assert_eq!(stored["merge_fields"]["LNAME"], "Lovelace");
+    assert_eq!(snapshot.members[fake.list_id()].len(), 1, "no duplicate");
+
+    // GET decodes what the fake stores.
+    let got = members.get(&hash).send().await.unwrap();
+    assert_eq!(got.email_address, "Ada.Lovelace@Example.com");
+    assert_eq!(got.merge_fields["FNAME"], json!("Ada"));
+    assert!(got.vip);
+    assert_eq!(got.list_id.as_ref(), Some(&list));
+
+    // PATCH changes only what is set.
+    let patched = members
+        .update(&hash)
+        .status(MemberStatus::Unsubscribed)
+        .vip(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status, Some(MemberStatus::Unsubscribed));
+    let snapshot = fake.snapshot();
+    let stored = snapshot
+        .member(fake.list_id(), "ada.lovelace@example.com")
+        .unwrap();
+    assert_eq!(stored["status"], "unsubscribed");
+    assert_eq!(stored["vip"], false);
+    assert_eq!(stored["merge_fields"]["FNAME"], "Ada", "PATCH kept FNAME");
+    assert_eq!(fake.stats().requests("PATCH", MEMBER), 1);
+
+    // Tags: activate two, then deactivate one.
+    members
+        .tags(&hash)
+        .activate("customer")
+        .activate("qad")
+        .send()
+        .await
+        .unwrap();
+    members.tags(&hash).deactivate("qad").send().await.unwrap();
+    let snapshot = fake.snapshot();
+    let stored = snapshot
+        .member(fake.list_id(), "ada.lovelace@example.com")
+        .unwrap();
+    let tags: Vec<&str> = stored["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["customer"]);
+    assert_eq!(
+        fake.stats().requests(
+            "POST",
+            "/3.0/lists/{list_id}/members/{subscriber_hash}/tags"
+        ),
+        2
+    );
+
+    // DELETE archives, it does not remove.
+    members.archive(&hash).await.unwrap();
+    let snapshot = fake.snapshot();
+    let stored = snapshot
+        .member(fake.list_id(), "ada.lovelace@example.com")
+        .unwrap();
+    assert_eq!(stored["status"], "archived");
+    assert_eq!(fake.stats().requests("DELETE", MEMBER), 1);
+
+    // Archiving someone who is not there is a typed not-found.
+    let err = members
+        .archive(&SubscriberHash::from_email("nobody@example.com"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn member_list_filters_and_streams_match_the_fake() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let list = list_of(&fake);
+    for n in 0..25 {
+        let status = if n % 5 == 0 {
+            "unsubscribed"
+        } else {
+            "subscribed"
+        };
+        fake.seed_member(fake.list_id(), &format!("m{n:02}@example.com"), status)
+            .unwrap();
+    }
+    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+        .unwrap();
+
+    let unsubscribed = client
+        .list(&list)
+        .members()
+        .list()
+        .status(MemberStatus::Unsubscribed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsubscribed.total_items, 5);
+    assert!(unsubscribed
+        .items
+        .iter()
+        .all(|m| m.status == Some(MemberStatus::Unsubscribed)));
+
+    // A stream over pages of 7 yields every member once, in the fake's order.
+    let all: Vec<_> = client
+        .list(&list)
+        .members()
+        .list()
+        .count(7)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let snapshot = fake.snapshot();
+    let expected: Vec<&str> = snapshot.members[fake.list_id()]
+        .iter()
+        .map(|m| m["email_address"].as_str().unwrap())
+        .collect();
+    let got: Vec<&str> = all.iter().map(|m| m.email_address.as_str()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        fake.stats().requests("GET", "/3.0/lists/{list_id}/members"),
+        1 + 4,
+        "26 members in pages of 7"
+    );
+
+    // since_last_changed is sent in a form the fake parses, and filters.
+    let future = client
+        .list(&list)
+        .members()
+        .list()
+        .since_last_changed(Utc::now() + TimeDelta::days(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(future.total_items, 0);
+    let past = client
+        .list(&list)
+        .members()
+        .list()
+        .since_last_changed(Utc::now() - TimeDelta::days(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.total_items, 26);
+}
+
+#[tokio::test]
+async fn merge_fields_create_and_list() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let list = list_of(&fake);
+
+    let created = client
+        .list(&list)
+        .merge_fields()
+        .create("Customer code", MergeFieldType::Text)
+        .tag("QADCODE")
+        .help_text("QAD customer code")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.tag, "QADCODE");
+    assert_eq!(created.kind, Some(MergeFieldType::Text));
+
+    let page = client
+        .list(&list)
+        .merge_fields()
+        .list()
+        .send()
+        .await
+        .unwrap();
+    let found = page.items.iter().find(|f| f.tag == "QADCODE").unwrap();
+    assert_eq!(found.merge_id, created.merge_id);
+    assert_eq!(found.name, "Customer code");
+    assert_eq!(
+        fake.stats()
+            .requests("POST", "/3.0/lists/{list_id}/merge-fields"),
+        1
+    );
+
+    // A new member gets the new merge field, as Mailchimp adds it to every member.
+    client
+        .list(&list)
+        .members()
+        .upsert("grace@example.com", MemberStatus::Subscribed)
+        .merge_field("QADCODE", "C-1")
+        .send()
+        .await
+        .unwrap();
+    let snapshot = fake.snapshot();
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "grace@example.com")
+            .unwrap()["merge_fields"]["QADCODE"],
+        "C-1"
+    );
+}
+
+#[tokio::test]
+async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let list = list_of(&fake);
+    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+        .unwrap();
+    fake.seed_member(fake.list_id(), "existing@example.com", "unsubscribed")
+        .unwrap();
+    fake.forget_email(fake.list_id(), "forgotten@example.com")
+        .unwrap();
+
+    let mut batch: Vec<BatchMember> = (0..1200)
+        .map(|n| {
+            BatchMember::new(format!("bulk{n:04}@example.com"), MemberStatus::Subscribed)
+                .merge_field("FNAME", format!("Bulk {n}"))
+        })
+        .collect();
+    batch.push(BatchMember::new(
+        "bounced@example.com",
+        MemberStatus::Subscribed,
+    ));
+    batch.push(BatchMember::new(
+        "forgotten@example.com",
+        MemberStatus::Subscribed,
+    ));
+    batch.push(BatchMember::new(
+        "existing@example.com",
+        MemberStatus::Subscribed,
+    ));
+    // Passes the client's syntax check, fails the server's validation.
+    batch.push(BatchMember::new(
+        "nodot@localhost",
+        MemberStatus::Subscribed,
+    ));
+
+    let report = client
+        .list(&list)
+        .batch_subscribe(batch)
+        .send()
+        .await
+        .unwrap();
+
+    // 1204 members: calls of 500, 500 and 204, never one the fake refuses for size.
+    assert_eq!(fake.stats().requests("POST", BATCH), 3);
+    assert_eq!(report.total_created, 1200);
+    assert_eq!(report.total_updated, 1);
+    assert_eq!(report.error_count, 3);
+    assert_eq!(report.new_members.len(), 1200);
+    let mut rejected: Vec<&str> = report
+        .errors
+        .iter()
+        .map(|e| e.email_address.as_str())
+        .collect();
+    rejected.sort_unstable();
+    assert_eq!(
+        rejected,
+        [
+            "bounced@example.com",
+            "forgotten@example.com",
+            "nodot@localhost"
+        ]
+    );
+    let invalid = report
+        .errors
+        .iter()
+        .find(|e| e.email_address == "nodot@localhost")
+        .unwrap();
+    assert_eq!(invalid.field, "email_address");
+    assert!(!invalid.error.is_empty());
+
+    let snapshot = fake.snapshot();
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "bulk1199@example.com")
+            .unwrap()["merge_fields"]["FNAME"],
+        "Bulk 1199"
+    );
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "bounced@example.com")
+            .unwrap()["status"],
+        "cleaned",
+        "a cleaned member is never re-subscribed"
+    );
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "existing@example.com")
+            .unwrap()["status"],
+        "subscribed"
+    );
+    assert!(snapshot
+        .member(fake.list_id(), "forgotten@example.com")
+        .is_none());
+    // 1200 new + cleaned + existing.
+    assert_eq!(snapshot.members[fake.list_id()].len(), 1202);
+}
+
+#[tokio::test]
+async fn compliance_and_validation_errors_map_to_their_variants() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let members = client.list(&list_of(&fake)).members();
+    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+        .unwrap();
+    fake.forget_email(fake.list_id(), "forgotten@example.com")
+        .unwrap();
+
+    let err = members
+        .upsert("bounced@example.com", MemberStatus::Subscribed)
+        .status(MemberStatus::Subscribed)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MemberInCompliance(_)),
+        "cleaned → subscribed: {err:?}"
+    );
+    assert_eq!(err.status(), Some(400));
+    assert!(!err.is_retryable());
+
+    let err = members
+        .upsert("forgotten@example.com", MemberStatus::Subscribed)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ForgottenEmail(_)),
+        "forgotten email: {err:?}"
+    );
+
+    let err = members
+        .upsert("nodot@localhost", MemberStatus::Subscribed)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidResource(_)),
+        "invalid email: {err:?}"
+    );
+    assert_eq!(err.field_errors().len(), 1);
+    assert_eq!(err.field_errors()[0].field, "email_address");
+
+    // A required merge field left out: Invalid Resource naming the merge field.
+    client
+        .list(&list_of(&fake))
+        .merge_fields()
+        .create("Customer code", MergeFieldType::Text)
+        .tag("QADCODE")
+        .required(true)
+        .send()
+        .await
+        .unwrap();
+    let err = members
+        .upsert("new@example.com", MemberStatus::Subscribed)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_resource(), "{err:?}");
+    assert_eq!(err.field_errors()[0].field, "merge_fields.QADCODE");
+
+    // Nothing of the above reached the fake's data; none of it was retried.
+    let snapshot = fake.snapshot();
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "bounced@example.com")
+            .unwrap()["status"],
+        "cleaned"
+    );
+    assert!(snapshot.member(fake.list_id(), "new@example.com").is_none());
+    assert_eq!(fake.stats().requests("PUT", MEMBER), 4);
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_unauthorized_and_not_retried() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = Client::builder(Credentials::api_key("00000000000000000000000000000000-us1"))
+        .base_url(fake.api_url())
+        .retry(common::fast_retry())
+        .build()
+        .await
+        .unwrap();
+
+    let err = client.ping().await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err:?}");
+    assert_eq!(err.problem().unwrap().title, "API Key Invalid");
+    assert!(!format!("{err:?} {err}").contains("00000000000000000000000000000000"));
+    assert_eq!(fake.stats().requests("GET", "/3.0/ping"), 1);
+}
+
+#[tokio::test]
+async fn an_oauth_token_resolves_the_data_center_through_the_fakes_metadata() {
+    let fake = FakeMailchimp::builder()
+        .data_center("us19")
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder(Credentials::oauth_token(fake.oauth_token().to_owned()))
+        .metadata_url(fake.metadata_url())
+        .retry(common::fast_retry())
+        .build()
+        .await
+        .unwrap();
+
+    // The fake's `api_endpoint` points at itself: the client now talks to it, with Bearer auth.
+    assert_eq!(
+        client.base_url().as_str().trim_end_matches('/'),
+        fake.api_url()
+    );
+    assert_eq!(fake.stats().requests("GET", "/oauth2/metadata"), 1);
+    client.ping().await.unwrap();
+    assert_eq!(fake.stats().requests("GET", "/3.0/ping"), 1);
+    assert_eq!(
+        fake.peak_concurrency_for(fake.oauth_token()),
+        1,
+        "the ping was made with the token"
+    );
+
+    // A token the fake does not know: a typed lookup error, no client.
+    let err = Client::builder(Credentials::oauth_token("not-a-real-token"))
+        .metadata_url(fake.metadata_url())
+        .retry(common::fast_retry())
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DataCenterLookup { .. }), "{err:?}");
+}
