@@ -22,31 +22,43 @@ pub struct Health {
 #[non_exhaustive]
 pub struct Account {
     /// The Mailchimp account id.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub account_id: String,
     /// The id of the user who owns the key (same across that user's accounts).
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub login_id: String,
     /// The account's name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub account_name: String,
     /// The account email address.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email: String,
     /// The owner's first name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub first_name: String,
     /// The owner's last name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub last_name: String,
     /// The owner's username.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub username: String,
     /// The user's role on the account, e.g. `owner`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub role: String,
     /// When the account was created.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
     pub member_since: Option<DateTime<FixedOffset>>,
     /// The pricing plan type, e.g. `monthly`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub pricing_plan_type: String,
     /// The account's time zone.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub account_timezone: String,
     /// Whether Mailchimp Pro is enabled.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub pro_enabled: bool,
     /// Subscribers across all audiences.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub total_subscribers: u64,
 }
 

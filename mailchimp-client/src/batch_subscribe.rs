@@ -234,16 +234,22 @@ fn at_index(index: usize, error: Error) -> Error {
 #[non_exhaustive]
 pub struct BatchReport {
     /// Members added.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub new_members: Vec<Member>,
     /// Members updated.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub updated_members: Vec<Member>,
     /// Members Mailchimp rejected, with why.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub errors: Vec<BatchMemberError>,
     /// How many were added.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub total_created: u64,
     /// How many were updated.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub total_updated: u64,
     /// How many were rejected.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub error_count: u64,
 }
 
@@ -264,16 +270,19 @@ impl BatchReport {
 #[non_exhaustive]
 pub struct BatchMemberError {
     /// The rejected address.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email_address: String,
     /// Mailchimp's message, e.g. `… is already a list member`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub error: String,
     /// The machine-readable reason.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub error_code: BatchErrorCode,
     /// The field in error, if one.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub field: String,
     /// What is wrong with that field.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub field_message: String,
 }
 

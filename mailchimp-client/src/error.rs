@@ -273,16 +273,22 @@ pub struct Problem {
     /// A URL naming the error type, e.g.
     /// `https://mailchimp.com/developer/marketing/docs/errors/`.
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub kind: String,
     /// The error title, e.g. `Resource Not Found`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub title: String,
     /// The HTTP status code.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub status: u16,
     /// A human-readable explanation specific to this occurrence.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub detail: String,
     /// An id for this occurrence; quote it to Mailchimp support.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub instance: String,
     /// Per-field errors of an `Invalid Resource` response.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub errors: Vec<FieldError>,
 }
 
@@ -306,8 +312,10 @@ impl Problem {
 #[non_exhaustive]
 pub struct FieldError {
     /// The field in error, e.g. `merge_fields.FNAME`; may be empty.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub field: String,
     /// What is wrong with it.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub message: String,
 }
 

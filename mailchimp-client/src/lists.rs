@@ -16,33 +16,46 @@ use crate::query::{FieldSelection, Query};
 #[non_exhaustive]
 pub struct Audience {
     /// The list id.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub id: ListId,
     /// The id used in Mailchimp's web app URLs.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub web_id: u64,
     /// The audience's name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub name: String,
     /// The postal contact shown in campaign footers.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub contact: AudienceContact,
     /// The reminder of how recipients joined.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub permission_reminder: String,
     /// Default sender and subject for campaigns.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub campaign_defaults: CampaignDefaults,
     /// Whether members may pick plain-text or HTML email.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email_type_option: bool,
     /// Whether signups need confirmation (double opt-in).
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub double_optin: bool,
     /// Whether GDPR marketing permissions are enabled.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub marketing_permissions: bool,
     /// `pub` or `prv`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub visibility: String,
     /// When the audience was created.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
     pub date_created: Option<DateTime<FixedOffset>>,
     /// Mailchimp's 0–5 star rating of the audience.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub list_rating: u8,
     /// The signup form's short URL.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub subscribe_url_short: String,
     /// Member counts and dates.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub stats: AudienceStats,
 }
 
@@ -52,13 +65,21 @@ pub struct Audience {
 #[non_exhaustive]
 #[allow(missing_docs)] // self-explaining address fields
 pub struct AudienceContact {
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub company: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub address1: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub address2: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub city: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub state: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub zip: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub country: String,
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub phone: String,
 }
 
@@ -68,12 +89,16 @@ pub struct AudienceContact {
 #[non_exhaustive]
 pub struct CampaignDefaults {
     /// Default sender name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub from_name: String,
     /// Default sender address.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub from_email: String,
     /// Default subject.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub subject: String,
     /// Default language code.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub language: String,
 }
 
@@ -83,16 +108,22 @@ pub struct CampaignDefaults {
 #[non_exhaustive]
 pub struct AudienceStats {
     /// Subscribed members.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub member_count: u64,
     /// All contacts (only with `include_total_contacts`).
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub total_contacts: u64,
     /// Unsubscribed members.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub unsubscribe_count: u64,
     /// Cleaned (bounced) members.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub cleaned_count: u64,
     /// Campaigns sent to the audience.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub campaign_count: u64,
     /// Merge fields defined.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub merge_field_count: u64,
     /// When the last member subscribed.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]

@@ -98,27 +98,34 @@ impl<'de> Deserialize<'de> for MergeFieldType {
 #[non_exhaustive]
 pub struct MergeField {
     /// The numeric id.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub merge_id: u64,
     /// The tag used in merge fields and campaigns, e.g. `FNAME`.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub tag: String,
     /// The label.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub name: String,
     /// The type.
     #[serde(rename = "type")]
     pub kind: Option<MergeFieldType>,
     /// Whether a value is required.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub required: bool,
     /// The default value.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub default_value: String,
     /// Whether the field shows on the signup form.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub public: bool,
     /// Position on the signup form.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub display_order: u32,
     /// Type-specific options.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub options: MergeFieldOptions,
     /// Help text on the signup form.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub help_text: String,
     /// The audience.
     pub list_id: Option<ListId>,

@@ -21,12 +21,17 @@ where
     }
 }
 
-/// A string that may be `null`: decodes as `""`.
-pub(crate) fn null_as_empty<'de, D>(deserializer: D) -> Result<String, D::Error>
+/// A field Mailchimp may send as `null`: decodes as the type's default
+/// (`""`, `0`, `false`, an empty list or map), like an absent field. Use with
+/// `#[serde(deserialize_with = "crate::serde_util::null_as_default")]` on
+/// non-`Option` fields of `#[serde(default)]` structs, so one `null` cannot
+/// fail a whole page.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
 {
-    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[cfg(test)]

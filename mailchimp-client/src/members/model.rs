@@ -19,56 +19,64 @@ pub struct Member {
     /// The subscriber hash (MD5 of the lowercased email).
     pub id: Option<SubscriberHash>,
     /// The contact id (a newer, account-wide id).
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub contact_id: String,
     /// The email address.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email_address: String,
     /// An id for the address across lists.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub unique_email_id: String,
     /// `html` or `text`.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email_type: String,
     /// The subscription status.
     pub status: Option<MemberStatus>,
     /// Merge-field values by tag (`FNAME`, `ADDRESS`, …); values are strings,
     /// numbers or, for addresses, objects.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub merge_fields: BTreeMap<String, serde_json::Value>,
     /// Interest (group) membership by interest id.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub interests: BTreeMap<String, bool>,
     /// Open and click rates.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub stats: MemberStats,
     /// The IP address the member signed up from.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub ip_signup: String,
     /// When the member signed up.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
     pub timestamp_signup: Option<DateTime<FixedOffset>>,
     /// The IP address the member confirmed opt-in from.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub ip_opt: String,
     /// When the member confirmed opt-in.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
     pub timestamp_opt: Option<DateTime<FixedOffset>>,
     /// Mailchimp's 1–5 star engagement rating.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub member_rating: u8,
     /// When the member's information last changed.
     #[serde(deserialize_with = "crate::serde_util::opt_datetime")]
     pub last_changed: Option<DateTime<FixedOffset>>,
     /// The member's language code, if known.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub language: String,
     /// Whether the member is a VIP.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub vip: bool,
     /// The email client Mailchimp last saw.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub email_client: String,
     /// Where the member is, as far as Mailchimp knows.
     pub location: Option<MemberLocation>,
     /// How many tags the member has.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub tags_count: u64,
     /// The member's tags (see [`MemberTagsRequest`](crate::MemberTagsRequest)
     /// to change them).
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub tags: Vec<Tag>,
     /// The list the member belongs to.
     pub list_id: Option<ListId>,
@@ -80,8 +88,10 @@ pub struct Member {
 #[non_exhaustive]
 pub struct MemberStats {
     /// Average open rate, 0–1.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub avg_open_rate: f64,
     /// Average click rate, 0–1.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub avg_click_rate: f64,
 }
 
@@ -91,18 +101,22 @@ pub struct MemberStats {
 #[non_exhaustive]
 pub struct MemberLocation {
     /// Latitude.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub latitude: f64,
     /// Longitude.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub longitude: f64,
     /// Offset from GMT, in hours (fractional for zones such as UTC+5:30).
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub gmtoff: f64,
     /// Daylight-saving offset, in hours.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub dstoff: f64,
     /// ISO 3166 country code.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub country_code: String,
     /// Time-zone name.
-    #[serde(deserialize_with = "crate::serde_util::null_as_empty")]
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub timezone: String,
 }
 
@@ -112,8 +126,10 @@ pub struct MemberLocation {
 #[non_exhaustive]
 pub struct Tag {
     /// The tag id.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub id: u64,
     /// The tag name.
+    #[serde(deserialize_with = "crate::serde_util::null_as_default")]
     pub name: String,
 }
 
@@ -145,5 +161,10 @@ mod tests {
         assert_eq!(m.location.unwrap().gmtoff, 5.5);
         let partial: Member = serde_json::from_str(r#"{"email_address":"a@b.c"}"#).unwrap();
         assert_eq!(partial.status, None);
+        let nulls = r#"{"id": null, "email_address": "a@b.c", "status": null, "merge_fields": null, "interests": null,
+            "stats": null, "member_rating": null, "vip": null, "location": null, "tags_count": null, "tags": null,
+            "list_id": null, "language": null, "last_changed": null}"#;
+        let m: Member = serde_json::from_str(nulls).unwrap();
+        assert!(m.merge_fields.is_empty() && m.tags.is_empty() && !m.vip && m.id.is_none());
     }
 }
