@@ -87,10 +87,16 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod config;
 mod error;
+pub mod forward;
+pub mod hash;
+pub mod mapping;
 mod model;
+pub mod operation;
 pub mod orders;
 pub mod replay;
+pub mod report;
 pub mod schedule;
 pub mod state;
 pub mod vault;

@@ -1,0 +1,461 @@
+//! The forward sync: QAD customers and items → Mailchimp members, e-commerce customers and
+//! products.
+//!
+//! One run reads one source object page by page. A reader task fetches QAD pages into a bounded
+//! channel (`read_ahead_pages`), so reading overlaps writing and memory stays bounded; the writer
+//! handles each page in turn:
+//!
+//! 1. **map** every record with the [`MappingConfig`](crate::mapping::MappingConfig); a record
+//!    that cannot be mapped is rejected or skipped on its own;
+//! 2. **compare** the [content hash](crate::hash) of each mapped record with the stored one:
+//!    equal → unchanged, no call;
+//! 3. **write** what changed: new members through batch subscribe when there are at least
+//!    `member_batch_threshold` of them, otherwise (and for updates) one `PUT` each; then changed
+//!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time;
+//! 4. **commit** the page in one [`StateBatch`]: hashes and id-map entries of
+//!    the successful writes, learned member statuses, one audit row per record and target, and
+//!    the cursor.
+//!
+//! Before any e-commerce write the store is ensured (store first), with `is_syncing: true` during
+//! a backfill (a run with no committed cursor) and set back to false afterwards, also when the
+//! run fails.
+//!
+//! The cursor holds the date watermark of the last completed run and, while a run is under way,
+//! the key of its last committed page: an interrupted run resumes after that key, and records it
+//! had already written are recognised by their hashes. A completed run moves the watermark to
+//! the newest modification date it read; the next run reads from there minus the QAD client's
+//! overlap window.
+
+mod page;
+mod read;
+mod rows;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::RunStart;
+use crate::config::SyncConfig;
+use crate::error::{Result, SyncError};
+use crate::model::{Cursor, ObjectKind, RunId, RunStatus, RunTrigger};
+use crate::operation::Executor;
+use crate::report::{CallLog, RunReport};
+use crate::state::{StateBatch, StateStore};
+
+use page::PageContext;
+use read::{read_pages, ReadPlan, SourcePage};
+
+/// A progress callback: called with the report so far after each page.
+pub type ProgressFn = Arc<dyn Fn(&RunReport) + Send + Sync>;
+
+/// How to run: dry or not, what started it, when to stop early, whom to tell about progress.
+///
+/// ```
+/// use sync_core::forward::RunOptions;
+///
+/// let options = RunOptions::new().dry_run(true).on_progress(|r| println!("{} read", r.read));
+/// assert!(options.is_dry_run());
+/// ```
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    dry_run: bool,
+    trigger: Option<RunTrigger>,
+    cancel: Option<CancellationToken>,
+    max_pages: Option<u64>,
+    full: bool,
+    progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("dry_run", &self.dry_run)
+            .field("trigger", &self.trigger)
+            .field("cancel", &self.cancel)
+            .field("max_pages", &self.max_pages)
+            .field("full", &self.full)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl RunOptions {
+    /// A real, manual run over everything changed since the last one.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Plan only: map and compare, but write nothing to Mailchimp and change no state. The
+    /// report's `created`/`updated` count what would be written.
+    #[must_use]
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Whether this is a dry run.
+    #[must_use]
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// What started the run (default manual).
+    #[must_use]
+    pub fn trigger(mut self, trigger: RunTrigger) -> Self {
+        self.trigger = Some(trigger);
+        self
+    }
+
+    /// Stop after the page in flight once `token` is cancelled (graceful shutdown); the run
+    /// ends [`Cancelled`](RunStatus::Cancelled) and the next one resumes where it stopped.
+    #[must_use]
+    pub fn cancel(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Stop, as if cancelled, after `pages` pages.
+    #[must_use]
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = Some(pages);
+        self
+    }
+
+    /// Ignore the cursor: read every record again (change detection still skips unchanged
+    /// ones).
+    #[must_use]
+    pub fn full(mut self, full: bool) -> Self {
+        self.full = full;
+        self
+    }
+
+    /// Calls `progress` with the report so far after each page.
+    #[must_use]
+    pub fn on_progress(mut self, progress: impl Fn(&RunReport) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// The forward sync engine. Cheap to clone; runs of different objects may go at once, but never
+/// run the same object twice at once (the scheduler guarantees it).
+///
+/// ```no_run
+/// # async fn run(mailchimp: mailchimp_client::Client, qad: qad_client::Client) -> sync_core::Result<()> {
+/// use std::sync::Arc;
+/// use sync_core::config::{StoreConfig, SyncConfig};
+/// use sync_core::forward::{ForwardSync, RunOptions};
+/// use sync_core::{ObjectKind, SqliteStateStore};
+///
+/// let config = SyncConfig::new("a1b2c3").with_store(StoreConfig::new("qad-eu", "ACME EU", "EUR"));
+/// let state = Arc::new(SqliteStateStore::open("state.db").await?);
+/// let sync = ForwardSync::new(config, mailchimp, qad, state)?;
+/// let plan = sync.run(ObjectKind::Customers, RunOptions::new().dry_run(true)).await?;
+/// println!("{plan}");
+/// let report = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
+/// println!("{report}");
+/// sync.run(ObjectKind::Items, RunOptions::new()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ForwardSync {
+    config: Arc<SyncConfig>,
+    mailchimp: mailchimp_client::Client,
+    qad: qad_client::Client,
+    state: Arc<dyn StateStore>,
+}
+
+impl fmt::Debug for ForwardSync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ForwardSync")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the page loop stopped.
+enum Stop {
+    Done,
+    Cancelled,
+    Failed(String),
+}
+
+impl ForwardSync {
+    /// An engine over the two clients and the state store.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] when the configuration is invalid ([`SyncConfig::validate`]).
+    pub fn new(
+        config: SyncConfig,
+        mailchimp: mailchimp_client::Client,
+        qad: qad_client::Client,
+        state: Arc<dyn StateStore>,
+    ) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config: Arc::new(config),
+            mailchimp,
+            qad,
+            state,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Runs one source object: [`ObjectKind::Customers`] (members and e-commerce customers) or
+    /// [`ObjectKind::Items`] (products).
+    ///
+    /// A run that fails part-way (QAD unreachable after retries, the state store failing) still
+    /// returns its report, with status [`RunStatus::Aborted`] and the error; what it committed
+    /// stays committed and the next run resumes after it. Per-record failures never stop a run.
+    ///
+    /// # Errors
+    ///
+    /// Before any record is handled: [`SyncError::Config`] for another object kind, items
+    /// without a store, or a store linked to another audience; [`SyncError::Client`] when the
+    /// store cannot be set up; [`SyncError::State`] when the state store cannot be read.
+    pub async fn run(&self, object: ObjectKind, options: RunOptions) -> Result<RunReport> {
+        let started = Instant::now();
+        let dry = options.dry_run;
+        let run_id = RunId::new();
+        let mut report = RunReport::new(run_id, object, dry);
+        let calls = CallLog::new();
+        let store_cfg = match object {
+            ObjectKind::Customers if self.config.ecommerce_customers => self.config.store.as_ref(),
+            ObjectKind::Customers => None,
+            ObjectKind::Items => {
+                Some(
+                    self.config
+                        .store
+                        .as_ref()
+                        .ok_or_else(|| SyncError::Config {
+                            what: "syncing items needs a [store] to write products to".into(),
+                        })?,
+                )
+            }
+            other => {
+                return Err(SyncError::Config {
+                    what: format!("the forward sync reads customers or items, not {other}"),
+                });
+            }
+        };
+        let stored = self.state.cursor(object).await?;
+        // A backfill: nothing was ever committed, or the first run stopped part-way.
+        let backfill = stored
+            .as_ref()
+            .is_none_or(|c| c.last_key.is_some() && c.last_modified.is_none());
+        let cursor = if options.full { None } else { stored };
+
+        if !dry {
+            self.state
+                .start_run(&RunStart {
+                    id: run_id,
+                    objects: vec![object],
+                    trigger: options.trigger.unwrap_or(RunTrigger::Manual),
+                    started_at: Utc::now(),
+                })
+                .await?;
+        }
+        let setup = match (store_cfg, dry) {
+            (Some(store), true) => {
+                store::check(&self.mailchimp, store, &self.config.list_id, &calls)
+                    .await
+                    .map(|_| ())
+            }
+            (Some(store), false) => {
+                store::ensure(
+                    &self.mailchimp,
+                    store,
+                    &self.config.list_id,
+                    backfill,
+                    &calls,
+                )
+                .await
+            }
+            (None, _) => Ok(()),
+        };
+        if let Err(err) = setup {
+            if !dry {
+                let _ = self
+                    .state
+                    .finish_run(run_id, RunStatus::Aborted, Some(chain(&err)))
+                    .await;
+            }
+            return Err(err);
+        }
+
+        let stop = self
+            .pages(object, cursor.as_ref(), &options, &calls, &mut report)
+            .await;
+
+        let mut stop = stop;
+        if let (Some(store), true, false) = (store_cfg, backfill, dry) {
+            if let Err(err) = store::end_backfill(&self.mailchimp, store, &calls).await {
+                if matches!(stop, Stop::Done | Stop::Cancelled) {
+                    stop = Stop::Failed(format!(
+                        "could not end the store's backfill: {}",
+                        chain(&err)
+                    ));
+                }
+            }
+        }
+        let (status, error) = match stop {
+            Stop::Done => (RunStatus::Completed, None),
+            Stop::Cancelled => (RunStatus::Cancelled, None),
+            Stop::Failed(error) => (RunStatus::Aborted, Some(error)),
+        };
+        if !dry {
+            self.state.finish_run(run_id, status, error.clone()).await?;
+        }
+        report.status = status;
+        report.error = error;
+        report.calls = calls.snapshot();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// The page loop: reader task → bounded channel → plan, write, commit.
+    async fn pages(
+        &self,
+        object: ObjectKind,
+        cursor: Option<&Cursor>,
+        options: &RunOptions,
+        calls: &CallLog,
+        report: &mut RunReport,
+    ) -> Stop {
+        let watermark = cursor.and_then(|c| c.last_modified);
+        let plan = ReadPlan {
+            since: watermark.map(|w| w.date_naive()),
+            after_key: cursor
+                .filter(|_| self.config.resume_after_key)
+                .and_then(|c| c.last_key.clone()),
+            key_field: if object == ObjectKind::Items {
+                "itemCode"
+            } else {
+                "customerCode"
+            },
+            page_size: self.config.page_size,
+        };
+        let (tx, mut rx) = mpsc::channel(self.config.read_ahead_pages);
+        let reader = match object {
+            ObjectKind::Items => {
+                tokio::spawn(read_pages(self.qad.items(), plan, tx, calls.clone()))
+            }
+            _ => tokio::spawn(read_pages(self.qad.customers(), plan, tx, calls.clone())),
+        };
+        let _abort_reader = AbortOnDrop(reader);
+
+        let executor = Executor::new(self.mailchimp.clone(), calls.clone());
+        let mut dry_claims = HashMap::new();
+        let mut newest: Option<NaiveDate> = watermark.map(|w| w.date_naive());
+        let cancel = options.cancel.clone().unwrap_or_default();
+        loop {
+            if cancel.is_cancelled() || options.max_pages.is_some_and(|max| report.pages >= max) {
+                return Stop::Cancelled;
+            }
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Stop::Cancelled,
+                next = rx.recv() => next,
+            };
+            let page: SourcePage = match next {
+                None => break,
+                Some(Ok(page)) => page,
+                Some(Err(err)) => {
+                    return Stop::Failed(format!("reading QAD failed: {}", chain(&err)));
+                }
+            };
+            let mut ctx = PageContext {
+                config: &self.config,
+                state: self.state.as_ref(),
+                executor: &executor,
+                dry_run: options.dry_run,
+                dry_claims: &mut dry_claims,
+            };
+            let rows = match object {
+                ObjectKind::Items => page::items(&mut ctx, &page).await,
+                _ => page::customers(&mut ctx, &page).await,
+            };
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(err) => return Stop::Failed(chain(&err)),
+            };
+            if !options.dry_run {
+                let position = Cursor::new(
+                    object,
+                    watermark,
+                    page.last_key().map(str::to_owned),
+                    Some(report.run_id),
+                );
+                let batch = rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                if let Err(err) = self.state.apply(batch).await {
+                    return Stop::Failed(format!("committing a page failed: {}", chain(&err)));
+                }
+            }
+            report.read += page.records.len() as u64;
+            report.pages += 1;
+            for row in &rows {
+                let counts = if row.tags {
+                    report.tags.get_or_insert_with(Default::default)
+                } else {
+                    report.target(row.target)
+                };
+                counts.add(row.outcome, row.reason.as_deref());
+            }
+            newest = newest.max(page.max_modified());
+            report.calls = calls.snapshot();
+            if let Some(progress) = &options.progress {
+                progress(report);
+            }
+        }
+        if !options.dry_run {
+            let done = Cursor::new(
+                object,
+                newest.map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+                None,
+                Some(report.run_id),
+            );
+            if let Err(err) = self
+                .state
+                .apply(StateBatch::new().commit_cursor(done))
+                .await
+            {
+                return Stop::Failed(format!("committing the cursor failed: {}", chain(&err)));
+            }
+        }
+        Stop::Done
+    }
+}
+
+/// An error and its sources, for reports and run records.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// Stops the reader task when the page loop ends early.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,370 @@
+//! One page of source records: map, compare hashes, write what changed, and say what happened.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Utc;
+
+use super::read::SourcePage;
+use super::rows::{Pending, Row};
+use crate::config::SyncConfig;
+use crate::error::Result;
+use crate::hash::content_hash;
+use crate::mapping::{map_ecommerce_customer, map_member, map_product, Issue, MappedMember};
+use crate::model::{IdMapping, ObjectKind, Outcome};
+use crate::operation::{Executor, OpResult, Operation};
+use crate::state::StateStore;
+
+/// What a page handler needs.
+pub(crate) struct PageContext<'a> {
+    pub config: &'a SyncConfig,
+    pub state: &'a dyn StateStore,
+    pub executor: &'a Executor,
+    pub dry_run: bool,
+    /// Emails claimed by a customer earlier in this run, kept only in dry runs (a real run
+    /// finds them in the id map, committed page by page).
+    pub dry_claims: &'a mut HashMap<String, String>,
+}
+
+fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
+    match issue {
+        Issue::Rejected(reason) => Row::decided(target, key, Outcome::Rejected, Some(reason)),
+        Issue::Skipped(reason) => Row::decided(target, key, Outcome::Skipped, Some(reason)),
+    }
+}
+
+/// Runs `pending` writes (or plans them, in a dry run) with `run`, and turns results into rows.
+async fn execute<F, Fut>(ctx: &PageContext<'_>, pending: Vec<Pending>, run: F) -> Vec<Row>
+where
+    F: FnOnce(Vec<Operation>) -> Fut,
+    Fut: std::future::Future<Output = Vec<OpResult>>,
+{
+    if ctx.dry_run {
+        return pending.into_iter().map(Pending::planned).collect();
+    }
+    let started = Utc::now();
+    let results = run(pending.iter().map(|p| p.op.clone()).collect()).await;
+    pending
+        .into_iter()
+        .zip(results)
+        .map(|(p, result)| p.finished(result, started))
+        .collect()
+}
+
+/// Customers → members (with their tags) and e-commerce customers.
+pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    if ctx.config.members {
+        rows.extend(members(ctx, page).await?);
+    }
+    if ctx.config.ecommerce_customers {
+        if let Some(store) = &ctx.config.store {
+            rows.extend(ecommerce_customers(ctx, page, &store.id).await?);
+        }
+    }
+    Ok(rows)
+}
+
+async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
+    let kind = ObjectKind::Members;
+    let list_id = ctx.config.list_id.clone();
+    let mapped: Vec<(String, std::result::Result<MappedMember, Issue>)> = page
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.key.clone(),
+                map_member(&r.fields, &ctx.config.mapping.customer),
+            )
+        })
+        .collect();
+    let emails: Vec<String> = mapped
+        .iter()
+        .filter_map(|(_, m)| m.as_ref().ok().map(|m| m.record.key()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let hashes = ctx.state.hashes(kind, &emails).await?;
+    let statuses = ctx.state.member_statuses(&emails).await?;
+
+    let mut rows = Vec::new();
+    let mut claimed: HashMap<String, String> = HashMap::new();
+    let mut pending = Vec::new();
+    let mut tagged = Vec::new();
+    for (key, member) in mapped {
+        let member = match member {
+            Ok(member) => member,
+            Err(issue) => {
+                rows.push(issue_row(kind, &key, issue));
+                continue;
+            }
+        };
+        let email = member.record.key();
+        if let Some(known) = statuses.get(&email).filter(|s| s.status.blocks_push()) {
+            let reason = format!("member is {} (known from an earlier run)", known.status);
+            rows.push(Row::decided(kind, &key, Outcome::Skipped, Some(reason)));
+            continue;
+        }
+        let claimant = claimed.get(&email).or_else(|| ctx.dry_claims.get(&email));
+        if let Some(owner) = claimant.filter(|o| **o != key) {
+            rows.push(duplicate(&key, owner));
+            continue;
+        }
+        let hash = content_hash(&member.record)?;
+        let op = Operation::UpsertMember {
+            list_id: list_id.clone(),
+            member: member.record.clone(),
+        };
+        if hashes.get(&email) == Some(&hash) {
+            claimed.insert(email.clone(), key.clone());
+            tagged.push((key.clone(), email.clone(), member.tags));
+            rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        // A changed or new member: another customer may own the address since an earlier page.
+        let owners = ctx.state.source_keys(kind, &email).await?;
+        if let Some(owner) = owners.iter().find(|o| **o != key) {
+            rows.push(duplicate(&key, owner));
+            continue;
+        }
+        claimed.insert(email.clone(), key.clone());
+        if ctx.dry_run {
+            ctx.dry_claims.insert(email.clone(), key.clone());
+        }
+        tagged.push((key.clone(), email.clone(), member.tags));
+        pending.push(Pending {
+            target: kind,
+            source_key: key.clone(),
+            target_id: email.clone(),
+            hash,
+            known: hashes.contains_key(&email),
+            op,
+            mapping: Some(IdMapping::new(kind, key, email.clone())),
+            email: Some(email),
+            tags: false,
+        });
+    }
+
+    // Many new members go in batches; updates and a few new ones as single PUTs.
+    let new_count = pending.iter().filter(|p| !p.known).count();
+    let (batched, single): (Vec<_>, Vec<_>) = if new_count >= ctx.config.member_batch_threshold {
+        pending.into_iter().partition(|p| !p.known)
+    } else {
+        (Vec::new(), pending)
+    };
+    let batched: Vec<Pending> = batched
+        .into_iter()
+        .map(|mut p| {
+            if let Operation::UpsertMember { list_id, member } = p.op {
+                p.op = Operation::SubscribeMember { list_id, member };
+            }
+            p
+        })
+        .collect();
+    let executor = ctx.executor;
+    let concurrency = ctx.config.concurrency;
+    let list = list_id.clone();
+    rows.extend(
+        execute(ctx, batched, |ops| async move {
+            let members: Vec<_> = ops
+                .into_iter()
+                .filter_map(|op| match op {
+                    Operation::SubscribeMember { member, .. } => Some(member),
+                    _ => None,
+                })
+                .collect();
+            executor.subscribe_batch(&list, &members).await
+        })
+        .await,
+    );
+    rows.extend(
+        execute(ctx, single, |ops| async move {
+            executor.execute_all(&ops, concurrency).await
+        })
+        .await,
+    );
+
+    // Tags, for members that reached (or already matched) Mailchimp.
+    let ok: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.outcome.is_success())
+        .map(|r| r.source_key.as_str())
+        .collect();
+    let tagged: Vec<_> = tagged
+        .into_iter()
+        .filter(|(key, _, _)| ok.contains(key.as_str()))
+        .collect();
+    let tag_rows = tags(ctx, &list_id, tagged).await?;
+    rows.extend(tag_rows);
+    Ok(rows)
+}
+
+fn duplicate(key: &str, owner: &str) -> Row {
+    let reason = format!("duplicate email: the member is written for customer {owner}");
+    Row::decided(ObjectKind::Members, key, Outcome::Skipped, Some(reason))
+}
+
+/// The id-map and hash key of a member's tag set.
+fn tags_key(email: &str) -> String {
+    format!("{email}#tags")
+}
+
+async fn tags(
+    ctx: &PageContext<'_>,
+    list_id: &str,
+    tagged: Vec<(String, String, BTreeSet<String>)>,
+) -> Result<Vec<Row>> {
+    let kind = ObjectKind::Members;
+    let keys: Vec<String> = tagged.iter().map(|(_, email, _)| tags_key(email)).collect();
+    let hashes = ctx.state.hashes(kind, &keys).await?;
+    let mut rows = Vec::new();
+    let mut pending = Vec::new();
+    for (key, email, tags) in tagged {
+        let tkey = tags_key(&email);
+        let stored = hashes.get(&tkey);
+        if tags.is_empty() && stored.is_none() {
+            continue;
+        }
+        let hash = content_hash(&tags)?;
+        let previous: BTreeSet<String> = match stored {
+            Some(h) if *h == hash => {
+                continue;
+            }
+            Some(_) => ctx
+                .state
+                .target_id(kind, &tkey)
+                .await?
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+            None => BTreeSet::new(),
+        };
+        let inactive = previous.difference(&tags).cloned().collect();
+        let listing = serde_json::to_string(&tags).unwrap_or_default();
+        pending.push(Pending {
+            target: kind,
+            source_key: key,
+            target_id: tkey.clone(),
+            hash,
+            known: stored.is_some(),
+            op: Operation::SetMemberTags {
+                list_id: list_id.to_owned(),
+                email_address: email,
+                active: tags,
+                inactive,
+            },
+            mapping: Some(IdMapping::new(kind, tkey, listing)),
+            email: None,
+            tags: true,
+        });
+    }
+    let executor = ctx.executor;
+    let concurrency = ctx.config.concurrency;
+    rows.extend(
+        execute(ctx, pending, |ops| async move {
+            executor.execute_all(&ops, concurrency).await
+        })
+        .await,
+    );
+    Ok(rows)
+}
+
+async fn ecommerce_customers(
+    ctx: &PageContext<'_>,
+    page: &SourcePage,
+    store_id: &str,
+) -> Result<Vec<Row>> {
+    let kind = ObjectKind::EcommerceCustomers;
+    let mut rows = Vec::new();
+    let mut mapped = Vec::new();
+    for record in &page.records {
+        match map_ecommerce_customer(&record.key, &record.fields, &ctx.config.mapping.customer) {
+            Ok(customer) => mapped.push((record.key.clone(), customer)),
+            Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
+        }
+    }
+    let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
+    let hashes = ctx.state.hashes(kind, &ids).await?;
+    let mut pending = Vec::new();
+    for (key, customer) in mapped {
+        let hash = content_hash(&customer)?;
+        let id = customer.id.clone();
+        let op = Operation::UpsertEcomCustomer {
+            store_id: store_id.to_owned(),
+            customer,
+        };
+        if hashes.get(&id) == Some(&hash) {
+            rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        pending.push(Pending {
+            target: kind,
+            source_key: key.clone(),
+            known: hashes.contains_key(&id),
+            target_id: id.clone(),
+            hash,
+            op,
+            mapping: Some(IdMapping::new(kind, key, id)),
+            email: None,
+            tags: false,
+        });
+    }
+    let executor = ctx.executor;
+    let concurrency = ctx.config.concurrency;
+    rows.extend(
+        execute(ctx, pending, |ops| async move {
+            executor.execute_all(&ops, concurrency).await
+        })
+        .await,
+    );
+    Ok(rows)
+}
+
+/// Items → products.
+pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
+    let kind = ObjectKind::Products;
+    let Some(store) = &ctx.config.store else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    let mut mapped = Vec::new();
+    for record in &page.records {
+        match map_product(&record.key, &record.fields, &ctx.config.mapping.item) {
+            Ok(product) => mapped.push((record.key.clone(), product)),
+            Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
+        }
+    }
+    let ids: Vec<String> = mapped.iter().map(|(_, p)| p.id.clone()).collect();
+    let hashes = ctx.state.hashes(kind, &ids).await?;
+    let mut pending = Vec::new();
+    for (key, product) in mapped {
+        let hash = content_hash(&product)?;
+        let id = product.id.clone();
+        let op = Operation::UpsertProduct {
+            store_id: store.id.clone(),
+            product,
+        };
+        if hashes.get(&id) == Some(&hash) {
+            rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        pending.push(Pending {
+            target: kind,
+            source_key: key,
+            known: hashes.contains_key(&id),
+            target_id: id,
+            hash,
+            op,
+            mapping: None,
+            email: None,
+            tags: false,
+        });
+    }
+    let executor = ctx.executor;
+    let concurrency = ctx.config.concurrency;
+    rows.extend(
+        execute(ctx, pending, |ops| async move {
+            executor.execute_all(&ops, concurrency).await
+        })
+        .await,
+    );
+    Ok(rows)
+}

@@ -1,0 +1,177 @@
+//! The result of handling one target record, and how a page of them becomes one state batch.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::NewAuditRow;
+use crate::model::{
+    ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome, RunId,
+};
+use crate::operation::{Applied, NotApplied, OpResult, Operation};
+use crate::state::StateBatch;
+
+/// What happened to one target record of one source record.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    /// The target kind (members, e-commerce customers, products).
+    pub target: ObjectKind,
+    /// The source record's key.
+    pub source_key: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// The write made or planned.
+    pub op: Option<Operation>,
+    /// Whether a call was made.
+    pub called: bool,
+    /// Stored on success: the target record's hash.
+    pub hash: Option<(String, ContentHash)>,
+    /// Stored on success: an id-map entry.
+    pub mapping: Option<IdMapping>,
+    /// A member status learned (remembered whatever the outcome).
+    pub learned: Option<MemberStatusRecord>,
+    /// A member's tag update rather than a record of its own (counted apart).
+    pub tags: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+impl Row {
+    /// The row of a record whose hash matched: no call.
+    pub(crate) fn unchanged(target: ObjectKind, source_key: &str, op: Operation) -> Row {
+        let mut row = Row::decided(target, source_key, Outcome::Unchanged, None);
+        row.op = Some(op);
+        row
+    }
+
+    /// A row decided without a call.
+    pub(crate) fn decided(
+        target: ObjectKind,
+        source_key: &str,
+        outcome: Outcome,
+        reason: Option<String>,
+    ) -> Self {
+        let now = Utc::now();
+        Self {
+            target,
+            source_key: source_key.to_owned(),
+            outcome,
+            reason,
+            op: None,
+            called: false,
+            hash: None,
+            mapping: None,
+            learned: None,
+            tags: false,
+            started_at: now,
+            finished_at: now,
+        }
+    }
+}
+
+/// A write planned for one target record.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub target: ObjectKind,
+    pub source_key: String,
+    pub target_id: String,
+    pub hash: ContentHash,
+    /// Whether a hash was stored for the target: the write is an update.
+    pub known: bool,
+    pub op: Operation,
+    pub mapping: Option<IdMapping>,
+    /// The member's email, for remembering a status learned from the write.
+    pub email: Option<String>,
+    /// A member's tag update.
+    pub tags: bool,
+}
+
+impl Pending {
+    /// The row of a dry run: what would be written.
+    pub(crate) fn planned(self) -> Row {
+        let outcome = if self.known {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        };
+        let mut row = Row::decided(self.target, &self.source_key, outcome, None);
+        row.op = Some(self.op);
+        row.tags = self.tags;
+        row
+    }
+
+    /// The row after the write, given its result.
+    pub(crate) fn finished(self, result: OpResult, started_at: DateTime<Utc>) -> Row {
+        let mut row = Row::decided(self.target, &self.source_key, Outcome::Failed, None);
+        row.started_at = started_at;
+        row.called = true;
+        row.tags = self.tags;
+        let learn = |status: MemberStatus, reason: Option<String>| {
+            self.email
+                .as_deref()
+                .map(|email| MemberStatusRecord::new(email, status, reason))
+        };
+        match result {
+            Ok(Applied {
+                created,
+                member_status,
+            }) => {
+                row.outcome = match created.unwrap_or(!self.known) {
+                    true => Outcome::Created,
+                    false => Outcome::Updated,
+                };
+                row.hash = Some((self.target_id, self.hash));
+                row.mapping = self.mapping;
+                row.learned = member_status
+                    .filter(MemberStatus::blocks_push)
+                    .and_then(|s| learn(s, Some("reported by Mailchimp on write".into())));
+            }
+            Err(not) => {
+                row.outcome = not.outcome();
+                row.reason = Some(not.reason().to_owned());
+                if let NotApplied::Skipped {
+                    status: Some(status),
+                    reason,
+                } = &not
+                {
+                    row.learned = learn(*status, Some(reason.clone()));
+                }
+            }
+        }
+        row.op = Some(self.op);
+        row.finished_at = Utc::now();
+        row
+    }
+}
+
+/// The state changes of a page of rows: hashes, id map and statuses of the successful writes,
+/// an audit row for every row.
+pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> StateBatch {
+    let mut batch = StateBatch::new();
+    for row in rows {
+        if let Some((target_id, hash)) = &row.hash {
+            batch = batch.put_hash(row.target, target_id.clone(), hash.clone());
+        }
+        if let Some(mapping) = &row.mapping {
+            batch = batch.map_id(mapping.clone());
+        }
+        if let Some(status) = &row.learned {
+            batch = batch.remember_member_status(status.clone());
+        }
+        let mut audit = NewAuditRow::new(run_id, object, row.source_key.clone(), row.outcome)
+            .attempts(u32::from(row.called))
+            .times(row.started_at, row.finished_at);
+        if let Some(op) = &row.op {
+            audit = audit.operation(op.target());
+            // An unchanged record's operation says which target it is; its body is not kept.
+            if row.outcome != Outcome::Unchanged {
+                if let Ok(payload) = op.to_payload() {
+                    audit = audit.payload(payload);
+                }
+            }
+        }
+        if let Some(reason) = &row.reason {
+            audit = audit.error(reason.clone());
+        }
+        batch = batch.audit(audit);
+    }
+    batch
+}

@@ -1,0 +1,68 @@
+//! Email checks done before anything is sent, so a malformed address becomes a rejected record
+//! with its reason instead of a failed call.
+
+/// The longest address accepted (RFC 5321's path limit).
+const MAX_LEN: usize = 254;
+
+/// Trims `raw` and checks it looks like a deliverable address: one `@`, a non-empty local part of
+/// at most 64 bytes, a dotted domain whose labels are non-empty and do not start or end with `-`,
+/// no whitespace or control characters. Returns the trimmed address (case kept) or why it is not
+/// one.
+///
+/// Mailchimp validates more strictly; its refusals come back per record too.
+///
+/// ```
+/// use sync_core::mapping::check_email;
+///
+/// assert_eq!(check_email("  Zoë@Example.com "), Ok("Zoë@Example.com".to_owned()));
+/// assert!(check_email("ada at example.com").is_err());
+/// assert!(check_email("ada@localhost").is_err());
+/// assert!(check_email("a b@example.com").is_err());
+/// assert!(check_email("ada@@example.com").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A short reason, suitable for the audit trail, when the address is malformed.
+pub fn check_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    if email.is_empty() {
+        return Err("no email address".into());
+    }
+    if email.len() > MAX_LEN {
+        return Err(format!("email address longer than {MAX_LEN} bytes"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("email address {email:?} contains whitespace"));
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(format!("email address {email:?} has no @"));
+    };
+    if local.is_empty() || local.len() > 64 {
+        return Err(format!("email address {email:?} has an invalid local part"));
+    }
+    let labels_ok = domain.contains('.')
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && !l.contains('@'));
+    if !labels_ok {
+        return Err(format!("email address {email:?} has an invalid domain"));
+    }
+    Ok(email.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_the_problem() {
+        assert_eq!(check_email("   "), Err("no email address".to_owned()));
+        assert!(check_email("x@-bad.com").unwrap_err().contains("domain"));
+        assert!(check_email("@example.com")
+            .unwrap_err()
+            .contains("local part"));
+        assert!(check_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+        assert!(check_email("山田@例え.jp").is_ok());
+    }
+}

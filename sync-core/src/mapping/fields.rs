@@ -1,0 +1,237 @@
+//! Reading QAD fields by name, and the small rules that turn them into target values.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A QAD record flattened to its field names (`addressName`, `EMail`, custom fields such as
+/// `customShort1` from `extra`), as the mapping rules read it.
+#[derive(Debug, Clone, Default)]
+pub struct SourceFields(Map<String, Value>);
+
+impl SourceFields {
+    /// The fields of any serializable QAD record, under their QAD (serde) names, custom fields
+    /// included.
+    ///
+    /// ```
+    /// use sync_core::mapping::SourceFields;
+    ///
+    /// let row = serde_json::json!({"customerCode": "C1", "addressName": " Ada Lovelace ", "customShort1": 7});
+    /// let customer: qad_client::Customer = serde_json::from_value(row).unwrap();
+    /// let fields = SourceFields::of(&customer);
+    /// assert_eq!(fields.text("addressName").as_deref(), Some("Ada Lovelace"));
+    /// assert_eq!(fields.text("customShort1").as_deref(), Some("7"));
+    /// assert_eq!(fields.text("fax"), None);
+    /// ```
+    #[must_use]
+    pub fn of<T: Serialize>(record: &T) -> Self {
+        match serde_json::to_value(record) {
+            Ok(Value::Object(map)) => Self(map),
+            _ => Self::default(),
+        }
+    }
+
+    /// The field as trimmed text; `None` when absent, null or blank. Numbers and booleans are
+    /// written as JSON writes them.
+    #[must_use]
+    pub fn text(&self, name: &str) -> Option<String> {
+        let text = match self.0.get(name)? {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+/// Produces one text value from the QAD record.
+///
+/// In TOML: `{ field = "addressName" }`, `{ first_word = "addressName" }`,
+/// `{ after_first_word = "addressName" }`.
+///
+/// ```
+/// use sync_core::mapping::{SourceFields, TextRule};
+///
+/// let fields = SourceFields::of(&serde_json::json!({"addressName": "Ada King Lovelace"}));
+/// assert_eq!(TextRule::FirstWord("addressName".into()).apply(&fields).as_deref(), Some("Ada"));
+/// assert_eq!(TextRule::AfterFirstWord("addressName".into()).apply(&fields).as_deref(), Some("King Lovelace"));
+/// assert_eq!(TextRule::Field("city".into()).apply(&fields), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextRule {
+    /// The field's value.
+    Field(String),
+    /// The first whitespace-separated word of the field (a first name from a full name).
+    FirstWord(String),
+    /// Everything after the first word (a last name from a full name).
+    AfterFirstWord(String),
+}
+
+impl TextRule {
+    /// The value for this record, `None` when blank.
+    #[must_use]
+    pub fn apply(&self, fields: &SourceFields) -> Option<String> {
+        match self {
+            Self::Field(name) => fields.text(name),
+            Self::FirstWord(name) => fields
+                .text(name)
+                .and_then(|t| t.split_whitespace().next().map(str::to_owned)),
+            Self::AfterFirstWord(name) => fields.text(name).and_then(|t| {
+                let rest = t.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+                (!rest.is_empty()).then_some(rest)
+            }),
+        }
+    }
+}
+
+/// Which QAD fields make up a postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AddressFields {
+    /// First street line (default `street1`).
+    pub street1: String,
+    /// Second street line (default `street2`).
+    pub street2: String,
+    /// City (default `city`).
+    pub city: String,
+    /// State or province code (default `stateCode`).
+    pub state: String,
+    /// Postal code (default `zipCode`).
+    pub zip: String,
+    /// ISO country code (default `countryCode`).
+    pub country: String,
+}
+
+impl Default for AddressFields {
+    fn default() -> Self {
+        Self {
+            street1: "street1".into(),
+            street2: "street2".into(),
+            city: "city".into(),
+            state: "stateCode".into(),
+            zip: "zipCode".into(),
+            country: "countryCode".into(),
+        }
+    }
+}
+
+/// An address read from the QAD record, every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressParts {
+    /// First street line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street1: Option<String>,
+    /// Second street line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street2: Option<String>,
+    /// City.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// State or province code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Postal code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    /// Country code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl AddressParts {
+    /// Reads the parts named by `names`.
+    #[must_use]
+    pub fn read(fields: &SourceFields, names: &AddressFields) -> Self {
+        Self {
+            street1: fields.text(&names.street1),
+            street2: fields.text(&names.street2),
+            city: fields.text(&names.city),
+            state: fields.text(&names.state),
+            zip: fields.text(&names.zip),
+            country: fields.text(&names.country),
+        }
+    }
+
+    /// Whether no part is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Produces one merge-field value: text, or an address.
+///
+/// In TOML, under `[mapping.customer.merge_fields]`: `COMPANY = { field = "addressName" }`,
+/// `ADDRESS = { address = {} }` (default field names) or `{ address = { zip = "postCode" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRule {
+    /// The field's value.
+    Field(String),
+    /// The first word of the field.
+    FirstWord(String),
+    /// Everything after the first word of the field.
+    AfterFirstWord(String),
+    /// An address merge field (`addr1`, `addr2`, `city`, `state`, `zip`, `country`); left out
+    /// when street, city or postal code is missing, since Mailchimp rejects partial addresses.
+    Address(AddressFields),
+}
+
+impl MergeRule {
+    /// The merge value for this record, `None` when blank or incomplete.
+    #[must_use]
+    pub fn apply(&self, fields: &SourceFields) -> Option<Value> {
+        let text = |rule: TextRule| rule.apply(fields).map(Value::String);
+        match self {
+            Self::Field(name) => text(TextRule::Field(name.clone())),
+            Self::FirstWord(name) => text(TextRule::FirstWord(name.clone())),
+            Self::AfterFirstWord(name) => text(TextRule::AfterFirstWord(name.clone())),
+            Self::Address(names) => {
+                let parts = AddressParts::read(fields, names);
+                let (Some(addr1), Some(city), Some(zip)) = (parts.street1, parts.city, parts.zip)
+                else {
+                    return None;
+                };
+                Some(serde_json::json!({
+                    "addr1": addr1,
+                    "addr2": parts.street2.unwrap_or_default(),
+                    "city": city,
+                    "state": parts.state.unwrap_or_default(),
+                    "zip": zip,
+                    "country": parts.country.unwrap_or_default(),
+                }))
+            }
+        }
+    }
+}
+
+/// Produces one tag from a field: `prefix` + the value, for example `type:RETAIL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagRule {
+    /// The QAD field read.
+    pub field: String,
+    /// Text put before the value.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+impl TagRule {
+    /// A tag from `field` with `prefix`.
+    #[must_use]
+    pub fn new(field: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The tag for this record, `None` when the field is blank.
+    #[must_use]
+    pub fn apply(&self, fields: &SourceFields) -> Option<String> {
+        fields
+            .text(&self.field)
+            .map(|v| format!("{}{v}", self.prefix))
+    }
+}

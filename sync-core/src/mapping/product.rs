@@ -1,0 +1,191 @@
+//! QAD item → Mailchimp product with one default variant.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::config::{InactiveItems, ItemMapping};
+use super::fields::SourceFields;
+use super::Issue;
+
+/// The product sent for one QAD item: what is hashed, recorded and replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductRecord {
+    /// The product id: the item code.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Product type (for example the product line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
+    /// Vendor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Product page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// The one default variant.
+    pub variant: VariantRecord,
+}
+
+/// The default variant of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantRecord {
+    /// The variant id: the item code.
+    pub id: String,
+    /// Title (the product's).
+    pub title: String,
+    /// SKU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Price, exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Decimal>,
+    /// Stock on hand, when the item mapping names a field for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_quantity: Option<i64>,
+    /// Product page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// `hidden` for inactive items kept with [`InactiveItems::Hide`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+}
+
+impl ProductRecord {
+    /// The client's request type.
+    #[must_use]
+    pub fn to_client(&self) -> mailchimp_client::ecommerce::ProductInput {
+        use mailchimp_client::ecommerce::{ProductId, ProductInput, VariantId, VariantInput};
+        let v = &self.variant;
+        let mut variant = VariantInput::new(VariantId::from(v.id.as_str()), v.title.clone());
+        variant.sku.clone_from(&v.sku);
+        variant.price = v.price;
+        variant.inventory_quantity = v.inventory_quantity;
+        variant.url.clone_from(&v.url);
+        variant.image_url.clone_from(&v.image_url);
+        variant.visibility.clone_from(&v.visibility);
+        let mut product = ProductInput::new(
+            ProductId::from(self.id.as_str()),
+            self.title.clone(),
+            vec![variant],
+        );
+        product.description.clone_from(&self.description);
+        product.product_type.clone_from(&self.product_type);
+        product.vendor.clone_from(&self.vendor);
+        product.url.clone_from(&self.url);
+        product.image_url.clone_from(&self.image_url);
+        product
+    }
+}
+
+/// Fills `{item_code}` in a URL template, percent-encoding the code.
+///
+/// ```
+/// use sync_core::mapping::fill_template;
+///
+/// assert_eq!(fill_template("https://shop.example/p/{item_code}", "10 1000/A"),
+///            "https://shop.example/p/10%201000%2FA");
+/// ```
+#[must_use]
+pub fn fill_template(template: &str, code: &str) -> String {
+    let mut encoded = String::new();
+    for byte in code.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    template.replace("{item_code}", &encoded)
+}
+
+/// Maps an item's fields to a product.
+///
+/// # Errors
+///
+/// [`Issue::Skipped`] for an inactive item under [`InactiveItems::Skip`]; [`Issue::Rejected`] for
+/// a price or inventory value that is not a number.
+pub fn map_product(
+    code: &str,
+    fields: &SourceFields,
+    mapping: &ItemMapping,
+) -> Result<ProductRecord, Issue> {
+    let inactive = fields.text(&mapping.status_field).is_some_and(|s| {
+        mapping
+            .inactive_statuses
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&s))
+    });
+    if inactive && mapping.inactive == InactiveItems::Skip {
+        return Err(Issue::Skipped("inactive item".into()));
+    }
+    let title = mapping
+        .title
+        .apply(fields)
+        .unwrap_or_else(|| code.to_owned());
+    let price = match mapping.price_field.as_ref().and_then(|f| fields.text(f)) {
+        Some(raw) => Some(
+            raw.parse::<Decimal>()
+                .map_err(|_| Issue::Rejected(format!("price {raw:?} is not a number")))?,
+        ),
+        None => None,
+    };
+    let inventory_quantity = match mapping
+        .inventory_field
+        .as_ref()
+        .and_then(|f| fields.text(f))
+    {
+        Some(raw) => Some(
+            raw.parse::<Decimal>()
+                .ok()
+                .and_then(|d| i64::try_from(d.trunc()).ok())
+                .ok_or_else(|| Issue::Rejected(format!("inventory {raw:?} is not a number")))?,
+        ),
+        None if inactive => Some(0),
+        None => None,
+    };
+    let url = mapping
+        .url_template
+        .as_deref()
+        .map(|t| fill_template(t, code));
+    let image_url = mapping
+        .image_url_template
+        .as_deref()
+        .map(|t| fill_template(t, code));
+    Ok(ProductRecord {
+        id: code.to_owned(),
+        title: title.clone(),
+        description: mapping.description.as_ref().and_then(|r| r.apply(fields)),
+        product_type: mapping.product_type.as_ref().and_then(|r| r.apply(fields)),
+        vendor: mapping.vendor.as_ref().and_then(|r| r.apply(fields)),
+        url: url.clone(),
+        image_url: image_url.clone(),
+        variant: VariantRecord {
+            id: code.to_owned(),
+            title,
+            sku: mapping
+                .sku
+                .as_ref()
+                .and_then(|r| r.apply(fields))
+                .or_else(|| Some(code.to_owned())),
+            price,
+            inventory_quantity: if inactive {
+                Some(0)
+            } else {
+                inventory_quantity
+            },
+            url,
+            image_url,
+            visibility: inactive.then(|| "hidden".to_owned()),
+        },
+    })
+}

@@ -1,0 +1,505 @@
+//! The writes the forward sync makes, as data, and the one place that sends them.
+//!
+//! Every write is first an [`Operation`]: serializable, recorded in the audit row of its record
+//! (as the row's payload, with [`Operation::target`] as the row's operation), so a failed one can
+//! be sent again later by [`Executor::execute`] exactly as it was planned. Member batches go through
+//! [`Executor::subscribe_batch`], which reports back per member.
+
+use std::collections::BTreeSet;
+
+use futures::stream::{self, StreamExt};
+use mailchimp_client::ecommerce::StoreId;
+use mailchimp_client::{BatchErrorCode, BatchMember, ListId, SubscriberHash};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::audit::{Method, TargetOperation};
+use crate::mapping::{EcomCustomerRecord, MemberRecord, ProductRecord};
+use crate::model::{MemberStatus, Outcome, TargetSystem};
+use crate::report::CallLog;
+
+/// One write to a target system.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use sync_core::mapping::{MemberRecord, StatusIfNew};
+/// use sync_core::operation::Operation;
+///
+/// let op = Operation::UpsertMember {
+///     list_id: "l1".into(),
+///     member: MemberRecord {
+///         email_address: "Ada@Example.com".into(),
+///         status_if_new: StatusIfNew::Pending,
+///         merge_fields: BTreeMap::new(),
+///     },
+/// };
+/// let hash = mailchimp_client::SubscriberHash::from_email("ada@example.com");
+/// assert_eq!(op.target().to_string(), format!("mailchimp PUT /lists/l1/members/{}", hash.as_str()));
+/// let payload = op.to_payload().unwrap();
+/// assert_eq!(payload["op"], "upsert_member");
+/// assert_eq!(Operation::from_payload(payload).unwrap(), op);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Operation {
+    /// `PUT /lists/{list_id}/members/{hash}` with `status_if_new`: creates the member or updates
+    /// its merge fields, never changing an existing member's status.
+    UpsertMember {
+        /// The audience.
+        list_id: String,
+        /// The member body.
+        member: MemberRecord,
+    },
+    /// One member of a batch subscribe (`POST /lists/{list_id}`, `update_existing: false`, status
+    /// = `status_if_new`). An address already on the list is looked up and, unless its status
+    /// forbids it, updated by [`UpsertMember`](Self::UpsertMember) instead, so a batch never
+    /// changes an existing member's status.
+    SubscribeMember {
+        /// The audience.
+        list_id: String,
+        /// The member body.
+        member: MemberRecord,
+    },
+    /// `POST /lists/{list_id}/members/{hash}/tags`.
+    SetMemberTags {
+        /// The audience.
+        list_id: String,
+        /// The member's address.
+        email_address: String,
+        /// Tags to add.
+        active: BTreeSet<String>,
+        /// Tags to remove.
+        inactive: BTreeSet<String>,
+    },
+    /// `PUT /ecommerce/stores/{store_id}/customers/{id}`.
+    UpsertEcomCustomer {
+        /// The store.
+        store_id: String,
+        /// The customer.
+        customer: EcomCustomerRecord,
+    },
+    /// `PUT /ecommerce/stores/{store_id}/products/{id}` with its default variant.
+    UpsertProduct {
+        /// The store.
+        store_id: String,
+        /// The product.
+        product: ProductRecord,
+    },
+}
+
+impl Operation {
+    /// The system, method and path, for the audit row.
+    #[must_use]
+    pub fn target(&self) -> TargetOperation {
+        let hash = |email: &str| SubscriberHash::from_email(email).as_str().to_owned();
+        let (method, path) = match self {
+            Self::UpsertMember { list_id, member } => (
+                Method::Put,
+                format!("/lists/{list_id}/members/{}", hash(&member.email_address)),
+            ),
+            Self::SubscribeMember { list_id, .. } => (Method::Post, format!("/lists/{list_id}")),
+            Self::SetMemberTags {
+                list_id,
+                email_address,
+                ..
+            } => (
+                Method::Post,
+                format!("/lists/{list_id}/members/{}/tags", hash(email_address)),
+            ),
+            Self::UpsertEcomCustomer { store_id, customer } => (
+                Method::Put,
+                format!("/ecommerce/stores/{store_id}/customers/{}", customer.id),
+            ),
+            Self::UpsertProduct { store_id, product } => (
+                Method::Put,
+                format!("/ecommerce/stores/{store_id}/products/{}", product.id),
+            ),
+        };
+        TargetOperation::new(TargetSystem::Mailchimp, method, path)
+    }
+
+    /// The operation as the audit row's payload.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Encode`](crate::StateError::Encode) if it cannot be encoded (it always can:
+    /// every field is a string, number or string-keyed map).
+    pub fn to_payload(&self) -> Result<Value, crate::StateError> {
+        serde_json::to_value(self).map_err(|source| crate::StateError::Encode {
+            what: "operation",
+            source,
+        })
+    }
+
+    /// An operation read back from an audit row's payload.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Corrupt`](crate::StateError::Corrupt) when the payload is not an operation.
+    pub fn from_payload(payload: Value) -> Result<Self, crate::StateError> {
+        serde_json::from_value(payload).map_err(|e| crate::StateError::Corrupt {
+            column: "audit.payload",
+            value: e.to_string(),
+        })
+    }
+}
+
+/// A write that reached its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// `Some(true)` when the target said it created the record, `Some(false)` when it said it
+    /// updated it, `None` when the call does not tell (a `PUT` upsert).
+    pub created: Option<bool>,
+    /// The member's status as Mailchimp reported it, for member writes.
+    pub member_status: Option<MemberStatus>,
+}
+
+/// A write that did not reach its target, classified for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotApplied {
+    /// Deliberately not written (a cleaned, unsubscribed, compliance-state or forgotten member);
+    /// `status` is remembered so later runs skip it without asking.
+    Skipped {
+        /// Why.
+        reason: String,
+        /// The member status learned, if any.
+        status: Option<MemberStatus>,
+    },
+    /// The target refused the content; sending it again cannot help.
+    Rejected(String),
+    /// The call failed after its retries; the row can be replayed.
+    Failed(String),
+}
+
+impl NotApplied {
+    /// The audit outcome.
+    #[must_use]
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Skipped { .. } => Outcome::Skipped,
+            Self::Rejected(_) => Outcome::Rejected,
+            Self::Failed(_) => Outcome::Failed,
+        }
+    }
+
+    /// The reason or error text.
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Skipped { reason, .. } => reason,
+            Self::Rejected(r) | Self::Failed(r) => r,
+        }
+    }
+}
+
+/// The result of one operation.
+pub type OpResult = Result<Applied, NotApplied>;
+
+/// Sends [`Operation`]s through the Mailchimp client and classifies the results. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run(client: mailchimp_client::Client, op: sync_core::operation::Operation) {
+/// use sync_core::operation::Executor;
+/// use sync_core::report::CallLog;
+///
+/// let calls = CallLog::new();
+/// let executor = Executor::new(client, calls.clone());
+/// match executor.execute(&op).await {
+///     Ok(applied) => println!("written: {applied:?}"),
+///     Err(not) => println!("{:?}: {}", not.outcome(), not.reason()),
+/// }
+/// println!("{:?}", calls.snapshot());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Executor {
+    mailchimp: mailchimp_client::Client,
+    calls: CallLog,
+}
+
+impl Executor {
+    /// An executor sending through `mailchimp`, counting calls in `calls`.
+    #[must_use]
+    pub fn new(mailchimp: mailchimp_client::Client, calls: CallLog) -> Self {
+        Self { mailchimp, calls }
+    }
+
+    /// The Mailchimp client.
+    #[must_use]
+    pub fn mailchimp(&self) -> &mailchimp_client::Client {
+        &self.mailchimp
+    }
+
+    /// The call counter.
+    #[must_use]
+    pub fn calls(&self) -> &CallLog {
+        &self.calls
+    }
+
+    /// Sends one operation.
+    ///
+    /// # Errors
+    ///
+    /// Every failure is classified into a [`NotApplied`]: skipped (a member whose status forbids
+    /// the write, remembered), rejected (Mailchimp refused the content) or failed (the call
+    /// failed after the client's retries; replayable).
+    pub async fn execute(&self, op: &Operation) -> OpResult {
+        match op {
+            Operation::UpsertMember { list_id, member } => {
+                self.upsert_member(list_id, member).await
+            }
+            Operation::SubscribeMember { list_id, member } => self
+                .subscribe_batch(list_id, std::slice::from_ref(member))
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(NotApplied::Failed("empty batch result".into()))),
+            Operation::SetMemberTags {
+                list_id,
+                email_address,
+                active,
+                inactive,
+            } => {
+                self.calls.count("mailchimp member_tags");
+                let mut request = self
+                    .mailchimp
+                    .list(&ListId::from(list_id.as_str()))
+                    .members()
+                    .tags(&SubscriberHash::from_email(email_address));
+                for tag in active {
+                    request = request.activate(tag.clone());
+                }
+                for tag in inactive {
+                    request = request.deactivate(tag.clone());
+                }
+                request
+                    .send()
+                    .await
+                    .map(|()| Applied {
+                        created: None,
+                        member_status: None,
+                    })
+                    .map_err(classify)
+            }
+            Operation::UpsertEcomCustomer { store_id, customer } => {
+                self.calls.count("mailchimp ecommerce_customer_put");
+                self.mailchimp
+                    .ecommerce()
+                    .store(&StoreId::from(store_id.as_str()))
+                    .customers()
+                    .upsert(&customer.to_client())
+                    .await
+                    .map(|_| Applied {
+                        created: None,
+                        member_status: None,
+                    })
+                    .map_err(classify)
+            }
+            Operation::UpsertProduct { store_id, product } => {
+                self.calls.count("mailchimp product_put");
+                self.mailchimp
+                    .ecommerce()
+                    .store(&StoreId::from(store_id.as_str()))
+                    .products()
+                    .upsert(&product.to_client())
+                    .await
+                    .map(|_| Applied {
+                        created: None,
+                        member_status: None,
+                    })
+                    .map_err(classify)
+            }
+        }
+    }
+
+    /// Sends `ops` with at most `concurrency` in flight; results in input order.
+    pub async fn execute_all(&self, ops: &[Operation], concurrency: usize) -> Vec<OpResult> {
+        stream::iter(ops.iter().map(|op| self.execute(op)))
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn upsert_member(&self, list_id: &str, member: &MemberRecord) -> OpResult {
+        self.calls.count("mailchimp member_put");
+        let mut request = self
+            .mailchimp
+            .list(&ListId::from(list_id))
+            .members()
+            .upsert(
+                member.email_address.clone(),
+                member.status_if_new.to_client(),
+            );
+        for (tag, value) in &member.merge_fields {
+            request = request.merge_field(tag.clone(), value.clone());
+        }
+        match request.send().await {
+            Ok(written) => Ok(Applied {
+                created: None,
+                member_status: written.status.as_ref().and_then(status_from_client),
+            }),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// Batch-subscribes `members` (500 a call, `update_existing: false`, status =
+    /// `status_if_new`) and returns one result per member, in input order.
+    ///
+    /// Addresses already on the list come back from Mailchimp as "contact exists"; each is then
+    /// read (`GET`) and, unless its status is cleaned or unsubscribed, updated with a `PUT` that
+    /// leaves its status alone. So no batch ever changes an existing member's status. A failed
+    /// call fails every member it carried.
+    pub async fn subscribe_batch(&self, list_id: &str, members: &[MemberRecord]) -> Vec<OpResult> {
+        let list = ListId::from(list_id);
+        let mut results = Vec::with_capacity(members.len());
+        for chunk in members.chunks(mailchimp_client::BATCH_SUBSCRIBE_LIMIT) {
+            self.calls.count("mailchimp batch_subscribe");
+            let batch = chunk
+                .iter()
+                .map(|m| {
+                    m.merge_fields.iter().fold(
+                        BatchMember::new(m.email_address.clone(), m.status_if_new.to_client()),
+                        |b, (tag, value)| b.merge_field(tag.clone(), value.clone()),
+                    )
+                })
+                .collect();
+            let report = match self
+                .mailchimp
+                .list(&list)
+                .batch_subscribe(batch)
+                .update_existing(false)
+                .send()
+                .await
+            {
+                Ok(report) => report,
+                Err(err) => {
+                    let failure = classify(err);
+                    results.extend(chunk.iter().map(|_| Err(failure.clone())));
+                    continue;
+                }
+            };
+            let key = |email: &str| crate::normalize_email(email);
+            let created: std::collections::HashMap<String, Option<MemberStatus>> = report
+                .new_members
+                .iter()
+                .map(|m| {
+                    (
+                        key(&m.email_address),
+                        m.status.as_ref().and_then(status_from_client),
+                    )
+                })
+                .collect();
+            let errors: std::collections::HashMap<String, &mailchimp_client::BatchMemberError> =
+                report
+                    .errors
+                    .iter()
+                    .map(|e| (key(&e.email_address), e))
+                    .collect();
+            for member in chunk {
+                let k = member.key();
+                let result = if let Some(error) = errors.get(&k) {
+                    if error.error_code == BatchErrorCode::ContactExists {
+                        self.update_existing(&list, member).await
+                    } else {
+                        Err(classify_batch_error(error))
+                    }
+                } else {
+                    Ok(Applied {
+                        created: Some(created.contains_key(&k)),
+                        member_status: created.get(&k).cloned().flatten(),
+                    })
+                };
+                results.push(result);
+            }
+        }
+        results
+    }
+
+    /// An address the batch found on the list: skip it if its status forbids writing, else
+    /// update it without touching its status.
+    async fn update_existing(&self, list: &ListId, member: &MemberRecord) -> OpResult {
+        self.calls.count("mailchimp member_get");
+        let hash = SubscriberHash::from_email(&member.email_address);
+        let current = self
+            .mailchimp
+            .list(list)
+            .members()
+            .get(&hash)
+            .fields(["email_address", "status"])
+            .send()
+            .await
+            .map_err(classify)?;
+        if let Some(status) = current.status.as_ref().and_then(status_from_client) {
+            if status.blocks_push() {
+                return Err(NotApplied::Skipped {
+                    reason: format!("member is {status} in Mailchimp"),
+                    status: Some(status),
+                });
+            }
+        }
+        let mut applied = self.upsert_member(list.as_str(), member).await?;
+        applied.created = Some(false);
+        Ok(applied)
+    }
+}
+
+/// A client status as the state store's [`MemberStatus`].
+fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberStatus> {
+    status.as_str().parse().ok()
+}
+
+/// Sorts a client error into skip, reject or fail.
+fn classify(err: mailchimp_client::Error) -> NotApplied {
+    use mailchimp_client::Error;
+    let text = describe(&err);
+    match &err {
+        Error::MemberInCompliance(_) => NotApplied::Skipped {
+            reason: "member in compliance state (unsubscribed, bounced or under review)".into(),
+            status: Some(MemberStatus::ComplianceState),
+        },
+        Error::ForgottenEmail(_) => NotApplied::Skipped {
+            reason: "member was permanently deleted (forgotten)".into(),
+            status: Some(MemberStatus::Forgotten),
+        },
+        Error::InvalidInput { .. } | Error::InvalidResource(_) => NotApplied::Rejected(text),
+        _ => NotApplied::Failed(text),
+    }
+}
+
+/// The error with its problem details and field errors, for the audit trail.
+fn describe(err: &mailchimp_client::Error) -> String {
+    let mut text = err.to_string();
+    for field in err.field_errors() {
+        text.push_str(&format!("; {}: {}", field.field, field.message));
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn classify_batch_error(error: &mailchimp_client::BatchMemberError) -> NotApplied {
+    let message = error.error.to_lowercase();
+    let full = if error.field.is_empty() {
+        error.error.clone()
+    } else {
+        format!("{} ({}: {})", error.error, error.field, error.field_message)
+    };
+    if message.contains("compliance state") {
+        NotApplied::Skipped {
+            reason: "member in compliance state (unsubscribed, bounced or under review)".into(),
+            status: Some(MemberStatus::ComplianceState),
+        }
+    } else if message.contains("permanently deleted") || message.contains("forgotten") {
+        NotApplied::Skipped {
+            reason: "member was permanently deleted (forgotten)".into(),
+            status: Some(MemberStatus::Forgotten),
+        }
+    } else if !error.field.is_empty() || message.contains("invalid") || message.contains("fake") {
+        NotApplied::Rejected(full)
+    } else {
+        NotApplied::Failed(full)
+    }
+}
