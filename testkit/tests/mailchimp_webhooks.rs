@@ -257,3 +257,32 @@ async fn url_validation_probes_with_a_get_when_enabled() {
         format!("{}/ok", target.base_url())
     );
 }
+
+#[tokio::test]
+async fn events_with_a_source_reach_only_webhooks_listening_to_it() {
+    let api = Api::start().await;
+    let list = api.list();
+    let (server, seen) = receiver().await;
+    let url = format!("{}/hook", server.base_url());
+    // Sources default to user and admin, not api, as Mailchimp advises.
+    api.post(&format!("/lists/{list}/webhooks"), json!({"url": url}))
+        .await
+        .ok();
+    let from_api = WebhookEvent::subscribe(&list, "a@example.com").source("api");
+    assert!(api
+        .fake
+        .fire_webhook_event(&list, &from_api)
+        .await
+        .unwrap()
+        .is_empty());
+    let from_user = WebhookEvent::subscribe(&list, "a@example.com").source("user");
+    assert_eq!(
+        api.fake
+            .fire_webhook_event(&list, &from_user)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}

@@ -92,6 +92,9 @@ use state::MailchimpState;
 /// The default limit on simultaneous requests per credential, as Mailchimp documents.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 10;
 
+/// How long a webhook receiver has to answer, as Mailchimp allows.
+pub const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The default data center of generated credentials.
 pub const DEFAULT_DATA_CENTER: &str = "us1";
 
@@ -259,7 +262,11 @@ impl FakeMailchimpBuilder {
             data_center: self.data_center.clone(),
             limiter: Limiter::new(self.concurrency_limit),
             base_url: OnceLock::new(),
-            http: reqwest::Client::new(),
+            // Mailchimp gives a receiver 10 s to answer a delivery or a validation GET.
+            http: reqwest::Client::builder()
+                .timeout(WEBHOOK_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
             validate_webhook_urls: self.validate_webhook_urls,
         });
         let stats = Stats::new();

@@ -244,6 +244,12 @@ pub(crate) fn targets(
     list.webhooks
         .iter()
         .filter(|(_, w)| w.webhook["events"][event.kind.as_str()] == true)
+        .filter(|(_, w)| {
+            event
+                .source
+                .as_ref()
+                .is_none_or(|source| w.webhook["sources"][source.as_str()] == true)
+        })
         .map(|(id, w)| {
             (
                 id.clone(),
@@ -271,6 +277,7 @@ pub struct WebhookEvent {
     kind: String,
     fired_at: String,
     data: Vec<(String, String)>,
+    source: Option<String>,
 }
 
 impl WebhookEvent {
@@ -281,12 +288,22 @@ impl WebhookEvent {
             kind: kind.into(),
             fired_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             data,
+            source: None,
         }
     }
 
     /// Overrides `fired_at` (Mailchimp's format: `YYYY-MM-DD HH:MM:SS`).
     pub fn fired_at(mut self, fired_at: impl Into<String>) -> Self {
         self.fired_at = fired_at.into();
+        self
+    }
+
+    /// Says who caused the event (`user`, `admin` or `api`): only webhooks listening to that source get
+    /// it from [`FakeMailchimp::fire_webhook_event`](super::FakeMailchimp::fire_webhook_event). Without
+    /// a source, every webhook subscribed to the type gets it. The body does not carry it, as Mailchimp's
+    /// does not.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
         self
     }
 
