@@ -150,3 +150,65 @@ async fn reset_stats_keeps_data_and_reset_restores_the_start() {
     // The fake still serves after a reset.
     api.get("/ping").await.ok();
 }
+
+#[tokio::test]
+async fn seeding_helpers_bypass_the_api_and_reject_what_cannot_exist() {
+    let api = Api::start().await;
+    let list = api.list();
+    api.fake.seed_store("shop", &list, "EUR").unwrap();
+    assert!(matches!(
+        api.fake.seed_store("shop", &list, "EUR"),
+        Err(testkit::Error::Seed(_))
+    ));
+    for (store, list_id, currency) in [("s2", "nolist", "EUR"), ("s3", list.as_str(), "euro")] {
+        let error = api.fake.seed_store(store, list_id, currency).unwrap_err();
+        assert!(error.to_string().contains(store), "{error}");
+    }
+    assert!(api.fake.seed_member(&list, "x@example.com", "vip").is_err());
+    assert!(api
+        .fake
+        .seed_member(&list, "not-an-email", "subscribed")
+        .is_err());
+    assert!(api
+        .fake
+        .seed_member("nolist", "x@example.com", "subscribed")
+        .is_err());
+    assert!(api.fake.forget_email("nolist", "x@example.com").is_err());
+
+    // Seeding a forgotten email brings it back; forgetting a member removes it.
+    api.fake.forget_email(&list, "f@example.com").unwrap();
+    api.fake
+        .seed_member(&list, "f@example.com", "archived")
+        .unwrap();
+    let snapshot = api.fake.snapshot();
+    assert!(snapshot.forgotten[&list].is_empty());
+    assert_eq!(
+        snapshot.member(&list, "f@example.com").unwrap()["status"],
+        "archived"
+    );
+    api.fake.forget_email(&list, "f@example.com").unwrap();
+    assert!(api.fake.snapshot().member(&list, "f@example.com").is_none());
+
+    assert_eq!(
+        api.get("/ecommerce/stores/shop").await.ok()["currency_code"],
+        "EUR"
+    );
+    assert_eq!(api.fake.stats().writes(), 0, "seeding is not counted");
+}
+
+#[tokio::test]
+async fn a_fixed_port_can_be_chosen() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let fake = testkit::FakeMailchimp::builder()
+        .port(port)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(fake.base_url(), format!("http://127.0.0.1:{port}"));
+    assert_eq!(fake.api_url(), format!("http://127.0.0.1:{port}/3.0"));
+    // The port is taken now: a second fake on it fails to bind.
+    let taken = testkit::FakeMailchimp::builder().port(port).start().await;
+    assert!(matches!(taken, Err(testkit::Error::Bind(_))));
+}
