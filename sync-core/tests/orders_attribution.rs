@@ -193,3 +193,34 @@ async fn a_cancelled_run_commits_the_page_in_flight_and_stops() {
 async fn run_all(world: &World) -> sync_core::orders::OrdersReport {
     run(world, SalesOrderMatch::None).await
 }
+
+#[tokio::test]
+async fn a_failed_order_read_aborts_the_run() {
+    let world = World::start().await;
+    world.place(&Order::new("5001", "C0000001", "1.00")).await;
+    world
+        .mailchimp_fake
+        .faults()
+        .set_route(
+            axum::http::Method::GET,
+            "/3.0/ecommerce/stores/{store_id}/orders",
+            testkit::faults::FaultConfig::none().server_error(1.0),
+        )
+        .unwrap();
+    let err = world
+        .orders(SalesOrderMatch::None)
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        sync_core::SyncError::Client {
+            system: sync_core::TargetSystem::Mailchimp,
+            ..
+        }
+    ));
+    let runs = world.state.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].status, sync_core::RunStatus::Aborted);
+    assert!(runs[0].error.as_deref().unwrap().contains("mailchimp"));
+    assert_eq!(world.attribution_posts(), 0);
+}
