@@ -19,12 +19,17 @@
 //!   Found"; store and account-wide order lists.
 //! - **Webhooks**: a per-list registry (`signing_secret` in the create response), and
 //!   [`FakeMailchimp::fire_webhook_event`] / [`deliver_webhook`] to post form-encoded events, signed
-//!   (`X-Mailchimp-Signature: t=…,v1=…`) or not.
+//!   (`X-Mailchimp-Signature: t=…,v1=…`) or not. With
+//!   [`validate_webhook_urls`](FakeMailchimpBuilder::validate_webhook_urls) a new URL must answer the
+//!   validator's `GET` with 200.
 //! - **Collections** page with `offset`/`count` (`count` over 1000 → 400), report `total_items`, keep
 //!   insertion order, and honour `fields`/`exclude_fields`.
 //! - **Limits**: at most N simultaneous requests per credential (default 10); the next gets 429. The
 //!   highest concurrency seen is recorded ([`FakeMailchimp::peak_concurrency`]).
 //! - **Faults and counters**: a [`Faults`] handle (seeded; per route) and a [`Stats`] handle.
+//! - **Seeding and inspection**: [`FakeMailchimp::seed_member`], [`FakeMailchimp::forget_email`] and
+//!   [`FakeMailchimp::seed_store`] bypass the API and its counters; [`FakeMailchimp::snapshot`] copies
+//!   all data out; [`FakeMailchimp::reset_stats`] and [`FakeMailchimp::reset`] start over.
 //!
 //! Errors are `application/problem+json` documents with `type`, `title`, `status`, `detail`, `instance`.
 //!
