@@ -1,6 +1,53 @@
-//! The `ml-connector` command (under construction).
+//! `ml-connector`: keeps a Mailchimp audience and e-commerce store in step with a QAD ERP
+//! tenant, and sends Mailchimp orders back to QAD as attribution records.
+//!
+//! This binary is wiring: the logic lives in the `mailchimp-client`, `qad-client` and
+//! `sync-core` crates, and the demo's fakes in `testkit`. Start with
+//! `cargo run -p ml-connector -- demo`; see the repository's README for the rest.
 
-fn main() {
-    eprintln!("ml-connector: the demo is not built yet; see README.md");
-    std::process::exit(2);
+mod cli;
+mod commands;
+mod config;
+mod connection;
+mod error;
+mod output;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::chain;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match &cli.command {
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Init(args) => commands::init::run(&cli, args),
+        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await,
+        Command::Sync(args) => commands::sync::run(&cli, args).await,
+        Command::Run => commands::run::run(&cli).await,
+        Command::Audit(args) => commands::audit::run(&cli, args).await,
+        Command::Replay(args) => commands::replay::run(&cli, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr under `RUST_LOG` (nothing by default, so stdout and stderr stay readable).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -1,0 +1,209 @@
+//! The command line: global options and one subcommand per task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps a Mailchimp audience and e-commerce store in step with a QAD ERP tenant, and sends
+/// Mailchimp orders back to QAD.
+///
+/// Start with `ml-connector demo`: it needs no configuration.
+#[derive(Debug, Parser)]
+#[command(name = "ml-connector", version, about, long_about)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "ml-connector.toml")]
+    pub config: PathBuf,
+    /// The state database (overrides `paths.state` of the configuration).
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// The credentials vault (overrides `paths.vault` of the configuration).
+    #[arg(long, global = true)]
+    pub vault: Option<PathBuf>,
+    /// A file holding the vault key (overrides `paths.key_file`; without either, the key comes
+    /// from the environment variable `ML_CONNECTOR_VAULT_KEY`).
+    #[arg(long, global = true)]
+    pub key_file: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole cycle against local fakes of both systems (no configuration needed).
+    Demo(DemoArgs),
+    /// Write a commented configuration file and store the credentials in the encrypted vault.
+    Init(InitArgs),
+    /// Check both systems: Mailchimp key, data center, audience and store; QAD login and every
+    /// configured browse and entity path.
+    Connect(JsonFlag),
+    /// One sync pass over customers, items and orders.
+    Sync(SyncArgs),
+    /// Run every object on its schedule, and the webhook receiver, until Ctrl-C.
+    Run,
+    /// Show audit rows from the state database.
+    Audit(AuditArgs),
+    /// Send the operations of failed audit rows again.
+    Replay(ReplayArgs),
+}
+
+/// `--json` alone.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print the report as one JSON object on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// QAD customers to seed.
+    #[arg(long, default_value_t = 2000)]
+    pub customers: usize,
+    /// QAD items to seed.
+    #[arg(long, default_value_t = 300)]
+    pub items: usize,
+    /// Latency the fakes add to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Orders the fake shop places.
+    #[arg(long, default_value_t = 40)]
+    pub orders: usize,
+    /// Seed for the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Options of `init`. Secrets are never options: they come from the environment or a prompt.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Mailchimp audience (list) id.
+    #[arg(long)]
+    pub list_id: String,
+    /// The e-commerce store id to create or use (linked to the audience).
+    #[arg(long)]
+    pub store_id: Option<String>,
+    /// The store's name.
+    #[arg(long, default_value = "QAD")]
+    pub store_name: String,
+    /// The store's currency (ISO 4217).
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Authenticate to Mailchimp with an OAuth token instead of an API key.
+    #[arg(long)]
+    pub oauth: bool,
+    /// A Mailchimp API root overriding the data center's (proxies, tests).
+    #[arg(long)]
+    pub mailchimp_base_url: Option<String>,
+    /// The QAD tenant URL with its context root, e.g. `https://acme.qad.com/clouderp`.
+    #[arg(long)]
+    pub qad_url: String,
+    /// The QAD user.
+    #[arg(long)]
+    pub qad_user: String,
+    /// The QAD OAuth client id (OAuth password grant).
+    #[arg(long)]
+    pub qad_client_id: Option<String>,
+    /// Sign in to QAD with the on-premises form login instead of OAuth.
+    #[arg(long)]
+    pub qad_form_login: bool,
+    /// The QAD domain code, e.g. `10USA`.
+    #[arg(long)]
+    pub qad_domain: String,
+    /// The QAD attribution entity path.
+    #[arg(long)]
+    pub qad_attribution_path: Option<String>,
+    /// Replace an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The objects `sync --only` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlyObject {
+    /// QAD customers → members and e-commerce customers.
+    Customers,
+    /// QAD items → products.
+    Items,
+    /// Mailchimp orders → QAD attribution records.
+    Orders,
+}
+
+/// Options of `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Sync one object only.
+    #[arg(long, value_enum)]
+    pub only: Option<OnlyObject>,
+    /// Print what would be created or updated, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read every QAD record, not only those changed since the last run (change detection
+    /// still skips unchanged ones, so this retries records whose write failed).
+    #[arg(long)]
+    pub full: bool,
+    /// Print the reports as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The outcomes `audit --outcome` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutcomeArg {
+    /// Created in the target.
+    Created,
+    /// Updated in the target.
+    Updated,
+    /// No change, no call.
+    Unchanged,
+    /// Deliberately not written.
+    Skipped,
+    /// Invalid source record.
+    Rejected,
+    /// Failed after retries (replayable).
+    Failed,
+}
+
+/// Options of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only rows of this run.
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Only rows with this outcome.
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only rows of this source key (customer code, item code, order id, email).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `replay`: exactly one selector.
+#[derive(Debug, Args)]
+#[group(skip)]
+pub struct ReplayArgs {
+    /// The failed rows of this run.
+    #[arg(long, conflicts_with_all = ["row", "all_failed"], required_unless_present_any = ["row", "all_failed"])]
+    pub run: Option<String>,
+    /// One failed row.
+    #[arg(long, conflicts_with = "all_failed")]
+    pub row: Option<i64>,
+    /// Every failed row not yet resolved.
+    #[arg(long)]
+    pub all_failed: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

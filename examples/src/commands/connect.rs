@@ -1,0 +1,268 @@
+//! `connect`: check both systems and say precisely what is off.
+
+use mailchimp_client::ecommerce::StoreId;
+use mailchimp_client::ListId;
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use sync_core::vault::{Credentials, MailchimpAuth};
+
+use crate::cli::Cli;
+use crate::connection::{mailchimp_client, qad_client, Setup};
+use crate::error::{chain, AppError, AppResult};
+use crate::output::print_json;
+
+/// What `connect` found.
+#[derive(Debug, Default, Serialize)]
+pub struct ConnectReport {
+    /// Mailchimp's side.
+    pub mailchimp: MailchimpCheck,
+    /// QAD's side.
+    pub qad: QadCheck,
+    /// Everything that is wrong, one sentence each.
+    pub problems: Vec<String>,
+}
+
+/// Mailchimp as `connect` saw it.
+#[derive(Debug, Default, Serialize)]
+pub struct MailchimpCheck {
+    /// The API root requests go to.
+    pub api_root: Option<String>,
+    /// The data center, when known (from the key, or the OAuth metadata).
+    pub data_center: Option<String>,
+    /// The account's name.
+    pub account: Option<String>,
+    /// The audience: id, name and member count.
+    pub audience: Option<(String, String, u64)>,
+    /// The store: id, name, currency, linked audience; `None` when it does not exist yet.
+    pub store: Option<(String, String, String, String)>,
+}
+
+/// QAD as `connect` saw it.
+#[derive(Debug, Default, Serialize)]
+pub struct QadCheck {
+    /// The tenant URL.
+    pub tenant_url: Option<String>,
+    /// Whether the login worked.
+    pub logged_in: bool,
+    /// Each configured browse and entity path, and how the tenant answered.
+    pub targets: Vec<(String, String)>,
+}
+
+/// Runs `connect`.
+///
+/// # Errors
+///
+/// [`AppError::Check`] when anything is off (each problem printed), or the configuration or
+/// vault cannot be read.
+pub async fn run(cli: &Cli, json: bool) -> AppResult<()> {
+    let setup = Setup::load(cli)?;
+    let (_, creds) = setup.credentials()?;
+    let report = check(&setup, &creds).await;
+    if json {
+        print_json(&report)?;
+    } else {
+        print_text(&report);
+    }
+    match report.problems.len() {
+        0 => Ok(()),
+        n => Err(AppError::Check(format!(
+            "connect found {n} problem(s): {}",
+            report.problems.join("; ")
+        ))),
+    }
+}
+
+/// Checks both systems with `setup` and `creds`; every problem found is in the report.
+pub async fn check(setup: &Setup, creds: &Credentials) -> ConnectReport {
+    let mut report = ConnectReport::default();
+    check_mailchimp(setup, creds, &mut report).await;
+    check_qad(setup, creds, &mut report).await;
+    report
+}
+
+async fn check_mailchimp(setup: &Setup, creds: &Credentials, report: &mut ConnectReport) {
+    let problems = &mut report.problems;
+    let check = &mut report.mailchimp;
+    let client = match mailchimp_client(setup, creds).await {
+        Ok(client) => client,
+        Err(err) => return problems.push(chain(&err)),
+    };
+    check.api_root = Some(client.base_url().to_string());
+    check.data_center = data_center(creds, client.base_url());
+    if let Err(err) = client.ping().await {
+        let problem = if err.is_unauthorized() {
+            format!(
+                "Mailchimp refused the credentials in the vault: {}",
+                chain(&err)
+            )
+        } else {
+            format!("Mailchimp is not reachable: {}", chain(&err))
+        };
+        return problems.push(problem);
+    }
+    if let Ok(account) = client.account().await {
+        check.account = Some(account.account_name);
+    }
+    let config = &setup.config.sync;
+    let list_id = ListId::from(config.list_id.as_str());
+    match client.list(&list_id).get().send().await {
+        Ok(audience) => {
+            check.audience = Some((
+                config.list_id.clone(),
+                audience.name,
+                audience.stats.member_count,
+            ));
+        }
+        Err(err) if err.status() == Some(404) => problems.push(format!(
+            "the audience {} (sync.list_id) does not exist in this Mailchimp account",
+            config.list_id
+        )),
+        Err(err) => problems.push(format!("cannot read the audience: {}", chain(&err))),
+    }
+    let Some(store) = &config.store else { return };
+    match client
+        .ecommerce()
+        .store(&StoreId::from(store.id.as_str()))
+        .get()
+        .send()
+        .await
+    {
+        Ok(found) => {
+            if found.list_id.as_str() != config.list_id {
+                problems.push(format!(
+                    "the store {} is linked to audience {}, not to sync.list_id {}; a store's \
+                     audience cannot be changed, so configure another sync.store.id",
+                    store.id,
+                    found.list_id.as_str(),
+                    config.list_id
+                ));
+            }
+            check.store = Some((
+                store.id.clone(),
+                found.name,
+                found.currency_code,
+                found.list_id.as_str().to_owned(),
+            ));
+        }
+        // Not an error: the first sync creates it (store first).
+        Err(err) if err.status() == Some(404) => {}
+        Err(err) => problems.push(format!(
+            "cannot read the store {}: {}",
+            store.id,
+            chain(&err)
+        )),
+    }
+}
+
+/// The data center: the API key's suffix, or the first label of a Mailchimp API host.
+fn data_center(creds: &Credentials, api_root: &url::Url) -> Option<String> {
+    if let Some(MailchimpAuth::ApiKey(key)) = creds.mailchimp.as_ref().map(|m| &m.auth) {
+        if let Ok(dc) = mailchimp_client::DataCenter::from_api_key(key.expose_secret()) {
+            return Some(dc.as_str().to_owned());
+        }
+    }
+    let host = api_root.host_str()?;
+    host.strip_suffix(".api.mailchimp.com").map(str::to_owned)
+}
+
+async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectReport) {
+    let problems = &mut report.problems;
+    let check = &mut report.qad;
+    let client = match qad_client(setup, creds) {
+        Ok(client) => client,
+        Err(err) => return problems.push(chain(&err)),
+    };
+    check.tenant_url = Some(client.tenant_url().to_string());
+    let validations = match client.validate_entities(client.configured_targets()).await {
+        Ok(v) => v,
+        Err(err) => {
+            return problems.push(format!(
+                "cannot log in to QAD at {}: {}",
+                client.tenant_url(),
+                chain(&err)
+            ))
+        }
+    };
+    check.logged_in = true;
+    for v in validations {
+        let status = match &v.status {
+            qad_client::EntityStatus::Ok => "ok".to_owned(),
+            qad_client::EntityStatus::NotFound => "not found (404)".to_owned(),
+            qad_client::EntityStatus::Forbidden => "access denied (403)".to_owned(),
+            qad_client::EntityStatus::Other(Some(status), message) => {
+                format!("HTTP {status}: {message}")
+            }
+            qad_client::EntityStatus::Other(None, message) => message.clone(),
+            other => format!("{other:?}"),
+        };
+        if v.status != qad_client::EntityStatus::Ok {
+            problems.push(format!(
+                "QAD {}: {status}; check {}",
+                v.target,
+                setting_of(&v.target)
+            ));
+        }
+        check.targets.push((v.target.to_string(), status));
+    }
+}
+
+/// The configuration key that names `target`.
+fn setting_of(target: &qad_client::Target) -> &'static str {
+    let text = target.to_string();
+    if matches!(target, qad_client::Target::Entity(_)) {
+        "qad.attribution_path"
+    } else if text.contains("salesOrderLines") {
+        "qad.browses.sales_order_lines"
+    } else if text.contains("salesOrders") {
+        "qad.browses.sales_orders"
+    } else if text.contains("items") {
+        "qad.browses.items"
+    } else {
+        "qad.browses (customers, items, sales_orders or sales_order_lines)"
+    }
+}
+
+fn print_text(report: &ConnectReport) {
+    let m = &report.mailchimp;
+    println!("Mailchimp");
+    if let Some(root) = &m.api_root {
+        println!(
+            "  API root     {root} (data center {})",
+            m.data_center.as_deref().unwrap_or("unknown")
+        );
+    }
+    if let Some(account) = &m.account {
+        println!("  account      {account}");
+    }
+    if let Some((id, name, members)) = &m.audience {
+        println!("  audience     {id} \"{name}\", {members} members");
+    }
+    match &m.store {
+        Some((id, name, currency, list)) => {
+            println!("  store        {id} \"{name}\" ({currency}), linked to audience {list}");
+        }
+        None if m.audience.is_some() => {
+            println!("  store        not created yet: the first sync creates it");
+        }
+        None => {}
+    }
+    let q = &report.qad;
+    println!("QAD");
+    if let Some(url) = &q.tenant_url {
+        println!("  tenant       {url}");
+    }
+    println!(
+        "  login        {}",
+        if q.logged_in { "ok" } else { "failed" }
+    );
+    for (target, status) in &q.targets {
+        println!("  {target}: {status}");
+    }
+    if report.problems.is_empty() {
+        println!("everything is in order");
+    } else {
+        for problem in &report.problems {
+            eprintln!("problem: {problem}");
+        }
+    }
+}

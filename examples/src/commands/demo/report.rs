@@ -1,0 +1,300 @@
+//! The demo's report: one JSON object, or text for a person.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+use sync_core::orders::OrdersReport;
+use sync_core::report::{RunReport, TargetCounts};
+
+use super::shop::ShopSummary;
+use crate::commands::connect::ConnectReport;
+use crate::commands::sync::orders_line;
+
+/// Everything the demo did.
+#[derive(Debug, Serialize)]
+pub struct DemoReport {
+    /// The data seed.
+    pub seed: u64,
+    /// QAD customers seeded.
+    pub customers: usize,
+    /// QAD items seeded.
+    pub items: usize,
+    /// Latency the fakes added to every request.
+    pub latency_ms: u64,
+    /// Members seeded as cleaned in Mailchimp before the first run.
+    pub cleaned_in_mailchimp: u64,
+    /// What `connect` found.
+    pub connect: ConnectReport,
+    /// The steps, in order.
+    pub phases: Vec<Phase>,
+    /// Sums over the phases.
+    pub totals: Totals,
+    /// What did not go as a correct sync must (empty when all is well).
+    pub problems: Vec<String>,
+}
+
+/// One step of the demo.
+#[derive(Debug, Default, Serialize)]
+pub struct Phase {
+    /// What the step is.
+    pub name: String,
+    /// Forward runs (customers, items).
+    pub runs: Vec<RunReport>,
+    /// The orders run.
+    pub orders: Option<OrdersReport>,
+    /// The fake shop's orders.
+    pub shop: Option<ShopSummary>,
+    /// Records changed in QAD before the step's runs.
+    pub qad_changes: Option<QadChanges>,
+    /// Requests the fake Mailchimp answered.
+    pub mailchimp_requests: u64,
+    /// Of them, writes (POST, PUT, PATCH, DELETE).
+    pub mailchimp_writes: u64,
+    /// Requests the fake QAD answered.
+    pub qad_requests: u64,
+    /// Attribution records posted to QAD.
+    pub qad_attribution_posts: u64,
+    /// Wall time, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Changes made in the fake QAD.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct QadChanges {
+    /// Customers edited.
+    pub customers: u64,
+    /// Items edited.
+    pub items: u64,
+}
+
+/// Sums over all phases.
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    /// Requests the fake Mailchimp answered.
+    pub mailchimp_requests: u64,
+    /// Of them, writes.
+    pub mailchimp_writes: u64,
+    /// Requests the fake QAD answered.
+    pub qad_requests: u64,
+    /// Attribution records posted to QAD.
+    pub qad_attribution_posts: u64,
+    /// Calls the engines made, by kind.
+    pub calls: BTreeMap<String, u64>,
+    /// Wall time of the whole demo, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl DemoReport {
+    /// Adds the phases' figures into [`Totals`].
+    pub fn sum(&mut self, elapsed_ms: u64) {
+        let mut t = Totals {
+            elapsed_ms,
+            ..Totals::default()
+        };
+        for p in &self.phases {
+            t.mailchimp_requests += p.mailchimp_requests;
+            t.mailchimp_writes += p.mailchimp_writes;
+            t.qad_requests += p.qad_requests;
+            t.qad_attribution_posts += p.qad_attribution_posts;
+            for run in &p.runs {
+                for (kind, n) in &run.calls {
+                    *t.calls.entry(kind.clone()).or_default() += n;
+                }
+            }
+        }
+        self.totals = t;
+    }
+}
+
+/// A reason with its specifics (a quoted email, a customer code) replaced by `…`, so that
+/// per-record reasons group.
+fn generic(reason: &str) -> String {
+    let mut unquoted = String::new();
+    let mut quoted = false;
+    for c in reason.chars() {
+        if c == '"' {
+            if !quoted {
+                unquoted.push('…');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            unquoted.push(c);
+        }
+    }
+    unquoted
+        .split(' ')
+        .map(|word| {
+            if word.chars().any(|c| c.is_ascii_digit()) {
+                "…"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn reasons(kind: &str, map: &BTreeMap<String, u64>, out: &mut String) {
+    let mut grouped: BTreeMap<String, u64> = BTreeMap::new();
+    for (reason, n) in map {
+        *grouped.entry(generic(reason)).or_default() += n;
+    }
+    let mut sorted: Vec<_> = grouped.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (reason, n) in sorted.iter().take(4) {
+        let _ = writeln!(out, "        {kind} {n:>5}  {reason}");
+    }
+    if sorted.len() > 4 {
+        let rest: u64 = sorted[4..].iter().map(|(_, n)| n).sum();
+        let _ = writeln!(out, "        {kind} {rest:>5}  (other reasons)");
+    }
+}
+
+fn counts_line(label: &str, c: &TargetCounts, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "    {label:<20} {:>5} created {:>5} updated {:>5} unchanged {:>5} skipped {:>5} rejected {:>4} failed",
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.skipped_total(),
+        c.rejected_total(),
+        c.failed
+    );
+    reasons("skipped ", &c.skipped, out);
+    reasons("rejected", &c.rejected, out);
+}
+
+impl fmt::Display for DemoReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\nml-connector demo: {} QAD customers, {} items, {} ms latency on loopback fakes; \
+             {} members already cleaned in Mailchimp\n",
+            self.customers, self.items, self.latency_ms, self.cleaned_in_mailchimp
+        );
+        let m = &self.connect.mailchimp;
+        let _ = writeln!(
+            out,
+            "connect: Mailchimp data center {}, audience {}, store {}; QAD login {}, {} of {} \
+             browses and entity paths ok",
+            m.data_center.as_deref().unwrap_or("?"),
+            m.audience.as_ref().map_or_else(
+                || "?".to_owned(),
+                |(id, name, _)| format!("{name:?} ({id})")
+            ),
+            m.store
+                .as_ref()
+                .map_or_else(|| "not created yet".to_owned(), |s| s.0.clone()),
+            if self.connect.qad.logged_in {
+                "ok"
+            } else {
+                "failed"
+            },
+            self.connect
+                .qad
+                .targets
+                .iter()
+                .filter(|(_, s)| s == "ok")
+                .count(),
+            self.connect.qad.targets.len()
+        );
+        for (i, p) in self.phases.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "\n{}. {} ({:.1} s): Mailchimp {} requests ({} writes), QAD {} requests ({} attribution posts)",
+                i + 1,
+                p.name,
+                p.elapsed_ms as f64 / 1000.0,
+                p.mailchimp_requests,
+                p.mailchimp_writes,
+                p.qad_requests,
+                p.qad_attribution_posts
+            );
+            if let Some(changes) = &p.qad_changes {
+                let _ = writeln!(
+                    out,
+                    "    changed in QAD: {} customers, {} items",
+                    changes.customers, changes.items
+                );
+            }
+            if let Some(shop) = &p.shop {
+                let _ = writeln!(
+                    out,
+                    "    the shop placed {} orders ({} carry a QAD sales order's customer PO)",
+                    shop.placed, shop.matching_sales_orders
+                );
+            }
+            for run in &p.runs {
+                let _ = writeln!(
+                    out,
+                    "  {} — {}, {} read in {} page(s), {:.1} s",
+                    run.object,
+                    run.status,
+                    run.read,
+                    run.pages,
+                    run.elapsed.as_secs_f64()
+                );
+                for (kind, c) in &run.targets {
+                    counts_line(&kind.to_string(), c, &mut out);
+                }
+                if let Some(tags) = &run.tags {
+                    counts_line("member tags", tags, &mut out);
+                }
+            }
+            if let Some(orders) = &p.orders {
+                let _ = writeln!(out, "  {}", orders_line(orders));
+            }
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "\ntotal: {:.1} s; Mailchimp {} requests ({} writes), QAD {} requests ({} attribution posts)",
+            t.elapsed_ms as f64 / 1000.0,
+            t.mailchimp_requests,
+            t.mailchimp_writes,
+            t.qad_requests,
+            t.qad_attribution_posts
+        );
+        let calls: Vec<String> = t.calls.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "calls by kind: {}", calls.join(", "));
+        if self.problems.is_empty() {
+            let _ = writeln!(
+                out,
+                "all checks passed: the second run wrote nothing, the QAD changes flowed through"
+            );
+        } else {
+            for problem in &self.problems {
+                let _ = writeln!(out, "PROBLEM: {problem}");
+            }
+        }
+        f.write_str(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_group_without_their_specifics() {
+        assert_eq!(
+            generic("email address \"a b@x\" contains whitespace"),
+            "email address … contains whitespace"
+        );
+        assert_eq!(generic("no email address"), "no email address");
+        assert_eq!(
+            generic("duplicate email: the member is written for customer C0000159"),
+            "duplicate email: the member is written for customer …"
+        );
+        let mut out = String::new();
+        let map = BTreeMap::from([
+            ("email address \"a\" has no @".to_owned(), 1),
+            ("email address \"b\" has no @".to_owned(), 2),
+        ]);
+        reasons("rejected", &map, &mut out);
+        assert_eq!(out.trim(), "rejected     3  email address … has no @");
+    }
+}

@@ -1,0 +1,200 @@
+//! `init`: a commented configuration file, and the credentials in the encrypted vault.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use secrecy::ExposeSecret;
+use sync_core::vault::{
+    MailchimpAuth, MailchimpCredentials, QadCredentials, Vault, VaultKey, WebhookSecrets,
+    KEY_ENV_VAR,
+};
+use sync_core::webhook_receiver::generate_path_token;
+
+use crate::cli::{Cli, InitArgs};
+use crate::config::{self, TemplateValues};
+use crate::error::{AppError, AppResult};
+use crate::secrets::{self, MAILCHIMP_API_KEY_VAR, MAILCHIMP_OAUTH_TOKEN_VAR, QAD_PASSWORD_VAR};
+
+/// Runs `init`.
+///
+/// # Errors
+///
+/// [`AppError::Usage`] when the file exists (without `--force`) or a setting is malformed;
+/// [`AppError::Secret`] when a secret is neither in the environment nor typed in;
+/// [`AppError::Vault`] or [`AppError::Io`] when a file cannot be written.
+pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
+    if cli.config.exists() && !args.force {
+        return Err(AppError::Usage(format!(
+            "{} already exists; pass --force to replace it",
+            cli.config.display()
+        )));
+    }
+    let tenant_url = qad_client::TenantUrl::parse(&args.qad_url)
+        .map_err(|e| AppError::Usage(format!("--qad-url {:?}: {e}", args.qad_url)))?;
+    let mailchimp_base_url = args
+        .mailchimp_base_url
+        .as_deref()
+        .map(|u| {
+            url::Url::parse(u)
+                .map_err(|e| AppError::Usage(format!("--mailchimp-base-url {u:?}: {e}")))
+        })
+        .transpose()?;
+    if !args.qad_form_login && args.qad_client_id.is_none() {
+        return Err(AppError::Usage(
+            "--qad-client-id is needed for the OAuth password grant (or pass --qad-form-login)"
+                .into(),
+        ));
+    }
+
+    let auth = if args.oauth {
+        MailchimpAuth::OAuthToken(secrets::obtain(
+            "Mailchimp OAuth token",
+            MAILCHIMP_OAUTH_TOKEN_VAR,
+        )?)
+    } else {
+        MailchimpAuth::ApiKey(secrets::obtain("Mailchimp API key", MAILCHIMP_API_KEY_VAR)?)
+    };
+    if let MailchimpAuth::ApiKey(key) = &auth {
+        // Catch a mistyped key now rather than at the first connect.
+        mailchimp_client::DataCenter::from_api_key(key.expose_secret())
+            .map_err(|e| AppError::Usage(format!("the Mailchimp API key is not usable: {e}")))?;
+    }
+    let password = secrets::obtain("QAD password", QAD_PASSWORD_VAR)?;
+
+    let dir = cli
+        .config
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let (key, key_file) = vault_key(cli, &dir)?;
+    let vault_path = cli
+        .vault
+        .clone()
+        .unwrap_or_else(|| dir.join("ml-connector.vault"));
+    let vault = Vault::new(&vault_path, key);
+    let mut creds = vault.load_or_default().map_err(|source| AppError::Vault {
+        path: vault_path.clone(),
+        source,
+    })?;
+    let qad_auth = if args.qad_form_login {
+        config::QadAuth::FormLogin
+    } else {
+        config::QadAuth::OAuthPassword
+    };
+    creds.mailchimp = Some(MailchimpCredentials {
+        auth,
+        base_url: mailchimp_base_url.clone(),
+    });
+    let mut qad = QadCredentials::new(
+        tenant_url.as_url().clone(),
+        qad_auth.kind(),
+        args.qad_user.clone(),
+        String::new(),
+        args.qad_domain.clone(),
+    );
+    qad.password = password;
+    qad.client_id.clone_from(&args.qad_client_id);
+    creds.qad = Some(qad);
+    if creds.webhook.is_none() {
+        creds.webhook = Some(WebhookSecrets {
+            path_token: generate_path_token(),
+            signing_secret: None,
+        });
+    }
+    vault.save(&creds).map_err(|source| AppError::Vault {
+        path: vault_path.clone(),
+        source,
+    })?;
+
+    let shown = |given: &Option<PathBuf>, default: &str| {
+        given
+            .as_ref()
+            .and_then(|p| std::path::absolute(p).ok())
+            .map_or_else(|| default.to_owned(), |p| p.display().to_string())
+    };
+    let text = config::render(&TemplateValues {
+        list_id: args.list_id.clone(),
+        store: args
+            .store_id
+            .clone()
+            .map(|id| (id, args.store_name.clone(), args.currency.clone())),
+        mailchimp_base_url: mailchimp_base_url.map(|u| u.to_string()),
+        qad_url: tenant_url.to_string(),
+        qad_auth,
+        qad_user: args.qad_user.clone(),
+        qad_client_id: args.qad_client_id.clone(),
+        qad_domain: args.qad_domain.clone(),
+        qad_attribution_path: args.qad_attribution_path.clone(),
+        sales_order_match: sync_core::orders::SalesOrderMatch::None,
+        state: shown(&cli.state, "ml-connector.db"),
+        vault: shown(&cli.vault, "ml-connector.vault"),
+        key_file,
+    });
+    std::fs::write(&cli.config, text).map_err(|source| AppError::Io {
+        context: format!("cannot write {}", cli.config.display()),
+        source,
+    })?;
+    // The file just written must load; if it does not, that is a bug worth seeing now.
+    config::load(&cli.config)?;
+    println!("wrote {}", cli.config.display());
+    println!(
+        "stored Mailchimp and QAD credentials in {} (encrypted)",
+        vault_path.display()
+    );
+    println!(
+        "next: ml-connector --config {} connect",
+        cli.config.display()
+    );
+    Ok(())
+}
+
+/// The vault key: `--key-file` (created if missing), else `ML_CONNECTOR_VAULT_KEY`, else a new
+/// key file beside the configuration. Returns the key file to name in the configuration.
+fn vault_key(cli: &Cli, dir: &Path) -> AppResult<(VaultKey, Option<String>)> {
+    let vault_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AppError::Vault { path, source }
+    };
+    let (file, named) = match &cli.key_file {
+        Some(file) => (
+            file.clone(),
+            std::path::absolute(file)
+                .unwrap_or_else(|_| file.clone())
+                .display()
+                .to_string(),
+        ),
+        None if std::env::var_os(KEY_ENV_VAR).is_some() => {
+            let key = VaultKey::from_default_env().map_err(vault_err(Path::new(KEY_ENV_VAR)))?;
+            return Ok((key, None));
+        }
+        None => (dir.join("ml-connector.key"), "ml-connector.key".to_owned()),
+    };
+    if file.exists() {
+        let key = VaultKey::from_file(&file).map_err(vault_err(&file))?;
+        return Ok((key, Some(named)));
+    }
+    let key = VaultKey::generate();
+    write_private(&file, key.to_hex().expose_secret().as_bytes()).map_err(|source| {
+        AppError::Io {
+            context: format!("cannot write the key file {}", file.display()),
+            source,
+        }
+    })?;
+    eprintln!(
+        "generated a vault key in {} (readable by you only); keep a copy somewhere safe",
+        file.display()
+    );
+    Ok((key, Some(named)))
+}
+
+/// Creates `path` (never replacing a file) with owner-only permissions, and writes `bytes`.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod audit;
+pub mod connect;
+pub mod demo;
+pub mod init;
+pub mod replay;
+pub mod run;
+pub mod sync;

@@ -1,0 +1,189 @@
+//! `run`: every object on its cadence, and the webhook receiver, until Ctrl-C.
+
+use std::sync::Arc;
+
+use mailchimp_client::ListId;
+use sync_core::forward::{ForwardSync, RunOptions};
+use sync_core::orders::OrdersSync;
+use sync_core::schedule::{Cadence, JobContext, Scheduler};
+use sync_core::webhook_receiver::{register_webhook, serve, ReceiverConfig, ReceiverHandle};
+use sync_core::{ObjectKind, SyncError};
+
+use crate::cli::Cli;
+use crate::config::WebhookSection;
+use crate::connection::{Connection, Setup};
+use crate::error::{chain, sync_err, AppError, AppResult};
+use crate::output::page_summary;
+
+/// The engines a scheduled job dispatches to.
+#[derive(Debug)]
+struct Engines {
+    forward: ForwardSync,
+    orders: Option<OrdersSync>,
+}
+
+impl Engines {
+    async fn run(&self, ctx: JobContext) -> sync_core::Result<()> {
+        let object = ctx.object;
+        if object == ObjectKind::Orders {
+            if let Some(orders) = &self.orders {
+                let report = orders.run(ctx.trigger, &ctx.cancel).await?;
+                tracing::info!(
+                    read = report.read,
+                    posted = report.posted,
+                    failed = report.counts.failed,
+                    "orders run done"
+                );
+                eprintln!("{}", crate::commands::sync::orders_line(&report));
+            }
+            return Ok(());
+        }
+        let options = RunOptions::new()
+            .trigger(ctx.trigger)
+            .cancel(ctx.cancel.clone());
+        // ForwardSync::run's future cannot (yet) be proven `Send`, which a scheduler job must
+        // be, so it is driven on a blocking thread of the same runtime; the tasks it spawns
+        // still run on the runtime's workers.
+        let forward = self.forward.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let report =
+            tokio::task::spawn_blocking(move || runtime.block_on(forward.run(object, options)))
+                .await
+                .map_err(|e| SyncError::Config {
+                    what: format!("the {object} run panicked: {e}"),
+                })??;
+        tracing::info!(%object, status = %report.status, read = report.read, "run done");
+        eprintln!("{object}: {} — {}", report.status, page_summary(&report));
+        if let Some(error) = &report.error {
+            // The run keeps what it committed and the next one resumes after it.
+            tracing::error!(%object, %error, "run aborted");
+        }
+        Ok(())
+    }
+}
+
+/// Runs `run`.
+///
+/// # Errors
+///
+/// [`AppError`] when the setup is unusable, a cadence is invalid, or the receiver cannot start.
+pub async fn run(cli: &Cli) -> AppResult<()> {
+    let conn = Connection::open(Setup::load(cli)?).await?;
+    let config = &conn.setup.config;
+    let engines = Arc::new(Engines {
+        forward: conn.forward()?,
+        orders: conn.orders()?,
+    });
+    let cadence = |every: std::time::Duration| {
+        Cadence::new(every)
+            .and_then(|c| c.with_jitter(config.schedule.jitter.0))
+            .map_err(|e| AppError::Usage(format!("[schedule]: {e}")))
+    };
+    let mut builder =
+        Scheduler::builder().schedule(ObjectKind::Customers, cadence(config.schedule.customers.0)?);
+    if config.sync.store.is_some() {
+        builder = builder.schedule(ObjectKind::Items, cadence(config.schedule.items.0)?);
+    }
+    if engines.orders.is_some() {
+        builder = builder.schedule(ObjectKind::Orders, cadence(config.schedule.orders.0)?);
+    }
+
+    let receiver = match &config.webhook {
+        Some(webhook) => Some(start_receiver(&conn, webhook).await?),
+        None => None,
+    };
+    let job_engines = Arc::clone(&engines);
+    let scheduler = builder.start(move |ctx: JobContext| {
+        let engines = Arc::clone(&job_engines);
+        async move { engines.run(ctx).await }
+    });
+    let objects: Vec<String> = scheduler.objects().map(|o| o.to_string()).collect();
+    eprintln!(
+        "running {} on their schedules; Ctrl-C stops",
+        objects.join(", ")
+    );
+
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|source| AppError::Io {
+            context: "cannot wait for Ctrl-C".into(),
+            source,
+        })?;
+    eprintln!("stopping: finishing the pages in flight");
+    scheduler.shutdown().await;
+    if let Some(receiver) = receiver {
+        receiver
+            .shutdown()
+            .await
+            .map_err(sync_err("the webhook receiver did not stop cleanly"))?;
+    }
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Starts the receiver; on first use with a public URL, registers the webhook and keeps its
+/// signing secret in the vault.
+async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResult<ReceiverHandle> {
+    let mut creds = conn.credentials.clone();
+    let secrets = creds
+        .webhook
+        .clone()
+        .ok_or_else(|| AppError::MissingCredentials {
+            what: "webhook",
+            path: conn.setup.paths.vault.clone(),
+        })?;
+    let bind = || async {
+        tokio::net::TcpListener::bind(webhook.listen)
+            .await
+            .map_err(|source| AppError::Io {
+                context: format!("cannot listen on {} (webhook.listen)", webhook.listen),
+                source,
+            })
+    };
+    if let (Some(public), None) = (&webhook.public_url, &secrets.signing_secret) {
+        // Mailchimp checks the URL with a GET before it creates the webhook: serve it first.
+        let unsigned = ReceiverConfig::unsigned_secret_url(secrets.path_token.clone())
+            .map_err(sync_err("the webhook secrets in the vault are not usable"))?;
+        let temporary = serve(bind().await?, unsigned.clone(), conn.state_dyn())
+            .await
+            .map_err(sync_err("cannot start the webhook receiver"))?;
+        let url = unsigned.webhook_url(public.0.as_str().trim_end_matches('/'));
+        let list = ListId::from(conn.sync_config().list_id.as_str());
+        let registered = register_webhook(&conn.mailchimp, &list, &url).await;
+        temporary
+            .shutdown()
+            .await
+            .map_err(sync_err("the webhook receiver did not stop cleanly"))?;
+        let registration =
+            registered.map_err(sync_err("cannot register the webhook on the audience"))?;
+        if let Some(secret) = registration.signing_secret {
+            let mut stored = secrets.clone();
+            stored.signing_secret = Some(secret);
+            creds.webhook = Some(stored);
+            conn.setup
+                .vault()?
+                .save(&creds)
+                .map_err(|source| AppError::Vault {
+                    path: conn.setup.paths.vault.clone(),
+                    source,
+                })?;
+            eprintln!("registered the webhook; its signing secret is now in the vault");
+        }
+    }
+    let secrets = creds.webhook.clone().unwrap_or(secrets);
+    let receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
+        .map_err(|e| AppError::Usage(format!("[webhook]: {}", chain(&e))))?;
+    let handle = serve(bind().await?, receiver_config, conn.state_dyn())
+        .await
+        .map_err(sync_err("cannot start the webhook receiver"))?;
+    eprintln!(
+        "webhook receiver listening on {} (at its secret path; signatures {})",
+        handle.local_addr(),
+        if secrets.signing_secret.is_some() {
+            "required"
+        } else {
+            "not required"
+        }
+    );
+    Ok(handle)
+}

@@ -1,0 +1,240 @@
+//! The configuration file: everything but secrets, in TOML.
+//!
+//! Unknown keys are errors, and every error names the file, the line and the key
+//! ([`load::ConfigError`]). Secrets live in the vault, never here.
+
+mod load;
+mod template;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sync_core::config::SyncConfig;
+use sync_core::orders::OrdersSettings;
+use sync_core::vault::QadAuthKind;
+
+pub use load::{load, ConfigError};
+pub use template::{render, TemplateValues};
+pub use values::{BrowseIdValue, DurationValue, EntityPathValue, TenantUrlValue, UrlValue};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Where state, vault and key live.
+    #[serde(default)]
+    pub paths: PathsSection,
+    /// Mailchimp settings besides the key.
+    #[serde(default)]
+    pub mailchimp: MailchimpSection,
+    /// The QAD tenant besides the password.
+    pub qad: QadSection,
+    /// The forward sync (sync-core's own configuration).
+    pub sync: SyncConfig,
+    /// Orders back to QAD (sync-core's own settings); without the table orders are not read.
+    #[serde(default)]
+    pub orders: Option<OrdersSettings>,
+    /// Cadences for `run`.
+    #[serde(default)]
+    pub schedule: ScheduleSection,
+    /// The webhook receiver for `run`; without it `run` only polls.
+    #[serde(default)]
+    pub webhook: Option<WebhookSection>,
+}
+
+/// `[paths]`: relative paths are taken from the configuration file's folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsSection {
+    /// The SQLite state database.
+    #[serde(default = "default_state")]
+    pub state: PathBuf,
+    /// The encrypted credentials vault.
+    #[serde(default = "default_vault")]
+    pub vault: PathBuf,
+    /// A file holding the vault key; without it the key comes from `ML_CONNECTOR_VAULT_KEY`.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+fn default_state() -> PathBuf {
+    "ml-connector.db".into()
+}
+fn default_vault() -> PathBuf {
+    "ml-connector.vault".into()
+}
+
+impl Default for PathsSection {
+    fn default() -> Self {
+        Self {
+            state: default_state(),
+            vault: default_vault(),
+            key_file: None,
+        }
+    }
+}
+
+impl PathsSection {
+    /// The paths with relative ones resolved against `dir`.
+    #[must_use]
+    pub fn resolved(&self, dir: &Path) -> Self {
+        Self {
+            state: dir.join(&self.state),
+            vault: dir.join(&self.vault),
+            key_file: self.key_file.as_ref().map(|k| dir.join(k)),
+        }
+    }
+}
+
+/// `[mailchimp]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailchimpSection {
+    /// An API root overriding the data center's (proxies, tests). It must match the vault's.
+    #[serde(default)]
+    pub base_url: Option<UrlValue>,
+    /// Requests in flight at once (Mailchimp allows 10 per user; default 10).
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+}
+
+/// `[qad]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QadSection {
+    /// The tenant URL with its context root. It must match the one the vault's password was
+    /// stored for.
+    pub tenant_url: TenantUrlValue,
+    /// `oauth_password` (default) or `form_login`.
+    #[serde(default)]
+    pub auth: QadAuth,
+    /// The API user.
+    pub username: String,
+    /// The OAuth client id (for `oauth_password`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The domain code.
+    pub domain: String,
+    /// The Financials entity code.
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Browse ids overriding qad-client's defaults.
+    #[serde(default)]
+    pub browses: BrowsesSection,
+    /// The attribution entity path (default: qad-client's).
+    #[serde(default)]
+    pub attribution_path: Option<EntityPathValue>,
+    /// Requests in flight at once.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+}
+
+/// How to sign in to QAD, as the file spells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QadAuth {
+    /// OAuth2 password grant.
+    #[default]
+    #[serde(rename = "oauth_password")]
+    OAuthPassword,
+    /// On-premises form login.
+    FormLogin,
+}
+
+impl QadAuth {
+    /// The name in the file.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OAuthPassword => "oauth_password",
+            Self::FormLogin => "form_login",
+        }
+    }
+
+    /// The vault's name for it.
+    #[must_use]
+    pub fn kind(self) -> QadAuthKind {
+        match self {
+            Self::OAuthPassword => QadAuthKind::OAuthPassword,
+            Self::FormLogin => QadAuthKind::FormLogin,
+        }
+    }
+}
+
+/// `[qad.browses]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowsesSection {
+    /// The customer browse.
+    #[serde(default)]
+    pub customers: Option<BrowseIdValue>,
+    /// The item browse.
+    #[serde(default)]
+    pub items: Option<BrowseIdValue>,
+    /// The sales order browse.
+    #[serde(default)]
+    pub sales_orders: Option<BrowseIdValue>,
+    /// The sales order line browse.
+    #[serde(default)]
+    pub sales_order_lines: Option<BrowseIdValue>,
+}
+
+/// `[schedule]`: how often `run` syncs each object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {
+    /// Customers (default 15m).
+    #[serde(default = "every_15m")]
+    pub customers: DurationValue,
+    /// Items (default 1h).
+    #[serde(default = "every_1h")]
+    pub items: DurationValue,
+    /// Orders (default 5m).
+    #[serde(default = "every_5m")]
+    pub orders: DurationValue,
+    /// Random delay added to each start, at most the shortest cadence (default 30s).
+    #[serde(default = "jitter_30s")]
+    pub jitter: DurationValue,
+}
+
+fn every_15m() -> DurationValue {
+    DurationValue(Duration::from_secs(15 * 60))
+}
+fn every_1h() -> DurationValue {
+    DurationValue(Duration::from_secs(60 * 60))
+}
+fn every_5m() -> DurationValue {
+    DurationValue(Duration::from_secs(5 * 60))
+}
+fn jitter_30s() -> DurationValue {
+    DurationValue(Duration::from_secs(30))
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        Self {
+            customers: every_15m(),
+            items: every_1h(),
+            orders: every_5m(),
+            jitter: jitter_30s(),
+        }
+    }
+}
+
+/// `[webhook]`: the receiver `run` starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// Address to listen on, e.g. `0.0.0.0:8080`.
+    pub listen: SocketAddr,
+    /// The public base URL Mailchimp reaches the receiver at; when set, `run` registers the
+    /// webhook on the audience (once) and keeps its signing secret in the vault.
+    #[serde(default)]
+    pub public_url: Option<UrlValue>,
+    /// Accept unsigned deliveries on the secret URL (default false: signatures required).
+    #[serde(default)]
+    pub allow_unsigned: bool,
+}

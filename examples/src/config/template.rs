@@ -1,0 +1,217 @@
+//! The commented configuration file `init` (and the demo) writes.
+
+use std::fmt::Write as _;
+
+use sync_core::orders::SalesOrderMatch;
+
+use super::QadAuth;
+
+/// What goes into a new configuration file.
+#[derive(Debug, Clone)]
+pub struct TemplateValues {
+    /// The Mailchimp audience.
+    pub list_id: String,
+    /// The e-commerce store: id, name, currency.
+    pub store: Option<(String, String, String)>,
+    /// A Mailchimp API root override.
+    pub mailchimp_base_url: Option<String>,
+    /// The QAD tenant URL.
+    pub qad_url: String,
+    /// How to sign in to QAD.
+    pub qad_auth: QadAuth,
+    /// The QAD user.
+    pub qad_user: String,
+    /// The QAD OAuth client id.
+    pub qad_client_id: Option<String>,
+    /// The QAD domain.
+    pub qad_domain: String,
+    /// The attribution entity path, when not qad-client's default.
+    pub qad_attribution_path: Option<String>,
+    /// How orders find their sales order.
+    pub sales_order_match: SalesOrderMatch,
+    /// The state database path.
+    pub state: String,
+    /// The vault path.
+    pub vault: String,
+    /// The vault key file, when the key is not taken from the environment.
+    pub key_file: Option<String>,
+}
+
+/// A TOML string literal.
+fn quoted(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// Renders the file: every setting explained, optional ones shown commented out.
+#[must_use]
+pub fn render(v: &TemplateValues) -> String {
+    let mut out = String::new();
+    let auth = v.qad_auth.as_str();
+    let opt = |key: &str, value: &Option<String>, example: &str| match value {
+        Some(value) => format!("{key} = {}\n", quoted(value)),
+        None => format!("# {key} = {}\n", quoted(example)),
+    };
+    out.push_str(
+        "# ml-connector configuration. Secrets are not here: they are in the encrypted vault\n\
+         # (`ml-connector init` stores them). Relative paths are taken from this file's folder.\n\
+         # Unknown keys are errors. Durations read like \"90s\", \"15m\" or \"1h 30m\".\n\n\
+         [paths]\n\
+         # The SQLite state: id map, content hashes, cursors, audit trail, replay queue.\n",
+    );
+    let _ = writeln!(out, "state = {}", quoted(&v.state));
+    out.push_str("# The credentials vault, encrypted with ChaCha20-Poly1305.\n");
+    let _ = writeln!(out, "vault = {}", quoted(&v.vault));
+    out.push_str(
+        "# The vault key: a file readable by its owner only, or else ML_CONNECTOR_VAULT_KEY.\n",
+    );
+    out.push_str(&opt("key_file", &v.key_file, "ml-connector.key"));
+    out.push_str(
+        "\n[mailchimp]\n\
+         # The data center comes from the API key's suffix (or the OAuth metadata).\n\
+         # An API root override, for proxies and tests only:\n",
+    );
+    out.push_str(&opt(
+        "base_url",
+        &v.mailchimp_base_url,
+        "https://us6.api.mailchimp.com/3.0",
+    ));
+    out.push_str(
+        "# Requests in flight at once (Mailchimp allows 10 per user).\nmax_concurrency = 10\n",
+    );
+
+    out.push_str("\n[qad]\n# The tenant URL with its context root.\n");
+    let _ = writeln!(out, "tenant_url = {}", quoted(&v.qad_url));
+    let _ = writeln!(
+        out,
+        "# oauth_password (OAuth2 password grant) or form_login (on-premises)."
+    );
+    let _ = writeln!(out, "auth = {}", quoted(auth));
+    let _ = writeln!(out, "username = {}", quoted(&v.qad_user));
+    out.push_str(&opt("client_id", &v.qad_client_id, "qad-oauth-client"));
+    let _ = writeln!(out, "domain = {}", quoted(&v.qad_domain));
+    out.push_str("# entity = \"10USACO\"\n");
+    out.push_str("# Where attribution records for Mailchimp orders are posted.\n");
+    out.push_str(&opt(
+        "attribution_path",
+        &v.qad_attribution_path,
+        "api/bdoc/mlconnector/attribution/OrderAttribution",
+    ));
+    out.push_str(
+        "\n# Browse ids, when the tenant's differ from qad-client's defaults.\n\
+         [qad.browses]\n\
+         # customers = \"urn:browse:bebrowse:com.qad.erp.base.customers\"\n\
+         # items = \"urn:browse:bebrowse:com.qad.erp.base.items\"\n\
+         # sales_orders = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrders\"\n\
+         # sales_order_lines = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrderLines\"\n",
+    );
+
+    out.push_str("\n[sync]\n# The Mailchimp audience members go to, and the store is linked to.\n");
+    let _ = writeln!(out, "list_id = {}", quoted(&v.list_id));
+    out.push_str(
+        "# QAD records per page (one page is one state transaction).\n\
+         page_size = 500\n\
+         # From this many new members in a page on, use batch subscribe (500 a call).\n\
+         member_batch_threshold = 20\n",
+    );
+    match &v.store {
+        Some((id, name, currency)) => {
+            out.push_str(
+                "\n# The e-commerce store: created if missing, linked to list_id (immutable).\n\
+                 [sync.store]\n",
+            );
+            let _ = writeln!(out, "id = {}", quoted(id));
+            let _ = writeln!(out, "name = {}", quoted(name));
+            let _ = writeln!(out, "currency_code = {}", quoted(currency));
+        }
+        None => out.push_str(
+            "\n# Without a store no e-commerce customers, products or orders are synced.\n\
+             # [sync.store]\n# id = \"qad\"\n# name = \"ACME\"\n# currency_code = \"USD\"\n",
+        ),
+    }
+    out.push_str(
+        "\n# How QAD fields become Mailchimp fields (see sync-core's MappingConfig).\n\
+         [sync.mapping.customer]\n\
+         # subscribed, pending or transactional, for members new to the audience.\n\
+         status_if_new = \"subscribed\"\n",
+    );
+
+    let orders = format!(
+        "[orders]\n# How an order finds its QAD sales order: none, sales_order_number or customer_po.\n\
+         sales_order_match = {}\n",
+        quoted(v.sales_order_match.as_str())
+    );
+    if v.store.is_some() {
+        out.push_str("\n# Mailchimp orders back to QAD as attribution records.\n");
+        out.push_str(&orders);
+    } else {
+        out.push_str("\n# Mailchimp orders back to QAD (needs [sync.store]).\n");
+        for line in orders.lines() {
+            let _ = writeln!(out, "# {}", line.trim_start_matches("# "));
+        }
+    }
+
+    out.push_str(
+        "\n# How often `ml-connector run` syncs each object, plus up to `jitter` of random delay.\n\
+         [schedule]\n\
+         customers = \"15m\"\n\
+         items = \"1h\"\n\
+         orders = \"5m\"\n\
+         jitter = \"30s\"\n\
+         \n\
+         # The audience webhook receiver started by `ml-connector run`.\n\
+         # [webhook]\n\
+         # listen = \"0.0.0.0:8080\"\n\
+         # The public base URL Mailchimp reaches the receiver at: `run` registers the webhook\n\
+         # once and keeps its signing secret in the vault.\n\
+         # public_url = \"https://sync.example.com\"\n\
+         # allow_unsigned = false\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> TemplateValues {
+        TemplateValues {
+            list_id: "a1b2c3".into(),
+            store: Some(("s1".into(), "Shop \"One\"".into(), "EUR".into())),
+            mailchimp_base_url: None,
+            qad_url: "https://acme.qad.com/clouderp".into(),
+            qad_auth: QadAuth::OAuthPassword,
+            qad_user: "api".into(),
+            qad_client_id: Some("client".into()),
+            qad_domain: "10USA".into(),
+            qad_attribution_path: None,
+            sales_order_match: SalesOrderMatch::CustomerPo,
+            state: "ml-connector.db".into(),
+            vault: "ml-connector.vault".into(),
+            key_file: Some("ml-connector.key".into()),
+        }
+    }
+
+    #[test]
+    fn the_template_loads_as_written() {
+        let text = render(&values());
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert_eq!(config.sync.list_id, "a1b2c3");
+        assert_eq!(config.sync.store.unwrap().name, "Shop \"One\"");
+        assert_eq!(
+            config.orders.unwrap().sales_order_match,
+            SalesOrderMatch::CustomerPo
+        );
+        assert_eq!(config.qad.client_id.as_deref(), Some("client"));
+        assert!(config.webhook.is_none());
+    }
+
+    #[test]
+    fn without_a_store_orders_are_off() {
+        let text = render(&TemplateValues {
+            store: None,
+            ..values()
+        });
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert!(config.orders.is_none());
+    }
+}

@@ -1,0 +1,60 @@
+//! `connect` against both fakes: success, and a precise failure for a wrong API key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{run, text, write_setup, Fakes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_against_the_fakes_succeeds_and_names_what_it_found() {
+    let fakes = Fakes::start(5, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+
+    let out = run(&["--config", config.to_str().unwrap(), "connect"], &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("(data center us1)"), "{stdout}");
+    assert!(stdout.contains(fakes.mailchimp.list_id()), "{stdout}");
+    assert!(
+        stdout.contains("not created yet: the first sync creates it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("login        ok"), "{stdout}");
+    assert!(stdout.contains("everything is in order"), "{stdout}");
+    // connect only reads.
+    assert_eq!(fakes.mailchimp.stats().writes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_with_a_wrong_key_fails_and_says_so() {
+    let fakes = Fakes::start(5, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "0123456789abcdef0123456789abcdef-us1";
+    assert_ne!(wrong, fakes.mailchimp.api_key());
+    let config = write_setup(dir.path(), &fakes, wrong);
+
+    let out = run(
+        &["--config", config.to_str().unwrap(), "connect", "--json"],
+        &[],
+    )
+    .await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Mailchimp refused the credentials in the vault"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(wrong),
+        "the key must never be printed: {stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"].as_array().unwrap().len(), 1, "{report}");
+    // QAD was still checked, and is fine.
+    assert_eq!(report["qad"]["logged_in"], true);
+}

@@ -1,0 +1,118 @@
+//! `demo --json` at a small size: one JSON object on stdout with the counts the seed implies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::Value;
+use support::{run, text};
+use sync_core::mapping::check_email;
+use testkit::qad::Seeding;
+
+const CUSTOMERS: usize = 120;
+const ITEMS: usize = 12;
+const ORDERS: usize = 9;
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn sum(map: &Value) -> u64 {
+    map.as_object().map_or(0, |m| m.values().map(n).sum())
+}
+
+#[tokio::test]
+async fn demo_json_gives_the_expected_counts() {
+    let out = run(
+        &[
+            "demo",
+            "--json",
+            "--customers",
+            "120",
+            "--items",
+            "12",
+            "--orders",
+            "9",
+            "--seed",
+            "42",
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Exactly one JSON object on stdout.
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    // What the seed holds, computed independently of the binary.
+    let data = Seeding::new(42)
+        .customers(CUSTOMERS)
+        .items(ITEMS)
+        .sales_orders(ORDERS / 2)
+        .generate()
+        .unwrap();
+    let invalid = data
+        .customers
+        .iter()
+        .filter(|c| c.email.as_deref().is_none_or(|e| check_email(e).is_err()))
+        .count() as u64;
+    let cleaned = n(&report["cleaned_in_mailchimp"]);
+    assert!(cleaned > 0);
+
+    let phases = report["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 5);
+    let first = &phases[0]["runs"];
+    assert_eq!(n(&first[0]["read"]), CUSTOMERS as u64);
+    assert_eq!(n(&first[1]["read"]), ITEMS as u64);
+    let members = &first[0]["targets"]["members"];
+    assert_eq!(sum(&members["rejected"]), invalid, "{members}");
+    assert!(sum(&members["skipped"]) >= cleaned, "{members}");
+    let member_rows = n(&members["created"])
+        + n(&members["updated"])
+        + n(&members["unchanged"])
+        + sum(&members["skipped"])
+        + sum(&members["rejected"])
+        + n(&members["failed"]);
+    assert_eq!(
+        member_rows, CUSTOMERS as u64,
+        "one member row per customer: {members}"
+    );
+    assert_eq!(n(&members["failed"]), 0);
+    let products = &first[1]["targets"]["products"];
+    assert_eq!(
+        n(&products["created"]) + sum(&products["skipped"]) + sum(&products["rejected"]),
+        ITEMS as u64,
+        "{products}"
+    );
+
+    // The shop's orders all reach QAD once.
+    assert_eq!(n(&phases[1]["shop"]["placed"]), ORDERS as u64);
+    let orders = &phases[2]["orders"];
+    assert_eq!(n(&orders["read"]), ORDERS as u64);
+    assert_eq!(n(&orders["posted"]), ORDERS as u64, "{orders}");
+    assert_eq!(n(&phases[2]["qad_attribution_posts"]), ORDERS as u64);
+
+    // The second run writes nothing anywhere.
+    assert_eq!(n(&phases[3]["mailchimp_writes"]), 0);
+    assert_eq!(n(&phases[3]["qad_attribution_posts"]), 0);
+    assert_eq!(
+        n(&phases[3]["orders"]["counts"]["unchanged"]),
+        ORDERS as u64
+    );
+
+    // The QAD changes flow through, and only they.
+    let changes = &phases[4]["qad_changes"];
+    let changed = n(&changes["customers"]) + n(&changes["items"]);
+    assert_eq!(changed, 5, "{changes}");
+    let runs = &phases[4]["runs"];
+    assert_eq!(
+        n(&runs[0]["targets"]["members"]["updated"]),
+        n(&changes["customers"])
+    );
+    assert_eq!(
+        n(&runs[1]["targets"]["products"]["updated"]),
+        n(&changes["items"])
+    );
+    assert_eq!(n(&runs[0]["targets"]["members"]["created"]), 0);
+}

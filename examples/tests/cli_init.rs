@@ -1,0 +1,97 @@
+//! `init` writes a commented configuration and a vault that holds no plaintext secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{run, text};
+
+const API_KEY: &str = "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b-us6";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn init_args(config: &str) -> Vec<&str> {
+    vec![
+        "--config",
+        config,
+        "init",
+        "--list-id",
+        "a1b2c3",
+        "--store-id",
+        "acme",
+        "--qad-url",
+        "https://acme.qad.com/clouderp",
+        "--qad-user",
+        "api-user",
+        "--qad-client-id",
+        "qad-client",
+        "--qad-domain",
+        "10USA",
+    ]
+}
+
+#[tokio::test]
+async fn init_stores_secrets_from_the_environment_encrypted_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ml-connector.toml");
+    let config = config.to_str().unwrap();
+    let env = [
+        ("ML_CONNECTOR_MAILCHIMP_API_KEY", API_KEY),
+        ("ML_CONNECTOR_QAD_PASSWORD", PASSWORD),
+    ];
+    let out = run(&init_args(config), &env).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let vault = std::fs::read(dir.path().join("ml-connector.vault")).unwrap();
+    assert!(!vault.is_empty());
+    for secret in [API_KEY, PASSWORD, "5e1f0c9a7b3d2e4f"] {
+        assert!(
+            !vault.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the vault holds {secret:?} in plain text"
+        );
+    }
+    let written = std::fs::read_to_string(config).unwrap();
+    assert!(!written.contains(API_KEY) && !written.contains(PASSWORD));
+    assert!(written.contains("list_id = \"a1b2c3\""), "{written}");
+    assert!(
+        written.contains("# "),
+        "the file explains itself with comments"
+    );
+    assert!(!text(&out.stdout).contains(API_KEY) && !text(&out.stderr).contains(API_KEY));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["ml-connector.vault", "ml-connector.key"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+
+    // A second init does not silently replace the file.
+    let again = run(&init_args(config), &env).await;
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("pass --force"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[tokio::test]
+async fn init_without_a_secret_names_the_variable_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ml-connector.toml");
+    let out = run(
+        &init_args(config.to_str().unwrap()),
+        &[("ML_CONNECTOR_MAILCHIMP_API_KEY", API_KEY)],
+    )
+    .await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ML_CONNECTOR_QAD_PASSWORD"), "{stderr}");
+    assert!(
+        !config.exists(),
+        "nothing is written when a secret is missing"
+    );
+}
