@@ -190,20 +190,28 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
-/// Options of `replay`: exactly one selector.
+/// Options of `replay`.
 #[derive(Debug, Args)]
-#[group(skip)]
 pub struct ReplayArgs {
+    /// Which failed rows.
+    #[command(flatten)]
+    pub which: ReplaySelector,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exactly one of the selectors of `replay`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ReplaySelector {
     /// The failed rows of this run.
-    #[arg(long, conflicts_with_all = ["row", "all_failed"], required_unless_present_any = ["row", "all_failed"])]
+    #[arg(long)]
     pub run: Option<String>,
     /// One failed row.
-    #[arg(long, conflicts_with = "all_failed")]
+    #[arg(long)]
     pub row: Option<i64>,
     /// Every failed row not yet resolved.
     #[arg(long)]
     pub all_failed: bool,
-    /// Print the report as one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
 }

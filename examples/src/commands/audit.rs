@@ -67,12 +67,11 @@ pub async fn run(cli: &Cli, args: &AuditArgs) -> AppResult<()> {
         return Ok(());
     }
     println!(
-        "{:>7}  {:<8}  {:<14}  {:<20}  {:<9}  {:<3}  what",
+        "{:>7}  {:<36}  {:<14}  {:<20}  {:<9}  {:<3}  what",
         "row", "run", "object", "key", "outcome", "try"
     );
     for r in &rows {
         let row = &r.row;
-        let run = row.run_id.to_string();
         let what = match (&row.operation, &row.error) {
             (Some(op), Some(err)) => {
                 format!("{} {} {}: {err}", op.system, op.method.as_str(), op.path)
@@ -87,9 +86,9 @@ pub async fn run(cli: &Cli, args: &AuditArgs) -> AppResult<()> {
             ""
         };
         println!(
-            "{:>7}  {:<8}  {:<14}  {:<20}  {:<9}  {:<3}  {what}{resolved}",
+            "{:>7}  {:<36}  {:<14}  {:<20}  {:<9}  {:<3}  {what}{resolved}",
             r.id.get(),
-            &run[..8.min(run.len())],
+            row.run_id.to_string(),
             row.object.to_string(),
             row.source_key,
             row.outcome.to_string(),

@@ -16,7 +16,8 @@ use crate::output::print_json;
 ///
 /// [`AppError`] for a bad selector or setup, or when the replay itself fails (the state store).
 pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
-    let filter = match (&args.run, args.row, args.all_failed) {
+    let which = &args.which;
+    let filter = match (&which.run, which.row, which.all_failed) {
         (Some(run), None, false) => ReplayFilter::Run(parse_run(run)?),
         (None, Some(row), false) => ReplayFilter::Row(AuditId::new(row)),
         (None, None, true) => ReplayFilter::All,
