@@ -213,7 +213,8 @@ impl Error {
 
     /// Whether trying the same request again may succeed: `429`, `5xx`, a
     /// `403` without a problem document (Mailchimp's overload answer), and
-    /// connect or timeout failures.
+    /// transport failures: connect, timeout, and a connection dropped while
+    /// sending or before the response was read in full.
     ///
     /// The client already retries these (see [`RetryConfig`](crate::RetryConfig));
     /// this tells callers whether a failure that survived the retries is
@@ -221,7 +222,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { .. } => true,
-            Error::Transport(e) => e.is_connect() || e.is_timeout(),
+            Error::Transport(e) => {
+                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+            }
             Error::Http { status, .. } => *status == 403 || *status == 429 || *status >= 500,
             Error::Api(p) => p.status == 429 || p.status >= 500,
             _ => false,
