@@ -49,8 +49,15 @@ parsed_value!(
     /// A duration such as `15m` or `1h 30m`.
     DurationValue(Duration),
     "duration",
-    sync_core::schedule::parse_duration
+    parse_duration
 );
+
+/// sync-core's duration syntax; the error's own text repeats the input, so keep only its cause.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    sync_core::schedule::parse_duration(text).map_err(|e| {
+        std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+    })
+}
 
 parsed_value!(
     /// An absolute http or https URL.
