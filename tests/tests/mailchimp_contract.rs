@@ -556,3 +556,66 @@ async fn an_oauth_token_resolves_the_data_center_through_the_fakes_metadata() {
         .unwrap_err();
     assert!(matches!(err, Error::DataCenterLookup { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let list = list_of(&fake);
+    for n in 0..12 {
+        fake.seed_member(
+            fake.list_id(),
+            &format!("p{n:02}@example.com"),
+            "subscribed",
+        )
+        .unwrap();
+    }
+    let members = client.list(&list).members();
+
+    // Only the email: every other field of the model is optional.
+    let member = members
+        .get(&SubscriberHash::from_email("p03@example.com"))
+        .fields(["email_address"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.email_address, "p03@example.com");
+    assert_eq!(member.status, None);
+
+    // A stream with a field selection still learns total_items, so it stops on time.
+    let emails: Vec<String> = members
+        .list()
+        .fields(["members.email_address"])
+        .count(5)
+        .into_stream()
+        .map_ok(|m| m.email_address)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(emails.len(), 12);
+    assert_eq!(emails[11], "p11@example.com");
+    assert_eq!(
+        fake.stats().requests("GET", "/3.0/lists/{list_id}/members"),
+        3,
+        "pages at offsets 0, 5 and 10, no extra empty page"
+    );
+
+    // Excluding total_items is undone by the client, which needs it to page.
+    let page = members
+        .list()
+        .exclude_fields(["total_items", "members.merge_fields"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.total_items, 12);
+    assert!(page.items[0].merge_fields.is_empty());
+
+    let audience = client
+        .list(&list)
+        .get()
+        .fields(["id", "name"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audience.id, list);
+}

@@ -281,6 +281,79 @@ async fn constant_dropped_connections_end_in_a_transport_error_after_the_configu
     );
 }
 
+#[tokio::test]
+async fn responses_slower_than_the_timeout_are_retried_then_reported_as_timeouts() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    // Far beyond the client's timeout; the fake cuts the wait short when it is dropped.
+    fake.faults()
+        .set_default(FaultConfig::none().slow_response(1.0, Duration::from_secs(60)))
+        .unwrap();
+    let client = common::mailchimp_builder(&fake)
+        .timeout(Duration::from_millis(200))
+        .retry(common::fast_retry().with_max_attempts(2))
+        .build()
+        .await
+        .unwrap();
+
+    let err = client.ping().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(fake.stats().requests("GET", PING), 2);
+}
+
+#[tokio::test]
+async fn store_setup_and_catalog_writes_succeed_through_faults_without_duplicates() {
+    use mailchimp_client::ecommerce::{
+        CustomerId, CustomerInput, NewStore, ProductId, ProductInput, StoreId, VariantId,
+        VariantInput,
+    };
+
+    let fake = FakeMailchimp::builder().seed(3).start().await.unwrap();
+    fake.faults()
+        .set_default(
+            FaultConfig::none()
+                .service_unavailable(0.15)
+                .too_many_requests(0.1)
+                .dropped_connection(0.1),
+        )
+        .unwrap();
+    let client = common::mailchimp_builder(&fake)
+        .retry(common::fast_retry().with_max_attempts(12))
+        .build()
+        .await
+        .unwrap();
+    let shop = client.ecommerce();
+    let spec = NewStore::new(
+        StoreId::from("shop-eu"),
+        ListId::from(fake.list_id().to_owned()),
+        "Shop EU",
+        "EUR",
+    );
+    shop.ensure_store(&spec).await.unwrap();
+    let store = shop.store(&spec.id);
+    for n in 0..20 {
+        let mut customer = CustomerInput::new(CustomerId::from(format!("C-{n}")), true);
+        customer.email_address = Some(format!("c{n}@example.com"));
+        store.customers().upsert(&customer).await.unwrap();
+        let variant = VariantInput::new(VariantId::from(format!("P-{n}")), "Default");
+        store
+            .products()
+            .upsert(&ProductInput::new(
+                ProductId::from(format!("P-{n}")),
+                format!("Product {n}"),
+                vec![variant],
+            ))
+            .await
+            .unwrap();
+    }
+
+    assert!(!fake.faults().injected().is_empty());
+    let snapshot = fake.snapshot();
+    assert_eq!(snapshot.stores.len(), 1);
+    assert_eq!(snapshot.customers["shop-eu"].len(), 20);
+    assert_eq!(snapshot.products["shop-eu"].len(), 20);
+}
+
 // ----- QAD -----
 
 async fn qad_with_faults(seed: u64, config: FaultConfig) -> FakeQad {
@@ -390,4 +463,45 @@ async fn qad_constant_dropped_connections_end_in_a_transport_error() {
     let err = client.items().count(1).send().await.unwrap_err();
     assert!(matches!(err, qad_client::Error::Transport(_)), "{err:?}");
     assert_eq!(qad.stats().requests("GET", &browse), 3);
+}
+
+#[tokio::test]
+async fn qad_attribution_posts_through_faults_land_exactly_once() {
+    let qad = FakeQad::start().await.unwrap();
+    let client = common::qad_builder(&qad)
+        .retry(common::fast_retry().with_max_attempts(12))
+        .build()
+        .unwrap();
+    let entity = qad.route(qad.attribution_path());
+    qad.faults()
+        .set_route(
+            Method::POST,
+            &entity,
+            FaultConfig::none()
+                .too_many_requests(0.15)
+                .service_unavailable(0.15)
+                .dropped_connection(0.1),
+        )
+        .unwrap();
+
+    for n in 0..15 {
+        let record = qad_client::AttributionRecord {
+            order_id: format!("mc-{n}"),
+            customer_code: "C0000001".into(),
+            sales_order_number: None,
+            order_total: rust_decimal::Decimal::new(1999, 2),
+            currency_code: "EUR".into(),
+            financial_status: "paid".into(),
+            processed_date: "2025-03-04T10:00:00Z".parse().unwrap(),
+            store_id: "shop-eu".into(),
+            campaign_id: None,
+            lines: Vec::new(),
+        };
+        client.attribution().post(&record).await.unwrap();
+    }
+
+    let injected = qad.faults().injected().len() as u64;
+    assert!(injected > 0, "the seed injected faults on the entity");
+    assert_eq!(qad.attributions().len(), 15, "no record lost or doubled");
+    assert_eq!(qad.stats().requests("POST", &entity), 15 + injected);
 }
