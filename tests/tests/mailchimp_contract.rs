@@ -11,7 +11,8 @@ mod common;
 use chrono::{Duration as TimeDelta, Utc};
 use futures::TryStreamExt;
 use mailchimp_client::{
-    BatchMember, Client, Credentials, Error, ListId, MemberStatus, MergeFieldType, SubscriberHash,
+    BatchErrorCode, BatchMember, Client, Credentials, Error, ListId, MemberStatus, MergeFieldType,
+    SubscriberHash,
 };
 use serde_json::json;
 use testkit::FakeMailchimp;
@@ -618,4 +619,73 @@ async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page(
         .await
         .unwrap();
     assert_eq!(audience.id, list);
+}
+
+#[tokio::test]
+async fn batch_subscribe_without_update_existing_reports_contact_exists() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    fake.seed_member(fake.list_id(), "existing@example.com", "unsubscribed")
+        .unwrap();
+
+    let report = client
+        .list(&list_of(&fake))
+        .batch_subscribe(vec![
+            BatchMember::new("existing@example.com", MemberStatus::Subscribed),
+            BatchMember::new("fresh@example.com", MemberStatus::Pending),
+        ])
+        .update_existing(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((report.total_created, report.total_updated), (1, 0));
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].email_address, "existing@example.com");
+    assert_eq!(report.errors[0].error_code, BatchErrorCode::ContactExists);
+    let snapshot = fake.snapshot();
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "existing@example.com")
+            .unwrap()["status"],
+        "unsubscribed",
+        "left alone"
+    );
+    assert_eq!(
+        snapshot
+            .member(fake.list_id(), "fresh@example.com")
+            .unwrap()["status"],
+        "pending"
+    );
+}
+
+#[tokio::test]
+async fn the_oauth_metadata_lookup_is_retried_through_faults() {
+    let fake = FakeMailchimp::builder().seed(1).start().await.unwrap();
+    fake.faults()
+        .set_route(
+            reqwest::Method::GET,
+            "/oauth2/metadata",
+            testkit::FaultConfig::none().service_unavailable(0.5),
+        )
+        .unwrap();
+    let mut built = 0;
+    for _ in 0..10 {
+        let client = Client::builder(Credentials::oauth_token(fake.oauth_token().to_owned()))
+            .metadata_url(fake.metadata_url())
+            .retry(common::fast_retry().with_max_attempts(10))
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(
+            client.base_url().as_str().trim_end_matches('/'),
+            fake.api_url()
+        );
+        built += 1;
+    }
+    let injected = fake.faults().injected().len() as u64;
+    assert!(injected > 0);
+    assert_eq!(
+        fake.stats().requests("GET", "/oauth2/metadata"),
+        built + injected
+    );
 }
