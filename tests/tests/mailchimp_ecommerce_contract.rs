@@ -490,3 +490,132 @@ async fn orders_create_upsert_list_and_keep_money_exact() {
     let got = orders.get(&OrderId::from("O-1")).send().await.unwrap();
     assert_eq!(got.order_total, dec("19.99"));
 }
+
+#[tokio::test]
+async fn a_fully_specified_store_is_created_once_and_then_left_alone() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = common::mailchimp(&fake).await;
+    let mut full = spec(&fake);
+    full.platform = Some("ml-connector".into());
+    full.domain = Some("shop.example.com".into());
+    full.email_address = Some("shop@example.com".into());
+    full.money_format = Some("€".into());
+    full.primary_locale = Some("fr".into());
+    full.timezone = Some("Europe/Paris".into());
+    full.phone = Some("+33 1 23 45 67 89".into());
+    let mut address = Address::default();
+    address.address1 = Some("1 Rue de la Paix".into());
+    address.city = Some("Paris".into());
+    address.postal_code = Some("75002".into());
+    address.country_code = Some("FR".into());
+    full.address = Some(address);
+
+    let created = client.ecommerce().ensure_store(&full).await.unwrap();
+    assert_eq!(created.outcome, EnsureOutcome::Created);
+    assert_eq!(created.store.timezone.as_deref(), Some("Europe/Paris"));
+    let snapshot = fake.snapshot();
+    assert_eq!(snapshot.stores[0]["address"]["postal_code"], "75002");
+    assert_eq!(snapshot.stores[0]["money_format"], "€");
+
+    // Whatever shape the fake answers in, the client must read it back as equal: a re-run of the
+    // setup that patched every time would never be a no-op.
+    for _ in 0..2 {
+        let again = client.ecommerce().ensure_store(&full).await.unwrap();
+        assert_eq!(again.outcome, EnsureOutcome::Unchanged);
+    }
+    assert_eq!(
+        fake.stats()
+            .requests("PATCH", "/3.0/ecommerce/stores/{store_id}"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn every_order_field_the_client_sends_comes_back_equal() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = shop(&fake).await;
+    let orders = client.ecommerce().store(&StoreId::from(STORE)).orders();
+
+    let mut full = order("O-full", 2, "19.99", "44.48");
+    full.campaign_id = Some("camp0001".into());
+    full.fulfillment_status = Some("shipped".into());
+    full.discount_total = Some(dec("5.00"));
+    full.tax_total = Some(dec("6.51"));
+    full.shipping_total = Some(dec("3.99"));
+    full.cancelled_at_foreign = Some("2025-03-05T08:30:00+01:00".parse().unwrap());
+    full.order_url = Some("https://shop.example.com/orders/O-full".into());
+    full.lines[0].discount = Some(dec("1.50"));
+    let mut customer = OrderCustomer::new(CustomerId::from("C-1"));
+    customer.email_address = Some("ada@example.com".into());
+    customer.opt_in_status = Some(true);
+    full.customer = customer;
+    orders.upsert(&full).await.unwrap();
+
+    let got = orders.get(&OrderId::from("O-full")).send().await.unwrap();
+    assert_eq!(got.id, full.id);
+    assert_eq!(got.customer.id, full.customer.id);
+    assert_eq!(got.currency_code, full.currency_code);
+    assert_eq!(got.order_total, full.order_total);
+    assert_eq!(got.discount_total, full.discount_total);
+    assert_eq!(got.tax_total, full.tax_total);
+    assert_eq!(got.shipping_total, full.shipping_total);
+    assert_eq!(got.financial_status, full.financial_status);
+    assert_eq!(got.fulfillment_status, full.fulfillment_status);
+    assert_eq!(got.campaign_id, full.campaign_id);
+    assert_eq!(got.order_url, full.order_url);
+    assert_eq!(got.processed_at_foreign, full.processed_at_foreign);
+    assert_eq!(got.updated_at_foreign, full.updated_at_foreign);
+    assert_eq!(got.cancelled_at_foreign, full.cancelled_at_foreign);
+    assert_eq!(got.lines.len(), 1);
+    let (line, sent) = (&got.lines[0], &full.lines[0]);
+    assert_eq!(line.id, sent.id);
+    assert_eq!(line.product_id, sent.product_id);
+    assert_eq!(line.product_variant_id, sent.product_variant_id);
+    assert_eq!(line.quantity, sent.quantity);
+    assert_eq!(line.price, sent.price);
+    assert_eq!(line.discount, sent.discount);
+
+    // An order with none of the optional fields decodes too (the fake fills in blanks).
+    orders
+        .upsert(&order("O-bare", 1, "19.99", "19.99"))
+        .await
+        .unwrap();
+    let bare = orders.get(&OrderId::from("O-bare")).send().await.unwrap();
+    assert_eq!(bare.cancelled_at_foreign, None);
+    assert_eq!(bare.lines[0].discount.unwrap_or_default(), Decimal::ZERO);
+}
+
+#[tokio::test]
+async fn every_product_and_variant_field_the_client_sends_comes_back_equal() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    let client = shop(&fake).await;
+    let products = client.ecommerce().store(&StoreId::from(STORE)).products();
+
+    let mut variant = VariantInput::new(VariantId::from("P-9-A"), "Lamp, brass");
+    variant.url = Some("https://shop.example.com/p/9?v=a".into());
+    variant.sku = Some("LAMP-B".into());
+    variant.price = Some(dec("129.90"));
+    variant.inventory_quantity = Some(0);
+    variant.image_url = Some("https://shop.example.com/p/9a.png".into());
+    variant.backorders = Some("true".into());
+    variant.visibility = Some("visible".into());
+    let mut product = ProductInput::new(ProductId::from("P-9"), "Lamp", vec![variant.clone()]);
+    product.handle = Some("lamp".into());
+    product.published_at_foreign = Some("2025-01-02T03:04:05+00:00".parse().unwrap());
+    products.upsert(&product).await.unwrap();
+
+    let got = products.get(&ProductId::from("P-9")).send().await.unwrap();
+    assert_eq!(got.title, product.title);
+    assert_eq!(got.handle, product.handle);
+    assert_eq!(got.published_at_foreign, product.published_at_foreign);
+    let v = &got.variants[0];
+    assert_eq!(v.id, variant.id);
+    assert_eq!(v.title, variant.title);
+    assert_eq!(v.url, variant.url);
+    assert_eq!(v.sku, variant.sku);
+    assert_eq!(v.price, variant.price);
+    assert_eq!(v.inventory_quantity, variant.inventory_quantity);
+    assert_eq!(v.image_url, variant.image_url);
+    assert_eq!(v.backorders, variant.backorders);
+    assert_eq!(v.visibility, variant.visibility);
+}
