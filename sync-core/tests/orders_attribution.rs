@@ -224,3 +224,20 @@ async fn a_failed_order_read_aborts_the_run() {
     assert!(runs[0].error.as_deref().unwrap().contains("mailchimp"));
     assert_eq!(world.attribution_posts(), 0);
 }
+
+#[tokio::test]
+async fn the_scheduler_runs_the_orders_flow_as_a_job() {
+    use sync_core::schedule::{Job, JobContext};
+    let world = World::start().await;
+    world.place(&Order::new("6001", "C0000001", "1.00")).await;
+    let job = world.orders(SalesOrderMatch::None);
+    let ctx = JobContext::new(
+        ObjectKind::Orders,
+        RunTrigger::Scheduled,
+        CancellationToken::new(),
+    );
+    Job::run(&job, ctx).await.unwrap();
+    let runs = world.state.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].start.trigger, RunTrigger::Scheduled);
+    assert_eq!(runs[0].counts.created, 1);
+}

@@ -248,3 +248,14 @@ impl OrdersSync {
         Ok(())
     }
 }
+
+/// Lets the scheduler run the orders flow on its cadence; the run's counts are in the state
+/// store ([`StateStore::run`]).
+#[async_trait::async_trait]
+impl crate::schedule::Job for OrdersSync {
+    async fn run(&self, ctx: crate::schedule::JobContext) -> Result<()> {
+        OrdersSync::run(self, ctx.trigger, &ctx.cancel)
+            .await
+            .map(|_| ())
+    }
+}
