@@ -404,6 +404,74 @@ async fn incremental_reads_return_what_changed_within_the_overlap_window() {
     assert!(again.iter().all(|c| !dedup.observe_record(c)));
 }
 
+#[tokio::test]
+async fn the_overlap_window_reaches_back_a_day_and_filters_match_the_fakes_semantics() {
+    let qad = FakeQad::builder()
+        .seeding(Seeding::new(8).customers(60))
+        .start()
+        .await
+        .unwrap();
+    let client = common::qad(&qad);
+    let all = qad.customers();
+    let newest = all.iter().map(|c| c.last_modified_date).max().unwrap();
+
+    // One change the day before `since`, one on it: the default one-day overlap reads both.
+    let since = newest + Days::days(10);
+    qad.set_today(since - Days::days(1));
+    assert!(qad.update_customer(&all[0].customer_code, |c| c.fax = "1".into()));
+    qad.set_today(since);
+    assert!(qad.update_customer(&all[1].customer_code, |c| c.fax = "2".into()));
+    let read: Vec<_> = client
+        .customers()
+        .modified_since(since)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = read.iter().map(|c| c.customer_code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [all[0].customer_code.as_str(), all[1].customer_code.as_str()]
+    );
+
+    // Typed-field filters go out under the browse's row keys and mean what the fake means.
+    let german: Vec<_> = client
+        .customers()
+        .filter("countryCode", qad_client::FilterOp::Eq, "DE")
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let want: Vec<String> = qad
+        .customers()
+        .into_iter()
+        .filter(|c| c.country_code.as_deref() == Some("DE"))
+        .map(|c| c.customer_code)
+        .collect();
+    let got: Vec<String> = german
+        .iter()
+        .map(|c| c.customer_code.as_str().to_owned())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    let (from, to) = (&all[10].customer_code, &all[19].customer_code);
+    let range: Vec<_> = client
+        .customers()
+        .filter_raw(qad_client::Filter::range(
+            "customer.customerCode",
+            from.as_str(),
+            to.as_str(),
+        ))
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(range.len(), 10);
+    assert_eq!(range[0].customer_code.as_str(), from);
+    assert_eq!(range[9].customer_code.as_str(), to);
+}
+
 // ----- writes -----
 
 #[tokio::test]
