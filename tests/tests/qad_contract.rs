@@ -187,6 +187,38 @@ async fn browse_pages_map_offsets_to_page_numbers_and_stop_at_the_end() {
 }
 
 #[tokio::test]
+#[ignore = "known mismatch: qad-client ends a stream at a short page even when HasMoreParams is \
+            true, so a tenant that caps pageSize loses rows silently (reported to the lead)"]
+async fn a_tenant_that_caps_the_page_size_still_yields_every_row_once() {
+    // Tenants may serve fewer rows than `pageSize` asks for (the fake caps at 10 here; qad-facts.md
+    // says a server maximum is unknown). Today the client reads the first 10 of 35 and stops.
+    let qad = FakeQad::builder()
+        .seeding(Seeding::new(6).customers(35))
+        .max_page_size(10)
+        .start()
+        .await
+        .unwrap();
+    let client = common::qad(&qad);
+    let read: Vec<_> = client
+        .customers()
+        .count(25)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let got: Vec<&str> = read.iter().map(|c| c.customer_code.as_str()).collect();
+    let expected: Vec<String> = qad
+        .customers()
+        .into_iter()
+        .map(|c| c.customer_code)
+        .collect();
+    assert_eq!(
+        got, expected,
+        "a page shorter than requested but with HasMoreParams=true is not the end"
+    );
+}
+
+#[tokio::test]
 async fn typed_customers_see_the_fakes_values_and_keep_custom_fields() {
     for style in [DateStyle::IsoMidnight, DateStyle::Plain] {
         let qad = FakeQad::builder()
