@@ -689,3 +689,35 @@ async fn the_oauth_metadata_lookup_is_retried_through_faults() {
         built + injected
     );
 }
+
+#[tokio::test]
+async fn a_stream_with_the_default_page_size_reads_2100_members_in_three_requests() {
+    let fake = FakeMailchimp::start().await.unwrap();
+    for n in 0..2100 {
+        fake.seed_member(
+            fake.list_id(),
+            &format!("s{n:04}@example.com"),
+            "subscribed",
+        )
+        .unwrap();
+    }
+    let client = common::mailchimp(&fake).await;
+    let members: Vec<_> = client
+        .list(&list_of(&fake))
+        .members()
+        .list()
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2100);
+    let mut hashes: Vec<_> = members.iter().filter_map(|m| m.id.clone()).collect();
+    hashes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    hashes.dedup();
+    assert_eq!(hashes.len(), 2100, "each member exactly once");
+    assert_eq!(
+        fake.stats().requests("GET", "/3.0/lists/{list_id}/members"),
+        3,
+        "count 1000, the most the API allows"
+    );
+}
