@@ -365,6 +365,23 @@ async fn qad_with_faults(seed: u64, config: FaultConfig) -> FakeQad {
 }
 
 #[tokio::test]
+async fn qad_calls_in_flight_never_exceed_the_clients_cap() {
+    let qad = qad_with_faults(0, FaultConfig::none().latency(Duration::from_millis(5))).await;
+    let client = common::qad_builder(&qad)
+        .max_concurrency(4)
+        .build()
+        .unwrap();
+    let calls = (0..40).map(|n| {
+        let client = client.clone();
+        async move { client.items().offset(n % 5).count(1).send().await }
+    });
+    assert!(join_all(calls).await.iter().all(Result::is_ok));
+    let peak = qad.stats().peak_concurrency();
+    assert!((2..=4).contains(&peak), "peak {peak}");
+    assert_eq!(qad.logins().token_grants, 1, "one login for 40 callers");
+}
+
+#[tokio::test]
 async fn qad_paged_reads_succeed_through_seeded_faults() {
     let qad = qad_with_faults(
         11,
