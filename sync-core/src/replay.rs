@@ -19,10 +19,13 @@
 //! use sync_core::ObjectKind;
 //!
 //! let replayer = Replayer::new(state).handler(AttributionReplay::new(orders));
+//! // ... and .handler(MailchimpReplay::new(executor)) for the forward sync's rows.
 //! let report = replayer.replay(&ReplayFilter::Object(ObjectKind::Orders)).await?;
 //! println!("{} resolved, {} failed again", report.resolved, report.failed_again);
 //! # Ok(()) }
 //! ```
+
+mod mailchimp;
 
 use std::sync::Arc;
 
@@ -35,6 +38,8 @@ use crate::audit::{
 use crate::error::Result;
 use crate::model::{Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{StateBatch, StateStore};
+
+pub use mailchimp::MailchimpReplay;
 
 /// One replay attempt: its audit row and the state it changes (hashes of what was written).
 #[derive(Debug)]
@@ -61,7 +66,8 @@ impl ReplayAttempt {
 }
 
 /// Replays one kind of failed row, such as QAD attribution posts
-/// ([`AttributionReplay`](crate::orders::AttributionReplay)) or Mailchimp writes.
+/// ([`AttributionReplay`](crate::orders::AttributionReplay)) or the forward sync's Mailchimp
+/// writes ([`MailchimpReplay`]).
 #[async_trait]
 pub trait ReplayHandler: Send + Sync + std::fmt::Debug {
     /// Whether this handler knows how to replay `row`.

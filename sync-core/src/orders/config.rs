@@ -192,6 +192,42 @@ impl OrdersConfig {
             .attribution_path(attribution_path))
     }
 
+    /// The configuration from a connector configuration: its store (id and currency) and its
+    /// `[orders]` settings, posting to the QAD entity `attribution_path`.
+    ///
+    /// ```
+    /// use sync_core::config::{StoreConfig, SyncConfig};
+    /// use sync_core::orders::OrdersConfig;
+    ///
+    /// let config = SyncConfig::new("a1b2c3").with_store(StoreConfig::new("eu", "ACME EU", "EUR"));
+    /// let orders = OrdersConfig::from_sync_config(&config, "api/bdoc/acme/marketing/Attribution")?;
+    /// assert_eq!((orders.store_id.as_str(), orders.store_currency.as_str()), ("eu", "EUR"));
+    /// assert!(OrdersConfig::from_sync_config(&SyncConfig::new("a1b2c3"), "x").is_err());
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`](crate::SyncError::Config) when no store is configured (orders are
+    /// read from it), and as [`from_settings`](Self::from_settings).
+    pub fn from_sync_config(
+        config: &crate::config::SyncConfig,
+        attribution_path: impl Into<String>,
+    ) -> crate::Result<Self> {
+        let store = config
+            .store
+            .as_ref()
+            .ok_or_else(|| crate::SyncError::Config {
+                what: "store must be configured to read orders back to QAD".to_owned(),
+            })?;
+        Self::from_settings(
+            store.id.as_str(),
+            store.currency_code.as_str(),
+            &config.orders,
+            attribution_path,
+        )
+    }
+
     /// Sets the sales order matching rule.
     #[must_use]
     pub fn sales_order_match(mut self, rule: SalesOrderMatch) -> Self {
