@@ -418,7 +418,7 @@ impl Executor {
     /// An address the batch found on the list: skip it if its status forbids writing, else
     /// update it without touching its status.
     async fn update_existing(&self, list: &ListId, member: &MemberRecord) -> OpResult {
-        self.calls.count("mailchimp member_get");
+        self.calls.count("mailchimp member get");
         let hash = SubscriberHash::from_email(&member.email_address);
         let current = self
             .mailchimp
@@ -501,5 +501,71 @@ fn classify_batch_error(error: &mailchimp_client::BatchMemberError) -> NotApplie
         NotApplied::Rejected(full)
     } else {
         NotApplied::Failed(full)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{map_ecommerce_customer, map_product, MappingConfig, SourceFields};
+    use serde_json::json;
+
+    #[test]
+    fn every_operation_survives_the_audit_payload() {
+        let config = MappingConfig::default();
+        let fields = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Lee",
+                                              "description": "Widget", "price": "3.10"}));
+        let customer = map_ecommerce_customer("C1", &fields, &config.customer).unwrap();
+        let product = map_product("W1", &fields, &config.item).unwrap();
+        let ops = [
+            Operation::UpsertEcomCustomer {
+                store_id: "s".into(),
+                customer,
+            },
+            Operation::UpsertProduct {
+                store_id: "s".into(),
+                product,
+            },
+            Operation::SetMemberTags {
+                list_id: "l".into(),
+                email_address: "a@example.com".into(),
+                active: ["x".to_owned()].into(),
+                inactive: BTreeSet::new(),
+            },
+        ];
+        for op in ops {
+            let stored = crate::audit::redact_payload(op.to_payload().unwrap());
+            assert_eq!(Operation::from_payload(stored).unwrap(), op);
+        }
+        assert!(Operation::from_payload(json!({"op": "launch_rocket"})).is_err());
+    }
+
+    #[test]
+    fn batch_errors_are_classified() {
+        let classify = |v: serde_json::Value| {
+            classify_batch_error(
+                &serde_json::from_value::<mailchimp_client::BatchMemberError>(v).unwrap(),
+            )
+        };
+        let compliance = classify(
+            json!({"email_address": "a@x.io", "error_code": "ERROR_GENERIC",
+            "error": "a@x.io is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed."}),
+        );
+        assert_eq!(compliance.outcome(), Outcome::Skipped);
+        assert!(matches!(
+            compliance,
+            NotApplied::Skipped {
+                status: Some(MemberStatus::ComplianceState),
+                ..
+            }
+        ));
+        let invalid = classify(
+            json!({"email_address": "b@x", "error": "b@x looks fake or invalid, please enter a real email address.",
+            "field": "email_address", "field_message": "This value should be a valid email."}),
+        );
+        assert_eq!(invalid.outcome(), Outcome::Rejected);
+        assert!(invalid.reason().contains("email_address"));
+        let other = classify(json!({"email_address": "c@x.io", "error": "Something went wrong"}));
+        assert_eq!(other.outcome(), Outcome::Failed);
     }
 }

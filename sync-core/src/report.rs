@@ -20,7 +20,7 @@ pub struct TargetCounts {
     pub updated: u64,
     /// Records whose content hash matched: no call.
     pub unchanged: u64,
-    /// Records deliberately not sent, by reason.
+    /// Records deliberately not sent, by reason (see [`add`](Self::add)).
     pub skipped: BTreeMap<String, u64>,
     /// Records that are invalid, by reason.
     pub rejected: BTreeMap<String, u64>,
@@ -29,9 +29,14 @@ pub struct TargetCounts {
 }
 
 impl TargetCounts {
-    /// Counts one record.
+    /// Counts one record. Skip and reject reasons are grouped by their text before the first
+    /// `": "` (`invalid email: "x" has no @` counts as `invalid email`); the audit row keeps
+    /// the whole reason.
     pub fn add(&mut self, outcome: Outcome, reason: Option<&str>) {
-        let reason = || reason.unwrap_or("unspecified").to_owned();
+        let reason = || {
+            let reason = reason.unwrap_or("unspecified");
+            reason.split(": ").next().unwrap_or(reason).to_owned()
+        };
         match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
@@ -75,8 +80,11 @@ impl TargetCounts {
 ///
 /// let mut report = RunReport::new(sync_core::RunId::new(), ObjectKind::Customers, false);
 /// report.target(ObjectKind::Members).add(Outcome::Rejected, Some("no email address"));
+/// report.target(ObjectKind::Members).add(Outcome::Rejected, Some("invalid email: \"x\" has no @"));
+/// report.target(ObjectKind::Members).add(Outcome::Rejected, Some("invalid email: \"y@z\" has an invalid domain"));
 /// report.target(ObjectKind::Members).add(Outcome::Created, None);
-/// assert_eq!(report.targets[&ObjectKind::Members].total(), 2);
+/// assert_eq!(report.targets[&ObjectKind::Members].rejected["invalid email"], 2);
+/// assert_eq!(report.targets[&ObjectKind::Members].total(), 4);
 /// assert!(report.to_string().contains("members"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,23 +30,25 @@ pub fn check_email(raw: &str) -> Result<String, String> {
         return Err("no email address".into());
     }
     if email.len() > MAX_LEN {
-        return Err(format!("email address longer than {MAX_LEN} bytes"));
+        return Err(format!("invalid email: longer than {MAX_LEN} bytes"));
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("email address {email:?} contains whitespace"));
+        return Err(format!("invalid email: {email:?} contains whitespace"));
     }
     let Some((local, domain)) = email.split_once('@') else {
-        return Err(format!("email address {email:?} has no @"));
+        return Err(format!("invalid email: {email:?} has no @"));
     };
     if local.is_empty() || local.len() > 64 {
-        return Err(format!("email address {email:?} has an invalid local part"));
+        return Err(format!(
+            "invalid email: {email:?} has an invalid local part"
+        ));
     }
     let labels_ok = domain.contains('.')
         && domain
             .split('.')
             .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && !l.contains('@'));
     if !labels_ok {
-        return Err(format!("email address {email:?} has an invalid domain"));
+        return Err(format!("invalid email: {email:?} has an invalid domain"));
     }
     Ok(email.to_owned())
 }

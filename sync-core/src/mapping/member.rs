@@ -92,3 +92,50 @@ pub fn map_member(fields: &SourceFields, mapping: &CustomerMapping) -> Result<Ma
         tags,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{MergeRule, TagRule};
+    use serde_json::json;
+
+    #[test]
+    fn merge_fields_tags_and_partial_addresses() {
+        let mut mapping = CustomerMapping::default();
+        mapping.tags = vec![
+            TagRule::new("customerTypeCode", "type:"),
+            TagRule::new("currencyCode", ""),
+        ];
+        mapping
+            .merge_fields
+            .insert("REGION".into(), MergeRule::Field("customShort1".into()));
+        let f = SourceFields::of(&json!({
+            "EMail": "ann@example.com", "addressName": "Ann", "customerTypeCode": "RETAIL",
+            "currencyCode": "EUR", "customShort1": "North", "street1": "1 Main St", "city": "Oslo"
+        }));
+        let m = map_member(&f, &mapping).unwrap();
+        assert_eq!(m.record.merge_fields["FNAME"], "Ann");
+        assert!(
+            !m.record.merge_fields.contains_key("LNAME"),
+            "no last word, no LNAME"
+        );
+        assert!(
+            !m.record.merge_fields.contains_key("ADDRESS"),
+            "no zip: address left out"
+        );
+        assert_eq!(m.record.merge_fields["REGION"], "North");
+        assert_eq!(m.tags.iter().collect::<Vec<_>>(), ["EUR", "type:RETAIL"]);
+        assert_eq!(m.record.key(), "ann@example.com");
+    }
+
+    #[test]
+    fn equal_records_hash_equal_and_a_change_changes_the_hash() {
+        let mapping = CustomerMapping::default();
+        let a = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Lee"}));
+        let b = SourceFields::of(&json!({"addressName": "Ann Lee", "EMail": " a@example.com"}));
+        let c = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Leigh"}));
+        let hash = |f| crate::hash::content_hash(&map_member(f, &mapping).unwrap().record).unwrap();
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&c));
+    }
+}

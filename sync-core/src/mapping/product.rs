@@ -189,3 +189,57 @@ pub fn map_product(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: serde_json::Value) -> SourceFields {
+        SourceFields::of(&v)
+    }
+
+    #[test]
+    fn an_item_maps_to_a_product_with_one_exact_variant() {
+        let mut mapping = ItemMapping {
+            inventory_field: Some("qtyOnHand".into()),
+            image_url_template: Some("https://img.example/{item_code}.jpg".into()),
+            ..ItemMapping::default()
+        };
+        let f = fields(
+            json!({"description": "Widget", "description2": "Blue", "productLine": "W",
+                              "price": "12.50", "qtyOnHand": 7, "itemStatus": "ACTIVE"}),
+        );
+        let p = map_product("W-1", &f, &mapping).unwrap();
+        assert_eq!((p.id.as_str(), p.title.as_str()), ("W-1", "Widget"));
+        assert_eq!(p.description.as_deref(), Some("Blue"));
+        assert_eq!(p.variant.price, Some(Decimal::new(1250, 2)));
+        assert_eq!(p.variant.inventory_quantity, Some(7));
+        assert_eq!(p.variant.sku.as_deref(), Some("W-1"));
+        assert_eq!(p.image_url.as_deref(), Some("https://img.example/W-1.jpg"));
+        assert_eq!(p.variant.visibility, None);
+        let client = p.to_client();
+        assert_eq!(client.variants.len(), 1);
+        assert_eq!(client.variants[0].price, Some(Decimal::new(1250, 2)));
+
+        mapping.inactive = InactiveItems::Hide;
+        let off = fields(json!({"description": "Old", "itemStatus": "inactive"}));
+        let hidden = map_product("OLD", &off, &mapping).unwrap();
+        assert_eq!(hidden.variant.visibility.as_deref(), Some("hidden"));
+        assert_eq!(hidden.variant.inventory_quantity, Some(0));
+        mapping.inactive = InactiveItems::Skip;
+        assert_eq!(
+            map_product("OLD", &off, &mapping),
+            Err(Issue::Skipped("inactive item".into()))
+        );
+    }
+
+    #[test]
+    fn a_blank_title_falls_back_to_the_code_and_a_bad_price_rejects() {
+        let mapping = ItemMapping::default();
+        let p = map_product("X-9", &fields(json!({"description": "  "})), &mapping).unwrap();
+        assert_eq!(p.title, "X-9");
+        let bad = map_product("X-9", &fields(json!({"price": "twelve"})), &mapping);
+        assert!(matches!(bad, Err(Issue::Rejected(r)) if r.contains("twelve")));
+    }
+}
