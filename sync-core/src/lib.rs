@@ -12,6 +12,12 @@
 //! - [`vault`]: both credential sets encrypted at rest with ChaCha20-Poly1305.
 //! - [`schedule`]: a cadence per object with jitter, no overlapping runs, run-now and graceful
 //!   shutdown.
+//! - [`orders`]: Mailchimp e-commerce orders back to QAD as attribution records, idempotent by
+//!   order id, with change detection, sales-order matching and held unmatched orders.
+//! - [`replay`]: failed audit rows sent again (or re-mapped when their source changed), each
+//!   attempt audited and linked to its original.
+//! - [`webhook_receiver`]: the axum endpoint for Mailchimp audience webhooks (secret path,
+//!   signatures, dedup, body limit) that keeps member statuses and the id map current.
 //!
 //! # Quick start
 //!
