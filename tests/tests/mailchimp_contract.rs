@@ -77,6 +77,27 @@ async fn lists_and_list_get_see_the_fakes_audiences() {
     assert_eq!(audience.name, expected["name"].as_str().unwrap());
     assert_eq!(audience.web_id, expected["web_id"].as_u64().unwrap());
 
+    // The spec's filters on GET /lists.
+    fake.seed_store("shop-2", "aud0000002", "EUR").unwrap();
+    fake.seed_member("aud0000001", "ada@example.com", "subscribed")
+        .unwrap();
+    let with_store = client
+        .lists()
+        .has_ecommerce_store(true)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = with_store.items.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["aud0000002"]);
+    let with_ada = client
+        .lists()
+        .email("ada@example.com")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = with_ada.items.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["aud0000001"]);
+
     let missing = client
         .list(&ListId::from("nosuchlist"))
         .get()

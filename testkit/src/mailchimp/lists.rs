@@ -204,8 +204,23 @@ pub(crate) fn render(list: &ListData) -> Value {
 
 async fn get_lists(State(app): State<App>, Query(query): Query<request::Query>) -> Reply {
     let page = Page::from_query(&query)?;
+    // The spec's filters: `has_ecommerce_store` and `email` (lists holding that subscriber).
+    let has_store = query.get("has_ecommerce_store").map(|v| v == "true");
+    let member = query.get("email").map(|e| super::subscriber_hash(e));
     let state = app.lock();
-    let (lists, total) = page.slice(state.lists.values());
+    let selected = state.lists.iter().filter(|(id, list)| {
+        has_store.is_none_or(|want| {
+            want == state
+                .stores
+                .values()
+                .any(|s| s.store["list_id"] == id.as_str())
+        }) && member.as_ref().is_none_or(|hash| {
+            list.members
+                .get(hash)
+                .is_some_and(|m| m["status"] != "archived")
+        })
+    });
+    let (lists, total) = page.slice(selected.map(|(_, list)| list));
     let lists: Vec<Value> = lists.into_iter().map(render).collect();
     let count = state.lists.len();
     drop(state);
