@@ -159,6 +159,20 @@ async fn a_seeded_tenant_becomes_exactly_the_expected_audience_and_store() {
         .unwrap();
     assert_eq!(audit.len(), 1);
     assert!(audit[0].row.error.as_deref().unwrap().contains("cleaned"));
+
+    let again = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    let skipped = &again.targets[&ObjectKind::Members].skipped;
+    assert_eq!(
+        skipped.get("member is cleaned (known from an earlier run)"),
+        Some(&1),
+        "{again}"
+    );
+    assert_eq!(again.calls.get("mailchimp member get"), None, "{again}");
+    assert_eq!(again.mailchimp_writes(), 0, "{again}");
 }
 
 #[tokio::test]
