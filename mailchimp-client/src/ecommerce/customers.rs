@@ -29,7 +29,7 @@ pub struct Customer {
     #[serde(default)]
     pub sms_phone_number: Option<String>,
     /// Whether the customer opted in to marketing email.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub opt_in_status: bool,
     /// The company.
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct Customer {
     #[serde(default)]
     pub last_name: Option<String>,
     /// How many orders the customer placed.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub orders_count: u64,
     /// The customer's total spend, in the store's currency.
     #[serde(default, with = "opt_amount")]

@@ -52,7 +52,6 @@ mod products;
 mod read;
 mod stores;
 mod validate;
-mod wire;
 
 pub use address::Address;
 pub use customers::{Customer, CustomerInput, CustomerUpdate, Customers, CustomersRequest};

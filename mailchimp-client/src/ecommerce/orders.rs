@@ -33,7 +33,7 @@ pub struct Order {
     #[serde(default)]
     pub campaign_id: Option<String>,
     /// The ISO 4217 currency of the amounts.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub currency_code: String,
     /// The order total.
     #[serde(default, with = "amount")]
@@ -66,7 +66,7 @@ pub struct Order {
     #[serde(default)]
     pub order_url: Option<String>,
     /// The order's lines.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub lines: Vec<OrderLine>,
 }
 
@@ -90,7 +90,7 @@ pub struct OrderLine {
     #[serde(default)]
     pub image_url: Option<String>,
     /// The quantity.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub quantity: i64,
     /// The line price.
     #[serde(default, with = "amount")]

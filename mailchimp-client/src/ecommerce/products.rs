@@ -24,7 +24,7 @@ pub struct Product {
     /// The product id.
     pub id: ProductId,
     /// The title.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub title: String,
     /// The store's currency.
     #[serde(default)]
@@ -48,7 +48,7 @@ pub struct Product {
     #[serde(default)]
     pub image_url: Option<String>,
     /// Up to 50 of the product's variants.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub variants: Vec<Variant>,
     /// When the product was published in the shop.
     #[serde(default, deserialize_with = "crate::serde_util::opt_datetime")]
@@ -62,7 +62,7 @@ pub struct Variant {
     /// The variant id.
     pub id: VariantId,
     /// The title.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub title: String,
     /// The variant page.
     #[serde(default)]

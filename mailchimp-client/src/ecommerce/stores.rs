@@ -25,10 +25,10 @@ pub struct Store {
     /// The audience the store is linked to; it can never change.
     pub list_id: ListId,
     /// The store's name.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub name: String,
     /// The ISO 4217 currency of the store's amounts.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub currency_code: String,
     /// The e-commerce platform, such as `QAD`.
     #[serde(default)]
@@ -37,7 +37,7 @@ pub struct Store {
     #[serde(default)]
     pub domain: Option<String>,
     /// Whether the store is syncing: automations are paused while `true`.
-    #[serde(default, deserialize_with = "super::wire::null_as_default")]
+    #[serde(default, deserialize_with = "crate::serde_util::null_as_default")]
     pub is_syncing: bool,
     /// The store's email address.
     #[serde(default)]
