@@ -64,7 +64,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub json: bool,
     /// QAD customers to seed.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 3000)]
     pub customers: usize,
     /// QAD items to seed.
     #[arg(long, default_value_t = 300)]

@@ -95,7 +95,15 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
     let job_engines = Arc::clone(&engines);
     let scheduler = builder.start(move |ctx: JobContext| {
         let engines = Arc::clone(&job_engines);
-        async move { engines.run(ctx).await }
+        async move {
+            let object = ctx.object;
+            let result = engines.run(ctx).await;
+            if let Err(err) = &result {
+                // The scheduler keeps the cadence; say why this run failed.
+                eprintln!("{object}: run failed: {}", chain(err));
+            }
+            result
+        }
     });
     let objects: Vec<String> = scheduler.objects().map(|o| o.to_string()).collect();
     eprintln!(
