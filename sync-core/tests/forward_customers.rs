@@ -54,6 +54,9 @@ async fn a_seeded_tenant_becomes_exactly_the_expected_audience_and_store() {
     h.mailchimp
         .seed_member(&list, &cleaned_email, "cleaned")
         .unwrap();
+    // Permanently deleted from the audience: the owner of the last valid email.
+    let forgotten_email = owners.keys().next_back().unwrap().clone();
+    h.mailchimp.forget_email(&list, &forgotten_email).unwrap();
 
     let report = h
         .default_sync()
@@ -85,8 +88,15 @@ async fn a_seeded_tenant_becomes_exactly_the_expected_audience_and_store() {
 
     let members = &report.targets[&ObjectKind::Members];
     assert_eq!(members.rejected_total(), invalid, "{report}");
-    assert_eq!(members.created, owners.len() as u64 - 1, "{report}");
-    assert_eq!(members.skipped_total(), duplicates + 1, "{report}");
+    assert_eq!(members.created, owners.len() as u64 - 2, "{report}");
+    assert_eq!(members.skipped_total(), duplicates + 2, "{report}");
+    assert_eq!(
+        members
+            .skipped
+            .get("member was permanently deleted (forgotten)"),
+        Some(&1),
+        "{report}"
+    );
     assert_eq!(members.failed, 0, "{report}");
     assert!(
         members.skipped.keys().any(|r| r.contains("cleaned")),
@@ -102,10 +112,14 @@ async fn a_seeded_tenant_becomes_exactly_the_expected_audience_and_store() {
     let snapshot = h.mailchimp.snapshot();
     assert_eq!(
         snapshot.members[&list].len(),
-        owners.len(),
-        "one member per distinct valid email"
+        owners.len() - 1,
+        "one member per distinct valid email, none for the forgotten one"
     );
     for (email, owner) in &owners {
+        if *email == forgotten_email {
+            assert!(snapshot.member(&list, email).is_none());
+            continue;
+        }
         let member = snapshot
             .member(&list, email)
             .unwrap_or_else(|| panic!("no member {email}"));
