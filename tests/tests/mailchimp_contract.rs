@@ -333,12 +333,49 @@ async fn merge_fields_create_and_list() {
         1
     );
 
+    // The spec's filters on the merge field list.
+    client
+        .list(&list)
+        .merge_fields()
+        .create("Birthday", MergeFieldType::Birthday)
+        .tag("BDAY")
+        .required(true)
+        .send()
+        .await
+        .unwrap();
+    let birthdays = client
+        .list(&list)
+        .merge_fields()
+        .list()
+        .kind(MergeFieldType::Birthday)
+        .send()
+        .await
+        .unwrap();
+    assert!(birthdays
+        .items
+        .iter()
+        .all(|f| f.kind == Some(MergeFieldType::Birthday)));
+    assert!(birthdays.items.iter().any(|f| f.tag == "BDAY"));
+    assert!(!birthdays.items.iter().any(|f| f.tag == "QADCODE"));
+    let required = client
+        .list(&list)
+        .merge_fields()
+        .list()
+        .required(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(required.items.iter().all(|f| f.required));
+    assert!(required.items.iter().any(|f| f.tag == "BDAY"));
+    assert!(!required.items.iter().any(|f| f.tag == "QADCODE"));
+
     // A new member gets the new merge field, as Mailchimp adds it to every member.
     client
         .list(&list)
         .members()
         .upsert("grace@example.com", MemberStatus::Subscribed)
         .merge_field("QADCODE", "C-1")
+        .merge_field("BDAY", "12/10")
         .send()
         .await
         .unwrap();

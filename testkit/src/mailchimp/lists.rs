@@ -319,7 +319,13 @@ async fn get_merge_fields(
     let page = Page::from_query(&query)?;
     let state = app.lock();
     let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
-    let (fields, total) = page.slice(list.merge_fields.values());
+    // The spec's filters: `type` and `required`.
+    let kind = query.get("type");
+    let required = query.get("required").map(|v| v == "true");
+    let selected = list.merge_fields.values().filter(|f| {
+        kind.is_none_or(|k| f["type"] == k.as_str()) && required.is_none_or(|r| f["required"] == r)
+    });
+    let (fields, total) = page.slice(selected);
     let fields: Vec<Value> = fields.into_iter().cloned().collect();
     drop(state);
     ok(
