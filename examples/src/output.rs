@@ -4,7 +4,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sync_core::report::RunReport;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sync_core::report::{RunReport, TargetCounts};
 
 use crate::error::{AppError, AppResult};
 
@@ -82,4 +85,145 @@ pub fn print_json(value: &impl serde::Serialize) -> AppResult<()> {
     })?;
     println!("{text}");
     Ok(())
+}
+
+/// A forward run for a person: status, counts per target, and the skip and reject reasons
+/// grouped (the four most common of each), instead of one line per distinct reason.
+#[must_use]
+pub fn run_summary(run: &RunReport) -> String {
+    let mut out = String::new();
+    let mode = if run.dry_run {
+        " (dry run: would be)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "  {}{mode} — {}, {} read in {} page(s), {:.1} s",
+        run.object,
+        run.status,
+        run.read,
+        run.pages,
+        run.elapsed.as_secs_f64()
+    );
+    if let Some(error) = &run.error {
+        let _ = writeln!(out, "    error: {error}");
+    }
+    for (kind, c) in &run.targets {
+        counts_line(&kind.to_string(), c, &mut out);
+    }
+    if let Some(tags) = &run.tags {
+        counts_line("member tags", tags, &mut out);
+    }
+    out
+}
+
+/// A reason with its specifics (a quoted email, a customer code) replaced by `…`, so that
+/// per-record reasons group.
+pub(crate) fn generic(reason: &str) -> String {
+    let mut unquoted = String::new();
+    let mut quoted = false;
+    for c in reason.chars() {
+        if c == '"' {
+            if !quoted {
+                unquoted.push('…');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            unquoted.push(c);
+        }
+    }
+    unquoted
+        .split(' ')
+        .map(|word| {
+            if word.chars().any(|c| c.is_ascii_digit()) {
+                "…"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn reasons(kind: &str, map: &BTreeMap<String, u64>, out: &mut String) {
+    let mut grouped: BTreeMap<String, u64> = BTreeMap::new();
+    for (reason, n) in map {
+        *grouped.entry(generic(reason)).or_default() += n;
+    }
+    let mut sorted: Vec<_> = grouped.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (reason, n) in sorted.iter().take(4) {
+        let _ = writeln!(out, "        {kind} {n:>5}  {reason}");
+    }
+    if sorted.len() > 4 {
+        let rest: u64 = sorted[4..].iter().map(|(_, n)| n).sum();
+        let _ = writeln!(out, "        {kind} {rest:>5}  (other reasons)");
+    }
+}
+
+fn counts_line(label: &str, c: &TargetCounts, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "    {label:<20} {:>5} created {:>5} updated {:>5} unchanged {:>5} skipped {:>5} rejected {:>4} failed",
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.skipped_total(),
+        c.rejected_total(),
+        c.failed
+    );
+    reasons("skipped ", &c.skipped, out);
+    reasons("rejected", &c.rejected, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_group_without_their_specifics() {
+        assert_eq!(
+            generic("email address \"a b@x\" contains whitespace"),
+            "email address … contains whitespace"
+        );
+        assert_eq!(generic("no email address"), "no email address");
+        assert_eq!(
+            generic("duplicate email: the member is written for customer C0000159"),
+            "duplicate email: the member is written for customer …"
+        );
+        let mut out = String::new();
+        let map = BTreeMap::from([
+            ("email address \"a\" has no @".to_owned(), 1),
+            ("email address \"b\" has no @".to_owned(), 2),
+        ]);
+        reasons("rejected", &map, &mut out);
+        assert_eq!(out.trim(), "rejected     3  email address … has no @");
+    }
+
+    #[test]
+    fn a_run_summary_groups_reasons_and_keeps_the_counts() {
+        let mut report = RunReport::new(
+            sync_core::RunId::new(),
+            sync_core::ObjectKind::Customers,
+            false,
+        );
+        for i in 0..6 {
+            report.target(sync_core::ObjectKind::Members).add(
+                sync_core::Outcome::Rejected,
+                Some(&format!("email address \"x{i}\" has no @")),
+            );
+        }
+        report
+            .target(sync_core::ObjectKind::Members)
+            .add(sync_core::Outcome::Created, None);
+        let text = run_summary(&report);
+        assert!(text.contains("    1 created"), "{text}");
+        assert!(text.contains("    6 rejected"), "{text}");
+        assert!(
+            text.contains("rejected     6  email address … has no @"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 3, "{text}");
+    }
 }

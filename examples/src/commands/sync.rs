@@ -76,7 +76,10 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
         print_json(&out)?;
     } else {
         for report in &out.runs {
-            print!("{report}");
+            print!("{}", crate::output::run_summary(report));
+            for (kind, n) in &report.calls {
+                println!("    calls {kind}: {n}");
+            }
         }
         if let Some(orders) = &out.orders {
             println!("{}", orders_line(orders));

@@ -5,11 +5,12 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 use sync_core::orders::OrdersReport;
-use sync_core::report::{RunReport, TargetCounts};
+use sync_core::report::RunReport;
 
 use super::shop::ShopSummary;
 use crate::commands::connect::ConnectReport;
 use crate::commands::sync::orders_line;
+use crate::output::run_summary;
 
 /// Everything the demo did.
 #[derive(Debug, Serialize)]
@@ -107,65 +108,6 @@ impl DemoReport {
     }
 }
 
-/// A reason with its specifics (a quoted email, a customer code) replaced by `…`, so that
-/// per-record reasons group.
-fn generic(reason: &str) -> String {
-    let mut unquoted = String::new();
-    let mut quoted = false;
-    for c in reason.chars() {
-        if c == '"' {
-            if !quoted {
-                unquoted.push('…');
-            }
-            quoted = !quoted;
-        } else if !quoted {
-            unquoted.push(c);
-        }
-    }
-    unquoted
-        .split(' ')
-        .map(|word| {
-            if word.chars().any(|c| c.is_ascii_digit()) {
-                "…"
-            } else {
-                word
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn reasons(kind: &str, map: &BTreeMap<String, u64>, out: &mut String) {
-    let mut grouped: BTreeMap<String, u64> = BTreeMap::new();
-    for (reason, n) in map {
-        *grouped.entry(generic(reason)).or_default() += n;
-    }
-    let mut sorted: Vec<_> = grouped.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (reason, n) in sorted.iter().take(4) {
-        let _ = writeln!(out, "        {kind} {n:>5}  {reason}");
-    }
-    if sorted.len() > 4 {
-        let rest: u64 = sorted[4..].iter().map(|(_, n)| n).sum();
-        let _ = writeln!(out, "        {kind} {rest:>5}  (other reasons)");
-    }
-}
-
-fn counts_line(label: &str, c: &TargetCounts, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "    {label:<20} {:>5} created {:>5} updated {:>5} unchanged {:>5} skipped {:>5} rejected {:>4} failed",
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.skipped_total(),
-        c.rejected_total(),
-        c.failed
-    );
-    reasons("skipped ", &c.skipped, out);
-    reasons("rejected", &c.rejected, out);
-}
-
 impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
@@ -228,21 +170,7 @@ impl fmt::Display for DemoReport {
                 );
             }
             for run in &p.runs {
-                let _ = writeln!(
-                    out,
-                    "  {} — {}, {} read in {} page(s), {:.1} s",
-                    run.object,
-                    run.status,
-                    run.read,
-                    run.pages,
-                    run.elapsed.as_secs_f64()
-                );
-                for (kind, c) in &run.targets {
-                    counts_line(&kind.to_string(), c, &mut out);
-                }
-                if let Some(tags) = &run.tags {
-                    counts_line("member tags", tags, &mut out);
-                }
+                out.push_str(&run_summary(run));
             }
             if let Some(orders) = &p.orders {
                 let _ = writeln!(out, "  {}", orders_line(orders));
@@ -271,30 +199,5 @@ impl fmt::Display for DemoReport {
             }
         }
         f.write_str(&out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_group_without_their_specifics() {
-        assert_eq!(
-            generic("email address \"a b@x\" contains whitespace"),
-            "email address … contains whitespace"
-        );
-        assert_eq!(generic("no email address"), "no email address");
-        assert_eq!(
-            generic("duplicate email: the member is written for customer C0000159"),
-            "duplicate email: the member is written for customer …"
-        );
-        let mut out = String::new();
-        let map = BTreeMap::from([
-            ("email address \"a\" has no @".to_owned(), 1),
-            ("email address \"b\" has no @".to_owned(), 2),
-        ]);
-        reasons("rejected", &map, &mut out);
-        assert_eq!(out.trim(), "rejected     3  email address … has no @");
     }
 }
