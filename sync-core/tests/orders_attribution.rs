@@ -241,3 +241,28 @@ async fn the_scheduler_runs_the_orders_flow_as_a_job() {
     assert_eq!(runs[0].start.trigger, RunTrigger::Scheduled);
     assert_eq!(runs[0].counts.created, 1);
 }
+
+#[tokio::test]
+async fn a_page_looks_each_customer_up_once_and_a_run_can_be_spawned() {
+    let world = World::start().await;
+    for id in ["7001", "7002", "7003", "7004"] {
+        world.place(&Order::new(id, "C0000001", "2.00")).await;
+    }
+    let orders = world.orders(SalesOrderMatch::None);
+    // The run's future is Send: it can be spawned, as the binary does.
+    let report = tokio::spawn(async move {
+        orders
+            .run(RunTrigger::Manual, &CancellationToken::new())
+            .await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.counts.created, 4);
+    let browses = world.qad_fake.route("api/qracore/browses");
+    assert_eq!(
+        world.qad_fake.stats().requests("GET", &browses),
+        2,
+        "one customer lookup per page of two orders"
+    );
+}

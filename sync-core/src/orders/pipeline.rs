@@ -18,6 +18,10 @@ use crate::error::{Result, SyncError};
 use crate::model::{ContentHash, ObjectKind, Outcome, RunId, TargetSystem};
 use crate::state::{StateBatch, StateStore};
 
+/// The customers one page has already resolved (a shop's orders repeat customers), so each is
+/// looked up once per page. Only answers are kept, never errors.
+pub(crate) type CustomerCache = std::sync::Mutex<HashMap<String, Option<CustomerCode>>>;
+
 /// The reason text of a held order, so the audit trail can be searched for it.
 pub(crate) const UNMATCHED: &str = "unmatched customer";
 
@@ -81,7 +85,35 @@ impl Pipeline {
 
     /// The QAD customer of an e-commerce customer id: the id map first (the forward sync records
     /// every customer it pushed, derived ids included), then QAD itself by customer code.
-    async fn customer(&self, id: &str) -> Result<Option<CustomerCode>> {
+    async fn customer(
+        &self,
+        id: &str,
+        cache: Option<&CustomerCache>,
+    ) -> Result<Option<CustomerCode>> {
+        let cached = cache.and_then(|c| c.lock().ok().and_then(|map| map.get(id).cloned()));
+        if let Some(known) = cached {
+            return Ok(known);
+        }
+        let found = self.lookup_customer(id).await?;
+        if let Some(mut map) = cache.and_then(|c| c.lock().ok()) {
+            map.insert(id.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+
+    /// Resolves each distinct customer id once, `concurrency` at a time, into `cache`, so the
+    /// orders of a page handled at once do not look the same customer up in parallel. Failed
+    /// lookups are left out: each order then tries again and records its own failure.
+    pub(crate) async fn warm_customers(&self, ids: Vec<String>, cache: &CustomerCache) {
+        use futures::StreamExt;
+        futures::stream::iter(ids)
+            .for_each_concurrent(self.config.concurrency.max(1), |id| async move {
+                let _ = self.customer(&id, Some(cache)).await;
+            })
+            .await;
+    }
+
+    async fn lookup_customer(&self, id: &str) -> Result<Option<CustomerCode>> {
         let mapped = self
             .state
             .source_keys(ObjectKind::EcommerceCustomers, id)
@@ -183,6 +215,7 @@ impl Pipeline {
         &self,
         order: &Order,
         run: RunId,
+        cache: Option<&CustomerCache>,
     ) -> std::result::Result<(AttributionRecord, Option<String>), Box<Handled>> {
         let key = order.id.as_str();
         let started = Utc::now();
@@ -203,7 +236,7 @@ impl Pipeline {
             })
         };
         let lookups = async {
-            let Some(customer) = self.customer(order.customer.id.as_str()).await? else {
+            let Some(customer) = self.customer(order.customer.id.as_str(), cache).await? else {
                 return Ok(None);
             };
             let sales_order = self.sales_order(key, &customer).await?;
@@ -305,9 +338,10 @@ impl Pipeline {
         order: &Order,
         run: RunId,
         known: Option<&ContentHash>,
+        cache: &CustomerCache,
     ) -> Result<Handled> {
         let fingerprint = order_fingerprint(order);
-        let (record, flag) = match self.prepare(order, run).await {
+        let (record, flag) = match self.prepare(order, run, Some(cache)).await {
             Ok(prepared) => prepared,
             Err(handled) => return Ok(*handled),
         };

@@ -106,7 +106,7 @@ impl ReplayHandler for AttributionReplay {
             }
         };
         let pipeline = self.orders.pipeline();
-        let (record, flag) = match pipeline.prepare(&order, run).await {
+        let (record, flag) = match pipeline.prepare(&order, run, None).await {
             Ok(prepared) => prepared,
             Err(handled) => return Ok(ReplayAttempt::new(handled.row, handled.state, true)),
         };

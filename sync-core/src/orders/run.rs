@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::OrdersConfig;
 use super::map::order_fingerprint;
-use super::pipeline::{Handled, Pipeline};
+use super::pipeline::{CustomerCache, Handled, Pipeline};
 use crate::audit::{NewAuditRow, OutcomeCounts, RunStart};
 use crate::error::{Result, SyncError};
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
@@ -214,6 +214,15 @@ impl OrdersSync {
         let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
         let fingerprints = state.hashes(ObjectKind::Orders, &ids).await?;
         let targets = state.hashes(ObjectKind::Attributions, &ids).await?;
+        let customers = &CustomerCache::default();
+        let mut changed: Vec<String> = page
+            .iter()
+            .filter(|o| fingerprints.get(o.id.as_str()) != Some(&order_fingerprint(o)))
+            .map(|o| o.customer.id.as_str().to_owned())
+            .collect();
+        changed.sort();
+        changed.dedup();
+        self.pipeline.warm_customers(changed, customers).await;
         // Owned orders: a closure over `&Order` makes this future's `Send` bound
         // higher-ranked, which callers that spawn it (a scheduler job) cannot prove.
         let handled: Vec<Handled> = futures::stream::iter(page)
@@ -232,7 +241,7 @@ impl OrdersSync {
                             posted: false,
                         })
                     } else {
-                        self.pipeline.handle(&order, run, known).await
+                        self.pipeline.handle(&order, run, known, customers).await
                     }
                 }
             })
