@@ -136,6 +136,7 @@ async fn ensure_store_run_twice_at_once_makes_one_store_and_both_succeed() {
     let fake = FakeMailchimp::start().await.unwrap();
     // Both callers' GETs are answered (404) before either POST lands: the loser's create is refused
     // as "already exists", and ensure_store must recover by checking the store that is there now.
+    // The POST's extra wait keeps the order even on a loaded machine.
     let latency = FaultConfig::none().latency(Duration::from_millis(100));
     fake.faults()
         .set_route(
@@ -145,7 +146,11 @@ async fn ensure_store_run_twice_at_once_makes_one_store_and_both_succeed() {
         )
         .unwrap();
     fake.faults()
-        .set_route(Method::POST, "/3.0/ecommerce/stores", latency)
+        .set_route(
+            Method::POST,
+            "/3.0/ecommerce/stores",
+            latency.latency(Duration::from_millis(500)),
+        )
         .unwrap();
     let client = common::mailchimp(&fake).await;
     let (shop, spec) = (client.ecommerce(), spec(&fake));
