@@ -314,7 +314,12 @@ impl Executor {
 
     /// Sends `ops` with at most `concurrency` in flight; results in input order.
     pub async fn execute_all(&self, ops: &[Operation], concurrency: usize) -> Vec<OpResult> {
-        stream::iter(ops.iter().map(|op| self.execute(op)))
+        // Owned futures: borrowing ones make the caller's future `Send` only for one lifetime.
+        stream::iter(ops.iter().cloned())
+            .map(|op| {
+                let executor = self.clone();
+                async move { executor.execute(&op).await }
+            })
             .buffered(concurrency.max(1))
             .collect()
             .await

@@ -459,3 +459,20 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_and_its_runs_can_move_across_tasks() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: T) {}
+        fn check(sync: &ForwardSync) {
+            send_sync(sync);
+            send(sync.run(ObjectKind::Customers, RunOptions::new()));
+        }
+        let _ = check;
+        send_sync(&RunOptions::new().on_progress(|_| {}));
+    }
+}

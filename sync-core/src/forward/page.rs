@@ -32,17 +32,34 @@ fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
     }
 }
 
-/// Runs `pending` writes (or plans them, in a dry run) with `run`, and turns results into rows.
-async fn execute<F, Fut>(ctx: &PageContext<'_>, pending: Vec<Pending>, run: F) -> Vec<Row>
-where
-    F: FnOnce(Vec<Operation>) -> Fut,
-    Fut: std::future::Future<Output = Vec<OpResult>>,
-{
+/// How a group of pending writes is sent.
+enum Sending {
+    /// One batch subscribe (of `SubscribeMember` operations) to this audience.
+    Batch(String),
+    /// One call each, `concurrency` at a time.
+    Each,
+}
+
+/// Sends `pending` (or plans it, in a dry run) and turns the results into rows.
+async fn execute(ctx: &PageContext<'_>, pending: Vec<Pending>, how: Sending) -> Vec<Row> {
     if ctx.dry_run {
         return pending.into_iter().map(Pending::planned).collect();
     }
     let started = Utc::now();
-    let results = run(pending.iter().map(|p| p.op.clone()).collect()).await;
+    let ops: Vec<Operation> = pending.iter().map(|p| p.op.clone()).collect();
+    let results: Vec<OpResult> = match how {
+        Sending::Batch(list_id) => {
+            let members: Vec<_> = ops
+                .into_iter()
+                .filter_map(|op| match op {
+                    Operation::SubscribeMember { member, .. } => Some(member),
+                    _ => None,
+                })
+                .collect();
+            ctx.executor.subscribe_batch(&list_id, &members).await
+        }
+        Sending::Each => ctx.executor.execute_all(&ops, ctx.config.concurrency).await,
+    };
     pending
         .into_iter()
         .zip(results)
@@ -160,28 +177,8 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             p
         })
         .collect();
-    let executor = ctx.executor;
-    let concurrency = ctx.config.concurrency;
-    let list = list_id.clone();
-    rows.extend(
-        execute(ctx, batched, |ops| async move {
-            let members: Vec<_> = ops
-                .into_iter()
-                .filter_map(|op| match op {
-                    Operation::SubscribeMember { member, .. } => Some(member),
-                    _ => None,
-                })
-                .collect();
-            executor.subscribe_batch(&list, &members).await
-        })
-        .await,
-    );
-    rows.extend(
-        execute(ctx, single, |ops| async move {
-            executor.execute_all(&ops, concurrency).await
-        })
-        .await,
-    );
+    rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone())).await);
+    rows.extend(execute(ctx, single, Sending::Each).await);
 
     // Tags, for members that reached (or already matched) Mailchimp.
     let ok: BTreeSet<&str> = rows
@@ -256,14 +253,7 @@ async fn tags(
             tags: true,
         });
     }
-    let executor = ctx.executor;
-    let concurrency = ctx.config.concurrency;
-    rows.extend(
-        execute(ctx, pending, |ops| async move {
-            executor.execute_all(&ops, concurrency).await
-        })
-        .await,
-    );
+    rows.extend(execute(ctx, pending, Sending::Each).await);
     Ok(rows)
 }
 
@@ -307,14 +297,7 @@ async fn ecommerce_customers(
             tags: false,
         });
     }
-    let executor = ctx.executor;
-    let concurrency = ctx.config.concurrency;
-    rows.extend(
-        execute(ctx, pending, |ops| async move {
-            executor.execute_all(&ops, concurrency).await
-        })
-        .await,
-    );
+    rows.extend(execute(ctx, pending, Sending::Each).await);
     Ok(rows)
 }
 
@@ -358,13 +341,6 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             tags: false,
         });
     }
-    let executor = ctx.executor;
-    let concurrency = ctx.config.concurrency;
-    rows.extend(
-        execute(ctx, pending, |ops| async move {
-            executor.execute_all(&ops, concurrency).await
-        })
-        .await,
-    );
+    rows.extend(execute(ctx, pending, Sending::Each).await);
     Ok(rows)
 }
