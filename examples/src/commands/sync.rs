@@ -87,6 +87,9 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
         for note in &out.notes {
             println!("{note}");
         }
+        if out.dry_run {
+            println!("dry run: nothing was written; created and updated count what a real run would write");
+        }
     }
     match out.runs.iter().find(|r| r.status == RunStatus::Aborted) {
         Some(aborted) => Err(AppError::Usage(format!(
