@@ -49,7 +49,8 @@
 //!   [`secrecy::SecretString`]s and never show in `Debug` or errors.
 //! - **Rate safety.** At most [`DEFAULT_MAX_CONCURRENCY`] requests in flight
 //!   per client (clones, handlers and streams share the cap). `429`, `5xx`, a
-//!   bare `403` and connect/timeout failures are retried with exponential
+//!   bare `403` and transport failures (connect, timeout, a connection dropped
+//!   before the response) are retried with exponential
 //!   backoff and jitter, honouring `Retry-After` ([`RetryConfig`]). `POST`s are
 //!   retried only where they are idempotent in effect.
 //! - **Timeouts.** Every attempt times out after [`DEFAULT_TIMEOUT`] (120 s)
