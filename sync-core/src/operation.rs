@@ -315,14 +315,17 @@ impl Executor {
     /// Sends `ops` with at most `concurrency` in flight; results in input order.
     pub async fn execute_all(&self, ops: &[Operation], concurrency: usize) -> Vec<OpResult> {
         // Owned futures: borrowing ones make the caller's future `Send` only for one lifetime.
-        stream::iter(ops.iter().cloned())
-            .map(|op| {
+        // Unordered, so one slow call does not hold back the window; put back in order after.
+        let mut results: Vec<(usize, OpResult)> = stream::iter(ops.iter().cloned().enumerate())
+            .map(|(i, op)| {
                 let executor = self.clone();
-                async move { executor.execute(&op).await }
+                async move { (i, executor.execute(&op).await) }
             })
-            .buffered(concurrency.max(1))
+            .buffer_unordered(concurrency.max(1))
             .collect()
-            .await
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, result)| result).collect()
     }
 
     async fn upsert_member(&self, list_id: &str, member: &MemberRecord) -> OpResult {
