@@ -92,6 +92,15 @@ async fn demo_json_gives_the_expected_counts() {
     assert_eq!(n(&orders["read"]), ORDERS as u64);
     assert_eq!(n(&orders["posted"]), ORDERS as u64, "{orders}");
     assert_eq!(n(&phases[2]["qad_attribution_posts"]), ORDERS as u64);
+    // Orders whose id is a sales order's customer PO are matched to it (rule customer_po).
+    let records = &phases[2]["qad_attributions"];
+    assert_eq!(n(&records["stored"]), ORDERS as u64);
+    assert!(n(&phases[1]["shop"]["matching_sales_orders"]) > 0, "seed 42 has POs to match");
+    assert_eq!(
+        n(&records["with_sales_order"]),
+        n(&phases[1]["shop"]["matching_sales_orders"]),
+        "{records}"
+    );
 
     // The second run writes nothing anywhere.
     assert_eq!(n(&phases[3]["mailchimp_writes"]), 0);

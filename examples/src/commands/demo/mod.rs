@@ -21,7 +21,7 @@ use crate::connection::Connection;
 use crate::error::{AppError, AppResult};
 use crate::output::print_json;
 use fakes::World;
-use report::{DemoReport, Phase, QadChanges};
+use report::{DemoReport, Phase, QadAttributions, QadChanges};
 
 /// Request counters of both fakes at one moment.
 #[derive(Clone, Copy)]
@@ -132,6 +132,18 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
     let back = sync::orders_run(&orders, RunTrigger::Manual).await?;
     let mut phase = mark.phase(&world, "orders back to QAD as attribution records");
     phase.orders = Some(back);
+    let records = world.qad.attributions();
+    phase.qad_attributions = Some(QadAttributions {
+        stored: records.len() as u64,
+        with_sales_order: records
+            .iter()
+            .filter(|r| {
+                r["salesOrderNumber"]
+                    .as_str()
+                    .is_some_and(|n| !n.is_empty())
+            })
+            .count() as u64,
+    });
     report.phases.push(phase);
 
     // 4. Nothing changed: nothing may be written.

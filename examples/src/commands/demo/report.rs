@@ -48,6 +48,8 @@ pub struct Phase {
     pub shop: Option<ShopSummary>,
     /// Records changed in QAD before the step's runs.
     pub qad_changes: Option<QadChanges>,
+    /// The attribution records QAD holds after the step.
+    pub qad_attributions: Option<QadAttributions>,
     /// Requests the fake Mailchimp answered.
     pub mailchimp_requests: u64,
     /// Of them, writes (POST, PUT, PATCH, DELETE).
@@ -67,6 +69,15 @@ pub struct QadChanges {
     pub customers: u64,
     /// Items edited.
     pub items: u64,
+}
+
+/// The attribution records the fake QAD holds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct QadAttributions {
+    /// Records stored (one per order id).
+    pub stored: u64,
+    /// Of them, records matched to a QAD sales order.
+    pub with_sales_order: u64,
 }
 
 /// Sums over all phases.
@@ -174,6 +185,13 @@ impl fmt::Display for DemoReport {
             }
             if let Some(orders) = &p.orders {
                 let _ = writeln!(out, "  {}", orders_line(orders));
+            }
+            if let Some(records) = &p.qad_attributions {
+                let _ = writeln!(
+                    out,
+                    "    QAD now holds {} attribution records, {} of them matched to a sales order by customer PO",
+                    records.stored, records.with_sales_order
+                );
             }
         }
         let t = &self.totals;
