@@ -2,6 +2,8 @@
 
 mod forward_support;
 
+use std::sync::{Arc, Mutex};
+
 use forward_support::{config, Harness, STORE};
 use rust_decimal::Decimal;
 use sync_core::forward::RunOptions;
@@ -19,11 +21,17 @@ async fn items_become_products_with_a_default_variant_and_inactive_ones_are_skip
     let mut cfg = config(h.mailchimp.list_id());
     cfg.mapping.item.url_template = Some("https://shop.example/p/{item_code}".into());
     let sync = h.sync(cfg);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress = Arc::clone(&seen);
     let report = sync
-        .run(ObjectKind::Items, RunOptions::new())
+        .run(
+            ObjectKind::Items,
+            RunOptions::new().on_progress(move |r| progress.lock().unwrap().push(r.read)),
+        )
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::Completed, "{report}");
+    assert_eq!(*seen.lock().unwrap(), [25, 40], "progress after each page");
 
     let items = h.qad.items();
     let inactive: Vec<_> = items
