@@ -95,7 +95,10 @@ async fn demo_json_gives_the_expected_counts() {
     // Orders whose id is a sales order's customer PO are matched to it (rule customer_po).
     let records = &phases[2]["qad_attributions"];
     assert_eq!(n(&records["stored"]), ORDERS as u64);
-    assert!(n(&phases[1]["shop"]["matching_sales_orders"]) > 0, "seed 42 has POs to match");
+    assert!(
+        n(&phases[1]["shop"]["matching_sales_orders"]) > 0,
+        "seed 42 has POs to match"
+    );
     assert_eq!(
         n(&records["with_sales_order"]),
         n(&phases[1]["shop"]["matching_sales_orders"]),

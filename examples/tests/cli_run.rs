@@ -120,6 +120,10 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
     .await
     .unwrap();
     assert!(status.success(), "{started}{rest}");
+    assert!(
+        !started.contains("run failed") && !rest.contains("run failed"),
+        "{started}{rest}"
+    );
 
     let out = run(
         &[

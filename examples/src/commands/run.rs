@@ -27,7 +27,15 @@ impl Engines {
         let object = ctx.object;
         if object == ObjectKind::Orders {
             if let Some(orders) = &self.orders {
-                let report = orders.run(ctx.trigger, &ctx.cancel).await?;
+                let report = match orders.run(ctx.trigger, &ctx.cancel).await {
+                    Err(err) if store_missing(&err) => {
+                        // On a fresh setup the orders may come round before the first customers
+                        // or items run has created the store.
+                        eprintln!("orders: the store does not exist yet; the first customers or items run creates it");
+                        return Ok(());
+                    }
+                    other => other?,
+                };
                 tracing::info!(
                     read = report.read,
                     posted = report.posted,
@@ -59,6 +67,16 @@ impl Engines {
             tracing::error!(%object, %error, "run aborted");
         }
         Ok(())
+    }
+}
+
+/// Whether `err` is Mailchimp answering 404 for the store's orders.
+fn store_missing(err: &SyncError) -> bool {
+    match err {
+        SyncError::Client { source, .. } => source
+            .downcast_ref::<mailchimp_client::Error>()
+            .is_some_and(|e| e.status() == Some(404)),
+        _ => false,
     }
 }
 
