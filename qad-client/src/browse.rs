@@ -33,8 +33,11 @@ pub struct Page<T> {
     pub offset: u64,
     /// The page size asked for.
     pub count: u32,
-    /// Whether another page may follow: QAD's `HasMoreParams` was not
-    /// `false` and the page was full.
+    /// Whether another page may follow. QAD's `HasMoreParams` decides when
+    /// the tenant sends it, since a tenant may serve fewer rows than the
+    /// count asked for (a server-side page-size cap) and still have more;
+    /// without it, a full page means more may follow. An empty page always
+    /// ends the read.
     pub has_more: bool,
 }
 
@@ -51,14 +54,14 @@ impl<T> Page<T> {
         self.has_more.then(|| self.offset + u64::from(self.count))
     }
 
-    /// A page; `has_more` is cleared when `items` is shorter than `count`.
+    /// A page; `has_more` is cleared when `items` is empty.
     pub fn new(items: Vec<T>, offset: u64, count: u32, has_more: bool) -> Self {
-        let full = items.len() >= count as usize && !items.is_empty();
+        let has_more = has_more && !items.is_empty();
         Self {
             items,
             offset,
             count,
-            has_more: has_more && full,
+            has_more,
         }
     }
 
@@ -305,12 +308,9 @@ impl Browse {
         let reply = self.client.call(&call).await?;
         let context = format!("browse {}", self.id);
         let (rows, more) = decode_envelope(reply.json(&context)?, &context)?;
-        Ok(Page::new(
-            rows,
-            self.offset,
-            self.count,
-            more.unwrap_or(true),
-        ))
+        // Without `HasMoreParams`, only a full page suggests another one.
+        let more = more.unwrap_or(rows.len() >= self.count as usize);
+        Ok(Page::new(rows, self.offset, self.count, more))
     }
 
     /// Every row from the current offset on, fetched page by page as the
@@ -436,8 +436,10 @@ mod tests {
     }
 
     #[test]
-    fn short_or_empty_pages_end_the_read() {
-        assert!(!Page::new(vec![1], 0, 2, true).has_more);
+    fn empty_pages_end_the_read_short_ones_follow_the_tenant() {
+        // A tenant capping pageSize serves short pages and says more follow.
+        assert!(Page::new(vec![1], 0, 2, true).has_more);
+        assert!(!Page::new(vec![1], 0, 2, false).has_more);
         assert!(!Page::<u8>::new(vec![], 0, 2, true).has_more);
         assert!(Page::new(vec![1, 2], 0, 2, true).has_more);
     }

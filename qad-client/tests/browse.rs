@@ -67,7 +67,10 @@ async fn the_stream_walks_every_page_once_with_one_call_id() {
         1,
     )
     .await;
+    // A short page that says more follow is followed (tenants may cap
+    // pageSize); the empty page after it ends the read.
     mount_page(&server, "3", "next", browse_body(rows(&["E"]), true), 1).await;
+    mount_page(&server, "4", "next", browse_body(rows(&[]), true), 1).await;
     mount_catch_all(&server).await;
 
     let all: Vec<_> = client(&server)
@@ -86,6 +89,23 @@ async fn the_stream_walks_every_page_once_with_one_call_id() {
         .flat_map(|r| query_values(r, "callId"))
         .collect();
     assert_eq!(call_ids.len(), 1, "{call_ids:?}");
+}
+
+#[tokio::test]
+async fn without_has_more_a_short_page_ends_the_stream() {
+    let server = setup().await;
+    mount_page(&server, "1", "first", json!({"data": rows(&["A", "B"])}), 1).await;
+    mount_page(&server, "2", "next", json!({"data": rows(&["C"])}), 1).await;
+    mount_catch_all(&server).await;
+
+    let all: Vec<_> = client(&server)
+        .browse(&id())
+        .count(2)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(codes(&all), ["A", "B", "C"]);
 }
 
 #[tokio::test]
@@ -192,7 +212,14 @@ async fn the_later_page_action_is_configurable() {
         1,
     )
     .await;
-    mount_page(&server, "2", "nextPage", browse_body(rows(&["C"]), true), 1).await;
+    mount_page(
+        &server,
+        "2",
+        "nextPage",
+        browse_body(rows(&["C"]), false),
+        1,
+    )
+    .await;
     mount_catch_all(&server).await;
 
     let client = builder(&server, oauth())

@@ -187,11 +187,9 @@ async fn browse_pages_map_offsets_to_page_numbers_and_stop_at_the_end() {
 }
 
 #[tokio::test]
-#[ignore = "known mismatch: qad-client ends a stream at a short page even when HasMoreParams is \
-            true, so a tenant that caps pageSize loses rows silently (reported to the lead)"]
 async fn a_tenant_that_caps_the_page_size_still_yields_every_row_once() {
     // Tenants may serve fewer rows than `pageSize` asks for (the fake caps at 10 here; qad-facts.md
-    // says a server maximum is unknown). Today the client reads the first 10 of 35 and stops.
+    // says a server maximum is unknown). The client follows `HasMoreParams`, not the page length.
     let qad = FakeQad::builder()
         .seeding(Seeding::new(6).customers(35))
         .max_page_size(10)
