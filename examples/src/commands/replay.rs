@@ -1,8 +1,10 @@
 //! `replay`: send the operations of failed audit rows again.
 
 use sync_core::audit::{AuditId, ReplayFilter};
+use sync_core::operation::Executor;
 use sync_core::orders::AttributionReplay;
-use sync_core::replay::Replayer;
+use sync_core::replay::{MailchimpReplay, Replayer};
+use sync_core::report::CallLog;
 
 use crate::cli::{Cli, ReplayArgs};
 use crate::commands::audit::parse_run;
@@ -28,7 +30,9 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
         }
     };
     let conn = Connection::open(Setup::load(cli)?).await?;
-    let mut replayer = Replayer::new(conn.state_dyn());
+    let mut replayer = Replayer::new(conn.state_dyn()).handler(MailchimpReplay::new(
+        Executor::new(conn.mailchimp.clone(), CallLog::new()),
+    ));
     if let Some(orders) = conn.orders()? {
         replayer = replayer.handler(AttributionReplay::new(orders));
     }
@@ -53,8 +57,8 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
             .map(|id| id.get().to_string())
             .collect();
         println!(
-            "{} row(s) left in the queue: no replay handler for their kind yet (rows {}); a record \
-             whose write failed keeps no content hash, so `ml-connector sync --full` writes it again",
+            "{} row(s) left in the queue: no replay handler for their kind (rows {}); orders \
+             need an [orders] table in the configuration",
             ids.len(),
             ids.join(", ")
         );
