@@ -83,9 +83,9 @@ pub enum AppError {
     Fake {
         /// What was being done.
         context: String,
-        /// The cause.
+        /// The fake's error.
         #[source]
-        source: testkit::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Something the command was asked to do is not possible as asked.
     #[error("{0}")]

@@ -41,10 +41,12 @@ pub struct World {
     _dir: tempfile::TempDir,
 }
 
-fn fake_err(context: &str) -> impl FnOnce(testkit::Error) -> AppError + '_ {
+fn fake_err<E: std::error::Error + Send + Sync + 'static>(
+    context: &str,
+) -> impl FnOnce(E) -> AppError + '_ {
     move |source| AppError::Fake {
         context: context.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -77,10 +79,7 @@ impl World {
             .faults(faults)
             .start()
             .await
-            .map_err(|source| AppError::Io {
-                context: "cannot start the fake QAD tenant".into(),
-                source: std::io::Error::other(source),
-            })?;
+            .map_err(fake_err("cannot start the fake QAD tenant"))?;
 
         // Some customers' addresses bounced long ago: Mailchimp has them as cleaned.
         let mut cleaned = 0;
