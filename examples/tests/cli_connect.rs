@@ -58,3 +58,30 @@ async fn connect_with_a_wrong_key_fails_and_says_so() {
     // QAD was still checked, and is fine.
     assert_eq!(report["qad"]["logged_in"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_naming_another_tenant_is_refused_before_any_login() {
+    let fakes = Fakes::start(5, 3).await;
+    let elsewhere = testkit::qad::FakeQad::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+    // Someone edits the tenant URL: the vault's password must not be sent there.
+    let edited = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&fakes.qad.base_url(), &elsewhere.base_url());
+    std::fs::write(&config, edited).unwrap();
+
+    let out = run(&["--config", config.to_str().unwrap(), "connect"], &[]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the configuration's qad.tenant_url is"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `ml-connector init` again"), "{stderr}");
+    assert_eq!(
+        elsewhere.stats().total(),
+        0,
+        "nothing, least of all the password, went there"
+    );
+}
