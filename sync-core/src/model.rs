@@ -329,20 +329,16 @@ impl ContentHash {
         Self(hex::encode(Sha256::digest(bytes)))
     }
 
-    /// The hash of a value's JSON encoding. Hash the mapped record with its fields in a fixed
-    /// order (a struct, or `serde_json::Value` whose maps are sorted) so equal records hash equal.
+    /// The hash of a value's canonical JSON (object keys sorted at every depth), so equal
+    /// records hash equal whatever order their fields were built in. The same function as
+    /// [`hash::content_hash`](crate::hash::content_hash).
     ///
     /// # Errors
     ///
     /// [`StateError::Encode`](crate::StateError::Encode) when the value cannot be encoded as
     /// JSON (a map with non-string keys, a failing `Serialize` impl).
     pub fn of_json<T: Serialize + ?Sized>(value: &T) -> Result<Self, crate::StateError> {
-        serde_json::to_vec(value)
-            .map(|bytes| Self::of_bytes(&bytes))
-            .map_err(|source| crate::StateError::Encode {
-                what: "content hash input",
-                source,
-            })
+        crate::hash::content_hash(value)
     }
 
     /// Wraps a hash read back from storage.

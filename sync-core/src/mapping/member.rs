@@ -101,11 +101,13 @@ mod tests {
 
     #[test]
     fn merge_fields_tags_and_partial_addresses() {
-        let mut mapping = CustomerMapping::default();
-        mapping.tags = vec![
-            TagRule::new("customerTypeCode", "type:"),
-            TagRule::new("currencyCode", ""),
-        ];
+        let mut mapping = CustomerMapping {
+            tags: vec![
+                TagRule::new("customerTypeCode", "type:"),
+                TagRule::new("currencyCode", ""),
+            ],
+            ..CustomerMapping::default()
+        };
         mapping
             .merge_fields
             .insert("REGION".into(), MergeRule::Field("customShort1".into()));
