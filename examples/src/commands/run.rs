@@ -49,22 +49,14 @@ impl Engines {
         let options = RunOptions::new()
             .trigger(ctx.trigger)
             .cancel(ctx.cancel.clone());
-        // ForwardSync::run's future cannot (yet) be proven `Send`, which a scheduler job must
-        // be, so it is driven on a blocking thread of the same runtime; the tasks it spawns
-        // still run on the runtime's workers.
-        let forward = self.forward.clone();
-        let runtime = tokio::runtime::Handle::current();
-        let report =
-            tokio::task::spawn_blocking(move || runtime.block_on(forward.run(object, options)))
-                .await
-                .map_err(|e| SyncError::Config {
-                    what: format!("the {object} run panicked: {e}"),
-                })??;
+        let report = self.forward.run(object, options).await?;
         tracing::info!(%object, status = %report.status, read = report.read, "run done");
         eprintln!("{object}: {} — {}", report.status, page_summary(&report));
         if let Some(error) = &report.error {
             // The run keeps what it committed and the next one resumes after it.
-            tracing::error!(%object, %error, "run aborted");
+            eprintln!(
+                "{object}: aborted: {error}; the next run resumes after the last committed page"
+            );
         }
         Ok(())
     }
