@@ -1,8 +1,13 @@
-//! The sync state, audit trail, credentials vault and schedules of ml-connector, the
-//! QAD ERP ⇄ Mailchimp connector.
+//! The sync engine of ml-connector, the QAD ERP ⇄ Mailchimp connector: mapping, change
+//! detection, upserts, orders back to QAD, the state store and audit trail, replay, schedules, the
+//! credentials vault and the webhook receiver. It calls `qad-client` and `mailchimp-client` and is
+//! the only crate that knows both.
 //!
-//! This crate is where the connector keeps what it knows between runs and decides when to run:
-//!
+//! - [`forward`]: QAD customers and items to Mailchimp audience members, e-commerce customers and
+//!   products ([`forward::ForwardSync`]), store first, streamed page by page, with change
+//!   detection ([`hash`]) so a re-run without changes makes no write call. [`mapping`] turns QAD
+//!   records into target records as [`config::SyncConfig`] says; [`operation`] holds the
+//!   recorded, replayable target operations and their executor; [`report`] the per-run counts.
 //! - [`StateStore`] (default [`SqliteStateStore`], one SQLite file): the id map, content hashes
 //!   for change detection, cursors per source object, remembered member statuses, the audit
 //!   trail, the replay queue, runs and webhook delivery keys. Writes go in [`StateBatch`]es, one
@@ -20,6 +25,38 @@
 //!   signatures, dedup, body limit) that keeps member statuses and the id map current.
 //!
 //! # Quick start
+//!
+//! Sync QAD customers into a Mailchimp audience and its store:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use sync_core::config::{StoreConfig, SyncConfig};
+//! use sync_core::forward::{ForwardSync, RunOptions};
+//! use sync_core::{ObjectKind, SqliteStateStore};
+//!
+//! let mailchimp = mailchimp_client::Client::builder(mailchimp_client::Credentials::api_key(
+//!     std::env::var("MAILCHIMP_API_KEY")?,
+//! ))
+//! .build()
+//! .await?;
+//! let qad = qad_client::Client::builder()
+//!     .tenant_url("https://acme.qad.com/clouderp")
+//!     .credentials(qad_client::Credentials::oauth_password(
+//!         "client-id",
+//!         "sync-user",
+//!         std::env::var("QAD_PASSWORD")?,
+//!     ))
+//!     .build()?;
+//! let state = Arc::new(SqliteStateStore::open("state.db").await?);
+//! let config = SyncConfig::new("a1b2c3d4e5").with_store(StoreConfig::new("qad-store", "ACME", "USD"));
+//!
+//! let sync = ForwardSync::new(config, mailchimp, qad, state)?;
+//! let report = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
+//! println!("{report}");
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Record a page of results atomically, then read the audit trail and the replay queue:
 //!
