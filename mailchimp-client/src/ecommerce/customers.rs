@@ -2,19 +2,17 @@
 //! `PUT/GET/PATCH/DELETE …/customers/{customer_id}`.
 
 use chrono::{DateTime, FixedOffset};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::ids::CustomerId;
 use super::money::{opt_amount, Decimal};
 use super::read::GetRequest;
+use super::resource::Resource;
 use super::stores::StoreHandler;
 use super::validate;
-use crate::client::Client;
 use crate::error::Result;
 use crate::page::{collection_methods, Collection};
-use crate::query::Query;
 
 /// A store's customer, as Mailchimp returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -143,8 +141,7 @@ impl StoreHandler {
     /// The store's customers.
     pub fn customers(&self) -> Customers {
         Customers {
-            client: self.client().clone(),
-            store: self.id().as_str().to_owned(),
+            resource: self.resource("customers"),
         }
     }
 }
@@ -152,8 +149,7 @@ impl StoreHandler {
 /// A store's customers; made by [`StoreHandler::customers`].
 #[derive(Debug, Clone)]
 pub struct Customers {
-    client: Client,
-    store: String,
+    resource: Resource,
 }
 
 impl Customers {
@@ -174,17 +170,13 @@ impl Customers {
     /// ```
     pub fn list(&self) -> CustomersRequest {
         CustomersRequest {
-            inner: Collection::new(
-                self.client.clone(),
-                &["ecommerce", "stores", &self.store, "customers"],
-                "customers",
-            ),
+            inner: self.resource.list(),
         }
     }
 
     /// `GET …/customers/{customer_id}`.
     pub fn get(&self, id: &CustomerId) -> GetRequest<Customer> {
-        GetRequest::new(&self.client, &self.path(id))
+        self.resource.get(id.as_str())
     }
 
     /// `PUT …/customers/{customer_id}`: adds the customer, or updates it if
@@ -215,14 +207,7 @@ impl Customers {
     /// [`Error`](crate::Error).
     pub async fn upsert(&self, customer: &CustomerInput) -> Result<Customer> {
         validate::customer_id("customer.id", customer.id.as_str())?;
-        self.client
-            .send_json(
-                Method::PUT,
-                &self.path(&customer.id),
-                &Query::new(),
-                customer,
-            )
-            .await
+        self.resource.put(customer.id.as_str(), customer).await
     }
 
     /// `PATCH …/customers/{customer_id}`: changes the fields set in `update`.
@@ -232,9 +217,7 @@ impl Customers {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown customer;
     /// otherwise the API and transport errors of [`Error`](crate::Error).
     pub async fn update(&self, id: &CustomerId, update: &CustomerUpdate) -> Result<Customer> {
-        self.client
-            .send_json(Method::PATCH, &self.path(id), &Query::new(), update)
-            .await
+        self.resource.patch(id.as_str(), update).await
     }
 
     /// `DELETE …/customers/{customer_id}`.
@@ -244,11 +227,7 @@ impl Customers {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown customer;
     /// otherwise the API and transport errors of [`Error`](crate::Error).
     pub async fn delete(&self, id: &CustomerId) -> Result<()> {
-        self.client.delete(&self.path(id), &Query::new()).await
-    }
-
-    fn path<'a>(&'a self, id: &'a CustomerId) -> [&'a str; 5] {
-        ["ecommerce", "stores", &self.store, "customers", id.as_str()]
+        self.resource.delete(id.as_str()).await
     }
 }
 

@@ -50,6 +50,7 @@ pub mod money;
 mod orders;
 mod products;
 mod read;
+mod resource;
 mod stores;
 mod validate;
 

@@ -2,7 +2,6 @@
 //! /ecommerce/stores/{store_id}/orders` and `GET/PUT …/orders/{order_id}`.
 
 use chrono::{DateTime, FixedOffset};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
@@ -10,13 +9,12 @@ use super::customers::Customer;
 use super::ids::{CustomerId, OrderId, OrderLineId, ProductId, StoreId, VariantId};
 use super::money::{amount, opt_amount, Decimal};
 use super::read::GetRequest;
+use super::resource::Resource;
 use super::stores::StoreHandler;
 use super::validate;
 use super::Ecommerce;
-use crate::client::Client;
 use crate::error::Result;
 use crate::page::{collection_methods, Collection};
-use crate::query::Query;
 
 /// An order, as Mailchimp returns it. Amounts are exact decimals.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -314,7 +312,7 @@ impl Ecommerce {
     /// ```
     pub fn orders(&self) -> OrdersRequest {
         OrdersRequest {
-            inner: Collection::new(self.client.clone(), &["ecommerce", "orders"], "orders"),
+            inner: Resource::top_level(self.client.clone(), "orders").list(),
         }
     }
 }
@@ -323,8 +321,7 @@ impl StoreHandler {
     /// The store's orders.
     pub fn orders(&self) -> StoreOrders {
         StoreOrders {
-            client: self.client().clone(),
-            store: self.id().as_str().to_owned(),
+            resource: self.resource("orders"),
         }
     }
 }
@@ -332,8 +329,7 @@ impl StoreHandler {
 /// A store's orders; made by [`StoreHandler::orders`].
 #[derive(Debug, Clone)]
 pub struct StoreOrders {
-    client: Client,
-    store: String,
+    resource: Resource,
 }
 
 impl StoreOrders {
@@ -355,17 +351,13 @@ impl StoreOrders {
     /// ```
     pub fn list(&self) -> OrdersRequest {
         OrdersRequest {
-            inner: Collection::new(
-                self.client.clone(),
-                &["ecommerce", "stores", &self.store, "orders"],
-                "orders",
-            ),
+            inner: self.resource.list(),
         }
     }
 
     /// `GET …/orders/{order_id}`.
     pub fn get(&self, id: &OrderId) -> GetRequest<Order> {
-        GetRequest::new(&self.client, &self.path(id))
+        self.resource.get(id.as_str())
     }
 
     /// `PUT …/orders/{order_id}`: adds the order, or updates it if the id
@@ -379,9 +371,7 @@ impl StoreOrders {
     /// otherwise the API and transport errors of [`Error`](crate::Error).
     pub async fn upsert(&self, order: &OrderInput) -> Result<Order> {
         order.validate()?;
-        self.client
-            .send_json(Method::PUT, &self.path(&order.id), &Query::new(), order)
-            .await
+        self.resource.put(order.id.as_str(), order).await
     }
 
     /// `POST …/orders`: creates the order. Not retried (a `POST`); prefer
@@ -411,18 +401,7 @@ impl StoreOrders {
     /// [`Error::InvalidResource`](crate::Error::InvalidResource).
     pub async fn create(&self, order: &OrderInput) -> Result<Order> {
         order.validate()?;
-        self.client
-            .send_json(
-                Method::POST,
-                &["ecommerce", "stores", &self.store, "orders"],
-                &Query::new(),
-                order,
-            )
-            .await
-    }
-
-    fn path<'a>(&'a self, id: &'a OrderId) -> [&'a str; 5] {
-        ["ecommerce", "stores", &self.store, "orders", id.as_str()]
+        self.resource.post(order).await
     }
 }
 

@@ -3,18 +3,16 @@
 //! `PUT …/variants/{variant_id}`.
 
 use chrono::{DateTime, FixedOffset};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ProductId, VariantId};
 use super::money::{opt_amount, Decimal};
 use super::read::GetRequest;
+use super::resource::Resource;
 use super::stores::StoreHandler;
 use super::validate;
-use crate::client::Client;
 use crate::error::Result;
 use crate::page::{collection_methods, Collection};
-use crate::query::Query;
 
 /// A product, as Mailchimp returns it. A product read carries at most 50
 /// variants; use [`ProductVariants::list`] for all of them.
@@ -231,8 +229,7 @@ impl StoreHandler {
     /// The store's products.
     pub fn products(&self) -> Products {
         Products {
-            client: self.client().clone(),
-            store: self.id().as_str().to_owned(),
+            resource: self.resource("products"),
         }
     }
 }
@@ -240,25 +237,20 @@ impl StoreHandler {
 /// A store's products; made by [`StoreHandler::products`].
 #[derive(Debug, Clone)]
 pub struct Products {
-    client: Client,
-    store: String,
+    resource: Resource,
 }
 
 impl Products {
     /// `GET …/products`: the store's products.
     pub fn list(&self) -> ProductsRequest {
         ProductsRequest {
-            inner: Collection::new(
-                self.client.clone(),
-                &["ecommerce", "stores", &self.store, "products"],
-                "products",
-            ),
+            inner: self.resource.list(),
         }
     }
 
     /// `GET …/products/{product_id}` (with at most 50 variants).
     pub fn get(&self, id: &ProductId) -> GetRequest<Product> {
-        GetRequest::new(&self.client, &self.path(id))
+        self.resource.get(id.as_str())
     }
 
     /// `PUT …/products/{product_id}`: adds the product, or updates it if the
@@ -284,9 +276,7 @@ impl Products {
     /// [`Error`](crate::Error).
     pub async fn upsert(&self, product: &ProductInput) -> Result<Product> {
         product.validate()?;
-        self.client
-            .send_json(Method::PUT, &self.path(&product.id), &Query::new(), product)
-            .await
+        self.resource.put(product.id.as_str(), product).await
     }
 
     /// `DELETE …/products/{product_id}`.
@@ -296,20 +286,14 @@ impl Products {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown product;
     /// otherwise the API and transport errors of [`Error`](crate::Error).
     pub async fn delete(&self, id: &ProductId) -> Result<()> {
-        self.client.delete(&self.path(id), &Query::new()).await
+        self.resource.delete(id.as_str()).await
     }
 
     /// The variants of product `id`.
     pub fn variants(&self, id: &ProductId) -> ProductVariants {
         ProductVariants {
-            client: self.client.clone(),
-            store: self.store.clone(),
-            product: id.as_str().to_owned(),
+            resource: self.resource.nested(id.as_str(), "variants"),
         }
-    }
-
-    fn path<'a>(&'a self, id: &'a ProductId) -> [&'a str; 5] {
-        ["ecommerce", "stores", &self.store, "products", id.as_str()]
     }
 }
 
@@ -327,9 +311,7 @@ impl ProductsRequest {
 /// One product's variants; made by [`Products::variants`].
 #[derive(Debug, Clone)]
 pub struct ProductVariants {
-    client: Client,
-    store: String,
-    product: String,
+    resource: Resource,
 }
 
 impl ProductVariants {
@@ -353,24 +335,13 @@ impl ProductVariants {
     /// ```
     pub fn list(&self) -> VariantsRequest {
         VariantsRequest {
-            inner: Collection::new(
-                self.client.clone(),
-                &[
-                    "ecommerce",
-                    "stores",
-                    &self.store,
-                    "products",
-                    &self.product,
-                    "variants",
-                ],
-                "variants",
-            ),
+            inner: self.resource.list(),
         }
     }
 
     /// `GET …/variants/{variant_id}`.
     pub fn get(&self, id: &VariantId) -> GetRequest<Variant> {
-        GetRequest::new(&self.client, &self.path(id))
+        self.resource.get(id.as_str())
     }
 
     /// `PUT …/variants/{variant_id}`: adds the variant, or updates it if the
@@ -384,21 +355,7 @@ impl ProductVariants {
     /// otherwise the API and transport errors of [`Error`](crate::Error).
     pub async fn upsert(&self, variant: &VariantInput) -> Result<Variant> {
         variant.validate("variant")?;
-        self.client
-            .send_json(Method::PUT, &self.path(&variant.id), &Query::new(), variant)
-            .await
-    }
-
-    fn path<'a>(&'a self, id: &'a VariantId) -> [&'a str; 7] {
-        [
-            "ecommerce",
-            "stores",
-            &self.store,
-            "products",
-            &self.product,
-            "variants",
-            id.as_str(),
-        ]
+        self.resource.put(variant.id.as_str(), variant).await
     }
 }
 

@@ -2,19 +2,17 @@
 //! /ecommerce/stores/{store_id}`, and [`Ecommerce::ensure_store`].
 
 use chrono::{DateTime, FixedOffset};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
 use super::ids::StoreId;
 use super::read::GetRequest;
+use super::resource::Resource;
 use super::validate;
 use super::Ecommerce;
-use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::ids::ListId;
 use crate::page::{collection_methods, Collection};
-use crate::query::Query;
 
 /// A store, as Mailchimp returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -288,7 +286,7 @@ impl Ecommerce {
     /// ```
     pub fn stores(&self) -> StoresRequest {
         StoresRequest {
-            inner: Collection::new(self.client.clone(), &["ecommerce", "stores"], "stores"),
+            inner: self.stores_resource().list(),
         }
     }
 
@@ -304,9 +302,7 @@ impl Ecommerce {
     /// of [`Error`].
     pub async fn create_store(&self, store: &NewStore) -> Result<Store> {
         store.validate()?;
-        self.client
-            .send_json(Method::POST, &["ecommerce", "stores"], &Query::new(), store)
-            .await
+        self.stores_resource().post(store).await
     }
 
     /// Makes sure the store `spec.id` exists, linked to `spec.list_id`, with
@@ -350,11 +346,7 @@ impl Ecommerce {
         let existing = match handler.get().send().await {
             Ok(store) => store,
             Err(err) if err.is_not_found() => {
-                match self
-                    .client
-                    .post_idempotent(&["ecommerce", "stores"], &Query::new(), spec)
-                    .await
-                {
+                match self.stores_resource().post_idempotent(spec).await {
                     Ok(created) => {
                         return Ok(EnsuredStore {
                             store: created,
@@ -398,9 +390,13 @@ impl Ecommerce {
     /// The store `id`: its details, customers, products and orders.
     pub fn store(&self, id: &StoreId) -> StoreHandler {
         StoreHandler {
-            client: self.client.clone(),
+            stores: self.stores_resource(),
             id: id.clone(),
         }
+    }
+
+    fn stores_resource(&self) -> Resource {
+        Resource::top_level(self.client.clone(), "stores")
     }
 }
 
@@ -418,7 +414,7 @@ impl StoresRequest {
 /// One store; made by [`Ecommerce::store`]. Holds a clone of the client.
 #[derive(Debug, Clone)]
 pub struct StoreHandler {
-    client: Client,
+    stores: Resource,
     id: StoreId,
 }
 
@@ -428,8 +424,9 @@ impl StoreHandler {
         &self.id
     }
 
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    /// The store's sub-collection `name`, such as `customers`.
+    pub(crate) fn resource(&self, name: &'static str) -> Resource {
+        self.stores.nested(self.id.as_str(), name)
     }
 
     /// `GET /ecommerce/stores/{store_id}`.
@@ -443,7 +440,7 @@ impl StoreHandler {
     /// # Ok(()) }
     /// ```
     pub fn get(&self) -> GetRequest<Store> {
-        GetRequest::new(&self.client, &["ecommerce", "stores", self.id.as_str()])
+        self.stores.get(self.id.as_str())
     }
 
     /// `PATCH /ecommerce/stores/{store_id}`: changes the fields set in
@@ -454,14 +451,7 @@ impl StoreHandler {
     /// [`Error::NotFound`] for an unknown store; otherwise the API and
     /// transport errors of [`Error`].
     pub async fn update(&self, update: &StoreUpdate) -> Result<Store> {
-        self.client
-            .send_json(
-                Method::PATCH,
-                &["ecommerce", "stores", self.id.as_str()],
-                &Query::new(),
-                update,
-            )
-            .await
+        self.stores.patch(self.id.as_str(), update).await
     }
 
     /// `DELETE /ecommerce/stores/{store_id}`: deletes the store and all its
@@ -472,9 +462,7 @@ impl StoreHandler {
     /// [`Error::NotFound`] for an unknown store; otherwise the API and
     /// transport errors of [`Error`].
     pub async fn delete(&self) -> Result<()> {
-        self.client
-            .delete(&["ecommerce", "stores", self.id.as_str()], &Query::new())
-            .await
+        self.stores.delete(self.id.as_str()).await
     }
 }
 
