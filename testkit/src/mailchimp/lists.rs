@@ -1,7 +1,6 @@
 //! The API root, ping, and audiences (lists) with their merge fields.
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State},
     routing::get,
     Router,
@@ -11,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::{
     members,
     problem::Problem,
-    request::{self, merge, no_content, now, ok, parse_object, required_str, Page, Reply},
+    request::{self, merge, no_content, now, ok, required_str, ObjectBody, Page, Reply},
     state::{ListData, MailchimpState},
     App,
 };
@@ -238,9 +237,8 @@ async fn get_lists(State(app): State<App>, Query(query): Query<request::Query>) 
 async fn post_list(
     State(app): State<App>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let name = required_str(&body, "name")?.to_owned();
     for field in ["contact", "campaign_defaults"] {
         if !body.get(field).is_some_and(Value::is_object) {
@@ -286,9 +284,8 @@ async fn patch_list(
     State(app): State<App>,
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(mut patch): ObjectBody,
 ) -> Reply {
-    let mut patch = parse_object(&body)?;
     patch.remove("id");
     let mut state = app.lock();
     let list = state
@@ -343,9 +340,8 @@ async fn post_merge_field(
     State(app): State<App>,
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let name = required_str(&body, "name")?.to_owned();
     let kind = required_str(&body, "type")?.to_owned();
     if !MERGE_TYPES.contains(&kind.as_str()) {
@@ -411,9 +407,8 @@ async fn patch_merge_field(
     State(app): State<App>,
     Path((list_id, merge_id)): Path<(String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(mut patch): ObjectBody,
 ) -> Reply {
-    let mut patch = parse_object(&body)?;
     for key in ["merge_id", "tag", "type", "list_id"] {
         patch.remove(key);
     }

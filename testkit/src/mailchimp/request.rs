@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -22,6 +24,24 @@ pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Problem> {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(json_parse_exception("the body must be a JSON object")),
         Err(e) => Err(json_parse_exception(&e.to_string())),
+    }
+}
+
+/// A request body that must be a JSON object: the last extractor of every handler that reads a body.
+/// Anything else is refused as [`parse_object`] refuses it.
+#[derive(Debug)]
+pub(crate) struct ObjectBody(pub(crate) Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for ObjectBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_object(&bytes)
+            .map(Self)
+            .map_err(IntoResponse::into_response)
     }
 }
 

@@ -1,7 +1,6 @@
 //! The audience webhook registry, and delivering events the way Mailchimp does.
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State},
     routing::get,
     Router,
@@ -12,7 +11,7 @@ use sha2::Sha256;
 
 use super::{
     problem::Problem,
-    request::{self, merge, no_content, ok, parse_object, required_str, Page, Reply},
+    request::{self, merge, no_content, ok, required_str, ObjectBody, Page, Reply},
     state::{ListData, WebhookData},
     App,
 };
@@ -107,9 +106,8 @@ async fn post_webhook(
     State(app): State<App>,
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let url = required_str(&body, "url")?.to_owned();
     check_url(&app, &url).await?;
     let events = flags(&body, "events", &EVENTS, |_| true)?;
@@ -192,9 +190,8 @@ async fn patch_webhook(
     State(app): State<App>,
     Path((list_id, id)): Path<(String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let new_url = request::str_field(&body, "url")?.map(str::to_owned);
     if let Some(url) = &new_url {
         check_url(&app, url).await?;

@@ -2,19 +2,14 @@
 
 use std::collections::HashMap;
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
-use super::{
-    already_exists, store_mut, store_ref, target_id, without, Body, Mode, MAX_CUSTOMER_ID,
-};
+use super::{check_presence, store_mut, store_ref, without, write_id, Body, Mode, MAX_CUSTOMER_ID};
 use crate::mailchimp::{
     members::{add_customer_member, is_valid_email},
     problem::Problem,
-    request::{self, merge, no_content, now, ok, parse_object, str_field, Page, Reply},
+    request::{self, merge, no_content, now, ok, str_field, ObjectBody, Page, Reply},
     state::{MailchimpState, StoreData},
     App,
 };
@@ -62,16 +57,12 @@ pub(super) fn write_customer(
     mode: Mode,
 ) -> Result<Value, Problem> {
     let store = store_mut(state, store_id)?;
-    let id = match mode {
-        Mode::Patch => path_id.unwrap_or_default().to_owned(),
-        _ => target_id(body, path_id)?,
-    };
+    let id = write_id(body, path_id, mode)?;
     let existing = store.customers.get(&id).cloned();
+    check_presence(existing.is_some(), mode, "customer")?;
     let stamp = now();
-    let customer = match (existing, mode) {
-        (Some(_), Mode::Post) => return Err(already_exists("customer")),
-        (None, Mode::Patch) => return Err(Problem::not_found()),
-        (Some(mut customer), _) => {
+    let customer = match existing {
+        Some(mut customer) => {
             // PATCH cannot change the id or the email address.
             let skip: &[&str] = if mode == Mode::Patch {
                 &["id", "email_address", "created_at"]
@@ -87,7 +78,7 @@ pub(super) fn write_customer(
             customer["updated_at"] = json!(stamp);
             customer
         }
-        (None, _) => {
+        None => {
             if id.len() > MAX_CUSTOMER_ID {
                 return Err(Problem::invalid(
                     "id",
@@ -180,38 +171,7 @@ pub(super) async fn list_customers(
     )
 }
 
-pub(super) async fn post_customer(
-    State(app): State<App>,
-    Path(store_id): Path<String>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_customer(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
-    ok(&query, value)
-}
-
-pub(super) async fn put_customer(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_customer(&mut app.lock(), &store_id, Some(&id), &body, Mode::Put)?;
-    ok(&query, value)
-}
-
-pub(super) async fn patch_customer(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_customer(&mut app.lock(), &store_id, Some(&id), &body, Mode::Patch)?;
-    ok(&query, value)
-}
+store_write_handlers!(write_customer => post_customer, put_customer, patch_customer);
 
 pub(super) async fn get_customer(
     State(app): State<App>,

@@ -4,6 +4,36 @@
 use axum::{routing::get, Router};
 use serde_json::{Map, Value};
 
+/// Defines the `POST` (create), `PUT` (upsert) and `PATCH` (update) handlers of one kind of store item:
+/// each answers with what `$write` returns for its [`Mode`] (`POST` has no id in the path).
+macro_rules! store_write_handlers {
+    ($write:ident => $post:ident, $put:ident, $patch:ident) => {
+        pub(super) async fn $post(
+            State(app): State<App>,
+            Path(store_id): Path<String>,
+            Query(query): Query<request::Query>,
+            ObjectBody(body): ObjectBody,
+        ) -> Reply {
+            let value = $write(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
+            ok(&query, value)
+        }
+
+        store_write_handlers!(@with_id $write, $put, Mode::Put);
+        store_write_handlers!(@with_id $write, $patch, Mode::Patch);
+    };
+    (@with_id $write:ident, $handler:ident, $mode:expr) => {
+        pub(super) async fn $handler(
+            State(app): State<App>,
+            Path((store_id, id)): Path<(String, String)>,
+            Query(query): Query<request::Query>,
+            ObjectBody(body): ObjectBody,
+        ) -> Reply {
+            let value = $write(&mut app.lock(), &store_id, Some(&id), &body, $mode)?;
+            ok(&query, value)
+        }
+    };
+}
+
 mod customers;
 mod orders;
 mod products;
@@ -113,6 +143,24 @@ pub(super) fn target_id(body: &Body, path_id: Option<&str>) -> Result<String, Pr
         )),
         (Some(path), _) => Ok(path.to_owned()),
         (None, _) => Ok(required_str(body, "id")?.to_owned()),
+    }
+}
+
+/// The id a store-item write targets: the path's as given for `PATCH` (the body's is not read),
+/// otherwise [`target_id`].
+pub(super) fn write_id(body: &Body, path_id: Option<&str>, mode: Mode) -> Result<String, Problem> {
+    match mode {
+        Mode::Patch => Ok(path_id.unwrap_or_default().to_owned()),
+        Mode::Post | Mode::Put => target_id(body, path_id),
+    }
+}
+
+/// Refuses a `POST` of a `what` that exists and a `PATCH` of one that does not; `PUT` upserts.
+pub(super) fn check_presence(exists: bool, mode: Mode, what: &str) -> Result<(), Problem> {
+    match (exists, mode) {
+        (true, Mode::Post) => Err(already_exists(what)),
+        (false, Mode::Patch) => Err(Problem::not_found()),
+        _ => Ok(()),
     }
 }
 

@@ -2,17 +2,14 @@
 
 use std::collections::HashMap;
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::customers::{customer_totals, render_customer};
-use super::{already_exists, require_number, store_mut, store_ref, target_id, without, Body, Mode};
+use super::{check_presence, require_number, store_mut, store_ref, without, write_id, Body, Mode};
 use crate::mailchimp::{
     problem::Problem,
-    request::{self, merge, no_content, ok, parse_object, required_str, Page, Reply},
+    request::{self, merge, no_content, ok, required_str, ObjectBody, Page, Reply},
     state::{MailchimpState, StoreData},
     App,
 };
@@ -115,21 +112,18 @@ pub(super) fn write_order(
     mode: Mode,
 ) -> Result<Value, Problem> {
     let store = store_mut(state, store_id)?;
-    let id = match mode {
-        Mode::Patch => path_id.unwrap_or_default().to_owned(),
-        _ => target_id(body, path_id)?,
-    };
-    let order = match (store.orders.get(&id).cloned(), mode) {
-        (Some(_), Mode::Post) => return Err(already_exists("order")),
-        (None, Mode::Patch) => return Err(Problem::not_found()),
-        (Some(mut order), _) => {
+    let id = write_id(body, path_id, mode)?;
+    let existing = store.orders.get(&id).cloned();
+    check_presence(existing.is_some(), mode, "order")?;
+    let order = match existing {
+        Some(mut order) => {
             check_order_refs(store, body)?;
             if let Some(target) = order.as_object_mut() {
                 merge(target, &without(body, &["id", "store_id"]));
             }
             order
         }
-        (None, _) => {
+        None => {
             if !body.get("customer").is_some_and(Value::is_object) {
                 return Err(Problem::invalid(
                     "customer",
@@ -252,38 +246,7 @@ pub(super) async fn list_account_orders(
     )
 }
 
-pub(super) async fn post_order(
-    State(app): State<App>,
-    Path(store_id): Path<String>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_order(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
-    ok(&query, value)
-}
-
-pub(super) async fn put_order(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_order(&mut app.lock(), &store_id, Some(&id), &body, Mode::Put)?;
-    ok(&query, value)
-}
-
-pub(super) async fn patch_order(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_order(&mut app.lock(), &store_id, Some(&id), &body, Mode::Patch)?;
-    ok(&query, value)
-}
+store_write_handlers!(write_order => post_order, put_order, patch_order);
 
 pub(super) fn rendered_order(
     state: &MailchimpState,

@@ -1,17 +1,15 @@
 //! Products and variants: a product needs at least one variant; variants upsert on their own.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::{
-    already_exists, store_mut, store_ref, target_id, without, Body, Mode, MAX_EMBEDDED_VARIANTS,
+    check_presence, store_mut, store_ref, target_id, without, write_id, Body, Mode,
+    MAX_EMBEDDED_VARIANTS,
 };
 use crate::mailchimp::{
     problem::Problem,
-    request::{self, merge, no_content, now, ok, parse_object, required_str, Page, Reply},
+    request::{self, merge, no_content, now, ok, required_str, ObjectBody, Page, Reply},
     state::{MailchimpState, ProductData},
     App,
 };
@@ -63,17 +61,17 @@ pub(super) fn upsert_variant(
 ) -> Result<Value, Problem> {
     let id = required_str(body, "id")?.to_owned();
     let stamp = now();
-    let variant = match (product.variants.get(&id).cloned(), mode) {
-        (Some(_), Mode::Post) => return Err(already_exists("variant")),
-        (None, Mode::Patch) => return Err(Problem::not_found()),
-        (Some(mut variant), _) => {
+    let existing = product.variants.get(&id).cloned();
+    check_presence(existing.is_some(), mode, "variant")?;
+    let variant = match existing {
+        Some(mut variant) => {
             if let Some(target) = variant.as_object_mut() {
                 merge(target, &without(body, &["id", "created_at"]));
             }
             variant["updated_at"] = json!(stamp);
             variant
         }
-        (None, _) => new_variant(body, &stamp)?,
+        None => new_variant(body, &stamp)?,
     };
     product.variants.insert(id, variant.clone());
     Ok(variant)
@@ -107,22 +105,19 @@ pub(super) fn write_product(
 ) -> Result<Value, Problem> {
     let store = store_mut(state, store_id)?;
     let currency = store.store["currency_code"].clone();
-    let id = match mode {
-        Mode::Patch => path_id.unwrap_or_default().to_owned(),
-        _ => target_id(body, path_id)?,
-    };
+    let id = write_id(body, path_id, mode)?;
     let variants = variant_bodies(body)?;
     let fields = without(body, &["id", "variants", "created_at", "updated_at"]);
-    let mut product = match (store.products.get(&id).cloned(), mode) {
-        (Some(_), Mode::Post) => return Err(already_exists("product")),
-        (None, Mode::Patch) => return Err(Problem::not_found()),
-        (Some(mut product), _) => {
+    let existing = store.products.get(&id).cloned();
+    check_presence(existing.is_some(), mode, "product")?;
+    let mut product = match existing {
+        Some(mut product) => {
             if let Some(target) = product.product.as_object_mut() {
                 merge(target, &fields);
             }
             product
         }
-        (None, _) => {
+        None => {
             required_str(body, "title")?;
             if variants.as_ref().is_none_or(Vec::is_empty) {
                 return Err(Problem::invalid(
@@ -182,38 +177,7 @@ pub(super) async fn list_products(
     )
 }
 
-pub(super) async fn post_product(
-    State(app): State<App>,
-    Path(store_id): Path<String>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_product(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
-    ok(&query, value)
-}
-
-pub(super) async fn put_product(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_product(&mut app.lock(), &store_id, Some(&id), &body, Mode::Put)?;
-    ok(&query, value)
-}
-
-pub(super) async fn patch_product(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-    body: Bytes,
-) -> Reply {
-    let body = parse_object(&body)?;
-    let value = write_product(&mut app.lock(), &store_id, Some(&id), &body, Mode::Patch)?;
-    ok(&query, value)
-}
+store_write_handlers!(write_product => post_product, put_product, patch_product);
 
 pub(super) async fn get_product(
     State(app): State<App>,
@@ -279,9 +243,8 @@ pub(super) async fn post_variant(
     State(app): State<App>,
     Path((store_id, product_id)): Path<(String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let value = upsert_variant(
         product_mut(&mut app.lock(), &store_id, &product_id)?,
         &body,
@@ -294,9 +257,8 @@ pub(super) async fn put_variant(
     State(app): State<App>,
     Path((store_id, product_id, id)): Path<(String, String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(mut body): ObjectBody,
 ) -> Reply {
-    let mut body = parse_object(&body)?;
     body.insert("id".to_owned(), json!(target_id(&body, Some(&id))?));
     let value = upsert_variant(
         product_mut(&mut app.lock(), &store_id, &product_id)?,
@@ -310,9 +272,8 @@ pub(super) async fn patch_variant(
     State(app): State<App>,
     Path((store_id, product_id, id)): Path<(String, String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(mut body): ObjectBody,
 ) -> Reply {
-    let mut body = parse_object(&body)?;
     body.insert("id".to_owned(), json!(id));
     let value = upsert_variant(
         product_mut(&mut app.lock(), &store_id, &product_id)?,

@@ -1,17 +1,12 @@
 //! Stores: created linked to an existing audience, whose `list_id` never changes.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::{already_exists, store_mut, store_ref, without, Body};
 use crate::mailchimp::{
     problem::Problem,
-    request::{
-        self, merge, no_content, now, ok, parse_object, required_str, str_field, Page, Reply,
-    },
+    request::{self, merge, no_content, now, ok, required_str, str_field, ObjectBody, Page, Reply},
     state::{MailchimpState, StoreData},
     App,
 };
@@ -34,9 +29,8 @@ pub(super) async fn list_stores(
 pub(super) async fn post_store(
     State(app): State<App>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let id = required_str(&body, "id")?.to_owned();
     let list_id = required_str(&body, "list_id")?.to_owned();
     required_str(&body, "name")?;
@@ -130,9 +124,8 @@ pub(super) async fn patch_store(
     State(app): State<App>,
     Path(store_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let mut state = app.lock();
     let store = store_mut(&mut state, &store_id)?;
     for field in ["id", "list_id"] {

@@ -1,15 +1,12 @@
 //! Batch subscribe: `POST /lists/{list_id}` with up to 500 members and per-member errors.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::rules::{skip_merge_validation, write_member, Mode};
 use crate::mailchimp::{
     problem::Problem,
-    request::{self, ok, parse_object, Reply},
+    request::{self, ok, ObjectBody, Reply},
     subscriber_hash, App,
 };
 
@@ -21,9 +18,8 @@ pub(crate) async fn batch_subscribe(
     State(app): State<App>,
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let Some(Value::Array(members)) = body.get("members") else {
         return Err(Problem::invalid(
             "members",

@@ -6,7 +6,6 @@ mod rules;
 mod tags;
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State},
     routing::{get, post},
     Router,
@@ -19,7 +18,7 @@ pub(crate) use rules::{add_customer_member, is_valid_email, seed};
 
 use super::{
     problem::Problem,
-    request::{self, no_content, now, ok, parse_object, str_field, Page, Reply},
+    request::{self, no_content, now, ok, str_field, ObjectBody, Page, Reply},
     subscriber_hash, App,
 };
 use rules::{invalid_email, member_exists, skip_merge_validation, write_member, Mode};
@@ -61,9 +60,8 @@ async fn post_member(
     State(app): State<App>,
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let (member, _) = {
         let mut state = app.lock();
         write_member(
@@ -82,9 +80,8 @@ async fn put_member(
     State(app): State<App>,
     Path((list_id, segment)): Path<(String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let hash = hash_of(&segment);
     let (member, _) = {
         let mut state = app.lock();
@@ -104,9 +101,8 @@ async fn patch_member(
     State(app): State<App>,
     Path((list_id, segment)): Path<(String, String)>,
     Query(query): Query<request::Query>,
-    body: Bytes,
+    ObjectBody(mut body): ObjectBody,
 ) -> Reply {
-    let mut body = parse_object(&body)?;
     let mut hash = hash_of(&segment);
     let mut state = app.lock();
     // A new email address moves the member to the new hash.

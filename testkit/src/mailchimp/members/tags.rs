@@ -1,15 +1,12 @@
 //! Member tags: `GET` and `POST /lists/{list_id}/members/{subscriber_hash}/tags`.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-};
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::{hash_of, rules::set_tag};
 use crate::mailchimp::{
     problem::Problem,
-    request::{self, no_content, now, ok, parse_object, Page, Reply},
+    request::{self, no_content, now, ok, ObjectBody, Page, Reply},
     App,
 };
 
@@ -50,9 +47,8 @@ pub(super) async fn get_tags(
 pub(super) async fn post_tags(
     State(app): State<App>,
     Path((list_id, segment)): Path<(String, String)>,
-    body: Bytes,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let body = parse_object(&body)?;
     let Some(Value::Array(tags)) = body.get("tags") else {
         return Err(Problem::invalid("tags", "This value should not be blank."));
     };
