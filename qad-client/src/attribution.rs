@@ -61,7 +61,7 @@ pub struct AttributionRecord {
     #[serde(
         default,
         serialize_with = "blank_if_none",
-        deserialize_with = "crate::de::opt_text"
+        deserialize_with = "crate::de::opt"
     )]
     pub sales_order_number: Option<SalesOrderNumber>,
     /// The order total.
@@ -83,7 +83,7 @@ pub struct AttributionRecord {
     #[serde(
         default,
         serialize_with = "blank_if_none",
-        deserialize_with = "crate::de::opt_text"
+        deserialize_with = "crate::de::opt"
     )]
     pub campaign_id: Option<String>,
     /// The order lines.

@@ -332,7 +332,7 @@ impl Session {
         #[derive(Deserialize)]
         struct TokenResponse {
             access_token: Option<String>,
-            #[serde(default, deserialize_with = "crate::de::opt_i64")]
+            #[serde(default, deserialize_with = "crate::de::opt")]
             expires_in: Option<i64>,
             error: Option<String>,
             error_description: Option<String>,

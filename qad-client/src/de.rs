@@ -10,6 +10,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::ids::{CustomerCode, DomainCode, ItemCode, SalesOrderNumber};
+
 /// Text of a scalar; `None` for null and blank strings.
 fn text(value: Value) -> Option<String> {
     match value {
@@ -19,6 +21,67 @@ fn text(value: Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         other => Some(other.to_string()),
+    }
+}
+
+/// A value QAD writes as text or as a JSON scalar, read from the scalar's
+/// non-blank text. The field's type picks the parser, so every optional
+/// field decodes through [`opt`].
+pub(crate) trait Lenient: Sized {
+    /// Parses `text`; the error says what was expected.
+    fn from_text(text: String) -> Result<Self, String>;
+}
+
+/// Text fields and keys take the text as it is.
+macro_rules! lenient_text {
+    ($($ty:ty),*) => {$(
+        impl Lenient for $ty {
+            fn from_text(text: String) -> Result<Self, String> {
+                Ok(Self::from(text))
+            }
+        }
+    )*};
+}
+
+lenient_text!(String, CustomerCode, DomainCode, ItemCode, SalesOrderNumber);
+
+/// A logical: JSON bool, or `true/false`, `yes/no`, `1/0` as text.
+impl Lenient for bool {
+    fn from_text(t: String) -> Result<Self, String> {
+        match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(format!("expected a logical, got {t:?}")),
+        }
+    }
+}
+
+/// An integer, written as a number or as text.
+impl Lenient for i64 {
+    fn from_text(t: String) -> Result<Self, String> {
+        t.trim()
+            .parse()
+            .map_err(|_| format!("expected an integer, got {t:?}"))
+    }
+}
+
+/// A decimal from its exact text (`"12.50"`) or a JSON number.
+impl Lenient for Decimal {
+    fn from_text(t: String) -> Result<Self, String> {
+        let trimmed = t.trim();
+        Decimal::from_str(trimmed)
+            .or_else(|_| Decimal::from_scientific(trimmed))
+            .map_err(|_| format!("expected a decimal, got {t:?}"))
+    }
+}
+
+/// A QAD date: `YYYY-MM-DD`, optionally followed by a time
+/// (`2025-03-04T00:00:00.000Z`), which carries no information for QAD dates.
+impl Lenient for NaiveDate {
+    fn from_text(t: String) -> Result<Self, String> {
+        t.get(..10)
+            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+            .ok_or_else(|| format!("expected a date YYYY-MM-DD, got {t:?}"))
     }
 }
 
@@ -33,73 +96,22 @@ where
         .ok_or_else(|| D::Error::custom("the key field is blank"))
 }
 
-/// An optional text field; blank is `None`.
-pub(crate) fn opt_text<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+/// An optional field of any [`Lenient`] type; blank is `None`.
+pub(crate) fn opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: From<String>,
+    T: Lenient,
 {
-    Ok(text(Value::deserialize(d)?).map(T::from))
-}
-
-/// A logical: JSON bool, or `true/false`, `yes/no`, `1/0` as text.
-pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let Some(t) = text(Value::deserialize(d)?) else {
-        return Ok(None);
-    };
-    match t.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Ok(Some(true)),
-        "false" | "no" | "0" => Ok(Some(false)),
-        _ => Err(D::Error::custom(format!("expected a logical, got {t:?}"))),
-    }
-}
-
-/// An integer, written as a number or as text.
-pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match text(Value::deserialize(d)?) {
-        None => Ok(None),
-        Some(t) => t
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("expected an integer, got {t:?}"))),
-    }
-}
-
-/// A decimal from its exact text (`"12.50"`) or a JSON number.
-pub(crate) fn opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    match text(Value::deserialize(d)?) {
-        None => Ok(None),
-        Some(t) => parse_decimal(&t)
-            .map(Some)
-            .ok_or_else(|| D::Error::custom(format!("expected a decimal, got {t:?}"))),
-    }
+    text(Value::deserialize(d)?)
+        .map(T::from_text)
+        .transpose()
+        .map_err(D::Error::custom)
 }
 
 /// A required decimal.
 pub(crate) fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    opt_decimal(d)?.ok_or_else(|| D::Error::custom("the decimal field is blank"))
+    opt(d)?.ok_or_else(|| D::Error::custom("the decimal field is blank"))
 }
-
-fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    Decimal::from_str(t)
-        .or_else(|_| Decimal::from_scientific(t))
-        .ok()
-}
-
-/// A QAD date: `YYYY-MM-DD`, optionally followed by a time
-/// (`2025-03-04T00:00:00.000Z`), which carries no information for QAD dates.
-pub(crate) fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    let Some(t) = text(Value::deserialize(d)?) else {
-        return Ok(None);
-    };
-    t.get(..10)
-        .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("expected a date YYYY-MM-DD, got {t:?}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,15 +119,15 @@ mod tests {
 
     #[derive(Deserialize)]
     struct Probe {
-        #[serde(default, deserialize_with = "opt_bool")]
+        #[serde(default, deserialize_with = "opt")]
         b: Option<bool>,
-        #[serde(default, deserialize_with = "opt_date")]
+        #[serde(default, deserialize_with = "opt")]
         d: Option<NaiveDate>,
-        #[serde(default, deserialize_with = "opt_decimal")]
+        #[serde(default, deserialize_with = "opt")]
         m: Option<Decimal>,
-        #[serde(default, deserialize_with = "opt_i64")]
+        #[serde(default, deserialize_with = "opt")]
         i: Option<i64>,
-        #[serde(default, deserialize_with = "opt_text")]
+        #[serde(default, deserialize_with = "opt")]
         s: Option<String>,
     }
 

@@ -64,6 +64,7 @@ mod incremental;
 mod items;
 mod paths;
 mod read;
+mod record_struct;
 mod response;
 mod sales_orders;
 mod tenant;
