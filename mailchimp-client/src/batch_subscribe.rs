@@ -1,14 +1,14 @@
 //! Batch subscribe: `POST /lists/{list_id}` with up to 500 members a call.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::ids::ListId;
 use crate::lists::ListHandler;
-use crate::members::{check_email, check_writable, Member, MemberStatus};
+use crate::members::{
+    check_email, check_writable, member_profile_setters, Member, MemberFields, MemberStatus,
+};
 use crate::query::Query;
 
 /// Members per call: Mailchimp takes at most 500.
@@ -28,16 +28,10 @@ pub const BATCH_SUBSCRIBE_LIMIT: usize = 500;
 pub struct BatchMember {
     email_address: String,
     status: MemberStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_type: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    merge_fields: BTreeMap<String, serde_json::Value>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    interests: BTreeMap<String, bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vip: Option<bool>,
+    /// The profile fields only: `status` above is required here, and batch
+    /// members take no marketing permissions.
+    #[serde(flatten)]
+    fields: MemberFields,
 }
 
 impl BatchMember {
@@ -47,11 +41,7 @@ impl BatchMember {
         BatchMember {
             email_address: email.into(),
             status,
-            email_type: None,
-            merge_fields: BTreeMap::new(),
-            interests: BTreeMap::new(),
-            language: None,
-            vip: None,
+            fields: MemberFields::default(),
         }
     }
 
@@ -60,39 +50,7 @@ impl BatchMember {
         &self.email_address
     }
 
-    /// `html` or `text`.
-    pub fn email_type(mut self, email_type: impl Into<String>) -> Self {
-        self.email_type = Some(email_type.into());
-        self
-    }
-
-    /// Sets one merge field by tag.
-    pub fn merge_field(
-        mut self,
-        tag: impl Into<String>,
-        value: impl Into<serde_json::Value>,
-    ) -> Self {
-        self.merge_fields.insert(tag.into(), value.into());
-        self
-    }
-
-    /// Puts the member in (`true`) or out of an interest group.
-    pub fn interest(mut self, interest_id: impl Into<String>, member: bool) -> Self {
-        self.interests.insert(interest_id.into(), member);
-        self
-    }
-
-    /// The member's language code.
-    pub fn language(mut self, language: impl Into<String>) -> Self {
-        self.language = Some(language.into());
-        self
-    }
-
-    /// Marks the member VIP or not.
-    pub fn vip(mut self, vip: bool) -> Self {
-        self.vip = Some(vip);
-        self
-    }
+    member_profile_setters!();
 }
 
 impl ListHandler {
@@ -334,6 +292,25 @@ mod tests {
         assert_eq!(
             (total.total_created, total.error_count, total.errors.len()),
             (2, 4, 4)
+        );
+    }
+
+    #[test]
+    fn a_batch_member_sends_its_status_once_and_only_the_fields_set() {
+        let bare = BatchMember::new("a@x.io", MemberStatus::Pending);
+        assert_eq!(
+            serde_json::to_value(&bare).unwrap(),
+            serde_json::json!({"email_address": "a@x.io", "status": "pending"})
+        );
+        let full = bare
+            .email_type("text")
+            .merge_field("FNAME", "Ada")
+            .interest("i1", true)
+            .language("fr")
+            .vip(true);
+        assert_eq!(
+            serde_json::to_string(&full).unwrap(),
+            r#"{"email_address":"a@x.io","status":"pending","email_type":"text","merge_fields":{"FNAME":"Ada"},"interests":{"i1":true},"language":"fr","vip":true}"#
         );
     }
 }

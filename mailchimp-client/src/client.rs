@@ -281,10 +281,8 @@ impl Client {
         T: DeserializeOwned,
     {
         let retry = method != Method::POST;
-        let (status, answer) = self
-            .execute(method, path, query, Some(encode(body)?), retry)
-            .await?;
-        decode(status, &answer)
+        self.json_request(method, path, query, encode(body)?, retry)
+            .await
     }
 
     /// A `POST` that is idempotent in effect, so it is retried like a `PUT`.
@@ -299,10 +297,8 @@ impl Client {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let (status, answer) = self
-            .execute(Method::POST, path, query, Some(encode(body)?), true)
-            .await?;
-        decode(status, &answer)
+        self.json_request(Method::POST, path, query, encode(body)?, true)
+            .await
     }
 
     /// A `POST` answered by `204` that is idempotent in effect (setting tags
@@ -319,6 +315,19 @@ impl Client {
         self.execute(Method::POST, path, query, Some(encode(body)?), true)
             .await?;
         Ok(())
+    }
+
+    /// Sends an encoded JSON body and decodes the JSON answer.
+    async fn json_request<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &Query,
+        body: Bytes,
+        retry: bool,
+    ) -> Result<T> {
+        let (status, answer) = self.execute(method, path, query, Some(body), retry).await?;
+        decode(status, &answer)
     }
 
     /// `DELETE` a resource (answered by `204`).

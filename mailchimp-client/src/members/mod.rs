@@ -1,5 +1,6 @@
 //! List members: `/lists/{list_id}/members[/{subscriber_hash}[/tags]]`.
 
+mod fields;
 mod list;
 mod model;
 mod status;
@@ -11,6 +12,8 @@ pub use model::{Member, MemberLocation, MemberStats, Tag};
 pub use status::MemberStatus;
 pub use tags::MemberTagsRequest;
 pub use write::{MarketingPermission, UpdateMemberRequest, UpsertMemberRequest};
+
+pub(crate) use fields::{member_profile_setters, MemberFields};
 
 use crate::client::Client;
 use crate::error::{Error, Result};

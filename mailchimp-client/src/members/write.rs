@@ -1,10 +1,9 @@
 //! `PUT` (upsert) and `PATCH` (update) of one member.
 
-use std::collections::BTreeMap;
-
 use reqwest::Method;
 use serde::Serialize;
 
+use super::fields::{member_profile_setters, MemberFields};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::ids::{ListId, SubscriberHash};
@@ -30,26 +29,6 @@ impl MarketingPermission {
     }
 }
 
-/// The optional member fields `PUT` and `PATCH` share; unset ones are left
-/// out of the body, so Mailchimp keeps their current values.
-#[derive(Debug, Clone, Default, Serialize)]
-struct MemberFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<MemberStatus>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    merge_fields: BTreeMap<String, serde_json::Value>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    interests: BTreeMap<String, bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vip: Option<bool>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    marketing_permissions: Vec<MarketingPermission>,
-}
-
 /// Setters shared by the upsert and update builders (field `fields`).
 macro_rules! member_field_setters {
     () => {
@@ -59,41 +38,7 @@ macro_rules! member_field_setters {
             self
         }
 
-        /// `html` or `text`.
-        pub fn email_type(mut self, email_type: impl Into<String>) -> Self {
-            self.fields.email_type = Some(email_type.into());
-            self
-        }
-
-        /// Sets one merge field, by tag (`FNAME`, `PHONE`, …). Values are
-        /// strings or numbers; an address is an object
-        /// (`serde_json::json!({"addr1": …, "city": …})`).
-        pub fn merge_field(
-            mut self,
-            tag: impl Into<String>,
-            value: impl Into<serde_json::Value>,
-        ) -> Self {
-            self.fields.merge_fields.insert(tag.into(), value.into());
-            self
-        }
-
-        /// Puts the member in (`true`) or takes them out of an interest group.
-        pub fn interest(mut self, interest_id: impl Into<String>, member: bool) -> Self {
-            self.fields.interests.insert(interest_id.into(), member);
-            self
-        }
-
-        /// The member's language code, e.g. `fr`.
-        pub fn language(mut self, language: impl Into<String>) -> Self {
-            self.fields.language = Some(language.into());
-            self
-        }
-
-        /// Marks the member VIP or not.
-        pub fn vip(mut self, vip: bool) -> Self {
-            self.fields.vip = Some(vip);
-            self
-        }
+        member_profile_setters!();
 
         /// Grants or withdraws a GDPR marketing permission.
         pub fn marketing_permission(mut self, permission: MarketingPermission) -> Self {
