@@ -226,6 +226,30 @@ async fn a_failed_order_read_aborts_the_run() {
 }
 
 #[tokio::test]
+async fn a_store_not_created_yet_means_no_orders_not_a_failure() {
+    let world = World::start().await;
+    world
+        .mailchimp
+        .ecommerce()
+        .store(&mailchimp_client::ecommerce::StoreId::from(
+            orders_support::STORE,
+        ))
+        .delete()
+        .await
+        .unwrap();
+    let report = world
+        .orders(SalesOrderMatch::None)
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.store_missing);
+    assert_eq!((report.read, report.posted), (0, 0));
+    let runs = world.state.recent_runs(1).await.unwrap();
+    assert_eq!(runs[0].status, sync_core::RunStatus::Completed);
+    assert_eq!(world.attribution_posts(), 0);
+}
+
+#[tokio::test]
 async fn the_scheduler_runs_the_orders_flow_as_a_job() {
     use sync_core::schedule::{Job, JobContext};
     let world = World::start().await;

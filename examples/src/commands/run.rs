@@ -7,7 +7,7 @@ use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::orders::OrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
 use sync_core::webhook_receiver::{register_webhook, serve, ReceiverConfig, ReceiverHandle};
-use sync_core::{ObjectKind, SyncError};
+use sync_core::ObjectKind;
 
 use crate::cli::Cli;
 use crate::config::WebhookSection;
@@ -27,15 +27,13 @@ impl Engines {
         let object = ctx.object;
         if object == ObjectKind::Orders {
             if let Some(orders) = &self.orders {
-                let report = match orders.run(ctx.trigger, &ctx.cancel).await {
-                    Err(err) if store_missing(&err) => {
-                        // On a fresh setup the orders may come round before the first customers
-                        // or items run has created the store.
-                        eprintln!("orders: the store does not exist yet; the first customers or items run creates it");
-                        return Ok(());
-                    }
-                    other => other?,
-                };
+                let report = orders.run(ctx.trigger, &ctx.cancel).await?;
+                if report.store_missing {
+                    // On a fresh setup the orders may come round before the first customers
+                    // or items run has created the store.
+                    eprintln!("orders: the store does not exist yet; the first customers or items run creates it");
+                    return Ok(());
+                }
                 tracing::info!(
                     read = report.read,
                     posted = report.posted,
@@ -59,16 +57,6 @@ impl Engines {
             );
         }
         Ok(())
-    }
-}
-
-/// Whether `err` is Mailchimp answering 404 for the store's orders.
-fn store_missing(err: &SyncError) -> bool {
-    match err {
-        SyncError::Client { source, .. } => source
-            .downcast_ref::<mailchimp_client::Error>()
-            .is_some_and(|e| e.status() == Some(404)),
-        _ => false,
     }
 }
 

@@ -37,6 +37,9 @@ pub struct OrdersReport {
     pub pages: u64,
     /// Whether the run stopped early on cancellation (after committing the page in flight).
     pub cancelled: bool,
+    /// Whether Mailchimp has no such store yet (404 on its orders): a fresh setup whose first
+    /// customers or items run has not created it. The run reads nothing and completes.
+    pub store_missing: bool,
 }
 
 impl OrdersReport {
@@ -178,13 +181,21 @@ impl OrdersSync {
             .into_stream();
         let mut page = Vec::with_capacity(page_size as usize);
         loop {
-            let next = orders
-                .try_next()
-                .await
-                .map_err(|source| SyncError::Client {
-                    system: TargetSystem::Mailchimp,
-                    source: Box::new(source),
-                })?;
+            let next = match orders.try_next().await {
+                Ok(next) => next,
+                // The store's own 404 on the first read: there are no orders to send yet.
+                Err(e) if e.is_not_found() && report.read == 0 && page.is_empty() => {
+                    tracing::info!(store = %config.store_id, "the store does not exist yet; no orders to read");
+                    report.store_missing = true;
+                    return Ok(());
+                }
+                Err(source) => {
+                    return Err(SyncError::Client {
+                        system: TargetSystem::Mailchimp,
+                        source: Box::new(source),
+                    })
+                }
+            };
             let end = next.is_none();
             page.extend(next);
             if page.len() == page_size as usize || (end && !page.is_empty()) {

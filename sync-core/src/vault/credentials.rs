@@ -113,6 +113,7 @@ impl fmt::Debug for MailchimpCredentials {
 #[non_exhaustive]
 pub enum QadAuthKind {
     /// OAuth2 password grant at `{base}/oauth/token`, then a bearer token.
+    #[serde(rename = "oauth_password")]
     OAuthPassword,
     /// On-premises form login with a cookie session.
     FormLogin,
