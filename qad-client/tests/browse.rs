@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use futures::TryStreamExt;
-use qad_client::{BrowseId, Error, Filter, FilterOp};
+use qad_client::{BrowseId, Client, Error, Filter, FilterOp, Row};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -36,13 +36,36 @@ async fn mount_page(server: &MockServer, page: &str, action: &str, body: Value, 
         .await;
 }
 
+/// Page 1 of 2-row pages: `A` and `B`, more to follow.
+async fn mount_first_page(server: &MockServer) {
+    mount_page(
+        server,
+        "1",
+        "first",
+        browse_body(rows(&["A", "B"]), true),
+        1,
+    )
+    .await;
+}
+
+/// Every row of the test browse, read as a stream of 2-row pages.
+async fn read_all(client: &Client) -> Vec<Row> {
+    client
+        .browse(&id())
+        .count(2)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 async fn setup() -> MockServer {
     let server = MockServer::start().await;
     mount_token(&server, "tok", 1).await;
     server
 }
 
-fn codes(rows: &[qad_client::Row]) -> Vec<String> {
+fn codes(rows: &[Row]) -> Vec<String> {
     rows.iter()
         .map(|r| r["customer.customerCode"].as_str().unwrap().to_owned())
         .collect()
@@ -51,14 +74,7 @@ fn codes(rows: &[qad_client::Row]) -> Vec<String> {
 #[tokio::test]
 async fn the_stream_walks_every_page_once_with_one_call_id() {
     let server = setup().await;
-    mount_page(
-        &server,
-        "1",
-        "first",
-        browse_body(rows(&["A", "B"]), true),
-        1,
-    )
-    .await;
+    mount_first_page(&server).await;
     mount_page(
         &server,
         "2",
@@ -73,13 +89,7 @@ async fn the_stream_walks_every_page_once_with_one_call_id() {
     mount_page(&server, "4", "next", browse_body(rows(&[]), true), 1).await;
     mount_catch_all(&server).await;
 
-    let all: Vec<_> = client(&server)
-        .browse(&id())
-        .count(2)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = read_all(&client(&server)).await;
     assert_eq!(codes(&all), ["A", "B", "C", "D", "E"]);
 
     let requests = server.received_requests().await.unwrap();
@@ -98,13 +108,7 @@ async fn without_has_more_a_short_page_ends_the_stream() {
     mount_page(&server, "2", "next", json!({"data": rows(&["C"])}), 1).await;
     mount_catch_all(&server).await;
 
-    let all: Vec<_> = client(&server)
-        .browse(&id())
-        .count(2)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = read_all(&client(&server)).await;
     assert_eq!(codes(&all), ["A", "B", "C"]);
 }
 
@@ -121,37 +125,18 @@ async fn has_more_false_ends_the_stream_on_a_full_page() {
     .await;
     mount_page(&server, "2", "next", browse_body(rows(&["C"]), false), 0).await;
 
-    let all: Vec<_> = client(&server)
-        .browse(&id())
-        .count(2)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = read_all(&client(&server)).await;
     assert_eq!(codes(&all), ["A", "B"]);
 }
 
 #[tokio::test]
 async fn an_empty_page_ends_the_stream() {
     let server = setup().await;
-    mount_page(
-        &server,
-        "1",
-        "first",
-        browse_body(rows(&["A", "B"]), true),
-        1,
-    )
-    .await;
+    mount_first_page(&server).await;
     mount_page(&server, "2", "next", browse_body(vec![], true), 1).await;
     mount_page(&server, "3", "next", browse_body(vec![], true), 0).await;
 
-    let all: Vec<_> = client(&server)
-        .browse(&id())
-        .count(2)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = read_all(&client(&server)).await;
     assert_eq!(codes(&all), ["A", "B"]);
 }
 
@@ -204,14 +189,7 @@ async fn an_offset_off_the_page_grid_is_refused_before_any_request() {
 #[tokio::test]
 async fn the_later_page_action_is_configurable() {
     let server = setup().await;
-    mount_page(
-        &server,
-        "1",
-        "first",
-        browse_body(rows(&["A", "B"]), true),
-        1,
-    )
-    .await;
+    mount_first_page(&server).await;
     mount_page(
         &server,
         "2",
@@ -226,13 +204,7 @@ async fn the_later_page_action_is_configurable() {
         .later_page_action("nextPage")
         .build()
         .unwrap();
-    let all: Vec<_> = client
-        .browse(&id())
-        .count(2)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = read_all(&client).await;
     assert_eq!(all.len(), 3);
 }
 
@@ -306,14 +278,7 @@ async fn nothing_is_sent_until_the_stream_is_polled() {
 #[tokio::test]
 async fn the_stream_ends_after_the_first_error() {
     let server = setup().await;
-    mount_page(
-        &server,
-        "1",
-        "first",
-        browse_body(rows(&["A", "B"]), true),
-        1,
-    )
-    .await;
+    mount_first_page(&server).await;
     Mock::given(path(browse_path()))
         .and(query_param("page", "2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -6,33 +6,41 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use qad_client::{BrowseId, Client, Credentials, Error, Page, Row};
+use qad_client::{Client, Credentials, Error};
 use serde_json::json;
 use wiremock::matchers::{
     basic_auth, bearer_token, body_string_contains, header, method, path, query_param,
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn read(client: &Client) -> qad_client::Result<Page<Row>> {
-    let id: BrowseId = "urn:browse:mfg:cm007".parse().unwrap();
-    client.browse(&id).count(10).send().await
-}
-
-fn ok_page() -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .set_body_json(browse_body(vec![json!({"cm_mstr.cm_addr": "C1"})], false))
-}
-
 fn token(value: &str, expires_in: u64) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .set_body_json(json!({"access_token": value, "expires_in": expires_in}))
+}
+
+/// The first login gets token `old`, the second `new`: each exactly once, so
+/// a test sees exactly one re-login.
+async fn mount_old_then_new_token(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .respond_with(token("old", 3600))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .respond_with(token("new", 3600))
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
 async fn oauth_password_grant_posts_the_form_and_sends_bearer() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("{ROOT}/oauth/token")))
+        .and(path(token_path()))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string_contains("client_id=qad-cid"))
         .and(body_string_contains("grant_type=password"))
@@ -52,28 +60,15 @@ async fn oauth_password_grant_posts_the_form_and_sends_bearer() {
     mount_catch_all(&server).await;
 
     let client = client(&server);
-    assert_eq!(read(&client).await.unwrap().items.len(), 1);
+    assert_eq!(read_page(&client).await.unwrap().items.len(), 1);
     // The token is reused while it is fresh: still one login.
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_expired_token_is_renewed_once_and_the_call_retried() {
     let server = MockServer::start().await;
-    let token_path = format!("{ROOT}/oauth/token");
-    Mock::given(method("POST"))
-        .and(path(&token_path))
-        .respond_with(token("old", 3600))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(&token_path))
-        .respond_with(token("new", 3600))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_old_then_new_token(&server).await;
     Mock::given(path(browse_path()))
         .and(bearer_token("old"))
         .respond_with(ResponseTemplate::new(401))
@@ -88,7 +83,7 @@ async fn an_expired_token_is_renewed_once_and_the_call_retried() {
         .await;
     mount_catch_all(&server).await;
 
-    read(&client(&server)).await.unwrap();
+    read_page(&client(&server)).await.unwrap();
 }
 
 #[tokio::test]
@@ -101,7 +96,7 @@ async fn a_second_401_is_an_authentication_error() {
         .mount(&server)
         .await;
 
-    match read(&client(&server)).await.unwrap_err() {
+    match read_page(&client(&server)).await.unwrap_err() {
         Error::Auth { status, message } => {
             assert_eq!(status, Some(401));
             assert!(
@@ -116,21 +111,8 @@ async fn a_second_401_is_an_authentication_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_callers_share_one_renewal() {
     let server = MockServer::start().await;
-    let token_path = format!("{ROOT}/oauth/token");
-    Mock::given(method("POST"))
-        .and(path(&token_path))
-        .respond_with(token("old", 3600))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
     // Exactly one re-login, however many callers saw the 401.
-    Mock::given(method("POST"))
-        .and(path(&token_path))
-        .respond_with(token("new", 3600))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_old_then_new_token(&server).await;
     // The old token works once (the warm-up call), then has expired.
     Mock::given(path(browse_path()))
         .and(bearer_token("old"))
@@ -155,11 +137,11 @@ async fn twenty_concurrent_callers_share_one_renewal() {
         .max_concurrency(20)
         .build()
         .unwrap();
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
     let callers: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { read(&client).await })
+            tokio::spawn(async move { read_page(&client).await })
         })
         .collect();
     for caller in callers {
@@ -184,7 +166,7 @@ async fn twenty_concurrent_callers_share_one_renewal() {
 async fn tokens_are_renewed_ahead_of_expires_in() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("{ROOT}/oauth/token")))
+        .and(path(token_path()))
         .respond_with(token("short", 0))
         .expect(2)
         .mount(&server)
@@ -200,15 +182,15 @@ async fn tokens_are_renewed_ahead_of_expires_in() {
         .renew_before(Duration::from_secs(60))
         .build()
         .unwrap();
-    read(&client).await.unwrap();
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
+    read_page(&client).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_refused_login_is_an_auth_error_without_secrets() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("{ROOT}/oauth/token")))
+        .and(path(token_path()))
         .respond_with(ResponseTemplate::new(400).set_body_json(
             json!({"error": "invalid_grant", "error_description": "Bad credentials"}),
         ))
@@ -217,7 +199,7 @@ async fn a_refused_login_is_an_auth_error_without_secrets() {
         .await;
     mount_catch_all(&server).await;
 
-    let err = read(&client(&server)).await.unwrap_err();
+    let err = read_page(&client(&server)).await.unwrap_err();
     match &err {
         Error::Auth {
             status: Some(400),
@@ -232,11 +214,11 @@ async fn a_refused_login_is_an_auth_error_without_secrets() {
 async fn a_token_response_without_access_token_is_an_auth_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("{ROOT}/oauth/token")))
+        .and(path(token_path()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_type": "bearer"})))
         .mount(&server)
         .await;
-    let err = read(&client(&server)).await.unwrap_err();
+    let err = read_page(&client(&server)).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -275,7 +257,7 @@ async fn form_login_keeps_the_session_cookie() {
     let client = builder(&server, Credentials::form_login("web-user", "form-secret"))
         .build()
         .unwrap();
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
 }
 
 #[tokio::test]
@@ -306,7 +288,7 @@ async fn form_login_renews_when_redirected_to_the_login_page() {
     let client = builder(&server, Credentials::form_login("web-user", "form-secret"))
         .build()
         .unwrap();
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
 }
 
 #[tokio::test]
@@ -324,7 +306,7 @@ async fn a_form_login_sent_to_the_error_page_is_refused() {
         .build()
         .unwrap();
     assert!(matches!(
-        read(&client).await.unwrap_err(),
+        read_page(&client).await.unwrap_err(),
         Error::Auth {
             status: Some(302),
             ..
@@ -351,8 +333,8 @@ async fn basic_auth_is_sent_and_a_401_is_final() {
     let client = builder(&server, Credentials::basic("basic-user", "basic-secret"))
         .build()
         .unwrap();
-    read(&client).await.unwrap();
-    let err = read(&client).await.unwrap_err();
+    read_page(&client).await.unwrap();
+    let err = read_page(&client).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -383,7 +365,7 @@ async fn domain_and_workspace_header_go_on_every_request() {
         .entity("10USACO")
         .build()
         .unwrap();
-    read(&client).await.unwrap();
+    read_page(&client).await.unwrap();
 }
 
 #[test]

@@ -4,24 +4,15 @@
 mod common;
 
 use common::*;
-use qad_client::{BrowseId, Client, Error, Page, Row};
+use qad_client::{Client, Error};
 use serde_json::json;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn read(client: &Client) -> qad_client::Result<Page<Row>> {
-    let id: BrowseId = "urn:browse:mfg:cm007".parse().unwrap();
-    client.browse(&id).send().await
-}
 
 async fn setup() -> MockServer {
     let server = MockServer::start().await;
     mount_token(&server, "tok", 1).await;
     server
-}
-
-fn ok_page() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(browse_body(vec![json!({"a": 1})], false))
 }
 
 #[tokio::test]
@@ -39,7 +30,7 @@ async fn retryable_statuses_are_retried() {
             .expect(1)
             .mount(&server)
             .await;
-        read(&client(&server))
+        read_page(&client(&server))
             .await
             .unwrap_or_else(|e| panic!("{status}: {e:?}"));
     }
@@ -59,7 +50,7 @@ async fn retry_after_is_honoured() {
         .expect(1)
         .mount(&server)
         .await;
-    read(&client(&server)).await.unwrap();
+    read_page(&client(&server)).await.unwrap();
 }
 
 #[tokio::test]
@@ -70,7 +61,7 @@ async fn exhausted_retries_report_the_last_status() {
         .expect(3)
         .mount(&server)
         .await;
-    match read(&client(&server)).await.unwrap_err() {
+    match read_page(&client(&server)).await.unwrap_err() {
         Error::Api {
             status: 503,
             message,
@@ -87,7 +78,7 @@ async fn a_500_is_not_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = read(&client(&server)).await.unwrap_err();
+    let err = read_page(&client(&server)).await.unwrap_err();
     assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
     assert_eq!(err.status(), Some(500));
 }
@@ -111,7 +102,7 @@ async fn transport_errors_are_reported_with_their_source() {
         )
         .build()
         .unwrap();
-    let err = read(&client).await.unwrap_err();
+    let err = read_page(&client).await.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(std::error::Error::source(&err).is_some());
 }
@@ -126,7 +117,7 @@ async fn a_bare_error_body_is_rejected_with_its_field_errors() {
         .expect(1)
         .mount(&server)
         .await;
-    match read(&client(&server)).await.unwrap_err() {
+    match read_page(&client(&server)).await.unwrap_err() {
         Error::Rejected {
             status: 403,
             errors,
@@ -146,7 +137,7 @@ async fn a_body_that_is_not_json_is_a_decode_error() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>portal</html>"))
         .mount(&server)
         .await;
-    let err = read(&client(&server)).await.unwrap_err();
+    let err = read_page(&client(&server)).await.unwrap_err();
     match &err {
         Error::Decode { context, .. } => assert_eq!(context, "browse urn:browse:mfg:cm007"),
         other => panic!("{other:?}"),

@@ -91,7 +91,7 @@ async fn each_target_gets_its_own_verdict() {
 #[tokio::test]
 async fn a_failed_login_fails_the_whole_validation() {
     let server = MockServer::start().await;
-    Mock::given(path(format!("{ROOT}/oauth/token")))
+    Mock::given(path(token_path()))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
         .mount(&server)
         .await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use qad_client::{Client, ClientBuilder, Credentials, RetryConfig};
+use qad_client::{BrowseId, Client, ClientBuilder, Credentials, Page, RetryConfig, Row};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -35,10 +35,15 @@ pub fn client(server: &MockServer) -> Client {
     builder(server, oauth()).build().unwrap()
 }
 
+/// The path of the OAuth token endpoint on the test tenant.
+pub fn token_path() -> String {
+    format!("{ROOT}/oauth/token")
+}
+
 /// Answers every token request with `token`, expecting `times` logins.
 pub async fn mount_token(server: &MockServer, token: &str, times: u64) {
     Mock::given(method("POST"))
-        .and(path(format!("{ROOT}/oauth/token")))
+        .and(path(token_path()))
         .and(body_string_contains("grant_type=password"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "access_token": token, "token_type": "bearer", "expires_in": 3600
@@ -68,6 +73,18 @@ pub fn browse_body(rows: Vec<Value>, has_more: bool) -> Value {
 /// The path of the browse API on the test tenant.
 pub fn browse_path() -> String {
     format!("{ROOT}/api/qracore/browses")
+}
+
+/// Reads one page of the legacy customer browse `urn:browse:mfg:cm007`.
+pub async fn read_page(client: &Client) -> qad_client::Result<Page<Row>> {
+    let id: BrowseId = "urn:browse:mfg:cm007".parse().unwrap();
+    client.browse(&id).count(10).send().await
+}
+
+/// A successful browse answer with one row and no more pages.
+pub fn ok_page() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(browse_body(vec![json!({"cm_mstr.cm_addr": "C1"})], false))
 }
 
 /// The value of query parameter `key` in `req`, all occurrences.
