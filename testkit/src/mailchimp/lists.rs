@@ -15,6 +15,22 @@ use super::{
     App,
 };
 
+/// The audience `list_id`, or 404.
+pub(super) fn list_ref<'a>(
+    state: &'a MailchimpState,
+    list_id: &str,
+) -> Result<&'a ListData, Problem> {
+    state.lists.get(list_id).ok_or_else(Problem::not_found)
+}
+
+/// The audience `list_id`, mutably, or 404.
+pub(super) fn list_mut<'a>(
+    state: &'a mut MailchimpState,
+    list_id: &str,
+) -> Result<&'a mut ListData, Problem> {
+    state.lists.get_mut(list_id).ok_or_else(Problem::not_found)
+}
+
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .route("/3.0", get(root))
@@ -255,7 +271,7 @@ async fn post_list(
     let mut state = app.lock();
     let id = format!("{:010x}", 0xa0_0000_0000_u64 + state.next_id());
     create(&mut state, &id, &name);
-    let list = state.lists.get_mut(&id).ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &id)?;
     let mut patch = body;
     patch.remove("id");
     if let Some(target) = list.list.as_object_mut() {
@@ -271,12 +287,7 @@ async fn get_list(
     Path(list_id): Path<String>,
     Query(query): Query<request::Query>,
 ) -> Reply {
-    let value = render(
-        app.lock()
-            .lists
-            .get(&list_id)
-            .ok_or_else(Problem::not_found)?,
-    );
+    let value = render(list_ref(&app.lock(), &list_id)?);
     ok(&query, value)
 }
 
@@ -288,10 +299,7 @@ async fn patch_list(
 ) -> Reply {
     patch.remove("id");
     let mut state = app.lock();
-    let list = state
-        .lists
-        .get_mut(&list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &list_id)?;
     if let Some(target) = list.list.as_object_mut() {
         merge(target, &patch);
     }
@@ -315,7 +323,7 @@ async fn get_merge_fields(
 ) -> Reply {
     let page = Page::from_query(&query)?;
     let state = app.lock();
-    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let list = list_ref(&state, &list_id)?;
     // The spec's filters: `type` and `required`.
     let kind = query.get("type");
     let required = query.get("required").map(|v| v == "true");
@@ -351,7 +359,7 @@ async fn post_merge_field(
         ));
     }
     let mut state = app.lock();
-    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let list = list_ref(&state, &list_id)?;
     let merge_id = list
         .merge_fields
         .values()
@@ -377,10 +385,7 @@ async fn post_merge_field(
     if let Some(target) = field.as_object_mut() {
         merge(target, &extra);
     }
-    let list = state
-        .lists
-        .get_mut(&list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &list_id)?;
     list.merge_fields
         .insert(merge_id.to_string(), field.clone());
     drop(state);
@@ -393,10 +398,9 @@ async fn get_merge_field(
     Query(query): Query<request::Query>,
 ) -> Reply {
     let state = app.lock();
-    let field = state
-        .lists
-        .get(&list_id)
-        .and_then(|l| l.merge_fields.get(&merge_id))
+    let field = list_ref(&state, &list_id)?
+        .merge_fields
+        .get(&merge_id)
         .cloned()
         .ok_or_else(Problem::not_found)?;
     drop(state);
@@ -413,10 +417,9 @@ async fn patch_merge_field(
         patch.remove(key);
     }
     let mut state = app.lock();
-    let field = state
-        .lists
-        .get_mut(&list_id)
-        .and_then(|l| l.merge_fields.get_mut(&merge_id))
+    let field = list_mut(&mut state, &list_id)?
+        .merge_fields
+        .get_mut(&merge_id)
         .ok_or_else(Problem::not_found)?;
     if let Some(target) = field.as_object_mut() {
         merge(target, &patch);
@@ -430,10 +433,9 @@ async fn delete_merge_field(
     State(app): State<App>,
     Path((list_id, merge_id)): Path<(String, String)>,
 ) -> Reply {
-    app.lock()
-        .lists
-        .get_mut(&list_id)
-        .and_then(|l| l.merge_fields.remove(&merge_id))
+    list_mut(&mut app.lock(), &list_id)?
+        .merge_fields
+        .remove(&merge_id)
         .ok_or_else(Problem::not_found)?;
     no_content()
 }

@@ -1,5 +1,6 @@
 //! The audience webhook registry, and delivering events the way Mailchimp does.
 
+use super::lists::{list_mut, list_ref};
 use axum::{
     extract::{Path, Query, State},
     routing::get,
@@ -114,10 +115,7 @@ async fn post_webhook(
     let sources = flags(&body, "sources", &SOURCES, |s| s != "api")?;
     let mut state = app.lock();
     let n = state.next_id();
-    let list = state
-        .lists
-        .get_mut(&list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &list_id)?;
     if list
         .webhooks
         .values()
@@ -161,7 +159,7 @@ async fn list_webhooks(
 ) -> Reply {
     let page = Page::from_query(&query)?;
     let state = app.lock();
-    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let list = list_ref(&state, &list_id)?;
     let (webhooks, total) = page.slice(list.webhooks.values());
     let webhooks: Vec<Value> = webhooks.into_iter().map(|w| w.webhook.clone()).collect();
     drop(state);
@@ -176,11 +174,9 @@ async fn get_webhook(
     Path((list_id, id)): Path<(String, String)>,
     Query(query): Query<request::Query>,
 ) -> Reply {
-    let webhook = app
-        .lock()
-        .lists
-        .get(&list_id)
-        .and_then(|l| l.webhooks.get(&id))
+    let webhook = list_ref(&app.lock(), &list_id)?
+        .webhooks
+        .get(&id)
         .map(|w| w.webhook.clone())
         .ok_or_else(Problem::not_found)?;
     ok(&query, webhook)
@@ -197,10 +193,9 @@ async fn patch_webhook(
         check_url(&app, url).await?;
     }
     let mut state = app.lock();
-    let webhook = state
-        .lists
-        .get_mut(&list_id)
-        .and_then(|l| l.webhooks.get_mut(&id))
+    let webhook = list_mut(&mut state, &list_id)?
+        .webhooks
+        .get_mut(&id)
         .ok_or_else(Problem::not_found)?;
     let mut patch = Map::new();
     if let Some(url) = new_url {
@@ -225,10 +220,9 @@ async fn delete_webhook(
     State(app): State<App>,
     Path((list_id, id)): Path<(String, String)>,
 ) -> Reply {
-    app.lock()
-        .lists
-        .get_mut(&list_id)
-        .and_then(|l| l.webhooks.remove(&id))
+    list_mut(&mut app.lock(), &list_id)?
+        .webhooks
+        .remove(&id)
         .ok_or_else(Problem::not_found)?;
     no_content()
 }

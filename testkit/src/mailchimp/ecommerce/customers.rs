@@ -131,6 +131,17 @@ pub(super) fn write_customer(
     Ok(render_customer(&customer, &totals))
 }
 
+/// The customer `id` of a store, as returned.
+pub(super) fn rendered_customer(
+    state: &MailchimpState,
+    store_id: &str,
+    id: &str,
+) -> Result<Value, Problem> {
+    let store = store_ref(state, store_id)?;
+    let customer = store.customers.get(id).ok_or_else(Problem::not_found)?;
+    Ok(render_customer(customer, &customer_totals(store)))
+}
+
 pub(super) fn check_customer_email(body: &Body) -> Result<(), Problem> {
     match str_field(body, "email_address")? {
         Some(email) if !is_valid_email(email) => Err(Problem::invalid_with_detail(
@@ -171,28 +182,8 @@ pub(super) async fn list_customers(
     )
 }
 
-store_write_handlers!(write_customer => post_customer, put_customer, patch_customer);
-
-pub(super) async fn get_customer(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-) -> Reply {
-    let state = app.lock();
-    let store = store_ref(&state, &store_id)?;
-    let customer = store.customers.get(&id).ok_or_else(Problem::not_found)?;
-    let value = render_customer(customer, &customer_totals(store));
-    drop(state);
-    ok(&query, value)
-}
-
-pub(super) async fn delete_customer(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-) -> Reply {
-    store_mut(&mut app.lock(), &store_id)?
-        .customers
-        .remove(&id)
-        .ok_or_else(Problem::not_found)?;
-    no_content()
-}
+store_item_handlers!(customers {
+    get: get_customer => rendered_customer,
+    write: post_customer, put_customer, patch_customer => write_customer,
+    delete: delete_customer,
+});

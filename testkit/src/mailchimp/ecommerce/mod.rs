@@ -4,36 +4,8 @@
 use axum::{routing::get, Router};
 use serde_json::{Map, Value};
 
-/// Defines the `POST` (create), `PUT` (upsert) and `PATCH` (update) handlers of one kind of store item:
-/// each answers with what `$write` returns for its [`Mode`] (`POST` has no id in the path).
-macro_rules! store_write_handlers {
-    ($write:ident => $post:ident, $put:ident, $patch:ident) => {
-        pub(super) async fn $post(
-            State(app): State<App>,
-            Path(store_id): Path<String>,
-            Query(query): Query<request::Query>,
-            ObjectBody(body): ObjectBody,
-        ) -> Reply {
-            let value = $write(&mut app.lock(), &store_id, None, &body, Mode::Post)?;
-            ok(&query, value)
-        }
-
-        store_write_handlers!(@with_id $write, $put, Mode::Put);
-        store_write_handlers!(@with_id $write, $patch, Mode::Patch);
-    };
-    (@with_id $write:ident, $handler:ident, $mode:expr) => {
-        pub(super) async fn $handler(
-            State(app): State<App>,
-            Path((store_id, id)): Path<(String, String)>,
-            Query(query): Query<request::Query>,
-            ObjectBody(body): ObjectBody,
-        ) -> Reply {
-            let value = $write(&mut app.lock(), &store_id, Some(&id), &body, $mode)?;
-            ok(&query, value)
-        }
-    };
-}
-
+#[macro_use]
+mod item_handlers;
 mod customers;
 mod orders;
 mod products;

@@ -246,8 +246,13 @@ pub(super) async fn list_account_orders(
     )
 }
 
-store_write_handlers!(write_order => post_order, put_order, patch_order);
+store_item_handlers!(orders {
+    get: get_order => rendered_order,
+    write: post_order, put_order, patch_order => write_order,
+    delete: delete_order,
+});
 
+/// The order `id` of a store, as returned.
 pub(super) fn rendered_order(
     state: &MailchimpState,
     store_id: &str,
@@ -256,26 +261,6 @@ pub(super) fn rendered_order(
     let store = store_ref(state, store_id)?;
     let order = store.orders.get(id).ok_or_else(Problem::not_found)?;
     Ok(render_order(store, order, &customer_totals(store)))
-}
-
-pub(super) async fn get_order(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-) -> Reply {
-    let value = rendered_order(&app.lock(), &store_id, &id)?;
-    ok(&query, value)
-}
-
-pub(super) async fn delete_order(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-) -> Reply {
-    store_mut(&mut app.lock(), &store_id)?
-        .orders
-        .remove(&id)
-        .ok_or_else(Problem::not_found)?;
-    no_content()
 }
 
 pub(super) async fn list_lines(

@@ -177,32 +177,23 @@ pub(super) async fn list_products(
     )
 }
 
-store_write_handlers!(write_product => post_product, put_product, patch_product);
+store_item_handlers!(products {
+    get: get_product => rendered_product,
+    write: post_product, put_product, patch_product => write_product,
+    delete: delete_product,
+});
 
-pub(super) async fn get_product(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-    Query(query): Query<request::Query>,
-) -> Reply {
-    let state = app.lock();
-    let product = store_ref(&state, &store_id)?
+/// The product `id` of a store, as returned.
+pub(super) fn rendered_product(
+    state: &MailchimpState,
+    store_id: &str,
+    id: &str,
+) -> Result<Value, Problem> {
+    let product = store_ref(state, store_id)?
         .products
-        .get(&id)
+        .get(id)
         .ok_or_else(Problem::not_found)?;
-    let value = render_product(product, MAX_EMBEDDED_VARIANTS);
-    drop(state);
-    ok(&query, value)
-}
-
-pub(super) async fn delete_product(
-    State(app): State<App>,
-    Path((store_id, id)): Path<(String, String)>,
-) -> Reply {
-    store_mut(&mut app.lock(), &store_id)?
-        .products
-        .remove(&id)
-        .ok_or_else(Problem::not_found)?;
-    no_content()
+    Ok(render_product(product, MAX_EMBEDDED_VARIANTS))
 }
 
 pub(super) fn product_mut<'a>(

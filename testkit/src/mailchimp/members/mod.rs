@@ -5,6 +5,7 @@ mod batch;
 mod rules;
 mod tags;
 
+use super::lists::{list_mut, list_ref};
 use axum::{
     extract::{Path, Query, State},
     routing::{get, post},
@@ -112,10 +113,7 @@ async fn patch_member(
             if !is_valid_email(&new_email) {
                 return Err(invalid_email(&new_email));
             }
-            let list = state
-                .lists
-                .get_mut(&list_id)
-                .ok_or_else(Problem::not_found)?;
+            let list = list_mut(&mut state, &list_id)?;
             if list
                 .members
                 .get(&new_hash)
@@ -147,11 +145,9 @@ async fn get_member(
     Path((list_id, segment)): Path<(String, String)>,
     Query(query): Query<request::Query>,
 ) -> Reply {
-    let member = app
-        .lock()
-        .lists
-        .get(&list_id)
-        .and_then(|l| l.members.get(&hash_of(&segment)))
+    let member = list_ref(&app.lock(), &list_id)?
+        .members
+        .get(&hash_of(&segment))
         .cloned()
         .ok_or_else(Problem::not_found)?;
     ok(&query, member)
@@ -162,10 +158,9 @@ async fn archive_member(
     Path((list_id, segment)): Path<(String, String)>,
 ) -> Reply {
     let mut state = app.lock();
-    let member = state
-        .lists
-        .get_mut(&list_id)
-        .and_then(|l| l.members.get_mut(&hash_of(&segment)))
+    let member = list_mut(&mut state, &list_id)?
+        .members
+        .get_mut(&hash_of(&segment))
         .filter(|m| m["status"] != "archived")
         .ok_or_else(Problem::not_found)?;
     member["status"] = json!("archived");
@@ -180,10 +175,7 @@ async fn delete_permanent(
 ) -> Reply {
     let hash = hash_of(&segment);
     let mut state = app.lock();
-    let list = state
-        .lists
-        .get_mut(&list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &list_id)?;
     list.members.remove(&hash).ok_or_else(Problem::not_found)?;
     list.forgotten.insert(hash);
     drop(state);
@@ -221,7 +213,7 @@ async fn list_members(
     let email_type = query.get("email_type").cloned();
     let vip_only = query.get("vip_only").is_some_and(|v| v == "true");
     let state = app.lock();
-    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let list = list_ref(&state, &list_id)?;
     let mut members: Vec<&Value> = list
         .members
         .values()

@@ -1,6 +1,7 @@
 //! The rules of member writes: email validity, statuses, compliance (cleaned and forgotten
 //! members), required merge fields, and the member object's shape.
 
+use crate::mailchimp::lists::list_mut;
 use axum::http::StatusCode;
 use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
@@ -165,10 +166,7 @@ pub(crate) fn write_member(
     skip_merge_validation: bool,
 ) -> Result<(Value, bool), Problem> {
     let web_id = state.next_id();
-    let list = state
-        .lists
-        .get_mut(list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(state, list_id)?;
     let email = str_field(body, "email_address")?.map(str::trim);
     if let Some(email) = email {
         if !is_valid_email(email) {

@@ -1,5 +1,6 @@
 //! Member tags: `GET` and `POST /lists/{list_id}/members/{subscriber_hash}/tags`.
 
+use crate::mailchimp::lists::{list_mut, list_ref};
 use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
@@ -18,7 +19,7 @@ pub(super) async fn get_tags(
     let page = Page::from_query(&query)?;
     let hash = hash_of(&segment);
     let state = app.lock();
-    let list = state.lists.get(&list_id).ok_or_else(Problem::not_found)?;
+    let list = list_ref(&state, &list_id)?;
     let member = list.members.get(&hash).ok_or_else(Problem::not_found)?;
     let tags: Vec<Value> = member["tags"]
         .as_array()
@@ -78,10 +79,7 @@ pub(super) async fn post_tags(
     }
     let hash = hash_of(&segment);
     let mut state = app.lock();
-    let list = state
-        .lists
-        .get_mut(&list_id)
-        .ok_or_else(Problem::not_found)?;
+    let list = list_mut(&mut state, &list_id)?;
     let mut member = list
         .members
         .get(&hash)
