@@ -653,6 +653,28 @@ async fn delivery_keys_are_deduplicated_and_pruned() {
 }
 
 #[tokio::test]
+async fn a_batch_once_per_delivery_applies_only_for_a_new_key() {
+    let store = store().await;
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let batch = |v: &str| {
+        StateBatch::new()
+            .put_hash(ObjectKind::Members, "m", hash(v))
+            .once_per_delivery("d-1", t0)
+    };
+    let first = store.apply(batch("v1")).await.unwrap();
+    assert!(!first.duplicate_delivery);
+    let again = store.apply(batch("v2")).await.unwrap();
+    assert!(again.duplicate_delivery);
+    // The duplicate changed nothing, and the key is recorded like any other.
+    let known = store
+        .hashes(ObjectKind::Members, &["m".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(known.get("m"), Some(&hash("v1")));
+    assert!(!store.record_delivery("d-1", t0).await.unwrap());
+}
+
+#[tokio::test]
 async fn reopening_a_file_keeps_state_and_does_not_re_migrate() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");

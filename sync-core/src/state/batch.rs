@@ -1,5 +1,7 @@
 //! The unit of writing: everything one page of records changes, applied in one transaction.
 
+use chrono::{DateTime, Utc};
+
 use crate::audit::{AuditId, NewAuditRow};
 use crate::model::{ContentHash, Cursor, IdMapping, MemberStatusRecord, ObjectKind};
 
@@ -30,6 +32,8 @@ pub struct StateBatch {
     pub(crate) member_statuses: Vec<MemberStatusRecord>,
     pub(crate) audit: Vec<NewAuditRow>,
     pub(crate) cursors: Vec<Cursor>,
+    /// A webhook delivery key: the batch applies only if the key is new, and records it.
+    pub(crate) delivery: Option<(String, DateTime<Utc>)>,
 }
 
 impl StateBatch {
@@ -93,6 +97,17 @@ impl StateBatch {
         self
     }
 
+    /// Makes the batch conditional on a webhook delivery: it applies only if `key` has not been
+    /// recorded yet, and records it in the same transaction. Otherwise nothing is applied and
+    /// the receipt's [`duplicate_delivery`](BatchReceipt::duplicate_delivery) is set. Because the
+    /// key and the event's effects commit together, a delivery whose effects could not be stored
+    /// is not remembered, and the sender's retry is applied.
+    #[must_use]
+    pub fn once_per_delivery(mut self, key: impl Into<String>, seen_at: DateTime<Utc>) -> Self {
+        self.delivery = Some((key.into(), seen_at));
+        self
+    }
+
     /// Adds the changes of `other` after those of `self`.
     #[must_use]
     pub fn merge(mut self, other: StateBatch) -> Self {
@@ -103,6 +118,7 @@ impl StateBatch {
         self.member_statuses.extend(other.member_statuses);
         self.audit.extend(other.audit);
         self.cursors.extend(other.cursors);
+        self.delivery = self.delivery.or(other.delivery);
         self
     }
 
@@ -116,6 +132,7 @@ impl StateBatch {
             + self.member_statuses.len()
             + self.audit.len()
             + self.cursors.len()
+            + usize::from(self.delivery.is_some())
     }
 
     /// Whether the batch changes nothing.
@@ -133,4 +150,7 @@ pub struct BatchReceipt {
     pub audit_ids: Vec<AuditId>,
     /// Original rows that successful replays in the batch marked resolved.
     pub resolved: Vec<AuditId>,
+    /// True when the batch was conditional on a delivery key
+    /// ([`StateBatch::once_per_delivery`]) already recorded: nothing was applied.
+    pub duplicate_delivery: bool,
 }

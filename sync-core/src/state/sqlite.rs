@@ -450,6 +450,19 @@ impl StateStore for SqliteStateStore {
 
 /// Applies every change of `batch` inside `tx`, in the documented order.
 fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, StateError> {
+    if let Some((key, seen_at)) = &batch.delivery {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO webhook_deliveries (key, seen_at) VALUES (?1, ?2)",
+            )?
+            .execute(params![key, seen_at.timestamp_micros()])?;
+        if inserted == 0 {
+            return Ok(BatchReceipt {
+                duplicate_delivery: true,
+                ..BatchReceipt::default()
+            });
+        }
+    }
     let now = Utc::now();
     let now_us = now.timestamp_micros();
     {

@@ -91,9 +91,19 @@ impl Receiver {
             }
         };
         let key = delivery.dedup_key().into_string();
-        match self.state.record_delivery(&key, Utc::now()).await {
-            Ok(true) => {}
-            Ok(false) => {
+        // The delivery key commits in the same transaction as the event's effects: a duplicate
+        // changes nothing, and an event whose effects could not be stored is not remembered, so
+        // Mailchimp's retry applies it.
+        let applied = match apply_event(&delivery, &key, self.run, self.state.as_ref()).await {
+            Ok(batch) => {
+                self.state
+                    .apply(batch.once_per_delivery(key.as_str(), Utc::now()))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(receipt) if receipt.duplicate_delivery => {
                 let row = NewAuditRow::new(
                     self.run,
                     ObjectKind::WebhookEvents,
@@ -105,19 +115,9 @@ impl Receiver {
                 if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
                     tracing::warn!(error = %crate::orders::describe(&e), "cannot audit a duplicate webhook delivery");
                 }
-                return (StatusCode::OK, "duplicate");
+                (StatusCode::OK, "duplicate")
             }
-            Err(e) => {
-                tracing::warn!(error = %crate::orders::describe(&e), "cannot record a webhook delivery");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "state store unavailable");
-            }
-        }
-        let applied = match apply_event(&delivery, &key, self.run, self.state.as_ref()).await {
-            Ok(batch) => self.state.apply(batch).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match applied {
-            Ok(()) => (StatusCode::OK, "ok"),
+            Ok(_) => (StatusCode::OK, "ok"),
             Err(e) => {
                 tracing::warn!(error = %crate::orders::describe(&e), key, "cannot apply a webhook delivery");
                 (StatusCode::INTERNAL_SERVER_ERROR, "state store unavailable")
