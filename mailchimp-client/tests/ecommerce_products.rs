@@ -3,34 +3,21 @@
 // Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use futures::TryStreamExt;
 use mailchimp_client::ecommerce::{
     Decimal, ProductId, ProductInput, Products, StoreId, VariantId, VariantInput,
 };
-use mailchimp_client::{Client, Credentials, Error, RetryConfig};
+use mailchimp_client::{Client, Error};
 use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "0123456789abcdef0123456789abcdef-us6";
+use common::{client, KEY};
+
 const PRODUCT: &str = include_str!("fixtures/ecommerce/product.json");
 const BASE: &str = "/ecommerce/stores/acme-eu/products";
-
-async fn client(server: &MockServer) -> Client {
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(500).set_body_string("unexpected request"))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("unexpected request")
-        .mount(server)
-        .await;
-    Client::builder(Credentials::api_key(KEY))
-        .base_url(server.uri())
-        .retry(RetryConfig::disabled())
-        .build()
-        .await
-        .unwrap()
-}
 
 fn products(client: &Client) -> Products {
     client

@@ -4,45 +4,50 @@
 // Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use futures::TryStreamExt;
-use mailchimp_client::ecommerce::{EnsureOutcome, NewStore, StoreId, StoreUpdate};
-use mailchimp_client::{Client, Credentials, Error, ListId, RetryConfig};
+use mailchimp_client::ecommerce::{EnsureOutcome, EnsuredStore, NewStore, StoreId, StoreUpdate};
+use mailchimp_client::{Error, ListId};
 use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "0123456789abcdef0123456789abcdef-us6";
-const STORE: &str = include_str!("fixtures/ecommerce/store.json");
+use common::{client, problem, KEY};
 
-async fn client(server: &MockServer) -> Client {
-    // A catch-all names any request no test expected.
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(500).set_body_string("unexpected request"))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("unexpected request")
-        .mount(server)
-        .await;
-    Client::builder(Credentials::api_key(KEY))
-        .base_url(server.uri())
-        .retry(RetryConfig::disabled())
-        .build()
-        .await
-        .unwrap()
-}
+const STORE: &str = include_str!("fixtures/ecommerce/store.json");
 
 fn store_json() -> Value {
     serde_json::from_str(STORE).unwrap()
 }
 
 fn not_found() -> ResponseTemplate {
-    ResponseTemplate::new(404).set_body_json(json!({
-        "type": "https://mailchimp.com/developer/marketing/docs/errors/",
-        "title": "Resource Not Found",
-        "status": 404,
-        "detail": "The requested resource could not be found.",
-        "instance": "995c5cb0-3280-4a6e-808b-3b096d0bb219"
-    }))
+    problem(
+        404,
+        "Resource Not Found",
+        "The requested resource could not be found.",
+    )
+}
+
+/// A `200` answering `body`.
+fn ok_json(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// Mounts `GET /ecommerce/stores/acme-eu` answering `response`, expected
+/// `times` times.
+async fn expect_get(server: &MockServer, response: ResponseTemplate, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/ecommerce/stores/acme-eu"))
+        .respond_with(response)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// `ensure_store(spec)` through a client for `server`.
+async fn ensure(server: &MockServer, spec: &NewStore) -> Result<EnsuredStore, Error> {
+    client(server).await.ecommerce().ensure_store(spec).await
 }
 
 /// A spec equal to the fixture store.
@@ -69,7 +74,7 @@ async fn create_sends_the_spec_fields() {
             "id": "acme-eu", "list_id": "a1b2c3d4e5", "name": "Acme EU", "currency_code": "EUR",
             "platform": "QAD", "domain": "shop.acme.example", "is_syncing": false
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
+        .respond_with(ok_json(store_json()))
         .expect(1)
         .mount(&server)
         .await;
@@ -133,7 +138,7 @@ async fn get_sends_field_selection_and_maps_not_found() {
         .and(path("/ecommerce/stores/acme-eu"))
         .and(basic_auth("anystring", KEY))
         .and(query_param("fields", "id,list_id,name"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
+        .respond_with(ok_json(store_json()))
         .expect(1)
         .mount(&server)
         .await;
@@ -216,7 +221,7 @@ async fn patch_sets_is_syncing_and_delete_answers_204() {
         .and(path("/ecommerce/stores/acme-eu"))
         .and(basic_auth("anystring", KEY))
         .and(body_json(json!({"is_syncing": true})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(syncing))
+        .respond_with(ok_json(syncing))
         .expect(1)
         .mount(&server)
         .await;
@@ -239,25 +244,15 @@ async fn patch_sets_is_syncing_and_delete_answers_204() {
 #[tokio::test]
 async fn ensure_creates_an_absent_store() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_get(&server, not_found(), 1).await;
     Mock::given(method("POST"))
         .and(path("/ecommerce/stores"))
         .and(body_json(serde_json::to_value(spec()).unwrap()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
+        .respond_with(ok_json(store_json()))
         .expect(1)
         .mount(&server)
         .await;
-    let ensured = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap();
+    let ensured = ensure(&server, &spec()).await.unwrap();
     assert_eq!(ensured.outcome, EnsureOutcome::Created);
     assert_eq!(ensured.store.id.as_str(), "acme-eu");
 }
@@ -285,25 +280,15 @@ async fn ensure_checks_the_store_another_caller_created_first() {
         .await;
     let mut syncing = store_json();
     syncing["is_syncing"] = json!(true);
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(syncing))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_get(&server, ok_json(syncing), 1).await;
     Mock::given(method("PATCH"))
         .and(path("/ecommerce/stores/acme-eu"))
         .and(body_json(json!({"is_syncing": false})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
+        .respond_with(ok_json(store_json()))
         .expect(1)
         .mount(&server)
         .await;
-    let ensured = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap();
+    let ensured = ensure(&server, &spec()).await.unwrap();
     assert!(matches!(ensured.outcome, EnsureOutcome::Patched(_)));
     assert!(!ensured.store.is_syncing);
 }
@@ -311,12 +296,7 @@ async fn ensure_checks_the_store_another_caller_created_first() {
 #[tokio::test]
 async fn ensure_reports_the_create_error_when_the_store_is_still_absent() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(not_found())
-        .expect(2)
-        .mount(&server)
-        .await;
+    expect_get(&server, not_found(), 2).await;
     Mock::given(method("POST"))
         .and(path("/ecommerce/stores"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
@@ -327,12 +307,7 @@ async fn ensure_reports_the_create_error_when_the_store_is_still_absent() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap_err();
+    let err = ensure(&server, &spec()).await.unwrap_err();
     assert!(err.is_invalid_resource());
     assert_eq!(err.field_errors()[0].field, "currency_code");
 }
@@ -340,18 +315,8 @@ async fn ensure_reports_the_create_error_when_the_store_is_still_absent() {
 #[tokio::test]
 async fn ensure_writes_nothing_when_the_store_matches() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let ensured = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap();
+    expect_get(&server, ok_json(store_json()), 1).await;
+    let ensured = ensure(&server, &spec()).await.unwrap();
     assert_eq!(ensured.outcome, EnsureOutcome::Unchanged);
     // Only the GET arrived: the catch-all expects no POST or PATCH.
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
@@ -360,12 +325,7 @@ async fn ensure_writes_nothing_when_the_store_matches() {
 #[tokio::test]
 async fn ensure_patches_only_the_changed_fields() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(store_json()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_get(&server, ok_json(store_json()), 1).await;
     let mut patched = store_json();
     patched["name"] = json!("Acme Europe");
     patched["is_syncing"] = json!(true);
@@ -374,19 +334,14 @@ async fn ensure_patches_only_the_changed_fields() {
         .and(body_json(
             json!({"name": "Acme Europe", "is_syncing": true}),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(patched))
+        .respond_with(ok_json(patched))
         .expect(1)
         .mount(&server)
         .await;
     let mut wanted = spec();
     wanted.name = "Acme Europe".into();
     wanted.is_syncing = Some(true);
-    let ensured = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&wanted)
-        .await
-        .unwrap();
+    let ensured = ensure(&server, &wanted).await.unwrap();
     let EnsureOutcome::Patched(changes) = ensured.outcome else {
         panic!("{:?}", ensured.outcome);
     };
@@ -400,18 +355,8 @@ async fn ensure_refuses_a_store_linked_to_another_audience() {
     let server = MockServer::start().await;
     let mut elsewhere = store_json();
     elsewhere["list_id"] = json!("zz9zz9zz9z");
-    Mock::given(method("GET"))
-        .and(path("/ecommerce/stores/acme-eu"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(elsewhere))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap_err();
+    expect_get(&server, ok_json(elsewhere), 1).await;
+    let err = ensure(&server, &spec()).await.unwrap_err();
     match &err {
         Error::StoreLinkedToOtherAudience {
             store_id,
@@ -443,11 +388,6 @@ async fn ensure_passes_other_errors_through_without_writing() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server)
-        .await
-        .ecommerce()
-        .ensure_store(&spec())
-        .await
-        .unwrap_err();
+    let err = ensure(&server, &spec()).await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
 }

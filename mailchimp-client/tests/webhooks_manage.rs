@@ -3,34 +3,21 @@
 // Helpers outside `#[test]` functions unwrap too; a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use mailchimp_client::webhooks::{
     ListWebhooks, NewWebhook, WebhookEvents, WebhookId, WebhookSources, WebhookUpdate,
 };
-use mailchimp_client::{Client, Credentials, Error, ListId, RetryConfig};
+use mailchimp_client::{Client, Error, ListId};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "0123456789abcdef0123456789abcdef-us6";
+use common::{client, KEY};
+
 const CREATED: &str = include_str!("fixtures/webhooks/webhook_created.json");
 const BASE: &str = "/lists/a1b2c3d4e5/webhooks";
-
-async fn client(server: &MockServer) -> Client {
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(500).set_body_string("unexpected request"))
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("unexpected request")
-        .mount(server)
-        .await;
-    Client::builder(Credentials::api_key(KEY))
-        .base_url(server.uri())
-        .retry(RetryConfig::disabled())
-        .build()
-        .await
-        .unwrap()
-}
 
 fn hooks(client: &Client) -> ListWebhooks {
     client.list(&ListId::from("a1b2c3d4e5")).webhooks()
