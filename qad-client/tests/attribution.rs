@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use qad_client::{
-    AttributionConfig, AttributionLine, AttributionRecord, Error, OnDuplicate, WriteOutcome,
+    AttributionConfig, AttributionLine, AttributionRecord, Client, Error, OnDuplicate, WriteOutcome,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -59,6 +59,14 @@ async fn setup() -> MockServer {
     let server = MockServer::start().await;
     mount_token(&server, "tok", 1).await;
     server
+}
+
+/// A client configured to leave duplicates alone.
+fn skipping_duplicates(server: &MockServer) -> Client {
+    builder(server, oauth())
+        .attribution(AttributionConfig::default().with_on_duplicate(OnDuplicate::Skip))
+        .build()
+        .unwrap()
 }
 
 async fn mount_create(server: &MockServer, response: ResponseTemplate) {
@@ -120,10 +128,7 @@ async fn a_duplicate_can_be_left_alone() {
     )
     .await;
     mount_catch_all(&server).await;
-    let client = builder(&server, oauth())
-        .attribution(AttributionConfig::default().with_on_duplicate(OnDuplicate::Skip))
-        .build()
-        .unwrap();
+    let client = skipping_duplicates(&server);
     assert_eq!(
         client.attribution().post(&record()).await.unwrap(),
         WriteOutcome::Unchanged
@@ -135,10 +140,7 @@ async fn a_409_conflict_is_a_duplicate_too() {
     let server = setup().await;
     mount_create(&server, ResponseTemplate::new(409)).await;
     mount_catch_all(&server).await;
-    let client = builder(&server, oauth())
-        .attribution(AttributionConfig::default().with_on_duplicate(OnDuplicate::Skip))
-        .build()
-        .unwrap();
+    let client = skipping_duplicates(&server);
     assert_eq!(
         client.attribution().post(&record()).await.unwrap(),
         WriteOutcome::Unchanged

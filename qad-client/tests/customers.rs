@@ -6,12 +6,27 @@ mod common;
 use chrono::NaiveDate;
 use common::*;
 use futures::TryStreamExt;
-use qad_client::{Dedup, Error, FieldMap, ReadConfig, Record};
+use qad_client::{Client, Dedup, Error, FieldMap, ReadConfig, Record};
 use serde_json::json;
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CUSTOMERS: &str = "urn:browse:bebrowse:com.qad.erp.base.customers";
+
+/// The keys of the customers modified since `since` that `dedup` passes on.
+async fn fresh_keys(client: &Client, since: NaiveDate, dedup: &mut Dedup) -> Vec<String> {
+    let read: Vec<_> = client
+        .customers()
+        .modified_since(since)
+        .into_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    read.iter()
+        .filter(|c| dedup.observe_record(*c))
+        .map(|c| c.key())
+        .collect()
+}
 
 fn customer_row(code: &str, time: i64) -> serde_json::Value {
     json!({
@@ -158,31 +173,9 @@ async fn overlapping_reads_deduplicate_by_key_and_stamp() {
     let client = client(&server);
     let since = NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
     let mut dedup = Dedup::new();
-    let first: Vec<_> = client
-        .customers()
-        .modified_since(since)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
-    let fresh: Vec<_> = first
-        .iter()
-        .filter(|c| dedup.observe_record(*c))
-        .map(|c| c.key())
-        .collect();
+    let fresh = fresh_keys(&client, since, &mut dedup).await;
     assert_eq!(fresh, ["C1", "C2"]);
-    let second: Vec<_> = client
-        .customers()
-        .modified_since(since)
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
-    let fresh: Vec<_> = second
-        .iter()
-        .filter(|c| dedup.observe_record(*c))
-        .map(|c| c.key())
-        .collect();
+    let fresh = fresh_keys(&client, since, &mut dedup).await;
     assert_eq!(fresh, ["C2"]);
 }
 

@@ -271,19 +271,12 @@ async fn form_login_renews_when_redirected_to_the_login_page() {
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(path(browse_path()))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("location", format!("{ROOT}/login.jsp")),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(browse_path()))
-        .respond_with(ok_page())
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_browse_failing_then_ok(
+        &server,
+        ResponseTemplate::new(302).insert_header("location", format!("{ROOT}/login.jsp")),
+        1,
+    )
+    .await;
 
     let client = builder(&server, Credentials::form_login("web-user", "form-secret"))
         .build()

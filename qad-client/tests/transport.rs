@@ -19,17 +19,7 @@ async fn setup() -> MockServer {
 async fn retryable_statuses_are_retried() {
     for status in [429, 502, 503, 504] {
         let server = setup().await;
-        Mock::given(path(browse_path()))
-            .respond_with(ResponseTemplate::new(status))
-            .up_to_n_times(1)
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(path(browse_path()))
-            .respond_with(ok_page())
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_browse_failing_then_ok(&server, ResponseTemplate::new(status), 1).await;
         read_page(&client(&server))
             .await
             .unwrap_or_else(|e| panic!("{status}: {e:?}"));
@@ -39,17 +29,12 @@ async fn retryable_statuses_are_retried() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = setup().await;
-    Mock::given(path(browse_path()))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(browse_path()))
-        .respond_with(ok_page())
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_browse_failing_then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
+        2,
+    )
+    .await;
     read_page(&client(&server)).await.unwrap();
 }
 

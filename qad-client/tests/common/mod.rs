@@ -87,6 +87,26 @@ pub fn ok_page() -> ResponseTemplate {
         .set_body_json(browse_body(vec![json!({"cm_mstr.cm_addr": "C1"})], false))
 }
 
+/// Answers browse requests with `failure` `times` times, then with
+/// [`ok_page`] once; both are expected exactly so.
+pub async fn mount_browse_failing_then_ok(
+    server: &MockServer,
+    failure: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(path(browse_path()))
+        .respond_with(failure)
+        .up_to_n_times(times)
+        .expect(times)
+        .mount(server)
+        .await;
+    Mock::given(path(browse_path()))
+        .respond_with(ok_page())
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 /// The value of query parameter `key` in `req`, all occurrences.
 pub fn query_values(req: &Request, key: &str) -> Vec<String> {
     req.url
