@@ -152,11 +152,7 @@ async fn a_failing_call_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/lists/l1"))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

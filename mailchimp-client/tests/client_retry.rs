@@ -134,11 +134,7 @@ async fn client_errors_are_not_retried() {
     for response in [
         common::problem(400, "Bad Request", "nope"),
         common::problem(403, "Forbidden", "You don't have permission"),
-        common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ),
+        common::not_found(),
     ] {
         let server = MockServer::start().await;
         Mock::given(path("/ping"))

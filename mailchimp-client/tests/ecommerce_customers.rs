@@ -121,10 +121,7 @@ async fn get_patch_and_delete() {
         .await;
     Mock::given(method("DELETE"))
         .and(path(format!("{BASE}/C-404")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "type": "t", "title": "Resource Not Found", "status": 404,
-            "detail": "The requested resource could not be found.", "instance": "i"
-        })))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

@@ -147,10 +147,7 @@ async fn stream_ends_after_the_first_error() {
     Mock::given(method("GET"))
         .and(path(BASE))
         .and(query_param("offset", "1"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "type": "t", "title": "Resource Not Found", "status": 404,
-            "detail": "The requested resource could not be found.", "instance": "i"
-        })))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

@@ -139,10 +139,7 @@ async fn get_maps_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("{BASE}/NOPE")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "type": "t", "title": "Resource Not Found", "status": 404,
-            "detail": "The requested resource could not be found.", "instance": "i"
-        })))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

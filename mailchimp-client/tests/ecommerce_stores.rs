@@ -13,20 +13,12 @@ use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use common::{client, problem, KEY};
+use common::{client, not_found, KEY};
 
 const STORE: &str = include_str!("fixtures/ecommerce/store.json");
 
 fn store_json() -> Value {
     serde_json::from_str(STORE).unwrap()
-}
-
-fn not_found() -> ResponseTemplate {
-    problem(
-        404,
-        "Resource Not Found",
-        "The requested resource could not be found.",
-    )
 }
 
 /// A `200` answering `body`.

@@ -122,11 +122,7 @@ async fn get_list_decodes_and_passes_options() {
 async fn unknown_list_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(path("/lists/nope"))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

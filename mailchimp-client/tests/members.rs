@@ -62,11 +62,7 @@ async fn get_unknown_member_is_not_found() {
             "/lists/{LIST}/members/{}",
             hash("nobody@example.com")
         )))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
@@ -264,11 +260,7 @@ async fn archive_deletes_and_maps_not_found() {
             "/lists/{LIST}/members/{}",
             hash("gone@example.com")
         )))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
@@ -322,11 +314,7 @@ async fn tags_post_active_and_inactive() {
 async fn tags_error_is_mapped() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

@@ -164,11 +164,7 @@ async fn stream_ends_after_the_first_error() {
         .mount(&server)
         .await;
     Mock::given(query_param("offset", "2"))
-        .respond_with(common::problem(
-            404,
-            "Resource Not Found",
-            "The requested resource could not be found.",
-        ))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

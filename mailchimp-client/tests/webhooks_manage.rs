@@ -137,10 +137,7 @@ async fn errors_map() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("{BASE}/gone")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "type": "t", "title": "Resource Not Found", "status": 404,
-            "detail": "The requested resource could not be found.", "instance": "i"
-        })))
+        .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;

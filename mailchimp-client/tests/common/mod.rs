@@ -56,6 +56,15 @@ pub fn problem(status: u16, title: &str, detail: &str) -> ResponseTemplate {
     }))
 }
 
+/// Mailchimp's `404` problem document.
+pub fn not_found() -> ResponseTemplate {
+    problem(
+        404,
+        "Resource Not Found",
+        "The requested resource could not be found.",
+    )
+}
+
 /// A problem document from its JSON.
 pub fn problem_json(body: Value) -> ResponseTemplate {
     let status = body["status"].as_u64().unwrap_or(500) as u16;
