@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::respond::{access_denied, oauth_error};
-use super::state::Shared;
+use super::state::{Shared, Tenant};
 
 /// Query parameters, then form-body parameters (which win): QAD clients send
 /// login fields either way.
@@ -32,6 +32,17 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .rev()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// Whether the login parameters carry the tenant's username and password under these names.
+fn names_the_user(
+    params: &[(String, String)],
+    tenant: &Tenant,
+    user: &str,
+    password: &str,
+) -> bool {
+    param(params, user) == Some(tenant.username.as_str())
+        && param(params, password) == Some(tenant.password.as_str())
 }
 
 /// `POST {root}/oauth/token`: the password grant.
@@ -60,9 +71,7 @@ pub(crate) async fn token(
             "Bad client credentials",
         );
     }
-    if param(&params, "username") != Some(tenant.username.as_str())
-        || param(&params, "password") != Some(tenant.password.as_str())
-    {
+    if !names_the_user(&params, tenant, "username", "password") {
         live.logins.rejected += 1;
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad credentials");
     }
@@ -90,9 +99,7 @@ pub(crate) async fn form_login(
     let tenant = &shared.tenant;
     let mut live = shared.live();
     let home = format!("{}/", tenant.root);
-    if param(&params, "j_username") != Some(tenant.username.as_str())
-        || param(&params, "j_password") != Some(tenant.password.as_str())
-    {
+    if !names_the_user(&params, tenant, "j_username", "j_password") {
         live.logins.rejected += 1;
         let failure = format!("{}/login?error", tenant.root);
         return (StatusCode::FOUND, [(header::LOCATION, failure)]).into_response();

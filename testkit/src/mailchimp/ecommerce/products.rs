@@ -4,8 +4,7 @@ use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
 use super::{
-    check_presence, store_mut, store_ref, target_id, without, write_id, Body, Mode,
-    MAX_EMBEDDED_VARIANTS,
+    check_presence, store_mut, store_ref, without, write_id, Body, Mode, MAX_EMBEDDED_VARIANTS,
 };
 use crate::mailchimp::{
     problem::Problem,
@@ -248,12 +247,14 @@ pub(super) async fn put_variant(
     State(app): State<App>,
     Path((store_id, product_id, id)): Path<(String, String, String)>,
     Query(query): Query<request::Query>,
-    ObjectBody(mut body): ObjectBody,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    body.insert("id".to_owned(), json!(target_id(&body, Some(&id))?));
-    let value = upsert_variant(
-        product_mut(&mut app.lock(), &store_id, &product_id)?,
-        &body,
+    let value = write_variant_at(
+        &mut app.lock(),
+        &store_id,
+        &product_id,
+        &id,
+        body,
         Mode::Put,
     )?;
     ok(&query, value)
@@ -263,15 +264,32 @@ pub(super) async fn patch_variant(
     State(app): State<App>,
     Path((store_id, product_id, id)): Path<(String, String, String)>,
     Query(query): Query<request::Query>,
-    ObjectBody(mut body): ObjectBody,
+    ObjectBody(body): ObjectBody,
 ) -> Reply {
-    body.insert("id".to_owned(), json!(id));
-    let value = upsert_variant(
-        product_mut(&mut app.lock(), &store_id, &product_id)?,
-        &body,
+    let value = write_variant_at(
+        &mut app.lock(),
+        &store_id,
+        &product_id,
+        &id,
+        body,
         Mode::Patch,
     )?;
     ok(&query, value)
+}
+
+/// `PUT` or `PATCH` of the variant at a path: the id it targets (see [`write_id`]) goes into the body
+/// for [`upsert_variant`].
+fn write_variant_at(
+    state: &mut MailchimpState,
+    store_id: &str,
+    product_id: &str,
+    id: &str,
+    mut body: Body,
+    mode: Mode,
+) -> Result<Value, Problem> {
+    let id = write_id(&body, Some(id), mode)?;
+    body.insert("id".to_owned(), json!(id));
+    upsert_variant(product_mut(state, store_id, product_id)?, &body, mode)
 }
 
 pub(super) async fn get_variant(

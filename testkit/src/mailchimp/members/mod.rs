@@ -12,7 +12,7 @@ use axum::{
     Router,
 };
 use chrono::DateTime;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub(crate) use batch::batch_subscribe;
 pub(crate) use rules::{add_customer_member, is_valid_email, seed};
@@ -63,18 +63,7 @@ async fn post_member(
     Query(query): Query<request::Query>,
     ObjectBody(body): ObjectBody,
 ) -> Reply {
-    let (member, _) = {
-        let mut state = app.lock();
-        write_member(
-            &mut state,
-            &list_id,
-            None,
-            &body,
-            Mode::Post,
-            skip_merge_validation(&query),
-        )?
-    };
-    ok(&query, member)
+    write_and_answer(&app, &list_id, None, &body, Mode::Post, &query)
 }
 
 async fn put_member(
@@ -84,18 +73,27 @@ async fn put_member(
     ObjectBody(body): ObjectBody,
 ) -> Reply {
     let hash = hash_of(&segment);
-    let (member, _) = {
-        let mut state = app.lock();
-        write_member(
-            &mut state,
-            &list_id,
-            Some(&hash),
-            &body,
-            Mode::Put,
-            skip_merge_validation(&query),
-        )?
-    };
-    ok(&query, member)
+    write_and_answer(&app, &list_id, Some(&hash), &body, Mode::Put, &query)
+}
+
+/// Writes one member (`POST` or `PUT`; the query may skip merge-field validation) and answers with it.
+fn write_and_answer(
+    app: &App,
+    list_id: &str,
+    hash: Option<&str>,
+    body: &Map<String, Value>,
+    mode: Mode,
+    query: &request::Query,
+) -> Reply {
+    let (member, _) = write_member(
+        &mut app.lock(),
+        list_id,
+        hash,
+        body,
+        mode,
+        skip_merge_validation(query),
+    )?;
+    ok(query, member)
 }
 
 async fn patch_member(
