@@ -226,6 +226,30 @@ async fn a_failed_order_read_aborts_the_run() {
 }
 
 #[tokio::test]
+async fn a_plan_counts_what_a_run_would_post_and_writes_nothing() {
+    let world = World::start().await;
+    for order in [
+        Order::new("2001", "C0000001", "10.00"),
+        Order::new("2002", "C0000002", "20.00"),
+        Order::new("2003", "GUEST-1", "5.00"),
+    ] {
+        world.place(&order).await;
+    }
+    let orders = world.orders(SalesOrderMatch::None);
+    let plan = orders.plan(&CancellationToken::new()).await.unwrap();
+    assert_eq!(plan.read, 3);
+    assert_eq!((plan.counts.created, plan.unmatched), (2, 1));
+    assert_eq!((plan.posted, plan.run_id), (0, None));
+    assert_eq!(world.attribution_posts(), 0);
+    assert!(world.state.recent_runs(1).await.unwrap().is_empty());
+
+    // The real run then does exactly what was planned.
+    let report = run(&world, SalesOrderMatch::None).await;
+    assert_eq!((report.counts.created, report.unmatched), (2, 1));
+    assert_eq!(world.attribution_posts(), 2);
+}
+
+#[tokio::test]
 async fn a_store_not_created_yet_means_no_orders_not_a_failure() {
     let world = World::start().await;
     world

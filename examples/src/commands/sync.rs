@@ -31,13 +31,6 @@ pub struct SyncOutput {
 ///
 /// [`AppError`] when the setup is unusable, a run cannot start, or a run aborted part-way.
 pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
-    if args.dry_run && args.only == Some(OnlyObject::Orders) {
-        return Err(AppError::Usage(
-            "orders have no dry run: the orders flow reads Mailchimp and posts to QAD in one \
-             step; run `sync --only orders` without --dry-run"
-                .into(),
-        ));
-    }
     let conn = Connection::open(Setup::load(cli)?).await?;
     let forward = conn.forward()?;
     let mut out = SyncOutput {
@@ -59,14 +52,10 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
         }
     }
     if wants(OnlyObject::Orders) {
-        match (conn.orders()?, args.dry_run) {
-            (Some(_), true) => out
-                .notes
-                .push("orders not planned: the orders flow has no dry run".into()),
-            (Some(orders), false) => {
-                out.orders = Some(orders_run(&orders, RunTrigger::Manual).await?)
-            }
-            (None, _) => out.notes.push(
+        match conn.orders()? {
+            Some(orders) if args.dry_run => out.orders = Some(orders_plan(&orders).await?),
+            Some(orders) => out.orders = Some(orders_run(&orders, RunTrigger::Manual).await?),
+            None => out.notes.push(
                 "orders skipped: no [orders] table (or no [sync.store]) in the configuration"
                     .into(),
             ),
@@ -145,6 +134,21 @@ pub async fn orders_run(orders: &OrdersSync, trigger: RunTrigger) -> AppResult<O
         .run(trigger, &CancellationToken::new())
         .await
         .map_err(sync_err("the orders run failed"))?;
+    progress.finish(&orders_line(&report));
+    Ok(report)
+}
+
+/// An orders dry run: what a run would post, with nothing posted or stored.
+///
+/// # Errors
+///
+/// [`AppError::Sync`] when reading the orders or QAD fails.
+pub async fn orders_plan(orders: &OrdersSync) -> AppResult<OrdersReport> {
+    let progress = Progress::start("orders (dry run)");
+    let report = orders
+        .plan(&CancellationToken::new())
+        .await
+        .map_err(sync_err("the orders dry run failed"))?;
     progress.finish(&orders_line(&report));
     Ok(report)
 }

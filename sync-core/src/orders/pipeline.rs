@@ -339,6 +339,7 @@ impl Pipeline {
         run: RunId,
         known: Option<&ContentHash>,
         cache: &CustomerCache,
+        dry_run: bool,
     ) -> Result<Handled> {
         let fingerprint = order_fingerprint(order);
         let (record, flag) = match self.prepare(order, run, Some(cache)).await {
@@ -366,6 +367,24 @@ impl Pipeline {
                     order.id.as_str(),
                     fingerprint,
                 ),
+                unmatched: false,
+                currency_flagged: flag.is_some(),
+                posted: false,
+            });
+        }
+        if dry_run {
+            // What a real run would post: a new record is created, a known one updated.
+            let outcome = if known.is_some() {
+                Outcome::Updated
+            } else {
+                Outcome::Created
+            };
+            let row = NewAuditRow::new(run, ObjectKind::Orders, &record.order_id, outcome)
+                .operation(self.operation())
+                .payload(payload);
+            return Ok(Handled {
+                row,
+                state: StateBatch::new(),
                 unmatched: false,
                 currency_flagged: flag.is_some(),
                 posted: false,

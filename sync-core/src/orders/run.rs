@@ -143,7 +143,7 @@ impl OrdersSync {
             run_id: Some(run),
             ..OrdersReport::default()
         };
-        match self.run_pages(run, cancel, &mut report).await {
+        match self.run_pages(run, cancel, &mut report, false).await {
             Ok(()) => {
                 let status = if report.cancelled {
                     RunStatus::Cancelled
@@ -163,11 +163,26 @@ impl OrdersSync {
         }
     }
 
+    /// Plans a run: reads every order and resolves it like [`run`](Self::run) (QAD lookups
+    /// included), but posts nothing and changes no state. The report counts what a real run
+    /// would create and update; it has no run id.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run), less the state writes.
+    pub async fn plan(&self, cancel: &CancellationToken) -> Result<OrdersReport> {
+        let mut report = OrdersReport::default();
+        self.run_pages(RunId::new(), cancel, &mut report, true)
+            .await?;
+        Ok(report)
+    }
+
     async fn run_pages(
         &self,
         run: RunId,
         cancel: &CancellationToken,
         report: &mut OrdersReport,
+        dry_run: bool,
     ) -> Result<()> {
         let config = &self.pipeline.config;
         let page_size = config.page_size.clamp(1, 1000);
@@ -200,7 +215,7 @@ impl OrdersSync {
             page.extend(next);
             if page.len() == page_size as usize || (end && !page.is_empty()) {
                 report.read += page.len() as u64;
-                self.handle_page(run, std::mem::take(&mut page), report)
+                self.handle_page(run, std::mem::take(&mut page), report, dry_run)
                     .await?;
                 report.pages += 1;
                 if cancel.is_cancelled() && !end {
@@ -220,6 +235,7 @@ impl OrdersSync {
         run: RunId,
         page: Vec<Order>,
         report: &mut OrdersReport,
+        dry_run: bool,
     ) -> Result<()> {
         let state = &self.pipeline.state;
         let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
@@ -252,7 +268,9 @@ impl OrdersSync {
                             posted: false,
                         })
                     } else {
-                        self.pipeline.handle(&order, run, known, customers).await
+                        self.pipeline
+                            .handle(&order, run, known, customers, dry_run)
+                            .await
                     }
                 }
             })
@@ -264,7 +282,9 @@ impl OrdersSync {
             report.add(&item);
             batch = batch.merge(item.state).audit(item.row);
         }
-        state.apply(batch).await?;
+        if !dry_run {
+            state.apply(batch).await?;
+        }
         Ok(())
     }
 }
