@@ -4,7 +4,9 @@
 
 mod common;
 
-use mailchimp_client::{Error, ListId, MarketingPermission, MemberStatus, SubscriberHash};
+use mailchimp_client::{
+    Error, ListId, MarketingPermission, MemberStatus, MembersHandler, SubscriberHash,
+};
 use serde_json::{json, Value};
 use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,14 +21,24 @@ fn hash(email: &str) -> String {
     SubscriberHash::from_email(email).as_str().to_owned()
 }
 
+/// The path of the test audience's member `email`.
+fn member_path(email: &str) -> String {
+    format!("/lists/{LIST}/members/{}", hash(email))
+}
+
+/// The test audience's members, through a client for `server`.
+async fn audience_members(server: &MockServer) -> MembersHandler {
+    common::client(server)
+        .await
+        .list(&ListId::from(LIST))
+        .members()
+}
+
 #[tokio::test]
 async fn get_member_with_fields() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/lists/{LIST}/members/{}",
-            hash("urist.mcvankab@freddiesjokes.com")
-        )))
+        .and(path(member_path("urist.mcvankab@freddiesjokes.com")))
         .and(basic_auth("anystring", common::KEY))
         .and(query_param("fields", "email_address,status"))
         .respond_with(
@@ -38,10 +50,8 @@ async fn get_member_with_fields() {
         .expect(1)
         .mount(&server)
         .await;
-    let member = common::client(&server)
+    let member = audience_members(&server)
         .await
-        .list(&ListId::from(LIST))
-        .members()
         .get(&SubscriberHash::from_email(
             " Urist.McVankab@FreddiesJokes.com",
         ))
@@ -58,18 +68,13 @@ async fn get_member_with_fields() {
 async fn get_unknown_member_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(format!(
-            "/lists/{LIST}/members/{}",
-            hash("nobody@example.com")
-        )))
+        .and(path(member_path("nobody@example.com")))
         .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
-    let err = common::client(&server)
+    let err = audience_members(&server)
         .await
-        .list(&ListId::from(LIST))
-        .members()
         .get(&SubscriberHash::from_email("nobody@example.com"))
         .send()
         .await
@@ -81,10 +86,7 @@ async fn get_unknown_member_is_not_found() {
 async fn upsert_puts_the_full_body_at_the_email_hash() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
-        .and(path(format!(
-            "/lists/{LIST}/members/{}",
-            hash("ada@example.com")
-        )))
+        .and(path(member_path("ada@example.com")))
         .and(basic_auth("anystring", common::KEY))
         .and(query_param("skip_merge_validation", "true"))
         .and(body_json(fixture(include_str!(
@@ -97,10 +99,7 @@ async fn upsert_puts_the_full_body_at_the_email_hash() {
         .expect(1)
         .mount(&server)
         .await;
-    let members = common::client(&server)
-        .await
-        .list(&ListId::from(LIST))
-        .members();
+    let members = audience_members(&server).await;
     let request = members
         .upsert(" ada@example.com ", MemberStatus::Subscribed)
         .merge_field("FNAME", "Ada")
@@ -143,10 +142,7 @@ async fn upsert_maps_member_errors() {
     for (response, predicate) in cases {
         let server = MockServer::start().await;
         Mock::given(method("PUT"))
-            .and(path(format!(
-                "/lists/{LIST}/members/{}",
-                hash("ada@example.com")
-            )))
+            .and(path(member_path("ada@example.com")))
             .and(body_json(
                 json!({"email_address": "ada@example.com", "status_if_new": "subscribed"}),
             ))
@@ -154,10 +150,8 @@ async fn upsert_maps_member_errors() {
             .expect(1)
             .mount(&server)
             .await;
-        let err = common::client(&server)
+        let err = audience_members(&server)
             .await
-            .list(&ListId::from(LIST))
-            .members()
             .upsert("ada@example.com", MemberStatus::Subscribed)
             .send()
             .await
@@ -172,10 +166,7 @@ async fn upsert_maps_member_errors() {
 #[tokio::test]
 async fn upsert_rejects_bad_input_before_any_request() {
     let server = MockServer::start().await;
-    let members = common::client(&server)
-        .await
-        .list(&ListId::from(LIST))
-        .members();
+    let members = audience_members(&server).await;
     for (email, status, field) in [
         ("", MemberStatus::Subscribed, "email_address"),
         ("not-an-email", MemberStatus::Subscribed, "email_address"),
@@ -214,10 +205,7 @@ async fn update_patches_only_what_was_set() {
         .expect(1)
         .mount(&server)
         .await;
-    let members = common::client(&server)
-        .await
-        .list(&ListId::from(LIST))
-        .members();
+    let members = audience_members(&server).await;
     let member = members
         .update(&SubscriberHash::from_email("ada@example.com"))
         .email_address("ada.lovelace@example.com")
@@ -256,18 +244,12 @@ async fn archive_deletes_and_maps_not_found() {
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
-        .and(path(format!(
-            "/lists/{LIST}/members/{}",
-            hash("gone@example.com")
-        )))
+        .and(path(member_path("gone@example.com")))
         .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
-    let members = common::client(&server)
-        .await
-        .list(&ListId::from(LIST))
-        .members();
+    let members = audience_members(&server).await;
     members
         .archive(&SubscriberHash::from_email("ada@example.com"))
         .await
@@ -293,10 +275,7 @@ async fn tags_post_active_and_inactive() {
         .expect(1)
         .mount(&server)
         .await;
-    let members = common::client(&server)
-        .await
-        .list(&ListId::from(LIST))
-        .members();
+    let members = audience_members(&server).await;
     let hash = SubscriberHash::from_email("ada@example.com");
     members
         .tags(&hash)
@@ -318,10 +297,8 @@ async fn tags_error_is_mapped() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = common::client(&server)
+    let err = audience_members(&server)
         .await
-        .list(&ListId::from(LIST))
-        .members()
         .tags(&SubscriberHash::from_email("x@example.com"))
         .activate("a")
         .send()
