@@ -181,11 +181,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         })),
         "seed": args.seed,
     });
+    // Listen before announcing: a tool may send SIGTERM as soon as it has read the line.
+    let stop = stop_signal()?;
     // The one line tools read; everything else goes to stderr.
     println!("{line}");
     eprintln!("ml-fakes: serving until Ctrl-C or SIGTERM");
 
-    wait_for_stop().await?;
+    stop.await?;
     mailchimp.shutdown().await?;
     if let Some(qad) = qad {
         qad.shutdown().await?;
@@ -193,16 +195,22 @@ async fn run(args: Args) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM; both handlers are installed before it returns.
 #[cfg(unix)]
-async fn wait_for_stop() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result,
-        _ = term.recv() => Ok(()),
-    }
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => Ok(()),
+            _ = term.recv() => Ok(()),
+        }
+    })
 }
 
+/// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-async fn wait_for_stop() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
+    Ok(tokio::signal::ctrl_c())
 }
