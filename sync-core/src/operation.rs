@@ -61,6 +61,22 @@ pub enum Operation {
         /// The member body.
         member: MemberRecord,
     },
+    /// `PATCH /lists/{list_id}/members/{hash of old_email_address}` with the member's new
+    /// `email_address` and merge fields: moves the member to its new address in place, so its
+    /// status, history and tags stay. The status is never sent, so it is never changed.
+    ///
+    /// When the old address is no longer on the list (the change was already made, by an earlier
+    /// attempt or in Mailchimp), the member is written at its new address as an
+    /// [`UpsertMember`](Self::UpsertMember) instead. A new address that already belongs to another
+    /// member is not merged: the write is skipped.
+    ChangeMemberEmail {
+        /// The audience.
+        list_id: String,
+        /// The address the member has now, as last written.
+        old_email_address: String,
+        /// The member body, with the new address.
+        member: MemberRecord,
+    },
     /// `POST /lists/{list_id}/members/{hash}/tags`.
     SetMemberTags {
         /// The audience.
@@ -99,6 +115,14 @@ impl Operation {
                 format!("/lists/{list_id}/members/{}", hash(&member.email_address)),
             ),
             Self::SubscribeMember { list_id, .. } => (Method::Post, format!("/lists/{list_id}")),
+            Self::ChangeMemberEmail {
+                list_id,
+                old_email_address,
+                ..
+            } => (
+                Method::Patch,
+                format!("/lists/{list_id}/members/{}", hash(old_email_address)),
+            ),
             Self::SetMemberTags {
                 list_id,
                 email_address,
@@ -254,6 +278,11 @@ impl Executor {
                 .await
                 .pop()
                 .unwrap_or_else(|| Err(NotApplied::Failed("empty batch result".into()))),
+            Operation::ChangeMemberEmail {
+                list_id,
+                old_email_address,
+                member,
+            } => self.change_email(list_id, old_email_address, member).await,
             Operation::SetMemberTags {
                 list_id,
                 email_address,
@@ -346,6 +375,64 @@ impl Executor {
                 created: None,
                 member_status: written.status.as_ref().and_then(status_from_client),
             }),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    /// The `PATCH` of [`Operation::ChangeMemberEmail`], falling back to an upsert at the new
+    /// address when the old one is gone.
+    async fn change_email(&self, list_id: &str, old: &str, member: &MemberRecord) -> OpResult {
+        self.calls.count("mailchimp member_patch");
+        let mut request = self
+            .mailchimp
+            .list(&ListId::from(list_id))
+            .members()
+            .update(&SubscriberHash::from_email(old))
+            .email_address(member.email_address.clone());
+        for (tag, value) in &member.merge_fields {
+            request = request.merge_field(tag.clone(), value.clone());
+        }
+        let moved = match request.send().await {
+            Ok(written) => {
+                return Ok(Applied {
+                    created: Some(false),
+                    member_status: written.status.as_ref().and_then(status_from_client),
+                })
+            }
+            Err(err) if err.is_not_found() => true,
+            // The new address is taken: by another member, or by this one if the change was
+            // already made (then the old address is gone).
+            Err(err) if is_member_exists(&err) => !self.is_member(list_id, old).await?,
+            Err(err) => return Err(classify(err)),
+        };
+        if !moved {
+            return Err(NotApplied::Skipped {
+                reason: format!(
+                    "email change not made: {} already belongs to another member of the audience (members are never merged)",
+                    member.email_address
+                ),
+                status: None,
+            });
+        }
+        let mut applied = self.upsert_member(list_id, member).await?;
+        applied.created = None;
+        Ok(applied)
+    }
+
+    /// Whether `email` is a member of the list (archived or not).
+    async fn is_member(&self, list_id: &str, email: &str) -> Result<bool, NotApplied> {
+        self.calls.count("mailchimp member get");
+        match self
+            .mailchimp
+            .list(&ListId::from(list_id))
+            .members()
+            .get(&SubscriberHash::from_email(email))
+            .fields(["email_address", "status"])
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if err.is_not_found() => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }
@@ -456,6 +543,12 @@ fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberS
     status.as_str().parse().ok()
 }
 
+/// Mailchimp's answer to an address that is already a member of the list.
+fn is_member_exists(err: &mailchimp_client::Error) -> bool {
+    err.problem()
+        .is_some_and(|p| p.title.trim().eq_ignore_ascii_case("Member Exists"))
+}
+
 /// Sorts a client error into skip, reject or fail.
 fn classify(err: mailchimp_client::Error) -> NotApplied {
     use mailchimp_client::Error;
@@ -539,6 +632,13 @@ mod tests {
                 email_address: "a@example.com".into(),
                 active: ["x".to_owned()].into(),
                 inactive: BTreeSet::new(),
+            },
+            Operation::ChangeMemberEmail {
+                list_id: "l".into(),
+                old_email_address: "old@example.com".into(),
+                member: crate::mapping::map_member(&fields, &config.customer)
+                    .unwrap()
+                    .record,
             },
         ];
         for op in ops {

@@ -10,8 +10,11 @@
 //! 2. **compare** the [content hash](crate::hash) of each mapped record with the stored one:
 //!    equal → unchanged, no call;
 //! 3. **write** what changed: new members through batch subscribe when there are at least
-//!    `member_batch_threshold` of them, otherwise (and for updates) one `PUT` each; then changed
-//!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time;
+//!    `member_batch_threshold` of them, otherwise (and for updates) one `PUT` each; a customer
+//!    whose address changed (the id map holds another one for it) has its member moved in place
+//!    by [`ChangeMemberEmail`](crate::operation::Operation::ChangeMemberEmail); then changed
+//!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time (a customer
+//!    whose member could not be moved keeps its e-commerce record until it can);
 //! 4. **commit** the page in one [`StateBatch`]: hashes and id-map entries of
 //!    the successful writes, learned member statuses, one audit row per record and target, and
 //!    the cursor.

@@ -75,10 +75,21 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
     }
     if ctx.config.ecommerce_customers {
         if let Some(store) = &ctx.config.store {
-            rows.extend(ecommerce_customers(ctx, page, &store.id).await?);
+            let held = unmoved(&rows);
+            rows.extend(ecommerce_customers(ctx, page, &store.id, &held).await?);
         }
     }
     Ok(rows)
+}
+
+/// Customers whose member's email change was not made: their e-commerce customer keeps the old
+/// address too (its `email_address` links it to a member), until the change goes through.
+fn unmoved(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| !r.tags && !r.outcome.is_success())
+        .filter(|r| matches!(r.op, Some(Operation::ChangeMemberEmail { .. })))
+        .map(|r| r.source_key.clone())
+        .collect()
 }
 
 async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
@@ -143,6 +154,26 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             rows.push(duplicate(&key, owner));
             continue;
         }
+        // An address new to us, for a customer mapped to another one: the email changed in QAD.
+        let mut op = op;
+        let mut retired = Vec::new();
+        if !hashes.contains_key(&email) {
+            if let Some(old) = previous_email(ctx, &key, &email).await? {
+                let blocked = blocked_change(ctx, &old).await?;
+                retired = vec![old.clone(), tags_key(&old)];
+                op = Operation::ChangeMemberEmail {
+                    list_id: list_id.clone(),
+                    old_email_address: old,
+                    member: member.record.clone(),
+                };
+                if let Some(reason) = blocked {
+                    let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
+                    row.op = Some(op);
+                    rows.push(row);
+                    continue;
+                }
+            }
+        }
         claimed.insert(email.clone(), key.clone());
         if ctx.dry_run {
             ctx.dry_claims.insert(email.clone(), key.clone());
@@ -153,9 +184,10 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             source_key: key.clone(),
             target_id: email.clone(),
             hash,
-            known: hashes.contains_key(&email),
+            known: hashes.contains_key(&email) || !retired.is_empty(),
             op,
             mapping: Some(IdMapping::new(kind, key, email.clone())),
+            retired,
             email: Some(email),
             tags: false,
         });
@@ -193,6 +225,28 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let tag_rows = tags(ctx, &list_id, tagged).await?;
     rows.extend(tag_rows);
     Ok(rows)
+}
+
+/// The address last written for customer `key`, when it is not `email`.
+async fn previous_email(ctx: &PageContext<'_>, key: &str, email: &str) -> Result<Option<String>> {
+    let old = ctx.state.target_id(ObjectKind::Members, key).await?;
+    Ok(old.filter(|old| old != email))
+}
+
+/// Why the member under `old` must not be moved to a new address, if it must not: its status
+/// forbids writes (cleaned, unsubscribed, …), and a move would not make the new address
+/// reachable without going around that status.
+async fn blocked_change(ctx: &PageContext<'_>, old: &str) -> Result<Option<String>> {
+    let statuses = ctx.state.member_statuses(&[old.to_owned()]).await?;
+    Ok(statuses
+        .get(old)
+        .filter(|s| s.status.blocks_push())
+        .map(|s| {
+            format!(
+                "email change not made: the member under the old address is {} (known from an earlier run)",
+                s.status
+            )
+        }))
 }
 
 fn duplicate(key: &str, owner: &str) -> Row {
@@ -249,6 +303,7 @@ async fn tags(
                 inactive,
             },
             mapping: Some(IdMapping::new(kind, tkey, listing)),
+            retired: Vec::new(),
             email: None,
             tags: true,
         });
@@ -261,11 +316,22 @@ async fn ecommerce_customers(
     ctx: &PageContext<'_>,
     page: &SourcePage,
     store_id: &str,
+    held: &BTreeSet<String>,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
     let mut mapped = Vec::new();
     for record in &page.records {
+        if held.contains(&record.key) {
+            let reason = "waits for its member's email change, which was not made".to_owned();
+            rows.push(Row::decided(
+                kind,
+                &record.key,
+                Outcome::Skipped,
+                Some(reason),
+            ));
+            continue;
+        }
         match map_ecommerce_customer(&record.key, &record.fields, &ctx.config.mapping.customer) {
             Ok(customer) => mapped.push((record.key.clone(), customer)),
             Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
@@ -293,6 +359,7 @@ async fn ecommerce_customers(
             hash,
             op,
             mapping: Some(IdMapping::new(kind, key, id)),
+            retired: Vec::new(),
             email: None,
             tags: false,
         });
@@ -337,6 +404,7 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             hash,
             op,
             mapping: None,
+            retired: Vec::new(),
             email: None,
             tags: false,
         });

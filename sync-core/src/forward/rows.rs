@@ -26,6 +26,8 @@ pub(crate) struct Row {
     pub hash: Option<(String, ContentHash)>,
     /// Stored on success: an id-map entry.
     pub mapping: Option<IdMapping>,
+    /// Forgotten on success: hashes of target ids the write retired (a member's old address).
+    pub retired: Vec<String>,
     /// A member status learned (remembered whatever the outcome).
     pub learned: Option<MemberStatusRecord>,
     /// A member's tag update rather than a record of its own (counted apart).
@@ -59,6 +61,7 @@ impl Row {
             called: false,
             hash: None,
             mapping: None,
+            retired: Vec::new(),
             learned: None,
             tags: false,
             started_at: now,
@@ -78,6 +81,8 @@ pub(crate) struct Pending {
     pub known: bool,
     pub op: Operation,
     pub mapping: Option<IdMapping>,
+    /// Target ids whose hashes the write retires (a member's old address and its tag set).
+    pub retired: Vec<String>,
     /// The member's email, for remembering a status learned from the write.
     pub email: Option<String>,
     /// A member's tag update.
@@ -120,6 +125,7 @@ impl Pending {
                 };
                 row.hash = Some((self.target_id, self.hash));
                 row.mapping = self.mapping;
+                row.retired = self.retired;
                 row.learned = member_status
                     .filter(MemberStatus::blocks_push)
                     .and_then(|s| learn(s, Some("reported by Mailchimp on write".into())));
@@ -149,6 +155,9 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
     for row in rows {
         if let Some((target_id, hash)) = &row.hash {
             batch = batch.put_hash(row.target, target_id.clone(), hash.clone());
+        }
+        for retired in &row.retired {
+            batch = batch.forget_hash(row.target, retired.clone());
         }
         if let Some(mapping) = &row.mapping {
             batch = batch.map_id(mapping.clone());
