@@ -4,9 +4,10 @@
 
 mod forward_support;
 
-use forward_support::{Harness, STORE};
+use forward_support::{config, Harness, STORE};
 use sync_core::audit::{AuditQuery, AuditRow};
 use sync_core::forward::RunOptions;
+use sync_core::mapping::TagRule;
 use sync_core::operation::{Executor, Operation};
 use sync_core::report::CallLog;
 
@@ -297,4 +298,59 @@ async fn the_recorded_change_replays_after_it_was_made() {
     );
     assert_eq!(count(), members, "still one member");
     assert!(h.mailchimp.snapshot().member(&list, &old).is_none());
+}
+
+#[tokio::test]
+async fn tags_move_with_the_member_and_later_changes_replace_them() {
+    let (h, code, _) = synced().await;
+    let mut cfg = config(h.mailchimp.list_id());
+    cfg.mapping.customer.tags = vec![TagRule::new("customerTypeCode", "type:")];
+    let sync = h.sync(cfg);
+    sync.run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    let list = h.mailchimp.list_id().to_owned();
+    let tag_names = |email: &str| -> Vec<String> {
+        h.mailchimp.snapshot().member(&list, email).unwrap()["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let type_code = |h: &Harness| {
+        h.qad
+            .customers()
+            .into_iter()
+            .find(|c| c.customer_code == code)
+            .unwrap()
+            .customer_type_code
+    };
+    let old_tag = format!("type:{}", type_code(&h));
+
+    // The address alone changes: the tags move with the member, no tags call.
+    change_email(&h, &code, NEW_EMAIL);
+    let moved = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(moved.calls.get("mailchimp member_tags"), None, "{moved}");
+    assert_eq!(tag_names(NEW_EMAIL), vec![old_tag.clone()]);
+
+    // Address and type change together: the old tag is removed from the moved member.
+    let newer = "moved.again@example.org";
+    assert!(h.qad.update_customer(&code, |c| {
+        c.email = Some(newer.to_owned());
+        c.customer_type_code = format!("{}X", c.customer_type_code);
+    }));
+    let again = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.calls.get("mailchimp member_tags"),
+        Some(&1),
+        "{again}"
+    );
+    assert_eq!(tag_names(newer), vec![format!("type:{}", type_code(&h))]);
 }

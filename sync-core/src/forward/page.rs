@@ -144,7 +144,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         };
         if hashes.get(&email) == Some(&hash) {
             claimed.insert(email.clone(), key.clone());
-            tagged.push((key.clone(), email.clone(), member.tags));
+            tagged.push(Tagged::new(&key, &email, member.tags));
             rows.push(Row::unchanged(kind, &key, op));
             continue;
         }
@@ -157,10 +157,12 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         // An address new to us, for a customer mapped to another one: the email changed in QAD.
         let mut op = op;
         let mut retired = Vec::new();
+        let mut moved_from = None;
         if !hashes.contains_key(&email) {
             if let Some(old) = previous_email(ctx, &key, &email).await? {
                 let blocked = blocked_change(ctx, &old).await?;
                 retired = vec![old.clone(), tags_key(&old)];
+                moved_from = Some(old.clone());
                 op = Operation::ChangeMemberEmail {
                     list_id: list_id.clone(),
                     old_email_address: old,
@@ -178,7 +180,9 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         if ctx.dry_run {
             ctx.dry_claims.insert(email.clone(), key.clone());
         }
-        tagged.push((key.clone(), email.clone(), member.tags));
+        let mut tags = Tagged::new(&key, &email, member.tags);
+        tags.moved_from = moved_from;
+        tagged.push(tags);
         pending.push(Pending {
             target: kind,
             source_key: key.clone(),
@@ -220,7 +224,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .collect();
     let tagged: Vec<_> = tagged
         .into_iter()
-        .filter(|(key, _, _)| ok.contains(key.as_str()))
+        .filter(|t| ok.contains(t.key.as_str()))
         .collect();
     let tag_rows = tags(ctx, &list_id, tagged).await?;
     rows.extend(tag_rows);
@@ -254,42 +258,82 @@ fn duplicate(key: &str, owner: &str) -> Row {
     Row::decided(ObjectKind::Members, key, Outcome::Skipped, Some(reason))
 }
 
+/// A member's tag set to compare and, when it changed, send.
+struct Tagged {
+    /// The customer.
+    key: String,
+    /// The member's address.
+    email: String,
+    tags: BTreeSet<String>,
+    /// The address the member was just moved from: its tag state is the one to compare with
+    /// (the tags moved with the member).
+    moved_from: Option<String>,
+}
+
+impl Tagged {
+    fn new(key: &str, email: &str, tags: BTreeSet<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            email: email.to_owned(),
+            tags,
+            moved_from: None,
+        }
+    }
+
+    /// The id-map and hash key its stored tag state is under.
+    fn stored_key(&self) -> String {
+        tags_key(self.moved_from.as_deref().unwrap_or(&self.email))
+    }
+}
+
 /// The id-map and hash key of a member's tag set.
 fn tags_key(email: &str) -> String {
     format!("{email}#tags")
 }
 
-async fn tags(
-    ctx: &PageContext<'_>,
-    list_id: &str,
-    tagged: Vec<(String, String, BTreeSet<String>)>,
-) -> Result<Vec<Row>> {
+async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
-    let keys: Vec<String> = tagged.iter().map(|(_, email, _)| tags_key(email)).collect();
+    let keys: Vec<String> = tagged.iter().map(Tagged::stored_key).collect();
     let hashes = ctx.state.hashes(kind, &keys).await?;
     let mut rows = Vec::new();
     let mut pending = Vec::new();
-    for (key, email, tags) in tagged {
+    for tagged in tagged {
+        let stored_key = tagged.stored_key();
+        let Tagged {
+            key,
+            email,
+            tags,
+            moved_from,
+        } = tagged;
         let tkey = tags_key(&email);
-        let stored = hashes.get(&tkey);
+        let stored = hashes.get(&stored_key);
         if tags.is_empty() && stored.is_none() {
             continue;
         }
         let hash = content_hash(&tags)?;
+        let listing = serde_json::to_string(&tags).unwrap_or_default();
         let previous: BTreeSet<String> = match stored {
+            Some(h) if *h == hash && moved_from.is_none() => {
+                continue;
+            }
             Some(h) if *h == hash => {
+                // Moved with the member: no call, the state follows the new address.
+                let mut row = Row::decided(kind, &key, Outcome::Unchanged, None);
+                row.tags = true;
+                row.hash = Some((tkey.clone(), hash));
+                row.mapping = Some(IdMapping::new(kind, tkey, listing));
+                rows.push(row);
                 continue;
             }
             Some(_) => ctx
                 .state
-                .target_id(kind, &tkey)
+                .target_id(kind, &stored_key)
                 .await?
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             None => BTreeSet::new(),
         };
         let inactive = previous.difference(&tags).cloned().collect();
-        let listing = serde_json::to_string(&tags).unwrap_or_default();
         pending.push(Pending {
             target: kind,
             source_key: key,
