@@ -33,9 +33,10 @@ impl MailchimpReplay {
 
 fn member_email(op: &Operation) -> Option<&str> {
     match op {
-        Operation::UpsertMember { member, .. } | Operation::SubscribeMember { member, .. } => {
-            Some(&member.email_address)
-        }
+        // An address change learns the status of the address it writes, as the forward sync does.
+        Operation::UpsertMember { member, .. }
+        | Operation::SubscribeMember { member, .. }
+        | Operation::ChangeMemberEmail { member, .. } => Some(&member.email_address),
         Operation::SetMemberTags { email_address, .. } => Some(email_address),
         _ => None,
     }
