@@ -54,6 +54,12 @@ pub struct SyncConfig {
     /// call); fewer go one `PUT` each (default 20).
     #[serde(default = "default_batch_threshold")]
     pub member_batch_threshold: usize,
+    /// Before its first member batch, a run reads the audience's members (address and status,
+    /// 1000 a call) so that batches update existing members in place instead of one `GET` and
+    /// `PUT` each; it does so only for an audience of at most this many members, and only when
+    /// the read costs at most one call per member to write (default 100,000; 0 never reads).
+    #[serde(default = "default_prefetch_limit")]
+    pub member_prefetch_limit: u64,
     /// Concurrent e-commerce and member `PUT`s (default 10; the client's own cap still applies).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
@@ -70,6 +76,9 @@ pub struct SyncConfig {
 
 fn yes() -> bool {
     true
+}
+fn default_prefetch_limit() -> u64 {
+    100_000
 }
 fn default_page_size() -> u32 {
     500
@@ -97,6 +106,7 @@ impl SyncConfig {
             page_size: default_page_size(),
             read_ahead_pages: default_read_ahead(),
             member_batch_threshold: default_batch_threshold(),
+            member_prefetch_limit: default_prefetch_limit(),
             concurrency: default_concurrency(),
             resume_after_key: true,
             orders: crate::orders::OrdersSettings::default(),

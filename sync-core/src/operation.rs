@@ -5,7 +5,7 @@
 //! be sent again later by [`Executor::execute`] exactly as it was planned. Member batches go through
 //! [`Executor::subscribe_batch`], which reports back per member.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
 use mailchimp_client::ecommerce::StoreId;
@@ -51,10 +51,12 @@ pub enum Operation {
         /// The member body.
         member: MemberRecord,
     },
-    /// One member of a batch subscribe (`POST /lists/{list_id}`, `update_existing: false`, status
-    /// = `status_if_new`). An address already on the list is looked up and, unless its status
-    /// forbids it, updated by [`UpsertMember`](Self::UpsertMember) instead, so a batch never
-    /// changes an existing member's status.
+    /// One member of a batch subscribe (`POST /lists/{list_id}`). A member whose current status
+    /// was just read goes with `update_existing: true` and that status; any other with
+    /// `update_existing: false` and `status = status_if_new`, and if it turns out to be on the
+    /// list already it is looked up and, unless its status forbids it, updated by
+    /// [`UpsertMember`](Self::UpsertMember) instead. So a batch never changes an existing
+    /// member's status.
     SubscribeMember {
         /// The audience.
         list_id: String,
@@ -445,67 +447,132 @@ impl Executor {
     /// leaves its status alone. So no batch ever changes an existing member's status. A failed
     /// call fails every member it carried.
     pub async fn subscribe_batch(&self, list_id: &str, members: &[MemberRecord]) -> Vec<OpResult> {
+        self.subscribe_batch_known(list_id, members, &HashMap::new())
+            .await
+    }
+
+    /// [`subscribe_batch`](Self::subscribe_batch) for an audience whose members' `current`
+    /// statuses were just read (keyed by [normalized](crate::normalize_email) address).
+    ///
+    /// Members found in `current` with a status that forbids writing (cleaned, unsubscribed, …)
+    /// are skipped without a call; the other ones found there go in batches with
+    /// `update_existing: true`, each carrying its current status, so their merge fields are
+    /// updated and their status stays. The rest go as in `subscribe_batch`
+    /// (`update_existing: false`), so a member added since `current` was read still comes back as
+    /// "contact exists" and keeps its status. Sending an existing member's batch again after a
+    /// lost response writes the same values: retries are harmless.
+    pub async fn subscribe_batch_known(
+        &self,
+        list_id: &str,
+        members: &[MemberRecord],
+        current: &HashMap<String, MemberStatus>,
+    ) -> Vec<OpResult> {
         let list = ListId::from(list_id);
-        let mut results = Vec::with_capacity(members.len());
-        for chunk in members.chunks(mailchimp_client::BATCH_SUBSCRIBE_LIMIT) {
-            self.calls.count("mailchimp batch_subscribe");
-            let batch = chunk
-                .iter()
-                .map(|m| {
-                    m.merge_fields.iter().fold(
-                        BatchMember::new(m.email_address.clone(), m.status_if_new.to_client()),
-                        |b, (tag, value)| b.merge_field(tag.clone(), value.clone()),
-                    )
-                })
-                .collect();
-            let report = match self
-                .mailchimp
-                .list(&list)
-                .batch_subscribe(batch)
-                .update_existing(false)
-                .send()
-                .await
-            {
-                Ok(report) => report,
-                Err(err) => {
-                    let failure = classify(err);
-                    results.extend(chunk.iter().map(|_| Err(failure.clone())));
-                    continue;
+        let mut results: Vec<Option<OpResult>> = vec![None; members.len()];
+        let mut existing = Vec::new();
+        let mut new = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            match current.get(&member.key()) {
+                Some(status) if status.blocks_push() => {
+                    results[i] = Some(Err(NotApplied::Skipped {
+                        reason: format!("member is {status} in Mailchimp"),
+                        status: Some(*status),
+                    }));
                 }
-            };
-            let key = |email: &str| crate::normalize_email(email);
-            let created: std::collections::HashMap<String, Option<MemberStatus>> = report
-                .new_members
-                .iter()
-                .map(|m| {
-                    (
-                        key(&m.email_address),
-                        m.status.as_ref().and_then(status_from_client),
-                    )
-                })
-                .collect();
-            let errors: std::collections::HashMap<String, &mailchimp_client::BatchMemberError> =
-                report
-                    .errors
-                    .iter()
-                    .map(|e| (key(&e.email_address), e))
-                    .collect();
-            for member in chunk {
-                let k = member.key();
-                let result = if let Some(error) = errors.get(&k) {
-                    if error.error_code == BatchErrorCode::ContactExists {
-                        self.update_existing(&list, member).await
-                    } else {
-                        Err(classify_batch_error(error))
-                    }
-                } else {
-                    Ok(Applied {
-                        created: Some(created.contains_key(&k)),
-                        member_status: created.get(&k).cloned().flatten(),
-                    })
-                };
-                results.push(result);
+                Some(status) => match keep_status(*status) {
+                    Some(keep) => existing.push((i, keep)),
+                    None => new.push((i, member.status_if_new.to_client())),
+                },
+                None => new.push((i, member.status_if_new.to_client())),
             }
+        }
+        for (group, update_existing) in [(existing, true), (new, false)] {
+            for chunk in group.chunks(mailchimp_client::BATCH_SUBSCRIBE_LIMIT) {
+                let sent = self
+                    .batch_chunk(&list, members, chunk, update_existing)
+                    .await;
+                for ((i, _), result) in chunk.iter().zip(sent) {
+                    results[*i] = Some(result);
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(NotApplied::Failed("member was not sent".into()))))
+            .collect()
+    }
+
+    /// One batch subscribe call: `chunk` holds indexes into `members` with the status to send.
+    async fn batch_chunk(
+        &self,
+        list: &ListId,
+        members: &[MemberRecord],
+        chunk: &[(usize, mailchimp_client::MemberStatus)],
+        update_existing: bool,
+    ) -> Vec<OpResult> {
+        self.calls.count("mailchimp batch_subscribe");
+        let chunk: Vec<(&MemberRecord, &mailchimp_client::MemberStatus)> = chunk
+            .iter()
+            .filter_map(|(i, status)| members.get(*i).map(|m| (m, status)))
+            .collect();
+        let batch = chunk
+            .iter()
+            .map(|(m, status)| {
+                m.merge_fields.iter().fold(
+                    BatchMember::new(m.email_address.clone(), (*status).clone()),
+                    |b, (tag, value)| b.merge_field(tag.clone(), value.clone()),
+                )
+            })
+            .collect();
+        let report = match self
+            .mailchimp
+            .list(list)
+            .batch_subscribe(batch)
+            .update_existing(update_existing)
+            .send()
+            .await
+        {
+            Ok(report) => report,
+            Err(err) => {
+                let failure = classify(err);
+                return chunk.iter().map(|_| Err(failure.clone())).collect();
+            }
+        };
+        let key = |email: &str| crate::normalize_email(email);
+        let written: HashMap<String, (bool, Option<MemberStatus>)> = report
+            .new_members
+            .iter()
+            .map(|m| (m, true))
+            .chain(report.updated_members.iter().map(|m| (m, false)))
+            .map(|(m, created)| {
+                (
+                    key(&m.email_address),
+                    (created, m.status.as_ref().and_then(status_from_client)),
+                )
+            })
+            .collect();
+        let errors: HashMap<String, &mailchimp_client::BatchMemberError> = report
+            .errors
+            .iter()
+            .map(|e| (key(&e.email_address), e))
+            .collect();
+        let mut results = Vec::with_capacity(chunk.len());
+        for (member, sent) in chunk {
+            let k = member.key();
+            let result = if let Some(error) = errors.get(&k) {
+                if error.error_code == BatchErrorCode::ContactExists {
+                    self.update_existing(list, member).await
+                } else {
+                    Err(classify_batch_error(error))
+                }
+            } else {
+                let (created, status) = written.get(&k).cloned().unwrap_or((false, None));
+                Ok(Applied {
+                    created: Some(created),
+                    member_status: status.or_else(|| status_from_client(sent)),
+                })
+            };
+            results.push(result);
         }
         results
     }
@@ -535,6 +602,17 @@ impl Executor {
         let mut applied = self.upsert_member(list.as_str(), member).await?;
         applied.created = Some(false);
         Ok(applied)
+    }
+}
+
+/// The status to send for an existing member so that it keeps `status`; `None` when it cannot
+/// be sent as it is (archived: the member is written as a new one).
+fn keep_status(status: MemberStatus) -> Option<mailchimp_client::MemberStatus> {
+    match status {
+        MemberStatus::Subscribed => Some(mailchimp_client::MemberStatus::Subscribed),
+        MemberStatus::Pending => Some(mailchimp_client::MemberStatus::Pending),
+        MemberStatus::Transactional => Some(mailchimp_client::MemberStatus::Transactional),
+        _ => None,
     }
 }
 

@@ -29,6 +29,7 @@
 //! the newest modification date it read; the next run reads from there minus the QAD client's
 //! overlap window.
 
+mod audience;
 mod page;
 mod read;
 mod rows;
@@ -51,6 +52,7 @@ use crate::operation::Executor;
 use crate::report::{CallLog, RunReport};
 use crate::state::{StateBatch, StateStore};
 
+use audience::Audience;
 use page::PageContext;
 use read::{read_pages, ReadPlan, SourcePage};
 
@@ -363,6 +365,7 @@ impl ForwardSync {
 
         let executor = Executor::new(self.mailchimp.clone(), calls.clone());
         let mut dry_claims = HashMap::new();
+        let mut audience = Audience::default();
         let mut newest: Option<NaiveDate> = watermark.map(|w| w.date_naive());
         let cancel = options.cancel.clone().unwrap_or_default();
         loop {
@@ -387,6 +390,7 @@ impl ForwardSync {
                 executor: &executor,
                 dry_run: options.dry_run,
                 dry_claims: &mut dry_claims,
+                audience: &mut audience,
             };
             let rows = match object {
                 ObjectKind::Items => page::items(&mut ctx, &page).await,

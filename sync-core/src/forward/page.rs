@@ -4,13 +4,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 
+use super::audience::Audience;
 use super::read::SourcePage;
 use super::rows::{Pending, Row};
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
 use crate::mapping::{map_ecommerce_customer, map_member, map_product, Issue, MappedMember};
-use crate::model::{IdMapping, ObjectKind, Outcome};
+use crate::model::{IdMapping, MemberStatus, ObjectKind, Outcome};
 use crate::operation::{Executor, OpResult, Operation};
 use crate::state::StateStore;
 
@@ -23,6 +24,8 @@ pub(crate) struct PageContext<'a> {
     /// Emails claimed by a customer earlier in this run, kept only in dry runs (a real run
     /// finds them in the id map, committed page by page).
     pub dry_claims: &'a mut HashMap<String, String>,
+    /// The audience's members as read once in this run, when needed.
+    pub audience: &'a mut Audience,
 }
 
 fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
@@ -34,8 +37,9 @@ fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
 
 /// How a group of pending writes is sent.
 enum Sending {
-    /// One batch subscribe (of `SubscribeMember` operations) to this audience.
-    Batch(String),
+    /// Batch subscribe (of `SubscribeMember` operations) to this audience, with the current
+    /// statuses of those of them known to be members.
+    Batch(String, HashMap<String, MemberStatus>),
     /// One call each, `concurrency` at a time.
     Each,
 }
@@ -48,7 +52,7 @@ async fn execute(ctx: &PageContext<'_>, pending: Vec<Pending>, how: Sending) -> 
     let started = Utc::now();
     let ops: Vec<Operation> = pending.iter().map(|p| p.op.clone()).collect();
     let results: Vec<OpResult> = match how {
-        Sending::Batch(list_id) => {
+        Sending::Batch(list_id, current) => {
             let members: Vec<_> = ops
                 .into_iter()
                 .filter_map(|op| match op {
@@ -56,7 +60,9 @@ async fn execute(ctx: &PageContext<'_>, pending: Vec<Pending>, how: Sending) -> 
                     _ => None,
                 })
                 .collect();
-            ctx.executor.subscribe_batch(&list_id, &members).await
+            ctx.executor
+                .subscribe_batch_known(&list_id, &members, &current)
+                .await
         }
         Sending::Each => ctx.executor.execute_all(&ops, ctx.config.concurrency).await,
     };
@@ -213,7 +219,8 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             p
         })
         .collect();
-    rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone())).await);
+    let current = current_statuses(ctx, &list_id, &batched, &statuses).await;
+    rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone(), current)).await);
     rows.extend(execute(ctx, single, Sending::Each).await);
 
     // Tags, for members that reached (or already matched) Mailchimp.
@@ -229,6 +236,33 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let tag_rows = tags(ctx, &list_id, tagged).await?;
     rows.extend(tag_rows);
     Ok(rows)
+}
+
+/// The current Mailchimp statuses of the `batched` members that are on the list, read once per
+/// run ([`Audience`]) when some of them have no status in the state store (`stored`); empty when
+/// nothing is batched, in a dry run, or when the audience is not worth reading.
+async fn current_statuses(
+    ctx: &mut PageContext<'_>,
+    list_id: &str,
+    batched: &[Pending],
+    stored: &HashMap<String, crate::model::MemberStatusRecord>,
+) -> HashMap<String, MemberStatus> {
+    let emails: Vec<&String> = batched.iter().filter_map(|p| p.email.as_ref()).collect();
+    if ctx.dry_run || emails.iter().all(|e| stored.contains_key(*e)) {
+        return HashMap::new();
+    }
+    let limit = ctx.config.member_prefetch_limit;
+    let Some(all) = ctx
+        .audience
+        .statuses(ctx.executor, list_id, emails.len(), limit)
+        .await
+    else {
+        return HashMap::new();
+    };
+    emails
+        .into_iter()
+        .filter_map(|e| all.get(e).map(|s| (e.clone(), *s)))
+        .collect()
 }
 
 /// The address last written for customer `key`, when it is not `email`.

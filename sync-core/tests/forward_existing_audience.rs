@@ -1,0 +1,228 @@
+//! Connecting to an audience that already holds many of the customers: the run reads the
+//! audience once and batch-subscribes existing members in place, keeping their status, instead
+//! of a `GET` and a `PUT` for each.
+#![allow(clippy::unwrap_used)]
+
+mod forward_support;
+
+use std::collections::BTreeMap;
+
+use forward_support::{config, Harness};
+use sync_core::config::SyncConfig;
+use sync_core::forward::RunOptions;
+use sync_core::mapping::{check_email, StatusIfNew};
+use sync_core::{normalize_email, MemberStatus, ObjectKind, RunStatus, StateStore};
+use testkit::qad::Seeding;
+
+/// 60 customers, every email valid and distinct.
+fn seeding() -> Seeding {
+    Seeding::new(11)
+        .customers(60)
+        .items(0)
+        .sales_orders(0)
+        .invalid_email_share(0.0)
+        .duplicate_email_share(0.0)
+}
+
+/// Members only, new ones transactional: a batch that applied `status_if_new` to an existing
+/// subscribed or pending member would show as a changed status.
+fn members_config(h: &Harness) -> SyncConfig {
+    let mut config = config(h.mailchimp.list_id());
+    config.ecommerce_customers = false;
+    config.mapping.customer.status_if_new = StatusIfNew::Transactional;
+    config
+}
+
+/// The customers by normalized email, and the status each of the first 16 is seeded with:
+/// 5 subscribed, 5 pending, 3 unsubscribed, 3 cleaned.
+fn seed_audience(
+    h: &Harness,
+) -> (
+    BTreeMap<String, testkit::qad::Customer>,
+    BTreeMap<String, &'static str>,
+) {
+    let customers: BTreeMap<String, testkit::qad::Customer> = h
+        .qad
+        .customers()
+        .into_iter()
+        .map(|c| {
+            let email = check_email(c.email.as_deref().unwrap()).unwrap();
+            (normalize_email(&email), c)
+        })
+        .collect();
+    assert_eq!(customers.len(), 60, "distinct valid emails");
+    let statuses = ["subscribed"; 5]
+        .into_iter()
+        .chain(["pending"; 5])
+        .chain(["unsubscribed"; 3])
+        .chain(["cleaned"; 3]);
+    let seeded: BTreeMap<String, &str> = customers.keys().cloned().zip(statuses).collect();
+    for (email, status) in &seeded {
+        h.mailchimp
+            .seed_member(h.mailchimp.list_id(), email, status)
+            .unwrap();
+    }
+    (customers, seeded)
+}
+
+/// Requests that address one member (`GET`/`PUT /lists/{id}/members/{hash}`).
+fn per_member_calls(h: &Harness) -> Vec<String> {
+    h.log
+        .entries()
+        .into_iter()
+        .filter(|e| e.starts_with("GET ") || e.starts_with("PUT "))
+        .filter(|e| e.contains("/members/"))
+        .collect()
+}
+
+fn first_word(name: &Option<String>) -> Option<String> {
+    name.as_deref()
+        .and_then(|n| n.split_whitespace().next())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn existing_members_are_batched_in_place_keeping_their_status() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let (customers, seeded) = seed_audience(&h);
+
+    let report = h
+        .sync(members_config(&h))
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+
+    // One count read and one page of the audience, then only batches.
+    assert_eq!(
+        report.calls.get("mailchimp member_list"),
+        Some(&2),
+        "{report}"
+    );
+    let listed = h
+        .log
+        .entries()
+        .iter()
+        .filter(|e| **e == format!("GET /3.0/lists/{list}/members"))
+        .count();
+    assert_eq!(listed, 2);
+    assert_eq!(report.calls.get("mailchimp member get"), None, "{report}");
+    assert_eq!(report.calls.get("mailchimp member_put"), None, "{report}");
+    assert!(
+        per_member_calls(&h).is_empty(),
+        "{:?}",
+        per_member_calls(&h)
+    );
+    // 3 pages of 25: each at most one batch of existing and one of new members.
+    let batches = report.calls["mailchimp batch_subscribe"];
+    assert!((3..=6).contains(&batches), "{report}");
+
+    let members = &report.targets[&ObjectKind::Members];
+    assert_eq!(members.created, 60 - 16, "{report}");
+    assert_eq!(members.updated, 10, "{report}");
+    assert_eq!(members.skipped_total(), 6, "{report}");
+    assert_eq!(members.failed + members.rejected_total(), 0, "{report}");
+
+    let snapshot = h.mailchimp.snapshot();
+    for (email, customer) in &customers {
+        let member = snapshot.member(&list, email).unwrap();
+        let status = seeded.get(email).copied();
+        match status {
+            Some(blocked @ ("unsubscribed" | "cleaned")) => {
+                assert_eq!(member["status"], blocked, "{email}");
+                assert!(
+                    member["merge_fields"]
+                        .get("COMPANY")
+                        .is_none_or(|v| v == ""),
+                    "a skipped member is untouched: {member}"
+                );
+                continue;
+            }
+            Some(kept) => assert_eq!(member["status"], kept, "{email} keeps its status"),
+            None => assert_eq!(member["status"], "transactional", "{email} is new"),
+        }
+        if let Some(fname) = first_word(&customer.address_name) {
+            assert_eq!(member["merge_fields"]["FNAME"], fname.as_str(), "{email}");
+        }
+        if let Some(name) = &customer.address_name {
+            assert_eq!(member["merge_fields"]["COMPANY"], name.as_str(), "{email}");
+        }
+    }
+
+    // Statuses that forbid writes are remembered (as for any write); a re-run asks nothing.
+    let emails: Vec<String> = seeded.keys().cloned().collect();
+    let learned = h.state.member_statuses(&emails).await.unwrap();
+    for (email, status) in &seeded {
+        let expected: MemberStatus = status.parse().unwrap();
+        match learned.get(email) {
+            Some(record) => assert_eq!(record.status, expected, "{email}"),
+            None => assert!(!expected.blocks_push(), "{email} is {status}"),
+        }
+    }
+    assert_eq!(learned.len(), 6);
+    let again = h
+        .sync(members_config(&h))
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(again.calls.get("mailchimp member_list"), None, "{again}");
+    assert_eq!(again.mailchimp_writes(), 0, "{again}");
+}
+
+#[tokio::test]
+async fn an_audience_too_large_for_the_work_is_not_read_and_batches_fall_back() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let (_, seeded) = seed_audience(&h);
+    let mut config = members_config(&h);
+    config.member_prefetch_limit = 10;
+
+    let report = h
+        .sync(config)
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    // Only the count read: 16 members are over the limit of 10.
+    assert_eq!(
+        report.calls.get("mailchimp member_list"),
+        Some(&1),
+        "{report}"
+    );
+    // Each existing member came back as "contact exists": read, and written unless blocked.
+    assert_eq!(
+        report.calls.get("mailchimp member get"),
+        Some(&16),
+        "{report}"
+    );
+    assert_eq!(
+        report.calls.get("mailchimp member_put"),
+        Some(&10),
+        "{report}"
+    );
+
+    let snapshot = h.mailchimp.snapshot();
+    for (email, status) in &seeded {
+        assert_eq!(snapshot.member(&list, email).unwrap()["status"], *status);
+    }
+    let members = &report.targets[&ObjectKind::Members];
+    assert_eq!(
+        (members.created, members.updated, members.skipped_total()),
+        (44, 10, 6),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_does_not_read_the_audience() {
+    let h = Harness::start(seeding()).await;
+    seed_audience(&h);
+    let report = h
+        .sync(members_config(&h))
+        .run(ObjectKind::Customers, RunOptions::new().dry_run(true))
+        .await
+        .unwrap();
+    assert_eq!(report.calls.get("mailchimp member_list"), None, "{report}");
+    assert_eq!(report.mailchimp_writes(), 0, "{report}");
+}
