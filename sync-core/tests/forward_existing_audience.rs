@@ -6,6 +6,7 @@
 mod forward_support;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use forward_support::{config, Harness};
 use sync_core::config::SyncConfig;
@@ -94,10 +95,13 @@ async fn existing_members_are_batched_in_place_keeping_their_status() {
         .unwrap();
     assert_eq!(report.status, RunStatus::Completed, "{report}");
 
-    // One count read and one page of the audience, then only batches.
+    // Three pages, each with a batch. Before the first one count read and one page of the
+    // audience; before each later one a read of the members changed since. Otherwise only
+    // batches.
+    assert_eq!(report.pages, 3, "{report}");
     assert_eq!(
         report.calls.get("mailchimp member_list"),
-        Some(&2),
+        Some(&4),
         "{report}"
     );
     let listed = h
@@ -106,7 +110,7 @@ async fn existing_members_are_batched_in_place_keeping_their_status() {
         .iter()
         .filter(|e| **e == format!("GET /3.0/lists/{list}/members"))
         .count();
-    assert_eq!(listed, 2);
+    assert_eq!(listed, 4);
     assert_eq!(report.calls.get("mailchimp member get"), None, "{report}");
     assert_eq!(report.calls.get("mailchimp member_put"), None, "{report}");
     assert!(
@@ -168,6 +172,60 @@ async fn existing_members_are_batched_in_place_keeping_their_status() {
         .unwrap();
     assert_eq!(again.calls.get("mailchimp member_list"), None, "{again}");
     assert_eq!(again.mailchimp_writes(), 0, "{again}");
+}
+
+#[tokio::test]
+async fn a_member_who_unsubscribes_during_the_run_is_not_subscribed_again() {
+    let h = Arc::new(Harness::start(seeding()).await);
+    let list = h.mailchimp.list_id().to_owned();
+    let (customers, seeded) = seed_audience(&h);
+    // A subscribed member of the last page (customers are read in code order), not among the
+    // ones seeded above, who unsubscribes once the first page is written.
+    let email = customers
+        .iter()
+        .filter(|(email, _)| !seeded.contains_key(*email))
+        .max_by(|a, b| a.1.customer_code.cmp(&b.1.customer_code))
+        .map(|(email, _)| email.clone())
+        .unwrap();
+    h.mailchimp
+        .seed_member(&list, &email, "subscribed")
+        .unwrap();
+    let mut config = members_config(&h);
+    config.member_batch_threshold = 1;
+    let watcher = Arc::clone(&h);
+    let (on, target) = (list.clone(), email.clone());
+    let report = h
+        .sync(config)
+        .run(
+            ObjectKind::Customers,
+            RunOptions::new().on_progress(move |r| {
+                if r.pages == 1 {
+                    watcher
+                        .mailchimp
+                        .seed_member(&on, &target, "unsubscribed")
+                        .unwrap();
+                }
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    assert!(report.pages >= 2, "{report}");
+    assert_eq!(report.calls.get("mailchimp member get"), None, "{report}");
+    let member = h
+        .mailchimp
+        .snapshot()
+        .member(&list, &email)
+        .cloned()
+        .unwrap();
+    assert_eq!(member["status"], "unsubscribed", "{member}");
+    let skipped = &report.targets[&ObjectKind::Members].skipped;
+    assert_eq!(
+        skipped.get("member is unsubscribed in Mailchimp"),
+        Some(&4),
+        "{report}"
+    );
+    assert_eq!(report.targets[&ObjectKind::Members].created, 43, "{report}");
 }
 
 #[tokio::test]
