@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Prints the wall time and the calls made by kind for a first (backfill) run, a no-op re-run,
-//! and a run after 5 changes, and the calls a one-PUT-per-member approach would have made.
+//! and a run after 5 changes, and the calls a one-PUT-per-member approach would have made; then
+//! for a first run against an audience that already holds the same customers.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use sync_core::config::{StoreConfig, SyncConfig};
 use sync_core::forward::{ForwardSync, RunOptions};
+use sync_core::mapping::check_email;
 use sync_core::report::RunReport;
 use sync_core::{ObjectKind, SqliteStateStore, StateStore};
 use testkit::mailchimp::FakeMailchimp;
@@ -33,10 +35,16 @@ fn print(title: &str, report: &RunReport, wall: Duration) {
         .get(&ObjectKind::EcommerceCustomers)
         .cloned()
         .unwrap_or_default();
-    let member_calls: u64 = ["batch_subscribe", "member_put", "member get", "member_tags"]
-        .iter()
-        .filter_map(|kind| report.calls.get(&format!("mailchimp {kind}")))
-        .sum();
+    let member_calls: u64 = [
+        "batch_subscribe",
+        "member_put",
+        "member get",
+        "member_tags",
+        "member_list",
+    ]
+    .iter()
+    .filter_map(|kind| report.calls.get(&format!("mailchimp {kind}")))
+    .sum();
     // A connector with no batching and no change detection sends one PUT per customer with an
     // address, on every run.
     let naive_members = members.total() - members.rejected_total();
@@ -49,16 +57,14 @@ fn print(title: &str, report: &RunReport, wall: Duration) {
     );
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let mut args = std::env::args().skip(1);
-    let customers: usize = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(10_000);
-    let latency = Duration::from_millis(args.next().map(|a| a.parse()).transpose()?.unwrap_or(20));
-
+/// Both fakes with `latency` on every request, and an engine over them with a fresh state store.
+/// With `preseed`, the audience already holds every customer with a valid address (every tenth
+/// pending, the others subscribed), as when connecting to an audience built before.
+async fn setup(
+    customers: usize,
+    latency: Duration,
+    preseed: bool,
+) -> Result<(FakeMailchimp, FakeQad, ForwardSync, tempfile::TempDir), Box<dyn Error>> {
     let mailchimp = FakeMailchimp::builder()
         .api_key("0123456789abcdef0123456789abcdef-us1")
         .list("bench-audience")
@@ -76,6 +82,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .max_page_size(1000)
         .start()
         .await?;
+    if preseed {
+        let emails = qad
+            .customers()
+            .into_iter()
+            .filter_map(|c| check_email(c.email.as_deref()?).ok());
+        for (i, email) in emails.enumerate() {
+            let status = if i % 10 == 0 { "pending" } else { "subscribed" };
+            // Duplicate addresses are seeded twice; the second seed changes nothing.
+            mailchimp.seed_member(mailchimp.list_id(), &email, status)?;
+        }
+    }
     let mailchimp_client = mailchimp_client::Client::builder(
         mailchimp_client::Credentials::api_key(mailchimp.api_key()),
     )
@@ -100,6 +117,31 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "EUR",
     ));
     let sync = ForwardSync::new(config, mailchimp_client, qad_client, state)?;
+    Ok((mailchimp, qad, sync, dir))
+}
+
+fn print_fake(mailchimp: &FakeMailchimp) {
+    let snapshot = mailchimp.snapshot();
+    println!(
+        "fake Mailchimp now holds {} members and {} e-commerce customers; {} requests in all, peak concurrency {}\n",
+        snapshot.members.values().map(Vec::len).sum::<usize>(),
+        snapshot.customers.values().map(Vec::len).sum::<usize>(),
+        mailchimp.stats().total(),
+        mailchimp.peak_concurrency(),
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args().skip(1);
+    let customers: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let latency = Duration::from_millis(args.next().map(|a| a.parse()).transpose()?.unwrap_or(20));
+
+    let (mailchimp, qad, sync, _dir) = setup(customers, latency, false).await?;
     println!(
         "{customers} QAD customers, {latency:?} latency on every request of both fakes, \
          page size 500, concurrency 10\n"
@@ -135,14 +177,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
         &third,
         start.elapsed(),
     );
+    print_fake(&mailchimp);
 
-    let snapshot = mailchimp.snapshot();
-    println!(
-        "fake Mailchimp now holds {} members and {} e-commerce customers; {} requests in all, peak concurrency {}",
-        snapshot.members.values().map(Vec::len).sum::<usize>(),
-        snapshot.customers.values().map(Vec::len).sum::<usize>(),
-        mailchimp.stats().total(),
-        mailchimp.peak_concurrency(),
+    // Connecting to an audience that already holds the same customers.
+    let (mailchimp, _qad, sync, _dir) = setup(customers, latency, true).await?;
+    let existing = mailchimp
+        .snapshot()
+        .members
+        .values()
+        .map(Vec::len)
+        .sum::<usize>();
+    let start = Instant::now();
+    let first = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
+    print(
+        &format!("first run against an audience already holding {existing} of the customers"),
+        &first,
+        start.elapsed(),
     );
+    println!(
+        "   without reading the audience first, each existing member would have cost a GET and a \
+         PUT after its batch: {} more calls\n",
+        2 * existing
+    );
+    print_fake(&mailchimp);
     Ok(())
 }

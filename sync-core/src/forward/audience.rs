@@ -37,21 +37,36 @@ pub(crate) enum Audience {
 }
 
 impl Audience {
-    /// The statuses to batch with. The first time, read the audience if that is worth it for
-    /// `to_write` members (at most one call per member to write, and at most `limit` members);
-    /// later, read the members changed since the last read (usually one call), so a member
-    /// who unsubscribed or confirmed during the run is not sent with the status it had.
+    /// The statuses to batch the members `batch` (normalized addresses) with. The first time,
+    /// read the audience if that is worth it for them (at most one call per member to write, and
+    /// at most `limit` members). Later, when some of them are known members, read the members
+    /// changed since the last read (usually one call), so a member who unsubscribed or
+    /// confirmed during the run is not sent with the status it had.
     pub(crate) async fn statuses(
         &mut self,
         executor: &Executor,
         list_id: &str,
-        to_write: usize,
+        batch: &[&String],
         limit: u64,
     ) -> Option<&HashMap<String, MemberStatus>> {
+        // All new to the audience as last read: they go without `update_existing`, no read.
+        let current = matches!(self, Self::Known { statuses, .. }
+            if !batch.iter().any(|e| statuses.contains_key(*e)));
+        if !current {
+            self.refresh(executor, list_id, batch, limit).await;
+        }
+        match self {
+            Self::Known { statuses, .. } => Some(statuses),
+            _ => None,
+        }
+    }
+
+    /// Reads or refreshes the statuses, as [`statuses`](Self::statuses) says.
+    async fn refresh(&mut self, executor: &Executor, list_id: &str, batch: &[&String], limit: u64) {
         let list = ListId::from(list_id);
         let read_at = Utc::now();
         *self = match std::mem::take(self) {
-            Self::Unread => match read(executor, &list, to_write, limit).await {
+            Self::Unread => match read(executor, &list, batch.len(), limit).await {
                 Some(statuses) => Self::Known { statuses, read_at },
                 None => Self::Unknown,
             },
@@ -67,10 +82,6 @@ impl Audience {
             },
             Self::Unknown => Self::Unknown,
         };
-        match self {
-            Self::Known { statuses, .. } => Some(statuses),
-            _ => None,
-        }
     }
 }
 

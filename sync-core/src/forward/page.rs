@@ -254,7 +254,7 @@ async fn current_statuses(
     let limit = ctx.config.member_prefetch_limit;
     let Some(all) = ctx
         .audience
-        .statuses(ctx.executor, list_id, emails.len(), limit)
+        .statuses(ctx.executor, list_id, &emails, limit)
         .await
     else {
         return HashMap::new();
