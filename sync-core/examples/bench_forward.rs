@@ -40,7 +40,7 @@ fn print(title: &str, report: &RunReport, wall: Duration) {
         "member_put",
         "member get",
         "member_tags",
-        "member_list",
+        "member_list get",
     ]
     .iter()
     .filter_map(|kind| report.calls.get(&format!("mailchimp {kind}")))

@@ -100,7 +100,7 @@ async fn existing_members_are_batched_in_place_keeping_their_status() {
     // batches.
     assert_eq!(report.pages, 3, "{report}");
     assert_eq!(
-        report.calls.get("mailchimp member_list"),
+        report.calls.get("mailchimp member_list get"),
         Some(&4),
         "{report}"
     );
@@ -170,7 +170,11 @@ async fn existing_members_are_batched_in_place_keeping_their_status() {
         .run(ObjectKind::Customers, RunOptions::new().full(true))
         .await
         .unwrap();
-    assert_eq!(again.calls.get("mailchimp member_list"), None, "{again}");
+    assert_eq!(
+        again.calls.get("mailchimp member_list get"),
+        None,
+        "{again}"
+    );
     assert_eq!(again.mailchimp_writes(), 0, "{again}");
 }
 
@@ -244,7 +248,7 @@ async fn an_audience_too_large_for_the_work_is_not_read_and_batches_fall_back() 
     assert_eq!(report.status, RunStatus::Completed, "{report}");
     // Only the count read: 16 members are over the limit of 10.
     assert_eq!(
-        report.calls.get("mailchimp member_list"),
+        report.calls.get("mailchimp member_list get"),
         Some(&1),
         "{report}"
     );
@@ -281,6 +285,10 @@ async fn a_dry_run_does_not_read_the_audience() {
         .run(ObjectKind::Customers, RunOptions::new().dry_run(true))
         .await
         .unwrap();
-    assert_eq!(report.calls.get("mailchimp member_list"), None, "{report}");
+    assert_eq!(
+        report.calls.get("mailchimp member_list get"),
+        None,
+        "{report}"
+    );
     assert_eq!(report.mailchimp_writes(), 0, "{report}");
 }

@@ -96,7 +96,7 @@ async fn read(
     if limit == 0 {
         return None;
     }
-    executor.calls().count("mailchimp member_list");
+    executor.calls().count("mailchimp member_list get");
     let total = executor
         .mailchimp()
         .list(list)
@@ -128,7 +128,7 @@ async fn pages(
     let mut statuses = HashMap::new();
     let mut offset = 0;
     loop {
-        executor.calls().count("mailchimp member_list");
+        executor.calls().count("mailchimp member_list get");
         let mut request = executor
             .mailchimp()
             .list(list)

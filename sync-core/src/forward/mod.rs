@@ -10,7 +10,9 @@
 //! 2. **compare** the [content hash](crate::hash) of each mapped record with the stored one:
 //!    equal → unchanged, no call;
 //! 3. **write** what changed: new members through batch subscribe when there are at least
-//!    `member_batch_threshold` of them, otherwise (and for updates) one `PUT` each; a customer
+//!    `member_batch_threshold` of them (addresses already in the audience, found by reading it
+//!    once per run before the first batch, go with `update_existing: true` and their current
+//!    status, so none changes status), otherwise (and for updates) one `PUT` each; a customer
 //!    whose address changed (the id map holds another one for it) has its member moved in place
 //!    by [`ChangeMemberEmail`](crate::operation::Operation::ChangeMemberEmail); then changed
 //!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time (a customer
