@@ -5,6 +5,7 @@
 //! sent are at most one call old.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -16,8 +17,9 @@ use crate::operation::Executor;
 /// Members read per prefetch call (Mailchimp's maximum).
 const PAGE: u32 = 1000;
 
-/// How far back a refresh reads before the time of the last read: covers a clock difference
-/// between this host and Mailchimp.
+/// How far back the first refresh reads before the local time of the first read when that
+/// read saw no member's `last_changed` (an empty audience): covers a clock difference between
+/// this host and Mailchimp. Otherwise the bound comes from Mailchimp's own clock.
 const CLOCK_MARGIN: Duration = Duration::minutes(5);
 
 /// What this run knows about the audience's members.
@@ -29,10 +31,11 @@ pub(crate) enum Audience {
     /// Not worth reading (too large for the work at hand), or a read failed: batches fall
     /// back to "contact exists" handling.
     Unknown,
-    /// Every member's current status, by normalized address, as of `read_at`.
+    /// Every member's current status, by normalized address. A member changed after the last
+    /// read has a `last_changed` (Mailchimp's clock) at or after `since`.
     Known {
         statuses: HashMap<String, MemberStatus>,
-        read_at: DateTime<Utc>,
+        since: DateTime<Utc>,
     },
 }
 
@@ -64,19 +67,32 @@ impl Audience {
     /// Reads or refreshes the statuses, as [`statuses`](Self::statuses) says.
     async fn refresh(&mut self, executor: &Executor, list_id: &str, batch: &[&String], limit: u64) {
         let list = ListId::from(list_id);
-        let read_at = Utc::now();
+        let started = Instant::now();
+        let local_start = Utc::now();
+        // A lower bound of Mailchimp's time when the read started: the newest change it saw,
+        // less the read's duration (and a second for `last_changed`'s resolution).
+        let bound = |newest: Option<DateTime<Utc>>| {
+            let took = Duration::from_std(started.elapsed()).unwrap_or(CLOCK_MARGIN);
+            newest.map(|n| n - took - Duration::seconds(1))
+        };
         *self = match std::mem::take(self) {
             Self::Unread => match read(executor, &list, batch.len(), limit).await {
-                Some(statuses) => Self::Known { statuses, read_at },
+                Some(read) => Self::Known {
+                    since: bound(read.newest).unwrap_or(local_start - CLOCK_MARGIN),
+                    statuses: read.statuses,
+                },
                 None => Self::Unknown,
             },
             Self::Known {
                 mut statuses,
-                read_at: last,
-            } => match pages(executor, &list, Some(last - CLOCK_MARGIN)).await {
+                since,
+            } => match pages(executor, &list, Some(since)).await {
                 Some(changed) => {
-                    statuses.extend(changed);
-                    Self::Known { statuses, read_at }
+                    statuses.extend(changed.statuses);
+                    Self::Known {
+                        since: bound(changed.newest).map_or(since, |b| b.max(since)),
+                        statuses,
+                    }
                 }
                 None => Self::Unknown,
             },
@@ -85,14 +101,15 @@ impl Audience {
     }
 }
 
+/// Members read, and the newest `last_changed` among them.
+struct Read {
+    statuses: HashMap<String, MemberStatus>,
+    newest: Option<DateTime<Utc>>,
+}
+
 /// Reads the audience's members (address and status only) when it is small enough; `None` when
 /// it is not, or a call failed.
-async fn read(
-    executor: &Executor,
-    list: &ListId,
-    to_write: usize,
-    limit: u64,
-) -> Option<HashMap<String, MemberStatus>> {
+async fn read(executor: &Executor, list: &ListId, to_write: usize, limit: u64) -> Option<Read> {
     if limit == 0 {
         return None;
     }
@@ -108,24 +125,26 @@ async fn read(
         .await
         .ok()?
         .total_items;
-    if total == 0 {
-        return Some(HashMap::new());
-    }
     let calls = total.div_ceil(u64::from(PAGE));
     if total > limit || calls > u64::try_from(to_write).unwrap_or(u64::MAX) {
         return None;
     }
+    if total == 0 {
+        return Some(Read {
+            statuses: HashMap::new(),
+            newest: None,
+        });
+    }
     pages(executor, list, None).await
 }
 
-/// Pages `GET /lists/{id}/members` (address and status, [`PAGE`] a call), all members or those
-/// changed since a time; `None` when a call failed.
-async fn pages(
-    executor: &Executor,
-    list: &ListId,
-    since: Option<DateTime<Utc>>,
-) -> Option<HashMap<String, MemberStatus>> {
-    let mut statuses = HashMap::new();
+/// Pages `GET /lists/{id}/members` (address, status and `last_changed`, [`PAGE`] a call), all
+/// members or those changed since a time; `None` when a call failed.
+async fn pages(executor: &Executor, list: &ListId, since: Option<DateTime<Utc>>) -> Option<Read> {
+    let mut read = Read {
+        statuses: HashMap::new(),
+        newest: None,
+    };
     let mut offset = 0;
     loop {
         executor.calls().count("mailchimp member_list get");
@@ -136,19 +155,29 @@ async fn pages(
             .list()
             .count(PAGE)
             .offset(offset)
-            .fields(["members.email_address", "members.status", "total_items"]);
+            .fields([
+                "members.email_address",
+                "members.status",
+                "members.last_changed",
+                "total_items",
+            ]);
         if let Some(since) = since {
             request = request.since_last_changed(since);
         }
         let page = request.send().await.ok()?;
         offset += page.items.len() as u64;
         let done = page.items.is_empty() || offset >= page.total_items;
-        statuses.extend(page.items.into_iter().filter_map(|m| {
-            let status = m.status.as_ref()?.as_str().parse().ok()?;
-            Some((crate::normalize_email(&m.email_address), status))
-        }));
+        for member in page.items {
+            let changed = member.last_changed.map(|c| c.with_timezone(&Utc));
+            read.newest = read.newest.max(changed);
+            let Some(status) = member.status.and_then(|s| s.as_str().parse().ok()) else {
+                continue;
+            };
+            read.statuses
+                .insert(crate::normalize_email(&member.email_address), status);
+        }
         if done {
-            return Some(statuses);
+            return Some(read);
         }
     }
 }
