@@ -606,11 +606,12 @@ impl Executor {
 }
 
 /// The status to send for an existing member so that it keeps `status`; `None` when it cannot
-/// be sent as it is (archived: the member is written as a new one).
+/// be sent as it is: archived (the member is written as a new one), and pending, since sending
+/// `pending` again can make Mailchimp mail the opt-in confirmation once more; a pending member
+/// takes the contact-exists path, whose `PUT` sends no status.
 fn keep_status(status: MemberStatus) -> Option<mailchimp_client::MemberStatus> {
     match status {
         MemberStatus::Subscribed => Some(mailchimp_client::MemberStatus::Subscribed),
-        MemberStatus::Pending => Some(mailchimp_client::MemberStatus::Pending),
         MemberStatus::Transactional => Some(mailchimp_client::MemberStatus::Transactional),
         _ => None,
     }
