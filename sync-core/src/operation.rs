@@ -556,25 +556,34 @@ impl Executor {
             .iter()
             .map(|e| (key(&e.email_address), e))
             .collect();
-        let mut results = Vec::with_capacity(chunk.len());
+        // Addresses already on the list are read and updated one call pair each; run those
+        // pairs up to the client's cap (which bounds them anyway), keeping the members' order.
+        let (errors, written) = (&errors, &written);
+        // Futures built in a loop, not a `map` closure: a closure over these borrows makes the
+        // future's `Send` bound higher-ranked, which callers that spawn a run cannot prove.
+        let mut calls = Vec::with_capacity(chunk.len());
         for (member, sent) in chunk {
-            let k = member.key();
-            let result = if let Some(error) = errors.get(&k) {
-                if error.error_code == BatchErrorCode::ContactExists {
-                    self.update_existing(list, member).await
+            calls.push(async move {
+                let k = member.key();
+                if let Some(error) = errors.get(&k) {
+                    if error.error_code == BatchErrorCode::ContactExists {
+                        self.update_existing(list, member).await
+                    } else {
+                        Err(classify_batch_error(error))
+                    }
                 } else {
-                    Err(classify_batch_error(error))
+                    let (created, status) = written.get(&k).cloned().unwrap_or((false, None));
+                    Ok(Applied {
+                        created: Some(created),
+                        member_status: status.or_else(|| status_from_client(sent)),
+                    })
                 }
-            } else {
-                let (created, status) = written.get(&k).cloned().unwrap_or((false, None));
-                Ok(Applied {
-                    created: Some(created),
-                    member_status: status.or_else(|| status_from_client(sent)),
-                })
-            };
-            results.push(result);
+            });
         }
-        results
+        stream::iter(calls)
+            .buffered(self.mailchimp.max_concurrency().max(1))
+            .collect()
+            .await
     }
 
     /// An address the batch found on the list: skip it if its status forbids writing, else
