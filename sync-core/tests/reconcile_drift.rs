@@ -38,6 +38,7 @@ fn assert_no_drift(report: &ReconcileReport) {
     assert_eq!(report.drift(), 0, "{report}");
     for (kind, k) in &report.kinds {
         assert!(k.expected > 0, "{kind}: nothing compared\n{report}");
+        assert!(k.in_mailchimp >= k.equal, "{kind}: read too few\n{report}");
         assert_eq!(k.equal, k.expected - k.blocked.count, "{kind}\n{report}");
     }
 }

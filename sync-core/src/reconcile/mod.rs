@@ -283,17 +283,21 @@ impl Reconciler {
                 (ObjectKind::Customers, _) => {
                     source::customers(&ctx, &mut kinds).await?;
                     if self.config.members {
-                        target::members(&ctx).await?;
+                        let read = target::members(&ctx).await?;
+                        kinds.entry(ObjectKind::Members).or_default().in_mailchimp = read;
                         order.push(ObjectKind::Members);
                     }
                     if let (true, Some(store)) = (self.config.ecommerce_customers, store) {
-                        target::customers(&ctx, store).await?;
-                        order.push(ObjectKind::EcommerceCustomers);
+                        let read = target::customers(&ctx, store).await?;
+                        let kind = ObjectKind::EcommerceCustomers;
+                        kinds.entry(kind).or_default().in_mailchimp = read;
+                        order.push(kind);
                     }
                 }
                 (ObjectKind::Items, Some(store)) => {
                     source::items(&ctx, store, &mut kinds).await?;
-                    target::products(&ctx, store).await?;
+                    let read = target::products(&ctx, store).await?;
+                    kinds.entry(ObjectKind::Products).or_default().in_mailchimp = read;
                     order.push(ObjectKind::Products);
                 }
                 _ => {}

@@ -24,10 +24,11 @@ fn done(len: usize, offset: u64, total: u64) -> bool {
     len == 0 || offset >= total
 }
 
-/// Every member of the audience: address, status and merge fields.
-pub(crate) async fn members(ctx: &Context<'_>) -> Result<()> {
+/// Every member of the audience: address, status and merge fields. Returns how many.
+pub(crate) async fn members(ctx: &Context<'_>) -> Result<u64> {
     let list = ListId::from(ctx.config.list_id.as_str());
     let mut offset = 0u64;
+    let mut read = 0u64;
     loop {
         ctx.calls.count("mailchimp member_list get");
         let page = ctx
@@ -59,17 +60,18 @@ pub(crate) async fn members(ctx: &Context<'_>) -> Result<()> {
                 status: m.status.map(|s| s.as_str().to_owned()),
             })
             .collect();
-        ctx.spill.put_actual(rows).await?;
+        read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
-            return Ok(());
+            return Ok(read);
         }
     }
 }
 
-/// Every e-commerce customer of the store.
-pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<()> {
+/// Every e-commerce customer of the store. Returns how many.
+pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<u64> {
     let store = StoreId::from(store_id);
     let mut offset = 0u64;
+    let mut read = 0u64;
     loop {
         ctx.calls.count("mailchimp ecommerce_customer_list get");
         let page = ctx
@@ -97,17 +99,18 @@ pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<()> {
                 status: None,
             })
             .collect();
-        ctx.spill.put_actual(rows).await?;
+        read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
-            return Ok(());
+            return Ok(read);
         }
     }
 }
 
-/// Every product of the store, with its variants.
-pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<()> {
+/// Every product of the store, with its variants. Returns how many.
+pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<u64> {
     let store = StoreId::from(store_id);
     let mut offset = 0u64;
+    let mut read = 0u64;
     loop {
         ctx.calls.count("mailchimp product_list get");
         let page = ctx
@@ -135,9 +138,9 @@ pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<()> {
                 status: None,
             })
             .collect();
-        ctx.spill.put_actual(rows).await?;
+        read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
-            return Ok(());
+            return Ok(read);
         }
     }
 }
