@@ -71,10 +71,7 @@ fn status_kib(field: &str) -> Option<u64> {
 
 /// The child: one reconcile, then its figures.
 async fn child() -> Result<(), Box<dyn Error>> {
-    let vars: Vec<String> = ENV
-        .iter()
-        .map(|name| std::env::var(name))
-        .collect::<Result<_, _>>()?;
+    let vars: Vec<String> = ENV.iter().map(std::env::var).collect::<Result<_, _>>()?;
     let [mc_url, list_id, qad_url, client_id, user, password, domain] = vars.as_slice() else {
         return Err("missing BENCH_* variables".into());
     };
@@ -115,7 +112,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if args.peek().map(String::as_str) == Some("--child") {
         return child().await;
     }
-    let customers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100_000);
+    let customers: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let items: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1_000);
 
     let mailchimp = FakeMailchimp::builder()
