@@ -19,7 +19,7 @@
 //!    possibly *status differs* (transactional or pending where the mapping says subscribed).
 //!    Records only Mailchimp has are counted and never deleted.
 //! 5. **Fix** (optional): missing and different records are written through the same
-//!    [`Executor`](crate::operation::Executor) as the forward sync (members before their
+//!    [`Executor`] as the forward sync (members before their
 //!    e-commerce customers; an e-commerce customer whose member fails waits), audited in a run
 //!    with trigger [`Reconcile`](crate::RunTrigger::Reconcile), and their stored hashes set to
 //!    what was written (forgotten when the write failed, so the next forward run retries it).
