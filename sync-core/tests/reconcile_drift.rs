@@ -233,3 +233,123 @@ async fn blocked_members_are_not_drift_and_only_in_mailchimp_records_stay() {
     );
     assert!(after.member(&list, "walk-in@contoso-parts.de").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fix_is_audited_forgets_the_hash_and_holds_back_the_ecommerce_customer() {
+    use axum::http::Method;
+    use sync_core::{MemberStatus, MemberStatusRecord, StateBatch};
+    use testkit::FaultConfig;
+
+    let h = Harness::start(Seeding::new(13).customers(20).items(2)).await;
+    h.default_sync()
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let list = h.mailchimp.list_id().to_owned();
+    let snapshot = h.mailchimp.snapshot();
+    let customers = &snapshot.customers[STORE];
+    let (customer, email) = customers
+        .iter()
+        .map(|c| {
+            let email = c["email_address"].as_str().unwrap().to_lowercase();
+            (c["id"].as_str().unwrap().to_owned(), email)
+        })
+        .find(|(_, e)| snapshot.member(&list, e).unwrap()["status"] == "subscribed")
+        .unwrap();
+    h.mailchimp.delete_member(&list, &email).unwrap();
+    h.mailchimp.delete_customer(STORE, &customer).unwrap();
+    // A member forgotten in Mailchimp, as an earlier write learned: not drift.
+    let gone = customers
+        .iter()
+        .map(|c| c["email_address"].as_str().unwrap().to_lowercase())
+        .find(|e| *e != email)
+        .unwrap();
+    h.mailchimp.forget_email(&list, &gone).unwrap();
+    h.state
+        .apply(
+            StateBatch::new().remember_member_status(MemberStatusRecord::new(
+                &gone,
+                MemberStatus::Forgotten,
+                None,
+            )),
+        )
+        .await
+        .unwrap();
+
+    let no_retry = mailchimp_client::Client::builder(mailchimp_client::Credentials::api_key(
+        h.mailchimp.api_key(),
+    ))
+    .base_url(h.mailchimp.api_url())
+    .retry(mailchimp_client::RetryConfig::disabled())
+    .build()
+    .await
+    .unwrap();
+    let reconciler = Reconciler::new(
+        config(&list),
+        no_retry,
+        h.qad_client.clone(),
+        Arc::clone(&h.state) as Arc<dyn StateStore>,
+    )
+    .unwrap();
+    let member_put = "/3.0/lists/{list_id}/members/{subscriber_hash}";
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::PUT,
+            member_put,
+            FaultConfig::none().service_unavailable(1.0),
+        )
+        .unwrap();
+
+    let fixed = reconciler
+        .run(
+            ReconcileOptions::new()
+                .object(ObjectKind::Customers)
+                .fix(true),
+        )
+        .await
+        .unwrap();
+    let members = &fixed.kinds[&ObjectKind::Members];
+    assert_eq!(ids(&members.missing), set(&[&email]), "{fixed}");
+    assert_eq!(ids(&members.blocked), set(&[&gone]), "{fixed}");
+    assert_eq!((members.fixed, members.not_fixed.count), (0, 1), "{fixed}");
+    let ecommerce = &fixed.kinds[&ObjectKind::EcommerceCustomers];
+    assert_eq!(ids(&ecommerce.missing), set(&[&customer]), "{fixed}");
+    assert_eq!(ecommerce.not_fixed.count, 1, "{fixed}");
+    let note = ecommerce.not_fixed.examples[0].note.as_deref().unwrap();
+    assert!(note.contains("waits for its member"), "{note}");
+    assert_eq!(fixed.remaining_drift(), 2);
+    assert!(h.mailchimp.snapshot().customer(STORE, &customer).is_none());
+    // The drifted member's hash is forgotten: the next forward run writes it.
+    let hashes = h
+        .state
+        .hashes(ObjectKind::Members, std::slice::from_ref(&email))
+        .await
+        .unwrap();
+    assert!(hashes.is_empty());
+    let rows = h
+        .state
+        .query_audit(&AuditQuery::new().run(fixed.run_id.unwrap()))
+        .await
+        .unwrap();
+    let outcomes: BTreeSet<Outcome> = rows.iter().map(|r| r.row.outcome).collect();
+    assert_eq!(
+        outcomes,
+        BTreeSet::from([Outcome::Failed, Outcome::Skipped])
+    );
+
+    h.mailchimp.faults().clear_routes();
+    let again = reconciler
+        .run(
+            ReconcileOptions::new()
+                .object(ObjectKind::Customers)
+                .fix(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.drift(), 2, "{again}");
+    assert_eq!(again.remaining_drift(), 0, "{again}");
+    let after = h.mailchimp.snapshot();
+    assert_eq!(after.member(&list, &email).unwrap()["status"], "subscribed");
+    assert!(after.customer(STORE, &customer).is_some());
+}
