@@ -8,9 +8,10 @@
 //!    become, each with the content hash change detection stores.
 //! 2. **Mailchimp**: every member of the audience (1,000 a call, only address, status and merge
 //!    fields), every customer and product (with its variants and prices) of the store.
-//! 3. Both streams are spilled to a private temporary SQLite file and joined by key there, so
-//!    memory stays bounded whatever the audience's size (Mailchimp cannot sort members by
-//!    email, so the streams cannot be merged as they arrive).
+//! 3. Both sides are read at once, each page spilled to a private temporary SQLite file as it
+//!    arrives, and the two are joined by key there, so memory stays bounded whatever the
+//!    audience's size (Mailchimp cannot sort members by email, so the streams cannot be merged
+//!    as they arrive).
 //! 4. **Compare** only what the connector writes: the fields the mapped record sets (merge
 //!    fields, names, address, title, variants and their prices …); a field the mapping leaves out
 //!    is Mailchimp's own. Each expected record is *equal*, *missing*, *different* (which
@@ -278,25 +279,43 @@ impl Reconciler {
         let store = self.config.store.as_ref().map(|s| s.id.as_str());
         let mut kinds = BTreeMap::new();
         let mut order = Vec::new();
+        // Each object's QAD read and Mailchimp reads go at once (they only meet in the spill).
         for object in objects {
             match (object, store) {
                 (ObjectKind::Customers, _) => {
-                    source::customers(&ctx, &mut kinds).await?;
-                    if self.config.members {
-                        let read = target::members(&ctx).await?;
-                        kinds.entry(ObjectKind::Members).or_default().in_mailchimp = read;
-                        order.push(ObjectKind::Members);
-                    }
-                    if let (true, Some(store)) = (self.config.ecommerce_customers, store) {
-                        let read = target::customers(&ctx, store).await?;
-                        let kind = ObjectKind::EcommerceCustomers;
-                        kinds.entry(kind).or_default().in_mailchimp = read;
-                        order.push(kind);
+                    let members = self.config.members;
+                    let ecommerce = store.filter(|_| self.config.ecommerce_customers);
+                    let (_, members_read, customers_read) = tokio::try_join!(
+                        source::customers(&ctx, &mut kinds),
+                        async {
+                            if members {
+                                target::members(&ctx).await.map(Some)
+                            } else {
+                                Ok(None)
+                            }
+                        },
+                        async {
+                            match ecommerce {
+                                Some(store) => target::customers(&ctx, store).await.map(Some),
+                                None => Ok(None),
+                            }
+                        },
+                    )?;
+                    for (kind, read) in [
+                        (ObjectKind::Members, members_read),
+                        (ObjectKind::EcommerceCustomers, customers_read),
+                    ] {
+                        if let Some(read) = read {
+                            kinds.entry(kind).or_default().in_mailchimp = read;
+                            order.push(kind);
+                        }
                     }
                 }
                 (ObjectKind::Items, Some(store)) => {
-                    source::items(&ctx, store, &mut kinds).await?;
-                    let read = target::products(&ctx, store).await?;
+                    let (_, read) = tokio::try_join!(
+                        source::items(&ctx, store, &mut kinds),
+                        target::products(&ctx, store),
+                    )?;
                     kinds.entry(ObjectKind::Products).or_default().in_mailchimp = read;
                     order.push(ObjectKind::Products);
                 }
