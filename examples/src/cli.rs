@@ -47,6 +47,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Send the operations of failed audit rows again.
     Replay(ReplayArgs),
+    /// Compare Mailchimp with QAD field by field and report (or, with --fix, write) the drift.
+    /// Exit status: 0 no drift, 3 drift found and not fixed, 1 error.
+    Reconcile(ReconcileArgs),
 }
 
 /// `--json` alone.
@@ -214,4 +217,27 @@ pub struct ReplaySelector {
     /// Every failed row not yet resolved.
     #[arg(long)]
     pub all_failed: bool,
+}
+
+/// The objects `reconcile --object` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReconcileObject {
+    /// QAD customers ↔ members and e-commerce customers.
+    Customers,
+    /// QAD items ↔ products.
+    Items,
+}
+
+/// Options of `reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Reconcile one object only (default: customers, and items when a store is configured).
+    #[arg(long, value_enum)]
+    pub object: Option<ReconcileObject>,
+    /// Write the missing and different records (audited; member statuses are never changed).
+    #[arg(long)]
+    pub fix: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -32,6 +32,10 @@ async fn main() -> ExitCode {
         Command::Run => commands::run::run(&cli).await,
         Command::Audit(args) => commands::audit::run(&cli, args).await,
         Command::Replay(args) => commands::replay::run(&cli, args).await,
+        Command::Reconcile(args) => match commands::reconcile::run(&cli, args).await {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,8 @@
 //!   order id, with change detection, sales-order matching and held unmatched orders.
 //! - [`replay`]: failed audit rows sent again (or re-mapped when their source changed), each
 //!   attempt audited and linked to its original.
+//! - [`reconcile`]: both sides read in full and compared field by field (missing, different,
+//!   only in Mailchimp, blocked by a member status), with the differences written on request.
 //! - [`webhook_receiver`]: the axum endpoint for Mailchimp audience webhooks (secret path,
 //!   signatures, dedup, body limit) that keeps member statuses and the id map current.
 //!
@@ -138,6 +140,7 @@ pub mod mapping;
 mod model;
 pub mod operation;
 pub mod orders;
+pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod schedule;

@@ -251,6 +251,8 @@ named_enum! {
         Manual => "manual",
         /// A replay of failed rows.
         Replay => "replay",
+        /// A reconcile writing the differences it found (`reconcile --fix`).
+        Reconcile => "reconcile",
     }
 }
 

@@ -30,6 +30,10 @@
 //! - **Seeding and inspection**: [`FakeMailchimp::seed_member`], [`FakeMailchimp::forget_email`] and
 //!   [`FakeMailchimp::seed_store`] bypass the API and its counters; [`FakeMailchimp::snapshot`] copies
 //!   all data out; [`FakeMailchimp::reset_stats`] and [`FakeMailchimp::reset`] start over.
+//! - **Drift** (changes made in Mailchimp behind a connector's back, bypassing the API):
+//!   [`FakeMailchimp::delete_member`], [`FakeMailchimp::set_merge_field`],
+//!   [`FakeMailchimp::delete_product`], [`FakeMailchimp::set_variant_price`] and
+//!   [`FakeMailchimp::delete_customer`].
 //!
 //! Errors are `application/problem+json` documents with `type`, `title`, `status`, `detail`, `instance`.
 //!
@@ -65,6 +69,7 @@ mod members;
 mod problem;
 mod request;
 mod state;
+mod tamper;
 mod webhooks;
 
 use std::{

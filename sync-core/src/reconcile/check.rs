@@ -1,0 +1,135 @@
+//! The comparison: expected records walked in id order with what Mailchimp holds under each id,
+//! a page at a time, each classified (equal, missing, different, status differs, blocked); then
+//! the records only Mailchimp has.
+
+use std::collections::HashMap;
+
+use super::compare::{blocks, diff, status_differs};
+use super::fix::Fixer;
+use super::report::{Example, KindReport};
+use super::spill::{ExpectedRow, Joined};
+use super::Context;
+use crate::error::Result;
+use crate::mapping::StatusIfNew;
+use crate::model::{MemberStatus, ObjectKind, Outcome};
+
+/// Expected records compared (and, with a fixer, fixed) per step.
+const STEP: u32 = 500;
+
+/// Compares every expected record of `kind` and counts the Mailchimp records no QAD record maps
+/// to. With `fixer`, each step's missing and different records are written before the next.
+pub(crate) async fn kind(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    report: &mut KindReport,
+    mut fixer: Option<&mut Fixer>,
+) -> Result<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let step = ctx.spill.joined(kind, after.clone(), STEP).await?;
+        let Some(last) = step.last() else { break };
+        after = Some(last.expected.id.clone());
+        let remembered = remembered_blocks(ctx, kind, &step).await?;
+        let mut to_fix: Vec<(ExpectedRow, Outcome)> = Vec::new();
+        for joined in step {
+            report.expected += 1;
+            if let Some(fix) = classify(ctx, joined, &remembered, report) {
+                to_fix.push(fix);
+            }
+        }
+        if let Some(fixer) = fixer.as_deref_mut() {
+            fixer.fix(kind, to_fix, report).await?;
+        }
+    }
+    let (count, first) = ctx.spill.only_actual(kind, ctx.examples).await?;
+    report.only_in_mailchimp.count = count;
+    report.only_in_mailchimp.examples = first
+        .into_iter()
+        .map(|(id, status)| {
+            let mut e = Example::new(&id, None);
+            e.status = status;
+            e
+        })
+        .collect();
+    Ok(())
+}
+
+/// Members missing from Mailchimp whose remembered status blocks writes (forgotten, compliance
+/// state): Mailchimp would refuse them, so they are not drift.
+async fn remembered_blocks(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    step: &[Joined],
+) -> Result<HashMap<String, MemberStatus>> {
+    if kind != ObjectKind::Members {
+        return Ok(HashMap::new());
+    }
+    let missing: Vec<String> = step
+        .iter()
+        .filter(|j| j.actual.is_none())
+        .map(|j| j.expected.id.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(ctx
+        .state
+        .member_statuses(&missing)
+        .await?
+        .into_iter()
+        .filter(|(_, r)| r.status.blocks_push())
+        .map(|(email, r)| (email, r.status))
+        .collect())
+}
+
+/// Puts one record in its categories; returns it with the outcome of writing it when it needs
+/// a write.
+fn classify(
+    ctx: &Context<'_>,
+    joined: Joined,
+    remembered: &HashMap<String, MemberStatus>,
+    report: &mut KindReport,
+) -> Option<(ExpectedRow, Outcome)> {
+    let keep = ctx.examples;
+    let Joined { expected, actual } = joined;
+    let mut example = Example::new(&expected.id, Some(&expected.source_key));
+    let Some(actual) = actual else {
+        if let Some(status) = remembered.get(&expected.id) {
+            example.status = Some(status.to_string());
+            example.note = Some("remembered from an earlier write".into());
+            report.blocked.add(example, keep);
+            return None;
+        }
+        report.missing.add(example, keep);
+        return Some((expected, Outcome::Created));
+    };
+    let status: Option<MemberStatus> = actual.status.as_deref().and_then(|s| s.parse().ok());
+    example.status.clone_from(&actual.status);
+    if status.is_some_and(blocks) {
+        report.blocked.add(example, keep);
+        return None;
+    }
+    let intended: Option<StatusIfNew> = expected
+        .intended
+        .as_deref()
+        .and_then(|s| serde_json::from_value(serde_json::Value::String(s.to_owned())).ok());
+    let wrong_status = matches!((intended, status), (Some(i), Some(s)) if status_differs(i, s));
+    if wrong_status {
+        let mut e = example.clone();
+        e.note = expected
+            .intended
+            .as_ref()
+            .map(|i| format!("the connector intended {i}"));
+        report.status_differs.add(e, keep);
+    }
+    let fields = diff(&expected.fields, &actual.fields);
+    if fields.is_empty() {
+        if !wrong_status {
+            report.equal += 1;
+        }
+        return None;
+    }
+    example.fields = fields;
+    report.different.add(example, keep);
+    Some((expected, Outcome::Updated))
+}

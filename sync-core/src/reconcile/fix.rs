@@ -1,0 +1,153 @@
+//! `fix`: the drifted records written through the forward sync's [`Executor`], each audited in
+//! the reconcile's run, and their stored hashes corrected so change detection can no longer
+//! hide them: the hash of what was written on success, none on failure (the next forward run
+//! then writes the record again).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::report::{Example, KindReport};
+use super::spill::ExpectedRow;
+use crate::audit::NewAuditRow;
+use crate::error::Result;
+use crate::model::{ContentHash, IdMapping, MemberStatusRecord, ObjectKind, Outcome, RunId};
+use crate::operation::{Executor, NotApplied, Operation};
+use crate::state::{StateBatch, StateStore};
+
+/// Writes drifted records and records what happened.
+#[derive(Debug)]
+pub(crate) struct Fixer {
+    pub executor: Executor,
+    pub state: Arc<dyn StateStore>,
+    pub run_id: RunId,
+    pub concurrency: usize,
+    pub examples: usize,
+    /// Customers whose member could not be written: their e-commerce customer waits, so
+    /// Mailchimp does not create the member as transactional behind the connector's back.
+    failed_members: HashSet<String>,
+}
+
+/// The source object an audit row of a target kind belongs to.
+fn source_object(kind: ObjectKind) -> ObjectKind {
+    if kind == ObjectKind::Products {
+        ObjectKind::Items
+    } else {
+        ObjectKind::Customers
+    }
+}
+
+impl Fixer {
+    pub(crate) fn new(
+        executor: Executor,
+        state: Arc<dyn StateStore>,
+        run_id: RunId,
+        concurrency: usize,
+        examples: usize,
+    ) -> Self {
+        Self {
+            executor,
+            state,
+            run_id,
+            concurrency,
+            examples,
+            failed_members: HashSet::new(),
+        }
+    }
+
+    /// Writes `records` of `kind` (`concurrency` at a time), then commits their audit rows and
+    /// hashes in one state batch.
+    pub(crate) async fn fix(
+        &mut self,
+        kind: ObjectKind,
+        records: Vec<(ExpectedRow, Outcome)>,
+        report: &mut KindReport,
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let object = source_object(kind);
+        let mut batch = StateBatch::new();
+        let mut sending = Vec::with_capacity(records.len());
+        let mut ops = Vec::with_capacity(records.len());
+        for (record, outcome) in records {
+            let op = Operation::from_payload(serde_json::from_str(&record.op).map_err(|e| {
+                crate::StateError::Corrupt {
+                    column: "reconcile spill op",
+                    value: e.to_string(),
+                }
+            })?)?;
+            if kind == ObjectKind::EcommerceCustomers
+                && self.failed_members.contains(&record.source_key)
+            {
+                let reason = "waits for its member, whose write failed".to_owned();
+                batch = batch.audit(
+                    NewAuditRow::new(self.run_id, object, &record.source_key, Outcome::Skipped)
+                        .operation(op.target())
+                        .error(reason.clone()),
+                );
+                self.not_fixed(report, &record, reason);
+                continue;
+            }
+            ops.push(op);
+            sending.push((record, outcome));
+        }
+        let started = Utc::now();
+        let results = self.executor.execute_all(&ops, self.concurrency).await;
+        let finished = Utc::now();
+        for (((record, outcome), op), result) in sending.into_iter().zip(ops).zip(results) {
+            let row = |outcome| {
+                let row = NewAuditRow::new(self.run_id, object, &record.source_key, outcome)
+                    .operation(op.target())
+                    .attempts(1)
+                    .times(started, finished);
+                match op.to_payload() {
+                    Ok(payload) => row.payload(payload),
+                    Err(_) => row,
+                }
+            };
+            match result {
+                Ok(_) => {
+                    batch = batch.audit(row(outcome)).put_hash(
+                        kind,
+                        &record.id,
+                        ContentHash::from_hex(record.hash.clone()),
+                    );
+                    if kind != ObjectKind::Products {
+                        batch = batch.map_id(IdMapping::new(kind, &record.source_key, &record.id));
+                    }
+                    report.fixed += 1;
+                }
+                Err(not) => {
+                    batch = batch
+                        .audit(row(not.outcome()).error(not.reason()))
+                        .forget_hash(kind, &record.id);
+                    if let NotApplied::Skipped {
+                        status: Some(status),
+                        reason,
+                    } = &not
+                    {
+                        batch = batch.remember_member_status(MemberStatusRecord::new(
+                            &record.id,
+                            *status,
+                            Some(reason.clone()),
+                        ));
+                    }
+                    if kind == ObjectKind::Members {
+                        self.failed_members.insert(record.source_key.clone());
+                    }
+                    self.not_fixed(report, &record, not.reason().to_owned());
+                }
+            }
+        }
+        self.state.apply(batch).await?;
+        Ok(())
+    }
+
+    fn not_fixed(&self, report: &mut KindReport, record: &ExpectedRow, reason: String) {
+        let mut example = Example::new(&record.id, Some(&record.source_key));
+        example.note = Some(reason);
+        report.not_fixed.add(example, self.examples);
+    }
+}

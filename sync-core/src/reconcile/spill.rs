@@ -1,0 +1,310 @@
+//! Both sides spilled to a private temporary SQLite database, so memory stays bounded whatever
+//! the audience's size: Mailchimp cannot sort members by email, so the two streams are joined
+//! by key on disk instead of in memory.
+//!
+//! The database is SQLite's anonymous temporary file (opened with an empty name): private to
+//! this connection, with a small page cache, and deleted by SQLite when the reconcile ends.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::compare::Fields;
+use crate::error::{Result, StateError};
+use crate::model::ObjectKind;
+
+/// Page cache of the spill database, in KiB (SQLite's negative `cache_size`).
+const CACHE_KIB: i64 = 4096;
+
+/// A record as the mapping of its QAD source says it should be in Mailchimp.
+#[derive(Debug, Clone)]
+pub(crate) struct ExpectedRow {
+    pub kind: ObjectKind,
+    /// The target id (normalized address, e-commerce customer id, product id).
+    pub id: String,
+    pub source_key: String,
+    pub fields: Fields,
+    /// The member status the connector intends (`status_if_new`), for members.
+    pub intended: Option<String>,
+    /// The content hash change detection stores for the record.
+    pub hash: String,
+    /// The operation that writes it, as an audit payload.
+    pub op: String,
+}
+
+/// A record as read from Mailchimp.
+#[derive(Debug, Clone)]
+pub(crate) struct ActualRow {
+    pub kind: ObjectKind,
+    pub id: String,
+    pub fields: Fields,
+    /// The member status, for members.
+    pub status: Option<String>,
+}
+
+/// An expected record and what Mailchimp holds under its id.
+#[derive(Debug, Clone)]
+pub(crate) struct Joined {
+    pub expected: ExpectedRow,
+    pub actual: Option<ActualRow>,
+}
+
+/// The spill database.
+#[derive(Debug, Clone)]
+pub(crate) struct Spill {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn encode(fields: &Fields) -> Result<String, StateError> {
+    serde_json::to_string(fields).map_err(|source| StateError::Encode {
+        what: "reconcile fields",
+        source,
+    })
+}
+
+fn decode(text: &str) -> Result<Fields, StateError> {
+    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        column: "reconcile spill fields",
+        value: e.to_string(),
+    })
+}
+
+impl Spill {
+    /// Opens a new, empty spill database.
+    pub(crate) async fn open() -> Result<Self> {
+        let conn = Self::blocking_open()?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn blocking_open() -> Result<Connection, StateError> {
+        let conn = Connection::open("")?;
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = -{CACHE_KIB};
+             PRAGMA journal_mode = OFF;
+             PRAGMA synchronous = OFF;
+             PRAGMA temp_store = FILE;
+             CREATE TABLE expected (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, source_key TEXT NOT NULL,
+                 fields TEXT NOT NULL, intended TEXT, hash TEXT NOT NULL, op TEXT NOT NULL,
+                 PRIMARY KEY (kind, id)) WITHOUT ROWID;
+             CREATE TABLE actual (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, status TEXT,
+                 PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+        ))?;
+        Ok(conn)
+    }
+
+    async fn with<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| StateError::Worker("reconcile spill lock poisoned".into()))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| StateError::Worker(e.to_string()))?
+        .map_err(Into::into)
+    }
+
+    /// Adds expected records in one transaction. A target id already expected keeps its first
+    /// source record (two customers sharing an email make one member, the first one's, as in
+    /// the forward sync). Returns how many were new.
+    pub(crate) async fn put_expected(&self, rows: Vec<ExpectedRow>) -> Result<u64> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let mut added = 0;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO expected (kind, id, source_key, fields, intended, hash, op)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for r in rows {
+                    added += insert.execute(params![
+                        r.kind.as_str(),
+                        r.id,
+                        r.source_key,
+                        encode(&r.fields)?,
+                        r.intended,
+                        r.hash,
+                        r.op
+                    ])? as u64;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    /// Adds records read from Mailchimp in one transaction (a repeated id keeps the first).
+    pub(crate) async fn put_actual(&self, rows: Vec<ActualRow>) -> Result<u64> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let mut added = 0;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO actual (kind, id, fields, status) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for r in rows {
+                    added += insert.execute(params![
+                        r.kind.as_str(),
+                        r.id,
+                        encode(&r.fields)?,
+                        r.status
+                    ])? as u64;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    /// The next `limit` expected records of `kind` after target id `after`, in id order, each
+    /// with the Mailchimp record under its id.
+    pub(crate) async fn joined(
+        &self,
+        kind: ObjectKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<Joined>> {
+        self.with(move |conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT e.id, e.source_key, e.fields, e.intended, e.hash, e.op, a.fields, a.status
+                 FROM expected e LEFT JOIN actual a ON a.kind = e.kind AND a.id = e.id
+                 WHERE e.kind = ?1 AND (?2 IS NULL OR e.id > ?2)
+                 ORDER BY e.id LIMIT ?3",
+            )?;
+            let mut rows = select.query(params![kind.as_str(), after, limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let actual_fields: Option<String> = row.get(6)?;
+                let actual = match actual_fields {
+                    Some(text) => Some(ActualRow {
+                        kind,
+                        id: id.clone(),
+                        fields: decode(&text)?,
+                        status: row.get(7)?,
+                    }),
+                    None => None,
+                };
+                out.push(Joined {
+                    expected: ExpectedRow {
+                        kind,
+                        id,
+                        source_key: row.get(1)?,
+                        fields: decode(&row.get::<_, String>(2)?)?,
+                        intended: row.get(3)?,
+                        hash: row.get(4)?,
+                        op: row.get(5)?,
+                    },
+                    actual,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// How many Mailchimp records of `kind` no QAD record maps to, and the first `keep` of them
+    /// (id and status).
+    pub(crate) async fn only_actual(
+        &self,
+        kind: ObjectKind,
+        keep: usize,
+    ) -> Result<(u64, Vec<(String, Option<String>)>)> {
+        self.with(move |conn| {
+            let filter = "FROM actual a WHERE a.kind = ?1 AND NOT EXISTS
+                 (SELECT 1 FROM expected e WHERE e.kind = a.kind AND e.id = a.id)";
+            let count: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) {filter}"), [kind.as_str()], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .unwrap_or(0);
+            let mut select = conn.prepare(&format!(
+                "SELECT a.id, a.status {filter} ORDER BY a.id LIMIT ?2"
+            ))?;
+            let first = select
+                .query_map(params![kind.as_str(), keep as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((u64::try_from(count).unwrap_or(0), first))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn expected(id: &str, key: &str) -> ExpectedRow {
+        ExpectedRow {
+            kind: ObjectKind::Products,
+            id: id.into(),
+            source_key: key.into(),
+            fields: fields(&[("title", id)]),
+            intended: None,
+            hash: "h".into(),
+            op: "{}".into(),
+        }
+    }
+
+    fn actual(id: &str) -> ActualRow {
+        ActualRow {
+            kind: ObjectKind::Products,
+            id: id.into(),
+            fields: fields(&[("title", "x")]),
+            status: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn joins_by_key_in_pages_and_finds_records_only_in_mailchimp() {
+        let spill = Spill::open().await.unwrap();
+        let added = spill
+            .put_expected(vec![
+                expected("b", "B"),
+                expected("a", "A"),
+                expected("b", "B2"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(added, 2, "the first source of an id wins");
+        spill
+            .put_actual(vec![actual("z"), actual("b"), actual("y")])
+            .await
+            .unwrap();
+        let first = spill.joined(ObjectKind::Products, None, 1).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].expected.id, "a");
+        assert!(first[0].actual.is_none());
+        let next = spill
+            .joined(ObjectKind::Products, Some("a".into()), 10)
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].expected.source_key, "B");
+        assert_eq!(next[0].actual.as_ref().unwrap().fields["title"], "x");
+        let (count, first) = spill.only_actual(ObjectKind::Products, 1).await.unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(first, vec![("y".to_owned(), None)]);
+    }
+}
