@@ -69,7 +69,7 @@ id_type!(
 /// A list member's id: the MD5 hex digest of the lowercased email address.
 ///
 /// Build it with [`SubscriberHash::from_email`], which trims and lowercases
-/// first, so `" Ada@Example.com "` and `"ada@example.com"` address the same
+/// first, so `" Ada@Northwind-mfg.com "` and `"ada@northwind-mfg.com"` address the same
 /// member.
 ///
 /// ```

@@ -28,12 +28,12 @@ use crate::report::CallLog;
 /// let op = Operation::UpsertMember {
 ///     list_id: "l1".into(),
 ///     member: MemberRecord {
-///         email_address: "Ada@Example.com".into(),
+///         email_address: "Ada@Northwind-mfg.com".into(),
 ///         status_if_new: StatusIfNew::Pending,
 ///         merge_fields: BTreeMap::new(),
 ///     },
 /// };
-/// let hash = mailchimp_client::SubscriberHash::from_email("ada@example.com");
+/// let hash = mailchimp_client::SubscriberHash::from_email("ada@northwind-mfg.com");
 /// assert_eq!(op.target().to_string(), format!("mailchimp PUT /lists/l1/members/{}", hash.as_str()));
 /// let payload = op.to_payload().unwrap();
 /// assert_eq!(payload["op"], "upsert_member");
@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn every_operation_survives_the_audit_payload() {
         let config = MappingConfig::default();
-        let fields = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Lee",
+        let fields = SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee",
                                               "description": "Widget", "price": "3.10"}));
         let customer = map_ecommerce_customer("C1", &fields, &config.customer).unwrap();
         let product = map_product("W1", &fields, &config.item).unwrap();
@@ -717,13 +717,13 @@ mod tests {
             },
             Operation::SetMemberTags {
                 list_id: "l".into(),
-                email_address: "a@example.com".into(),
+                email_address: "a@northwind-mfg.com".into(),
                 active: ["x".to_owned()].into(),
                 inactive: BTreeSet::new(),
             },
             Operation::ChangeMemberEmail {
                 list_id: "l".into(),
-                old_email_address: "old@example.com".into(),
+                old_email_address: "old@northwind-mfg.com".into(),
                 member: crate::mapping::map_member(&fields, &config.customer)
                     .unwrap()
                     .record,

@@ -17,7 +17,7 @@ use sync_core::{
 };
 use testkit::qad::Seeding;
 
-const NEW_EMAIL: &str = "moved.customer@example.org";
+const NEW_EMAIL: &str = "moved.customer@acme-industrial.com";
 
 /// Twelve customers with distinct valid emails, all written by a first run; returns the harness
 /// and the code and (normalized) email of the first customer.
@@ -338,7 +338,7 @@ async fn tags_move_with_the_member_and_later_changes_replace_them() {
     assert_eq!(tag_names(NEW_EMAIL), vec![old_tag.clone()]);
 
     // Address and type change together: the old tag is removed from the moved member.
-    let newer = "moved.again@example.org";
+    let newer = "moved.again@acme-industrial.com";
     assert!(h.qad.update_customer(&code, |c| {
         c.email = Some(newer.to_owned());
         c.customer_type_code = format!("{}X", c.customer_type_code);

@@ -10,12 +10,12 @@
 //!
 //! let config = MappingConfig::default();
 //! let row = serde_json::json!({
-//!     "customerCode": "C1", "addressName": "Zoë Dvořák", "EMail": " Zoe@Example.com ",
+//!     "customerCode": "C1", "addressName": "Zoë Dvořák", "EMail": " Zoe@Northwind-mfg.com ",
 //!     "telephone": "+33 1 23", "street1": "1 rue X", "city": "Lyon", "zipCode": "69001",
 //! });
 //! let customer: qad_client::Customer = serde_json::from_value(row).unwrap();
 //! let member = map_member(&SourceFields::of(&customer), &config.customer).unwrap();
-//! assert_eq!(member.record.email_address, "Zoe@Example.com");
+//! assert_eq!(member.record.email_address, "Zoe@Northwind-mfg.com");
 //! assert_eq!(member.record.merge_fields["FNAME"], "Zoë");
 //! assert_eq!(member.record.merge_fields["LNAME"], "Dvořák");
 //! assert_eq!(member.record.merge_fields["ADDRESS"]["zip"], "69001");

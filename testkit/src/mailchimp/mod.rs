@@ -39,7 +39,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let fake = FakeMailchimp::builder().api_key("0123456789abcdef-us6").start().await?;
-//! fake.seed_member(fake.list_id(), "gone@example.com", "cleaned")?;
+//! fake.seed_member(fake.list_id(), "gone@northwind-mfg.com", "cleaned")?;
 //!
 //! let ping: serde_json::Value = reqwest::Client::new()
 //!     .get(format!("{}/ping", fake.api_url()))
@@ -51,7 +51,7 @@
 //! assert_eq!(ping["health_status"], "Everything's Chimpy!");
 //!
 //! let snapshot = fake.snapshot();
-//! assert_eq!(snapshot.member(fake.list_id(), "GONE@example.com").unwrap()["status"], "cleaned");
+//! assert_eq!(snapshot.member(fake.list_id(), "GONE@northwind-mfg.com").unwrap()["status"], "cleaned");
 //! assert_eq!(fake.stats().requests("GET", "/3.0/ping"), 1);
 //! # Ok(())
 //! # }
