@@ -109,7 +109,11 @@ async fn members_1201_go_in_calls_of_500_and_reports_merge() {
         .collect();
     assert_eq!(
         errored,
-        ["m0@northwind-mfg.com", "m500@northwind-mfg.com", "m1000@northwind-mfg.com"]
+        [
+            "m0@northwind-mfg.com",
+            "m500@northwind-mfg.com",
+            "m1000@northwind-mfg.com"
+        ]
     );
     assert!(report
         .errors
@@ -182,7 +186,10 @@ async fn bad_members_are_named_by_index_before_any_request() {
         matches!(err, Error::InvalidInput { ref field, .. } if field == "members[1].email_address"),
         "{err:?}"
     );
-    let members = vec![BatchMember::new("ok@northwind-mfg.com", MemberStatus::Archived)];
+    let members = vec![BatchMember::new(
+        "ok@northwind-mfg.com",
+        MemberStatus::Archived,
+    )];
     let err = list.batch_subscribe(members).send().await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidInput { ref field, .. } if field == "members[0].status"),

@@ -129,7 +129,10 @@ async fn get_patch_and_delete() {
     let customers = store(&client);
     let id = CustomerId::from("C-1001");
     let customer = customers.get(&id).send().await.unwrap();
-    assert_eq!(customer.email_address.as_deref(), Some("ada@northwind-mfg.com"));
+    assert_eq!(
+        customer.email_address.as_deref(),
+        Some("ada@northwind-mfg.com")
+    );
     let mut update = CustomerUpdate::default();
     update.last_name = Some("King".into());
     let updated = customers.update(&id, &update).await.unwrap();

@@ -702,8 +702,10 @@ mod tests {
     #[test]
     fn every_operation_survives_the_audit_payload() {
         let config = MappingConfig::default();
-        let fields = SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee",
-                                              "description": "Widget", "price": "3.10"}));
+        let fields = SourceFields::of(
+            &json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee",
+                                              "description": "Widget", "price": "3.10"}),
+        );
         let customer = map_ecommerce_customer("C1", &fields, &config.customer).unwrap();
         let product = map_product("W1", &fields, &config.item).unwrap();
         let ops = [

@@ -195,8 +195,8 @@ async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
 async fn unsigned_deliveries_on_the_secret_url_apply_once() {
     let setup = start(true).await;
     let list = setup.fake.list_id();
-    let event =
-        WebhookEvent::cleaned(list, "dup@northwind-mfg.com", "abuse").fired_at("2025-05-01 10:00:00");
+    let event = WebhookEvent::cleaned(list, "dup@northwind-mfg.com", "abuse")
+        .fired_at("2025-05-01 10:00:00");
     for _ in 0..3 {
         let status = deliver_webhook(&setup.http, &setup.url, &event, None)
             .await
@@ -321,7 +321,8 @@ async fn a_returning_member_is_remembered_as_subscribed_and_a_delete_blocks_push
         setup.status_of("back@northwind-mfg.com").await,
         Some(MemberStatus::Unsubscribed)
     );
-    let back = WebhookEvent::subscribe(list, "back@northwind-mfg.com").fired_at("2025-05-02 10:00:00");
+    let back =
+        WebhookEvent::subscribe(list, "back@northwind-mfg.com").fired_at("2025-05-02 10:00:00");
     assert_eq!(send(back).await, 200);
     assert_eq!(
         setup.status_of("back@northwind-mfg.com").await,

@@ -207,7 +207,10 @@ async fn member_statuses_are_remembered_by_normalised_email() {
         .await
         .unwrap();
     let found = store
-        .member_statuses(&["BOB@northwind-mfg.com".into(), "nobody@northwind-mfg.com".into()])
+        .member_statuses(&[
+            "BOB@northwind-mfg.com".into(),
+            "nobody@northwind-mfg.com".into(),
+        ])
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -231,7 +234,10 @@ async fn member_statuses_are_remembered_by_normalised_email() {
         .member_statuses(&["eve@northwind-mfg.com".into()])
         .await
         .unwrap();
-    assert_eq!(found["eve@northwind-mfg.com"].status, MemberStatus::Subscribed);
+    assert_eq!(
+        found["eve@northwind-mfg.com"].status,
+        MemberStatus::Subscribed
+    );
 }
 
 #[tokio::test]
@@ -492,7 +498,11 @@ async fn a_failing_batch_leaves_nothing_behind() {
     let store = store().await;
     let run = RunId::new();
     let batch = StateBatch::new()
-        .map_id(IdMapping::new(ObjectKind::Members, "C-1", "a@northwind-mfg.com"))
+        .map_id(IdMapping::new(
+            ObjectKind::Members,
+            "C-1",
+            "a@northwind-mfg.com",
+        ))
         .put_hash(ObjectKind::Members, "a@northwind-mfg.com", hash("a"))
         .remember_member_status(MemberStatusRecord::new(
             "a@northwind-mfg.com",

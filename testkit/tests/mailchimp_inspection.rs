@@ -164,7 +164,10 @@ async fn seeding_helpers_bypass_the_api_and_reject_what_cannot_exist() {
         let error = api.fake.seed_store(store, list_id, currency).unwrap_err();
         assert!(error.to_string().contains(store), "{error}");
     }
-    assert!(api.fake.seed_member(&list, "x@northwind-mfg.com", "vip").is_err());
+    assert!(api
+        .fake
+        .seed_member(&list, "x@northwind-mfg.com", "vip")
+        .is_err());
     assert!(api
         .fake
         .seed_member(&list, "not-an-email", "subscribed")
@@ -173,7 +176,10 @@ async fn seeding_helpers_bypass_the_api_and_reject_what_cannot_exist() {
         .fake
         .seed_member("nolist", "x@northwind-mfg.com", "subscribed")
         .is_err());
-    assert!(api.fake.forget_email("nolist", "x@northwind-mfg.com").is_err());
+    assert!(api
+        .fake
+        .forget_email("nolist", "x@northwind-mfg.com")
+        .is_err());
 
     // Seeding a forgotten email brings it back; forgetting a member removes it.
     api.fake.forget_email(&list, "f@northwind-mfg.com").unwrap();
@@ -187,7 +193,11 @@ async fn seeding_helpers_bypass_the_api_and_reject_what_cannot_exist() {
         "archived"
     );
     api.fake.forget_email(&list, "f@northwind-mfg.com").unwrap();
-    assert!(api.fake.snapshot().member(&list, "f@northwind-mfg.com").is_none());
+    assert!(api
+        .fake
+        .snapshot()
+        .member(&list, "f@northwind-mfg.com")
+        .is_none());
 
     assert_eq!(
         api.get("/ecommerce/stores/shop").await.ok()["currency_code"],

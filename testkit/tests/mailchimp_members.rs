@@ -150,7 +150,9 @@ async fn a_cleaned_member_cannot_be_resubscribed() {
 async fn forgotten_emails_cannot_be_re_added() {
     let api = Api::start().await;
     let list = api.list();
-    api.fake.forget_email(&list, "gone@northwind-mfg.com").unwrap();
+    api.fake
+        .forget_email(&list, "gone@northwind-mfg.com")
+        .unwrap();
     let reply = api
         .put(
             &member_path(&list, "gone@northwind-mfg.com"),
@@ -246,7 +248,9 @@ async fn patch_updates_existing_members_only_and_can_change_the_email() {
     assert_eq!(member["id"], subscriber_hash("new@northwind-mfg.com"));
     assert_eq!(member["vip"], true);
     api.get(&path).await.problem(404, "Resource Not Found");
-    api.get(&member_path(&list, "new@northwind-mfg.com")).await.ok();
+    api.get(&member_path(&list, "new@northwind-mfg.com"))
+        .await
+        .ok();
 }
 
 #[tokio::test]

@@ -45,7 +45,9 @@ async fn pages_cover_every_item_once_in_a_stable_order() {
         offset += page.len();
         seen.extend(page);
     }
-    let expected: Vec<String> = (0..25).map(|i| format!("m{i:04}@northwind-mfg.com")).collect();
+    let expected: Vec<String> = (0..25)
+        .map(|i| format!("m{i:04}@northwind-mfg.com"))
+        .collect();
     assert_eq!(seen, expected);
 
     // Asking again gives the same order.

@@ -191,7 +191,10 @@ async fn deliveries_can_be_unsigned_and_failures_are_reported() {
     server.shutdown().await.unwrap();
     let deliveries = api
         .fake
-        .fire_webhook_event(&list, &WebhookEvent::subscribe(&list, "x@northwind-mfg.com"))
+        .fire_webhook_event(
+            &list,
+            &WebhookEvent::subscribe(&list, "x@northwind-mfg.com"),
+        )
         .await
         .unwrap();
     assert_eq!(deliveries.len(), 1);

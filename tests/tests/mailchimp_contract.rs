@@ -117,7 +117,10 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
 
     // PUT a new member: status_if_new applies.
     let created = members
-        .upsert("  Ada.Lovelace@Northwind-mfg.com ", MemberStatus::Subscribed)
+        .upsert(
+            "  Ada.Lovelace@Northwind-mfg.com ",
+            MemberStatus::Subscribed,
+        )
         .merge_field("FNAME", "Ada")
         .language("en")
         .vip(true)
@@ -235,8 +238,12 @@ async fn member_list_filters_and_streams_match_the_fake() {
         } else {
             "subscribed"
         };
-        fake.seed_member(fake.list_id(), &format!("m{n:02}@northwind-mfg.com"), status)
-            .unwrap();
+        fake.seed_member(
+            fake.list_id(),
+            &format!("m{n:02}@northwind-mfg.com"),
+            status,
+        )
+        .unwrap();
     }
     fake.seed_member(fake.list_id(), "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
@@ -402,8 +409,11 @@ async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
 
     let mut batch: Vec<BatchMember> = (0..1200)
         .map(|n| {
-            BatchMember::new(format!("bulk{n:04}@northwind-mfg.com"), MemberStatus::Subscribed)
-                .merge_field("FNAME", format!("Bulk {n}"))
+            BatchMember::new(
+                format!("bulk{n:04}@northwind-mfg.com"),
+                MemberStatus::Subscribed,
+            )
+            .merge_field("FNAME", format!("Bulk {n}"))
         })
         .collect();
     batch.push(BatchMember::new(
@@ -557,7 +567,9 @@ async fn compliance_and_validation_errors_map_to_their_variants() {
             .unwrap()["status"],
         "cleaned"
     );
-    assert!(snapshot.member(fake.list_id(), "new@northwind-mfg.com").is_none());
+    assert!(snapshot
+        .member(fake.list_id(), "new@northwind-mfg.com")
+        .is_none());
     assert_eq!(fake.stats().requests("PUT", MEMBER), 4);
 }
 

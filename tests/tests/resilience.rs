@@ -106,7 +106,10 @@ async fn reads_and_idempotent_writes_succeed_through_seeded_faults() {
     // 60 PUTs then 60 GETs, one at a time so the seeded sequence repeats run after run.
     for n in 0..60 {
         members
-            .upsert(format!("m{n:02}@northwind-mfg.com"), MemberStatus::Subscribed)
+            .upsert(
+                format!("m{n:02}@northwind-mfg.com"),
+                MemberStatus::Subscribed,
+            )
             .merge_field("FNAME", format!("M{n}"))
             .send()
             .await
@@ -114,7 +117,9 @@ async fn reads_and_idempotent_writes_succeed_through_seeded_faults() {
     }
     for n in 0..60 {
         let member = members
-            .get(&SubscriberHash::from_email(&format!("m{n:02}@northwind-mfg.com")))
+            .get(&SubscriberHash::from_email(&format!(
+                "m{n:02}@northwind-mfg.com"
+            )))
             .send()
             .await
             .unwrap();

@@ -133,9 +133,12 @@ mod tests {
     #[test]
     fn equal_records_hash_equal_and_a_change_changes_the_hash() {
         let mapping = CustomerMapping::default();
-        let a = SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee"}));
-        let b = SourceFields::of(&json!({"addressName": "Ann Lee", "EMail": " a@northwind-mfg.com"}));
-        let c = SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Leigh"}));
+        let a =
+            SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee"}));
+        let b =
+            SourceFields::of(&json!({"addressName": "Ann Lee", "EMail": " a@northwind-mfg.com"}));
+        let c =
+            SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Leigh"}));
         let hash = |f| crate::hash::content_hash(&map_member(f, &mapping).unwrap().record).unwrap();
         assert_eq!(hash(&a), hash(&b));
         assert_ne!(hash(&a), hash(&c));
