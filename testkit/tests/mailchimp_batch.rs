@@ -29,7 +29,10 @@ async fn creates_new_members_and_reports_them() {
     assert_eq!(body["total_created"], 2);
     assert_eq!(body["total_updated"], 0);
     assert_eq!(body["error_count"], 0);
-    assert_eq!(body["new_members"][1]["email_address"], "b@northwind-mfg.com");
+    assert_eq!(
+        body["new_members"][1]["email_address"],
+        "b@northwind-mfg.com"
+    );
     assert_eq!(body["new_members"][1]["status"], "subscribed");
     assert_eq!(body["errors"], json!([]));
     assert_eq!(api.fake.snapshot().members[&list].len(), 2);
@@ -39,7 +42,9 @@ async fn creates_new_members_and_reports_them() {
 async fn more_than_500_members_is_rejected_whole() {
     let api = Api::start().await;
     let list = api.list();
-    let emails: Vec<String> = (0..501).map(|n| format!("m{n}@northwind-mfg.com")).collect();
+    let emails: Vec<String> = (0..501)
+        .map(|n| format!("m{n}@northwind-mfg.com"))
+        .collect();
     let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
     let reply = api
         .post(
@@ -69,7 +74,7 @@ async fn existing_members_need_update_existing() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "old@northwind-mfg.com", "unsubscribed")
+        .seed_member(&list, "old@northwind-mfg.com", "transactional")
         .unwrap();
     let batch = json!({"members": members(&["old@northwind-mfg.com", "new@northwind-mfg.com"], "subscribed")});
     let reply = api.post(&format!("/lists/{list}"), batch.clone()).await;

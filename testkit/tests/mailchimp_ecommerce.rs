@@ -210,20 +210,31 @@ async fn customers_upsert_by_put_and_post_refuses_duplicates() {
     .await
     .problem(400, "Invalid Resource");
 
-    // PATCH cannot change the email address.
+    // A customer without an address may gain one; PATCH cannot change it (see
+    // a_customer_email_never_changes for PUT).
     api.put(
         path,
         json!({"id": "C1", "opt_in_status": true, "email_address": "ada@northwind-mfg.com"}),
     )
     .await
     .ok();
-    let patched = api
+    let refused = api
         .patch(
             path,
             json!({"email_address": "new@northwind-mfg.com", "company": "Babbage"}),
         )
         .await;
-    assert_eq!(patched.ok()["email_address"], "ada@northwind-mfg.com");
+    assert_eq!(
+        refused.problem(400, "Invalid Resource")["detail"],
+        "An email address may not be changed once a customer is created."
+    );
+    let patched = api
+        .patch(
+            path,
+            json!({"email_address": "ADA@northwind-mfg.com", "company": "Babbage"}),
+        )
+        .await;
+    assert_eq!(patched.ok()["email_address"], "ADA@northwind-mfg.com");
     assert_eq!(patched.ok()["company"], "Babbage");
     api.patch(
         "/ecommerce/stores/shop/customers/nobody",
@@ -260,7 +271,9 @@ async fn a_customer_email_joins_the_audience_without_downgrading_members() {
         "subscribed"
     );
     assert_eq!(
-        snapshot.member(&list, "transact@northwind-mfg.com").unwrap()["status"],
+        snapshot
+            .member(&list, "transact@northwind-mfg.com")
+            .unwrap()["status"],
         "transactional"
     );
     assert_eq!(
