@@ -66,6 +66,7 @@
 
 mod account;
 mod batch_subscribe;
+mod classify;
 mod client;
 mod credentials;
 mod error;

@@ -170,3 +170,24 @@ async fn list_filters_by_email_as_a_stream() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id.as_str(), "C-1001");
 }
+
+#[tokio::test]
+async fn upsert_reports_an_email_change_as_immutable() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/C-1")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "t", "title": "Invalid Resource", "status": 400,
+            "detail": "An email address may not be changed once a customer is created.", "instance": "",
+            "errors": [{"field": "email_address", "message": "An email address may not be changed once a customer is created."}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let mut customer = CustomerInput::new(CustomerId::from("C-1"), false);
+    customer.email_address = Some("ada.new@northwind-mfg.com".into());
+    let err = store(&client).upsert(&customer).await.unwrap_err();
+    assert!(err.is_customer_email_immutable(), "{err:?}");
+    assert!(!err.is_member_exists());
+}

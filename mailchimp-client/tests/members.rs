@@ -333,3 +333,39 @@ async fn ids_cannot_escape_their_path_segment() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn upsert_errors_are_classified_by_their_detail() {
+    type Predicate = fn(&Error) -> bool;
+    let cases: [(ResponseTemplate, Predicate); 3] = [
+        (
+            common::problem(400, "Invalid Resource", "ada@northwind-mfg.com has signed up to a lot of lists very recently; we're not allowing more signups for now"),
+            Error::is_signup_throttled,
+        ),
+        (
+            common::problem(400, "Invalid Resource", "ada@northwind-mfg.com looks fake or invalid, please enter a real email address."),
+            Error::is_fake_or_invalid_email,
+        ),
+        (
+            common::problem(400, "Member Exists", "ada@northwind-mfg.com is already a list member. Use PUT to insert or update list members."),
+            Error::is_member_exists,
+        ),
+    ];
+    for (response, predicate) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path(member_path("ada@northwind-mfg.com")))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = audience_members(&server)
+            .await
+            .upsert("ada@northwind-mfg.com", MemberStatus::Subscribed)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(predicate(&err), "{err:?}");
+        assert!(!err.is_retryable(), "a 400 is not retried: {err:?}");
+    }
+}
