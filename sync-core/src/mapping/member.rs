@@ -131,6 +131,31 @@ mod tests {
     }
 
     #[test]
+    fn an_address_is_sent_only_when_complete_and_its_absence_keeps_the_member() {
+        let mapping = CustomerMapping::default();
+        let full = json!({
+            "EMail": "ann@northwind-mfg.com", "addressName": "Ann Lee", "street1": "1 Main St",
+            "city": "Springfield", "stateCode": "IL", "zipCode": "62701"
+        });
+        let m = map_member(&SourceFields::of(&full), &mapping).unwrap();
+        assert_eq!(m.record.merge_fields["ADDRESS"]["state"], "IL");
+        assert_eq!(
+            m.record.merge_fields["ADDRESS"]["country"], "",
+            "country optional"
+        );
+        for missing in ["street1", "city", "stateCode", "zipCode"] {
+            let mut partial = full.clone();
+            partial[missing] = json!(" ");
+            let m = map_member(&SourceFields::of(&partial), &mapping).unwrap();
+            assert!(
+                !m.record.merge_fields.contains_key("ADDRESS"),
+                "without {missing}"
+            );
+            assert_eq!(m.record.merge_fields["FNAME"], "Ann", "the rest is sent");
+        }
+    }
+
+    #[test]
     fn equal_records_hash_equal_and_a_change_changes_the_hash() {
         let mapping = CustomerMapping::default();
         let a =
