@@ -1,0 +1,137 @@
+//! How the forward run meets the rules the fake Mailchimp enforces as Mailchimp does (issue #18):
+//! fake-looking addresses are rejected with Mailchimp's reason, and no unsubscribed member is
+//! subscribed again, whichever way they unsubscribed.
+#![allow(clippy::unwrap_used)]
+
+mod forward_support;
+
+use forward_support::{Harness, STORE};
+use mailchimp_client::{ListId, MemberStatus, SubscriberHash};
+use sync_core::audit::AuditQuery;
+use sync_core::forward::RunOptions;
+use sync_core::{normalize_email, ObjectKind, Outcome, RunStatus, StateStore};
+use testkit::qad::Seeding;
+
+fn seeding() -> Seeding {
+    Seeding::new(23)
+        .customers(12)
+        .items(0)
+        .sales_orders(0)
+        .invalid_email_share(0.0)
+        .duplicate_email_share(0.0)
+}
+
+/// The codes of the first `n` customers with an email.
+fn codes(h: &Harness, n: usize) -> Vec<String> {
+    h.qad
+        .customers()
+        .into_iter()
+        .filter(|c| c.email.is_some())
+        .take(n)
+        .map(|c| c.customer_code)
+        .collect()
+}
+
+fn email_of(h: &Harness, code: &str) -> String {
+    let customer = h
+        .qad
+        .customers()
+        .into_iter()
+        .find(|c| c.customer_code == code)
+        .unwrap();
+    normalize_email(customer.email.as_deref().unwrap())
+}
+
+#[tokio::test]
+async fn fake_looking_addresses_are_rejected_with_mailchimps_reason() {
+    let h = Harness::start(seeding()).await;
+    let fake = codes(&h, 2);
+    for (code, email) in fake.iter().zip(["buyer@example.com", "ops@plant.test"]) {
+        assert!(h
+            .qad
+            .update_customer(code, |c| c.email = Some(email.to_owned())));
+    }
+    let report = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    let members = &report.targets[&ObjectKind::Members];
+    assert_eq!(members.created, 10, "the others are written:\n{report}");
+    assert_eq!(members.rejected.values().sum::<u64>(), 2, "{report}");
+
+    for code in &fake {
+        let rows = h
+            .state
+            .query_audit(&AuditQuery::new().source_key(code.as_str()))
+            .await
+            .unwrap();
+        let member = rows
+            .iter()
+            .find(|r| {
+                r.row
+                    .operation
+                    .as_ref()
+                    .is_some_and(|op| op.to_string().contains("/lists/"))
+            })
+            .unwrap_or_else(|| panic!("{rows:#?}"));
+        assert_eq!(member.row.outcome, Outcome::Rejected, "{member:?}");
+        let reason = member.row.error.clone().unwrap();
+        assert!(reason.contains("looks fake or invalid"), "{reason}");
+    }
+    let snapshot = h.mailchimp.snapshot();
+    let list = h.mailchimp.list_id();
+    assert!(snapshot.member(list, "buyer@example.com").is_none());
+    assert!(snapshot
+        .customers
+        .get(STORE)
+        .unwrap()
+        .iter()
+        .all(|c| c["email_address"] != "buyer@example.com"));
+}
+
+#[tokio::test]
+async fn unsubscribed_members_stay_unsubscribed_however_they_left() {
+    let h = Harness::start(seeding()).await;
+    let first = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Completed, "{first}");
+    let list = h.mailchimp.list_id().to_owned();
+    let picked = codes(&h, 2);
+    let (by_api, by_self) = (&picked[0], &picked[1]);
+    // One unsubscribed through the API (Mailchimp would let a PUT re-subscribe them), one
+    // through a campaign's link (Mailchimp would refuse).
+    h.mailchimp_client
+        .list(&ListId::from(list.as_str()))
+        .members()
+        .update(&SubscriberHash::from_email(&email_of(&h, by_api)))
+        .status(MemberStatus::Unsubscribed)
+        .send()
+        .await
+        .unwrap();
+    h.mailchimp
+        .seed_member(&list, &email_of(&h, by_self), "unsubscribed")
+        .unwrap();
+    // Both change in QAD, so the run has a reason to write them.
+    for code in &picked {
+        assert!(h.qad.update_customer(code, |c| {
+            c.address_name = Some(format!("Renamed {code}"));
+        }));
+    }
+    let report = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    assert_eq!(report.targets[&ObjectKind::Members].failed, 0, "{report}");
+    let snapshot = h.mailchimp.snapshot();
+    for code in &picked {
+        let member = snapshot.member(&list, &email_of(&h, code)).unwrap();
+        assert_eq!(member["status"], "unsubscribed", "{code}: {member}");
+    }
+}
