@@ -402,8 +402,14 @@ async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
     let list = list_of(&fake);
     fake.seed_member(fake.list_id(), "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
-    fake.seed_member(fake.list_id(), "existing@northwind-mfg.com", "unsubscribed")
-        .unwrap();
+    // Transactional: a seeded unsubscribe is the member's own, which Mailchimp never lets the
+    // API undo.
+    fake.seed_member(
+        fake.list_id(),
+        "existing@northwind-mfg.com",
+        "transactional",
+    )
+    .unwrap();
     fake.forget_email(fake.list_id(), "forgotten@northwind-mfg.com")
         .unwrap();
 
