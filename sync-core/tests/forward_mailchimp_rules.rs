@@ -135,3 +135,79 @@ async fn unsubscribed_members_stay_unsubscribed_however_they_left() {
         assert_eq!(member["status"], "unsubscribed", "{code}: {member}");
     }
 }
+
+/// Runs customers with one address throttled, then again once it is released: the record fails
+/// (to be sent again), is never rejected, and the next run writes it.
+async fn throttled_then_released(customers: usize) {
+    let h = Harness::start(seeding().customers(customers)).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let code = codes(&h, 1).remove(0);
+    let email = email_of(&h, &code);
+    h.mailchimp.throttle_signups(&list, &email, true).unwrap();
+    let sync = h.default_sync();
+    let first = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let members = &first.targets[&ObjectKind::Members];
+    assert_eq!(members.failed, 1, "{first}");
+    assert_eq!(members.rejected_total(), 0, "{first}");
+    assert_eq!(members.created, customers as u64 - 1, "{first}");
+
+    h.mailchimp.throttle_signups(&list, &email, false).unwrap();
+    let second = sync
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    let members = &second.targets[&ObjectKind::Members];
+    assert_eq!(members.failed, 0, "{second}");
+    assert_eq!(
+        members.created + members.updated,
+        1,
+        "sent again:\n{second}"
+    );
+    // Known gap (reported, sync side): the store's customer write of the first run already added
+    // the address as a transactional member, so the member's status_if_new no longer applies.
+    assert!(h.mailchimp.snapshot().member(&list, &email).is_some());
+}
+
+#[tokio::test]
+async fn a_throttled_signup_in_a_batch_is_sent_again_later_not_rejected() {
+    throttled_then_released(12).await;
+}
+
+#[tokio::test]
+async fn a_throttled_signup_written_alone_is_sent_again_later_not_rejected() {
+    throttled_then_released(3).await;
+}
+
+#[tokio::test]
+async fn an_email_change_onto_an_archived_members_address_is_skipped_as_a_conflict() {
+    let h = Harness::start(seeding()).await;
+    let sync = h.default_sync();
+    sync.run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let list = h.mailchimp.list_id().to_owned();
+    let code = codes(&h, 1).remove(0);
+    let old = email_of(&h, &code);
+    let taken = "archived.holder@acme-industrial.com";
+    // Mailchimp keeps an archived member's address: "… is already in this list with a status of …".
+    h.mailchimp.seed_member(&list, taken, "archived").unwrap();
+    assert!(h
+        .qad
+        .update_customer(&code, |c| c.email = Some(taken.to_owned())));
+    let report = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let members = &report.targets[&ObjectKind::Members];
+    assert_eq!(members.skipped_total(), 1, "{report}");
+    assert_eq!(members.rejected_total(), 0, "{report}");
+    let snapshot = h.mailchimp.snapshot();
+    assert!(
+        snapshot.member(&list, &old).is_some(),
+        "the old member stays"
+    );
+    assert_eq!(snapshot.member(&list, taken).unwrap()["status"], "archived");
+}
