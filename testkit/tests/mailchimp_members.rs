@@ -358,9 +358,10 @@ async fn required_merge_fields_are_enforced_unless_skipped() {
             json!({"email_address": "m@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
+    // A missing required field is named by its bare tag, as users report.
     assert_eq!(
         missing.problem(400, "Invalid Resource")["errors"][0]["field"],
-        "merge_fields.CCODE"
+        "CCODE"
     );
     api.put(
         &format!("{path}?skip_merge_validation=true"),

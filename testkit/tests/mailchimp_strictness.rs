@@ -171,8 +171,9 @@ async fn merge_fields_are_checked_against_their_definitions() {
             json!({"CODE": "C1", "PHONE": "call me"}),
             "merge_fields.PHONE",
         ),
-        (json!({"FNAME": "Ann"}), "merge_fields.CODE"),
-        (json!({"CODE": ""}), "merge_fields.CODE"),
+        // A required field's error names the bare tag, as users report.
+        (json!({"FNAME": "Ann"}), "CODE"),
+        (json!({"CODE": ""}), "CODE"),
     ];
     for (merge, field) in cases {
         let reply = put_member(&api, email, new(merge.clone())).await;
@@ -200,7 +201,34 @@ async fn merge_fields_are_checked_against_their_definitions() {
             json!({"merge_fields": {"CODE": ""}}),
         )
         .await;
-    assert_eq!(field_error(&reply).0, "merge_fields.CODE");
+    assert_eq!(field_error(&reply).0, "CODE");
+    // A field made required later: updating a member who lacks it fails.
+    let lacking = "cy@northwind-mfg.com";
+    put_member(
+        &api,
+        lacking,
+        json!({"status_if_new": "subscribed", "merge_fields": {"CODE": "C9"}}),
+    )
+    .await
+    .ok();
+    let fields_now = api.get(&fields).await;
+    let tier_id = fields_now.ok()["merge_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["tag"] == "TIER")
+        .unwrap()["merge_id"]
+        .clone();
+    api.patch(&format!("{fields}/{tier_id}"), json!({"required": true}))
+        .await
+        .ok();
+    let reply = api
+        .patch(
+            &member_path(&list, lacking),
+            json!({"merge_fields": {"FNAME": "Cy"}}),
+        )
+        .await;
+    assert_eq!(field_error(&reply).0, "TIER");
     // skip_merge_validation skips the required check only.
     let other = "bo@northwind-mfg.com";
     let path = format!("{}?skip_merge_validation=true", member_path(&list, other));

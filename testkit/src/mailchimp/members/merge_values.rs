@@ -2,7 +2,11 @@
 //! them: each type's shape, dropdown and radio choices, complete addresses and required fields.
 //!
 //! An empty string clears a field and is always well-formed; `skip_merge_validation` skips only the
-//! required-field check, as Mailchimp documents.
+//! required-field check, as Mailchimp documents. The required check applies to the member as it
+//! would be after the write, updates included: users report that once a field is made required,
+//! updating a member who lacks it fails (brandonseydel/MailChimp.Net #312 and #500,
+//! drewm/mailchimp-api #298), and that this error names the bare tag (`MMERGE3`), while a value of
+//! the wrong shape names `merge_fields.TAG` (VingtCinq/python-mailchimp #146).
 
 use serde_json::{Map, Value};
 
@@ -14,43 +18,34 @@ pub(crate) const MERGE_DETAIL: &str = "Your merge fields were invalid.";
 /// The longest text value Mailchimp keeps.
 pub(crate) const MAX_TEXT_CHARS: usize = 255;
 
-/// Which required-field rule applies to a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Required {
-    /// A new member: every required field needs a value.
-    AllPresent,
-    /// An update: a required field may be left out but not emptied.
-    NotEmptied,
-    /// `skip_merge_validation=true`.
-    Skip,
-}
-
 fn merge_error(tag: &str, message: impl Into<String>) -> Problem {
     Problem::invalid_with_detail(MERGE_DETAIL, &format!("merge_fields.{tag}"), message)
+}
+
+fn required_error(tag: &str) -> Problem {
+    Problem::invalid_with_detail(MERGE_DETAIL, tag, "Please enter a value")
 }
 
 fn is_empty(value: &Value) -> bool {
     value.is_null() || value == ""
 }
 
-/// Checks the `merge_fields` of a member write against the list's definitions.
+/// Checks the `merge_fields` of a member write against the list's definitions; `existing` is the
+/// member being updated, if any, whose values count for the required check.
 pub(crate) fn check_merge_fields(
     list: &ListData,
     body: &Map<String, Value>,
-    required: Required,
+    existing: Option<&Value>,
+    skip_required: bool,
 ) -> Result<(), Problem> {
     let given = body.get("merge_fields").and_then(Value::as_object);
     for field in list.merge_fields.values() {
         let tag = field["tag"].as_str().unwrap_or_default();
         let value = given.and_then(|m| m.get(tag));
-        if field["required"] == true {
-            let missing = match (required, value) {
-                (Required::AllPresent, None) => true,
-                (Required::AllPresent | Required::NotEmptied, Some(v)) => is_empty(v),
-                _ => false,
-            };
-            if missing {
-                return Err(merge_error(tag, "Please enter a value"));
+        if field["required"] == true && !skip_required {
+            let after = value.or_else(|| existing.map(|m| &m["merge_fields"][tag]));
+            if after.is_none_or(is_empty) {
+                return Err(required_error(tag));
             }
         }
         if let Some(value) = value.filter(|v| !is_empty(v)) {

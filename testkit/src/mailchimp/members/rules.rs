@@ -8,10 +8,7 @@ use axum::http::StatusCode;
 use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
-use super::{
-    fake_email::looks_fake,
-    merge_values::{check_merge_fields, Required},
-};
+use super::{fake_email::looks_fake, merge_values::check_merge_fields};
 use crate::mailchimp::{
     problem::Problem,
     request::{self, merge, now, str_field},
@@ -269,12 +266,7 @@ pub(crate) fn write_member(
             if let Some(status) = &status {
                 check_status_change(list, &hash, &member, &shown, status)?;
             }
-            let required = if skip_merge_validation {
-                Required::Skip
-            } else {
-                Required::NotEmptied
-            };
-            check_merge_fields(list, body, required)?;
+            check_merge_fields(list, body, Some(&member), skip_merge_validation)?;
             let mut member = member;
             if let Some(status) = &status {
                 note_status_change(list, &hash, &member, status);
@@ -312,16 +304,11 @@ pub(crate) fn write_member(
             {
                 return Err(signup_throttled(email));
             }
-            let required = if skip_merge_validation {
-                Required::Skip
-            } else {
-                Required::AllPresent
-            };
             // An archived member who had unsubscribed themselves is still in compliance state.
             if new_status == "subscribed" && list.self_unsubscribed.contains(&hash) {
                 return Err(compliance(email));
             }
-            check_merge_fields(list, body, required)?;
+            check_merge_fields(list, body, None, skip_merge_validation)?;
             if new_status != "unsubscribed" {
                 list.self_unsubscribed.remove(&hash);
             }
