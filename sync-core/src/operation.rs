@@ -631,6 +631,11 @@ fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberS
     status.as_str().parse().ok()
 }
 
+/// The reason a report groups Mailchimp's "looks fake or invalid" refusals under.
+const FAKE_LOOKING: &str = "address refused by Mailchimp as fake-looking";
+/// The error a report shows for Mailchimp's temporary signup throttling.
+const SIGNUP_THROTTLED: &str = "signup throttled by Mailchimp (temporary, sent again next run)";
+
 /// Sorts a client error into skip, reject or fail.
 fn classify(err: mailchimp_client::Error) -> NotApplied {
     use mailchimp_client::Error;
@@ -646,7 +651,10 @@ fn classify(err: mailchimp_client::Error) -> NotApplied {
         },
         // Signup throttling lifts after a while: a failure the next run sends again, not a
         // rejection (issue #18, item 5; a deferred outcome with its own backoff is still to come).
-        _ if err.is_signup_throttled() => NotApplied::Failed(text),
+        _ if err.is_signup_throttled() => NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {text}")),
+        _ if err.is_fake_or_invalid_email() => {
+            NotApplied::Rejected(format!("{FAKE_LOOKING}: {text}"))
+        }
         Error::InvalidInput { .. } | Error::InvalidResource(_) => NotApplied::Rejected(text),
         _ => NotApplied::Failed(text),
     }
@@ -685,7 +693,9 @@ fn classify_batch_error(error: &mailchimp_client::BatchMemberError) -> NotApplie
         }
     } else if message.contains("signed up to a lot of lists") {
         // Temporary, as in `classify`.
-        NotApplied::Failed(full)
+        NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {full}"))
+    } else if message.contains("looks fake or invalid") {
+        NotApplied::Rejected(format!("{FAKE_LOOKING}: {full}"))
     } else if !error.field.is_empty() || message.contains("invalid") || message.contains("fake") {
         NotApplied::Rejected(full)
     } else {
