@@ -19,10 +19,10 @@ pub const BATCH_SUBSCRIBE_LIMIT: usize = 500;
 /// ```
 /// use mailchimp_client::{BatchMember, MemberStatus};
 ///
-/// let m = BatchMember::new("ada@example.com", MemberStatus::Subscribed)
+/// let m = BatchMember::new("ada@northwind-mfg.com", MemberStatus::Subscribed)
 ///     .merge_field("FNAME", "Ada")
 ///     .language("en");
-/// assert_eq!(m.email_address(), "ada@example.com");
+/// assert_eq!(m.email_address(), "ada@northwind-mfg.com");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchMember {
@@ -61,7 +61,7 @@ impl ListHandler {
     /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
     /// use mailchimp_client::{BatchMember, ListId, MemberStatus};
     ///
-    /// let members: Vec<_> = ["ada@example.com", "alan@example.com"]
+    /// let members: Vec<_> = ["ada@northwind-mfg.com", "alan@northwind-mfg.com"]
     ///     .into_iter()
     ///     .map(|email| BatchMember::new(email, MemberStatus::Subscribed))
     ///     .collect();

@@ -69,17 +69,17 @@ id_type!(
 /// A list member's id: the MD5 hex digest of the lowercased email address.
 ///
 /// Build it with [`SubscriberHash::from_email`], which trims and lowercases
-/// first, so `" Ada@Example.com "` and `"ada@example.com"` address the same
+/// first, so `" Ada@Northwind-mfg.com "` and `"ada@northwind-mfg.com"` address the same
 /// member.
 ///
 /// ```
 /// use mailchimp_client::SubscriberHash;
 ///
-/// let a = SubscriberHash::from_email(" Ada@Example.COM ");
-/// let b = SubscriberHash::from_email("ada@example.com");
+/// let a = SubscriberHash::from_email(" Ada@Northwind-MFG.com ");
+/// let b = SubscriberHash::from_email("ada@northwind-mfg.com");
 /// assert_eq!(a, b);
-/// // md5("ada@example.com")
-/// assert_eq!(a.as_str(), "3e3417d7ef77d5932a6734b916515ed5");
+/// // md5("ada@northwind-mfg.com")
+/// assert_eq!(a.as_str(), "7e06e18ce5dc02fad3d51a000c824809");
 /// ```
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

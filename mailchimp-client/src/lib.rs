@@ -16,7 +16,7 @@
 //! // Add or update a member (PUT at the email's subscriber hash).
 //! let members = client.list(&ListId::from("a1b2c3d4e5")).members();
 //! members
-//!     .upsert("ada@example.com", MemberStatus::Subscribed)
+//!     .upsert("ada@northwind-mfg.com", MemberStatus::Subscribed)
 //!     .merge_field("FNAME", "Ada")
 //!     .send()
 //!     .await?;
@@ -66,6 +66,7 @@
 
 mod account;
 mod batch_subscribe;
+mod classify;
 mod client;
 mod credentials;
 mod error;

@@ -14,7 +14,7 @@ use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 fn email(i: usize) -> String {
-    format!("m{i}@example.com")
+    format!("m{i}@northwind-mfg.com")
 }
 
 #[tokio::test]
@@ -28,8 +28,8 @@ async fn body_matches_the_spec_example() {
         .and(query_param("skip_merge_validation", "true"))
         .and(body_json(body))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "new_members": [common::member_json("ada@example.com", "subscribed")],
-            "updated_members": [common::member_json("alan@example.com", "pending")],
+            "new_members": [common::member_json("ada@northwind-mfg.com", "subscribed")],
+            "updated_members": [common::member_json("alan@northwind-mfg.com", "pending")],
             "errors": [], "total_created": 1, "total_updated": 1, "error_count": 0, "_links": []
         })))
         .expect(1)
@@ -39,10 +39,10 @@ async fn body_matches_the_spec_example() {
         .await
         .list(&ListId::from("57afe96172"))
         .batch_subscribe(vec![
-            BatchMember::new("ada@example.com", MemberStatus::Subscribed)
+            BatchMember::new("ada@northwind-mfg.com", MemberStatus::Subscribed)
                 .merge_field("FNAME", "Ada")
                 .language("en"),
-            BatchMember::new("alan@example.com", MemberStatus::Pending)
+            BatchMember::new("alan@northwind-mfg.com", MemberStatus::Pending)
                 .email_type("html")
                 .vip(false),
         ])
@@ -51,7 +51,7 @@ async fn body_matches_the_spec_example() {
         .await
         .unwrap();
     assert_eq!((report.total_created, report.total_updated), (1, 1));
-    assert_eq!(report.new_members[0].email_address, "ada@example.com");
+    assert_eq!(report.new_members[0].email_address, "ada@northwind-mfg.com");
 }
 
 #[tokio::test]
@@ -109,7 +109,11 @@ async fn members_1201_go_in_calls_of_500_and_reports_merge() {
         .collect();
     assert_eq!(
         errored,
-        ["m0@example.com", "m500@example.com", "m1000@example.com"]
+        [
+            "m0@northwind-mfg.com",
+            "m500@northwind-mfg.com",
+            "m1000@northwind-mfg.com"
+        ]
     );
     assert!(report
         .errors
@@ -123,12 +127,12 @@ async fn per_email_error_codes_are_kept() {
     Mock::given(method("POST"))
         .and(path("/lists/l1"))
         .and(body_json(json!({
-            "members": [{"email_address": "dup@example.com", "status": "subscribed"}],
+            "members": [{"email_address": "dup@northwind-mfg.com", "status": "subscribed"}],
             "update_existing": false
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "new_members": [], "updated_members": [], "total_created": 0, "total_updated": 0, "error_count": 1,
-            "errors": [{"email_address": "dup@example.com", "error": "dup@example.com is already a list member. Use PUT to insert or update list members.", "error_code": "ERROR_CONTACT_EXISTS"}]
+            "errors": [{"email_address": "dup@northwind-mfg.com", "error": "dup@northwind-mfg.com is already a list member. Use PUT to insert or update list members.", "error_code": "ERROR_CONTACT_EXISTS"}]
         })))
         .expect(1)
         .mount(&server)
@@ -137,7 +141,7 @@ async fn per_email_error_codes_are_kept() {
         .await
         .list(&ListId::from("l1"))
         .batch_subscribe(vec![BatchMember::new(
-            "dup@example.com",
+            "dup@northwind-mfg.com",
             MemberStatus::Subscribed,
         )])
         .update_existing(false)
@@ -160,7 +164,7 @@ async fn a_failing_call_is_an_error() {
         .await
         .list(&ListId::from("l1"))
         .batch_subscribe(vec![BatchMember::new(
-            "a@example.com",
+            "a@northwind-mfg.com",
             MemberStatus::Subscribed,
         )])
         .send()
@@ -174,7 +178,7 @@ async fn bad_members_are_named_by_index_before_any_request() {
     let server = MockServer::start().await;
     let list = common::client(&server).await.list(&ListId::from("l1"));
     let members = vec![
-        BatchMember::new("ok@example.com", MemberStatus::Subscribed),
+        BatchMember::new("ok@northwind-mfg.com", MemberStatus::Subscribed),
         BatchMember::new("broken", MemberStatus::Subscribed),
     ];
     let err = list.batch_subscribe(members).send().await.unwrap_err();
@@ -182,7 +186,10 @@ async fn bad_members_are_named_by_index_before_any_request() {
         matches!(err, Error::InvalidInput { ref field, .. } if field == "members[1].email_address"),
         "{err:?}"
     );
-    let members = vec![BatchMember::new("ok@example.com", MemberStatus::Archived)];
+    let members = vec![BatchMember::new(
+        "ok@northwind-mfg.com",
+        MemberStatus::Archived,
+    )];
     let err = list.batch_subscribe(members).send().await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidInput { ref field, .. } if field == "members[0].status"),

@@ -210,7 +210,7 @@ async fn batch_subscribe_with_update_existing_is_retried() {
     let list = client.list(&ListId::from("l1"));
     let out = list
         .batch_subscribe(vec![BatchMember::new(
-            "a@example.com",
+            "a@northwind-mfg.com",
             MemberStatus::Subscribed,
         )])
         .send()
@@ -232,7 +232,7 @@ async fn batch_subscribe_without_update_existing_is_not_retried() {
     let err = client
         .list(&ListId::from("l1"))
         .batch_subscribe(vec![BatchMember::new(
-            "a@example.com",
+            "a@northwind-mfg.com",
             MemberStatus::Subscribed,
         )])
         .update_existing(false)

@@ -37,7 +37,7 @@ async fn upsert_puts_by_id_with_the_body() {
         .and(path(format!("{BASE}/C-1001")))
         .and(basic_auth("anystring", KEY))
         .and(body_json(json!({
-            "id": "C-1001", "opt_in_status": true, "email_address": "ada@example.com",
+            "id": "C-1001", "opt_in_status": true, "email_address": "ada@northwind-mfg.com",
             "company": "Analytical Engines Ltd", "first_name": "Ada", "last_name": "Lovelace",
             "address": {"address1": "1 Main St", "city": "London", "country_code": "GB"}
         })))
@@ -47,7 +47,7 @@ async fn upsert_puts_by_id_with_the_body() {
         .await;
     let client = client(&server).await;
     let mut customer = CustomerInput::new(CustomerId::from("C-1001"), true);
-    customer.email_address = Some("ada@example.com".into());
+    customer.email_address = Some("ada@northwind-mfg.com".into());
     customer.company = Some("Analytical Engines Ltd".into());
     customer.first_name = Some("Ada".into());
     customer.last_name = Some("Lovelace".into());
@@ -129,7 +129,10 @@ async fn get_patch_and_delete() {
     let customers = store(&client);
     let id = CustomerId::from("C-1001");
     let customer = customers.get(&id).send().await.unwrap();
-    assert_eq!(customer.email_address.as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        customer.email_address.as_deref(),
+        Some("ada@northwind-mfg.com")
+    );
     let mut update = CustomerUpdate::default();
     update.last_name = Some("King".into());
     let updated = customers.update(&id, &update).await.unwrap();
@@ -147,7 +150,7 @@ async fn list_filters_by_email_as_a_stream() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(BASE))
-        .and(query_param("email_address", "ada@example.com"))
+        .and(query_param("email_address", "ada@northwind-mfg.com"))
         .and(query_param("offset", "0"))
         .and(query_param("count", "1000"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -159,11 +162,32 @@ async fn list_filters_by_email_as_a_stream() {
     let client = client(&server).await;
     let found: Vec<_> = store(&client)
         .list()
-        .email_address("ada@example.com")
+        .email_address("ada@northwind-mfg.com")
         .into_stream()
         .try_collect()
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id.as_str(), "C-1001");
+}
+
+#[tokio::test]
+async fn upsert_reports_an_email_change_as_immutable() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/C-1")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "t", "title": "Invalid Resource", "status": 400,
+            "detail": "An email address may not be changed once a customer is created.", "instance": "",
+            "errors": [{"field": "email_address", "message": "An email address may not be changed once a customer is created."}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let mut customer = CustomerInput::new(CustomerId::from("C-1"), false);
+    customer.email_address = Some("ada.new@northwind-mfg.com".into());
+    let err = store(&client).upsert(&customer).await.unwrap_err();
+    assert!(err.is_customer_email_immutable(), "{err:?}");
+    assert!(!err.is_member_exists());
 }

@@ -39,7 +39,7 @@ fn dec(text: &str) -> Decimal {
 
 fn new_order() -> OrderInput {
     let mut customer = OrderCustomer::new(CustomerId::from("C-1001"));
-    customer.email_address = Some("ada@example.com".into());
+    customer.email_address = Some("ada@northwind-mfg.com".into());
     customer.opt_in_status = Some(true);
     let line = OrderLineInput::new(
         "1".into(),
@@ -67,7 +67,7 @@ fn new_order() -> OrderInput {
 fn expected_body() -> Value {
     json!({
         "id": "SO-1001",
-        "customer": {"id": "C-1001", "email_address": "ada@example.com", "opt_in_status": true},
+        "customer": {"id": "C-1001", "email_address": "ada@northwind-mfg.com", "opt_in_status": true},
         "currency_code": "EUR",
         "order_total": 59.97,
         "lines": [{"id": "1", "product_id": "WIDGET-1", "product_variant_id": "WIDGET-1-RED",

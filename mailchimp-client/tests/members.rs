@@ -68,14 +68,14 @@ async fn get_member_with_fields() {
 async fn get_unknown_member_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(member_path("nobody@example.com")))
+        .and(path(member_path("nobody@northwind-mfg.com")))
         .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
     let err = audience_members(&server)
         .await
-        .get(&SubscriberHash::from_email("nobody@example.com"))
+        .get(&SubscriberHash::from_email("nobody@northwind-mfg.com"))
         .send()
         .await
         .unwrap_err();
@@ -86,7 +86,7 @@ async fn get_unknown_member_is_not_found() {
 async fn upsert_puts_the_full_body_at_the_email_hash() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
-        .and(path(member_path("ada@example.com")))
+        .and(path(member_path("ada@northwind-mfg.com")))
         .and(basic_auth("anystring", common::KEY))
         .and(query_param("skip_merge_validation", "true"))
         .and(body_json(fixture(include_str!(
@@ -94,14 +94,14 @@ async fn upsert_puts_the_full_body_at_the_email_hash() {
         ))))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(common::member_json("ada@example.com", "subscribed")),
+                .set_body_json(common::member_json("ada@northwind-mfg.com", "subscribed")),
         )
         .expect(1)
         .mount(&server)
         .await;
     let members = audience_members(&server).await;
     let request = members
-        .upsert(" ada@example.com ", MemberStatus::Subscribed)
+        .upsert(" ada@northwind-mfg.com ", MemberStatus::Subscribed)
         .merge_field("FNAME", "Ada")
         .merge_field("LNAME", "Lovelace")
         .merge_field("AGE", 36)
@@ -112,10 +112,10 @@ async fn upsert_puts_the_full_body_at_the_email_hash() {
         .skip_merge_validation(true);
     assert_eq!(
         request.subscriber_hash(),
-        SubscriberHash::from_email("ada@example.com")
+        SubscriberHash::from_email("ada@northwind-mfg.com")
     );
     let member = request.send().await.unwrap();
-    assert_eq!(member.email_address, "ada@example.com");
+    assert_eq!(member.email_address, "ada@northwind-mfg.com");
 }
 
 #[tokio::test]
@@ -123,11 +123,11 @@ async fn upsert_maps_member_errors() {
     type Predicate = fn(&Error) -> bool;
     let cases: [(ResponseTemplate, Predicate); 3] = [
         (
-            common::problem(400, "Member In Compliance State", "ada@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed."),
+            common::problem(400, "Member In Compliance State", "ada@northwind-mfg.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed."),
             Error::is_member_in_compliance,
         ),
         (
-            common::problem(400, "Forgotten Email Not Subscribed", "ada@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list."),
+            common::problem(400, "Forgotten Email Not Subscribed", "ada@northwind-mfg.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list."),
             Error::is_forgotten_email,
         ),
         (
@@ -142,9 +142,9 @@ async fn upsert_maps_member_errors() {
     for (response, predicate) in cases {
         let server = MockServer::start().await;
         Mock::given(method("PUT"))
-            .and(path(member_path("ada@example.com")))
+            .and(path(member_path("ada@northwind-mfg.com")))
             .and(body_json(
-                json!({"email_address": "ada@example.com", "status_if_new": "subscribed"}),
+                json!({"email_address": "ada@northwind-mfg.com", "status_if_new": "subscribed"}),
             ))
             .respond_with(response)
             .expect(1)
@@ -152,7 +152,7 @@ async fn upsert_maps_member_errors() {
             .await;
         let err = audience_members(&server)
             .await
-            .upsert("ada@example.com", MemberStatus::Subscribed)
+            .upsert("ada@northwind-mfg.com", MemberStatus::Subscribed)
             .send()
             .await
             .unwrap_err();
@@ -189,7 +189,7 @@ async fn upsert_rejects_bad_input_before_any_request() {
 #[tokio::test]
 async fn update_patches_only_what_was_set() {
     let server = MockServer::start().await;
-    let h = hash("ada@example.com");
+    let h = hash("ada@northwind-mfg.com");
     Mock::given(method("PATCH"))
         .and(path(format!("/lists/{LIST}/members/{h}")))
         .and(basic_auth("anystring", common::KEY))
@@ -198,7 +198,7 @@ async fn update_patches_only_what_was_set() {
         ))))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(common::member_json(
-                "ada.lovelace@example.com",
+                "ada.lovelace@northwind-mfg.com",
                 "unsubscribed",
             )),
         )
@@ -207,8 +207,8 @@ async fn update_patches_only_what_was_set() {
         .await;
     let members = audience_members(&server).await;
     let member = members
-        .update(&SubscriberHash::from_email("ada@example.com"))
-        .email_address("ada.lovelace@example.com")
+        .update(&SubscriberHash::from_email("ada@northwind-mfg.com"))
+        .email_address("ada.lovelace@northwind-mfg.com")
         .status(MemberStatus::Unsubscribed)
         .email_type("text")
         .send()
@@ -217,7 +217,7 @@ async fn update_patches_only_what_was_set() {
     assert_eq!(member.status, Some(MemberStatus::Unsubscribed));
 
     // Empty updates and `transactional` are refused locally.
-    let hash = SubscriberHash::from_email("ada@example.com");
+    let hash = SubscriberHash::from_email("ada@northwind-mfg.com");
     assert!(matches!(
         members.update(&hash).send().await,
         Err(Error::InvalidInput { .. })
@@ -234,7 +234,7 @@ async fn update_patches_only_what_was_set() {
 #[tokio::test]
 async fn archive_deletes_and_maps_not_found() {
     let server = MockServer::start().await;
-    let h = hash("ada@example.com");
+    let h = hash("ada@northwind-mfg.com");
     Mock::given(method("DELETE"))
         .and(path(format!("/lists/{LIST}/members/{h}")))
         .and(basic_auth("anystring", common::KEY))
@@ -244,18 +244,18 @@ async fn archive_deletes_and_maps_not_found() {
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
-        .and(path(member_path("gone@example.com")))
+        .and(path(member_path("gone@northwind-mfg.com")))
         .respond_with(common::not_found())
         .expect(1)
         .mount(&server)
         .await;
     let members = audience_members(&server).await;
     members
-        .archive(&SubscriberHash::from_email("ada@example.com"))
+        .archive(&SubscriberHash::from_email("ada@northwind-mfg.com"))
         .await
         .unwrap();
     let err = members
-        .archive(&SubscriberHash::from_email("gone@example.com"))
+        .archive(&SubscriberHash::from_email("gone@northwind-mfg.com"))
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -264,7 +264,7 @@ async fn archive_deletes_and_maps_not_found() {
 #[tokio::test]
 async fn tags_post_active_and_inactive() {
     let server = MockServer::start().await;
-    let h = hash("ada@example.com");
+    let h = hash("ada@northwind-mfg.com");
     Mock::given(method("POST"))
         .and(path(format!("/lists/{LIST}/members/{h}/tags")))
         .and(basic_auth("anystring", common::KEY))
@@ -276,7 +276,7 @@ async fn tags_post_active_and_inactive() {
         .mount(&server)
         .await;
     let members = audience_members(&server).await;
-    let hash = SubscriberHash::from_email("ada@example.com");
+    let hash = SubscriberHash::from_email("ada@northwind-mfg.com");
     members
         .tags(&hash)
         .activate("customer")
@@ -299,7 +299,7 @@ async fn tags_error_is_mapped() {
         .await;
     let err = audience_members(&server)
         .await
-        .tags(&SubscriberHash::from_email("x@example.com"))
+        .tags(&SubscriberHash::from_email("x@northwind-mfg.com"))
         .activate("a")
         .send()
         .await
@@ -332,4 +332,40 @@ async fn ids_cannot_escape_their_path_segment() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn upsert_errors_are_classified_by_their_detail() {
+    type Predicate = fn(&Error) -> bool;
+    let cases: [(ResponseTemplate, Predicate); 3] = [
+        (
+            common::problem(400, "Invalid Resource", "ada@northwind-mfg.com has signed up to a lot of lists very recently; we're not allowing more signups for now"),
+            Error::is_signup_throttled,
+        ),
+        (
+            common::problem(400, "Invalid Resource", "ada@northwind-mfg.com looks fake or invalid, please enter a real email address."),
+            Error::is_fake_or_invalid_email,
+        ),
+        (
+            common::problem(400, "Member Exists", "ada@northwind-mfg.com is already a list member. Use PUT to insert or update list members."),
+            Error::is_member_exists,
+        ),
+    ];
+    for (response, predicate) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path(member_path("ada@northwind-mfg.com")))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = audience_members(&server)
+            .await
+            .upsert("ada@northwind-mfg.com", MemberStatus::Subscribed)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(predicate(&err), "{err:?}");
+        assert!(!err.is_retryable(), "a 400 is not retried: {err:?}");
+    }
 }

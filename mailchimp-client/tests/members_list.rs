@@ -17,7 +17,7 @@ const LIST: &str = "57afe96172";
 const TOTAL: usize = 2_501;
 
 fn email(i: usize) -> String {
-    format!("member{i:05}@example.com")
+    format!("member{i:05}@northwind-mfg.com")
 }
 
 /// Answers each page from the query's own offset and count, like Mailchimp.
@@ -98,7 +98,7 @@ async fn filters_and_page_options_reach_the_query() {
         .and(query_param("fields", "members.email_address,members.status,total_items"))
         .and(query_param_is_missing("exclude_fields"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "members": [{"email_address": "a@example.com", "status": "unsubscribed"}], "total_items": 21
+            "members": [{"email_address": "a@northwind-mfg.com", "status": "unsubscribed"}], "total_items": 21
         })))
         .expect(1)
         .mount(&server)
@@ -128,7 +128,7 @@ async fn stream_stops_on_an_empty_page() {
     // total_items claims more than there is.
     Mock::given(query_param("offset", "0"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "members": [common::member_json("a@example.com", "subscribed")], "total_items": 50
+            "members": [common::member_json("a@northwind-mfg.com", "subscribed")], "total_items": 50
         })))
         .expect(1)
         .mount(&server)
@@ -157,7 +157,7 @@ async fn stream_ends_after_the_first_error() {
     let server = MockServer::start().await;
     Mock::given(query_param("offset", "0"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "members": [common::member_json("a@example.com", "subscribed"), common::member_json("b@example.com", "pending")],
+            "members": [common::member_json("a@northwind-mfg.com", "subscribed"), common::member_json("b@northwind-mfg.com", "pending")],
             "total_items": 10
         })))
         .expect(1)

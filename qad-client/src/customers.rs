@@ -17,12 +17,12 @@ record_struct! {
     ///
     /// ```
     /// let row = serde_json::json!({
-    ///     "customerCode": "C0000010", "addressName": "Acme GmbH", "EMail": "buy@acme.example",
+    ///     "customerCode": "C0000010", "addressName": "Acme GmbH", "EMail": "buy@acme-industrial.com",
     ///     "isActive": true, "lastModifiedDate": "2025-03-04T00:00:00.000Z", "customShort1": "VIP"
     /// });
     /// let c: qad_client::Customer = serde_json::from_value(row)?;
     /// assert_eq!(c.customer_code.as_str(), "C0000010");
-    /// assert_eq!(c.email.as_deref(), Some("buy@acme.example"));
+    /// assert_eq!(c.email.as_deref(), Some("buy@acme-industrial.com"));
     /// assert_eq!(c.extra["customShort1"], "VIP");
     /// # Ok::<(), serde_json::Error>(())
     /// ```

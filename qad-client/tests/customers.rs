@@ -37,7 +37,7 @@ fn customer_row(code: &str, time: i64) -> serde_json::Value {
         "customer.street2": "",
         "customer.city": "München",
         "customer.countryCode": "DE",
-        "customer.EMail": "buy@acme.example",
+        "customer.EMail": "buy@acme-industrial.com",
         "customer.currencyCode": "EUR",
         "customer.isActive": true,
         "customer.lastModifiedDate": "2025-03-04T00:00:00.000Z",
@@ -73,7 +73,7 @@ async fn default_browse_rows_decode_into_typed_customers_keeping_custom_fields()
     assert_eq!(c.address_name.as_deref(), Some("Acme GmbH"));
     assert_eq!(c.street2, None, "blank browse fields are None");
     assert_eq!(c.city.as_deref(), Some("München"));
-    assert_eq!(c.email.as_deref(), Some("buy@acme.example"));
+    assert_eq!(c.email.as_deref(), Some("buy@acme-industrial.com"));
     assert_eq!(c.is_active, Some(true));
     assert_eq!(c.last_modified_date, NaiveDate::from_ymd_opt(2025, 3, 4));
     assert_eq!(c.last_modified_time, Some(3600));
@@ -89,15 +89,15 @@ async fn other_prefixes_and_business_document_keys_decode_too() {
     Mock::given(path(browse_path()))
         .respond_with(ResponseTemplate::new(200).set_body_json(browse_body(
             vec![
-                json!({"customerV2.customerCode": "C2", "customerV2.EMail": "a@b.example"}),
-                json!({"customerCode": "C3", "EMail": "c@d.example", "customShort2": 7}),
+                json!({"customerV2.customerCode": "C2", "customerV2.EMail": "a@b-industrial.com"}),
+                json!({"customerCode": "C3", "EMail": "c@d-industrial.com", "customShort2": 7}),
             ],
             false,
         )))
         .mount(&server)
         .await;
     let page = client(&server).customers().send().await.unwrap();
-    assert_eq!(page.items[0].email.as_deref(), Some("a@b.example"));
+    assert_eq!(page.items[0].email.as_deref(), Some("a@b-industrial.com"));
     assert_eq!(page.items[1].customer_code.as_str(), "C3");
     assert_eq!(page.items[1].extra["customShort2"], 7);
 }

@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                             "/lists/l1",
                         ))
                         .payload(
-                            serde_json::json!({"email_address": format!("{key}@example.com")}),
+                            serde_json::json!({"email_address": format!("{key}@northwind-mfg.com")}),
                         ),
                 );
             }

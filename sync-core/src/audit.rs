@@ -149,8 +149,8 @@ pub const REDACTED: &str = "** redacted **";
 /// use serde_json::json;
 /// use sync_core::audit::{redact_payload, REDACTED};
 ///
-/// let clean = redact_payload(json!({"email": "a@example.com", "auth": {"Api-Key": "k-us6"}}));
-/// assert_eq!(clean, json!({"email": "a@example.com", "auth": {"Api-Key": REDACTED}}));
+/// let clean = redact_payload(json!({"email": "a@northwind-mfg.com", "auth": {"Api-Key": "k-us6"}}));
+/// assert_eq!(clean, json!({"email": "a@northwind-mfg.com", "auth": {"Api-Key": REDACTED}}));
 /// ```
 #[must_use]
 pub fn redact_payload(value: Value) -> Value {
@@ -180,7 +180,7 @@ pub fn redact_payload(value: Value) -> Value {
 ///
 /// let row = NewAuditRow::new(RunId::new(), ObjectKind::Customers, "C-1001", Outcome::Failed)
 ///     .operation(TargetOperation::new(TargetSystem::Mailchimp, Method::Put, "/lists/l1/members/h"))
-///     .payload(serde_json::json!({"email_address": "a@example.com"}))
+///     .payload(serde_json::json!({"email_address": "a@northwind-mfg.com"}))
 ///     .error("mailchimp returned 503: Service Unavailable")
 ///     .attempts(4);
 /// assert_eq!(row.attempts, 4);
@@ -500,14 +500,14 @@ mod tests {
     #[test]
     fn redaction_reaches_arrays_and_leaves_record_fields() {
         let payload = json!({
-            "email_address": "a@example.com",
+            "email_address": "a@northwind-mfg.com",
             "merge_fields": {"FNAME": "Ann", "TOKEN": "t-1"},
             "list": [{"password": "p"}, {"sku": "X"}]
         });
         assert_eq!(
             redact_payload(payload),
             json!({
-                "email_address": "a@example.com",
+                "email_address": "a@northwind-mfg.com",
                 "merge_fields": {"FNAME": "Ann", "TOKEN": REDACTED},
                 "list": [{"password": REDACTED}, {"sku": "X"}]
             })

@@ -73,13 +73,13 @@
 //!
 //! let store = SqliteStateStore::open_in_memory().await?; // or ::open("state.db")
 //! let run = RunId::new();
-//! let member = serde_json::json!({"email_address": "ann@example.com", "status_if_new": "subscribed"});
+//! let member = serde_json::json!({"email_address": "ann@northwind-mfg.com", "status_if_new": "subscribed"});
 //! let put = TargetOperation::new(TargetSystem::Mailchimp, Method::Put, "/lists/l1/members/9a0b");
 //!
 //! // Change detection: only records whose hash differs from the stored one are written.
 //! let hash = ContentHash::of_json(&member)?;
-//! let known = store.hashes(ObjectKind::Members, &["ann@example.com".to_owned()]).await?;
-//! assert!(known.get("ann@example.com") != Some(&hash));
+//! let known = store.hashes(ObjectKind::Members, &["ann@northwind-mfg.com".to_owned()]).await?;
+//! assert!(known.get("ann@northwind-mfg.com") != Some(&hash));
 //!
 //! // ... the write failed after its retries; record the page's results in one transaction.
 //! store

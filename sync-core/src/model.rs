@@ -274,7 +274,7 @@ named_enum! {
 /// does.
 ///
 /// ```
-/// assert_eq!(sync_core::normalize_email("  Ann@Example.COM "), "ann@example.com");
+/// assert_eq!(sync_core::normalize_email("  Ann@Northwind-mfg.com "), "ann@northwind-mfg.com");
 /// ```
 #[must_use]
 pub fn normalize_email(email: &str) -> String {
@@ -314,8 +314,8 @@ impl MemberStatusRecord {
 /// ```
 /// use sync_core::ContentHash;
 ///
-/// let a = ContentHash::of_json(&serde_json::json!({"email": "a@example.com"})).unwrap();
-/// let b = ContentHash::of_json(&serde_json::json!({"email": "a@example.com"})).unwrap();
+/// let a = ContentHash::of_json(&serde_json::json!({"email": "a@northwind-mfg.com"})).unwrap();
+/// let b = ContentHash::of_json(&serde_json::json!({"email": "a@northwind-mfg.com"})).unwrap();
 /// assert_eq!(a, b);
 /// assert_eq!(a.as_str().len(), 64);
 /// assert_ne!(a, ContentHash::of_bytes(b"something else"));

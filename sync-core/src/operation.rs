@@ -28,12 +28,12 @@ use crate::report::CallLog;
 /// let op = Operation::UpsertMember {
 ///     list_id: "l1".into(),
 ///     member: MemberRecord {
-///         email_address: "Ada@Example.com".into(),
+///         email_address: "Ada@Northwind-mfg.com".into(),
 ///         status_if_new: StatusIfNew::Pending,
 ///         merge_fields: BTreeMap::new(),
 ///     },
 /// };
-/// let hash = mailchimp_client::SubscriberHash::from_email("ada@example.com");
+/// let hash = mailchimp_client::SubscriberHash::from_email("ada@northwind-mfg.com");
 /// assert_eq!(op.target().to_string(), format!("mailchimp PUT /lists/l1/members/{}", hash.as_str()));
 /// let payload = op.to_payload().unwrap();
 /// assert_eq!(payload["op"], "upsert_member");
@@ -404,7 +404,7 @@ impl Executor {
             Err(err) if err.is_not_found() => true,
             // The new address is taken: by another member, or by this one if the change was
             // already made (then the old address is gone).
-            Err(err) if is_member_exists(&err) => !self.is_member(list_id, old).await?,
+            Err(err) if err.is_member_exists() => !self.is_member(list_id, old).await?,
             Err(err) => return Err(classify(err)),
         };
         if !moved {
@@ -631,11 +631,10 @@ fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberS
     status.as_str().parse().ok()
 }
 
-/// Mailchimp's answer to an address that is already a member of the list.
-fn is_member_exists(err: &mailchimp_client::Error) -> bool {
-    err.problem()
-        .is_some_and(|p| p.title.trim().eq_ignore_ascii_case("Member Exists"))
-}
+/// The reason a report groups Mailchimp's "looks fake or invalid" refusals under.
+const FAKE_LOOKING: &str = "address refused by Mailchimp as fake-looking";
+/// The error a report shows for Mailchimp's temporary signup throttling.
+const SIGNUP_THROTTLED: &str = "signup throttled by Mailchimp (temporary, sent again next run)";
 
 /// Sorts a client error into skip, reject or fail.
 fn classify(err: mailchimp_client::Error) -> NotApplied {
@@ -650,6 +649,12 @@ fn classify(err: mailchimp_client::Error) -> NotApplied {
             reason: "member was permanently deleted (forgotten)".into(),
             status: Some(MemberStatus::Forgotten),
         },
+        // Signup throttling lifts after a while: a failure the next run sends again, not a
+        // rejection (issue #18, item 5; a deferred outcome with its own backoff is still to come).
+        _ if err.is_signup_throttled() => NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {text}")),
+        _ if err.is_fake_or_invalid_email() => {
+            NotApplied::Rejected(format!("{FAKE_LOOKING}: {text}"))
+        }
         Error::InvalidInput { .. } | Error::InvalidResource(_) => NotApplied::Rejected(text),
         _ => NotApplied::Failed(text),
     }
@@ -686,6 +691,11 @@ fn classify_batch_error(error: &mailchimp_client::BatchMemberError) -> NotApplie
             reason: "member was permanently deleted (forgotten)".into(),
             status: Some(MemberStatus::Forgotten),
         }
+    } else if message.contains("signed up to a lot of lists") {
+        // Temporary, as in `classify`.
+        NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {full}"))
+    } else if message.contains("looks fake or invalid") {
+        NotApplied::Rejected(format!("{FAKE_LOOKING}: {full}"))
     } else if !error.field.is_empty() || message.contains("invalid") || message.contains("fake") {
         NotApplied::Rejected(full)
     } else {
@@ -702,8 +712,10 @@ mod tests {
     #[test]
     fn every_operation_survives_the_audit_payload() {
         let config = MappingConfig::default();
-        let fields = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Lee",
-                                              "description": "Widget", "price": "3.10"}));
+        let fields = SourceFields::of(
+            &json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee",
+                                              "description": "Widget", "price": "3.10"}),
+        );
         let customer = map_ecommerce_customer("C1", &fields, &config.customer).unwrap();
         let product = map_product("W1", &fields, &config.item).unwrap();
         let ops = [
@@ -717,13 +729,13 @@ mod tests {
             },
             Operation::SetMemberTags {
                 list_id: "l".into(),
-                email_address: "a@example.com".into(),
+                email_address: "a@northwind-mfg.com".into(),
                 active: ["x".to_owned()].into(),
                 inactive: BTreeSet::new(),
             },
             Operation::ChangeMemberEmail {
                 list_id: "l".into(),
-                old_email_address: "old@example.com".into(),
+                old_email_address: "old@northwind-mfg.com".into(),
                 member: crate::mapping::map_member(&fields, &config.customer)
                     .unwrap()
                     .record,

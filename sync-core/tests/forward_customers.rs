@@ -462,7 +462,7 @@ async fn a_customer_code_over_fifty_characters_gets_a_stable_derived_id_in_the_i
     .await;
     let mut long = h.qad.customers()[0].clone();
     long.customer_code = format!("L{}", "X".repeat(59));
-    long.email = Some("long.code@example.com".into());
+    long.email = Some("long.code@northwind-mfg.com".into());
     h.qad.upsert_customer(long.clone());
 
     h.default_sync()
@@ -489,7 +489,7 @@ async fn a_customer_code_over_fifty_characters_gets_a_stable_derived_id_in_the_i
     );
     assert_eq!(
         h.mailchimp.snapshot().customer(STORE, &id).unwrap()["email_address"],
-        "long.code@example.com"
+        "long.code@northwind-mfg.com"
     );
 }
 

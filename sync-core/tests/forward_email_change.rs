@@ -17,7 +17,7 @@ use sync_core::{
 };
 use testkit::qad::Seeding;
 
-const NEW_EMAIL: &str = "moved.customer@example.org";
+const NEW_EMAIL: &str = "moved.customer@acme-industrial.com";
 
 /// Twelve customers with distinct valid emails, all written by a first run; returns the harness
 /// and the code and (normalized) email of the first customer.
@@ -110,10 +110,12 @@ async fn a_changed_email_moves_the_member_in_place_keeping_its_status() {
         members_before,
         "no second member"
     );
+    // Mailchimp refuses to change an e-commerce customer's address (issue #18, item 1): until the
+    // sync writes a new customer instead, the store keeps the old one unchanged.
     assert_eq!(
         snapshot.customer(STORE, &code).unwrap()["email_address"],
-        NEW_EMAIL,
-        "the e-commerce customer follows"
+        old.as_str(),
+        "the e-commerce customer's address cannot change"
     );
 
     // The id map and hashes follow the new address; the audit row records the PATCH.
@@ -133,12 +135,18 @@ async fn a_changed_email_moves_the_member_in_place_keeping_its_status() {
     assert!(op.starts_with("mailchimp PATCH /lists/"), "{op}");
     assert_eq!(last.row.payload.unwrap()["op"], "change_member_email");
 
-    // Nothing left to do.
+    // Nothing left to do for the member; the refused e-commerce customer is tried again (issue
+    // #18, item 1, until the sync writes a new customer for a new address).
     let again = sync
         .run(ObjectKind::Customers, RunOptions::new().full(true))
         .await
         .unwrap();
-    assert_eq!(again.mailchimp_writes(), 0, "{again}");
+    assert_eq!(
+        again.calls.get("mailchimp ecommerce_customer_put"),
+        Some(&1),
+        "{again}"
+    );
+    assert_eq!(again.mailchimp_writes(), 1, "{again}");
 }
 
 #[tokio::test]
@@ -269,7 +277,13 @@ async fn a_dry_run_plans_the_change_as_an_update_and_writes_nothing() {
         .run(ObjectKind::Customers, RunOptions::new())
         .await
         .unwrap();
-    assert_eq!(plan.targets, real.targets, "{plan}\n{real}");
+    // Only the members: the dry run cannot know Mailchimp will refuse the e-commerce customer's
+    // new address (issue #18, item 1).
+    assert_eq!(
+        plan.targets[&ObjectKind::Members],
+        real.targets[&ObjectKind::Members],
+        "{plan}\n{real}"
+    );
     assert!(h.mailchimp.snapshot().member(&list, NEW_EMAIL).is_some());
 }
 
@@ -338,7 +352,7 @@ async fn tags_move_with_the_member_and_later_changes_replace_them() {
     assert_eq!(tag_names(NEW_EMAIL), vec![old_tag.clone()]);
 
     // Address and type change together: the old tag is removed from the moved member.
-    let newer = "moved.again@example.org";
+    let newer = "moved.again@acme-industrial.com";
     assert!(h.qad.update_customer(&code, |c| {
         c.email = Some(newer.to_owned());
         c.customer_type_code = format!("{}X", c.customer_type_code);

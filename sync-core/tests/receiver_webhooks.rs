@@ -115,24 +115,24 @@ async fn registration_leaves_out_api_changes_and_keeps_the_secret() {
 async fn signed_deliveries_from_the_fake_are_applied_and_audited() {
     let setup = start(false).await;
     let list = setup.fake.list_id();
-    let unsubscribe = WebhookEvent::unsubscribe(list, "Gone@Example.com", "manual");
-    let cleaned = WebhookEvent::cleaned(list, "bounced@example.com", "hard");
-    let profile = WebhookEvent::profile(list, "ann@example.com", &[("FNAME", "Ann")]);
+    let unsubscribe = WebhookEvent::unsubscribe(list, "Gone@Northwind-mfg.com", "manual");
+    let cleaned = WebhookEvent::cleaned(list, "bounced@northwind-mfg.com", "hard");
+    let profile = WebhookEvent::profile(list, "ann@northwind-mfg.com", &[("FNAME", "Ann")]);
     for event in [&unsubscribe, &cleaned, &profile] {
         let deliveries = setup.fake.fire_webhook_event(list, event).await.unwrap();
         assert_eq!(deliveries.len(), 1);
         assert_eq!(deliveries[0].status, Some(200), "{deliveries:?}");
     }
     assert_eq!(
-        setup.status_of("gone@example.com").await,
+        setup.status_of("gone@northwind-mfg.com").await,
         Some(MemberStatus::Unsubscribed)
     );
     assert!(MemberStatus::Unsubscribed.blocks_push());
     assert_eq!(
-        setup.status_of("bounced@example.com").await,
+        setup.status_of("bounced@northwind-mfg.com").await,
         Some(MemberStatus::Cleaned)
     );
-    assert_eq!(setup.status_of("ann@example.com").await, None);
+    assert_eq!(setup.status_of("ann@northwind-mfg.com").await, None);
 
     let rows = setup
         .state
@@ -161,7 +161,7 @@ async fn signed_deliveries_from_the_fake_are_applied_and_audited() {
 #[tokio::test]
 async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
     let setup = start(false).await;
-    let event = WebhookEvent::unsubscribe(setup.fake.list_id(), "x@example.com", "manual");
+    let event = WebhookEvent::unsubscribe(setup.fake.list_id(), "x@northwind-mfg.com", "manual");
     let status = deliver_webhook(&setup.http, &setup.url, &event, Some("not-the-secret"))
         .await
         .unwrap();
@@ -173,7 +173,7 @@ async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
         unsigned, 401,
         "signatures are required once a secret is configured"
     );
-    assert_eq!(setup.status_of("x@example.com").await, None);
+    assert_eq!(setup.status_of("x@northwind-mfg.com").await, None);
 
     let rejected = setup.rows(REJECTED_KEY).await;
     assert_eq!(rejected.len(), 2);
@@ -195,15 +195,15 @@ async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
 async fn unsigned_deliveries_on_the_secret_url_apply_once() {
     let setup = start(true).await;
     let list = setup.fake.list_id();
-    let event =
-        WebhookEvent::cleaned(list, "dup@example.com", "abuse").fired_at("2025-05-01 10:00:00");
+    let event = WebhookEvent::cleaned(list, "dup@northwind-mfg.com", "abuse")
+        .fired_at("2025-05-01 10:00:00");
     for _ in 0..3 {
         let status = deliver_webhook(&setup.http, &setup.url, &event, None)
             .await
             .unwrap();
         assert_eq!(status, 200);
     }
-    let key = "7:cleaned|2025-05-01 10:00:00|dup@example.com";
+    let key = "7:cleaned|2025-05-01 10:00:00|dup@northwind-mfg.com";
     let rows = setup.rows(key).await;
     let outcomes: Vec<_> = rows.iter().map(|r| r.row.outcome).collect();
     assert_eq!(
@@ -211,7 +211,7 @@ async fn unsigned_deliveries_on_the_secret_url_apply_once() {
         [Outcome::Updated, Outcome::Unchanged, Outcome::Unchanged]
     );
     assert_eq!(
-        setup.status_of("dup@example.com").await,
+        setup.status_of("dup@northwind-mfg.com").await,
         Some(MemberStatus::Cleaned)
     );
 
@@ -221,11 +221,11 @@ async fn unsigned_deliveries_on_the_secret_url_apply_once() {
         .apply(StateBatch::new().map_id(IdMapping::new(
             ObjectKind::Members,
             "C0000007",
-            "dup@example.com",
+            "dup@northwind-mfg.com",
         )))
         .await
         .unwrap();
-    let moved = WebhookEvent::upemail(list, "dup@example.com", "New@Example.com");
+    let moved = WebhookEvent::upemail(list, "dup@northwind-mfg.com", "New@Northwind-mfg.com");
     assert_eq!(
         deliver_webhook(&setup.http, &setup.url, &moved, None)
             .await
@@ -239,10 +239,10 @@ async fn unsigned_deliveries_on_the_secret_url_apply_once() {
             .await
             .unwrap()
             .as_deref(),
-        Some("new@example.com")
+        Some("new@northwind-mfg.com")
     );
     assert_eq!(
-        setup.status_of("new@example.com").await,
+        setup.status_of("new@northwind-mfg.com").await,
         Some(MemberStatus::Cleaned)
     );
 }
@@ -266,7 +266,7 @@ async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
             "{url}"
         );
     }
-    let event = WebhookEvent::subscribe(setup.fake.list_id(), "a@example.com");
+    let event = WebhookEvent::subscribe(setup.fake.list_id(), "a@northwind-mfg.com");
     assert_eq!(
         deliver_webhook(&setup.http, &wrong, &event, None)
             .await
@@ -302,7 +302,7 @@ async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
         rejected[1].row.payload.as_ref().unwrap()["http_status"],
         413
     );
-    assert_eq!(setup.status_of("a@example.com").await, None);
+    assert_eq!(setup.status_of("a@northwind-mfg.com").await, None);
 }
 
 #[tokio::test]
@@ -314,17 +314,18 @@ async fn a_returning_member_is_remembered_as_subscribed_and_a_delete_blocks_push
         let url = setup.url.clone();
         async move { deliver_webhook(&http, &url, &event, None).await.unwrap() }
     };
-    let left = WebhookEvent::unsubscribe(list, "back@example.com", "manual")
+    let left = WebhookEvent::unsubscribe(list, "back@northwind-mfg.com", "manual")
         .fired_at("2025-05-01 10:00:00");
     assert_eq!(send(left).await, 200);
     assert_eq!(
-        setup.status_of("back@example.com").await,
+        setup.status_of("back@northwind-mfg.com").await,
         Some(MemberStatus::Unsubscribed)
     );
-    let back = WebhookEvent::subscribe(list, "back@example.com").fired_at("2025-05-02 10:00:00");
+    let back =
+        WebhookEvent::subscribe(list, "back@northwind-mfg.com").fired_at("2025-05-02 10:00:00");
     assert_eq!(send(back).await, 200);
     assert_eq!(
-        setup.status_of("back@example.com").await,
+        setup.status_of("back@northwind-mfg.com").await,
         Some(MemberStatus::Subscribed)
     );
 
@@ -333,17 +334,17 @@ async fn a_returning_member_is_remembered_as_subscribed_and_a_delete_blocks_push
         vec![
             ("id".into(), "abc123".into()),
             ("list_id".into(), list.to_owned()),
-            ("email".into(), "deleted@example.com".into()),
+            ("email".into(), "deleted@northwind-mfg.com".into()),
             ("action".into(), "delete".into()),
         ],
     );
     assert_eq!(send(deleted).await, 200);
     let record = setup
         .state
-        .member_statuses(&["deleted@example.com".to_owned()])
+        .member_statuses(&["deleted@northwind-mfg.com".to_owned()])
         .await
         .unwrap()
-        .remove("deleted@example.com")
+        .remove("deleted@northwind-mfg.com")
         .unwrap();
     assert_eq!(record.status, MemberStatus::Unsubscribed);
     assert_eq!(record.reason.as_deref(), Some("deleted in Mailchimp"));

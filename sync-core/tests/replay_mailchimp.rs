@@ -35,7 +35,7 @@ async fn a_failed_ecommerce_customer_put_is_replayed_once() {
     let op = Operation::UpsertEcomCustomer {
         store_id: "s1".into(),
         customer: serde_json::from_value::<EcomCustomerRecord>(serde_json::json!({
-            "id": "C0000001", "email_address": "ada@example.com", "opt_in_status": true
+            "id": "C0000001", "email_address": "ada@northwind-mfg.com", "opt_in_status": true
         }))
         .unwrap(),
     };
@@ -66,7 +66,7 @@ async fn a_failed_ecommerce_customer_put_is_replayed_once() {
         .unwrap();
     assert_eq!((report.attempted, report.resolved), (1, 1));
     let customer = fake.snapshot().customer("s1", "C0000001").cloned().unwrap();
-    assert_eq!(customer["email_address"], "ada@example.com");
+    assert_eq!(customer["email_address"], "ada@northwind-mfg.com");
     assert!(state
         .pending_replays(&ReplayFilter::All, 10)
         .await

@@ -42,12 +42,12 @@ async fn id_map_maps_both_ways_and_follows_changes() {
                 .map_id(IdMapping::new(
                     ObjectKind::Members,
                     "C-1",
-                    "ann@example.com",
+                    "ann@northwind-mfg.com",
                 ))
                 .map_id(IdMapping::new(
                     ObjectKind::Members,
                     "C-2",
-                    "ann@example.com",
+                    "ann@northwind-mfg.com",
                 ))
                 .map_id(IdMapping::new(ObjectKind::EcommerceCustomers, "C-1", "C-1")),
         )
@@ -59,11 +59,11 @@ async fn id_map_maps_both_ways_and_follows_changes() {
             .await
             .unwrap()
             .as_deref(),
-        Some("ann@example.com")
+        Some("ann@northwind-mfg.com")
     );
     assert_eq!(
         store
-            .source_keys(ObjectKind::Members, "ann@example.com")
+            .source_keys(ObjectKind::Members, "ann@northwind-mfg.com")
             .await
             .unwrap(),
         ["C-1", "C-2"]
@@ -71,7 +71,7 @@ async fn id_map_maps_both_ways_and_follows_changes() {
     // Kinds are separate namespaces.
     assert_eq!(
         store
-            .source_keys(ObjectKind::EcommerceCustomers, "ann@example.com")
+            .source_keys(ObjectKind::EcommerceCustomers, "ann@northwind-mfg.com")
             .await
             .unwrap(),
         Vec::<String>::new()
@@ -84,7 +84,7 @@ async fn id_map_maps_both_ways_and_follows_changes() {
                 .map_id(IdMapping::new(
                     ObjectKind::Members,
                     "C-1",
-                    "ann.new@example.com",
+                    "ann.new@northwind-mfg.com",
                 ))
                 .unmap_id(ObjectKind::Members, "C-2"),
         )
@@ -96,14 +96,14 @@ async fn id_map_maps_both_ways_and_follows_changes() {
             .await
             .unwrap()
             .as_deref(),
-        Some("ann.new@example.com")
+        Some("ann.new@northwind-mfg.com")
     );
     assert_eq!(
         store.target_id(ObjectKind::Members, "C-2").await.unwrap(),
         None
     );
     assert!(store
-        .source_keys(ObjectKind::Members, "ann@example.com")
+        .source_keys(ObjectKind::Members, "ann@northwind-mfg.com")
         .await
         .unwrap()
         .is_empty());
@@ -194,12 +194,12 @@ async fn member_statuses_are_remembered_by_normalised_email() {
         .apply(
             StateBatch::new()
                 .remember_member_status(MemberStatusRecord::new(
-                    " Bob@Example.com",
+                    " Bob@Northwind-mfg.com",
                     MemberStatus::Cleaned,
                     Some("hard bounce".into()),
                 ))
                 .remember_member_status(MemberStatusRecord::new(
-                    "eve@example.com",
+                    "eve@northwind-mfg.com",
                     MemberStatus::Unsubscribed,
                     None,
                 )),
@@ -207,11 +207,14 @@ async fn member_statuses_are_remembered_by_normalised_email() {
         .await
         .unwrap();
     let found = store
-        .member_statuses(&["BOB@example.com".into(), "nobody@example.com".into()])
+        .member_statuses(&[
+            "BOB@northwind-mfg.com".into(),
+            "nobody@northwind-mfg.com".into(),
+        ])
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
-    let bob = &found["bob@example.com"];
+    let bob = &found["bob@northwind-mfg.com"];
     assert_eq!(bob.status, MemberStatus::Cleaned);
     assert!(bob.status.blocks_push());
     assert_eq!(bob.reason.as_deref(), Some("hard bounce"));
@@ -220,7 +223,7 @@ async fn member_statuses_are_remembered_by_normalised_email() {
     store
         .apply(
             StateBatch::new().remember_member_status(MemberStatusRecord::new(
-                "eve@example.com",
+                "eve@northwind-mfg.com",
                 MemberStatus::Subscribed,
                 None,
             )),
@@ -228,10 +231,13 @@ async fn member_statuses_are_remembered_by_normalised_email() {
         .await
         .unwrap();
     let found = store
-        .member_statuses(&["eve@example.com".into()])
+        .member_statuses(&["eve@northwind-mfg.com".into()])
         .await
         .unwrap();
-    assert_eq!(found["eve@example.com"].status, MemberStatus::Subscribed);
+    assert_eq!(
+        found["eve@northwind-mfg.com"].status,
+        MemberStatus::Subscribed
+    );
 }
 
 #[tokio::test]
@@ -242,7 +248,7 @@ async fn audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object() {
     let started = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
     let full = NewAuditRow::new(run_a, ObjectKind::Customers, "C-1", Outcome::Failed)
         .operation(member_put("h1"))
-        .payload(json!({"email_address": "a@example.com", "password": "hunter2"}))
+        .payload(json!({"email_address": "a@northwind-mfg.com", "password": "hunter2"}))
         .error("mailchimp returned 503")
         .attempts(4)
         .times(started, started + Duration::milliseconds(1500));
@@ -492,10 +498,14 @@ async fn a_failing_batch_leaves_nothing_behind() {
     let store = store().await;
     let run = RunId::new();
     let batch = StateBatch::new()
-        .map_id(IdMapping::new(ObjectKind::Members, "C-1", "a@example.com"))
-        .put_hash(ObjectKind::Members, "a@example.com", hash("a"))
+        .map_id(IdMapping::new(
+            ObjectKind::Members,
+            "C-1",
+            "a@northwind-mfg.com",
+        ))
+        .put_hash(ObjectKind::Members, "a@northwind-mfg.com", hash("a"))
         .remember_member_status(MemberStatusRecord::new(
-            "a@example.com",
+            "a@northwind-mfg.com",
             MemberStatus::Cleaned,
             None,
         ))
@@ -524,12 +534,12 @@ async fn a_failing_batch_leaves_nothing_behind() {
         None
     );
     assert!(store
-        .hashes(ObjectKind::Members, &["a@example.com".into()])
+        .hashes(ObjectKind::Members, &["a@northwind-mfg.com".into()])
         .await
         .unwrap()
         .is_empty());
     assert!(store
-        .member_statuses(&["a@example.com".into()])
+        .member_statuses(&["a@northwind-mfg.com".into()])
         .await
         .unwrap()
         .is_empty());

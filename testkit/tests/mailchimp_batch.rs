@@ -22,14 +22,17 @@ async fn creates_new_members_and_reports_them() {
     let reply = api
         .post(
             &format!("/lists/{list}"),
-            json!({"members": members(&["a@example.com", "b@example.com"], "subscribed"), "update_existing": true}),
+            json!({"members": members(&["a@northwind-mfg.com", "b@northwind-mfg.com"], "subscribed"), "update_existing": true}),
         )
         .await;
     let body = reply.ok();
     assert_eq!(body["total_created"], 2);
     assert_eq!(body["total_updated"], 0);
     assert_eq!(body["error_count"], 0);
-    assert_eq!(body["new_members"][1]["email_address"], "b@example.com");
+    assert_eq!(
+        body["new_members"][1]["email_address"],
+        "b@northwind-mfg.com"
+    );
     assert_eq!(body["new_members"][1]["status"], "subscribed");
     assert_eq!(body["errors"], json!([]));
     assert_eq!(api.fake.snapshot().members[&list].len(), 2);
@@ -39,7 +42,9 @@ async fn creates_new_members_and_reports_them() {
 async fn more_than_500_members_is_rejected_whole() {
     let api = Api::start().await;
     let list = api.list();
-    let emails: Vec<String> = (0..501).map(|n| format!("m{n}@example.com")).collect();
+    let emails: Vec<String> = (0..501)
+        .map(|n| format!("m{n}@northwind-mfg.com"))
+        .collect();
     let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
     let reply = api
         .post(
@@ -69,15 +74,15 @@ async fn existing_members_need_update_existing() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "old@example.com", "unsubscribed")
+        .seed_member(&list, "old@northwind-mfg.com", "transactional")
         .unwrap();
-    let batch = json!({"members": members(&["old@example.com", "new@example.com"], "subscribed")});
+    let batch = json!({"members": members(&["old@northwind-mfg.com", "new@northwind-mfg.com"], "subscribed")});
     let reply = api.post(&format!("/lists/{list}"), batch.clone()).await;
     let body = reply.ok();
     assert_eq!(body["total_created"], 1);
     assert_eq!(body["error_count"], 1);
     let error = &body["errors"][0];
-    assert_eq!(error["email_address"], "old@example.com");
+    assert_eq!(error["email_address"], "old@northwind-mfg.com");
     assert_eq!(error["error_code"], "ERROR_CONTACT_EXISTS");
     for field in ["error", "field", "field_message"] {
         assert!(error[field].is_string(), "error lacks {field}: {error}");
@@ -97,10 +102,10 @@ async fn per_member_errors_do_not_stop_the_rest() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "cleaned@example.com", "cleaned")
+        .seed_member(&list, "cleaned@northwind-mfg.com", "cleaned")
         .unwrap();
     api.fake
-        .forget_email(&list, "forgotten@example.com")
+        .forget_email(&list, "forgotten@northwind-mfg.com")
         .unwrap();
     let reply = api
         .post(
@@ -108,12 +113,12 @@ async fn per_member_errors_do_not_stop_the_rest() {
             json!({
                 "update_existing": true,
                 "members": [
-                    {"email_address": "fine@example.com", "status": "subscribed"},
+                    {"email_address": "fine@northwind-mfg.com", "status": "subscribed"},
                     {"email_address": "not an email", "status": "subscribed"},
-                    {"email_address": "cleaned@example.com", "status": "subscribed"},
-                    {"email_address": "forgotten@example.com", "status": "subscribed"},
-                    {"email_address": "nostatus@example.com"},
-                    {"email_address": "badstatus@example.com", "status": "archived"}
+                    {"email_address": "cleaned@northwind-mfg.com", "status": "subscribed"},
+                    {"email_address": "forgotten@northwind-mfg.com", "status": "subscribed"},
+                    {"email_address": "nostatus@northwind-mfg.com"},
+                    {"email_address": "badstatus@northwind-mfg.com", "status": "archived"}
                 ]
             }),
         )
@@ -136,7 +141,7 @@ async fn per_member_errors_do_not_stop_the_rest() {
     assert_eq!(errors[4]["field"], "status");
     let snapshot = api.fake.snapshot();
     assert_eq!(
-        snapshot.member(&list, "cleaned@example.com").unwrap()["status"],
+        snapshot.member(&list, "cleaned@northwind-mfg.com").unwrap()["status"],
         "cleaned"
     );
 }

@@ -42,7 +42,7 @@ async fn with_catalog() -> Api {
     let api = with_store().await;
     api.put(
         "/ecommerce/stores/shop/customers/C1",
-        json!({"id": "C1", "email_address": "c1@example.com", "opt_in_status": true, "first_name": "Cy"}),
+        json!({"id": "C1", "email_address": "c1@northwind-mfg.com", "opt_in_status": true, "first_name": "Cy"}),
     )
     .await
     .ok();
@@ -210,20 +210,31 @@ async fn customers_upsert_by_put_and_post_refuses_duplicates() {
     .await
     .problem(400, "Invalid Resource");
 
-    // PATCH cannot change the email address.
+    // A customer without an address may gain one; PATCH cannot change it (see
+    // a_customer_email_never_changes for PUT).
     api.put(
         path,
-        json!({"id": "C1", "opt_in_status": true, "email_address": "ada@example.com"}),
+        json!({"id": "C1", "opt_in_status": true, "email_address": "ada@northwind-mfg.com"}),
     )
     .await
     .ok();
+    let refused = api
+        .patch(
+            path,
+            json!({"email_address": "new@northwind-mfg.com", "company": "Babbage"}),
+        )
+        .await;
+    assert_eq!(
+        refused.problem(400, "Invalid Resource")["detail"],
+        "An email address may not be changed once a customer is created."
+    );
     let patched = api
         .patch(
             path,
-            json!({"email_address": "new@example.com", "company": "Babbage"}),
+            json!({"email_address": "ADA@northwind-mfg.com", "company": "Babbage"}),
         )
         .await;
-    assert_eq!(patched.ok()["email_address"], "ada@example.com");
+    assert_eq!(patched.ok()["email_address"], "ADA@northwind-mfg.com");
     assert_eq!(patched.ok()["company"], "Babbage");
     api.patch(
         "/ecommerce/stores/shop/customers/nobody",
@@ -240,12 +251,12 @@ async fn a_customer_email_joins_the_audience_without_downgrading_members() {
     let api = with_store().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "unsub@example.com", "unsubscribed")
+        .seed_member(&list, "unsub@northwind-mfg.com", "unsubscribed")
         .unwrap();
     for (id, email, opt_in) in [
-        ("A", "optin@example.com", true),
-        ("B", "transact@example.com", false),
-        ("C", "unsub@example.com", true),
+        ("A", "optin@northwind-mfg.com", true),
+        ("B", "transact@northwind-mfg.com", false),
+        ("C", "unsub@northwind-mfg.com", true),
     ] {
         api.put(
             &format!("/ecommerce/stores/shop/customers/{id}"),
@@ -256,15 +267,17 @@ async fn a_customer_email_joins_the_audience_without_downgrading_members() {
     }
     let snapshot = api.fake.snapshot();
     assert_eq!(
-        snapshot.member(&list, "optin@example.com").unwrap()["status"],
+        snapshot.member(&list, "optin@northwind-mfg.com").unwrap()["status"],
         "subscribed"
     );
     assert_eq!(
-        snapshot.member(&list, "transact@example.com").unwrap()["status"],
+        snapshot
+            .member(&list, "transact@northwind-mfg.com")
+            .unwrap()["status"],
         "transactional"
     );
     assert_eq!(
-        snapshot.member(&list, "unsub@example.com").unwrap()["status"],
+        snapshot.member(&list, "unsub@northwind-mfg.com").unwrap()["status"],
         "unsubscribed"
     );
 }
@@ -405,7 +418,7 @@ async fn orders_must_reference_existing_customers_products_and_variants() {
 
     let created = api.post(orders, order("O1", "C1", "P1", "V1")).await;
     let body = created.ok();
-    assert_eq!(body["customer"]["email_address"], "c1@example.com");
+    assert_eq!(body["customer"]["email_address"], "c1@northwind-mfg.com");
     assert_eq!(body["lines"][0]["product_title"], "Product P1");
     assert_eq!(body["lines"][0]["product_variant_title"], "Variant V1");
     assert_eq!(body["store_id"], "shop");

@@ -113,9 +113,9 @@ async fn a_route_override_hits_only_that_route() {
         .unwrap();
     let dropped = api
         .http
-        .put(api.url(&format!("/lists/{list}/members/a@example.com")))
+        .put(api.url(&format!("/lists/{list}/members/a@northwind-mfg.com")))
         .basic_auth("x", Some(api.fake.api_key()))
-        .json(&json!({"email_address": "a@example.com", "status_if_new": "subscribed"}))
+        .json(&json!({"email_address": "a@northwind-mfg.com", "status_if_new": "subscribed"}))
         .send()
         .await;
     assert!(dropped.is_err(), "expected a transport error");
@@ -125,7 +125,7 @@ async fn a_route_override_hits_only_that_route() {
     );
     api.post(
         &format!("/lists/{list}/members"),
-        json!({"email_address": "a@example.com", "status": "subscribed"}),
+        json!({"email_address": "a@northwind-mfg.com", "status": "subscribed"}),
     )
     .await
     .ok();

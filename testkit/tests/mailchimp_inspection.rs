@@ -12,7 +12,7 @@ const MEMBER_ROUTE: &str = "/3.0/lists/{list_id}/members/{subscriber_hash}";
 async fn requests_are_counted_by_method_and_route_pattern() {
     let api = Api::start().await;
     let list = api.list();
-    for email in ["a@example.com", "b@example.com"] {
+    for email in ["a@northwind-mfg.com", "b@northwind-mfg.com"] {
         api.put(
             &format!("/lists/{list}/members/{email}"),
             json!({"email_address": email, "status_if_new": "subscribed"}),
@@ -20,7 +20,7 @@ async fn requests_are_counted_by_method_and_route_pattern() {
         .await
         .ok();
     }
-    api.get(&format!("/lists/{list}/members/a@example.com"))
+    api.get(&format!("/lists/{list}/members/a@northwind-mfg.com"))
         .await
         .ok();
     api.get("/ping").await.ok();
@@ -39,17 +39,17 @@ async fn refused_writes_count_as_writes_but_not_successful_ones() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "c@example.com", "cleaned")
+        .seed_member(&list, "c@northwind-mfg.com", "cleaned")
         .unwrap();
     api.put(
-        &format!("/lists/{list}/members/c@example.com"),
+        &format!("/lists/{list}/members/c@northwind-mfg.com"),
         json!({"status": "subscribed"}),
     )
     .await
     .problem(400, "Member In Compliance State");
     let unauthenticated = api
         .http
-        .put(api.url(&format!("/lists/{list}/members/c@example.com")))
+        .put(api.url(&format!("/lists/{list}/members/c@northwind-mfg.com")))
         .json(&json!({"status": "unsubscribed"}))
         .send()
         .await
@@ -67,9 +67,9 @@ async fn the_snapshot_holds_every_collection() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "m@example.com", "subscribed")
+        .seed_member(&list, "m@northwind-mfg.com", "subscribed")
         .unwrap();
-    api.fake.forget_email(&list, "f@example.com").unwrap();
+    api.fake.forget_email(&list, "f@northwind-mfg.com").unwrap();
     api.post(
         &format!("/lists/{list}/webhooks"),
         json!({"url": "http://127.0.0.1:9/h"}),
@@ -105,7 +105,7 @@ async fn the_snapshot_holds_every_collection() {
     let snapshot = api.fake.snapshot();
     assert_eq!(snapshot.lists.len(), 1);
     assert_eq!(snapshot.lists[0]["stats"]["member_count"], 1);
-    assert!(snapshot.member(&list, "M@example.com").is_some());
+    assert!(snapshot.member(&list, "M@northwind-mfg.com").is_some());
     assert_eq!(snapshot.forgotten[&list].len(), 1);
     assert_eq!(snapshot.webhooks[&list].len(), 1);
     assert!(snapshot.webhooks[&list][0].get("signing_secret").is_none());
@@ -133,7 +133,7 @@ async fn reset_stats_keeps_data_and_reset_restores_the_start() {
     let list = api.list();
     api.post(
         &format!("/lists/{list}/members"),
-        json!({"email_address": "a@example.com", "status": "subscribed"}),
+        json!({"email_address": "a@northwind-mfg.com", "status": "subscribed"}),
     )
     .await
     .ok();
@@ -164,30 +164,40 @@ async fn seeding_helpers_bypass_the_api_and_reject_what_cannot_exist() {
         let error = api.fake.seed_store(store, list_id, currency).unwrap_err();
         assert!(error.to_string().contains(store), "{error}");
     }
-    assert!(api.fake.seed_member(&list, "x@example.com", "vip").is_err());
+    assert!(api
+        .fake
+        .seed_member(&list, "x@northwind-mfg.com", "vip")
+        .is_err());
     assert!(api
         .fake
         .seed_member(&list, "not-an-email", "subscribed")
         .is_err());
     assert!(api
         .fake
-        .seed_member("nolist", "x@example.com", "subscribed")
+        .seed_member("nolist", "x@northwind-mfg.com", "subscribed")
         .is_err());
-    assert!(api.fake.forget_email("nolist", "x@example.com").is_err());
+    assert!(api
+        .fake
+        .forget_email("nolist", "x@northwind-mfg.com")
+        .is_err());
 
     // Seeding a forgotten email brings it back; forgetting a member removes it.
-    api.fake.forget_email(&list, "f@example.com").unwrap();
+    api.fake.forget_email(&list, "f@northwind-mfg.com").unwrap();
     api.fake
-        .seed_member(&list, "f@example.com", "archived")
+        .seed_member(&list, "f@northwind-mfg.com", "archived")
         .unwrap();
     let snapshot = api.fake.snapshot();
     assert!(snapshot.forgotten[&list].is_empty());
     assert_eq!(
-        snapshot.member(&list, "f@example.com").unwrap()["status"],
+        snapshot.member(&list, "f@northwind-mfg.com").unwrap()["status"],
         "archived"
     );
-    api.fake.forget_email(&list, "f@example.com").unwrap();
-    assert!(api.fake.snapshot().member(&list, "f@example.com").is_none());
+    api.fake.forget_email(&list, "f@northwind-mfg.com").unwrap();
+    assert!(api
+        .fake
+        .snapshot()
+        .member(&list, "f@northwind-mfg.com")
+        .is_none());
 
     assert_eq!(
         api.get("/ecommerce/stores/shop").await.ok()["currency_code"],

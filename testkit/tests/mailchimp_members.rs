@@ -15,16 +15,16 @@ fn member_path(list: &str, email: &str) -> String {
 async fn put_creates_with_status_if_new_and_never_applies_it_to_existing_members() {
     let api = Api::start().await;
     let list = api.list();
-    let path = member_path(&list, "Ann@Example.com");
+    let path = member_path(&list, "Ann@Northwind-mfg.com");
     let created = api
         .put(
             &path,
-            json!({"email_address": "Ann@Example.com", "status_if_new": "pending", "merge_fields": {"FNAME": "Ann"}}),
+            json!({"email_address": "Ann@Northwind-mfg.com", "status_if_new": "pending", "merge_fields": {"FNAME": "Ann"}}),
         )
         .await;
     let member = created.ok();
     assert_eq!(member["status"], "pending");
-    assert_eq!(member["id"], subscriber_hash("ann@example.com"));
+    assert_eq!(member["id"], subscriber_hash("ann@northwind-mfg.com"));
     assert_eq!(member["list_id"], list.as_str());
     assert_eq!(member["merge_fields"]["FNAME"], "Ann");
     assert_eq!(member["full_name"], "Ann");
@@ -33,7 +33,7 @@ async fn put_creates_with_status_if_new_and_never_applies_it_to_existing_members
     let updated = api
         .put(
             &path,
-            json!({"email_address": "ann@example.com", "status_if_new": "subscribed", "merge_fields": {"LNAME": "Lee"}}),
+            json!({"email_address": "ann@northwind-mfg.com", "status_if_new": "subscribed", "merge_fields": {"LNAME": "Lee"}}),
         )
         .await;
     let member = updated.ok();
@@ -52,26 +52,26 @@ async fn put_creates_with_status_if_new_and_never_applies_it_to_existing_members
 async fn put_of_a_new_member_needs_email_and_status() {
     let api = Api::start().await;
     let list = api.list();
-    let path = member_path(&list, "new@example.com");
+    let path = member_path(&list, "new@northwind-mfg.com");
     let reply = api.put(&path, json!({"status_if_new": "subscribed"})).await;
     let doc = reply.problem(400, "Invalid Resource");
     assert_eq!(doc["errors"][0]["field"], "email_address");
     let reply = api
-        .put(&path, json!({"email_address": "new@example.com"}))
+        .put(&path, json!({"email_address": "new@northwind-mfg.com"}))
         .await;
     let doc = reply.problem(400, "Invalid Resource");
     assert_eq!(doc["errors"][0]["field"], "status_if_new");
     let reply = api
         .put(
             &path,
-            json!({"email_address": "other@example.com", "status_if_new": "subscribed"}),
+            json!({"email_address": "other@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
     reply.problem(400, "Invalid Resource");
     let reply = api
         .put(
             &path,
-            json!({"email_address": "new@example.com", "status_if_new": "archived"}),
+            json!({"email_address": "new@northwind-mfg.com", "status_if_new": "archived"}),
         )
         .await;
     assert_eq!(
@@ -85,20 +85,20 @@ async fn the_path_accepts_an_email_instead_of_the_hash() {
     let api = Api::start().await;
     let list = api.list();
     api.put(
-        &format!("/lists/{list}/members/Bob@example.com"),
-        json!({"email_address": "bob@example.com", "status_if_new": "subscribed"}),
+        &format!("/lists/{list}/members/Bob@northwind-mfg.com"),
+        json!({"email_address": "bob@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .ok();
-    let by_hash = api.get(&member_path(&list, "bob@example.com")).await;
-    assert_eq!(by_hash.ok()["email_address"], "bob@example.com");
+    let by_hash = api.get(&member_path(&list, "bob@northwind-mfg.com")).await;
+    assert_eq!(by_hash.ok()["email_address"], "bob@northwind-mfg.com");
 }
 
 #[tokio::test]
 async fn invalid_emails_are_invalid_resource_with_errors() {
     let api = Api::start().await;
     let list = api.list();
-    for email in ["not-an-email", "a@b", "spaces in@example.com"] {
+    for email in ["not-an-email", "a@b", "spaces in@northwind-mfg.com"] {
         let reply = api
             .post(
                 &format!("/lists/{list}/members"),
@@ -117,18 +117,18 @@ async fn a_cleaned_member_cannot_be_resubscribed() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "bounced@example.com", "cleaned")
+        .seed_member(&list, "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
-    let path = member_path(&list, "bounced@example.com");
+    let path = member_path(&list, "bounced@northwind-mfg.com");
     for status in ["subscribed", "pending"] {
         let put = api
-            .put(&path, json!({"email_address": "bounced@example.com", "status": status, "status_if_new": status}))
+            .put(&path, json!({"email_address": "bounced@northwind-mfg.com", "status": status, "status_if_new": status}))
             .await;
         let doc = put.problem(400, "Member In Compliance State");
         assert!(doc["detail"]
             .as_str()
             .unwrap()
-            .contains("bounced@example.com"));
+            .contains("bounced@northwind-mfg.com"));
         api.patch(&path, json!({"status": status}))
             .await
             .problem(400, "Member In Compliance State");
@@ -137,7 +137,7 @@ async fn a_cleaned_member_cannot_be_resubscribed() {
     let put = api
         .put(
             &path,
-            json!({"email_address": "bounced@example.com", "status_if_new": "subscribed"}),
+            json!({"email_address": "bounced@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
     assert_eq!(put.ok()["status"], "cleaned");
@@ -150,18 +150,20 @@ async fn a_cleaned_member_cannot_be_resubscribed() {
 async fn forgotten_emails_cannot_be_re_added() {
     let api = Api::start().await;
     let list = api.list();
-    api.fake.forget_email(&list, "gone@example.com").unwrap();
+    api.fake
+        .forget_email(&list, "gone@northwind-mfg.com")
+        .unwrap();
     let reply = api
         .put(
-            &member_path(&list, "gone@example.com"),
-            json!({"email_address": "gone@example.com", "status_if_new": "subscribed"}),
+            &member_path(&list, "gone@northwind-mfg.com"),
+            json!({"email_address": "gone@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
     reply.problem(400, "Forgotten Email Not Subscribed");
     let reply = api
         .post(
             &format!("/lists/{list}/members"),
-            json!({"email_address": "gone@example.com", "status": "subscribed"}),
+            json!({"email_address": "gone@northwind-mfg.com", "status": "subscribed"}),
         )
         .await;
     reply.problem(400, "Forgotten Email Not Subscribed");
@@ -171,10 +173,10 @@ async fn forgotten_emails_cannot_be_re_added() {
 async fn delete_permanent_forgets_the_email() {
     let api = Api::start().await;
     let list = api.list();
-    let path = member_path(&list, "temp@example.com");
+    let path = member_path(&list, "temp@northwind-mfg.com");
     api.put(
         &path,
-        json!({"email_address": "temp@example.com", "status_if_new": "subscribed"}),
+        json!({"email_address": "temp@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .ok();
@@ -185,11 +187,11 @@ async fn delete_permanent_forgets_the_email() {
     api.get(&path).await.problem(404, "Resource Not Found");
     assert_eq!(
         api.fake.snapshot().forgotten[&list],
-        vec![subscriber_hash("temp@example.com")]
+        vec![subscriber_hash("temp@northwind-mfg.com")]
     );
     api.put(
         &path,
-        json!({"email_address": "temp@example.com", "status_if_new": "subscribed"}),
+        json!({"email_address": "temp@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .problem(400, "Forgotten Email Not Subscribed");
@@ -199,7 +201,7 @@ async fn delete_permanent_forgets_the_email() {
 async fn post_creates_once_then_says_member_exists() {
     let api = Api::start().await;
     let list = api.list();
-    let body = json!({"email_address": "dup@example.com", "status": "subscribed", "tags": ["vip", "wholesale"]});
+    let body = json!({"email_address": "dup@northwind-mfg.com", "status": "subscribed", "tags": ["vip", "wholesale"]});
     let created = api
         .post(&format!("/lists/{list}/members"), body.clone())
         .await;
@@ -210,7 +212,7 @@ async fn post_creates_once_then_says_member_exists() {
     again.problem(400, "Member Exists");
     api.post(
         &format!("/lists/{list}/members"),
-        json!({"email_address": "x@example.com"}),
+        json!({"email_address": "x@northwind-mfg.com"}),
     )
     .await
     .problem(400, "Invalid Resource");
@@ -221,15 +223,15 @@ async fn patch_updates_existing_members_only_and_can_change_the_email() {
     let api = Api::start().await;
     let list = api.list();
     api.patch(
-        &member_path(&list, "nobody@example.com"),
+        &member_path(&list, "nobody@northwind-mfg.com"),
         json!({"status": "subscribed"}),
     )
     .await
     .problem(404, "Resource Not Found");
-    let path = member_path(&list, "old@example.com");
+    let path = member_path(&list, "old@northwind-mfg.com");
     api.put(
         &path,
-        json!({"email_address": "old@example.com", "status_if_new": "subscribed"}),
+        json!({"email_address": "old@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .ok();
@@ -239,25 +241,27 @@ async fn patch_updates_existing_members_only_and_can_change_the_email() {
     let moved = api
         .patch(
             &path,
-            json!({"email_address": "new@example.com", "vip": true}),
+            json!({"email_address": "new@northwind-mfg.com", "vip": true}),
         )
         .await;
     let member = moved.ok();
-    assert_eq!(member["id"], subscriber_hash("new@example.com"));
+    assert_eq!(member["id"], subscriber_hash("new@northwind-mfg.com"));
     assert_eq!(member["vip"], true);
     api.get(&path).await.problem(404, "Resource Not Found");
-    api.get(&member_path(&list, "new@example.com")).await.ok();
+    api.get(&member_path(&list, "new@northwind-mfg.com"))
+        .await
+        .ok();
 }
 
 #[tokio::test]
 async fn delete_archives_and_put_brings_the_member_back() {
     let api = Api::start().await;
     let list = api.list();
-    let path = member_path(&list, "arch@example.com");
+    let path = member_path(&list, "arch@northwind-mfg.com");
     let first = api
         .put(
             &path,
-            json!({"email_address": "arch@example.com", "status_if_new": "subscribed"}),
+            json!({"email_address": "arch@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
     let unique_id = first.ok()["unique_email_id"].clone();
@@ -275,7 +279,7 @@ async fn delete_archives_and_put_brings_the_member_back() {
     let back = api
         .put(
             &path,
-            json!({"email_address": "arch@example.com", "status_if_new": "pending"}),
+            json!({"email_address": "arch@northwind-mfg.com", "status_if_new": "pending"}),
         )
         .await;
     assert_eq!(back.ok()["status"], "pending");
@@ -286,10 +290,10 @@ async fn delete_archives_and_put_brings_the_member_back() {
 async fn tags_are_added_removed_and_listed() {
     let api = Api::start().await;
     let list = api.list();
-    let path = member_path(&list, "tagged@example.com");
+    let path = member_path(&list, "tagged@northwind-mfg.com");
     api.put(
         &path,
-        json!({"email_address": "tagged@example.com", "status_if_new": "subscribed"}),
+        json!({"email_address": "tagged@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .ok();
@@ -347,20 +351,21 @@ async fn required_merge_fields_are_enforced_unless_skipped() {
     .await
     .problem(400, "Invalid Resource");
 
-    let path = member_path(&list, "m@example.com");
+    let path = member_path(&list, "m@northwind-mfg.com");
     let missing = api
         .put(
             &path,
-            json!({"email_address": "m@example.com", "status_if_new": "subscribed"}),
+            json!({"email_address": "m@northwind-mfg.com", "status_if_new": "subscribed"}),
         )
         .await;
+    // A missing required field is named by its bare tag, as users report.
     assert_eq!(
         missing.problem(400, "Invalid Resource")["errors"][0]["field"],
-        "merge_fields.CCODE"
+        "CCODE"
     );
     api.put(
         &format!("{path}?skip_merge_validation=true"),
-        json!({"email_address": "m@example.com", "status_if_new": "subscribed"}),
+        json!({"email_address": "m@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .ok();
@@ -390,9 +395,9 @@ async fn member_lists_filter_by_status_and_last_changed() {
     let api = Api::start().await;
     let list = api.list();
     for (email, status) in [
-        ("a@example.com", "subscribed"),
-        ("b@example.com", "unsubscribed"),
-        ("c@example.com", "subscribed"),
+        ("a@northwind-mfg.com", "subscribed"),
+        ("b@northwind-mfg.com", "unsubscribed"),
+        ("c@northwind-mfg.com", "subscribed"),
     ] {
         api.fake.seed_member(&list, email, status).unwrap();
     }
@@ -405,7 +410,7 @@ async fn member_lists_filter_by_status_and_last_changed() {
         .iter()
         .map(|m| m["email_address"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(emails, ["a@example.com", "c@example.com"]);
+    assert_eq!(emails, ["a@northwind-mfg.com", "c@northwind-mfg.com"]);
     let future = api
         .get(&format!(
             "/lists/{list}/members?since_last_changed=2999-01-01T00:00:00Z"
@@ -430,10 +435,10 @@ async fn lists_report_member_stats_and_unknown_lists_are_404() {
     let api = Api::start().await;
     let list = api.list();
     api.fake
-        .seed_member(&list, "s@example.com", "subscribed")
+        .seed_member(&list, "s@northwind-mfg.com", "subscribed")
         .unwrap();
     api.fake
-        .seed_member(&list, "c@example.com", "cleaned")
+        .seed_member(&list, "c@northwind-mfg.com", "cleaned")
         .unwrap();
     let reply = api.get(&format!("/lists/{list}")).await;
     let stats = &reply.ok()["stats"];
@@ -446,8 +451,8 @@ async fn lists_report_member_stats_and_unknown_lists_are_404() {
         .await
         .problem(404, "Resource Not Found");
     api.put(
-        "/lists/nope/members/x@example.com",
-        json!({"email_address": "x@example.com", "status_if_new": "subscribed"}),
+        "/lists/nope/members/x@northwind-mfg.com",
+        json!({"email_address": "x@northwind-mfg.com", "status_if_new": "subscribed"}),
     )
     .await
     .problem(404, "Resource Not Found");
@@ -474,7 +479,7 @@ async fn lists_can_be_created_and_configured_lists_exist_at_start() {
                 "name": "New audience",
                 "contact": {"company": "c", "address1": "a", "city": "x", "country": "US"},
                 "permission_reminder": "you asked",
-                "campaign_defaults": {"from_name": "f", "from_email": "f@example.com", "subject": "", "language": "en"},
+                "campaign_defaults": {"from_name": "f", "from_email": "f@northwind-mfg.com", "subject": "", "language": "en"},
                 "email_type_option": false
             }),
         )

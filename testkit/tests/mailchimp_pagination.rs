@@ -11,7 +11,7 @@ async fn seeded(n: usize) -> Api {
     let list = api.list();
     for i in 0..n {
         api.fake
-            .seed_member(&list, &format!("m{i:04}@example.com"), "subscribed")
+            .seed_member(&list, &format!("m{i:04}@northwind-mfg.com"), "subscribed")
             .unwrap();
     }
     api
@@ -45,7 +45,9 @@ async fn pages_cover_every_item_once_in_a_stable_order() {
         offset += page.len();
         seen.extend(page);
     }
-    let expected: Vec<String> = (0..25).map(|i| format!("m{i:04}@example.com")).collect();
+    let expected: Vec<String> = (0..25)
+        .map(|i| format!("m{i:04}@northwind-mfg.com"))
+        .collect();
     assert_eq!(seen, expected);
 
     // Asking again gives the same order.
@@ -126,7 +128,7 @@ async fn fields_and_exclude_fields_trim_responses() {
         .await;
     assert_eq!(
         reply.ok(),
-        &json!({"members": [{"email_address": "m0000@example.com"}, {"email_address": "m0001@example.com"}], "total_items": 2})
+        &json!({"members": [{"email_address": "m0000@northwind-mfg.com"}, {"email_address": "m0001@northwind-mfg.com"}], "total_items": 2})
     );
     let reply = api
         .get(&format!(

@@ -120,7 +120,7 @@ async fn fired_events_reach_subscribed_webhooks_signed_and_form_encoded() {
         .await;
     let secret = created.ok()["signing_secret"].as_str().unwrap().to_owned();
 
-    let event = WebhookEvent::unsubscribe(&list, "gone@example.com", "manual")
+    let event = WebhookEvent::unsubscribe(&list, "gone@northwind-mfg.com", "manual")
         .fired_at("2024-05-01 12:00:00");
     let deliveries = api.fake.fire_webhook_event(&list, &event).await.unwrap();
     assert_eq!(deliveries.len(), 1);
@@ -132,7 +132,7 @@ async fn fired_events_reach_subscribed_webhooks_signed_and_form_encoded() {
         .fake
         .fire_webhook_event(
             &list,
-            &WebhookEvent::profile(&list, "a@example.com", &[("FNAME", "A")]),
+            &WebhookEvent::profile(&list, "a@northwind-mfg.com", &[("FNAME", "A")]),
         )
         .await
         .unwrap();
@@ -156,7 +156,7 @@ async fn fired_events_reach_subscribed_webhooks_signed_and_form_encoded() {
     };
     assert_eq!(get("type"), Some("unsubscribe"));
     assert_eq!(get("fired_at"), Some("2024-05-01 12:00:00"));
-    assert_eq!(get("data[email]"), Some("gone@example.com"));
+    assert_eq!(get("data[email]"), Some("gone@northwind-mfg.com"));
     assert_eq!(get("data[list_id]"), Some(list.as_str()));
     assert_eq!(get("data[action]"), Some("unsub"));
     assert_eq!(get("data[reason]"), Some("manual"));
@@ -166,7 +166,7 @@ async fn fired_events_reach_subscribed_webhooks_signed_and_form_encoded() {
 async fn deliveries_can_be_unsigned_and_failures_are_reported() {
     let (server, seen) = receiver().await;
     let http = reqwest::Client::new();
-    let event = WebhookEvent::cleaned("L1", "bounce@example.com", "hard");
+    let event = WebhookEvent::cleaned("L1", "bounce@northwind-mfg.com", "hard");
     let status = deliver_webhook(&http, &format!("{}/hook", server.base_url()), &event, None)
         .await
         .unwrap();
@@ -175,11 +175,11 @@ async fn deliveries_can_be_unsigned_and_failures_are_reported() {
     assert!(signature.is_none());
     assert!(body.contains("type=cleaned") && body.contains("data%5Breason%5D=hard"));
 
-    let upemail = WebhookEvent::upemail("L1", "old@example.com", "new@example.com");
+    let upemail = WebhookEvent::upemail("L1", "old@northwind-mfg.com", "new@northwind-mfg.com");
     assert_eq!(upemail.kind(), "upemail");
     assert!(upemail
         .form_body()
-        .contains("data%5Bnew_email%5D=new%40example.com"));
+        .contains("data%5Bnew_email%5D=new%40northwind-mfg.com"));
 
     // A webhook whose receiver is gone: the failure is in the report, not an error.
     let api = Api::start().await;
@@ -191,7 +191,10 @@ async fn deliveries_can_be_unsigned_and_failures_are_reported() {
     server.shutdown().await.unwrap();
     let deliveries = api
         .fake
-        .fire_webhook_event(&list, &WebhookEvent::subscribe(&list, "x@example.com"))
+        .fire_webhook_event(
+            &list,
+            &WebhookEvent::subscribe(&list, "x@northwind-mfg.com"),
+        )
         .await
         .unwrap();
     assert_eq!(deliveries.len(), 1);
@@ -268,14 +271,14 @@ async fn events_with_a_source_reach_only_webhooks_listening_to_it() {
     api.post(&format!("/lists/{list}/webhooks"), json!({"url": url}))
         .await
         .ok();
-    let from_api = WebhookEvent::subscribe(&list, "a@example.com").source("api");
+    let from_api = WebhookEvent::subscribe(&list, "a@northwind-mfg.com").source("api");
     assert!(api
         .fake
         .fire_webhook_event(&list, &from_api)
         .await
         .unwrap()
         .is_empty());
-    let from_user = WebhookEvent::subscribe(&list, "a@example.com").source("user");
+    let from_user = WebhookEvent::subscribe(&list, "a@northwind-mfg.com").source("user");
     assert_eq!(
         api.fake
             .fire_webhook_event(&list, &from_user)

@@ -204,11 +204,12 @@ async fn plain_dates_and_mutations_show_up() {
         .start()
         .await
         .unwrap();
-    assert!(qad.update_customer("C0000004", |c| c.email = Some("new@example.com".into())));
+    assert!(qad.update_customer("C0000004", |c| c.email =
+        Some("new@northwind-mfg.com".into())));
     assert!(!qad.update_customer("C9999999", |_| {}));
     let body = read(&qad, "customerV2s", &[("customerCode", "C0000004")]).await;
     let doc = &body["data"]["customerV2s"][0];
-    assert_eq!(doc["EMail"], "new@example.com");
+    assert_eq!(doc["EMail"], "new@northwind-mfg.com");
     assert_eq!(doc["lastModifiedDate"], "2026-03-01");
 
     qad.set_date_style(DateStyle::IsoMidnight);

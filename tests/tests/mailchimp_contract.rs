@@ -35,7 +35,7 @@ async fn ping_and_account_decode_the_fakes_answers() {
     );
     let account = client.account().await.unwrap();
     assert_eq!(account.account_id, "testkitaccount");
-    assert_eq!(account.email, "owner@example.com");
+    assert_eq!(account.email, "owner@northwind-mfg.com");
     assert!(account.member_since.is_some(), "member_since decodes");
 
     let stats = fake.stats();
@@ -79,7 +79,7 @@ async fn lists_and_list_get_see_the_fakes_audiences() {
 
     // The spec's filters on GET /lists.
     fake.seed_store("shop-2", "aud0000002", "EUR").unwrap();
-    fake.seed_member("aud0000001", "ada@example.com", "subscribed")
+    fake.seed_member("aud0000001", "ada@northwind-mfg.com", "subscribed")
         .unwrap();
     let with_store = client
         .lists()
@@ -91,7 +91,7 @@ async fn lists_and_list_get_see_the_fakes_audiences() {
     assert_eq!(ids, ["aud0000002"]);
     let with_ada = client
         .lists()
-        .email("ada@example.com")
+        .email("ada@northwind-mfg.com")
         .send()
         .await
         .unwrap();
@@ -117,19 +117,22 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
 
     // PUT a new member: status_if_new applies.
     let created = members
-        .upsert("  Ada.Lovelace@Example.com ", MemberStatus::Subscribed)
+        .upsert(
+            "  Ada.Lovelace@Northwind-mfg.com ",
+            MemberStatus::Subscribed,
+        )
         .merge_field("FNAME", "Ada")
         .language("en")
         .vip(true)
         .send()
         .await
         .unwrap();
-    let hash = SubscriberHash::from_email("ada.lovelace@example.com");
+    let hash = SubscriberHash::from_email("ada.lovelace@northwind-mfg.com");
     assert_eq!(created.id.as_ref(), Some(&hash));
     assert_eq!(created.status, Some(MemberStatus::Subscribed));
     let snapshot = fake.snapshot();
     let stored = snapshot
-        .member(fake.list_id(), "ada.lovelace@example.com")
+        .member(fake.list_id(), "ada.lovelace@northwind-mfg.com")
         .unwrap();
     assert_eq!(stored["id"], hash.as_str(), "both sides hash the same way");
     assert_eq!(stored["status"], "subscribed");
@@ -140,7 +143,7 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
 
     // PUT again with another status_if_new: an existing member keeps its status.
     let again = members
-        .upsert("ada.lovelace@example.com", MemberStatus::Unsubscribed)
+        .upsert("ada.lovelace@northwind-mfg.com", MemberStatus::Unsubscribed)
         .merge_field("LNAME", "Lovelace")
         .send()
         .await
@@ -148,7 +151,7 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
     assert_eq!(again.status, Some(MemberStatus::Subscribed));
     let snapshot = fake.snapshot();
     let stored = snapshot
-        .member(fake.list_id(), "ada.lovelace@example.com")
+        .member(fake.list_id(), "ada.lovelace@northwind-mfg.com")
         .unwrap();
     assert_eq!(stored["status"], "subscribed");
     assert_eq!(stored["merge_fields"]["LNAME"], "Lovelace");
@@ -156,7 +159,7 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
 
     // GET decodes what the fake stores.
     let got = members.get(&hash).send().await.unwrap();
-    assert_eq!(got.email_address, "Ada.Lovelace@Example.com");
+    assert_eq!(got.email_address, "Ada.Lovelace@Northwind-mfg.com");
     assert_eq!(got.merge_fields["FNAME"], json!("Ada"));
     assert!(got.vip);
     assert_eq!(got.list_id.as_ref(), Some(&list));
@@ -172,7 +175,7 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
     assert_eq!(patched.status, Some(MemberStatus::Unsubscribed));
     let snapshot = fake.snapshot();
     let stored = snapshot
-        .member(fake.list_id(), "ada.lovelace@example.com")
+        .member(fake.list_id(), "ada.lovelace@northwind-mfg.com")
         .unwrap();
     assert_eq!(stored["status"], "unsubscribed");
     assert_eq!(stored["vip"], false);
@@ -190,7 +193,7 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
     members.tags(&hash).deactivate("qad").send().await.unwrap();
     let snapshot = fake.snapshot();
     let stored = snapshot
-        .member(fake.list_id(), "ada.lovelace@example.com")
+        .member(fake.list_id(), "ada.lovelace@northwind-mfg.com")
         .unwrap();
     let tags: Vec<&str> = stored["tags"]
         .as_array()
@@ -211,14 +214,14 @@ async fn member_upsert_get_patch_tags_and_archive_change_the_fakes_state() {
     members.archive(&hash).await.unwrap();
     let snapshot = fake.snapshot();
     let stored = snapshot
-        .member(fake.list_id(), "ada.lovelace@example.com")
+        .member(fake.list_id(), "ada.lovelace@northwind-mfg.com")
         .unwrap();
     assert_eq!(stored["status"], "archived");
     assert_eq!(fake.stats().requests("DELETE", MEMBER), 1);
 
     // Archiving someone who is not there is a typed not-found.
     let err = members
-        .archive(&SubscriberHash::from_email("nobody@example.com"))
+        .archive(&SubscriberHash::from_email("nobody@northwind-mfg.com"))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
@@ -235,10 +238,14 @@ async fn member_list_filters_and_streams_match_the_fake() {
         } else {
             "subscribed"
         };
-        fake.seed_member(fake.list_id(), &format!("m{n:02}@example.com"), status)
-            .unwrap();
+        fake.seed_member(
+            fake.list_id(),
+            &format!("m{n:02}@northwind-mfg.com"),
+            status,
+        )
+        .unwrap();
     }
-    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+    fake.seed_member(fake.list_id(), "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
 
     let unsubscribed = client
@@ -373,7 +380,7 @@ async fn merge_fields_create_and_list() {
     client
         .list(&list)
         .members()
-        .upsert("grace@example.com", MemberStatus::Subscribed)
+        .upsert("grace@northwind-mfg.com", MemberStatus::Subscribed)
         .merge_field("QADCODE", "C-1")
         .merge_field("BDAY", "12/10")
         .send()
@@ -382,7 +389,7 @@ async fn merge_fields_create_and_list() {
     let snapshot = fake.snapshot();
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "grace@example.com")
+            .member(fake.list_id(), "grace@northwind-mfg.com")
             .unwrap()["merge_fields"]["QADCODE"],
         "C-1"
     );
@@ -393,29 +400,38 @@ async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
     let fake = FakeMailchimp::start().await.unwrap();
     let client = common::mailchimp(&fake).await;
     let list = list_of(&fake);
-    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+    fake.seed_member(fake.list_id(), "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
-    fake.seed_member(fake.list_id(), "existing@example.com", "unsubscribed")
-        .unwrap();
-    fake.forget_email(fake.list_id(), "forgotten@example.com")
+    // Transactional: a seeded unsubscribe is the member's own, which Mailchimp never lets the
+    // API undo.
+    fake.seed_member(
+        fake.list_id(),
+        "existing@northwind-mfg.com",
+        "transactional",
+    )
+    .unwrap();
+    fake.forget_email(fake.list_id(), "forgotten@northwind-mfg.com")
         .unwrap();
 
     let mut batch: Vec<BatchMember> = (0..1200)
         .map(|n| {
-            BatchMember::new(format!("bulk{n:04}@example.com"), MemberStatus::Subscribed)
-                .merge_field("FNAME", format!("Bulk {n}"))
+            BatchMember::new(
+                format!("bulk{n:04}@northwind-mfg.com"),
+                MemberStatus::Subscribed,
+            )
+            .merge_field("FNAME", format!("Bulk {n}"))
         })
         .collect();
     batch.push(BatchMember::new(
-        "bounced@example.com",
+        "bounced@northwind-mfg.com",
         MemberStatus::Subscribed,
     ));
     batch.push(BatchMember::new(
-        "forgotten@example.com",
+        "forgotten@northwind-mfg.com",
         MemberStatus::Subscribed,
     ));
     batch.push(BatchMember::new(
-        "existing@example.com",
+        "existing@northwind-mfg.com",
         MemberStatus::Subscribed,
     ));
     // Passes the client's syntax check, fails the server's validation.
@@ -446,8 +462,8 @@ async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
     assert_eq!(
         rejected,
         [
-            "bounced@example.com",
-            "forgotten@example.com",
+            "bounced@northwind-mfg.com",
+            "forgotten@northwind-mfg.com",
             "nodot@localhost"
         ]
     );
@@ -462,25 +478,25 @@ async fn batch_subscribe_splits_over_500_and_reports_per_member_errors() {
     let snapshot = fake.snapshot();
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "bulk1199@example.com")
+            .member(fake.list_id(), "bulk1199@northwind-mfg.com")
             .unwrap()["merge_fields"]["FNAME"],
         "Bulk 1199"
     );
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "bounced@example.com")
+            .member(fake.list_id(), "bounced@northwind-mfg.com")
             .unwrap()["status"],
         "cleaned",
         "a cleaned member is never re-subscribed"
     );
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "existing@example.com")
+            .member(fake.list_id(), "existing@northwind-mfg.com")
             .unwrap()["status"],
         "subscribed"
     );
     assert!(snapshot
-        .member(fake.list_id(), "forgotten@example.com")
+        .member(fake.list_id(), "forgotten@northwind-mfg.com")
         .is_none());
     // 1200 new + cleaned + existing.
     assert_eq!(snapshot.members[fake.list_id()].len(), 1202);
@@ -491,13 +507,13 @@ async fn compliance_and_validation_errors_map_to_their_variants() {
     let fake = FakeMailchimp::start().await.unwrap();
     let client = common::mailchimp(&fake).await;
     let members = client.list(&list_of(&fake)).members();
-    fake.seed_member(fake.list_id(), "bounced@example.com", "cleaned")
+    fake.seed_member(fake.list_id(), "bounced@northwind-mfg.com", "cleaned")
         .unwrap();
-    fake.forget_email(fake.list_id(), "forgotten@example.com")
+    fake.forget_email(fake.list_id(), "forgotten@northwind-mfg.com")
         .unwrap();
 
     let err = members
-        .upsert("bounced@example.com", MemberStatus::Subscribed)
+        .upsert("bounced@northwind-mfg.com", MemberStatus::Subscribed)
         .status(MemberStatus::Subscribed)
         .send()
         .await
@@ -510,7 +526,7 @@ async fn compliance_and_validation_errors_map_to_their_variants() {
     assert!(!err.is_retryable());
 
     let err = members
-        .upsert("forgotten@example.com", MemberStatus::Subscribed)
+        .upsert("forgotten@northwind-mfg.com", MemberStatus::Subscribed)
         .send()
         .await
         .unwrap_err();
@@ -531,7 +547,8 @@ async fn compliance_and_validation_errors_map_to_their_variants() {
     assert_eq!(err.field_errors().len(), 1);
     assert_eq!(err.field_errors()[0].field, "email_address");
 
-    // A required merge field left out: Invalid Resource naming the merge field.
+    // A required merge field left out: Invalid Resource naming the merge field by its bare tag,
+    // as users report Mailchimp does.
     client
         .list(&list_of(&fake))
         .merge_fields()
@@ -542,22 +559,24 @@ async fn compliance_and_validation_errors_map_to_their_variants() {
         .await
         .unwrap();
     let err = members
-        .upsert("new@example.com", MemberStatus::Subscribed)
+        .upsert("new@northwind-mfg.com", MemberStatus::Subscribed)
         .send()
         .await
         .unwrap_err();
     assert!(err.is_invalid_resource(), "{err:?}");
-    assert_eq!(err.field_errors()[0].field, "merge_fields.QADCODE");
+    assert_eq!(err.field_errors()[0].field, "QADCODE");
 
     // Nothing of the above reached the fake's data; none of it was retried.
     let snapshot = fake.snapshot();
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "bounced@example.com")
+            .member(fake.list_id(), "bounced@northwind-mfg.com")
             .unwrap()["status"],
         "cleaned"
     );
-    assert!(snapshot.member(fake.list_id(), "new@example.com").is_none());
+    assert!(snapshot
+        .member(fake.list_id(), "new@northwind-mfg.com")
+        .is_none());
     assert_eq!(fake.stats().requests("PUT", MEMBER), 4);
 }
 
@@ -624,7 +643,7 @@ async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page(
     for n in 0..12 {
         fake.seed_member(
             fake.list_id(),
-            &format!("p{n:02}@example.com"),
+            &format!("p{n:02}@northwind-mfg.com"),
             "subscribed",
         )
         .unwrap();
@@ -633,12 +652,12 @@ async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page(
 
     // Only the email: every other field of the model is optional.
     let member = members
-        .get(&SubscriberHash::from_email("p03@example.com"))
+        .get(&SubscriberHash::from_email("p03@northwind-mfg.com"))
         .fields(["email_address"])
         .send()
         .await
         .unwrap();
-    assert_eq!(member.email_address, "p03@example.com");
+    assert_eq!(member.email_address, "p03@northwind-mfg.com");
     assert_eq!(member.status, None);
 
     // A stream with a field selection still learns total_items, so it stops on time.
@@ -652,7 +671,7 @@ async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page(
         .await
         .unwrap();
     assert_eq!(emails.len(), 12);
-    assert_eq!(emails[11], "p11@example.com");
+    assert_eq!(emails[11], "p11@northwind-mfg.com");
     assert_eq!(
         fake.stats().requests("GET", "/3.0/lists/{list_id}/members"),
         3,
@@ -683,14 +702,14 @@ async fn partial_responses_from_fields_and_exclude_fields_still_decode_and_page(
 async fn batch_subscribe_without_update_existing_reports_contact_exists() {
     let fake = FakeMailchimp::start().await.unwrap();
     let client = common::mailchimp(&fake).await;
-    fake.seed_member(fake.list_id(), "existing@example.com", "unsubscribed")
+    fake.seed_member(fake.list_id(), "existing@northwind-mfg.com", "unsubscribed")
         .unwrap();
 
     let report = client
         .list(&list_of(&fake))
         .batch_subscribe(vec![
-            BatchMember::new("existing@example.com", MemberStatus::Subscribed),
-            BatchMember::new("fresh@example.com", MemberStatus::Pending),
+            BatchMember::new("existing@northwind-mfg.com", MemberStatus::Subscribed),
+            BatchMember::new("fresh@northwind-mfg.com", MemberStatus::Pending),
         ])
         .update_existing(false)
         .send()
@@ -698,19 +717,19 @@ async fn batch_subscribe_without_update_existing_reports_contact_exists() {
         .unwrap();
     assert_eq!((report.total_created, report.total_updated), (1, 0));
     assert_eq!(report.errors.len(), 1);
-    assert_eq!(report.errors[0].email_address, "existing@example.com");
+    assert_eq!(report.errors[0].email_address, "existing@northwind-mfg.com");
     assert_eq!(report.errors[0].error_code, BatchErrorCode::ContactExists);
     let snapshot = fake.snapshot();
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "existing@example.com")
+            .member(fake.list_id(), "existing@northwind-mfg.com")
             .unwrap()["status"],
         "unsubscribed",
         "left alone"
     );
     assert_eq!(
         snapshot
-            .member(fake.list_id(), "fresh@example.com")
+            .member(fake.list_id(), "fresh@northwind-mfg.com")
             .unwrap()["status"],
         "pending"
     );
@@ -754,7 +773,7 @@ async fn a_stream_with_the_default_page_size_reads_2100_members_in_three_request
     for n in 0..2100 {
         fake.seed_member(
             fake.list_id(),
-            &format!("s{n:04}@example.com"),
+            &format!("s{n:04}@northwind-mfg.com"),
             "subscribed",
         )
         .unwrap();

@@ -41,7 +41,7 @@ async fn shop(fake: &FakeMailchimp) -> Client {
     client.ecommerce().ensure_store(&spec(fake)).await.unwrap();
     let store = client.ecommerce().store(&StoreId::from(STORE));
     let mut customer = CustomerInput::new(CustomerId::from("C-1"), true);
-    customer.email_address = Some("ada@example.com".into());
+    customer.email_address = Some("ada@northwind-mfg.com".into());
     customer.first_name = Some("Ada".into());
     store.customers().upsert(&customer).await.unwrap();
     let mut variant = VariantInput::new(VariantId::from("P-1-A"), "Widget, red");
@@ -207,7 +207,7 @@ async fn customers_upsert_by_id_update_list_and_delete() {
 
     // Upsert again with more fields: same record, updated.
     let mut customer = CustomerInput::new(CustomerId::from("C-1"), true);
-    customer.email_address = Some("ada@example.com".into());
+    customer.email_address = Some("ada@northwind-mfg.com".into());
     customer.company = Some("Analytical Engines".into());
     let mut address = Address::default();
     address.city = Some("London".into());
@@ -232,7 +232,7 @@ async fn customers_upsert_by_id_update_list_and_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(got.email_address.as_deref(), Some("ada@example.com"));
+    assert_eq!(got.email_address.as_deref(), Some("ada@northwind-mfg.com"));
     assert_eq!(
         got.address.as_ref().and_then(|a| a.city.as_deref()),
         Some("London")
@@ -252,7 +252,7 @@ async fn customers_upsert_by_id_update_list_and_delete() {
 
     for n in 2..=5 {
         let mut c = CustomerInput::new(CustomerId::from(format!("C-{n}")), false);
-        c.email_address = Some(format!("c{n}@example.com"));
+        c.email_address = Some(format!("c{n}@northwind-mfg.com"));
         customers.upsert(&c).await.unwrap();
     }
     let all: Vec<_> = customers
@@ -266,7 +266,7 @@ async fn customers_upsert_by_id_update_list_and_delete() {
     assert_eq!(ids, ["C-1", "C-2", "C-3", "C-4", "C-5"]);
     let by_email = customers
         .list()
-        .email_address("c3@example.com")
+        .email_address("c3@northwind-mfg.com")
         .send()
         .await
         .unwrap();
@@ -466,7 +466,7 @@ async fn orders_create_upsert_list_and_keep_money_exact() {
     );
     assert_eq!(
         o7.customer.email_address.as_deref(),
-        Some("ada@example.com")
+        Some("ada@northwind-mfg.com")
     );
 
     // Filters and the account-wide list.
@@ -503,7 +503,7 @@ async fn a_fully_specified_store_is_created_once_and_then_left_alone() {
     let mut full = spec(&fake);
     full.platform = Some("ml-connector".into());
     full.domain = Some("shop.example.com".into());
-    full.email_address = Some("shop@example.com".into());
+    full.email_address = Some("shop@northwind-mfg.com".into());
     full.money_format = Some("€".into());
     full.primary_locale = Some("fr".into());
     full.timezone = Some("Europe/Paris".into());
@@ -551,7 +551,7 @@ async fn every_order_field_the_client_sends_comes_back_equal() {
     full.order_url = Some("https://shop.example.com/orders/O-full".into());
     full.lines[0].discount = Some(dec("1.50"));
     let mut customer = OrderCustomer::new(CustomerId::from("C-1"));
-    customer.email_address = Some("ada@example.com".into());
+    customer.email_address = Some("ada@northwind-mfg.com".into());
     customer.opt_in_status = Some(true);
     full.customer = customer;
     orders.upsert(&full).await.unwrap();

@@ -139,16 +139,16 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
 
     let id = fake.list_id();
     let events = [
-        WebhookEvent::unsubscribe(id, "gone@example.com", "manual"),
-        WebhookEvent::cleaned(id, "bounced@example.com", "hard"),
-        WebhookEvent::upemail(id, "old@example.com", "new@example.com"),
+        WebhookEvent::unsubscribe(id, "gone@northwind-mfg.com", "manual"),
+        WebhookEvent::cleaned(id, "bounced@northwind-mfg.com", "hard"),
+        WebhookEvent::upemail(id, "old@northwind-mfg.com", "new@northwind-mfg.com"),
         WebhookEvent::profile(
             id,
-            "ada@example.com",
+            "ada@northwind-mfg.com",
             &[("FNAME", "Ada & Co"), ("LNAME", "")],
         )
         .with("merges][ADDRESS][city", "Zürich"),
-        WebhookEvent::subscribe(id, "new+tag@example.com"),
+        WebhookEvent::subscribe(id, "new+tag@northwind-mfg.com"),
         // Not subscribed to: never delivered.
         WebhookEvent::new("campaign", vec![("id".into(), "c42".into())]),
     ];
@@ -174,7 +174,7 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
 
     match parsed[0].event() {
         Event::Unsubscribe(e) => {
-            assert_eq!(e.member.email, "gone@example.com");
+            assert_eq!(e.member.email, "gone@northwind-mfg.com");
             assert_eq!(e.member.list_id, list);
             assert_eq!(e.action, UnsubscribeAction::Unsubscribe);
             assert_eq!(e.reason.as_deref(), Some("manual"));
@@ -183,25 +183,25 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
     }
     match parsed[1].event() {
         Event::Cleaned(e) => {
-            assert_eq!(e.email, "bounced@example.com");
+            assert_eq!(e.email, "bounced@northwind-mfg.com");
             assert_eq!(e.reason, CleanedReason::HardBounce);
         }
         other => panic!("expected cleaned, got {other:?}"),
     }
     match parsed[2].event() {
         Event::EmailChanged(e) => {
-            assert_eq!(e.old_email, "old@example.com");
-            assert_eq!(e.new_email, "new@example.com");
+            assert_eq!(e.old_email, "old@northwind-mfg.com");
+            assert_eq!(e.new_email, "new@northwind-mfg.com");
             assert_eq!(
                 e.new_id,
-                &testkit::mailchimp::subscriber_hash("new@example.com")[..10]
+                &testkit::mailchimp::subscriber_hash("new@northwind-mfg.com")[..10]
             );
         }
         other => panic!("expected upemail, got {other:?}"),
     }
     match parsed[3].event() {
         Event::Profile(e) => {
-            assert_eq!(e.email, "ada@example.com");
+            assert_eq!(e.email, "ada@northwind-mfg.com");
             assert_eq!(e.merge("FNAME"), Some("Ada & Co"));
             assert_eq!(e.merge("LNAME"), Some(""));
             let address = e.merges.get("ADDRESS").and_then(|v| v.as_map()).unwrap();
@@ -213,7 +213,7 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
         other => panic!("expected profile, got {other:?}"),
     }
     match parsed[4].event() {
-        Event::Subscribe(e) => assert_eq!(e.email, "new+tag@example.com"),
+        Event::Subscribe(e) => assert_eq!(e.email, "new+tag@northwind-mfg.com"),
         other => panic!("expected subscribe, got {other:?}"),
     }
 
@@ -234,7 +234,7 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
         .unwrap_err();
     assert!(matches!(err, WebhookError::SignatureMismatch), "{err:?}");
     let mut tampered = body.to_vec();
-    tampered.extend_from_slice(b"&data%5Bemail%5D=evil%40example.com");
+    tampered.extend_from_slice(b"&data%5Bemail%5D=evil%40northwind-mfg.com");
     let err = verifier
         .verify(signature.as_deref(), &tampered)
         .unwrap_err();
@@ -247,7 +247,7 @@ async fn signed_deliveries_from_the_fake_verify_and_parse_in_the_client() {
 async fn unsigned_deliveries_parse_when_the_receiver_opts_in() {
     let fake = FakeMailchimp::start().await.unwrap();
     let (server, received) = receiver().await;
-    let event = WebhookEvent::unsubscribe(fake.list_id(), "gone@example.com", "abuse");
+    let event = WebhookEvent::unsubscribe(fake.list_id(), "gone@northwind-mfg.com", "abuse");
     let status = testkit::mailchimp::deliver_webhook(
         &reqwest::Client::new(),
         &format!("{}/hooks/mailchimp", server.base_url()),

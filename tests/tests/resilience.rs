@@ -106,7 +106,10 @@ async fn reads_and_idempotent_writes_succeed_through_seeded_faults() {
     // 60 PUTs then 60 GETs, one at a time so the seeded sequence repeats run after run.
     for n in 0..60 {
         members
-            .upsert(format!("m{n:02}@example.com"), MemberStatus::Subscribed)
+            .upsert(
+                format!("m{n:02}@northwind-mfg.com"),
+                MemberStatus::Subscribed,
+            )
             .merge_field("FNAME", format!("M{n}"))
             .send()
             .await
@@ -114,7 +117,9 @@ async fn reads_and_idempotent_writes_succeed_through_seeded_faults() {
     }
     for n in 0..60 {
         let member = members
-            .get(&SubscriberHash::from_email(&format!("m{n:02}@example.com")))
+            .get(&SubscriberHash::from_email(&format!(
+                "m{n:02}@northwind-mfg.com"
+            )))
             .send()
             .await
             .unwrap();
@@ -159,7 +164,7 @@ async fn batch_subscribe_is_retried_as_idempotent_and_lands_once() {
     let batch = (0..1100)
         .map(|n| {
             mailchimp_client::BatchMember::new(
-                format!("b{n:04}@example.com"),
+                format!("b{n:04}@northwind-mfg.com"),
                 MemberStatus::Subscribed,
             )
         })
@@ -333,7 +338,7 @@ async fn store_setup_and_catalog_writes_succeed_through_faults_without_duplicate
     let store = shop.store(&spec.id);
     for n in 0..20 {
         let mut customer = CustomerInput::new(CustomerId::from(format!("C-{n}")), true);
-        customer.email_address = Some(format!("c{n}@example.com"));
+        customer.email_address = Some(format!("c{n}@northwind-mfg.com"));
         store.customers().upsert(&customer).await.unwrap();
         let variant = VariantInput::new(VariantId::from(format!("P-{n}")), "Default");
         store

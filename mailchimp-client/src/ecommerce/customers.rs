@@ -61,12 +61,12 @@ pub struct Customer {
 /// use mailchimp_client::ecommerce::{CustomerId, CustomerInput};
 ///
 /// let mut customer = CustomerInput::new(CustomerId::from("C-1001"), true);
-/// customer.email_address = Some("ada@example.com".into());
+/// customer.email_address = Some("ada@northwind-mfg.com".into());
 /// customer.first_name = Some("Ada".into());
 /// assert_eq!(
 ///     serde_json::to_value(&customer).unwrap(),
 ///     serde_json::json!({"id":"C-1001","opt_in_status":true,
-///                        "email_address":"ada@example.com","first_name":"Ada"})
+///                        "email_address":"ada@northwind-mfg.com","first_name":"Ada"})
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -162,7 +162,7 @@ impl Customers {
     /// use mailchimp_client::ecommerce::StoreId;
     ///
     /// let store = client.ecommerce().store(&StoreId::from("acme-eu"));
-    /// let mut customers = store.customers().list().email_address("ada@example.com").into_stream();
+    /// let mut customers = store.customers().list().email_address("ada@northwind-mfg.com").into_stream();
     /// while let Some(customer) = customers.try_next().await? {
     ///     println!("{} has {} orders", customer.id, customer.orders_count);
     /// }
@@ -187,7 +187,7 @@ impl Customers {
     /// use mailchimp_client::ecommerce::{CustomerId, CustomerInput, StoreId};
     ///
     /// let mut customer = CustomerInput::new(CustomerId::from("C-1001"), true);
-    /// customer.email_address = Some("ada@example.com".into());
+    /// customer.email_address = Some("ada@northwind-mfg.com".into());
     /// let saved = client
     ///     .ecommerce()
     ///     .store(&StoreId::from("acme-eu"))

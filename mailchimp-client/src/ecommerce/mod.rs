@@ -24,7 +24,7 @@
 //! let store = shop.store(&store.id);
 //!
 //! let mut customer = CustomerInput::new(CustomerId::from("C-1001"), true);
-//! customer.email_address = Some("ada@example.com".into());
+//! customer.email_address = Some("ada@northwind-mfg.com".into());
 //! store.customers().upsert(&customer).await?;
 //!
 //! let variant = VariantInput::new(VariantId::from("WIDGET-1"), "Widget");

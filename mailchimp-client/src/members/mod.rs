@@ -31,7 +31,7 @@ impl ListHandler {
     ///
     /// let members = client.list(&ListId::from("a1b2c3")).members();
     /// let member = members
-    ///     .upsert("ada@example.com", MemberStatus::Subscribed)
+    ///     .upsert("ada@northwind-mfg.com", MemberStatus::Subscribed)
     ///     .merge_field("FNAME", "Ada")
     ///     .send()
     ///     .await?;
@@ -60,7 +60,7 @@ impl MembersHandler {
     /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
     /// use mailchimp_client::{ListId, SubscriberHash};
     ///
-    /// let hash = SubscriberHash::from_email("ada@example.com");
+    /// let hash = SubscriberHash::from_email("ada@northwind-mfg.com");
     /// let member = client
     ///     .list(&ListId::from("a1b2c3"))
     ///     .members()
@@ -136,7 +136,7 @@ impl MembersHandler {
     /// use mailchimp_client::{ListId, SubscriberHash};
     ///
     /// let members = client.list(&ListId::from("a1b2c3")).members();
-    /// members.archive(&SubscriberHash::from_email("ada@example.com")).await?;
+    /// members.archive(&SubscriberHash::from_email("ada@northwind-mfg.com")).await?;
     /// # Ok(()) }
     /// ```
     ///
@@ -163,7 +163,7 @@ impl MembersHandler {
     /// client
     ///     .list(&ListId::from("a1b2c3"))
     ///     .members()
-    ///     .tags(&SubscriberHash::from_email("ada@example.com"))
+    ///     .tags(&SubscriberHash::from_email("ada@northwind-mfg.com"))
     ///     .activate("customer")
     ///     .deactivate("prospect")
     ///     .send()

@@ -38,7 +38,7 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let body = b"type=cleaned&fired_at=2024-05-01+10%3A00%3A00\
-///     &data[list_id]=a6b5da1054&data[reason]=hard&data[email]=gone%40example.com";
+///     &data[list_id]=a6b5da1054&data[reason]=hard&data[email]=gone%40northwind-mfg.com";
 /// let t = 1_714_557_600u64;
 /// let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"whsec-test").unwrap();
 /// mac.update(format!("{t}.").as_bytes());
@@ -212,7 +212,7 @@ impl WebhookVerifier {
     /// use mailchimp_client::webhooks::{WebhookError, WebhookVerifier};
     ///
     /// let body = b"type=cleaned&fired_at=2024-05-01+10%3A00%3A00\
-    ///     &data[list_id]=a1&data[reason]=hard&data[email]=gone%40example.com";
+    ///     &data[list_id]=a1&data[reason]=hard&data[email]=gone%40northwind-mfg.com";
     /// let signed = WebhookVerifier::signed("whsec-test");
     /// assert_eq!(
     ///     signed.verify_and_parse_request(&HeaderMap::new(), body).unwrap_err(),

@@ -174,7 +174,9 @@ pub enum MergeRule {
     /// Everything after the first word of the field.
     AfterFirstWord(String),
     /// An address merge field (`addr1`, `addr2`, `city`, `state`, `zip`, `country`); left out
-    /// when street, city or postal code is missing, since Mailchimp rejects partial addresses.
+    /// (the rest of the member is still sent) when street, city, state or postal code is
+    /// missing, since Mailchimp refuses an incomplete address ("Please enter a complete
+    /// address", `state: ""` included). The country is optional.
     Address(AddressFields),
 }
 
@@ -189,7 +191,8 @@ impl MergeRule {
             Self::AfterFirstWord(name) => text(TextRule::AfterFirstWord(name.clone())),
             Self::Address(names) => {
                 let parts = AddressParts::read(fields, names);
-                let (Some(addr1), Some(city), Some(zip)) = (parts.street1, parts.city, parts.zip)
+                let (Some(addr1), Some(city), Some(state), Some(zip)) =
+                    (parts.street1, parts.city, parts.state, parts.zip)
                 else {
                     return None;
                 };
@@ -197,7 +200,7 @@ impl MergeRule {
                     "addr1": addr1,
                     "addr2": parts.street2.unwrap_or_default(),
                     "city": city,
-                    "state": parts.state.unwrap_or_default(),
+                    "state": state,
                     "zip": zip,
                     "country": parts.country.unwrap_or_default(),
                 }))

@@ -112,7 +112,7 @@ mod tests {
             .merge_fields
             .insert("REGION".into(), MergeRule::Field("customShort1".into()));
         let f = SourceFields::of(&json!({
-            "EMail": "ann@example.com", "addressName": "Ann", "customerTypeCode": "RETAIL",
+            "EMail": "ann@northwind-mfg.com", "addressName": "Ann", "customerTypeCode": "RETAIL",
             "currencyCode": "EUR", "customShort1": "North", "street1": "1 Main St", "city": "Oslo"
         }));
         let m = map_member(&f, &mapping).unwrap();
@@ -127,15 +127,43 @@ mod tests {
         );
         assert_eq!(m.record.merge_fields["REGION"], "North");
         assert_eq!(m.tags.iter().collect::<Vec<_>>(), ["EUR", "type:RETAIL"]);
-        assert_eq!(m.record.key(), "ann@example.com");
+        assert_eq!(m.record.key(), "ann@northwind-mfg.com");
+    }
+
+    #[test]
+    fn an_address_is_sent_only_when_complete_and_its_absence_keeps_the_member() {
+        let mapping = CustomerMapping::default();
+        let full = json!({
+            "EMail": "ann@northwind-mfg.com", "addressName": "Ann Lee", "street1": "1 Main St",
+            "city": "Springfield", "stateCode": "IL", "zipCode": "62701"
+        });
+        let m = map_member(&SourceFields::of(&full), &mapping).unwrap();
+        assert_eq!(m.record.merge_fields["ADDRESS"]["state"], "IL");
+        assert_eq!(
+            m.record.merge_fields["ADDRESS"]["country"], "",
+            "country optional"
+        );
+        for missing in ["street1", "city", "stateCode", "zipCode"] {
+            let mut partial = full.clone();
+            partial[missing] = json!(" ");
+            let m = map_member(&SourceFields::of(&partial), &mapping).unwrap();
+            assert!(
+                !m.record.merge_fields.contains_key("ADDRESS"),
+                "without {missing}"
+            );
+            assert_eq!(m.record.merge_fields["FNAME"], "Ann", "the rest is sent");
+        }
     }
 
     #[test]
     fn equal_records_hash_equal_and_a_change_changes_the_hash() {
         let mapping = CustomerMapping::default();
-        let a = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Lee"}));
-        let b = SourceFields::of(&json!({"addressName": "Ann Lee", "EMail": " a@example.com"}));
-        let c = SourceFields::of(&json!({"EMail": "a@example.com", "addressName": "Ann Leigh"}));
+        let a =
+            SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Lee"}));
+        let b =
+            SourceFields::of(&json!({"addressName": "Ann Lee", "EMail": " a@northwind-mfg.com"}));
+        let c =
+            SourceFields::of(&json!({"EMail": "a@northwind-mfg.com", "addressName": "Ann Leigh"}));
         let hash = |f| crate::hash::content_hash(&map_member(f, &mapping).unwrap().record).unwrap();
         assert_eq!(hash(&a), hash(&b));
         assert_ne!(hash(&a), hash(&c));

@@ -10,12 +10,13 @@
 //!
 //! let config = MappingConfig::default();
 //! let row = serde_json::json!({
-//!     "customerCode": "C1", "addressName": "Zoë Dvořák", "EMail": " Zoe@Example.com ",
-//!     "telephone": "+33 1 23", "street1": "1 rue X", "city": "Lyon", "zipCode": "69001",
+//!     "customerCode": "C1", "addressName": "Zoë Dvořák", "EMail": " Zoe@Northwind-mfg.com ",
+//!     "telephone": "+33 1 23", "street1": "1 rue X", "city": "Lyon", "stateCode": "ARA",
+//!     "zipCode": "69001",
 //! });
 //! let customer: qad_client::Customer = serde_json::from_value(row).unwrap();
 //! let member = map_member(&SourceFields::of(&customer), &config.customer).unwrap();
-//! assert_eq!(member.record.email_address, "Zoe@Example.com");
+//! assert_eq!(member.record.email_address, "Zoe@Northwind-mfg.com");
 //! assert_eq!(member.record.merge_fields["FNAME"], "Zoë");
 //! assert_eq!(member.record.merge_fields["LNAME"], "Dvořák");
 //! assert_eq!(member.record.merge_fields["ADDRESS"]["zip"], "69001");
@@ -30,6 +31,7 @@ mod customer;
 mod email;
 mod fields;
 mod member;
+mod merge_check;
 mod product;
 
 pub use config::{CustomerMapping, InactiveItems, ItemMapping, MappingConfig};
@@ -39,6 +41,9 @@ pub use customer::{
 pub use email::check_email;
 pub use fields::{AddressFields, AddressParts, MergeRule, SourceFields, TagRule, TextRule};
 pub use member::{map_member, MappedMember, MemberRecord, StatusIfNew};
+pub use merge_check::{
+    check_member_merge_fields, missing_merge_tags, MergeFieldIssue, MAX_MERGE_TEXT_CHARS,
+};
 pub use product::{fill_template, map_product, ProductRecord, VariantRecord};
 
 /// Why one source record yields no target record.

@@ -106,7 +106,10 @@ impl World {
     pub async fn place(&self, order: &Order) {
         let store = self.mailchimp.ecommerce().store(&StoreId::from(STORE));
         let mut customer = CustomerInput::new(CustomerId::from(order.customer), true);
-        customer.email_address = Some(format!("{}@example.com", order.customer.to_lowercase()));
+        customer.email_address = Some(format!(
+            "{}@northwind-mfg.com",
+            order.customer.to_lowercase()
+        ));
         store.customers().upsert(&customer).await.unwrap();
         let mut lines = Vec::new();
         for (index, (product, quantity, price)) in order.lines.iter().enumerate() {

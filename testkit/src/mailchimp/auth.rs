@@ -85,11 +85,11 @@ pub(crate) async fn metadata(State(app): State<App>, headers: HeaderMap) -> Resp
                     "accountname": "Testkit Fake Account",
                     "user_id": 1_000_001,
                     "login": {
-                        "email": "owner@example.com",
+                        "email": "owner@northwind-mfg.com",
                         "avatar": null,
                         "login_id": 1_000_001,
                         "login_name": "testkit",
-                        "login_email": "owner@example.com",
+                        "login_email": "owner@northwind-mfg.com",
                     },
                     "login_url": endpoint,
                     "api_endpoint": endpoint,

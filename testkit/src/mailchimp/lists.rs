@@ -75,7 +75,7 @@ async fn root(State(app): State<App>, Query(query): Query<request::Query>) -> Re
             "account_id": "testkitaccount",
             "login_id": "1000001",
             "account_name": "Testkit Fake Account",
-            "email": "owner@example.com",
+            "email": "owner@northwind-mfg.com",
             "first_name": "Testkit",
             "last_name": "Owner",
             "username": "testkit",
@@ -113,7 +113,7 @@ pub(crate) fn create(state: &mut MailchimpState, id: &str, name: &str) {
         "permission_reminder": "You signed up on our test site.",
         "use_archive_bar": false,
         "campaign_defaults": {
-            "from_name": "Testkit", "from_email": "owner@example.com", "subject": "", "language": "en"
+            "from_name": "Testkit", "from_email": "owner@northwind-mfg.com", "subject": "", "language": "en"
         },
         "notify_on_subscribe": "",
         "notify_on_unsubscribe": "",

@@ -10,13 +10,20 @@
 //! - **Audiences**: lists, merge fields, members keyed by subscriber hash (or email) with `PUT` upsert
 //!   (`status_if_new` only for new members), `POST`, `PATCH`, archive (`DELETE`), permanent delete, tags;
 //!   batch subscribe (`POST /3.0/lists/{list_id}`, at most 500 members, `update_existing`, per-member
-//!   errors). Compliance rules: a cleaned member cannot become subscribed or pending (400 "Member In
-//!   Compliance State"); a forgotten email cannot be re-added (400 "Forgotten Email Not Subscribed");
-//!   invalid emails get 400 "Invalid Resource" with `errors[]`.
+//!   errors). Compliance rules: a cleaned member cannot become subscribed or pending, nor a member who
+//!   unsubscribed themselves (seeded as `unsubscribed`) subscribed (400 "Member In Compliance State"),
+//!   while one unsubscribed through the API can be; a forgotten email cannot be re-added (400
+//!   "Forgotten Email Not Subscribed"); invalid and fake-looking emails (reserved domains of RFC 2606
+//!   and 6761, a few disposable ones) get 400 "Invalid Resource" "… looks fake or invalid"; merge
+//!   fields are checked against their type, choices and `required` (addresses need `addr1`, `city`,
+//!   `state`, `zip`); an address under [signup throttling](FakeMailchimp::throttle_signups) cannot
+//!   subscribe; moving a member onto a held address answers "Member Exists" (or "… is already in this
+//!   list with a status of …" for an archived holder). `docs/mailchimp.md` lists each rule's source.
 //! - **E-commerce**: stores linked to an existing list (`list_id` immutable); customers, products (at
 //!   least one variant), variants and orders (which must reference existing customers, products and
 //!   variants) with `PUT` upsert and `POST` create; writes under an unknown store get 404 "Resource Not
-//!   Found"; store and account-wide order lists.
+//!   Found"; store and account-wide order lists. A customer's email address cannot change once set,
+//!   and `opt_in_status: true` upgrades a transactional or pending member to subscribed.
 //! - **Webhooks**: a per-list registry (`signing_secret` in the create response), and
 //!   [`FakeMailchimp::fire_webhook_event`] / [`deliver_webhook`] to post form-encoded events, signed
 //!   (`X-Mailchimp-Signature: t=…,v1=…`) or not. With
@@ -43,7 +50,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let fake = FakeMailchimp::builder().api_key("0123456789abcdef-us6").start().await?;
-//! fake.seed_member(fake.list_id(), "gone@example.com", "cleaned")?;
+//! fake.seed_member(fake.list_id(), "gone@northwind-mfg.com", "cleaned")?;
 //!
 //! let ping: serde_json::Value = reqwest::Client::new()
 //!     .get(format!("{}/ping", fake.api_url()))
@@ -55,7 +62,7 @@
 //! assert_eq!(ping["health_status"], "Everything's Chimpy!");
 //!
 //! let snapshot = fake.snapshot();
-//! assert_eq!(snapshot.member(fake.list_id(), "GONE@example.com").unwrap()["status"], "cleaned");
+//! assert_eq!(snapshot.member(fake.list_id(), "GONE@northwind-mfg.com").unwrap()["status"], "cleaned");
 //! assert_eq!(fake.stats().requests("GET", "/3.0/ping"), 1);
 //! # Ok(())
 //! # }
@@ -507,7 +514,9 @@ impl FakeMailchimp {
 
     /// Puts a member into `list_id` with the given status (`subscribed`, `unsubscribed`, `cleaned`,
     /// `pending`, `transactional` or `archived`), bypassing the API's rules: how to set up a cleaned
-    /// member. An existing member keeps its other fields.
+    /// member. An existing member keeps its other fields. A seeded `unsubscribed` member unsubscribed
+    /// themselves, so the API cannot subscribe them again (unsubscribe through the API for the other
+    /// kind).
     ///
     /// # Errors
     ///
@@ -543,6 +552,28 @@ impl FakeMailchimp {
         let hash = subscriber_hash(email);
         list.members.remove(&hash);
         list.forgotten.insert(hash);
+        Ok(())
+    }
+
+    /// Puts `email` under (or, with `throttled = false`, out of) Mailchimp's signup throttling in
+    /// `list_id`: while throttled, any write that would make it subscribed or pending gets 400 "… has
+    /// signed up to a lot of lists very recently; we're not allowing more signups for now".
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] for an unknown list.
+    pub fn throttle_signups(&self, list_id: &str, email: &str, throttled: bool) -> Result<()> {
+        let mut state = self.app.lock();
+        let list = state
+            .lists
+            .get_mut(list_id)
+            .ok_or_else(|| Error::Seed(format!("no list {list_id}")))?;
+        let hash = subscriber_hash(email);
+        if throttled {
+            list.signup_throttled.insert(hash);
+        } else {
+            list.signup_throttled.remove(&hash);
+        }
         Ok(())
     }
 

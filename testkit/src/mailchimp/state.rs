@@ -74,6 +74,12 @@ pub(crate) struct ListData {
     pub(crate) members: Table<Value>,
     /// Subscriber hashes of permanently deleted members.
     pub(crate) forgotten: HashSet<String>,
+    /// Subscriber hashes of members who unsubscribed themselves (not through the API): Mailchimp
+    /// refuses to subscribe them again.
+    pub(crate) self_unsubscribed: HashSet<String>,
+    /// Subscriber hashes of addresses under Mailchimp's signup throttling ("signed up to a lot of
+    /// lists very recently"), injected by tests.
+    pub(crate) signup_throttled: HashSet<String>,
     pub(crate) merge_fields: Table<Value>,
     /// Webhooks by id, with their signing secret kept aside.
     pub(crate) webhooks: Table<WebhookData>,

@@ -257,11 +257,11 @@ pub(crate) fn targets(
 /// ```
 /// use testkit::mailchimp::WebhookEvent;
 ///
-/// let event = WebhookEvent::unsubscribe("a1b2c3d4e5", "gone@example.com", "manual")
+/// let event = WebhookEvent::unsubscribe("a1b2c3d4e5", "gone@northwind-mfg.com", "manual")
 ///     .fired_at("2024-05-01 12:00:00");
 /// let body = event.form_body();
 /// assert!(body.starts_with("type=unsubscribe&fired_at=2024-05-01+12%3A00%3A00&"));
-/// assert!(body.contains("data%5Bemail%5D=gone%40example.com"));
+/// assert!(body.contains("data%5Bemail%5D=gone%40northwind-mfg.com"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEvent {

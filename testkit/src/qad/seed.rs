@@ -431,7 +431,11 @@ const UNICODE_LAST: &[&str] = &[
     "Ibáñez",
 ];
 const UNICODE_WHOLE: &[&str] = &["山田 太郎", "김민준", "Иван Иванов", "Γιώργος Παπαδόπουλος"];
-const DOMAINS: &[&str] = &["example.com", "example.org", "example.net"];
+const DOMAINS: &[&str] = &[
+    "northwind-mfg.com",
+    "acme-industrial.com",
+    "contoso-parts.de",
+];
 const ADJECTIVES: &[&str] = &[
     "Classic", "Deluxe", "Compact", "Rugged", "Organic", "Smart", "Vintage",
 ];

@@ -196,8 +196,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
     }
 }
 
-/// Edits a few customers with valid, unshared, not-cleaned emails (a new city) and a few items
-/// (a new price), as QAD users would.
+/// Edits a few customers with valid, unshared, not-cleaned emails and a complete address (a new
+/// city; an incomplete address is left out of the member, so its city would change nothing there)
+/// and a few items (a new price), as QAD users would.
 fn change_qad(world: &World) -> QadChanges {
     let mut changes = QadChanges::default();
     let customers = world.qad.customers();
@@ -212,7 +213,12 @@ fn change_qad(world: &World) -> QadChanges {
         .enumerate()
         .filter(|(i, c)| {
             // Every 40th customer was seeded as cleaned in Mailchimp (see `fakes`).
+            let filled =
+                |part: &Option<String>| part.as_deref().is_some_and(|p| !p.trim().is_empty());
             i % 40 != 0
+                && [&c.street1, &c.city, &c.state_code, &c.zip_code]
+                    .into_iter()
+                    .all(filled)
                 && c.email.as_deref().is_some_and(|e| {
                     check_email(e).is_ok() && uses.get(&normalize_email(e)) == Some(&1)
                 })

@@ -1,4 +1,5 @@
-//! Customers: `PUT` upsert, `POST` create; a new email joins the audience.
+//! Customers: `PUT` upsert, `POST` create; a new email joins the audience, `opt_in_status: true`
+//! upgrades a transactional or pending member, and a customer's email address never changes.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{check_presence, store_mut, store_ref, without, write_id, Body, Mode, MAX_CUSTOMER_ID};
 use crate::mailchimp::{
-    members::{add_customer_member, is_valid_email},
+    members::{add_customer_member, invalid_email, is_acceptable_email},
     problem::Problem,
     request::{self, merge, no_content, now, ok, str_field, ObjectBody, Page, Reply},
     state::{MailchimpState, StoreData},
@@ -63,17 +64,10 @@ pub(super) fn write_customer(
     let stamp = now();
     let customer = match existing {
         Some(mut customer) => {
-            // PATCH cannot change the id or the email address.
-            let skip: &[&str] = if mode == Mode::Patch {
-                &["id", "email_address", "created_at"]
-            } else {
-                &["id", "created_at"]
-            };
-            if mode != Mode::Patch {
-                check_customer_email(body)?;
-            }
+            check_customer_email(body)?;
+            check_email_unchanged(&customer, body)?;
             if let Some(target) = customer.as_object_mut() {
-                merge(target, &without(body, skip));
+                merge(target, &without(body, &["id", "created_at"]));
             }
             customer["updated_at"] = json!(stamp);
             customer
@@ -116,7 +110,9 @@ pub(super) fn write_customer(
         .unwrap_or_default()
         .to_owned();
     let totals = customer_totals(store);
-    if mode != Mode::Patch {
+    // Any write carrying opt_in_status may upgrade the member (PATCH included); a new address
+    // joins the audience.
+    if mode != Mode::Patch || body.contains_key("opt_in_status") {
         if let Some(email) = customer["email_address"].as_str().filter(|e| !e.is_empty()) {
             add_customer_member(
                 state,
@@ -144,11 +140,26 @@ pub(super) fn rendered_customer(
 
 pub(super) fn check_customer_email(body: &Body) -> Result<(), Problem> {
     match str_field(body, "email_address")? {
-        Some(email) if !is_valid_email(email) => Err(Problem::invalid_with_detail(
-            format!("{email} looks fake or invalid, please enter a real email address."),
-            "email_address",
-            "This value should be a valid email.",
-        )),
+        Some(email) if !is_acceptable_email(email) => Err(invalid_email(email)),
+        _ => Ok(()),
+    }
+}
+
+/// Mailchimp refuses a `PUT` or `PATCH` that changes an existing customer's address (reported on
+/// mailchimp/mc-magento #17 and mc-magento2 #230); an SMS-only customer may gain one.
+fn check_email_unchanged(customer: &Value, body: &Body) -> Result<(), Problem> {
+    let current = customer["email_address"]
+        .as_str()
+        .unwrap_or_default()
+        .trim();
+    match str_field(body, "email_address")?.map(str::trim) {
+        Some(new) if !current.is_empty() && !new.eq_ignore_ascii_case(current) => {
+            Err(Problem::invalid_with_detail(
+                "An email address may not be changed once a customer is created.",
+                "email_address",
+                "An email address may not be changed once a customer is created.",
+            ))
+        }
         _ => Ok(()),
     }
 }

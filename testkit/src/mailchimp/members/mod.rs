@@ -2,6 +2,8 @@
 //! [`rules`], batch subscribe in [`batch`], tags in [`tags`].
 
 mod batch;
+mod fake_email;
+mod merge_values;
 mod rules;
 mod tags;
 
@@ -15,14 +17,14 @@ use chrono::DateTime;
 use serde_json::{json, Map, Value};
 
 pub(crate) use batch::batch_subscribe;
-pub(crate) use rules::{add_customer_member, is_valid_email, seed};
+pub(crate) use rules::{add_customer_member, invalid_email, is_acceptable_email, seed};
 
 use super::{
     problem::Problem,
     request::{self, no_content, now, ok, str_field, ObjectBody, Page, Reply},
     subscriber_hash, App,
 };
-use rules::{invalid_email, member_exists, skip_merge_validation, write_member, Mode};
+use rules::{already_in_list, member_exists, skip_merge_validation, write_member, Mode};
 use tags::{get_tags, post_tags};
 
 pub(crate) fn routes() -> Router<App> {
@@ -108,16 +110,17 @@ async fn patch_member(
     if let Some(new_email) = str_field(&body, "email_address")?.map(|e| e.trim().to_owned()) {
         let new_hash = subscriber_hash(&new_email);
         if new_hash != hash {
-            if !is_valid_email(&new_email) {
+            if !is_acceptable_email(&new_email) {
                 return Err(invalid_email(&new_email));
             }
             let list = list_mut(&mut state, &list_id)?;
-            if list
-                .members
-                .get(&new_hash)
-                .is_some_and(|m| m["status"] != "archived")
-            {
-                return Err(member_exists(&new_email));
+            // Mailchimp keeps an archived member's address: moving onto it is refused too.
+            match list.members.get(&new_hash).map(|m| &m["status"]) {
+                Some(status) if status == "archived" => {
+                    return Err(already_in_list(&new_email, "archived"))
+                }
+                Some(_) => return Err(member_exists(&new_email)),
+                None => {}
             }
             let mut member = list
                 .members
@@ -133,7 +136,8 @@ async fn patch_member(
         }
         body.remove("email_address");
     }
-    let (member, _) = write_member(&mut state, &list_id, Some(&hash), &body, Mode::Patch, true)?;
+    let skip = skip_merge_validation(&query);
+    let (member, _) = write_member(&mut state, &list_id, Some(&hash), &body, Mode::Patch, skip)?;
     drop(state);
     ok(&query, member)
 }
@@ -270,7 +274,10 @@ mod tests {
 
     #[test]
     fn path_segment_may_be_an_email() {
-        assert_eq!(hash_of("A@Example.com"), subscriber_hash("a@example.com"));
+        assert_eq!(
+            hash_of("A@Northwind-mfg.com"),
+            subscriber_hash("a@northwind-mfg.com")
+        );
         assert_eq!(hash_of("ABCDEF"), "abcdef");
     }
 }

@@ -1,11 +1,14 @@
-//! The rules of member writes: email validity, statuses, compliance (cleaned and forgotten
-//! members), required merge fields, and the member object's shape.
+//! The rules of member writes: email validity (fake-looking addresses in [`super::fake_email`]),
+//! statuses, compliance (cleaned, self-unsubscribed and forgotten members), signup throttling,
+//! member-exists conflicts, merge-field values (in [`super::merge_values`]), and the member object's
+//! shape.
 
 use crate::mailchimp::lists::list_mut;
 use axum::http::StatusCode;
 use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
+use super::{fake_email::looks_fake, merge_values::check_merge_fields};
 use crate::mailchimp::{
     problem::Problem,
     request::{self, merge, now, str_field},
@@ -53,6 +56,11 @@ pub(crate) fn is_valid_email(email: &str) -> bool {
         && domain.contains('.')
 }
 
+/// An address Mailchimp takes: well-formed and not fake-looking.
+pub(crate) fn is_acceptable_email(email: &str) -> bool {
+    is_valid_email(email) && !looks_fake(email)
+}
+
 pub(crate) fn invalid_email(email: &str) -> Problem {
     Problem::invalid_with_detail(
         format!("{email} looks fake or invalid, please enter a real email address."),
@@ -74,6 +82,24 @@ pub(crate) fn forgotten(email: &str) -> Problem {
         StatusCode::BAD_REQUEST,
         "Forgotten Email Not Subscribed",
         format!("{email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list."),
+    )
+}
+
+/// The 400 Mailchimp gives an address that "has signed up to a lot of lists very recently".
+pub(crate) fn signup_throttled(email: &str) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "Invalid Resource",
+        format!("{email} has signed up to a lot of lists very recently; we're not allowing more signups for now"),
+    )
+}
+
+/// The 400 of a `PATCH` moving a member onto an address an archived member still holds.
+pub(crate) fn already_in_list(email: &str, status: &str) -> Problem {
+    Problem::invalid_with_detail(
+        format!("\"{email}\" is already in this list with a status of \"{status}\"."),
+        "email_address",
+        "This email address is already in this list.",
     )
 }
 
@@ -169,16 +195,24 @@ pub(crate) fn write_member(
     let list = list_mut(state, list_id)?;
     let email = str_field(body, "email_address")?.map(str::trim);
     if let Some(email) = email {
-        if !is_valid_email(email) {
+        if !is_acceptable_email(email) {
             return Err(invalid_email(email));
         }
     }
     let hash = match (path_hash, email) {
         (Some(hash), Some(email)) if mode == Mode::Put && subscriber_hash(email) != hash => {
+            // The body's address belongs to another member: Mailchimp answers "Member Exists".
+            let held = list
+                .members
+                .get(&subscriber_hash(email))
+                .is_some_and(|m| m["status"] != "archived");
+            if held {
+                return Err(member_exists(email));
+            }
             return Err(Problem::invalid(
                 "email_address",
                 "The email address does not match the subscriber hash in the URL.",
-            ))
+            ));
         }
         (Some(hash), _) => hash.to_owned(),
         (None, Some(email)) => subscriber_hash(email),
@@ -229,13 +263,13 @@ pub(crate) fn write_member(
             if mode == Mode::Post {
                 return Err(member_exists(&shown));
             }
-            if member["status"] == "cleaned"
-                && matches!(status.as_deref(), Some("subscribed" | "pending"))
-            {
-                return Err(compliance(&shown));
+            if let Some(status) = &status {
+                check_status_change(list, &hash, &member, &shown, status)?;
             }
+            check_merge_fields(list, body, Some(&member), skip_merge_validation)?;
             let mut member = member;
             if let Some(status) = &status {
+                note_status_change(list, &hash, &member, status);
                 set_status(&mut member, status);
             }
             member
@@ -265,8 +299,18 @@ pub(crate) fn write_member(
                 };
                 return Err(Problem::invalid(field, "This value should not be blank."));
             };
-            if !skip_merge_validation {
-                check_required_merge_fields(list, body)?;
+            if list.signup_throttled.contains(&hash)
+                && matches!(new_status.as_str(), "subscribed" | "pending")
+            {
+                return Err(signup_throttled(email));
+            }
+            // An archived member who had unsubscribed themselves is still in compliance state.
+            if new_status == "subscribed" && list.self_unsubscribed.contains(&hash) {
+                return Err(compliance(email));
+            }
+            check_merge_fields(list, body, None, skip_merge_validation)?;
+            if new_status != "unsubscribed" {
+                list.self_unsubscribed.remove(&hash);
             }
             // An archived member comes back with its ids.
             let mut member = new_member(list, list_id, email, &new_status, web_id);
@@ -309,24 +353,42 @@ pub(crate) fn set_status(member: &mut Value, status: &str) {
     }
 }
 
-pub(crate) fn check_required_merge_fields(
+/// Refuses the status changes Mailchimp refuses: subscribing (or re-confirming) a cleaned member,
+/// subscribing one who unsubscribed themselves, and any signup of a throttled address.
+fn check_status_change(
     list: &ListData,
-    body: &Map<String, Value>,
+    hash: &str,
+    member: &Value,
+    shown: &str,
+    status: &str,
 ) -> Result<(), Problem> {
-    for field in list.merge_fields.values().filter(|f| f["required"] == true) {
-        let tag = field["tag"].as_str().unwrap_or_default();
-        let given = body
-            .get("merge_fields")
-            .and_then(|m| m.get(tag))
-            .is_some_and(|v| !(v.is_null() || v == ""));
-        if !given {
-            return Err(Problem::invalid(
-                &format!("merge_fields.{tag}"),
-                "Please enter a value",
-            ));
-        }
+    let signup = matches!(status, "subscribed" | "pending");
+    let current = member["status"].as_str().unwrap_or_default();
+    if current == "cleaned" && signup {
+        return Err(compliance(shown));
+    }
+    if current == "unsubscribed" && status == "subscribed" && list.self_unsubscribed.contains(hash)
+    {
+        return Err(compliance(shown));
+    }
+    if signup && current != status && list.signup_throttled.contains(hash) {
+        return Err(signup_throttled(shown));
     }
     Ok(())
+}
+
+/// Keeps the record of who unsubscribed whom: an unsubscribe through the API can be undone by the
+/// API; a new subscription ends either kind.
+fn note_status_change(list: &mut ListData, hash: &str, member: &Value, status: &str) {
+    if member["status"] == status {
+        return;
+    }
+    match status {
+        "unsubscribed" | "subscribed" | "pending" => {
+            list.self_unsubscribed.remove(hash);
+        }
+        _ => {}
+    }
 }
 
 pub(crate) fn apply_fields(member: &mut Value, body: &Map<String, Value>) {
@@ -413,6 +475,13 @@ pub(crate) fn seed(
         .ok_or_else(|| format!("no list {list_id}"))?;
     let hash = subscriber_hash(email);
     list.forgotten.remove(&hash);
+    // A seeded unsubscribe stands for the member's own (the link in a campaign), which Mailchimp
+    // never lets the API undo.
+    if status == "unsubscribed" {
+        list.self_unsubscribed.insert(hash.clone());
+    } else {
+        list.self_unsubscribed.remove(&hash);
+    }
     let mut member = match list.members.get(&hash) {
         Some(member) => member.clone(),
         None => new_member(list, list_id, email, status, web_id),
@@ -424,7 +493,10 @@ pub(crate) fn seed(
 }
 
 /// What an e-commerce customer write does to the audience: a new email becomes a member (`subscribed`
-/// when opted in, else `transactional`); existing members are never changed.
+/// when opted in, else `transactional`); an existing `transactional` or `pending` member is upgraded
+/// to `subscribed` when the customer is written with `opt_in_status: true` ("Updating opt_in_status
+/// from false to true will update the member's subscription status to subscribed", Mailchimp's
+/// e-commerce concepts); other members are never changed.
 pub(crate) fn add_customer_member(
     state: &mut MailchimpState,
     list_id: &str,
@@ -438,12 +510,18 @@ pub(crate) fn add_customer_member(
         return;
     };
     let hash = subscriber_hash(email);
-    if list.forgotten.contains(&hash)
-        || list
-            .members
-            .get(&hash)
-            .is_some_and(|m| m["status"] != "archived")
+    if list.forgotten.contains(&hash) {
+        return;
+    }
+    if let Some(member) = list
+        .members
+        .get_mut(&hash)
+        .filter(|m| m["status"] != "archived")
     {
+        if opted_in && matches!(member["status"].as_str(), Some("transactional" | "pending")) {
+            set_status(member, "subscribed");
+            member["last_changed"] = json!(now());
+        }
         return;
     }
     let status = if opted_in {
@@ -467,8 +545,8 @@ mod tests {
     fn email_validation_accepts_real_shapes_and_rejects_fakes() {
         for good in [
             "a@b.co",
-            "first.last+tag@sub.example.com",
-            " padded@example.com ",
+            "first.last+tag@sub.northwind-mfg.com",
+            " padded@northwind-mfg.com ",
         ] {
             assert!(is_valid_email(good), "{good}");
         }
@@ -476,9 +554,9 @@ mod tests {
             "",
             "plain",
             "a@b",
-            "@example.com",
-            "a b@example.com",
-            "a@@example.com",
+            "@northwind-mfg.com",
+            "a b@northwind-mfg.com",
+            "a@@northwind-mfg.com",
             "a@example..com",
         ] {
             assert!(!is_valid_email(bad), "{bad}");
