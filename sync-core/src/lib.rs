@@ -145,7 +145,7 @@ pub mod state;
 pub mod vault;
 pub mod webhook_receiver;
 
-pub use error::{Result, ScheduleError, StateError, SyncError, VaultError};
+pub use error::{LeaseError, Result, ScheduleError, StateError, SyncError, VaultError};
 pub use model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
     Outcome, RunId, RunStatus, RunTrigger, TargetSystem, UnknownName,

@@ -85,6 +85,20 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (seen_at);
     ",
+    // 2: one writer per object. One row per object ever leased (bounded by the object kinds);
+    // a released lease keeps its row and token (holder columns NULL), so tokens only grow.
+    r"
+    CREATE TABLE leases (
+        object        TEXT PRIMARY KEY NOT NULL,
+        token         INTEGER NOT NULL,
+        holder_id     TEXT,
+        host          TEXT,
+        pid           INTEGER,
+        acquired_at   INTEGER,
+        heartbeat_at  INTEGER,
+        expires_at    INTEGER
+    );
+    ",
 ];
 
 /// The schema version this build creates.
