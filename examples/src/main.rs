@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod connection;
 mod error;
+mod exit;
 mod output;
 mod secrets;
 
@@ -19,25 +20,34 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::error::chain;
+use crate::exit::{Exit, JsonError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    let done = |()| Exit::Success;
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
-        Command::Init(args) => commands::init::run(&cli, args),
-        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await,
+        Command::Init(args) => commands::init::run(&cli, args).map(done),
+        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
-        Command::Run => commands::run::run(&cli).await,
-        Command::Audit(args) => commands::audit::run(&cli, args).await,
+        Command::Run => commands::run::run(&cli).await.map(done),
+        Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {}", chain(&err));
-            ExitCode::FAILURE
+            let text = chain(&err);
+            eprintln!("error: {text}");
+            if cli.command.json() {
+                // A script reading stdout gets an answer, not nothing.
+                if output::print_json(&JsonError::new(text)).is_err() {
+                    eprintln!("error: cannot write the JSON error object");
+                }
+            }
+            Exit::Failed.into()
         }
     }
 }

@@ -280,10 +280,12 @@ impl Replayer {
                 return Ok(());
             };
             after = Some(last.id);
+            let mut handled = false;
             for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
                 self.replay_row(row, run, report, leases).await?;
+                handled = true;
             }
-            if let Some(progress) = &self.progress {
+            if let (true, Some(progress)) = (handled, &self.progress) {
                 progress(report);
             }
         }
