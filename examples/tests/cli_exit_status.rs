@@ -3,7 +3,7 @@
 //! the reports of the objects that ran, and a `--json` command that fails prints a JSON error
 //! object. `replay` shows progress, says which rows it skipped and why, and exits 2 when rows
 //! failed again.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
