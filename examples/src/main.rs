@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::error::chain;
+use crate::error::{chain, AppError};
 use crate::exit::{Exit, JsonError};
 
 #[tokio::main]
@@ -41,8 +41,9 @@ async fn main() -> ExitCode {
         Err(err) => {
             let text = chain(&err);
             eprintln!("error: {text}");
-            if cli.command.json() {
-                // A script reading stdout gets an answer, not nothing.
+            // A script reading stdout gets an answer, not nothing; a `Check` failure comes
+            // after the command printed its report, which says what went wrong.
+            if cli.command.json() && !matches!(err, AppError::Check(_)) {
                 if output::print_json(&JsonError::new(text)).is_err() {
                     eprintln!("error: cannot write the JSON error object");
                 }
