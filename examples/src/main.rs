@@ -43,10 +43,11 @@ async fn main() -> ExitCode {
             eprintln!("error: {text}");
             // A script reading stdout gets an answer, not nothing; a `Check` failure comes
             // after the command printed its report, which says what went wrong.
-            if cli.command.json() && !matches!(err, AppError::Check(_)) {
-                if output::print_json(&JsonError::new(text)).is_err() {
-                    eprintln!("error: cannot write the JSON error object");
-                }
+            if cli.command.json()
+                && !matches!(err, AppError::Check(_))
+                && output::print_json(&JsonError::new(text)).is_err()
+            {
+                eprintln!("error: cannot write the JSON error object");
             }
             Exit::Failed.into()
         }
