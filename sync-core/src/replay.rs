@@ -222,7 +222,7 @@ impl Replayer {
     ///
     /// # Errors
     ///
-    /// [`SyncError::State`](crate::SyncError::State) when the state store fails, or a handler's
+    /// [`SyncError::State`] when the state store fails, or a handler's
     /// error; the run is then recorded as aborted.
     pub async fn replay(&self, filter: &ReplayFilter) -> Result<ReplayReport> {
         let start = RunStart::new(Vec::new(), RunTrigger::Replay);

@@ -5,10 +5,10 @@
 //! ([`StateStore::acquire_lease`]), passes the lease's [`FencingToken`] into every page commit
 //! ([`StateBatch::fenced`](super::StateBatch::fenced)), renews the lease while it works and
 //! releases it at the end. A second writer of the same object on the same state database is
-//! refused with [`LeaseError::Held`](crate::LeaseError::Held), naming the holder. A lease whose
+//! refused with [`LeaseError::Held`], naming the holder. A lease whose
 //! holder was killed expires after its time to live and is then taken over; the new holder's
 //! token is higher, so a commit by the old holder (paused, not dead) is refused with
-//! [`LeaseError::Lost`](crate::LeaseError::Lost) in the commit's own transaction.
+//! [`LeaseError::Lost`] in the commit's own transaction.
 //!
 //! Expiry is judged by the store's clock (for SQLite, the clock of the process that writes), so
 //! processes on several hosts sharing a server database need clocks in step to well under the

@@ -10,7 +10,7 @@
 //!
 //! One writer per object: a run holds the object's lease ([`StateStore::acquire_lease`],
 //! [`LeasePolicy`]) and its page commits carry the lease's [`FencingToken`]
-//! ([`StateBatch::fenced`]); see [`lease`](self::lease) for the contract.
+//! ([`StateBatch::fenced`]); see [`lease`] for the contract.
 
 mod batch;
 pub mod lease;
