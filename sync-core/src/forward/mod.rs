@@ -287,7 +287,7 @@ impl ForwardSync {
         };
         let fence = lease.as_ref().map(|l| l.token());
         let result = self
-            .run_leased(object, options, fence, store_cfg, run_id, report, &calls)
+            .run_leased(object, options, fence, store_cfg, report, &calls)
             .await;
         if let Some(lease) = lease {
             if let Err(err) = lease.release().await {
@@ -302,18 +302,17 @@ impl ForwardSync {
     }
 
     /// The run under its lease (`fence` is its token; `None` in a dry run).
-    #[allow(clippy::too_many_arguments)]
     async fn run_leased(
         &self,
         object: ObjectKind,
         options: RunOptions,
         fence: Option<FencingToken>,
         store_cfg: Option<&crate::config::StoreConfig>,
-        run_id: RunId,
         mut report: RunReport,
         calls: &CallLog,
     ) -> Result<RunReport> {
         let dry = options.dry_run;
+        let run_id = report.run_id;
         let stored = self.state.cursor(object).await?;
         // A backfill: nothing was ever committed, or the first run stopped part-way.
         let backfill = stored
