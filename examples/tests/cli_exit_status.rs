@@ -239,3 +239,37 @@ async fn a_json_command_that_fails_prints_a_json_error_object() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_aborts_exits_one_with_its_report() {
+    let fakes = Fakes::start(3, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+    let config = config.to_str().unwrap();
+    // QAD's browses fail, after the client's retries: the items run aborts while reading.
+    fakes
+        .qad
+        .faults()
+        .set_route(
+            Method::GET,
+            &fakes.qad.route("api/qracore/browses"),
+            FaultConfig::none().server_error(1.0),
+        )
+        .unwrap();
+
+    let out = run(
+        &["--config", config, "sync", "--only", "items", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let sync = json(&out.stdout);
+    assert_eq!(sync["status"], "failed", "{sync}");
+    assert_eq!(sync["runs"][0]["status"], "aborted", "{sync}");
+    let error = sync["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the items run aborted: reading QAD failed"),
+        "{error}"
+    );
+    assert!(error.contains("the next run resumes after it"), "{error}");
+}
