@@ -52,6 +52,21 @@ pub enum Command {
     Reconcile(ReconcileArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON on stdout (`--json`).
+    #[must_use]
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Demo(args) => args.json,
+            Self::Connect(flag) => flag.json,
+            Self::Sync(args) => args.json,
+            Self::Audit(args) => args.json,
+            Self::Replay(args) => args.json,
+            Self::Init(_) | Self::Run => false,
+        }
+    }
+}
+
 /// `--json` alone.
 #[derive(Debug, Args)]
 pub struct JsonFlag {

@@ -90,7 +90,8 @@ pub enum AppError {
     /// Something the command was asked to do is not possible as asked.
     #[error("{0}")]
     Usage(String),
-    /// `connect` found problems (each printed already).
+    /// `connect` or `demo` found problems (each printed already, in the report; with `--json`
+    /// no separate error object follows it).
     #[error("{0}")]
     Check(String),
 }

@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod connection;
 mod error;
+mod exit;
 mod output;
 mod secrets;
 
@@ -18,19 +19,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::error::chain;
+use crate::error::{chain, AppError};
+use crate::exit::{Exit, JsonError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    let done = |()| Exit::Success;
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
-        Command::Init(args) => commands::init::run(&cli, args),
-        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await,
+        Command::Init(args) => commands::init::run(&cli, args).map(done),
+        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
-        Command::Run => commands::run::run(&cli).await,
-        Command::Audit(args) => commands::audit::run(&cli, args).await,
+        Command::Run => commands::run::run(&cli).await.map(done),
+        Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
         Command::Reconcile(args) => match commands::reconcile::run(&cli, args).await {
             Ok(code) => return code,
@@ -38,10 +41,19 @@ async fn main() -> ExitCode {
         },
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {}", chain(&err));
-            ExitCode::FAILURE
+            let text = chain(&err);
+            eprintln!("error: {text}");
+            // A script reading stdout gets an answer, not nothing; a `Check` failure comes
+            // after the command printed its report, which says what went wrong.
+            if cli.command.json()
+                && !matches!(err, AppError::Check(_))
+                && output::print_json(&JsonError::new(text)).is_err()
+            {
+                eprintln!("error: cannot write the JSON error object");
+            }
+            Exit::Failed.into()
         }
     }
 }

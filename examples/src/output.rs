@@ -73,6 +73,17 @@ pub fn page_summary(report: &RunReport) -> String {
     )
 }
 
+/// Records of a forward run whose write failed (every target, tags included).
+#[must_use]
+pub fn failed_records(report: &RunReport) -> u64 {
+    report
+        .targets
+        .values()
+        .chain(report.tags.as_ref())
+        .map(|c| c.failed)
+        .sum()
+}
+
 /// Prints `value` as one line of JSON on stdout.
 ///
 /// # Errors

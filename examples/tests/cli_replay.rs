@@ -31,7 +31,8 @@ async fn failed_product_writes_are_replayed_once_the_fault_clears() {
         &[],
     )
     .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Failed records: exit 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let sync: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let products = &sync["runs"][0]["targets"]["products"];
     let failed = products["failed"].as_u64().unwrap();

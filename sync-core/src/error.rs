@@ -53,6 +53,68 @@ pub enum SyncError {
     /// The webhook receiver's server failed (reading its address, serving, or its task).
     #[error("webhook receiver failed")]
     Receiver(#[source] std::io::Error),
+    /// Another writer holds the object, or this one lost it: see [`LeaseError`].
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+}
+
+/// One writer per object: the lease on an object is held by someone else, or was lost.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use sync_core::state::LeaseHolder;
+/// use sync_core::{LeaseError, ObjectKind};
+///
+/// let err = LeaseError::Held {
+///     object: ObjectKind::Customers,
+///     holder: LeaseHolder::new("erp-gw-2", 4711),
+///     since: Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap(),
+///     until: Utc.with_ymd_and_hms(2026, 12, 4, 9, 1, 0).unwrap(),
+/// };
+/// let text = err.to_string();
+/// assert!(text.starts_with("customers is being worked by another ml-connector: host erp-gw-2, pid 4711"));
+/// assert!(text.contains("since 2026-12-04 09:00:00 UTC"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LeaseError {
+    /// Another holder's lease on the object has not expired: it is working the object now (or
+    /// was killed, and its lease runs out at `until`).
+    #[error(
+        "{object} is being worked by another ml-connector: host {}, pid {} (holder {}), since \
+         {}, lease valid until {} unless renewed; try again once it has finished, or after that \
+         if the process was killed",
+        .holder.host(),
+        .holder.pid(),
+        .holder.id(),
+        .since.format("%Y-%m-%d %H:%M:%S UTC"),
+        .until.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    Held {
+        /// The object.
+        object: crate::ObjectKind,
+        /// Who holds it.
+        holder: crate::state::LeaseHolder,
+        /// When it took the lease.
+        since: chrono::DateTime<chrono::Utc>,
+        /// When the lease expires unless its holder renews it.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// The lease this writer held was taken over (it expired and another writer acquired it) or
+    /// released: its fencing token is no longer current, so nothing more may be committed under
+    /// it.
+    #[error(
+        "the lease on {object} was lost: fencing token {token} is no longer current{}",
+        .current.map_or_else(|| " (the object is not leased now)".to_owned(), |c| format!(" (now {c})"))
+    )]
+    Lost {
+        /// The object.
+        object: crate::ObjectKind,
+        /// The token this writer held.
+        token: crate::state::FencingToken,
+        /// The current token of a live lease, if any.
+        current: Option<crate::state::FencingToken>,
+    },
 }
 
 /// A failure of the state store.
@@ -214,6 +276,7 @@ mod tests {
         check::<StateError>();
         check::<VaultError>();
         check::<ScheduleError>();
+        check::<LeaseError>();
     }
 
     #[test]

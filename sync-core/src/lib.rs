@@ -10,8 +10,9 @@
 //!   recorded, replayable target operations and their executor; [`report`] the per-run counts.
 //! - [`StateStore`] (default [`SqliteStateStore`], one SQLite file): the id map, content hashes
 //!   for change detection, cursors per source object, remembered member statuses, the audit
-//!   trail, the replay queue, runs and webhook delivery keys. Writes go in [`StateBatch`]es, one
-//!   transaction per page of records.
+//!   trail, the replay queue, runs, webhook delivery keys and object leases. Writes go in
+//!   [`StateBatch`]es, one transaction per page of records, fenced by the lease of the run's
+//!   object so that one object has one writer at a time ([`state::lease`]).
 //! - [`audit`]: audit rows ([`audit::NewAuditRow`]), queries ([`audit::AuditQuery`]), runs and
 //!   the replay queue's filters. Payloads are stored without secrets.
 //! - [`vault`]: both credential sets encrypted at rest with ChaCha20-Poly1305.
@@ -148,7 +149,7 @@ pub mod state;
 pub mod vault;
 pub mod webhook_receiver;
 
-pub use error::{Result, ScheduleError, StateError, SyncError, VaultError};
+pub use error::{LeaseError, Result, ScheduleError, StateError, SyncError, VaultError};
 pub use model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
     Outcome, RunId, RunStatus, RunTrigger, TargetSystem, UnknownName,

@@ -11,6 +11,13 @@
 //! the queue, so replaying again sends nothing; and the target operations are idempotent (PUT
 //! by id, attribution posts by order id), so even a row sent twice does no harm.
 //!
+//! A replay holds the lease of each object whose rows it sends ([`LeasePolicy`]), taken when it
+//! meets the object's first row, and commits every attempt under it: rows of an object another
+//! writer holds (a `sync` or a scheduled `run` working it) are left in the queue and listed as
+//! skipped with the holder named. An attempt the target refuses as invalid (`rejected`) or that
+//! is deliberately not written (`skipped`, such as a member who unsubscribed) is not a failure:
+//! it is counted and listed apart from the attempts that failed again.
+//!
 //! ```no_run
 //! # async fn run(orders: sync_core::orders::OrdersSync, state: std::sync::Arc<dyn sync_core::StateStore>) -> sync_core::Result<()> {
 //! use sync_core::audit::ReplayFilter;
@@ -27,6 +34,8 @@
 
 mod mailchimp;
 
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -35,9 +44,9 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{
     AuditId, AuditQuery, AuditRow, NewAuditRow, OutcomeCounts, ReplayFilter, RunStart,
 };
-use crate::error::Result;
-use crate::model::{Outcome, RunId, RunStatus, RunTrigger};
-use crate::state::{StateBatch, StateStore};
+use crate::error::{Result, SyncError};
+use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
+use crate::state::{HeldLease, LeasePolicy, StateBatch, StateStore};
 
 pub use mailchimp::MailchimpReplay;
 
@@ -93,7 +102,7 @@ pub struct ReplayReport {
     pub attempted: u64,
     /// Originals resolved by a successful attempt.
     pub resolved: u64,
-    /// Attempts that did not succeed (the originals stay in the queue).
+    /// Attempts that failed again (the originals stay in the queue).
     pub failed_again: u64,
     /// Attempts that sent a record re-mapped from a changed source.
     pub remapped: u64,
@@ -101,13 +110,72 @@ pub struct ReplayReport {
     pub counts: OutcomeCounts,
     /// Pending rows no registered handler knows how to replay (left in the queue).
     pub unsupported: Vec<AuditId>,
+    /// Attempts the target refused as invalid or that were deliberately not written (outcome
+    /// `rejected` or `skipped`): not failures, and not counted in `failed_again`.
+    pub not_written: u64,
+    /// Rows not attempted because another writer holds their object's lease (left in the queue).
+    pub busy: u64,
+    /// Rows skipped or not written, with why: the first [`SKIPPED_LISTED`] of them.
+    pub skipped: Vec<SkippedRow>,
 }
 
+/// How many skipped rows a [`ReplayReport`] lists (the counts cover them all).
+pub const SKIPPED_LISTED: usize = 100;
+
+/// A row a replay did not write, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SkippedRow {
+    /// The original failed row.
+    pub id: AuditId,
+    /// Its object.
+    pub object: ObjectKind,
+    /// Its source key.
+    pub source_key: String,
+    /// The attempt's outcome (`rejected`, `skipped`), or `None` when it was not attempted.
+    pub outcome: Option<Outcome>,
+    /// Why.
+    pub reason: String,
+}
+
+impl ReplayReport {
+    fn skip(&mut self, row: &AuditRow, outcome: Option<Outcome>, reason: String) {
+        if self.skipped.len() < SKIPPED_LISTED {
+            self.skipped.push(SkippedRow {
+                id: row.id,
+                object: row.row.object,
+                source_key: row.row.source_key.clone(),
+                outcome,
+                reason,
+            });
+        }
+    }
+}
+
+/// A progress callback: called with the report so far after each batch of rows.
+pub type ReplayProgressFn = Arc<dyn Fn(&ReplayReport) + Send + Sync>;
+
+/// The leases a replay holds, by object; an object another writer holds maps to why.
+type Leases = HashMap<ObjectKind, std::result::Result<HeldLease, String>>;
+
 /// Replays failed audit rows through registered [`ReplayHandler`]s.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Replayer {
     state: Arc<dyn StateStore>,
     handlers: Vec<Arc<dyn ReplayHandler>>,
+    lease: LeasePolicy,
+    progress: Option<ReplayProgressFn>,
+}
+
+impl fmt::Debug for Replayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replayer")
+            .field("state", &self.state)
+            .field("handlers", &self.handlers)
+            .field("lease", &self.lease)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Rows read from the queue at a time.
@@ -120,7 +188,24 @@ impl Replayer {
         Self {
             state,
             handlers: Vec::new(),
+            lease: LeasePolicy::new(),
+            progress: None,
         }
+    }
+
+    /// Sets who the replay holds object leases as (default: this process,
+    /// [`LeasePolicy::DEFAULT_TTL`]).
+    #[must_use]
+    pub fn with_lease_policy(mut self, policy: LeasePolicy) -> Self {
+        self.lease = policy;
+        self
+    }
+
+    /// Calls `progress` with the report so far after each batch of rows read from the queue.
+    #[must_use]
+    pub fn on_progress(mut self, progress: impl Fn(&ReplayReport) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
     }
 
     /// Registers a handler; the first one that [`handles`](ReplayHandler::handles) a row replays
@@ -137,7 +222,7 @@ impl Replayer {
     ///
     /// # Errors
     ///
-    /// [`SyncError::State`](crate::SyncError::State) when the state store fails, or a handler's
+    /// [`SyncError::State`] when the state store fails, or a handler's
     /// error; the run is then recorded as aborted.
     pub async fn replay(&self, filter: &ReplayFilter) -> Result<ReplayReport> {
         let start = RunStart::new(Vec::new(), RunTrigger::Replay);
@@ -147,7 +232,15 @@ impl Replayer {
             run_id: Some(run),
             ..ReplayReport::default()
         };
-        let result = self.replay_all(filter, run, &mut report).await;
+        let mut leases = Leases::new();
+        let result = self.replay_all(filter, run, &mut report, &mut leases).await;
+        for lease in leases.into_values().flatten() {
+            let object = lease.lease().object;
+            if let Err(err) = lease.release().await {
+                // It expires on its own; the replay's own outcome is what to report.
+                tracing::warn!(%object, "could not release the lease: {err}");
+            }
+        }
         let (status, error) = match &result {
             Ok(()) => (RunStatus::Completed, None),
             Err(e) => (RunStatus::Aborted, Some(crate::orders::describe(e))),
@@ -161,11 +254,12 @@ impl Replayer {
         filter: &ReplayFilter,
         run: RunId,
         report: &mut ReplayReport,
+        leases: &mut Leases,
     ) -> Result<()> {
         if let ReplayFilter::Row(id) = filter {
             let row = self.state.audit_row(*id).await?;
             if let Some(row) = row.filter(is_pending) {
-                self.replay_row(&row, run, report).await?;
+                self.replay_row(&row, run, report, leases).await?;
             }
             return Ok(());
         }
@@ -186,8 +280,13 @@ impl Replayer {
                 return Ok(());
             };
             after = Some(last.id);
+            let mut handled = false;
             for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
-                self.replay_row(row, run, report).await?;
+                self.replay_row(row, run, report, leases).await?;
+                handled = true;
+            }
+            if let (true, Some(progress)) = (handled, &self.progress) {
+                progress(report);
             }
         }
     }
@@ -197,10 +296,29 @@ impl Replayer {
         row: &AuditRow,
         run: RunId,
         report: &mut ReplayReport,
+        leases: &mut Leases,
     ) -> Result<()> {
         let Some(handler) = self.handlers.iter().find(|h| h.handles(row)) else {
             report.unsupported.push(row.id);
             return Ok(());
+        };
+        let object = row.row.object;
+        if let std::collections::hash_map::Entry::Vacant(slot) = leases.entry(object) {
+            let taken = match self.lease.acquire(Arc::clone(&self.state), object).await {
+                Ok(lease) => Ok(lease),
+                Err(SyncError::Lease(held)) => Err(held.to_string()),
+                Err(err) => return Err(err),
+            };
+            slot.insert(taken);
+        }
+        let token = match leases.get(&object) {
+            Some(Ok(lease)) => lease.token(),
+            Some(Err(held)) => {
+                report.busy += 1;
+                report.skip(row, None, held.clone());
+                return Ok(());
+            }
+            None => return Ok(()),
         };
         let attempt = handler.replay(row, run).await?;
         let mut new_row = attempt.row;
@@ -209,13 +327,20 @@ impl Replayer {
         report.attempted += 1;
         report.counts.add(new_row.outcome, 1);
         report.remapped += u64::from(attempt.remapped);
-        let succeeded = new_row.outcome.is_success();
+        let outcome = new_row.outcome;
+        let reason = new_row.error.clone();
         // A successful attempt resolves the original in the same transaction.
-        self.state.apply(attempt.state.audit(new_row)).await?;
-        if succeeded {
+        self.state
+            .apply(attempt.state.audit(new_row).fenced(object, token))
+            .await?;
+        if outcome.is_success() {
             report.resolved += 1;
-        } else {
+        } else if outcome.is_replayable() {
             report.failed_again += 1;
+        } else {
+            report.not_written += 1;
+            let reason = reason.unwrap_or_else(|| format!("{outcome} without a reason"));
+            report.skip(row, Some(outcome), reason);
         }
         Ok(())
     }

@@ -314,3 +314,36 @@ async fn a_page_looks_each_customer_up_once_and_a_run_can_be_spawned() {
         "one customer lookup per page of two orders"
     );
 }
+
+#[tokio::test]
+async fn a_second_orders_run_is_refused_while_another_holds_the_orders() {
+    let world = World::start().await;
+    world.place(&Order::new("5101", "C0000001", "1.00")).await;
+    let other = sync_core::state::LeaseHolder::new("erp-gw-9", 4242);
+    let lease = world
+        .state
+        .acquire_lease(
+            ObjectKind::Orders,
+            &other,
+            std::time::Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    let err = world
+        .orders(SalesOrderMatch::None)
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, sync_core::SyncError::Lease(sync_core::LeaseError::Held { holder, .. }) if holder == &other),
+        "{err:?}"
+    );
+    assert_eq!(world.attribution_posts(), 0);
+    assert!(world.state.recent_runs(1).await.unwrap().is_empty());
+
+    assert!(world.state.release_lease(&lease).await.unwrap());
+    let report = run_all(&world).await;
+    assert_eq!(report.posted, 1, "{report:?}");
+    // Released at the end of the run.
+    assert_eq!(world.state.lease(ObjectKind::Orders).await.unwrap(), None);
+}

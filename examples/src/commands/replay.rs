@@ -1,23 +1,37 @@
 //! `replay`: send the operations of failed audit rows again.
 
+use serde::Serialize;
 use sync_core::audit::{AuditId, ReplayFilter};
 use sync_core::operation::Executor;
 use sync_core::orders::AttributionReplay;
-use sync_core::replay::{MailchimpReplay, Replayer};
+use sync_core::replay::{MailchimpReplay, ReplayReport, Replayer};
 use sync_core::report::CallLog;
 
 use crate::cli::{Cli, ReplayArgs};
 use crate::commands::audit::parse_run;
 use crate::connection::{Connection, Setup};
 use crate::error::{sync_err, AppError, AppResult};
-use crate::output::print_json;
+use crate::exit::{failed_hint, Exit};
+use crate::output::{print_json, Progress};
 
-/// Runs `replay`.
+/// What `replay` prints with `--json`: the replay's report with the exit status.
+#[derive(Debug, Serialize)]
+struct ReplayOutput<'a> {
+    status: Exit,
+    exit_code: u8,
+    #[serde(flatten)]
+    report: &'a ReplayReport,
+    next_step: Option<String>,
+}
+
+/// Runs `replay`, with a progress line per batch of rows (none with `--json`).
 ///
 /// # Errors
 ///
 /// [`AppError`] for a bad selector or setup, or when the replay itself fails (the state store).
-pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
+/// Rows that failed again make the exit status [`Exit::RecordsFailed`]; rows left because
+/// another process holds their object make it [`Exit::Failed`].
+pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<Exit> {
     let which = &args.which;
     let filter = match (&which.run, which.row, which.all_failed) {
         (Some(run), None, false) => ReplayFilter::Run(parse_run(run)?),
@@ -36,19 +50,67 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
     if let Some(orders) = conn.orders()? {
         replayer = replayer.handler(AttributionReplay::new(orders));
     }
-    let report = replayer
-        .replay(&filter)
-        .await
-        .map_err(sync_err("the replay failed"))?;
+    let progress = (!args.json).then(|| Progress::start("replay"));
+    if let Some(progress) = progress.clone() {
+        replayer = replayer.on_progress(move |report| progress.update(&progress_line(report)));
+    }
+    let result = replayer.replay(&filter).await;
+    if let Some(progress) = &progress {
+        progress.finish(
+            match &result {
+                Ok(report) => progress_line(report),
+                Err(_) => "failed".to_owned(),
+            }
+            .as_str(),
+        );
+    }
+    let report = result.map_err(sync_err("the replay failed"))?;
+    let status = if report.busy > 0 {
+        Exit::Failed
+    } else {
+        Exit::for_failed_records(report.failed_again)
+    };
+    let next_step = (report.failed_again > 0).then(|| failed_hint(report.failed_again));
     if args.json {
-        return print_json(&report);
+        print_json(&ReplayOutput {
+            status,
+            exit_code: status.code(),
+            report: &report,
+            next_step,
+        })?;
+        return Ok(status);
     }
     println!(
-        "replayed {} row(s): {} resolved, {} failed again, {} re-mapped from a changed source",
-        report.attempted, report.resolved, report.failed_again, report.remapped
+        "replayed {} row(s): {} resolved, {} failed again, {} not written (rejected or skipped), \
+         {} re-mapped from a changed source",
+        report.attempted, report.resolved, report.failed_again, report.not_written, report.remapped
     );
     if let Some(run) = report.run_id {
         println!("the attempts are audited under run {run}");
+    }
+    for row in &report.skipped {
+        let what = row
+            .outcome
+            .map_or_else(|| "not attempted".to_owned(), |o| o.to_string());
+        println!(
+            "skipped row {} ({} {}): {what} — {}",
+            row.id.get(),
+            row.object,
+            row.source_key,
+            row.reason
+        );
+    }
+    let listed = report.skipped.len() as u64;
+    let total = report.not_written + report.busy;
+    if total > listed {
+        println!("... and {} more skipped row(s)", total - listed);
+    }
+    if report.busy > 0 {
+        println!(
+            "{} row(s) left in the queue: another process is working their object; replay \
+             again once it has finished",
+            report.busy
+        );
     }
     if !report.unsupported.is_empty() {
         let ids: Vec<String> = report
@@ -63,5 +125,16 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
             ids.join(", ")
         );
     }
-    Ok(())
+    if let Some(next) = next_step {
+        println!("{next}");
+    }
+    Ok(status)
+}
+
+/// One line on a replay so far.
+fn progress_line(report: &ReplayReport) -> String {
+    format!(
+        "{} attempted: {} resolved, {} failed again, {} not written, {} left for another process",
+        report.attempted, report.resolved, report.failed_again, report.not_written, report.busy
+    )
 }

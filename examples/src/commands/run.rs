@@ -13,7 +13,8 @@ use crate::cli::Cli;
 use crate::config::WebhookSection;
 use crate::connection::{Connection, Setup};
 use crate::error::{chain, sync_err, AppError, AppResult};
-use crate::output::page_summary;
+use crate::exit::failed_hint;
+use crate::output::{failed_records, page_summary};
 
 /// The engines a scheduled job dispatches to.
 #[derive(Debug)]
@@ -41,6 +42,9 @@ impl Engines {
                     "orders run done"
                 );
                 eprintln!("{}", crate::commands::sync::orders_line(&report));
+                if report.counts.failed > 0 {
+                    eprintln!("orders: {}", failed_hint(report.counts.failed));
+                }
             }
             return Ok(());
         }
@@ -50,6 +54,10 @@ impl Engines {
         let report = self.forward.run(object, options).await?;
         tracing::info!(%object, status = %report.status, read = report.read, "run done");
         eprintln!("{object}: {} — {}", report.status, page_summary(&report));
+        let failed = failed_records(&report);
+        if failed > 0 {
+            eprintln!("{object}: {}", failed_hint(failed));
+        }
         if let Some(error) = &report.error {
             // The run keeps what it committed and the next one resumes after it.
             eprintln!(

@@ -9,84 +9,178 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, OnlyObject, SyncArgs};
 use crate::connection::{Connection, Setup};
-use crate::error::{sync_err, AppError, AppResult};
-use crate::output::{print_json, Progress};
+use crate::error::{chain, sync_err, AppError, AppResult};
+use crate::exit::{failed_hint, Exit};
+use crate::output::{failed_records, print_json, Progress};
 
 /// What `sync` did (or, in a dry run, would do).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SyncOutput {
+    /// How the command ended: `success`, `records_failed` (exit 2) or `failed` (exit 1).
+    pub status: Exit,
+    /// The process exit code.
+    pub exit_code: u8,
     /// Whether nothing was written.
     pub dry_run: bool,
-    /// One report per forward run (customers, items).
+    /// One report per forward run that ran (customers, items), aborted ones included.
     pub runs: Vec<RunReport>,
     /// The orders run, if there was one.
     pub orders: Option<OrdersReport>,
+    /// Records that failed, in every run (they wait in the replay queue).
+    pub failed: u64,
+    /// Objects that could not start or aborted, with why.
+    pub errors: Vec<ObjectError>,
+    /// What to do next, when records failed.
+    pub next_step: Option<String>,
     /// Why something was not run.
     pub notes: Vec<String>,
 }
 
-/// Runs `sync`.
+/// An object whose run could not start or aborted.
+#[derive(Debug, Serialize)]
+pub struct ObjectError {
+    /// The object.
+    pub object: ObjectKind,
+    /// Why, with its causes.
+    pub error: String,
+}
+
+impl SyncOutput {
+    fn new(dry_run: bool) -> Self {
+        Self {
+            status: Exit::Success,
+            exit_code: 0,
+            dry_run,
+            runs: Vec::new(),
+            orders: None,
+            failed: 0,
+            errors: Vec::new(),
+            next_step: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn forward(&mut self, object: ObjectKind, result: AppResult<RunReport>) {
+        match result {
+            Ok(report) => {
+                if report.status == RunStatus::Aborted {
+                    self.errors.push(ObjectError {
+                        object,
+                        error: format!(
+                            "the {object} run aborted: {}; what it committed stays, and the next \
+                             run resumes after it",
+                            report.error.as_deref().unwrap_or("no reason given")
+                        ),
+                    });
+                }
+                self.runs.push(report);
+            }
+            Err(err) => self.failed_to_run(object, &err),
+        }
+    }
+
+    fn orders(&mut self, result: AppResult<OrdersReport>) {
+        match result {
+            Ok(report) => self.orders = Some(report),
+            Err(err) => self.failed_to_run(ObjectKind::Orders, &err),
+        }
+    }
+
+    fn failed_to_run(&mut self, object: ObjectKind, err: &AppError) {
+        self.errors.push(ObjectError {
+            object,
+            error: chain(err),
+        });
+    }
+
+    /// Counts the failed records and settles the exit status.
+    fn conclude(&mut self) {
+        let forward: u64 = self.runs.iter().map(failed_records).sum();
+        self.failed = forward + self.orders.as_ref().map_or(0, |o| o.counts.failed);
+        self.next_step = (self.failed > 0).then(|| failed_hint(self.failed));
+        self.status = if self.errors.is_empty() {
+            Exit::for_failed_records(self.failed)
+        } else {
+            Exit::Failed
+        };
+        self.exit_code = self.status.code();
+    }
+}
+
+/// Runs `sync`: every object asked for, each on its own, so one that cannot start or aborts
+/// does not hide the reports of the others.
 ///
 /// # Errors
 ///
-/// [`AppError`] when the setup is unusable, a run cannot start, or a run aborted part-way.
-pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
+/// [`AppError`] when the setup is unusable. Objects that fail are reported in the output and
+/// make the exit status [`Exit::Failed`]; failed records make it [`Exit::RecordsFailed`].
+pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
     let conn = Connection::open(Setup::load(cli)?).await?;
     let forward = conn.forward()?;
-    let mut out = SyncOutput {
-        dry_run: args.dry_run,
-        ..SyncOutput::default()
-    };
+    let mut out = SyncOutput::new(args.dry_run);
     let wants = |object: OnlyObject| args.only.is_none_or(|only| only == object);
     if wants(OnlyObject::Customers) {
-        out.runs
-            .push(forward_run(&forward, ObjectKind::Customers, args.dry_run, args.full).await?);
+        let object = ObjectKind::Customers;
+        out.forward(
+            object,
+            forward_run(&forward, object, args.dry_run, args.full).await,
+        );
     }
     if wants(OnlyObject::Items) {
         if conn.sync_config().store.is_some() {
-            out.runs
-                .push(forward_run(&forward, ObjectKind::Items, args.dry_run, args.full).await?);
+            let object = ObjectKind::Items;
+            out.forward(
+                object,
+                forward_run(&forward, object, args.dry_run, args.full).await,
+            );
         } else {
             out.notes
                 .push("items skipped: no [sync.store] to write products to".into());
         }
     }
     if wants(OnlyObject::Orders) {
-        match conn.orders()? {
-            Some(orders) if args.dry_run => out.orders = Some(orders_plan(&orders).await?),
-            Some(orders) => out.orders = Some(orders_run(&orders, RunTrigger::Manual).await?),
-            None => out.notes.push(
+        match conn.orders() {
+            Ok(Some(orders)) if args.dry_run => out.orders(orders_plan(&orders).await),
+            Ok(Some(orders)) => out.orders(orders_run(&orders, RunTrigger::Manual).await),
+            Ok(None) => out.notes.push(
                 "orders skipped: no [orders] table (or no [sync.store]) in the configuration"
                     .into(),
             ),
+            Err(err) => out.failed_to_run(ObjectKind::Orders, &err),
         }
     }
+    out.conclude();
     if args.json {
         print_json(&out)?;
     } else {
-        for report in &out.runs {
-            print!("{}", crate::output::run_summary(report));
-            for (kind, n) in &report.calls {
-                println!("    calls {kind}: {n}");
-            }
-        }
-        if let Some(orders) = &out.orders {
-            println!("{}", orders_line(orders));
-        }
-        for note in &out.notes {
-            println!("{note}");
-        }
-        if out.dry_run {
-            println!("dry run: nothing was written; created and updated count what a real run would write");
+        print_text(&out);
+    }
+    Ok(out.status)
+}
+
+fn print_text(out: &SyncOutput) {
+    for report in &out.runs {
+        print!("{}", crate::output::run_summary(report));
+        for (kind, n) in &report.calls {
+            println!("    calls {kind}: {n}");
         }
     }
-    match out.runs.iter().find(|r| r.status == RunStatus::Aborted) {
-        Some(aborted) => Err(AppError::Usage(format!(
-            "the {} run aborted: {}; what it committed stays, and the next run resumes after it",
-            aborted.object,
-            aborted.error.as_deref().unwrap_or("no reason given")
-        ))),
-        None => Ok(()),
+    if let Some(orders) = &out.orders {
+        println!("{}", orders_line(orders));
+    }
+    for note in &out.notes {
+        println!("{note}");
+    }
+    if out.dry_run {
+        println!(
+            "dry run: nothing was written; created and updated count what a real run would write"
+        );
+    }
+    if let Some(next) = &out.next_step {
+        println!("{next}");
+    }
+    for failure in &out.errors {
+        eprintln!("error: {}", failure.error);
     }
 }
 
@@ -111,10 +205,13 @@ pub async fn forward_run(
         .dry_run(dry_run)
         .full(full)
         .on_progress(progress.for_forward_run());
-    let report = forward
-        .run(object, options)
-        .await
-        .map_err(sync_err(format!("the {object} run could not start")))?;
+    let report = match forward.run(object, options).await {
+        Ok(report) => report,
+        Err(err) => {
+            progress.finish("could not start");
+            return Err(sync_err(format!("the {object} run could not start"))(err));
+        }
+    };
     progress.finish(&format!(
         "{} — {}",
         report.status,
@@ -130,10 +227,13 @@ pub async fn forward_run(
 /// [`AppError::Sync`] when reading the orders or the state store fails.
 pub async fn orders_run(orders: &OrdersSync, trigger: RunTrigger) -> AppResult<OrdersReport> {
     let progress = Progress::start("orders");
-    let report = orders
-        .run(trigger, &CancellationToken::new())
-        .await
-        .map_err(sync_err("the orders run failed"))?;
+    let report = match orders.run(trigger, &CancellationToken::new()).await {
+        Ok(report) => report,
+        Err(err) => {
+            progress.finish("failed");
+            return Err(sync_err("the orders run failed")(err));
+        }
+    };
     progress.finish(&orders_line(&report));
     Ok(report)
 }

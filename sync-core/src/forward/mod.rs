@@ -52,7 +52,7 @@ use crate::error::{Result, SyncError};
 use crate::model::{Cursor, ObjectKind, RunId, RunStatus, RunTrigger};
 use crate::operation::Executor;
 use crate::report::{CallLog, RunReport};
-use crate::state::{StateBatch, StateStore};
+use crate::state::{FencingToken, LeasePolicy, StateBatch, StateStore};
 
 use audience::Audience;
 use page::PageContext;
@@ -151,8 +151,11 @@ impl RunOptions {
     }
 }
 
-/// The forward sync engine. Cheap to clone; runs of different objects may go at once, but never
-/// run the same object twice at once (the scheduler guarantees it).
+/// The forward sync engine. Cheap to clone; runs of different objects may go at once. A run
+/// holds its object's lease in the state store ([`LeasePolicy`]), so a second run of the same
+/// object, in this process or another one on the same state database, is refused with
+/// [`LeaseError::Held`](crate::LeaseError::Held) naming the holder. Dry runs write no state and
+/// take no lease.
 ///
 /// ```no_run
 /// # async fn run(mailchimp: mailchimp_client::Client, qad: qad_client::Client) -> sync_core::Result<()> {
@@ -177,6 +180,7 @@ pub struct ForwardSync {
     mailchimp: mailchimp_client::Client,
     qad: qad_client::Client,
     state: Arc<dyn StateStore>,
+    lease: LeasePolicy,
 }
 
 impl fmt::Debug for ForwardSync {
@@ -184,6 +188,7 @@ impl fmt::Debug for ForwardSync {
         f.debug_struct("ForwardSync")
             .field("config", &self.config)
             .field("state", &self.state)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -213,7 +218,16 @@ impl ForwardSync {
             mailchimp,
             qad,
             state,
+            lease: LeasePolicy::new(),
         })
+    }
+
+    /// Sets who this engine's runs hold their object's lease as, and for how long a lease lives
+    /// without a heartbeat (default: this process, [`LeasePolicy::DEFAULT_TTL`]).
+    #[must_use]
+    pub fn with_lease_policy(mut self, policy: LeasePolicy) -> Self {
+        self.lease = policy;
+        self
     }
 
     /// The configuration.
@@ -229,16 +243,23 @@ impl ForwardSync {
     /// returns its report, with status [`RunStatus::Aborted`] and the error; what it committed
     /// stays committed and the next run resumes after it. Per-record failures never stop a run.
     ///
+    /// A real run holds the object's lease from before it reads the cursor until it has
+    /// finished, renewing it while it works; every page commit carries the lease's fencing
+    /// token, so a run whose lease was taken over (it stalled past the lease's time to live)
+    /// commits nothing more and aborts.
+    ///
     /// # Errors
     ///
     /// Before any record is handled: [`SyncError::Config`] for another object kind, items
-    /// without a store, or a store linked to another audience; [`SyncError::Client`] when the
-    /// store cannot be set up; [`SyncError::State`] when the state store cannot be read.
+    /// without a store, or a store linked to another audience;
+    /// [`SyncError::Lease`] when another writer holds the object;
+    /// [`SyncError::Client`] when the store cannot be set up; [`SyncError::State`] when the
+    /// state store cannot be read.
     pub async fn run(&self, object: ObjectKind, options: RunOptions) -> Result<RunReport> {
         let started = Instant::now();
         let dry = options.dry_run;
         let run_id = RunId::new();
-        let mut report = RunReport::new(run_id, object, dry);
+        let report = RunReport::new(run_id, object, dry);
         let calls = CallLog::new();
         let store_cfg = match object {
             ObjectKind::Customers if self.config.ecommerce_customers => self.config.store.as_ref(),
@@ -259,6 +280,39 @@ impl ForwardSync {
                 });
             }
         };
+        let lease = if dry {
+            None
+        } else {
+            Some(self.lease.acquire(Arc::clone(&self.state), object).await?)
+        };
+        let fence = lease.as_ref().map(|l| l.token());
+        let result = self
+            .run_leased(object, options, fence, store_cfg, report, &calls)
+            .await;
+        if let Some(lease) = lease {
+            if let Err(err) = lease.release().await {
+                // It expires on its own; the run's own outcome is what to report.
+                tracing::warn!(%object, "could not release the lease: {}", chain(&err));
+            }
+        }
+        let mut report = result?;
+        report.calls = calls.snapshot();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// The run under its lease (`fence` is its token; `None` in a dry run).
+    async fn run_leased(
+        &self,
+        object: ObjectKind,
+        options: RunOptions,
+        fence: Option<FencingToken>,
+        store_cfg: Option<&crate::config::StoreConfig>,
+        mut report: RunReport,
+        calls: &CallLog,
+    ) -> Result<RunReport> {
+        let dry = options.dry_run;
+        let run_id = report.run_id;
         let stored = self.state.cursor(object).await?;
         // A backfill: nothing was ever committed, or the first run stopped part-way.
         let backfill = stored
@@ -278,7 +332,7 @@ impl ForwardSync {
         }
         let setup = match (store_cfg, dry) {
             (Some(store), true) => {
-                store::check(&self.mailchimp, store, &self.config.list_id, &calls)
+                store::check(&self.mailchimp, store, &self.config.list_id, calls)
                     .await
                     .map(|_| ())
             }
@@ -288,7 +342,7 @@ impl ForwardSync {
                     store,
                     &self.config.list_id,
                     backfill,
-                    &calls,
+                    calls,
                 )
                 .await
             }
@@ -305,12 +359,12 @@ impl ForwardSync {
         }
 
         let stop = self
-            .pages(object, cursor.as_ref(), &options, &calls, &mut report)
+            .pages(object, cursor.as_ref(), &options, fence, calls, &mut report)
             .await;
 
         let mut stop = stop;
         if let (Some(store), true, false) = (store_cfg, backfill, dry) {
-            if let Err(err) = store::end_backfill(&self.mailchimp, store, &calls).await {
+            if let Err(err) = store::end_backfill(&self.mailchimp, store, calls).await {
                 if matches!(stop, Stop::Done | Stop::Cancelled) {
                     stop = Stop::Failed(format!(
                         "could not end the store's backfill: {}",
@@ -329,8 +383,6 @@ impl ForwardSync {
         }
         report.status = status;
         report.error = error;
-        report.calls = calls.snapshot();
-        report.elapsed = started.elapsed();
         Ok(report)
     }
 
@@ -340,9 +392,14 @@ impl ForwardSync {
         object: ObjectKind,
         cursor: Option<&Cursor>,
         options: &RunOptions,
+        fence: Option<FencingToken>,
         calls: &CallLog,
         report: &mut RunReport,
     ) -> Stop {
+        let fenced = |batch: StateBatch| match fence {
+            Some(token) => batch.fenced(object, token),
+            None => batch,
+        };
         let watermark = cursor.and_then(|c| c.last_modified);
         let plan = ReadPlan {
             since: watermark.map(|w| w.date_naive()),
@@ -409,7 +466,8 @@ impl ForwardSync {
                     page.last_key().map(str::to_owned),
                     Some(report.run_id),
                 );
-                let batch = rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                let batch =
+                    fenced(rows::state_batch(report.run_id, object, &rows).commit_cursor(position));
                 if let Err(err) = self.state.apply(batch).await {
                     return Stop::Failed(format!("committing a page failed: {}", chain(&err)));
                 }
@@ -439,7 +497,7 @@ impl ForwardSync {
             );
             if let Err(err) = self
                 .state
-                .apply(StateBatch::new().commit_cursor(done))
+                .apply(fenced(StateBatch::new().commit_cursor(done)))
                 .await
             {
                 return Stop::Failed(format!("committing the cursor failed: {}", chain(&err)));

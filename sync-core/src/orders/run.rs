@@ -13,7 +13,7 @@ use super::pipeline::{CustomerCache, Handled, Pipeline};
 use crate::audit::{NewAuditRow, OutcomeCounts, RunStart};
 use crate::error::{Result, SyncError};
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
-use crate::state::{StateBatch, StateStore};
+use crate::state::{FencingToken, LeasePolicy, StateBatch, StateStore};
 
 /// What an orders run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,8 @@ impl OrdersReport {
 /// stores no hash (so the next run tries again) and can be replayed ([`crate::replay`]).
 ///
 /// Memory stays bounded by one page; each page's audit rows and hashes are committed in one
-/// transaction.
+/// transaction, under the `orders` lease ([`LeasePolicy`]): a second orders run on the same state
+/// database is refused while one is running.
 ///
 /// ```no_run
 /// # async fn run(mailchimp: mailchimp_client::Client, qad: qad_client::Client) -> sync_core::Result<()> {
@@ -87,6 +88,7 @@ impl OrdersReport {
 pub struct OrdersSync {
     mailchimp: mailchimp_client::Client,
     pipeline: Pipeline,
+    lease: LeasePolicy,
 }
 
 impl OrdersSync {
@@ -105,7 +107,16 @@ impl OrdersSync {
                 qad,
                 config: Arc::new(config),
             },
+            lease: LeasePolicy::new(),
         }
+    }
+
+    /// Sets who this flow's runs hold the `orders` lease as, and its time to live (default:
+    /// this process, [`LeasePolicy::DEFAULT_TTL`]).
+    #[must_use]
+    pub fn with_lease_policy(mut self, policy: LeasePolicy) -> Self {
+        self.lease = policy;
+        self
     }
 
     /// The configuration.
@@ -122,11 +133,13 @@ impl OrdersSync {
         &self.mailchimp
     }
 
-    /// Runs once: records a run, handles every order, and finishes the run as completed,
-    /// cancelled (when `cancel` fired; the page in flight is committed first) or aborted.
+    /// Runs once: takes the `orders` lease, records a run, handles every order, and finishes the
+    /// run as completed, cancelled (when `cancel` fired; the page in flight is committed first)
+    /// or aborted, then releases the lease.
     ///
     /// # Errors
     ///
+    /// [`SyncError::Lease`] when another writer holds the orders (nothing is recorded);
     /// [`SyncError::Client`] when reading the orders from Mailchimp fails (pages already handled
     /// stay committed; the run is recorded as aborted), and [`SyncError::State`] when the state
     /// store fails. Per-order failures are not errors: they are audit rows.
@@ -134,6 +147,27 @@ impl OrdersSync {
         &self,
         trigger: RunTrigger,
         cancel: &CancellationToken,
+    ) -> Result<OrdersReport> {
+        let lease = self
+            .lease
+            .acquire(Arc::clone(&self.pipeline.state), ObjectKind::Orders)
+            .await?;
+        let result = self.run_leased(trigger, cancel, lease.token()).await;
+        if let Err(err) = lease.release().await {
+            // It expires on its own; the run's own outcome is what to report.
+            tracing::warn!(
+                "could not release the orders lease: {}",
+                super::pipeline::describe(&err)
+            );
+        }
+        result
+    }
+
+    async fn run_leased(
+        &self,
+        trigger: RunTrigger,
+        cancel: &CancellationToken,
+        fence: FencingToken,
     ) -> Result<OrdersReport> {
         let state = &self.pipeline.state;
         let start = RunStart::new(vec![ObjectKind::Orders], trigger);
@@ -143,7 +177,7 @@ impl OrdersSync {
             run_id: Some(run),
             ..OrdersReport::default()
         };
-        match self.run_pages(run, cancel, &mut report, false).await {
+        match self.run_pages(run, cancel, &mut report, Some(fence)).await {
             Ok(()) => {
                 let status = if report.cancelled {
                     RunStatus::Cancelled
@@ -172,7 +206,7 @@ impl OrdersSync {
     /// As [`run`](Self::run), less the state writes.
     pub async fn plan(&self, cancel: &CancellationToken) -> Result<OrdersReport> {
         let mut report = OrdersReport::default();
-        self.run_pages(RunId::new(), cancel, &mut report, true)
+        self.run_pages(RunId::new(), cancel, &mut report, None)
             .await?;
         Ok(report)
     }
@@ -182,7 +216,7 @@ impl OrdersSync {
         run: RunId,
         cancel: &CancellationToken,
         report: &mut OrdersReport,
-        dry_run: bool,
+        fence: Option<FencingToken>,
     ) -> Result<()> {
         let config = &self.pipeline.config;
         let page_size = config.page_size.clamp(1, 1000);
@@ -215,7 +249,7 @@ impl OrdersSync {
             page.extend(next);
             if page.len() == page_size as usize || (end && !page.is_empty()) {
                 report.read += page.len() as u64;
-                self.handle_page(run, std::mem::take(&mut page), report, dry_run)
+                self.handle_page(run, std::mem::take(&mut page), report, fence)
                     .await?;
                 report.pages += 1;
                 if cancel.is_cancelled() && !end {
@@ -229,14 +263,16 @@ impl OrdersSync {
         }
     }
 
-    /// Handles one page and commits its audit rows and hashes in one transaction.
+    /// Handles one page and commits its audit rows and hashes in one transaction, fenced by
+    /// the lease's token; without one (`None`) this is a dry run that commits nothing.
     async fn handle_page(
         &self,
         run: RunId,
         page: Vec<Order>,
         report: &mut OrdersReport,
-        dry_run: bool,
+        fence: Option<FencingToken>,
     ) -> Result<()> {
+        let dry_run = fence.is_none();
         let state = &self.pipeline.state;
         let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
         let fingerprints = state.hashes(ObjectKind::Orders, &ids).await?;
@@ -282,8 +318,8 @@ impl OrdersSync {
             report.add(&item);
             batch = batch.merge(item.state).audit(item.row);
         }
-        if !dry_run {
-            state.apply(batch).await?;
+        if let Some(token) = fence {
+            state.apply(batch.fenced(ObjectKind::Orders, token)).await?;
         }
         Ok(())
     }

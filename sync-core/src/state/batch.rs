@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::lease::FencingToken;
 use crate::audit::{AuditId, NewAuditRow};
 use crate::model::{ContentHash, Cursor, IdMapping, MemberStatusRecord, ObjectKind};
 
@@ -34,6 +35,8 @@ pub struct StateBatch {
     pub(crate) cursors: Vec<Cursor>,
     /// A webhook delivery key: the batch applies only if the key is new, and records it.
     pub(crate) delivery: Option<(String, DateTime<Utc>)>,
+    /// The lease this batch is committed under: it applies only while the token is current.
+    pub(crate) fence: Option<(ObjectKind, FencingToken)>,
 }
 
 impl StateBatch {
@@ -108,6 +111,33 @@ impl StateBatch {
         self
     }
 
+    /// Commits the batch under the lease on `object` with `token`: the store refuses it
+    /// ([`LeaseError::Lost`](crate::LeaseError::Lost)) in the same transaction when the token is
+    /// no longer the object's current one. The fence is not a change
+    /// ([`is_empty`](Self::is_empty) ignores it).
+    ///
+    /// ```
+    /// use sync_core::state::FencingToken;
+    /// use sync_core::{Cursor, ObjectKind, StateBatch};
+    ///
+    /// let batch = StateBatch::new()
+    ///     .commit_cursor(Cursor::new(ObjectKind::Items, None, Some("I-1".into()), None))
+    ///     .fenced(ObjectKind::Items, FencingToken::new(3));
+    /// assert_eq!(batch.fence(), Some((ObjectKind::Items, FencingToken::new(3))));
+    /// assert_eq!(batch.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn fenced(mut self, object: ObjectKind, token: FencingToken) -> Self {
+        self.fence = Some((object, token));
+        self
+    }
+
+    /// The lease the batch is committed under, if any.
+    #[must_use]
+    pub fn fence(&self) -> Option<(ObjectKind, FencingToken)> {
+        self.fence
+    }
+
     /// Adds the changes of `other` after those of `self`.
     #[must_use]
     pub fn merge(mut self, other: StateBatch) -> Self {
@@ -119,6 +149,7 @@ impl StateBatch {
         self.audit.extend(other.audit);
         self.cursors.extend(other.cursors);
         self.delivery = self.delivery.or(other.delivery);
+        self.fence = self.fence.or(other.fence);
         self
     }
 

@@ -85,6 +85,20 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (seen_at);
     ",
+    // 2: one writer per object. One row per object ever leased (bounded by the object kinds);
+    // a released lease keeps its row and token (holder columns NULL), so tokens only grow.
+    r"
+    CREATE TABLE leases (
+        object        TEXT PRIMARY KEY NOT NULL,
+        token         INTEGER NOT NULL,
+        holder_id     TEXT,
+        host          TEXT,
+        pid           INTEGER,
+        acquired_at   INTEGER,
+        heartbeat_at  INTEGER,
+        expires_at    INTEGER
+    );
+    ",
 ];
 
 /// The schema version this build creates.
@@ -122,6 +136,24 @@ mod tests {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .unwrap();
         assert_eq!(version, LATEST);
+    }
+
+    #[test]
+    fn a_version_one_database_gains_the_leases_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.execute_batch("PRAGMA user_version = 1").unwrap();
+        tx.commit().unwrap();
+        migrate(&mut conn).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'leases'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
     }
 
     #[test]

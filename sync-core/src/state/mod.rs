@@ -7,12 +7,18 @@
 //! Writes are grouped: the engine hands over one [`StateBatch`] per page of records (hash updates,
 //! id-map updates, audit rows and the cursor commit), and the store applies it atomically, so a
 //! crash never leaves a cursor ahead of the hashes and audit rows it stands for.
+//!
+//! One writer per object: a run holds the object's lease ([`StateStore::acquire_lease`],
+//! [`LeasePolicy`]) and its page commits carry the lease's [`FencingToken`]
+//! ([`StateBatch::fenced`]); see [`lease`] for the contract.
 
 mod batch;
+pub mod lease;
 mod migrations;
 mod sqlite;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,6 +28,7 @@ use crate::error::Result;
 use crate::model::{ContentHash, Cursor, MemberStatusRecord, ObjectKind, RunId, RunStatus};
 
 pub use batch::{BatchReceipt, StateBatch};
+pub use lease::{FencingToken, HeldLease, Lease, LeaseHolder, LeasePolicy};
 pub use sqlite::SqliteStateStore;
 
 /// Persistent sync state.
@@ -36,11 +43,58 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// with [`replay_of`](crate::audit::NewAuditRow::replay_of) set and a successful outcome also
     /// marks the original row resolved (if it is not already).
     ///
+    /// A batch [fenced](StateBatch::fenced) by a lease applies only while that lease's token is
+    /// the object's current one and the lease is not released; the check and the writes are one
+    /// transaction.
+    ///
     /// # Errors
     ///
     /// [`StateError`](crate::StateError) when the write fails, including when a `replay_of`
-    /// names no existing row; nothing is written then.
+    /// names no existing row; [`LeaseError::Lost`](crate::LeaseError::Lost) when the batch's
+    /// fencing token is no longer current. Nothing is written then.
     async fn apply(&self, batch: StateBatch) -> Result<BatchReceipt>;
+
+    /// Takes the lease on `object` for `holder`, valid for `ttl` from now by the store's clock,
+    /// with a fencing token higher than every earlier one of the object.
+    ///
+    /// Granted when the object has no lease, its lease was released, or its lease expired (a
+    /// holder that was killed); refused while another lease is live, even one of the same
+    /// holder (one run per object at a time).
+    ///
+    /// # Errors
+    ///
+    /// [`LeaseError::Held`](crate::LeaseError::Held) naming the live holder;
+    /// [`StateError`](crate::StateError) when the store fails.
+    async fn acquire_lease(
+        &self,
+        object: ObjectKind,
+        holder: &LeaseHolder,
+        ttl: Duration,
+    ) -> Result<Lease>;
+
+    /// Extends `lease` to `ttl` from now (the heartbeat). An expired lease that nobody took over
+    /// is still current and renews.
+    ///
+    /// # Errors
+    ///
+    /// [`LeaseError::Lost`](crate::LeaseError::Lost) when its token is no longer current (taken
+    /// over or released); [`StateError`](crate::StateError) when the store fails.
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease>;
+
+    /// Releases `lease` so the next writer need not wait for it to expire; the token stays, so
+    /// the next acquisition's is higher. Returns `false` when it was no longer current.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the store fails.
+    async fn release_lease(&self, lease: &Lease) -> Result<bool>;
+
+    /// The live or expired, not released, lease on `object`, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn lease(&self, object: ObjectKind) -> Result<Option<Lease>>;
 
     /// The target id mapped to `source_key` for the target `kind`.
     ///

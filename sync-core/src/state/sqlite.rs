@@ -5,20 +5,24 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Row, Transaction, TransactionBehavior,
+};
 
 use super::batch::{BatchReceipt, StateBatch};
+use super::lease::{FencingToken, Lease, LeaseHolder};
 use super::migrations;
 use super::StateStore;
 use crate::audit::{
     redact_payload, AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts,
     ReplayFilter, Resolution, RunRecord, RunStart, TargetOperation,
 };
-use crate::error::{Result, StateError};
+use crate::error::{LeaseError, Result, StateError};
 use crate::model::{
     normalize_email, ContentHash, Cursor, MemberStatusRecord, ObjectKind, Outcome, RunId, RunStatus,
 };
@@ -154,13 +158,133 @@ impl StateStore for SqliteStateStore {
         if batch.is_empty() {
             return Ok(BatchReceipt::default());
         }
+        let applied = self
+            .with_conn(move |conn| {
+                // Immediate: take the write lock before the fence is read, so no other writer
+                // can take the lease between the check and the commit.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some((object, token)) = batch.fence {
+                    if let Err(lost) = check_fence(&tx, object, token)? {
+                        return Ok(Err(lost));
+                    }
+                }
+                let receipt = apply_in(&tx, batch)?;
+                tx.commit()?;
+                Ok(Ok(receipt))
+            })
+            .await?;
+        Ok(applied?)
+    }
+
+    async fn acquire_lease(
+        &self,
+        object: ObjectKind,
+        holder: &LeaseHolder,
+        ttl: Duration,
+    ) -> Result<Lease> {
+        let holder = holder.clone();
+        let acquired = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = stored_now();
+                let (token, live) = select_lease(&tx, object)?;
+                if let Some(live) = live.filter(|l| l.expires_at > now) {
+                    return Ok(Err(live.held_error()));
+                }
+                let token = FencingToken::new(token.map_or(1, |t| t.get() + 1));
+                let lease = Lease {
+                    object,
+                    holder,
+                    token,
+                    acquired_at: now,
+                    heartbeat_at: now,
+                    expires_at: expiry(now, ttl),
+                };
+                tx.prepare_cached(
+                    "INSERT INTO leases (object, token, holder_id, host, pid, acquired_at,
+                                         heartbeat_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                     ON CONFLICT (object) DO UPDATE
+                     SET token = excluded.token, holder_id = excluded.holder_id,
+                         host = excluded.host, pid = excluded.pid,
+                         acquired_at = excluded.acquired_at, heartbeat_at = excluded.heartbeat_at,
+                         expires_at = excluded.expires_at",
+                )?
+                .execute(params![
+                    object.as_str(),
+                    token_value(token)?,
+                    lease.holder.id(),
+                    lease.holder.host(),
+                    lease.holder.pid(),
+                    now.timestamp_micros(),
+                    lease.expires_at.timestamp_micros(),
+                ])?;
+                tx.commit()?;
+                Ok(Ok(lease))
+            })
+            .await?;
+        Ok(acquired?)
+    }
+
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease> {
+        let lease = lease.clone();
+        let renewed = self
+            .with_conn(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = stored_now();
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE leases SET heartbeat_at = ?4, expires_at = ?5
+                         WHERE object = ?1 AND token = ?2 AND holder_id = ?3",
+                    )?
+                    .execute(params![
+                        lease.object.as_str(),
+                        token_value(lease.token)?,
+                        lease.holder.id(),
+                        now.timestamp_micros(),
+                        expiry(now, ttl).timestamp_micros(),
+                    ])?;
+                if changed == 0 {
+                    let (_, live) = select_lease(&tx, lease.object)?;
+                    return Ok(Err(LeaseError::Lost {
+                        object: lease.object,
+                        token: lease.token,
+                        current: live.map(|l| l.token),
+                    }));
+                }
+                tx.commit()?;
+                Ok(Ok(Lease {
+                    heartbeat_at: now,
+                    expires_at: expiry(now, ttl),
+                    ..lease
+                }))
+            })
+            .await?;
+        Ok(renewed?)
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<bool> {
+        let lease = lease.clone();
         self.with_conn(move |conn| {
-            let tx = conn.transaction()?;
-            let receipt = apply_in(&tx, batch)?;
-            tx.commit()?;
-            Ok(receipt)
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE leases SET holder_id = NULL, host = NULL, pid = NULL,
+                         acquired_at = NULL, heartbeat_at = NULL, expires_at = NULL
+                     WHERE object = ?1 AND token = ?2 AND holder_id = ?3",
+                )?
+                .execute(params![
+                    lease.object.as_str(),
+                    token_value(lease.token)?,
+                    lease.holder.id(),
+                ])?;
+            Ok(changed == 1)
         })
         .await
+    }
+
+    async fn lease(&self, object: ObjectKind) -> Result<Option<Lease>> {
+        self.with_conn(move |conn| Ok(select_lease(conn, object)?.1))
+            .await
     }
 
     async fn target_id(&self, kind: ObjectKind, source_key: &str) -> Result<Option<String>> {
@@ -446,6 +570,102 @@ impl StateStore for SqliteStateStore {
         })
         .await
     }
+}
+
+/// The object's last token, and its lease unless released.
+fn select_lease(
+    conn: &Connection,
+    object: ObjectKind,
+) -> Result<(Option<FencingToken>, Option<Lease>), StateError> {
+    type Raw = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<u32>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let raw: Option<Raw> = conn
+        .prepare_cached(
+            "SELECT token, holder_id, host, pid, acquired_at, heartbeat_at, expires_at
+             FROM leases WHERE object = ?1",
+        )?
+        .query_row(params![object.as_str()], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((token, holder_id, host, pid, acquired, heartbeat, expires)) = raw else {
+        return Ok((None, None));
+    };
+    let token = FencingToken::new(u64::try_from(token).map_err(|_| StateError::Corrupt {
+        column: "leases.token",
+        value: token.to_string(),
+    })?);
+    let lease = match (holder_id, host, pid, acquired, heartbeat, expires) {
+        (Some(id), Some(host), Some(pid), Some(acquired), Some(heartbeat), Some(expires)) => {
+            Some(Lease {
+                object,
+                holder: LeaseHolder::from_parts(id, host, pid),
+                token,
+                acquired_at: time("leases.acquired_at", acquired)?,
+                heartbeat_at: time("leases.heartbeat_at", heartbeat)?,
+                expires_at: time("leases.expires_at", expires)?,
+            })
+        }
+        _ => None,
+    };
+    Ok((Some(token), lease))
+}
+
+/// `Ok(Err(lost))` unless `token` is the current token of a lease on `object` that is not
+/// released. An expired lease nobody took over is still current: no other writer can have
+/// committed since.
+fn check_fence(
+    tx: &Transaction<'_>,
+    object: ObjectKind,
+    token: FencingToken,
+) -> Result<Result<(), LeaseError>, StateError> {
+    let (_, lease) = select_lease(tx, object)?;
+    let current = lease.map(|l| l.token);
+    Ok(if current == Some(token) {
+        Ok(())
+    } else {
+        Err(LeaseError::Lost {
+            object,
+            token,
+            current,
+        })
+    })
+}
+
+/// Now, to the microsecond the store keeps, so a returned lease equals the stored one.
+fn stored_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .and_then(|t| DateTime::from_timestamp_micros(t.timestamp_micros()))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn token_value(token: FencingToken) -> Result<i64, StateError> {
+    i64::try_from(token.get()).map_err(|_| StateError::Corrupt {
+        column: "leases.token",
+        value: token.to_string(),
+    })
 }
 
 /// Applies every change of `batch` inside `tx`, in the documented order.

@@ -19,6 +19,7 @@ use crate::cli::DemoArgs;
 use crate::commands::{connect, sync};
 use crate::connection::Connection;
 use crate::error::{AppError, AppResult};
+use crate::exit::Exit;
 use crate::output::print_json;
 use fakes::World;
 use report::{DemoReport, Phase, QadAttributions, QadChanges};
@@ -65,8 +66,9 @@ impl Counters {
 /// # Errors
 ///
 /// [`AppError`] when a step cannot run, or when the sync did not behave as it must (the report
-/// is printed first, naming what went wrong).
-pub async fn run(args: &DemoArgs) -> AppResult<()> {
+/// is printed first, naming what went wrong). Records that failed to be written (none, with the
+/// demo's fault-free fakes) make the exit status [`Exit::RecordsFailed`].
+pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     if args.customers == 0 || args.items == 0 {
         return Err(AppError::Usage(
             "--customers and --items must be at least 1".into(),
@@ -191,7 +193,7 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
         print!("{report}");
     }
     match report.problems.len() {
-        0 => Ok(()),
+        0 => Ok(Exit::for_failed_records(report.totals.failed)),
         n => Err(AppError::Check(format!("the demo found {n} problem(s)"))),
     }
 }

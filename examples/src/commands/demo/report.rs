@@ -10,7 +10,7 @@ use sync_core::report::RunReport;
 use super::shop::ShopSummary;
 use crate::commands::connect::ConnectReport;
 use crate::commands::sync::orders_line;
-use crate::output::run_summary;
+use crate::output::{failed_records, run_summary};
 
 /// Everything the demo did.
 #[derive(Debug, Serialize)]
@@ -93,6 +93,8 @@ pub struct Totals {
     pub qad_attribution_posts: u64,
     /// Calls the engines made, by kind.
     pub calls: BTreeMap<String, u64>,
+    /// Records whose write failed, in every run (the demo exits 2 when there are any).
+    pub failed: u64,
     /// Wall time of the whole demo, in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -113,7 +115,9 @@ impl DemoReport {
                 for (kind, n) in &run.calls {
                     *t.calls.entry(kind.clone()).or_default() += n;
                 }
+                t.failed += failed_records(run);
             }
+            t.failed += p.orders.as_ref().map_or(0, |o| o.counts.failed);
         }
         self.totals = t;
     }
@@ -206,6 +210,13 @@ impl fmt::Display for DemoReport {
         );
         let calls: Vec<String> = t.calls.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(out, "calls by kind: {}", calls.join(", "));
+        if t.failed > 0 {
+            let _ = writeln!(
+                out,
+                "{} record(s) failed to be written (see the runs above)",
+                t.failed
+            );
+        }
         if self.problems.is_empty() {
             let _ = writeln!(
                 out,

@@ -1,0 +1,100 @@
+//! Exit statuses: what a script calling `ml-connector` can rely on.
+//!
+//! - `0`: everything was written, found unchanged, or deliberately skipped (rejected and skipped
+//!   records are reported, not failures);
+//! - `1`: the command itself failed: bad setup, an object that could not start (its lease is
+//!   held by another process, the store cannot be set up), or a run that aborted part-way;
+//! - `2`: the command ran, but some records failed to be written and wait in the replay queue.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// Exit 0.
+    Success,
+    /// Exit 1, after the command printed what it did and what failed.
+    Failed,
+    /// Exit 2: some records failed and wait in the replay queue.
+    RecordsFailed,
+}
+
+impl Exit {
+    /// The process exit code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failed => 1,
+            Self::RecordsFailed => 2,
+        }
+    }
+
+    /// The status for `failed` records (and no failure of the command itself).
+    #[must_use]
+    pub fn for_failed_records(failed: u64) -> Self {
+        if failed == 0 {
+            Self::Success
+        } else {
+            Self::RecordsFailed
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// The line telling a person what to do about `failed` records.
+#[must_use]
+pub fn failed_hint(failed: u64) -> String {
+    format!("{failed} failed — ml-connector replay --all-failed")
+}
+
+/// The JSON object printed on stdout when a `--json` command fails before it has a report.
+#[derive(Debug, Serialize)]
+pub struct JsonError {
+    /// Always `error`.
+    pub status: &'static str,
+    /// The process exit code (1).
+    pub exit_code: u8,
+    /// The error and its causes, on one line.
+    pub error: String,
+}
+
+impl JsonError {
+    /// The object for an error described by `error`.
+    #[must_use]
+    pub fn new(error: String) -> Self {
+        Self {
+            status: "error",
+            exit_code: Exit::Failed.code(),
+            error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_records_exit_two_and_name_the_replay_command() {
+        assert_eq!(Exit::for_failed_records(0).code(), 0);
+        assert_eq!(Exit::for_failed_records(3).code(), 2);
+        assert_eq!(Exit::Failed.code(), 1);
+        assert_eq!(
+            failed_hint(3),
+            "3 failed — ml-connector replay --all-failed"
+        );
+        let json = serde_json::to_value(JsonError::new("no config".into())).unwrap_or_default();
+        assert_eq!(json["status"], "error");
+        assert_eq!(json["exit_code"], 1);
+        assert_eq!(json["error"], "no config");
+    }
+}

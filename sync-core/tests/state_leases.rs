@@ -1,0 +1,230 @@
+//! Object leases in the SQLite state store: one writer per object across processes (two store
+//! handles on one database file stand for two processes), takeover after expiry, fencing tokens
+//! checked in the commit's transaction, and the heartbeat.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sync_core::state::{FencingToken, LeaseHolder, LeasePolicy};
+use sync_core::{
+    ContentHash, Cursor, LeaseError, ObjectKind, SqliteStateStore, StateBatch, StateStore,
+    SyncError,
+};
+
+/// Two handles on one database file, each with its own connection, as two processes have.
+async fn two_processes() -> (tempfile::TempDir, SqliteStateStore, SqliteStateStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let a = SqliteStateStore::open(&path).await.unwrap();
+    let b = SqliteStateStore::open(&path).await.unwrap();
+    (dir, a, b)
+}
+
+fn page(key: &str) -> StateBatch {
+    StateBatch::new()
+        .put_hash(
+            ObjectKind::Products,
+            key,
+            ContentHash::of_bytes(key.as_bytes()),
+        )
+        .commit_cursor(Cursor::new(
+            ObjectKind::Items,
+            None,
+            Some(key.to_owned()),
+            None,
+        ))
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn a_second_holder_is_refused_with_the_holder_named() {
+    let (_dir, a, b) = two_processes().await;
+    let first = LeaseHolder::new("erp-gw-1", 4711);
+    let second = LeaseHolder::new("erp-gw-2", 815);
+    let lease = a
+        .acquire_lease(ObjectKind::Customers, &first, MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(lease.token, FencingToken::new(1));
+    assert_eq!(lease.holder, first);
+
+    let err = b
+        .acquire_lease(ObjectKind::Customers, &second, MINUTE)
+        .await
+        .unwrap_err();
+    match &err {
+        SyncError::Lease(LeaseError::Held {
+            object,
+            holder,
+            since,
+            until,
+        }) => {
+            assert_eq!(*object, ObjectKind::Customers);
+            assert_eq!(holder, &first);
+            assert_eq!(*since, lease.acquired_at);
+            assert_eq!(*until, lease.expires_at);
+        }
+        other => panic!("expected Held, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains("host erp-gw-1, pid 4711"), "{text}");
+    assert!(text.contains(first.id()), "{text}");
+
+    // The same holder cannot run the object twice either.
+    assert!(matches!(
+        a.acquire_lease(ObjectKind::Customers, &first, MINUTE).await,
+        Err(SyncError::Lease(LeaseError::Held { .. }))
+    ));
+    // Other objects are free.
+    let items = b
+        .acquire_lease(ObjectKind::Items, &second, MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(items.token, FencingToken::new(1));
+
+    // Released, the next acquisition gets a higher token.
+    assert!(a.release_lease(&lease).await.unwrap());
+    assert!(!a.release_lease(&lease).await.unwrap());
+    assert_eq!(b.lease(ObjectKind::Customers).await.unwrap(), None);
+    let next = b
+        .acquire_lease(ObjectKind::Customers, &second, MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(next.token, FencingToken::new(2));
+    assert_eq!(
+        a.lease(ObjectKind::Customers).await.unwrap(),
+        Some(next.clone())
+    );
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit() {
+    let (_dir, a, b) = two_processes().await;
+    let killed = LeaseHolder::new("erp-gw-1", 4711);
+    let old = a
+        .acquire_lease(ObjectKind::Items, &killed, Duration::from_millis(200))
+        .await
+        .unwrap();
+    a.apply(page("I-1").fenced(ObjectKind::Items, old.token))
+        .await
+        .unwrap();
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Expired but not taken over: the old holder's token is still current.
+    a.apply(page("I-2").fenced(ObjectKind::Items, old.token))
+        .await
+        .unwrap();
+
+    let new = b
+        .acquire_lease(
+            ObjectKind::Items,
+            &LeaseHolder::new("erp-gw-2", 815),
+            MINUTE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(new.token, FencingToken::new(2));
+
+    // The old holder wakes up: its commit is refused, and nothing of it is written.
+    let err = a
+        .apply(page("I-3").fenced(ObjectKind::Items, old.token))
+        .await
+        .unwrap_err();
+    match err {
+        SyncError::Lease(LeaseError::Lost {
+            object,
+            token,
+            current,
+        }) => {
+            assert_eq!(object, ObjectKind::Items);
+            assert_eq!(token, old.token);
+            assert_eq!(current, Some(new.token));
+        }
+        other => panic!("expected Lost, got {other:?}"),
+    }
+    let cursor = b.cursor(ObjectKind::Items).await.unwrap().unwrap();
+    assert_eq!(cursor.last_key.as_deref(), Some("I-2"));
+    let hashes = b
+        .hashes(ObjectKind::Products, &["I-3".to_owned()])
+        .await
+        .unwrap();
+    assert!(hashes.is_empty());
+
+    // Nor can it renew; the new holder commits.
+    assert!(matches!(
+        a.renew_lease(&old, MINUTE).await,
+        Err(SyncError::Lease(LeaseError::Lost { .. }))
+    ));
+    b.apply(page("I-3").fenced(ObjectKind::Items, new.token))
+        .await
+        .unwrap();
+    // A released lease fences too: its token is no longer current.
+    assert!(b.release_lease(&new).await.unwrap());
+    assert!(matches!(
+        b.apply(page("I-4").fenced(ObjectKind::Items, new.token))
+            .await,
+        Err(SyncError::Lease(LeaseError::Lost { current: None, .. }))
+    ));
+}
+
+#[tokio::test]
+async fn renewing_moves_the_expiry() {
+    let store = SqliteStateStore::open_in_memory().await.unwrap();
+    let holder = LeaseHolder::this_process();
+    let lease = store
+        .acquire_lease(ObjectKind::Orders, &holder, Duration::from_millis(300))
+        .await
+        .unwrap();
+    let renewed = store.renew_lease(&lease, MINUTE).await.unwrap();
+    assert_eq!(renewed.token, lease.token);
+    assert!(renewed.expires_at > lease.expires_at);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(matches!(
+        store
+            .acquire_lease(ObjectKind::Orders, &LeaseHolder::this_process(), MINUTE)
+            .await,
+        Err(SyncError::Lease(LeaseError::Held { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn the_heartbeat_keeps_a_long_run_s_lease_alive_and_release_frees_it() {
+    let (_dir, a, b) = two_processes().await;
+    let a: Arc<dyn StateStore> = Arc::new(a);
+    let policy = LeasePolicy::new().ttl(Duration::from_secs(1));
+    let held = policy
+        .acquire(Arc::clone(&a), ObjectKind::Items)
+        .await
+        .unwrap();
+    // Three times the time to live: without the heartbeat it would have expired.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let other = LeaseHolder::new("erp-gw-2", 815);
+    let err = b
+        .acquire_lease(ObjectKind::Items, &other, MINUTE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Lease(LeaseError::Held { holder, .. }) if holder == policy.lease_holder()),
+        "{err:?}"
+    );
+    a.apply(page("I-9").fenced(ObjectKind::Items, held.token()))
+        .await
+        .unwrap();
+    assert!(held.release().await.unwrap());
+    b.acquire_lease(ObjectKind::Items, &other, MINUTE)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_unfenced_batch_is_not_checked() {
+    let store = SqliteStateStore::open_in_memory().await.unwrap();
+    store
+        .acquire_lease(ObjectKind::Items, &LeaseHolder::this_process(), MINUTE)
+        .await
+        .unwrap();
+    // The webhook receiver and other non-run writers commit without a lease.
+    store.apply(page("I-1")).await.unwrap();
+}
