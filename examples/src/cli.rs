@@ -62,6 +62,7 @@ impl Command {
             Self::Sync(args) => args.json,
             Self::Audit(args) => args.json,
             Self::Replay(args) => args.json,
+            Self::Reconcile(args) => args.json,
             Self::Init(_) | Self::Run => false,
         }
     }

@@ -4,7 +4,8 @@
 //!   records are reported, not failures);
 //! - `1`: the command itself failed: bad setup, an object that could not start (its lease is
 //!   held by another process, the store cannot be set up), or a run that aborted part-way;
-//! - `2`: the command ran, but some records failed to be written and wait in the replay queue.
+//! - `2`: the command ran, but some records failed to be written and wait in the replay queue;
+//! - `3`: `reconcile` found drift between Mailchimp and QAD and did not fix it (all of it).
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ pub enum Exit {
     Failed,
     /// Exit 2: some records failed and wait in the replay queue.
     RecordsFailed,
+    /// Exit 3: `reconcile` found drift that is still there.
+    DriftFound,
 }
 
 impl Exit {
@@ -30,6 +33,7 @@ impl Exit {
             Self::Success => 0,
             Self::Failed => 1,
             Self::RecordsFailed => 2,
+            Self::DriftFound => 3,
         }
     }
 

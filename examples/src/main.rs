@@ -35,10 +35,7 @@ async fn main() -> ExitCode {
         Command::Run => commands::run::run(&cli).await.map(done),
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
-        Command::Reconcile(args) => match commands::reconcile::run(&cli, args).await {
-            Ok(code) => return code,
-            Err(err) => Err(err),
-        },
+        Command::Reconcile(args) => commands::reconcile::run(&cli, args).await,
     };
     match result {
         Ok(exit) => exit.into(),

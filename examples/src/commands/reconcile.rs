@@ -1,55 +1,41 @@
 //! `reconcile`: compares Mailchimp with the mapping of QAD and reports (or, with `--fix`,
 //! writes) the drift. Exit status: 0 no drift, 3 drift found and not fixed, 1 error.
 
-use std::process::ExitCode;
-
 use sync_core::reconcile::{ReconcileOptions, ReconcileReport, Reconciler};
 use sync_core::ObjectKind;
 
 use crate::cli::{Cli, ReconcileArgs, ReconcileObject};
 use crate::connection::{Connection, Setup};
-use crate::error::{chain, sync_err, AppResult};
+use crate::error::{sync_err, AppResult};
+use crate::exit::Exit;
 use crate::output::{print_json, Progress};
 
-/// The exit status when drift was found and is still there.
-pub const DRIFT_EXIT: u8 = 3;
-
-/// Runs `reconcile`; with `--json` an error is also printed on stdout as `{"error": "…"}`.
+/// Runs `reconcile` (with `--json`, an error becomes the JSON error object `main` prints).
 ///
 /// # Errors
 ///
 /// [`AppError`](crate::error::AppError) when the setup is unusable or reading either side (or
 /// the state database) fails.
-pub async fn run(cli: &Cli, args: &ReconcileArgs) -> AppResult<ExitCode> {
-    let result = reconcile(cli, args).await;
-    match result {
-        Ok(report) => {
-            if args.json {
-                print_json(&report)?;
-            } else {
-                print!("{report}");
-                if let Some(run) = report.run_id {
-                    println!("the writes are audited under run {run}");
-                }
-            }
-            Ok(exit_code(&report))
-        }
-        Err(err) => {
-            if args.json {
-                print_json(&serde_json::json!({ "error": chain(&err) }))?;
-            }
-            Err(err)
+pub async fn run(cli: &Cli, args: &ReconcileArgs) -> AppResult<Exit> {
+    let report = reconcile(cli, args).await?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print!("{report}");
+        if let Some(run) = report.run_id {
+            println!("the writes are audited under run {run}");
         }
     }
+    Ok(exit_code(&report))
 }
 
 /// 0 when Mailchimp now equals the mapping of QAD, 3 when drift is left.
 #[must_use]
-pub fn exit_code(report: &ReconcileReport) -> ExitCode {
+pub fn exit_code(report: &ReconcileReport) -> Exit {
     if report.remaining_drift() == 0 {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(DRIFT_EXIT)
+        Exit::DriftFound
     }
 }
 
