@@ -26,6 +26,7 @@
 //! ```
 
 mod mailchimp;
+mod policy;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ use crate::model::{Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{StateBatch, StateStore};
 
 pub use mailchimp::MailchimpReplay;
+pub use policy::RetryPolicy;
 
 /// One replay attempt: its audit row and the state it changes (hashes of what was written).
 #[derive(Debug)]

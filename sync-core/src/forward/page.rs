@@ -82,7 +82,8 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
     if ctx.config.ecommerce_customers {
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
-            rows.extend(ecommerce_customers(ctx, page, &store.id, &held).await?);
+            let waiting = memberless(&rows);
+            rows.extend(ecommerce_customers(ctx, page, &store.id, &held, &waiting).await?);
         }
     }
     Ok(rows)
@@ -94,6 +95,17 @@ fn unmoved(rows: &[Row]) -> BTreeSet<String> {
     rows.iter()
         .filter(|r| !r.tags && !r.outcome.is_success())
         .filter(|r| matches!(r.op, Some(Operation::ChangeMemberEmail { .. })))
+        .map(|r| r.source_key.clone())
+        .collect()
+}
+
+/// Customers whose member write did not succeed in this run (failed, or itself deferred): their
+/// e-commerce customer waits, since Mailchimp would create the missing member as transactional
+/// (or keep an outdated one linked) behind the connector's back.
+fn memberless(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members)
+        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
         .map(|r| r.source_key.clone())
         .collect()
 }
@@ -395,6 +407,7 @@ async fn ecommerce_customers(
     page: &SourcePage,
     store_id: &str,
     held: &BTreeSet<String>,
+    waiting: &BTreeSet<String>,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
@@ -427,6 +440,13 @@ async fn ecommerce_customers(
         };
         if hashes.get(&id) == Some(&hash) {
             rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        if waiting.contains(&key) {
+            let reason = "waits for its member, whose write did not succeed in this run".to_owned();
+            let mut row = Row::decided(kind, &key, Outcome::Deferred, Some(reason));
+            row.op = Some(op);
+            rows.push(row);
             continue;
         }
         pending.push(Pending {
