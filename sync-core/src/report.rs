@@ -222,7 +222,7 @@ impl fmt::Display for RunReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RetryCounts {
-    /// Queued rows that were due and retried.
+    /// Queued rows retried: those due, and the other queued rows of the same records.
     pub rows: u64,
     /// Source records re-read from QAD and re-mapped for them.
     pub records: u64,

@@ -456,7 +456,7 @@ impl ForwardSync {
                 ObjectKind::Items => page::items(&mut ctx, &page).await,
                 _ => page::customers(&mut ctx, &page).await,
             };
-            let rows = match rows {
+            let mut rows = match rows {
                 Ok(rows) => rows,
                 Err(err) => return Stop::Failed(chain(&err)),
             };
@@ -467,7 +467,18 @@ impl ForwardSync {
                     page.last_key().map(str::to_owned),
                     Some(report.run_id),
                 );
-                let batch = rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                let retried = match self
+                    .link_failures(object, &mut rows, options.retry_policy)
+                    .await
+                {
+                    Ok(retried) => retried,
+                    Err(err) => return Stop::Failed(chain(&err)),
+                };
+                let mut batch =
+                    rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                if let Some(mark) = retried {
+                    batch = batch.retried(mark);
+                }
                 if let Err(err) = self.state.apply(batch).await {
                     return Stop::Failed(format!("committing a page failed: {}", chain(&err)));
                 }

@@ -84,6 +84,8 @@ impl ForwardSync {
     ) -> Result<()> {
         let mut counts = RetryCounts::default();
         let mut after: Option<AuditId> = None;
+        // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
+        let mut answered: BTreeSet<AuditId> = BTreeSet::new();
         loop {
             let due = self
                 .state
@@ -95,14 +97,22 @@ impl ForwardSync {
             after = Some(last.id);
             let keys: Vec<String> = due
                 .iter()
+                .filter(|r| !answered.contains(&r.id))
                 .map(|r| r.row.source_key.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            counts.rows += due.len() as u64;
+            if keys.is_empty() {
+                continue;
+            }
+            // Every queued row of those records is answered by their retry, due or not (a
+            // deferred customer is retried with its member).
+            let queued = self.state.queued_rows(object, &keys).await?;
+            answered.extend(queued.iter().map(|r| r.id));
+            counts.rows += queued.len() as u64;
             counts.records += keys.len() as u64;
             let (mut rows, gone) = self.remap(ctx, object, keys, calls).await?;
-            let batch = link(object, run_id, &due, &mut rows, &gone, policy);
+            let batch = link(object, run_id, &queued, &mut rows, &gone, policy);
             let receipt = self.state.apply(batch).await?;
             counts.resolved += receipt.resolved.len() as u64;
             counts.again += receipt.requeued.len() as u64;
@@ -123,6 +133,51 @@ impl ForwardSync {
     }
 }
 
+impl ForwardSync {
+    /// Points the rows of a page that did not succeed at the queued rows of their targets, if
+    /// any, and counts the attempt against them: a record failing again in a later run keeps one
+    /// queue entry, whose backoff and bound still hold.
+    pub(crate) async fn link_failures(
+        &self,
+        object: ObjectKind,
+        rows: &mut [Row],
+        policy: RetryPolicy,
+    ) -> Result<Option<RetryMark>> {
+        let keys: Vec<String> = rows
+            .iter()
+            .filter(|r| r.outcome.is_replayable())
+            .map(|r| r.source_key.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let queued = self.state.queued_rows(object, &keys).await?;
+        let by_slot = slots(&queued);
+        let mut again = Vec::new();
+        for row in rows.iter_mut().filter(|r| r.outcome.is_replayable()) {
+            if let Some(ids) = by_slot.get(&(row.source_key.clone(), row.target_record())) {
+                row.replay_of = ids.first().copied();
+                again.extend(ids.iter().copied());
+            }
+        }
+        Ok((!again.is_empty()).then(|| RetryMark::new(again, policy)))
+    }
+}
+
+/// Queued rows by source record and target, oldest first.
+fn slots(queued: &[AuditRow]) -> BTreeMap<(String, Option<TargetRecord>), Vec<AuditId>> {
+    let mut slots: BTreeMap<_, Vec<AuditId>> = BTreeMap::new();
+    for row in queued {
+        slots
+            .entry((row.row.source_key.clone(), row.row.target))
+            .or_default()
+            .push(row.id);
+    }
+    slots
+}
+
 /// The state batch of a retried page: the new rows (those that did not succeed pointing at the
 /// queued row they retry), a row for each record QAD no longer has, and the retry marks of the
 /// queued rows no new row resolved.
@@ -134,14 +189,7 @@ fn link(
     gone: &BTreeSet<String>,
     policy: RetryPolicy,
 ) -> StateBatch {
-    // The queued rows by source record and target, oldest first.
-    let mut queued: BTreeMap<(String, Option<TargetRecord>), Vec<AuditId>> = BTreeMap::new();
-    for row in due {
-        queued
-            .entry((row.row.source_key.clone(), row.row.target))
-            .or_default()
-            .push(row.id);
-    }
+    let queued = slots(due);
     let mut again = Vec::new();
     let mut dead = Vec::new();
     let mut answered = BTreeSet::new();

@@ -127,6 +127,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<Vec<AuditRow>>;
 
+    /// The queued rows (failed or deferred, not replays, unresolved; due or not, dead or not) of
+    /// the given source records of `object`, in id order: what a new attempt at those records
+    /// answers, so a target keeps one queue entry. Retry marks leave dead rows dead.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn queued_rows(
+        &self,
+        object: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<Vec<AuditRow>>;
+
     /// The statuses the connector meant for the given members when it created them
     /// ([`StateBatch::intend_member_status`]), keyed by normalised email; members it did not
     /// create are absent.

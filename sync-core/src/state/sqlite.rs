@@ -375,6 +375,38 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn queued_rows(
+        &self,
+        object: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<Vec<AuditRow>> {
+        let keys = source_keys.to_vec();
+        self.with_conn(move |conn| {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(IN_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let in_keys = format!("source_key IN ({marks})");
+                let mut values = vec![SqlValue::Text(object.as_str().to_owned())];
+                values.extend(chunk.iter().map(|k| SqlValue::Text(k.clone())));
+                values.push(SqlValue::Integer(i64::MAX));
+                out.extend(select_audit(
+                    conn,
+                    &[
+                        "outcome IN ('failed', 'deferred')",
+                        "replay_of IS NULL",
+                        "resolved_by IS NULL",
+                        "object = ?",
+                        &in_keys,
+                    ],
+                    values,
+                )?);
+            }
+            out.sort_by_key(|r| r.id);
+            Ok(out)
+        })
+        .await
+    }
+
     async fn member_intents(&self, emails: &[String]) -> Result<HashMap<String, MemberStatus>> {
         let emails: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
         self.with_conn(move |conn| {
