@@ -404,3 +404,57 @@ async fn a_failed_retry_waits_for_its_backoff() {
     let second = sync.run(ObjectKind::Customers, options()).await.unwrap();
     assert_eq!(second.retries, None, "{second}");
 }
+
+#[tokio::test]
+async fn a_manual_replay_re_maps_from_qad_as_it_is_now() {
+    use sync_core::replay::{MailchimpReplay, Replayer};
+    let h = Harness::start(seeding()).await;
+    let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::PUT,
+            ECOM_CUSTOMER_ROUTE,
+            FaultConfig::none().service_unavailable(1.0),
+        )
+        .unwrap();
+    sync.run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    h.mailchimp.faults().clear_routes();
+    // QAD renames a customer after its write failed; no run has read it since.
+    let key = h.qad.customers()[0].customer_code.clone();
+    assert!(h.qad.update_customer(&key, |c| {
+        c.address_name = Some("Renamed Newer Co".into());
+    }));
+    let replayer = Replayer::new(Arc::clone(&h.state) as Arc<dyn StateStore>)
+        .handler(MailchimpReplay::remapping(sync.clone()));
+    let report = replayer.replay(&ReplayFilter::All).await.unwrap();
+    assert_eq!((report.attempted, report.resolved), (30, 30), "{report:?}");
+    assert_eq!(
+        report.remapped, 1,
+        "only the renamed customer differs from its payload"
+    );
+    let written = h
+        .mailchimp
+        .snapshot()
+        .customer(STORE, &key)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        written["company"], "Renamed Newer Co",
+        "never the recorded payload"
+    );
+    assert!(h
+        .state
+        .pending_replays(&ReplayFilter::All, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The replay stored the hashes: the next run writes nothing.
+    let next = sync
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(next.mailchimp_writes(), 0, "{next}");
+}

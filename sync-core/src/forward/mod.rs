@@ -257,6 +257,12 @@ impl ForwardSync {
         &self.config
     }
 
+    /// The Mailchimp client.
+    #[must_use]
+    pub fn mailchimp_client(&self) -> &mailchimp_client::Client {
+        &self.mailchimp
+    }
+
     /// Runs one source object: [`ObjectKind::Customers`] (members and e-commerce customers) or
     /// [`ObjectKind::Items`] (products).
     ///

@@ -246,3 +246,97 @@ fn link(
     }
     batch
 }
+
+impl ForwardSync {
+    /// Replays one queued row by re-mapping its record from QAD as it is now (see
+    /// [`MailchimpReplay::remapping`](crate::replay::MailchimpReplay::remapping)): the attempt is
+    /// the new row of the queued row's target; the rows of the record's other targets are
+    /// committed with it.
+    pub(crate) async fn replay_row(
+        &self,
+        row: &AuditRow,
+        run: RunId,
+        policy: RetryPolicy,
+    ) -> Result<crate::replay::ReplayAttempt> {
+        use crate::replay::ReplayAttempt;
+        let object = row.row.object;
+        let key = row.row.source_key.clone();
+        let calls = CallLog::new();
+        let executor = crate::operation::Executor::new(self.mailchimp.clone(), calls.clone());
+        let mut audience = super::audience::Audience::default();
+        let mut claims = std::collections::HashMap::new();
+        let mut ctx = PageContext {
+            config: &self.config,
+            state: self.state.as_ref(),
+            executor: &executor,
+            dry_run: false,
+            dry_claims: &mut claims,
+            audience: &mut audience,
+        };
+        let started = chrono::Utc::now();
+        let (mut rows, gone) = self
+            .remap(&mut ctx, object, vec![key.clone()], &calls)
+            .await?;
+        let chosen = rows
+            .iter()
+            .position(|r| r.target_record() == row.row.target);
+        let Some(index) = chosen else {
+            let (outcome, why) = if !gone.is_empty() {
+                (
+                    Outcome::Skipped,
+                    "the QAD record no longer exists: nothing to send",
+                )
+            } else if rows.iter().any(|r| r.outcome.is_replayable()) {
+                (
+                    Outcome::Failed,
+                    "waits for another write of the record, which did not succeed",
+                )
+            } else {
+                (
+                    Outcome::Unchanged,
+                    "the target already holds the current mapping",
+                )
+            };
+            let mut attempt = crate::audit::NewAuditRow::new(run, object, &key, outcome)
+                .error(why)
+                .times(started, chrono::Utc::now());
+            attempt.target = row.row.target;
+            if outcome.is_success() {
+                attempt.error = None;
+            }
+            let others = self.others(object, run, &mut rows, policy).await?;
+            return Ok(ReplayAttempt::new(attempt, others, true));
+        };
+        let mine = rows.remove(index);
+        let remapped = mine
+            .op
+            .as_ref()
+            .and_then(|op| op.to_payload().ok())
+            .map(crate::audit::redact_payload)
+            != row.row.payload;
+        let mut own = rows::state_batch(run, object, std::slice::from_ref(&mine));
+        let Some(attempt) = own.audit.pop() else {
+            return Err(SyncError::Config {
+                what: "a replayed row produced no audit row".into(),
+            });
+        };
+        let others = self.others(object, run, &mut rows, policy).await?;
+        Ok(ReplayAttempt::new(attempt, own.merge(others), remapped))
+    }
+
+    /// The state batch of the rows of a replayed record's other targets.
+    async fn others(
+        &self,
+        object: ObjectKind,
+        run: RunId,
+        rows: &mut [Row],
+        policy: RetryPolicy,
+    ) -> Result<StateBatch> {
+        let mark = self.link_failures(object, rows, policy).await?;
+        let mut batch = rows::state_batch(run, object, rows);
+        if let Some(mark) = mark {
+            batch = batch.retried(mark);
+        }
+        Ok(batch)
+    }
+}
