@@ -458,3 +458,76 @@ async fn a_manual_replay_re_maps_from_qad_as_it_is_now() {
         .unwrap();
     assert_eq!(next.mailchimp_writes(), 0, "{next}");
 }
+
+#[tokio::test]
+async fn a_member_made_transactional_behind_the_connectors_back_is_put_right() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    // Someone else's contact, transactional before the connector ever wrote: left alone.
+    let theirs = h.qad.customers()[29].clone();
+    let their_email = theirs.email.clone().unwrap();
+    h.mailchimp
+        .seed_member(&list, &their_email, "transactional")
+        .unwrap();
+    let sync = fast_sync(&h, subscribing(&list), 1).await;
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::POST,
+            BATCH_ROUTE,
+            FaultConfig::none().too_many_requests(1.0),
+        )
+        .unwrap();
+    let first = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.targets[&ObjectKind::Members].failed, 25, "{first}");
+    // As an older build did: the e-commerce customer of a failed member is written anyway, and
+    // Mailchimp creates its member as transactional.
+    let ours = h.qad.customers()[0].clone();
+    let our_email = ours.email.clone().unwrap();
+    let op = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.row.source_key == ours.customer_code && r.row.outcome == Outcome::Deferred)
+        .and_then(|r| r.row.payload)
+        .map(|p| sync_core::operation::Operation::from_payload(p).unwrap())
+        .unwrap();
+    sync_core::operation::Executor::new(
+        sync.mailchimp_client().clone(),
+        sync_core::report::CallLog::new(),
+    )
+    .execute(&op)
+    .await
+    .unwrap();
+    let status = |email: &str| {
+        h.mailchimp.snapshot().member(&list, email).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(status(&our_email), "transactional");
+
+    h.mailchimp.faults().clear_routes();
+    let healed = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(healed.status, RunStatus::Completed, "{healed}");
+    assert_eq!(
+        status(&our_email),
+        "subscribed",
+        "the connector's intent: {healed}"
+    );
+    assert_eq!(
+        status(&their_email),
+        "transactional",
+        "not the connector's to change"
+    );
+    let statuses = statuses(&h);
+    assert_eq!(statuses.get("subscribed"), Some(&29), "{statuses:?}");
+}

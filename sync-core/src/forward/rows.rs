@@ -35,6 +35,16 @@ pub(crate) struct Row {
     pub tags: bool,
     /// The queued row this row retries, when it did not succeed (so it is not queued twice).
     pub replay_of: Option<crate::audit::AuditId>,
+    /// The member's email, for member writes.
+    pub email: Option<String>,
+    /// Whether the target said it created the record (see [`Applied::created`]).
+    pub created: Option<bool>,
+    /// The member's status as the write reported it.
+    pub reported: Option<MemberStatus>,
+    /// Remembered: the connector created (or tried to create) this member meaning this status.
+    pub intent: Option<(String, MemberStatus)>,
+    /// Whether a hash was stored for the target before the write.
+    pub known: bool,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
 }
@@ -79,6 +89,11 @@ impl Row {
             learned: None,
             tags: false,
             replay_of: None,
+            email: None,
+            created: None,
+            reported: None,
+            intent: None,
+            known: false,
             started_at: now,
             finished_at: now,
         }
@@ -124,6 +139,8 @@ impl Pending {
         row.started_at = started_at;
         row.called = true;
         row.tags = self.tags;
+        row.email.clone_from(&self.email);
+        row.known = self.known;
         let learn = |status: MemberStatus, reason: Option<String>| {
             self.email
                 .as_deref()
@@ -134,6 +151,8 @@ impl Pending {
                 created,
                 member_status,
             }) => {
+                row.created = created;
+                row.reported = member_status;
                 row.outcome = match created.unwrap_or(!self.known) {
                     true => Outcome::Created,
                     false => Outcome::Updated,
@@ -179,6 +198,9 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         if let Some(status) = &row.learned {
             batch = batch.remember_member_status(status.clone());
+        }
+        if let Some((email, status)) = &row.intent {
+            batch = batch.intend_member_status(email.clone(), *status);
         }
         let mut audit = NewAuditRow::new(run_id, object, row.source_key.clone(), row.outcome)
             .attempts(u32::from(row.called))
