@@ -427,6 +427,7 @@ impl ForwardSync {
                     report.run_id,
                     options.retry_policy,
                     calls,
+                    &cancel,
                     report,
                 )
                 .await;

@@ -80,13 +80,15 @@ impl ForwardSync {
         run_id: RunId,
         policy: RetryPolicy,
         calls: &CallLog,
+        cancel: &tokio_util::sync::CancellationToken,
         report: &mut crate::report::RunReport,
     ) -> Result<()> {
         let mut counts = RetryCounts::default();
         let mut after: Option<AuditId> = None;
         // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
         let mut answered: BTreeSet<AuditId> = BTreeSet::new();
-        loop {
+        // Stops between pages when cancelled; the rest stays queued for the next run.
+        while !cancel.is_cancelled() {
             let due = self
                 .state
                 .due_retries(object, chrono::Utc::now(), after, self.config.page_size)
