@@ -78,17 +78,18 @@ impl ForwardSync {
         ctx: &mut PageContext<'_>,
         object: ObjectKind,
         run_id: RunId,
-        policy: RetryPolicy,
+        options: &super::RunOptions,
         calls: &CallLog,
-        cancel: &tokio_util::sync::CancellationToken,
         report: &mut crate::report::RunReport,
     ) -> Result<()> {
+        let policy = options.retry_policy;
+        let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         let mut counts = RetryCounts::default();
         let mut after: Option<AuditId> = None;
         // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
         let mut answered: BTreeSet<AuditId> = BTreeSet::new();
         // Stops between pages when cancelled; the rest stays queued for the next run.
-        while !cancel.is_cancelled() {
+        while !cancelled() {
             let due = self
                 .state
                 .due_retries(object, chrono::Utc::now(), after, self.config.page_size)
