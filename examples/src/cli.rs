@@ -233,3 +233,26 @@ pub struct ReplaySelector {
     #[arg(long)]
     pub all_failed: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn sync_retries_the_queue_unless_the_last_flag_says_not_to() {
+        let retries = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["ml-connector", "sync"].iter().chain(args)).unwrap();
+            match cli.command {
+                Command::Sync(sync) => sync.retries_failed(),
+                other => panic!("not sync: {other:?}"),
+            }
+        };
+        assert!(retries(&[]));
+        assert!(retries(&["--retry-failed"]));
+        assert!(!retries(&["--no-retry-failed"]));
+        assert!(!retries(&["--retry-failed", "--no-retry-failed"]));
+        assert!(retries(&["--no-retry-failed", "--retry-failed"]));
+    }
+}
