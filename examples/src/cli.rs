@@ -45,7 +45,8 @@ pub enum Command {
     Run,
     /// Show audit rows from the state database.
     Audit(AuditArgs),
-    /// Send the operations of failed audit rows again.
+    /// Retry failed and deferred audit rows now (Mailchimp writes re-mapped from QAD as it is
+    /// now; `run` and `sync` also retry them by themselves, with backoff).
     Replay(ReplayArgs),
 }
 
