@@ -45,7 +45,8 @@ pub enum Command {
     Run,
     /// Show audit rows from the state database.
     Audit(AuditArgs),
-    /// Send the operations of failed audit rows again.
+    /// Retry failed and deferred audit rows now (Mailchimp writes re-mapped from QAD as it is
+    /// now; `run` and `sync` also retry them by themselves, with backoff).
     Replay(ReplayArgs),
     /// Compare Mailchimp with QAD field by field and report (or, with --fix, write) the drift.
     /// Exit status: 0 no drift, 3 drift found and not fixed, 1 error.
@@ -167,9 +168,25 @@ pub struct SyncArgs {
     /// still skips unchanged ones, so this retries records whose write failed).
     #[arg(long)]
     pub full: bool,
+    /// Before reading changes, retry the replay queue: failed and deferred records whose
+    /// backoff has passed, re-read from QAD. On by default.
+    #[arg(long, overrides_with = "no_retry_failed")]
+    pub retry_failed: bool,
+    /// Do not retry the replay queue in this run.
+    #[arg(long, overrides_with = "retry_failed")]
+    pub no_retry_failed: bool,
     /// Print the reports as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl SyncArgs {
+    /// Whether the run retries the replay queue first (`--retry-failed`, the default, unless
+    /// `--no-retry-failed` comes last).
+    #[must_use]
+    pub fn retries_failed(&self) -> bool {
+        !self.no_retry_failed
+    }
 }
 
 /// The outcomes `audit --outcome` accepts.
@@ -187,6 +204,8 @@ pub enum OutcomeArg {
     Rejected,
     /// Failed after retries (replayable).
     Failed,
+    /// Waiting for another write of its record (replayable).
+    Deferred,
 }
 
 /// Options of `audit`.
@@ -256,4 +275,27 @@ pub struct ReconcileArgs {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn sync_retries_the_queue_unless_the_last_flag_says_not_to() {
+        let retries = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["ml-connector", "sync"].iter().chain(args)).unwrap();
+            match cli.command {
+                Command::Sync(sync) => sync.retries_failed(),
+                other => panic!("not sync: {other:?}"),
+            }
+        };
+        assert!(retries(&[]));
+        assert!(retries(&["--retry-failed"]));
+        assert!(!retries(&["--no-retry-failed"]));
+        assert!(!retries(&["--retry-failed", "--no-retry-failed"]));
+        assert!(retries(&["--no-retry-failed", "--retry-failed"]));
+    }
 }

@@ -1,11 +1,14 @@
 //! Replay: send failed audit rows' operations again.
 //!
-//! The replay queue is the failed audit rows that are not replays themselves and are not
-//! resolved ([`StateStore::pending_replays`]). [`Replayer::replay`] takes one row, every pending
-//! row of a run, of an object, or all of them ([`ReplayFilter`]), and hands each to the
-//! [`ReplayHandler`] that knows its kind of operation. The handler sends the recorded operation
-//! again, or re-maps the record from its source when the source has changed since (it compares
-//! hashes). Each attempt is audited as its own row in a new run (trigger
+//! The replay queue is the failed and deferred audit rows that are not replays themselves and are
+//! not resolved ([`StateStore::pending_replays`]); a later successful write of the same target
+//! resolves them too. [`Replayer::replay`] takes one row, every pending row of a run, of an
+//! object, or all of them ([`ReplayFilter`]), and hands each to the [`ReplayHandler`] that knows
+//! its kind of operation. The handler re-maps the record from its source as it is now
+//! ([`MailchimpReplay::remapping`], [`AttributionReplay`](crate::orders::AttributionReplay)), so
+//! no replay sends a payload older than what the target holds. Automatic retries, with backoff
+//! per row ([`RetryPolicy`]) and dead rows, are the forward run's
+//! ([`RunOptions::retry_failed`](crate::forward::RunOptions::retry_failed)). Each attempt is audited as its own row in a new run (trigger
 //! [`RunTrigger::Replay`]) with [`replay_of`](NewAuditRow::replay_of) naming the original; a
 //! successful attempt marks the original resolved in the same transaction. Resolved rows leave
 //! the queue, so replaying again sends nothing; and the target operations are idempotent (PUT
@@ -26,13 +29,14 @@
 //! use sync_core::ObjectKind;
 //!
 //! let replayer = Replayer::new(state).handler(AttributionReplay::new(orders));
-//! // ... and .handler(MailchimpReplay::new(executor)) for the forward sync's rows.
+//! // ... and .handler(MailchimpReplay::remapping(forward_sync)) for the forward sync's rows.
 //! let report = replayer.replay(&ReplayFilter::Object(ObjectKind::Orders)).await?;
 //! println!("{} resolved, {} failed again", report.resolved, report.failed_again);
 //! # Ok(()) }
 //! ```
 
 mod mailchimp;
+mod policy;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -49,6 +53,7 @@ use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{HeldLease, LeasePolicy, StateBatch, StateStore};
 
 pub use mailchimp::MailchimpReplay;
+pub use policy::RetryPolicy;
 
 /// One replay attempt: its audit row and the state it changes (hashes of what was written).
 #[derive(Debug)]
@@ -263,32 +268,40 @@ impl Replayer {
             }
             return Ok(());
         }
-        // Keyset pages over the failed rows, so rows failing again are not met twice.
-        let base = match filter {
-            ReplayFilter::Run(id) => AuditQuery::new().run(*id),
-            ReplayFilter::Object(object) => AuditQuery::new().object(*object),
-            _ => AuditQuery::new(),
-        }
-        .outcome(Outcome::Failed)
-        .limit(PAGE);
-        let mut after = None;
-        loop {
-            let mut query = base.clone();
-            query.after = after;
-            let rows = self.state.query_audit(&query).await?;
-            let Some(last) = rows.last() else {
-                return Ok(());
-            };
-            after = Some(last.id);
-            let mut handled = false;
-            for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
-                self.replay_row(row, run, report, leases).await?;
-                handled = true;
+        // Keyset pages over the failed, then the deferred rows, so rows failing again are not
+        // met twice.
+        for outcome in [Outcome::Failed, Outcome::Deferred] {
+            let base = match filter {
+                ReplayFilter::Run(id) => AuditQuery::new().run(*id),
+                ReplayFilter::Object(object) => AuditQuery::new().object(*object),
+                _ => AuditQuery::new(),
             }
-            if let (true, Some(progress)) = (handled, &self.progress) {
-                progress(report);
+            .outcome(outcome)
+            .limit(PAGE);
+            let mut after = None;
+            loop {
+                let mut query = base.clone();
+                query.after = after;
+                let rows = self.state.query_audit(&query).await?;
+                let Some(last) = rows.last() else {
+                    break;
+                };
+                after = Some(last.id);
+                let mut handled = false;
+                for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
+                    // An earlier attempt of the same record may have superseded it since.
+                    let current = self.state.audit_row(row.id).await?;
+                    if let Some(row) = current.filter(is_pending) {
+                        self.replay_row(&row, run, report, leases).await?;
+                        handled = true;
+                    }
+                }
+                if let (true, Some(progress)) = (handled, &self.progress) {
+                    progress(report);
+                }
             }
         }
+        Ok(())
     }
 
     async fn replay_row(

@@ -123,7 +123,14 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
         let object = ObjectKind::Customers;
         out.forward(
             object,
-            forward_run(&forward, object, args.dry_run, args.full).await,
+            forward_run(
+                &forward,
+                object,
+                args.dry_run,
+                args.full,
+                args.retries_failed(),
+            )
+            .await,
         );
     }
     if wants(OnlyObject::Items) {
@@ -131,7 +138,14 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
             let object = ObjectKind::Items;
             out.forward(
                 object,
-                forward_run(&forward, object, args.dry_run, args.full).await,
+                forward_run(
+                    &forward,
+                    object,
+                    args.dry_run,
+                    args.full,
+                    args.retries_failed(),
+                )
+                .await,
             );
         } else {
             out.notes
@@ -184,7 +198,8 @@ fn print_text(out: &SyncOutput) {
     }
 }
 
-/// One forward run of `object`, with progress on stderr.
+/// One forward run of `object`, with progress on stderr; with `retry_failed` it retries the
+/// object's replay queue first.
 ///
 /// # Errors
 ///
@@ -194,6 +209,7 @@ pub async fn forward_run(
     object: ObjectKind,
     dry_run: bool,
     full: bool,
+    retry_failed: bool,
 ) -> AppResult<RunReport> {
     let label = if dry_run {
         format!("{object} (dry run)")
@@ -204,6 +220,7 @@ pub async fn forward_run(
     let options = RunOptions::new()
         .dry_run(dry_run)
         .full(full)
+        .retry_failed(retry_failed)
         .on_progress(progress.for_forward_run());
     let report = match forward.run(object, options).await {
         Ok(report) => report,
