@@ -70,10 +70,9 @@ async fn failed_records_exit_two_and_name_the_replay_command() {
         format!("{failed} failed — ml-connector replay --all-failed")
     );
 
-    // Replay the second run's rows while the fault lasts: progress on stderr, rows failed
-    // again, exit 2.
-    let second = sync["runs"][0]["run_id"].as_str().unwrap();
-    let out = run(&["--config", config, "replay", "--run", second], &[]).await;
+    // Replay the queue while the fault lasts (the second run's failures point at the queued rows
+    // of the first, one entry per target): progress on stderr, rows failed again, exit 2.
+    let out = run(&["--config", config, "replay", "--all-failed"], &[]).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("replay: started"), "{stderr}");
@@ -104,8 +103,8 @@ async fn failed_records_exit_two_and_name_the_replay_command() {
     );
     let replay = json(&out.stdout);
     assert_eq!(replay["status"], "success");
-    // Both runs' failed rows: the first's, and the second's that failed again.
-    assert_eq!(replay["resolved"].as_u64(), Some(2 * failed), "{replay}");
+    // One queue entry per target: the later failures of a target point at its queued row.
+    assert_eq!(replay["resolved"].as_u64(), Some(failed), "{replay}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

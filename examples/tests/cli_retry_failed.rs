@@ -25,28 +25,29 @@ async fn sync_retries_failed_rows_unless_told_not_to() {
             FaultConfig::none().server_error(1.0),
         )
         .unwrap();
-    let sync = |extra: &'static [&'static str]| {
+    // Exit 2 while records fail, 0 once every record is written.
+    let sync = |extra: &'static [&'static str], code: i32| {
         let mut args = vec!["--config", config, "sync", "--only", "items", "--json"];
         args.extend_from_slice(extra);
         async move {
             let out = run(&args, &[]).await;
-            assert!(out.status.success(), "{}", text(&out.stderr));
+            assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
             serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
         }
     };
-    let first = sync(&[]).await;
+    let first = sync(&[], 2).await;
     let failed = first["runs"][0]["targets"]["products"]["failed"]
         .as_u64()
         .unwrap();
     assert!(failed > 0, "{first}");
 
     // Still failing, and told not to retry: the queue is left alone.
-    let skipped = sync(&["--no-retry-failed"]).await;
+    let skipped = sync(&["--no-retry-failed"], 2).await;
     assert!(skipped["runs"][0]["retries"].is_null(), "{skipped}");
 
     // The fault clears; the default retries the queue first and resolves every row.
     fakes.mailchimp.faults().clear_routes();
-    let healed = sync(&["--no-retry-failed", "--retry-failed"]).await;
+    let healed = sync(&["--no-retry-failed", "--retry-failed"], 0).await;
     let retries = &healed["runs"][0]["retries"];
     // A row whose record the previous run re-read (QAD's overlap window) and failed again waits
     // for its backoff; this run's own read writes that one.

@@ -74,6 +74,13 @@ async fn a_second_engine_is_refused_while_the_first_runs_and_runs_after_it() {
         tokio::spawn(async move { first.run(ObjectKind::Items, RunOptions::new()).await });
     let lease = leased(&second_state, ObjectKind::Items).await;
     assert_eq!(lease.holder.host(), "erp-gw-1");
+    // The first run records its start just after taking the lease.
+    for _ in 0..500 {
+        if !second_state.recent_runs(10).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 
     let writes_before = h.writes();
     let err = second

@@ -48,7 +48,7 @@ mod retry;
 mod rows;
 mod store;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -468,6 +468,9 @@ impl ForwardSync {
         let mut audience = Audience::default();
         let mut newest: Option<NaiveDate> = watermark.map(|w| w.date_naive());
         let cancel = options.cancel.clone().unwrap_or_default();
+        // Records the retry pass just handled from their current QAD version: the read below
+        // leaves them alone, so one run never sends (or counts) a record twice.
+        let mut retried_keys = BTreeSet::new();
         if options.retry_failed && !options.dry_run {
             let mut ctx = PageContext {
                 config: &self.config,
@@ -477,11 +480,17 @@ impl ForwardSync {
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
             };
-            let retried = self
+            match self
                 .retry_queue(&mut ctx, object, options, fence, calls, report)
-                .await;
-            if let Err(err) = retried {
-                return Stop::Failed(format!("retrying the replay queue failed: {}", chain(&err)));
+                .await
+            {
+                Ok(keys) => retried_keys = keys,
+                Err(err) => {
+                    return Stop::Failed(format!(
+                        "retrying the replay queue failed: {}",
+                        chain(&err)
+                    ));
+                }
             }
         }
         loop {
@@ -508,9 +517,16 @@ impl ForwardSync {
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
             };
+            let unretried;
+            let work = if retried_keys.is_empty() {
+                &page
+            } else {
+                unretried = page.without(&retried_keys);
+                &unretried
+            };
             let rows = match object {
-                ObjectKind::Items => page::items(&mut ctx, &page).await,
-                _ => page::customers(&mut ctx, &page).await,
+                ObjectKind::Items => page::items(&mut ctx, work).await,
+                _ => page::customers(&mut ctx, work).await,
             };
             let mut rows = match rows {
                 Ok(rows) => rows,

@@ -33,6 +33,18 @@ impl SourcePage {
     pub(crate) fn max_modified(&self) -> Option<NaiveDate> {
         self.records.iter().filter_map(|r| r.modified).max()
     }
+
+    /// The page without the records of `keys`.
+    pub(crate) fn without(&self, keys: &std::collections::BTreeSet<String>) -> Self {
+        Self {
+            records: self
+                .records
+                .iter()
+                .filter(|r| !keys.contains(&r.key))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// Where to read from.

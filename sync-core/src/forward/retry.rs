@@ -73,7 +73,7 @@ impl ForwardSync {
     }
 
     /// Retries the due queued rows of `object` in the run of `report`, page by page, committing
-    /// each (fenced by the run's lease when it holds one).
+    /// each (fenced by the run's lease when it holds one); returns the source keys it handled.
     pub(crate) async fn retry_queue(
         &self,
         ctx: &mut PageContext<'_>,
@@ -82,13 +82,14 @@ impl ForwardSync {
         fence: Option<FencingToken>,
         calls: &CallLog,
         report: &mut crate::report::RunReport,
-    ) -> Result<()> {
+    ) -> Result<BTreeSet<String>> {
         let policy = options.retry_policy;
         let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         let mut counts = RetryCounts::default();
         let mut after: Option<AuditId> = None;
         // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
         let mut answered: BTreeSet<AuditId> = BTreeSet::new();
+        let mut handled: BTreeSet<String> = BTreeSet::new();
         // Stops between pages when cancelled; the rest stays queued for the next run.
         while !cancelled() {
             let due = self
@@ -115,6 +116,7 @@ impl ForwardSync {
             answered.extend(queued.iter().map(|r| r.id));
             counts.rows += queued.len() as u64;
             counts.records += keys.len() as u64;
+            handled.extend(keys.iter().cloned());
             let (mut rows, gone) = self.remap(ctx, object, keys, calls).await?;
             let mut batch = link(object, report.run_id, &queued, &mut rows, &gone, policy);
             if let Some(token) = fence {
@@ -136,7 +138,7 @@ impl ForwardSync {
         if counts.rows > 0 {
             report.retries = Some(counts);
         }
-        Ok(())
+        Ok(handled)
     }
 }
 
