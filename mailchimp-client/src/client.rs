@@ -111,6 +111,13 @@ impl ClientBuilder {
     /// At most this many requests in flight across the client and all its
     /// clones, handlers and streams; default [`DEFAULT_MAX_CONCURRENCY`]
     /// (10). `0` is treated as `1`.
+    ///
+    /// The cap is adaptive: Mailchimp's limit is per user, shared by every
+    /// key, token and integration of the account, so a `429` halves the
+    /// in-flight limit and each success window (as many successes as this
+    /// maximum) grows it back by one, up to the maximum
+    /// ([`http_policy::ConcurrencyLimit`]). [`Client::current_concurrency`]
+    /// shows where it stands.
     pub fn max_concurrency(mut self, max: usize) -> Self {
         self.max_concurrency = max;
         self
@@ -226,6 +233,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("credentials", &t.credentials)
             .field("max_concurrency", &t.limit.max())
+            .field("current_concurrency", &t.limit.current())
             .field("timeout", &t.timeout)
             .field("retry", &t.retry)
             .finish()
@@ -253,6 +261,17 @@ impl Client {
     /// The concurrency cap shared by this client and its clones.
     pub fn max_concurrency(&self) -> usize {
         self.inner.transport.limit.max()
+    }
+
+    /// The in-flight limit in force now: [`max_concurrency`](Self::max_concurrency)
+    /// until Mailchimp answers `429`, then adapting between 1 and it.
+    pub fn current_concurrency(&self) -> usize {
+        self.inner.transport.limit.current()
+    }
+
+    /// The `429` answers the client has received (each attempt counts).
+    pub fn overloads(&self) -> u64 {
+        self.inner.transport.limit.overloads()
     }
 
     /// The retry policy.
@@ -462,7 +481,7 @@ impl Transport {
         body: Option<Bytes>,
         auth: Auth,
     ) -> std::result::Result<(u16, Bytes), AttemptError> {
-        let _permit = self.limit.acquire().await;
+        let permit = self.limit.acquire().await;
         let mut request = self.http.request(method, url);
         request = match auth {
             Auth::Credentials => self.credentials.authorize(request),
@@ -479,6 +498,12 @@ impl Transport {
         let status = response.status().as_u16();
         let retry_after = http_policy::parse_retry_after(response.headers(), SystemTime::now());
         let body = response.bytes().await.map_err(transport)?;
+        // Feed the adaptive cap: a 429 halves it, successes grow it back.
+        if status == 429 {
+            permit.overloaded();
+        } else if (200..300).contains(&status) {
+            permit.succeeded();
+        }
         if (200..300).contains(&status) {
             Ok((status, body))
         } else {

@@ -96,7 +96,8 @@ pub struct MailchimpSection {
     /// An API root overriding the data center's (proxies, tests). It must match the vault's.
     #[serde(default)]
     pub base_url: Option<UrlValue>,
-    /// Requests in flight at once (Mailchimp allows 10 per user; default 10).
+    /// Most requests in flight at once (Mailchimp allows 10 per user, shared by all keys and integrations
+    /// of the account; default 10). Adaptive: a 429 halves the client's limit, successes grow it back.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
 }

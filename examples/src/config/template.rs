@@ -76,7 +76,9 @@ pub fn render(v: &TemplateValues) -> String {
         "https://us6.api.mailchimp.com/3.0",
     ));
     out.push_str(
-        "# Requests in flight at once (Mailchimp allows 10 per user).\nmax_concurrency = 10\n",
+        "# Most requests in flight at once. Mailchimp allows 10 per user, shared by every key and\n\
+         # integration of the account; a 429 halves the client's limit, successes grow it back.\n\
+         max_concurrency = 10\n",
     );
 
     out.push_str("\n[qad]\n# The tenant URL with its context root.\n");

@@ -24,8 +24,9 @@
 //!   validator's `GET` with 200.
 //! - **Collections** page with `offset`/`count` (`count` over 1000 → 400), report `total_items`, keep
 //!   insertion order, and honour `fields`/`exclude_fields`.
-//! - **Limits**: at most N simultaneous requests per credential (default 10); the next gets 429. The
-//!   highest concurrency seen is recorded ([`FakeMailchimp::peak_concurrency`]).
+//! - **Limits**: at most N simultaneous requests per account (default 10), counted across all its API
+//!   keys and OAuth tokens as Mailchimp counts per user; the next gets 429. The highest concurrency seen
+//!   is recorded ([`FakeMailchimp::peak_concurrency`], and per credential).
 //! - **Faults and counters**: a [`Faults`] handle (seeded; per route) and a [`Stats`] handle.
 //! - **Seeding and inspection**: [`FakeMailchimp::seed_member`], [`FakeMailchimp::forget_email`] and
 //!   [`FakeMailchimp::seed_store`] bypass the API and its counters; [`FakeMailchimp::snapshot`] copies
@@ -94,7 +95,7 @@ pub use webhooks::{deliver_webhook, signature_header, WebhookDelivery, WebhookEv
 use limit::Limiter;
 use state::MailchimpState;
 
-/// The default limit on simultaneous requests per credential, as Mailchimp documents.
+/// The default limit on simultaneous requests per account (all keys and tokens together), as Mailchimp documents.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 10;
 
 /// How long a webhook receiver has to answer, as Mailchimp allows.
@@ -201,7 +202,7 @@ impl FakeMailchimpBuilder {
         self
     }
 
-    /// Simultaneous requests allowed per credential before 429 (default 10).
+    /// Simultaneous requests allowed for the account, all credentials together, before 429 (default 10).
     pub fn concurrency_limit(mut self, limit: usize) -> Self {
         self.concurrency_limit = limit;
         self
@@ -441,8 +442,8 @@ impl FakeMailchimp {
         &self.stats
     }
 
-    /// The highest number of simultaneous requests one credential made, refused ones included: above the
-    /// limit means some got 429.
+    /// The highest number of simultaneous requests the account made (all credentials together), refused
+    /// ones included: above the limit means some got 429.
     pub fn peak_concurrency(&self) -> usize {
         self.app.limiter.peak()
     }
@@ -452,7 +453,7 @@ impl FakeMailchimp {
         self.app.limiter.peak_for(credential)
     }
 
-    /// Requests refused with 429 for going over the per-credential limit.
+    /// Requests refused with 429 for going over the per-account limit.
     pub fn concurrency_rejections(&self) -> u64 {
         self.app.limiter.rejected()
     }
