@@ -238,4 +238,9 @@ pub struct WebhookSection {
     /// Accept unsigned deliveries on the secret URL (default false: signatures required).
     #[serde(default)]
     pub allow_unsigned: bool,
+    /// How far a signature's timestamp may be from now (default 24 h, so Mailchimp's retries of
+    /// a delivery the receiver missed, which may keep their first timestamp, are not refused;
+    /// the delivery-key dedup stops replays). Shorter narrows the window for a captured delivery.
+    #[serde(default)]
+    pub signature_tolerance: Option<DurationValue>,
 }
