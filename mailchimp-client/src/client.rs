@@ -12,6 +12,7 @@
 //! | `send_json::<B, T>(Method, path, &query, &body)` | `PUT`/`PATCH`/`POST` with a JSON body and a JSON answer | yes, except `POST` |
 //! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe with `update_existing`); say why in its docs | yes |
 //! | `post_idempotent_no_content::<B>(path, &query, &body)` | a `POST` answered by `204` that is idempotent in effect (member tags) | yes |
+//! | `post_action(path)` | a `POST` without a body answered by `204` that is idempotent in effect (`…/actions/delete-permanent`) | yes |
 //! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
 //! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |
 //! | `collection(path, items_key)` | the state of a public list builder (`page::Collection`): filters in `.query`, then `.fields`, `.count`, `.offset`; `.send::<T>()` gives a `Page<T>`, `.into_stream::<T>()` the stream; `page::collection_methods!(Item)` generates the public setters | yes |
@@ -332,6 +333,15 @@ impl Client {
         B: Serialize + ?Sized,
     {
         self.execute(Method::POST, path, query, Some(encode(body)?), true)
+            .await?;
+        Ok(())
+    }
+
+    /// A `POST` without a body answered by `204` (an action such as
+    /// `…/actions/delete-permanent`) that is idempotent in effect, so it is
+    /// retried.
+    pub(crate) async fn post_action(&self, path: &[&str]) -> Result<()> {
+        self.execute(Method::POST, path, &Query::new(), None, true)
             .await?;
         Ok(())
     }

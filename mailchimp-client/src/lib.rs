@@ -70,6 +70,7 @@ mod client;
 mod credentials;
 mod error;
 mod ids;
+mod interests;
 mod lists;
 mod members;
 mod merge_fields;
@@ -92,6 +93,10 @@ pub use credentials::{Credentials, DataCenter};
 pub use error::{Error, FieldError, Problem, Result};
 pub use http_policy::RetryConfig;
 pub use ids::{ListId, SubscriberHash};
+pub use interests::{
+    Interest, InterestCategoriesHandler, InterestCategory, InterestCategoryId, InterestId,
+    InterestsHandler, ListInterestCategoriesRequest, ListInterestsRequest,
+};
 pub use lists::{
     Audience, AudienceContact, AudienceStats, CampaignDefaults, GetListRequest, ListHandler,
     ListsRequest,
@@ -102,7 +107,7 @@ pub use members::{
 };
 pub use merge_fields::{
     CreateMergeFieldRequest, ListMergeFieldsRequest, MergeField, MergeFieldOptions, MergeFieldType,
-    MergeFieldsHandler,
+    MergeFieldsHandler, UpdateMergeFieldRequest,
 };
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 

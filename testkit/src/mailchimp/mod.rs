@@ -13,6 +13,7 @@
 //!   errors). Compliance rules: a cleaned member cannot become subscribed or pending (400 "Member In
 //!   Compliance State"); a forgotten email cannot be re-added (400 "Forgotten Email Not Subscribed");
 //!   invalid emails get 400 "Invalid Resource" with `errors[]`.
+//! - **Interest categories** (groups) and their interests: list, get and create (`POST`).
 //! - **E-commerce**: stores linked to an existing list (`list_id` immutable); customers, products (at
 //!   least one variant), variants and orders (which must reference existing customers, products and
 //!   variants) with `PUT` upsert and `POST` create; writes under an unknown store get 404 "Resource Not
@@ -60,6 +61,7 @@
 
 mod auth;
 mod ecommerce;
+mod interests;
 mod limit;
 mod lists;
 mod members;
@@ -267,6 +269,7 @@ impl FakeMailchimpBuilder {
             oauth_tokens: self.oauth_tokens.clone(),
             data_center: self.data_center.clone(),
             limiter: Limiter::new(self.concurrency_limit),
+            interests: interests::Interests::default(),
             base_url: OnceLock::new(),
             // Mailchimp gives a receiver 10 s to answer a delivery or a validation GET.
             http: reqwest::Client::builder()
@@ -300,6 +303,7 @@ pub(crate) struct Shared {
     pub(crate) oauth_tokens: Vec<String>,
     pub(crate) data_center: String,
     pub(crate) limiter: Limiter,
+    pub(crate) interests: interests::Interests,
     base_url: OnceLock<String>,
     pub(crate) http: reqwest::Client,
     pub(crate) validate_webhook_urls: bool,
@@ -327,6 +331,7 @@ fn router(app: &App, faults: &Faults, stats: &Stats) -> Router {
     let api = Router::new()
         .merge(lists::routes())
         .merge(members::routes())
+        .merge(interests::routes())
         .merge(ecommerce::routes())
         .merge(webhooks::routes())
         .method_not_allowed_fallback(method_not_allowed)
@@ -584,6 +589,7 @@ impl FakeMailchimp {
     /// Puts the data back as it was at start (the configured lists, empty) and zeroes every counter.
     pub fn reset(&self) {
         *self.app.lock() = self.app.initial.clone();
+        self.app.interests.clear();
         self.reset_stats();
     }
 
