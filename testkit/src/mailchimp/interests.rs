@@ -46,7 +46,7 @@ struct Category {
 impl Store {
     fn new_id(&mut self) -> String {
         self.next_id += 1;
-        format!("{:010x}", 0x1a2b_0000_00_u64 + self.next_id)
+        format!("{:010x}", 0x1a_2b00_0000_u64 + self.next_id)
     }
 
     fn category(&self, list_id: &str, id: &str) -> Result<&Category, Problem> {
