@@ -380,11 +380,16 @@ impl Client {
         keep_total_items(&mut query);
         let (status, body) = self.execute(Method::GET, path, &query, None, true).await?;
         let mut de = serde_json::Deserializer::from_slice(&body);
-        let page = PageSeed::<T>::new(items_key)
+        let fast = PageSeed::<T>::new(items_key)
             .deserialize(&mut de)
-            .and_then(|page| de.end().map(|()| page))
-            .map_err(|e| Error::decode(status, &body, e))?;
-        Ok(page)
+            .and_then(|page| de.end().map(|()| page));
+        match fast {
+            Ok(page) => Ok(page),
+            // Some item, or the page itself, is odd: decode item by item so
+            // one odd item does not cost the others.
+            Err(e) => item_by_item(&body, items_key, offset)
+                .ok_or_else(|| Error::decode(status, &body, e)),
+        }
     }
 
     /// A list request builder's shared state for the collection at `path`
@@ -619,6 +624,33 @@ fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Bytes> {
 /// Decodes a successful response body.
 fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::decode(status, body, e))
+}
+
+/// The slow path of a page whose items did not all decode: the page as JSON
+/// values, then each item decoded alone; `None` when the body is not a
+/// collection with `items_key` and `total_items` at all. Numbers pass
+/// through `f64` here as they do when decoding from text, so values decode
+/// alike on both paths.
+fn item_by_item<T: DeserializeOwned>(body: &[u8], items_key: &str, offset: u64) -> Option<Page<T>> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let total_items = value.get("total_items")?.as_u64()?;
+    let raw_items = match value.get_mut(items_key).map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(serde_json::Value::Null) | None => Vec::new(),
+        Some(_) => return None,
+    };
+    let mut page = Page::new(Vec::with_capacity(raw_items.len()), total_items);
+    for (index, raw) in raw_items.into_iter().enumerate() {
+        match T::deserialize(&raw) {
+            Ok(item) => page.items.push(item),
+            Err(e) => page.undecoded.push(crate::page::UndecodedItem::new(
+                offset + index as u64,
+                raw,
+                e.to_string(),
+            )),
+        }
+    }
+    Some(page)
 }
 
 /// Decodes a collection response straight into a [`Page`], taking the items

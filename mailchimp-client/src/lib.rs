@@ -109,7 +109,7 @@ pub use merge_fields::{
     CreateMergeFieldRequest, ListMergeFieldsRequest, MergeField, MergeFieldOptions, MergeFieldType,
     MergeFieldsHandler, UpdateMergeFieldRequest,
 };
-pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use page::{Page, UndecodedItem, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, UNDECODED_RAW_CHARS};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
