@@ -14,6 +14,7 @@
 //! | `post_idempotent_no_content::<B>(path, &query, &body)` | a `POST` answered by `204` that is idempotent in effect (member tags) | yes |
 //! | `post_action(path)` | a `POST` without a body answered by `204` that is idempotent in effect (`…/actions/delete-permanent`) | yes |
 //! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
+//! | `download(url)` | `GET` of an absolute pre-signed URL (batch results), sent **without** credentials | yes |
 //! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |
 //! | `collection(path, items_key)` | the state of a public list builder (`page::Collection`): filters in `.query`, then `.fields`, `.count`, `.offset`; `.send::<T>()` gives a `Page<T>`, `.into_stream::<T>()` the stream; `page::collection_methods!(Item)` generates the public setters | yes |
 //!
@@ -225,6 +226,9 @@ enum Auth {
     Credentials,
     /// `OAuth <token>`, which only the metadata endpoint takes.
     OAuthMetadata,
+    /// None: a pre-signed URL outside the API (batch results), which must
+    /// never see the key.
+    Anonymous,
 }
 
 impl fmt::Debug for Client {
@@ -344,6 +348,17 @@ impl Client {
         self.execute(Method::POST, path, &Query::new(), None, true)
             .await?;
         Ok(())
+    }
+
+    /// `GET` of an absolute URL outside the API (a pre-signed download such
+    /// as a batch's `response_body_url`), without credentials; retried.
+    pub(crate) async fn download(&self, url: Url) -> Result<Bytes> {
+        let (_, body) = self
+            .inner
+            .transport
+            .send(Method::GET, url, None, Auth::Anonymous, true)
+            .await?;
+        Ok(body)
     }
 
     /// Sends an encoded JSON body and decodes the JSON answer.
@@ -501,6 +516,7 @@ impl Transport {
         request = match auth {
             Auth::Credentials => self.credentials.authorize(request),
             Auth::OAuthMetadata => oauth_metadata_header(request, &self.credentials),
+            Auth::Anonymous => request,
         };
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, "application/json").body(body);

@@ -100,6 +100,18 @@ pub enum Error {
     #[error("{0}")]
     UndecodedItem(Box<crate::page::UndecodedItem>),
 
+    /// A batch showed no progress (same status, same `finished_operations`)
+    /// for the wait's stall timeout; the last state read is inside.
+    #[error("batch {} made no progress ({} of {} operations, status {:?})", .0.id, .0.finished_operations, .0.total_operations, .0.status)]
+    BatchStalled(Box<crate::batches::Batch>),
+
+    /// A batch's results archive could not be read.
+    #[error("could not read the batch results: {reason}")]
+    BatchResults {
+        /// What was wrong, naming the file when one was.
+        reason: String,
+    },
+
     /// The client configuration is invalid (for example an API key without
     /// a data-center suffix). Raised by [`ClientBuilder::build`](crate::ClientBuilder::build)
     /// before any request is sent.
@@ -271,6 +283,13 @@ impl Error {
             Error::Api
         };
         variant(Box::new(problem))
+    }
+
+    /// A results archive that could not be read.
+    pub(crate) fn batch_results(reason: impl Into<String>) -> Self {
+        Error::BatchResults {
+            reason: reason.into(),
+        }
     }
 
     /// A decode failure of a successful response.

@@ -66,6 +66,7 @@
 
 mod account;
 mod batch_subscribe;
+mod batches;
 mod client;
 mod credentials;
 mod error;
@@ -85,6 +86,10 @@ pub use account::{Account, Health};
 pub use batch_subscribe::{
     BatchErrorCode, BatchMember, BatchMemberError, BatchReport, BatchSubscribeRequest,
     BATCH_SUBSCRIBE_LIMIT,
+};
+pub use batches::{
+    Batch, BatchId, BatchOperation, BatchOperationResult, BatchStatus, BatchWait, BatchesHandler,
+    ListBatchesRequest, MAX_RESULTS_ARCHIVE_BYTES,
 };
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
