@@ -14,6 +14,9 @@
 //!   Compliance State"); a forgotten email cannot be re-added (400 "Forgotten Email Not Subscribed");
 //!   invalid emails get 400 "Invalid Resource" with `errors[]`.
 //! - **Interest categories** (groups) and their interests: list, get and create (`POST`).
+//! - **Batch operations**: `POST /3.0/batches` runs the operations in the background through this fake's
+//!   own routes (`pending` → `started` → `finalizing` → `finished`), `GET`/`DELETE`, and a gzipped tar
+//!   of JSON results at `response_body_url` (`/batch-results/{id}.tar.gz`, no authentication).
 //! - **E-commerce**: stores linked to an existing list (`list_id` immutable); customers, products (at
 //!   least one variant), variants and orders (which must reference existing customers, products and
 //!   variants) with `PUT` upsert and `POST` create; writes under an unknown store get 404 "Resource Not
@@ -60,6 +63,7 @@
 //! ```
 
 mod auth;
+mod batches;
 mod ecommerce;
 mod interests;
 mod limit;
@@ -270,6 +274,7 @@ impl FakeMailchimpBuilder {
             data_center: self.data_center.clone(),
             limiter: Limiter::new(self.concurrency_limit),
             interests: interests::Interests::default(),
+            batches: batches::Batches::default(),
             base_url: OnceLock::new(),
             // Mailchimp gives a receiver 10 s to answer a delivery or a validation GET.
             http: reqwest::Client::builder()
@@ -304,6 +309,7 @@ pub(crate) struct Shared {
     pub(crate) data_center: String,
     pub(crate) limiter: Limiter,
     pub(crate) interests: interests::Interests,
+    pub(crate) batches: batches::Batches,
     base_url: OnceLock<String>,
     pub(crate) http: reqwest::Client,
     pub(crate) validate_webhook_urls: bool,
@@ -332,6 +338,7 @@ fn router(app: &App, faults: &Faults, stats: &Stats) -> Router {
         .merge(lists::routes())
         .merge(members::routes())
         .merge(interests::routes())
+        .merge(batches::routes())
         .merge(ecommerce::routes())
         .merge(webhooks::routes())
         .method_not_allowed_fallback(method_not_allowed)
@@ -349,6 +356,7 @@ fn router(app: &App, faults: &Faults, stats: &Stats) -> Router {
     let oauth = faults.wrap(
         Router::new()
             .route("/oauth2/metadata", get(auth::metadata))
+            .merge(batches::archive_routes())
             .with_state(app.clone()),
     );
     stats.wrap(api.merge(oauth).fallback(not_found))
@@ -590,6 +598,7 @@ impl FakeMailchimp {
     pub fn reset(&self) {
         *self.app.lock() = self.app.initial.clone();
         self.app.interests.clear();
+        self.app.batches.clear();
         self.reset_stats();
     }
 
