@@ -82,9 +82,10 @@ async fn two_clients_of_one_account_settle_under_its_limit() {
     );
     assert!(refused > 0, "the two clients did overrun the shared limit");
     assert_eq!(refused, by_key.overloads() + by_token.overloads());
-    // Generous: one 429 in ten calls would be a storm; AIMD keeps it well below.
+    // Generous, so that a loaded machine cannot make it flaky: about 20 are seen, and a fixed cap of
+    // 10 per client gets several hundred (689 in one run) for the same calls.
     assert!(
-        refused < (2 * CALLS_PER_CLIENT / 10) as u64,
+        refused < (2 * CALLS_PER_CLIENT / 6) as u64,
         "{refused} 429s for {} calls",
         2 * CALLS_PER_CLIENT
     );
