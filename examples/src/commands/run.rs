@@ -187,8 +187,11 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
         }
     }
     let secrets = creds.webhook.clone().unwrap_or(secrets);
-    let receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
+    let mut receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
         .map_err(|e| AppError::Usage(format!("[webhook]: {}", chain(&e))))?;
+    if let Some(tolerance) = &webhook.signature_tolerance {
+        receiver_config = receiver_config.signature_tolerance(tolerance.0);
+    }
     let handle = serve(bind().await?, receiver_config, conn.state_dyn())
         .await
         .map_err(sync_err("cannot start the webhook receiver"))?;

@@ -96,7 +96,8 @@ pub struct MailchimpSection {
     /// An API root overriding the data center's (proxies, tests). It must match the vault's.
     #[serde(default)]
     pub base_url: Option<UrlValue>,
-    /// Requests in flight at once (Mailchimp allows 10 per user; default 10).
+    /// Most requests in flight at once (Mailchimp allows 10 per user, shared by all keys and integrations
+    /// of the account; default 10). Adaptive: a 429 halves the client's limit, successes grow it back.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
 }
@@ -237,4 +238,9 @@ pub struct WebhookSection {
     /// Accept unsigned deliveries on the secret URL (default false: signatures required).
     #[serde(default)]
     pub allow_unsigned: bool,
+    /// How far a signature's timestamp may be from now (default 24 h, so Mailchimp's retries of
+    /// a delivery the receiver missed, which may keep their first timestamp, are not refused;
+    /// the delivery-key dedup stops replays). Shorter narrows the window for a captured delivery.
+    #[serde(default)]
+    pub signature_tolerance: Option<DurationValue>,
 }

@@ -76,7 +76,9 @@ pub fn render(v: &TemplateValues) -> String {
         "https://us6.api.mailchimp.com/3.0",
     ));
     out.push_str(
-        "# Requests in flight at once (Mailchimp allows 10 per user).\nmax_concurrency = 10\n",
+        "# Most requests in flight at once. Mailchimp allows 10 per user, shared by every key and\n\
+         # integration of the account; a 429 halves the client's limit, successes grow it back.\n\
+         max_concurrency = 10\n",
     );
 
     out.push_str("\n[qad]\n# The tenant URL with its context root.\n");
@@ -164,7 +166,10 @@ pub fn render(v: &TemplateValues) -> String {
          # The public base URL Mailchimp reaches the receiver at: `run` registers the webhook\n\
          # once and keeps its signing secret in the vault.\n\
          # public_url = \"https://sync.example.com\"\n\
-         # allow_unsigned = false\n",
+         # allow_unsigned = false\n\
+         # How old a signed delivery may be: Mailchimp's retries may keep their first timestamp,\n\
+         # and repeats are applied once anyway. Shorter narrows the window for a captured one.\n\
+         # signature_tolerance = \"24h\"\n",
     );
     out
 }
@@ -203,6 +208,32 @@ mod tests {
         );
         assert_eq!(config.qad.client_id.as_deref(), Some("client"));
         assert!(config.webhook.is_none());
+    }
+
+    #[test]
+    fn the_webhook_section_uncommented_loads_with_its_tolerance() {
+        let text = render(&values());
+        let start = text.find("# [webhook]").unwrap();
+        let (head, tail) = text.split_at(start);
+        let uncommented: String = tail
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = super::super::load::parse(
+            std::path::Path::new("t.toml"),
+            &format!("{head}{uncommented}\n"),
+        )
+        .unwrap();
+        let webhook = config.webhook.unwrap();
+        assert_eq!(
+            webhook.signature_tolerance.unwrap().0,
+            std::time::Duration::from_secs(24 * 60 * 60)
+        );
+        assert!(!webhook.allow_unsigned);
     }
 
     #[test]

@@ -67,7 +67,7 @@ struct Args {
     /// Currency of the store created by `--store-id`.
     #[arg(long, default_value = "USD")]
     store_currency: String,
-    /// Simultaneous Mailchimp requests allowed per credential.
+    /// Simultaneous Mailchimp requests allowed per account (all keys and tokens together).
     #[arg(long, default_value_t = testkit::mailchimp::DEFAULT_CONCURRENCY_LIMIT)]
     concurrency_limit: usize,
     /// Loopback port for the fake Mailchimp (default: chosen by the OS).
