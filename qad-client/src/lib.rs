@@ -54,6 +54,7 @@
 
 mod attribution;
 mod auth;
+mod behaviour;
 mod browse;
 mod client;
 mod customers;
@@ -69,12 +70,19 @@ mod response;
 mod sales_orders;
 mod tenant;
 mod validate;
+mod walk;
 
 pub use attribution::{
     AttributionConfig, AttributionLine, AttributionRecord, Attributions, OnDuplicate, WriteOutcome,
 };
 pub use auth::Credentials;
-pub use browse::{Browse, Filter, FilterOp, Page, Row, BROWSE_PATH, DEFAULT_PAGE_SIZE};
+pub use behaviour::{
+    Behaviour, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder, PageSizeCap,
+    PagingMode, UnknownValue,
+};
+pub use browse::{
+    Browse, Filter, FilterOp, Page, Row, BROWSE_PATH, DEFAULT_PAGE_SIZE, FIRST_ONLY_PAGE_SIZE,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_RENEW_BEFORE, DEFAULT_TIMEOUT,
 };

@@ -193,9 +193,15 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
                 format!("HTTP {status}: {message}")
             }
             qad_client::EntityStatus::Other(None, message) => message.clone(),
+            qad_client::EntityStatus::Unchecked => {
+                "not checked (validate.entity = \"none\")".to_owned()
+            }
             other => format!("{other:?}"),
         };
-        if v.status != qad_client::EntityStatus::Ok {
+        if !matches!(
+            v.status,
+            qad_client::EntityStatus::Ok | qad_client::EntityStatus::Unchecked
+        ) {
             problems.push(format!(
                 "QAD {}: {status}; check {}",
                 v.target,
