@@ -312,6 +312,11 @@ impl<T: Record> Reader<T> {
         }
     }
 
+    /// The client's configured tenant behaviour (paging, key order, …).
+    pub fn behaviour(&self) -> crate::Behaviour {
+        *self.browse.client().behaviour()
+    }
+
     /// Adds a filter on the typed field `field` (mapped to its row key).
     #[must_use]
     pub fn filter(self, field: &str, op: FilterOp, value: impl Into<String>) -> Self {
