@@ -128,8 +128,11 @@ impl Client {
                         .http
                         .request(call.method.clone(), url.clone())
                         .header(ACCEPT, "application/json");
-                    if let Some(id) = &inner.workspace_id {
+                    if let Some(id) = inner.workspace_id.as_ref().filter(|_| !call.unscoped) {
                         request = request.header("x-qad-workspace-id", id);
+                    }
+                    for (name, value) in &call.headers {
+                        request = request.header(name.as_str(), value.as_str());
                     }
                     if let Some(body) = &call.body {
                         request = request.json(body);
@@ -163,7 +166,7 @@ impl Client {
             .inner
             .domain
             .as_ref()
-            .filter(|_| self.behaviour().domain_scope == DomainScope::Query);
+            .filter(|_| self.behaviour().domain_scope == DomainScope::Query && !call.unscoped);
         if domain.is_some() || !call.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             if let Some(domain) = domain {
@@ -199,6 +202,10 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Value>,
+    /// Sent without the client's domain scope (no `domainCode`, no
+    /// workspace header): the probe scopes its experiments itself.
+    pub(crate) unscoped: bool,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Call {
@@ -208,6 +215,8 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            unscoped: false,
+            headers: Vec::new(),
         }
     }
 
@@ -217,6 +226,8 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: Some(body),
+            unscoped: false,
+            headers: Vec::new(),
         }
     }
 

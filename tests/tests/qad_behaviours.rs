@@ -294,3 +294,83 @@ async fn entity_checks() {
         "{checks:?}"
     );
 }
+
+/// The probe's verdict and value for `name` against a fake with `quirk`.
+async fn probe(quirk: (&str, &str), name: &str) -> qad_client::Assumption {
+    let w = world(quirk, None).await;
+    let report = w.sync_client().probe(true).await.unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["assumptions"].as_array().unwrap().len(), 7);
+    report
+        .assumptions
+        .into_iter()
+        .find(|a| a.name == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_probe_verifies_every_guess_against_a_fake_without_quirks() {
+    let w = world(("order.key", "key"), None).await;
+    let report = w.sync_client().probe(true).await.unwrap();
+    for a in &report.assumptions {
+        assert_eq!(a.verdict, qad_client::Verdict::Verified, "{a:?}");
+    }
+    assert_eq!(report.detected(Behaviour::default()), Behaviour::default());
+    // The duplicate experiment's record is left, marked, and named.
+    let probe_records = w.qad.attributions();
+    assert_eq!(probe_records.len(), 1);
+    let id = probe_records[0]["orderId"].as_str().unwrap();
+    assert!(id.starts_with(qad_client::PROBE_ORDER_PREFIX));
+    let duplicate = &report.assumptions[5];
+    assert_eq!(duplicate.evidence["probe_record"], id);
+}
+
+#[tokio::test]
+async fn the_probe_finds_every_alternative() {
+    use qad_client::Verdict::{Contradicted, Verified};
+    for (name, quirk, verdict, value) in [
+        ("paging.mode", "page-number", Verified, "page-number"),
+        ("paging.mode", "cursor", Contradicted, "cursor"),
+        ("paging.mode", "first-only", Contradicted, "first-only"),
+        ("paging.page_size_cap", "reported", Verified, "reported"),
+        ("paging.page_size_cap", "5", Contradicted, "5"),
+        ("scope.domain", "query", Verified, "query"),
+        ("scope.domain", "filter", Contradicted, "filter"),
+        ("scope.domain", "header", Contradicted, "header"),
+        ("scope.domain", "rows", Contradicted, "rows"),
+        ("filter.date", "date", Verified, "date"),
+        ("filter.date", "date-time", Contradicted, "date-time"),
+        ("filter.date", "rejected", Contradicted, "none"),
+        ("filter.date", "ignored", Contradicted, "none"),
+        ("filter.date", "empty", Contradicted, "none"),
+        ("order.key", "key", Verified, "key"),
+        ("order.key", "any", Contradicted, "any"),
+        ("attribution.duplicate", "rejected", Verified, "rejected"),
+        ("attribution.duplicate", "creates", Contradicted, "creates"),
+        (
+            "attribution.duplicate",
+            "server-error",
+            Contradicted,
+            "server-error",
+        ),
+        ("validate.entity", "get", Verified, "get"),
+        ("validate.entity", "none", Contradicted, "none"),
+    ] {
+        let found = probe((name, quirk), name).await;
+        assert_eq!(
+            (found.verdict, found.value.as_deref()),
+            (verdict, Some(value)),
+            "{name}={quirk}: {found:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_writes_the_duplicate_probe_is_unknown_and_writes_nothing() {
+    let w = world(("order.key", "key"), None).await;
+    let report = w.sync_client().probe(false).await.unwrap();
+    let duplicate = &report.assumptions[5];
+    assert_eq!(duplicate.verdict, qad_client::Verdict::Unknown);
+    assert!(duplicate.why.as_deref().unwrap().contains("--probe-writes"));
+    assert!(w.qad.attributions().is_empty());
+}
