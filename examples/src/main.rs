@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Init(args) => commands::init::run(&cli, args),
-        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await,
+        Command::Connect(args) => commands::connect::run(&cli, args).await,
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Run => commands::run::run(&cli).await,
         Command::Audit(args) => commands::audit::run(&cli, args).await,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod connect;
 pub mod demo;
 pub mod init;
+pub mod probe;
 pub mod replay;
 pub mod run;
 pub mod sync;
