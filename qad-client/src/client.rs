@@ -105,6 +105,22 @@ impl Client {
         &self.inner.settings.behaviour
     }
 
+    /// Since when logins are blocked because the tenant refused these
+    /// credentials, if they are. QAD locks a user after repeated failed
+    /// logins (Security Control "maximum access failures"), so after one
+    /// refusal every call fails with [`Error::LoginBlocked`], without a
+    /// request, until [`allow_login`](Self::allow_login) or a new client
+    /// (new credentials).
+    pub async fn login_blocked_since(&self) -> Option<SystemTime> {
+        self.inner.session.refused_at().await
+    }
+
+    /// Lets the next call try to log in again after a refusal (a person
+    /// checked the credentials, e.g. with `ml-connector connect`).
+    pub async fn allow_login(&self) {
+        self.inner.session.allow_login().await;
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         &self.inner.settings
     }
@@ -142,6 +158,10 @@ impl Client {
                 .await?;
             if !inner.session.is_expired(&reply) {
                 return response::check(reply);
+            }
+            if !inner.session.renewable() {
+                // Each Basic call is a login: a refused one must not be repeated.
+                inner.session.refuse().await;
             }
             if renewed || !inner.session.renewable() {
                 return Err(Error::Auth {

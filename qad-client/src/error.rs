@@ -118,6 +118,11 @@ pub enum Error {
         message: String,
     },
 
+    /// An earlier login with these credentials was refused, so none is tried
+    /// again: QAD locks a user after repeated failed logins.
+    #[error("qad login not tried: the tenant refused these credentials earlier, and repeated attempts would lock the user; change the credentials or run `ml-connector connect`")]
+    LoginBlocked,
+
     /// QAD refused the request with field errors: `submitResult.success=false`
     /// (often at HTTP 200) or a bare `{"errors":[…]}` body.
     #[error("qad rejected the request (http {status}): {}", FieldErrors(errors))]

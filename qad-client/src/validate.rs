@@ -111,7 +111,7 @@ impl Client {
                 let status = match outcome {
                     None => EntityStatus::Unchecked,
                     Some(Ok(_)) => EntityStatus::Ok,
-                    Some(Err(e @ Error::Auth { .. })) => return Err(e),
+                    Some(Err(e @ (Error::Auth { .. } | Error::LoginBlocked))) => return Err(e),
                     Some(Err(e)) => classify(&e),
                 };
                 Ok(Validation { target, status })

@@ -374,3 +374,38 @@ async fn without_writes_the_duplicate_probe_is_unknown_and_writes_nothing() {
     assert!(duplicate.why.as_deref().unwrap().contains("--probe-writes"));
     assert!(w.qad.attributions().is_empty());
 }
+
+#[tokio::test]
+async fn a_refused_login_is_not_repeated_so_the_user_is_not_locked() {
+    // The tenant locks the user after 3 failed logins in a row.
+    let w = world(("auth.lockout", "3"), None).await;
+    let wrong = qad_client::Client::builder()
+        .tenant_url(w.qad.base_url())
+        .credentials(Credentials::oauth_password(
+            w.qad.client_id(),
+            w.qad.username(),
+            "an-old-password",
+        ))
+        .domain(w.qad.domain())
+        .build()
+        .unwrap();
+    let first = wrong.customers().count(5).send().await.unwrap_err();
+    assert!(matches!(first, qad_client::Error::Auth { .. }), "{first:?}");
+    assert!(wrong.login_blocked_since().await.is_some());
+    // Scheduled runs keep failing, but without a login: the user stays unlocked.
+    for _ in 0..5 {
+        let err = wrong.customers().count(5).send().await.unwrap_err();
+        assert!(matches!(err, qad_client::Error::LoginBlocked), "{err:?}");
+        assert!(err.to_string().contains("ml-connector connect"));
+    }
+    assert_eq!(w.qad.logins().rejected, 1);
+    assert!(!w.qad.locked());
+    // A person allows one more try (connect): it is one login, refused again.
+    wrong.allow_login().await;
+    assert!(wrong.customers().count(5).send().await.is_err());
+    assert_eq!(w.qad.logins().rejected, 2);
+    assert!(!w.qad.locked());
+    // The right credentials still work: the tenant never locked the user.
+    let report = w.run().await;
+    w.assert_exact(&report);
+}
