@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod connection;
 mod error;
+mod lockout;
 mod output;
 mod secrets;
 

@@ -58,6 +58,8 @@ pub async fn run(cli: &Cli, args: &ConnectArgs) -> AppResult<()> {
     let json = args.json;
     let setup = Setup::load(cli)?;
     let (_, creds) = setup.credentials()?;
+    // A person checked the login: a scheduler that stopped logging in may try again.
+    crate::lockout::record_connect(&setup);
     if args.probe {
         return super::probe::run(&setup, &creds, args).await;
     }
