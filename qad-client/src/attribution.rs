@@ -19,7 +19,8 @@ use crate::paths::EntityPath;
 /// `orderTotal`, `currencyCode`, `financialStatus`, `processedDate`,
 /// `storeId`, `campaignId`, `lines[]` with `itemCode`, `quantity`, `price`,
 /// `discount`): the tenant's entity must have these fields, with `orderId`
-/// as its unique key. Money is a JSON number; absent optional codes are
+/// as its unique key. Money and quantities are exact decimal strings
+/// (`"23.75"`, never through a binary float); absent optional codes are
 /// blank strings, as QAD character fields are; the date is written
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
 ///
@@ -45,7 +46,8 @@ use crate::paths::EntityPath;
 ///     }],
 /// };
 /// let json = serde_json::to_value(&record)?;
-/// assert_eq!(json["orderTotal"], 25.0);
+/// assert_eq!(json["orderTotal"], "25.00");
+/// assert_eq!(json["lines"][0]["price"], "12.50");
 /// assert_eq!(json["salesOrderNumber"], "");
 /// assert_eq!(json["processedDate"], "2025-03-04T10:00:00.000Z");
 /// assert_eq!(serde_json::from_value::<AttributionRecord>(json)?, record);
@@ -67,7 +69,7 @@ pub struct AttributionRecord {
     pub sales_order_number: Option<SalesOrderNumber>,
     /// The order total.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub order_total: Decimal,
@@ -100,19 +102,19 @@ pub struct AttributionLine {
     pub item_code: ItemCode,
     /// Quantity ordered.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub quantity: Decimal,
     /// Unit price.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub price: Decimal,
     /// Discount amount on the line.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub discount: Decimal,

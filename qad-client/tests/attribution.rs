@@ -39,13 +39,13 @@ fn expected_body() -> Value {
         "orderId": "mc-1001",
         "customerCode": "C0000010",
         "salesOrderNumber": "SO10045",
-        "orderTotal": 23.75,
+        "orderTotal": "23.75",
         "currencyCode": "EUR",
         "financialStatus": "paid",
         "processedDate": "2025-03-04T10:15:00.000Z",
         "storeId": "acme-store",
         "campaignId": "",
-        "lines": [{"itemCode": "10-1000", "quantity": 2.0, "price": 12.5, "discount": 1.25}]
+        "lines": [{"itemCode": "10-1000", "quantity": "2", "price": "12.50", "discount": "1.25"}]
     }])
 }
 
