@@ -21,11 +21,16 @@ use crate::output::{failed_records, page_summary};
 struct Engines {
     forward: ForwardSync,
     orders: Option<OrdersSync>,
+    qad: qad_client::Client,
+    setup: Setup,
 }
 
 impl Engines {
     async fn run(&self, ctx: JobContext) -> sync_core::Result<()> {
         let object = ctx.object;
+        if !crate::lockout::may_run(&self.setup, &self.qad, object.as_str()).await {
+            return Ok(());
+        }
         if object == ObjectKind::Orders {
             if let Some(orders) = &self.orders {
                 let report = orders.run(ctx.trigger, &ctx.cancel).await?;
@@ -81,6 +86,8 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
     let engines = Arc::new(Engines {
         forward: conn.forward()?,
         orders: conn.orders()?,
+        qad: conn.qad.clone(),
+        setup: conn.setup.clone(),
     });
     let cadence = |every: std::time::Duration| {
         Cadence::new(every)

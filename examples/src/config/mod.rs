@@ -131,6 +131,45 @@ pub struct QadSection {
     /// Requests in flight at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// `[qad.behaviour]`: how the tenant behaves where QAD documents nothing, by the setting
+    /// names of `qad_client::Behaviour` (`paging.mode = "cursor"`, `paging.page_size_cap = 200`,
+    /// …); unset settings keep today's guess. `connect --probe --write-config` fills it in.
+    #[serde(default)]
+    pub behaviour: toml::Table,
+}
+
+impl QadSection {
+    /// The `[qad.behaviour]` settings over qad-client's defaults.
+    ///
+    /// # Errors
+    ///
+    /// A sentence naming the unknown setting or value.
+    pub fn behaviour(&self) -> Result<qad_client::Behaviour, String> {
+        let mut behaviour = qad_client::Behaviour::default();
+        for (group, settings) in &self.behaviour {
+            let toml::Value::Table(settings) = settings else {
+                return Err(format!(
+                    "[qad.behaviour] {group} must be a table of settings, as in {group}.<name> = …"
+                ));
+            };
+            for (name, value) in settings {
+                let full = format!("{group}.{name}");
+                let value = match value {
+                    toml::Value::String(text) => text.clone(),
+                    toml::Value::Integer(n) => n.to_string(),
+                    other => {
+                        return Err(format!(
+                            "[qad.behaviour] {full} = {other} is not a value name"
+                        ))
+                    }
+                };
+                behaviour
+                    .set(&full, &value)
+                    .map_err(|e| format!("[qad.behaviour] {e}"))?;
+            }
+        }
+        Ok(behaviour)
+    }
 }
 
 /// How to sign in to QAD, as the file spells it.

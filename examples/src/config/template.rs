@@ -106,6 +106,18 @@ pub fn render(v: &TemplateValues) -> String {
          # sales_orders = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrders\"\n\
          # sales_order_lines = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrderLines\"\n",
     );
+    out.push_str(
+        "\n# How the tenant behaves where QAD documents nothing (docs/qad-api.md); the values\n\
+         # below are the defaults. `ml-connector connect --probe --write-config` finds yours.\n\
+         [qad.behaviour]\n\
+         # paging.mode = \"page-number\"        # or cursor, first-only\n\
+         # paging.page_size_cap = \"reported\"  # or the silent cap, e.g. 200\n\
+         # scope.domain = \"query\"             # or filter, header, rows\n\
+         # filter.date = \"date\"               # or date-time, none\n\
+         # order.key = \"key\"                  # or any\n\
+         # attribution.duplicate = \"rejected\" # or creates, server-error\n\
+         # validate.entity = \"get\"            # or none\n",
+    );
 
     out.push_str("\n[sync]\n# The Mailchimp audience members go to, and the store is linked to.\n");
     let _ = writeln!(out, "list_id = {}", quoted(&v.list_id));
