@@ -37,8 +37,9 @@ pub enum Command {
     /// Write a commented configuration file and store the credentials in the encrypted vault.
     Init(InitArgs),
     /// Check both systems: Mailchimp key, data center, audience and store; QAD login and every
-    /// configured browse and entity path.
-    Connect(JsonFlag),
+    /// configured browse and entity path. With `--probe`, find out how the QAD tenant behaves
+    /// where QAD documents nothing.
+    Connect(ConnectArgs),
     /// One sync pass over customers, items and orders.
     Sync(SyncArgs),
     /// Run every object on its schedule, and the webhook receiver, until Ctrl-C.
@@ -59,7 +60,7 @@ impl Command {
     pub fn json(&self) -> bool {
         match self {
             Self::Demo(args) => args.json,
-            Self::Connect(flag) => flag.json,
+            Self::Connect(args) => args.json,
             Self::Sync(args) => args.json,
             Self::Audit(args) => args.json,
             Self::Replay(args) => args.json,
@@ -69,12 +70,23 @@ impl Command {
     }
 }
 
-/// `--json` alone.
+/// Options of `connect`.
 #[derive(Debug, Args)]
-pub struct JsonFlag {
+pub struct ConnectArgs {
     /// Print one JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Run read-only experiments on the QAD tenant and report, per assumption of
+    /// `[qad.behaviour]`, verified, contradicted (with the value found) or unknown (with why).
+    #[arg(long)]
+    pub probe: bool,
+    /// With `--probe`: write the values found into `[qad.behaviour]` of the configuration.
+    #[arg(long, requires = "probe")]
+    pub write_config: bool,
+    /// With `--probe`: also run the experiment that writes (two posts of one marked attribution
+    /// record, left in QAD and named in the report).
+    #[arg(long, requires = "probe")]
+    pub probe_writes: bool,
 }
 
 /// Options of `demo`.

@@ -311,7 +311,11 @@ pub fn qad_client(setup: &Setup, creds: &Credentials) -> AppResult<qad_client::C
             qad_client::Credentials::oauth_password(client_id, q.username.clone(), password)
         }
     };
+    let behaviour = q.behaviour().map_err(|problem| {
+        AppError::Usage(format!("{}: {problem}", setup.config_path.display()))
+    })?;
     let mut builder = qad_client::Client::builder()
+        .behaviour(behaviour)
         .tenant_url(q.tenant_url.0.as_str())
         .credentials(credentials)
         .domain(q.domain.as_str())

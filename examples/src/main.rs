@@ -11,6 +11,7 @@ mod config;
 mod connection;
 mod error;
 mod exit;
+mod lockout;
 mod output;
 mod secrets;
 
@@ -30,7 +31,7 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Init(args) => commands::init::run(&cli, args).map(done),
-        Command::Connect(flag) => commands::connect::run(&cli, flag.json).await.map(done),
+        Command::Connect(args) => commands::connect::run(&cli, args).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Run => commands::run::run(&cli).await.map(done),
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),

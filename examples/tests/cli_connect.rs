@@ -85,3 +85,55 @@ async fn a_configuration_naming_another_tenant_is_refused_before_any_login() {
         "nothing, least of all the password, went there"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_probe_against_a_quirk_free_fake_verifies_every_assumption() {
+    let fakes = Fakes::start(12, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+    let args = ["--config", config.to_str().unwrap(), "connect", "--probe"];
+
+    let out = run(&args, &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("paging.mode            verified: page-number"),
+        "{stdout}"
+    );
+
+    let out = run(&[&args[..], &["--json", "--probe-writes"]].concat(), &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let assumptions = report["assumptions"].as_array().unwrap();
+    assert_eq!(assumptions.len(), 7, "{report}");
+    for a in assumptions {
+        assert_eq!(a["verdict"], "verified", "{a}");
+        assert!(a["name"].is_string() && a["value"].is_string() && !a["evidence"].is_null());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_probe_names_a_contradiction_and_write_config_keeps_the_value_found() {
+    let fakes =
+        Fakes::with_quirks(12, 3, &[("scope.domain", "header"), ("order.key", "any")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+    let args = ["--config", config.to_str().unwrap(), "connect", "--probe"];
+
+    let out = run(&args, &[]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("scope.domain, order.key"), "{stderr}");
+
+    let out = run(&[&args[..], &["--write-config"]].concat(), &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("scope.domain = \"header\""), "{written}");
+    assert!(written.contains("order.key = \"any\""), "{written}");
+
+    // Configured with the values found, everything is verified, and connect is in order.
+    let out = run(&args, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let out = run(&args[..3], &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}

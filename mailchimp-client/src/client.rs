@@ -12,7 +12,9 @@
 //! | `send_json::<B, T>(Method, path, &query, &body)` | `PUT`/`PATCH`/`POST` with a JSON body and a JSON answer | yes, except `POST` |
 //! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe, in both `update_existing` modes); say why in its docs | yes |
 //! | `post_idempotent_no_content::<B>(path, &query, &body)` | a `POST` answered by `204` that is idempotent in effect (member tags) | yes |
+//! | `post_action(path)` | a `POST` without a body answered by `204` that is idempotent in effect (`…/actions/delete-permanent`) | yes |
 //! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
+//! | `download(url)` | `GET` of an absolute pre-signed URL (batch results), sent **without** credentials | yes |
 //! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |
 //! | `collection(path, items_key)` | the state of a public list builder (`page::Collection`): filters in `.query`, then `.fields`, `.count`, `.offset`; `.send::<T>()` gives a `Page<T>`, `.into_stream::<T>()` the stream; `page::collection_methods!(Item)` generates the public setters | yes |
 //!
@@ -111,6 +113,13 @@ impl ClientBuilder {
     /// At most this many requests in flight across the client and all its
     /// clones, handlers and streams; default [`DEFAULT_MAX_CONCURRENCY`]
     /// (10). `0` is treated as `1`.
+    ///
+    /// The cap is adaptive: Mailchimp's limit is per user, shared by every
+    /// key, token and integration of the account, so a `429` halves the
+    /// in-flight limit and each success window (as many successes as this
+    /// maximum) grows it back by one, up to the maximum
+    /// ([`http_policy::ConcurrencyLimit`]). [`Client::current_concurrency`]
+    /// shows where it stands.
     pub fn max_concurrency(mut self, max: usize) -> Self {
         self.max_concurrency = max;
         self
@@ -217,6 +226,9 @@ enum Auth {
     Credentials,
     /// `OAuth <token>`, which only the metadata endpoint takes.
     OAuthMetadata,
+    /// None: a pre-signed URL outside the API (batch results), which must
+    /// never see the key.
+    Anonymous,
 }
 
 impl fmt::Debug for Client {
@@ -226,6 +238,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("credentials", &t.credentials)
             .field("max_concurrency", &t.limit.max())
+            .field("current_concurrency", &t.limit.current())
             .field("timeout", &t.timeout)
             .field("retry", &t.retry)
             .finish()
@@ -253,6 +266,17 @@ impl Client {
     /// The concurrency cap shared by this client and its clones.
     pub fn max_concurrency(&self) -> usize {
         self.inner.transport.limit.max()
+    }
+
+    /// The in-flight limit in force now: [`max_concurrency`](Self::max_concurrency)
+    /// until Mailchimp answers `429`, then adapting between 1 and it.
+    pub fn current_concurrency(&self) -> usize {
+        self.inner.transport.limit.current()
+    }
+
+    /// The `429` answers the client has received (each attempt counts).
+    pub fn overloads(&self) -> u64 {
+        self.inner.transport.limit.overloads()
     }
 
     /// The retry policy.
@@ -317,6 +341,26 @@ impl Client {
         Ok(())
     }
 
+    /// A `POST` without a body answered by `204` (an action such as
+    /// `…/actions/delete-permanent`) that is idempotent in effect, so it is
+    /// retried.
+    pub(crate) async fn post_action(&self, path: &[&str]) -> Result<()> {
+        self.execute(Method::POST, path, &Query::new(), None, true)
+            .await?;
+        Ok(())
+    }
+
+    /// `GET` of an absolute URL outside the API (a pre-signed download such
+    /// as a batch's `response_body_url`), without credentials; retried.
+    pub(crate) async fn download(&self, url: Url) -> Result<Bytes> {
+        let (_, body) = self
+            .inner
+            .transport
+            .send(Method::GET, url, None, Auth::Anonymous, true)
+            .await?;
+        Ok(body)
+    }
+
     /// Sends an encoded JSON body and decodes the JSON answer.
     async fn json_request<T: DeserializeOwned>(
         &self,
@@ -351,11 +395,16 @@ impl Client {
         keep_total_items(&mut query);
         let (status, body) = self.execute(Method::GET, path, &query, None, true).await?;
         let mut de = serde_json::Deserializer::from_slice(&body);
-        let page = PageSeed::<T>::new(items_key)
+        let fast = PageSeed::<T>::new(items_key)
             .deserialize(&mut de)
-            .and_then(|page| de.end().map(|()| page))
-            .map_err(|e| Error::decode(status, &body, e))?;
-        Ok(page)
+            .and_then(|page| de.end().map(|()| page));
+        match fast {
+            Ok(page) => Ok(page),
+            // Some item, or the page itself, is odd: decode item by item so
+            // one odd item does not cost the others.
+            Err(e) => item_by_item(&body, items_key, offset)
+                .ok_or_else(|| Error::decode(status, &body, e)),
+        }
     }
 
     /// A list request builder's shared state for the collection at `path`
@@ -462,11 +511,12 @@ impl Transport {
         body: Option<Bytes>,
         auth: Auth,
     ) -> std::result::Result<(u16, Bytes), AttemptError> {
-        let _permit = self.limit.acquire().await;
+        let permit = self.limit.acquire().await;
         let mut request = self.http.request(method, url);
         request = match auth {
             Auth::Credentials => self.credentials.authorize(request),
             Auth::OAuthMetadata => oauth_metadata_header(request, &self.credentials),
+            Auth::Anonymous => request,
         };
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, "application/json").body(body);
@@ -479,6 +529,12 @@ impl Transport {
         let status = response.status().as_u16();
         let retry_after = http_policy::parse_retry_after(response.headers(), SystemTime::now());
         let body = response.bytes().await.map_err(transport)?;
+        // Feed the adaptive cap: a 429 halves it, successes grow it back.
+        if status == 429 {
+            permit.overloaded();
+        } else if (200..300).contains(&status) {
+            permit.succeeded();
+        }
         if (200..300).contains(&status) {
             Ok((status, body))
         } else {
@@ -584,6 +640,33 @@ fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Bytes> {
 /// Decodes a successful response body.
 fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::decode(status, body, e))
+}
+
+/// The slow path of a page whose items did not all decode: the page as JSON
+/// values, then each item decoded alone; `None` when the body is not a
+/// collection with `items_key` and `total_items` at all. Numbers pass
+/// through `f64` here as they do when decoding from text, so values decode
+/// alike on both paths.
+fn item_by_item<T: DeserializeOwned>(body: &[u8], items_key: &str, offset: u64) -> Option<Page<T>> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let total_items = value.get("total_items")?.as_u64()?;
+    let raw_items = match value.get_mut(items_key).map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(serde_json::Value::Null) | None => Vec::new(),
+        Some(_) => return None,
+    };
+    let mut page = Page::new(Vec::with_capacity(raw_items.len()), total_items);
+    for (index, raw) in raw_items.into_iter().enumerate() {
+        match T::deserialize(&raw) {
+            Ok(item) => page.items.push(item),
+            Err(e) => page.undecoded.push(crate::page::UndecodedItem::new(
+                offset + index as u64,
+                raw,
+                e.to_string(),
+            )),
+        }
+    }
+    Some(page)
 }
 
 /// Decodes a collection response straight into a [`Page`], taking the items

@@ -92,6 +92,26 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// One item of a list page did not decode (an out-of-range number, an
+    /// unexpected `null`, a value this crate does not know). The page's
+    /// other items were decoded: [`Page::undecoded`](crate::Page::undecoded)
+    /// lists the odd ones, and streams yield this error in their place and
+    /// go on with the next item.
+    #[error("{0}")]
+    UndecodedItem(Box<crate::page::UndecodedItem>),
+
+    /// A batch showed no progress (same status, same `finished_operations`)
+    /// for the wait's stall timeout; the last state read is inside.
+    #[error("batch {} made no progress ({} of {} operations, status {:?})", .0.id, .0.finished_operations, .0.total_operations, .0.status)]
+    BatchStalled(Box<crate::batches::Batch>),
+
+    /// A batch's results archive could not be read.
+    #[error("could not read the batch results: {reason}")]
+    BatchResults {
+        /// What was wrong, naming the file when one was.
+        reason: String,
+    },
+
     /// The client configuration is invalid (for example an API key without
     /// a data-center suffix). Raised by [`ClientBuilder::build`](crate::ClientBuilder::build)
     /// before any request is sent.
@@ -170,6 +190,15 @@ impl Error {
     /// (empty for every other error).
     pub fn field_errors(&self) -> &[FieldError] {
         self.problem().map_or(&[], |p| p.errors.as_slice())
+    }
+
+    /// The list item that did not decode, when this error is one
+    /// ([`Error::UndecodedItem`]).
+    pub fn undecoded_item(&self) -> Option<&crate::page::UndecodedItem> {
+        match self {
+            Error::UndecodedItem(item) => Some(item),
+            _ => None,
+        }
     }
 
     /// `404 Resource Not Found`.
@@ -254,6 +283,13 @@ impl Error {
             Error::Api
         };
         variant(Box::new(problem))
+    }
+
+    /// A results archive that could not be read.
+    pub(crate) fn batch_results(reason: impl Into<String>) -> Self {
+        Error::BatchResults {
+            reason: reason.into(),
+        }
     }
 
     /// A decode failure of a successful response.

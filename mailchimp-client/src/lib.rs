@@ -66,11 +66,13 @@
 
 mod account;
 mod batch_subscribe;
+mod batches;
 mod classify;
 mod client;
 mod credentials;
 mod error;
 mod ids;
+mod interests;
 mod lists;
 mod members;
 mod merge_fields;
@@ -86,6 +88,10 @@ pub use batch_subscribe::{
     BatchErrorCode, BatchMember, BatchMemberError, BatchReport, BatchSubscribeRequest,
     BATCH_SUBSCRIBE_LIMIT,
 };
+pub use batches::{
+    Batch, BatchId, BatchOperation, BatchOperationResult, BatchStatus, BatchWait, BatchesHandler,
+    ListBatchesRequest, MAX_RESULTS_ARCHIVE_BYTES,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
 };
@@ -93,6 +99,10 @@ pub use credentials::{Credentials, DataCenter};
 pub use error::{Error, FieldError, Problem, Result};
 pub use http_policy::RetryConfig;
 pub use ids::{ListId, SubscriberHash};
+pub use interests::{
+    Interest, InterestCategoriesHandler, InterestCategory, InterestCategoryId, InterestId,
+    InterestsHandler, ListInterestCategoriesRequest, ListInterestsRequest,
+};
 pub use lists::{
     Audience, AudienceContact, AudienceStats, CampaignDefaults, GetListRequest, ListHandler,
     ListsRequest,
@@ -103,9 +113,9 @@ pub use members::{
 };
 pub use merge_fields::{
     CreateMergeFieldRequest, ListMergeFieldsRequest, MergeField, MergeFieldOptions, MergeFieldType,
-    MergeFieldsHandler,
+    MergeFieldsHandler, UpdateMergeFieldRequest,
 };
-pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use page::{Page, UndecodedItem, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, UNDECODED_RAW_CHARS};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

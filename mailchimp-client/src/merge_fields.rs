@@ -1,4 +1,5 @@
-//! Merge fields: `GET` and `POST /lists/{list_id}/merge-fields`.
+//! Merge fields: `GET` and `POST /lists/{list_id}/merge-fields`, and `GET`,
+//! `PATCH` and `DELETE` of one field at `…/merge-fields/{merge_id}`.
 
 use std::fmt;
 
@@ -207,6 +208,64 @@ impl MergeFieldsHandler {
         }
     }
 
+    /// `GET /lists/{list_id}/merge-fields/{merge_id}`: one field.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ListId;
+    ///
+    /// let field = client.list(&ListId::from("a1b2c3")).merge_fields().get(3).await?;
+    /// println!("{} is {:?}", field.tag, field.kind);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown field or audience; otherwise the
+    /// API and transport errors of [`Error`].
+    pub async fn get(&self, merge_id: u64) -> Result<MergeField> {
+        let id = merge_id.to_string();
+        self.client.get(&self.field_path(&id), &Query::new()).await
+    }
+
+    /// `PATCH /lists/{list_id}/merge-fields/{merge_id}`: changes the field.
+    /// The spec requires `name` in every update; the tag and type cannot
+    /// change here.
+    pub fn update(&self, merge_id: u64, name: impl Into<String>) -> UpdateMergeFieldRequest {
+        UpdateMergeFieldRequest {
+            client: self.client.clone(),
+            list: self.list.clone(),
+            merge_id,
+            body: UpdateBody {
+                name: name.into(),
+                required: None,
+                default_value: None,
+                public: None,
+                display_order: None,
+                options: None,
+                help_text: None,
+            },
+        }
+    }
+
+    /// `DELETE /lists/{list_id}/merge-fields/{merge_id}`: removes the field
+    /// and its values on every member (answered by `204`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown field or audience; otherwise the
+    /// API and transport errors of [`Error`].
+    pub async fn delete(&self, merge_id: u64) -> Result<()> {
+        let id = merge_id.to_string();
+        self.client
+            .delete(&self.field_path(&id), &Query::new())
+            .await
+    }
+
+    fn field_path<'a>(&'a self, id: &'a str) -> [&'a str; 4] {
+        ["lists", self.list.as_str(), "merge-fields", id]
+    }
+
     /// `POST /lists/{list_id}/merge-fields`: a new field labelled `name`.
     pub fn create(&self, name: impl Into<String>, kind: MergeFieldType) -> CreateMergeFieldRequest {
         CreateMergeFieldRequest {
@@ -346,6 +405,112 @@ impl CreateMergeFieldRequest {
             .send_json(
                 Method::POST,
                 &["lists", self.list.as_str(), "merge-fields"],
+                &Query::new(),
+                &self.body,
+            )
+            .await
+    }
+}
+
+/// `PATCH /lists/{list_id}/merge-fields/{merge_id}`; made by
+/// [`MergeFieldsHandler::update`].
+///
+/// ```no_run
+/// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+/// use mailchimp_client::ListId;
+///
+/// let field = client
+///     .list(&ListId::from("a1b2c3"))
+///     .merge_fields()
+///     .update(5, "QAD customer code")
+///     .required(false)
+///     .help_text("Set by the ERP sync")
+///     .send()
+///     .await?;
+/// assert_eq!(field.name, "QAD customer code");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "call `.send()`"]
+pub struct UpdateMergeFieldRequest {
+    client: Client,
+    list: ListId,
+    merge_id: u64,
+    body: UpdateBody,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct UpdateBody {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_order: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<MergeFieldOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_text: Option<String>,
+}
+
+impl UpdateMergeFieldRequest {
+    /// Whether a value is required.
+    pub fn required(mut self, required: bool) -> Self {
+        self.body.required = Some(required);
+        self
+    }
+
+    /// The default value.
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.body.default_value = Some(value.into());
+        self
+    }
+
+    /// Whether the field shows on the signup form.
+    pub fn public(mut self, public: bool) -> Self {
+        self.body.public = Some(public);
+        self
+    }
+
+    /// Position on the signup form.
+    pub fn display_order(mut self, order: u32) -> Self {
+        self.body.display_order = Some(order);
+        self
+    }
+
+    /// Type-specific options (choices, formats, size).
+    pub fn options(mut self, options: MergeFieldOptions) -> Self {
+        self.body.options = Some(options);
+        self
+    }
+
+    /// Help text on the signup form.
+    pub fn help_text(mut self, text: impl Into<String>) -> Self {
+        self.body.help_text = Some(text.into());
+        self
+    }
+
+    /// Sends the update; retried (a `PATCH` of the same fields is
+    /// idempotent).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] before any request when the name is blank;
+    /// [`Error::NotFound`] for an unknown field or audience;
+    /// [`Error::InvalidResource`] when Mailchimp rejects a value; otherwise
+    /// the API and transport errors of [`Error`].
+    pub async fn send(self) -> Result<MergeField> {
+        if self.body.name.trim().is_empty() {
+            return Err(Error::invalid_input("name", "is empty"));
+        }
+        let id = self.merge_id.to_string();
+        self.client
+            .send_json(
+                Method::PATCH,
+                &["lists", self.list.as_str(), "merge-fields", &id],
                 &Query::new(),
                 &self.body,
             )

@@ -14,19 +14,106 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 ///
 /// Returned by the `.send()` of list requests; use their `.into_stream()`
 /// to walk the whole collection instead.
+///
+/// **One odd item never fails a page.** When an item does not decode (an
+/// out-of-range number, an unexpected `null`, an unknown enum value), the
+/// others are still in [`items`](Self::items) and that one is in
+/// [`undecoded`](Self::undecoded) with its raw JSON. Streams yield it as
+/// [`Error::UndecodedItem`](crate::Error::UndecodedItem) after its page's
+/// decoded items and go on; any other error still ends a stream. A body that is not a collection
+/// at all is [`Error::Decode`](crate::Error::Decode).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Page<T> {
-    /// The items on this page, in Mailchimp's order.
+    /// The items on this page that decoded, in Mailchimp's order.
     pub items: Vec<T>,
     /// The size of the whole collection (`total_items`), not of this page.
     pub total_items: u64,
+    /// The items on this page that did not decode (usually none).
+    pub undecoded: Vec<UndecodedItem>,
 }
 
 impl<T> Page<T> {
-    /// A page from its parts.
+    /// A page from its parts, every item decoded.
     pub fn new(items: Vec<T>, total_items: u64) -> Self {
-        Page { items, total_items }
+        Page {
+            items,
+            total_items,
+            undecoded: Vec::new(),
+        }
+    }
+
+    /// How many items Mailchimp sent on this page, decoded or not.
+    pub fn len_sent(&self) -> usize {
+        self.items.len() + self.undecoded.len()
+    }
+}
+
+/// The most characters of an undecoded item's JSON that
+/// [`UndecodedItem::excerpt`] shows.
+pub const UNDECODED_RAW_CHARS: usize = 2000;
+
+/// A list item that did not decode, with its JSON as Mailchimp sent it.
+///
+/// ```
+/// use mailchimp_client::UndecodedItem;
+///
+/// let raw = serde_json::json!({"id": "SO-7", "order_total": "lots"});
+/// let item = UndecodedItem::new(40, raw, "invalid type: string \"lots\", expected a number");
+/// assert_eq!(item.position, 40);
+/// assert_eq!(item.id.as_deref(), Some("SO-7"));
+/// assert!(item.excerpt().contains("\"lots\""));
+/// assert!(item.to_string().contains("SO-7"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UndecodedItem {
+    /// Its position in the whole collection (the page's offset plus its
+    /// index on the page).
+    pub position: u64,
+    /// Its `id`, when it has a string or numeric one.
+    pub id: Option<String>,
+    /// Its JSON as Mailchimp sent it (one item: bounded by the page).
+    pub raw: serde_json::Value,
+    /// What did not decode, as serde said it.
+    pub reason: String,
+}
+
+impl UndecodedItem {
+    /// An item at `position` whose JSON is `raw`, with the decode `reason`.
+    pub fn new(position: u64, raw: serde_json::Value, reason: impl Into<String>) -> Self {
+        let id = match raw.get("id") {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        UndecodedItem {
+            position,
+            id,
+            raw,
+            reason: reason.into(),
+        }
+    }
+
+    /// The item's JSON as text, cut at [`UNDECODED_RAW_CHARS`] characters
+    /// (then ending with `…`), for logs and messages.
+    pub fn excerpt(&self) -> String {
+        let text = self.raw.to_string();
+        let mut cut: String = text.chars().take(UNDECODED_RAW_CHARS).collect();
+        if cut.len() < text.len() {
+            cut.push('…');
+        }
+        cut
+    }
+}
+
+impl std::fmt::Display for UndecodedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "list item {}", self.position)?;
+        if let Some(id) = &self.id {
+            write!(f, " (id {id})")?;
+        }
+        write!(f, " could not be decoded: {}", self.reason)
     }
 }
 
@@ -64,7 +151,10 @@ struct Cursor {
 /// Every item of a collection, fetched `page_size` at a time.
 ///
 /// Nothing is requested until the stream is polled. The walk stops at
-/// `total_items` or on an empty page, and ends after the first error.
+/// `total_items` or on an empty page, and ends after the first error,
+/// except [`Error::UndecodedItem`](crate::Error::UndecodedItem): an item
+/// that did not decode is yielded as one after its page's decoded items, and
+/// the walk goes on.
 pub(crate) fn paginate<T>(
     client: Client,
     path: Vec<String>,
@@ -95,15 +185,26 @@ where
             .client
             .get_page(&path, &c.query, c.items_key, c.offset, count)
             .await?;
-        if page.items.is_empty() {
+        if page.len_sent() == 0 {
             return Ok(None);
         }
         c.total = Some(page.total_items);
-        c.offset += page.items.len() as u64;
-        Ok(Some((stream::iter(page.items).map(Ok), c)))
+        c.offset += page.len_sent() as u64;
+        Ok(Some((page_results(page), c)))
     })
     .try_flatten()
     .boxed()
+}
+
+/// A page's items as stream results: the decoded ones, then each undecoded
+/// one as an [`Error::UndecodedItem`](crate::Error::UndecodedItem).
+fn page_results<T>(page: Page<T>) -> stream::Iter<std::vec::IntoIter<Result<T>>> {
+    let undecoded = page
+        .undecoded
+        .into_iter()
+        .map(|item| Err(crate::Error::UndecodedItem(Box::new(item))));
+    let results: Vec<Result<T>> = page.items.into_iter().map(Ok).chain(undecoded).collect();
+    stream::iter(results)
 }
 
 /// The state every list request builder shares: where the collection is,

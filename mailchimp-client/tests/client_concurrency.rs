@@ -78,3 +78,58 @@ async fn configured_cap_is_never_exceeded() {
     assert_eq!(gauge.total.load(Ordering::SeqCst), 50);
     assert_eq!(gauge.peak.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn a_429_halves_the_cap_and_successes_grow_it_back() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ping"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": "Too Many Requests", "status": 429,
+            "detail": "You have exceeded the limit of 10 simultaneous connections.",
+            "instance": "i-1"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ping"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"health_status": "Everything's Chimpy!"})),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder(Credentials::api_key("0123456789abcdef-us6"))
+        .base_url(server.uri())
+        .max_concurrency(4)
+        .retry(
+            RetryConfig::new()
+                .with_max_attempts(2)
+                .with_base_delay(Duration::from_millis(1))
+                .with_jitter(false),
+        )
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(client.current_concurrency(), 4);
+    // The first attempt gets 429 (halving 4 to 2), the retry succeeds.
+    client.ping().await.unwrap();
+    assert_eq!(client.overloads(), 1);
+    assert_eq!(client.current_concurrency(), 2);
+    // One success window is `max_concurrency` (4) successes; the retry was the first.
+    for _ in 0..3 {
+        client.ping().await.unwrap();
+    }
+    assert_eq!(client.current_concurrency(), 3);
+    for _ in 0..4 {
+        client.ping().await.unwrap();
+    }
+    assert_eq!(client.current_concurrency(), 4, "back to the maximum");
+    assert!(format!("{client:?}").contains("current_concurrency: 4"));
+}

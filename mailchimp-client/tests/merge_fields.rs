@@ -121,3 +121,106 @@ async fn create_merge_field_errors() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "type"));
 }
+
+#[tokio::test]
+async fn get_one_merge_field_and_a_missing_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/lists/57afe96172/merge-fields/3"))
+        .and(basic_auth("anystring", common::KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(merge_field(3, "QADCODE", "text")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/lists/57afe96172/merge-fields/99"))
+        .respond_with(common::not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fields = common::client(&server)
+        .await
+        .list(&ListId::from("57afe96172"))
+        .merge_fields();
+    let field = fields.get(3).await.unwrap();
+    assert_eq!(field.merge_id, 3);
+    assert_eq!(field.tag, "QADCODE");
+    let err = fields.get(99).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn update_merge_field_patches_name_and_the_fields_set() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/lists/57afe96172/merge-fields/5"))
+        .and(basic_auth("anystring", common::KEY))
+        .and(body_json(json!({
+            "name": "Shirt size",
+            "required": true,
+            "options": {"choices": ["S", "M", "L", "XL"]}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(merge_field(5, "SHIRT", "dropdown")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let updated = common::client(&server)
+        .await
+        .list(&ListId::from("57afe96172"))
+        .merge_fields()
+        .update(5, "Shirt size")
+        .required(true)
+        .options(MergeFieldOptions::with_choices(["S", "M", "L", "XL"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.merge_id, 5);
+}
+
+#[tokio::test]
+async fn update_merge_field_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/lists/57afe96172/merge-fields/5"))
+        .respond_with(common::problem(
+            400,
+            "Invalid Resource",
+            "The resource submitted could not be validated.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fields = common::client(&server)
+        .await
+        .list(&ListId::from("57afe96172"))
+        .merge_fields();
+    let err = fields.update(5, "  ").send().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    let err = fields.update(5, "Size").send().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidResource(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn delete_merge_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/lists/57afe96172/merge-fields/5"))
+        .and(basic_auth("anystring", common::KEY))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/lists/57afe96172/merge-fields/6"))
+        .respond_with(common::not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fields = common::client(&server)
+        .await
+        .list(&ListId::from("57afe96172"))
+        .merge_fields();
+    fields.delete(5).await.unwrap();
+    let err = fields.delete(6).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}

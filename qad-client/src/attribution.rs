@@ -7,6 +7,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::behaviour::DuplicatePost;
 use crate::client::{Call, Client};
 use crate::error::{Error, Result};
 use crate::ids::{CustomerCode, ItemCode, SalesOrderNumber};
@@ -18,7 +19,8 @@ use crate::paths::EntityPath;
 /// `orderTotal`, `currencyCode`, `financialStatus`, `processedDate`,
 /// `storeId`, `campaignId`, `lines[]` with `itemCode`, `quantity`, `price`,
 /// `discount`): the tenant's entity must have these fields, with `orderId`
-/// as its unique key. Money is a JSON number; absent optional codes are
+/// as its unique key. Money and quantities are exact decimal strings
+/// (`"23.75"`, never through a binary float); absent optional codes are
 /// blank strings, as QAD character fields are; the date is written
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
 ///
@@ -44,7 +46,8 @@ use crate::paths::EntityPath;
 ///     }],
 /// };
 /// let json = serde_json::to_value(&record)?;
-/// assert_eq!(json["orderTotal"], 25.0);
+/// assert_eq!(json["orderTotal"], "25.00");
+/// assert_eq!(json["lines"][0]["price"], "12.50");
 /// assert_eq!(json["salesOrderNumber"], "");
 /// assert_eq!(json["processedDate"], "2025-03-04T10:00:00.000Z");
 /// assert_eq!(serde_json::from_value::<AttributionRecord>(json)?, record);
@@ -66,7 +69,7 @@ pub struct AttributionRecord {
     pub sales_order_number: Option<SalesOrderNumber>,
     /// The order total.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub order_total: Decimal,
@@ -99,19 +102,19 @@ pub struct AttributionLine {
     pub item_code: ItemCode,
     /// Quantity ordered.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub quantity: Decimal,
     /// Unit price.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub price: Decimal,
     /// Discount amount on the line.
     #[serde(
-        serialize_with = "rust_decimal::serde::float::serialize",
+        serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "crate::de::decimal"
     )]
     pub discount: Decimal,
@@ -251,6 +254,12 @@ impl Attributions {
     /// second record is never created, provided the entity has `orderId`
     /// as its key.
     ///
+    /// With `attribution.duplicate = "creates"` (a tenant that creates a
+    /// second record instead of refusing), the key is looked up first
+    /// ([`exists`](Self::exists)) and an existing record is updated or left
+    /// alone as above; with `"server-error"`, a 500 saying "already exists"
+    /// counts as a duplicate.
+    ///
     /// This POST is retried like reads (429, 502, 503, 504, transport
     /// errors): if a retried create had in fact landed, the retry meets the
     /// duplicate and turns into an update, so the effect stays idempotent.
@@ -272,10 +281,22 @@ impl Attributions {
             context: "attribution record".to_owned(),
             source,
         })?;
-        let create = Call::post(config.entity.as_str(), Value::Array(vec![value.clone()]));
-        match self.client.call(&create).await {
-            Ok(_) => Ok(WriteOutcome::Created),
-            Err(e) if is_duplicate(&e) => match config.on_duplicate {
+        let duplicates = self.client.behaviour().duplicate_post;
+        let known = duplicates == DuplicatePost::Creates && self.exists(&record.order_id).await?;
+        let created = if known {
+            Err(Error::Duplicate {
+                status: 200,
+                errors: vec![crate::FieldError::new(
+                    "found by the lookup before the create",
+                )],
+            })
+        } else {
+            let create = Call::post(config.entity.as_str(), Value::Array(vec![value.clone()]));
+            self.client.call(&create).await.map(drop)
+        };
+        match created {
+            Ok(()) => Ok(WriteOutcome::Created),
+            Err(e) if is_duplicate(&e, duplicates) => match config.on_duplicate {
                 OnDuplicate::Skip => Ok(WriteOutcome::Unchanged),
                 OnDuplicate::Update => {
                     let mut value = value;
@@ -293,9 +314,41 @@ impl Attributions {
     }
 }
 
-fn is_duplicate(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Duplicate { .. } | Error::Api { status: 409, .. }
-    )
+impl Attributions {
+    /// Whether a record with this key exists: `GET {entity}?<key>=<id>`.
+    ///
+    /// # Errors
+    ///
+    /// Any call error, or [`Error::Decode`] for an unreadable answer.
+    pub async fn exists(&self, order_id: &str) -> Result<bool> {
+        let config = &self.client.settings().attribution;
+        let call = Call::get(config.entity.as_str()).query(&config.key_param, order_id);
+        let reply = self.client.call(&call).await?;
+        let context = format!("attribution lookup {}", config.entity);
+        let (rows, _) = crate::browse::decode_envelope(reply.json(&context)?, &context)?;
+        // A tenant may ignore the key parameter: look for the key itself.
+        Ok(rows.iter().any(|row| match row.get(&config.key_param) {
+            Some(Value::String(key)) => key == order_id,
+            Some(Value::Number(key)) => key.to_string() == order_id,
+            Some(_) => false,
+            None => false,
+        }))
+    }
+}
+
+/// Whether `error` says the record already exists: [`Error::Duplicate`] or
+/// HTTP 409, and with `attribution.duplicate = "server-error"` a 500 whose
+/// text says "already exists".
+fn is_duplicate(error: &Error, duplicates: DuplicatePost) -> bool {
+    match error {
+        Error::Duplicate { .. } | Error::Api { status: 409, .. } => true,
+        Error::Api {
+            status: 500,
+            message,
+        } => {
+            duplicates == DuplicatePost::ServerError
+                && message.to_lowercase().contains("already exists")
+        }
+        _ => false,
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION};
 use reqwest::{RequestBuilder, StatusCode};
@@ -177,6 +177,10 @@ pub(crate) struct Session {
 struct State {
     generation: u64,
     active: Option<Active>,
+    /// When a login with these credentials was refused: no login is tried
+    /// again until [`Session::allow_login`], so repeated attempts cannot
+    /// lock the QAD user.
+    refused_at: Option<SystemTime>,
 }
 
 struct Active {
@@ -206,6 +210,23 @@ impl Session {
     }
 
     /// Whether a 401 can be cured by logging in again (not for Basic).
+    /// Remembers that the tenant refused these credentials (a Basic 401).
+    pub(crate) async fn refuse(&self) {
+        let mut state = self.state.lock().await;
+        state.active = None;
+        state.refused_at.get_or_insert_with(SystemTime::now);
+    }
+
+    /// Since when logins are blocked after a refusal, if they are.
+    pub(crate) async fn refused_at(&self) -> Option<SystemTime> {
+        self.state.lock().await.refused_at
+    }
+
+    /// Lets the next call log in again after a refusal.
+    pub(crate) async fn allow_login(&self) {
+        self.state.lock().await.refused_at = None;
+    }
+
     pub(crate) fn renewable(&self) -> bool {
         !matches!(self.credentials.0, Method::Basic { .. })
     }
@@ -259,7 +280,20 @@ impl Session {
 
     async fn login_locked(&self, state: &mut State, transport: &Transport) -> Result<Auth> {
         state.active = None;
-        let active = self.login(transport).await?;
+        if state.refused_at.is_some() {
+            return Err(Error::LoginBlocked);
+        }
+        let active = match self.login(transport).await {
+            Err(e @ Error::Auth { .. }) => {
+                state.refused_at = Some(SystemTime::now());
+                tracing::warn!(
+                    "qad refused the login; no further login is tried until the credentials \
+                     change or a person runs `ml-connector connect`"
+                );
+                return Err(e);
+            }
+            other => other?,
+        };
         state.generation += 1;
         let auth = Auth {
             generation: state.generation,

@@ -7,6 +7,8 @@
 //! `pageSize = count`; `offset` must be a multiple of `count`.
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
+use crate::behaviour::{DomainScope, PagingMode};
 use serde::de::Error as _;
 use serde_json::Value;
 
@@ -18,6 +20,9 @@ use crate::paths::BrowseId;
 pub const BROWSE_PATH: &str = "api/qracore/browses";
 /// The page size used when none is set.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// The page size asked for when `paging.mode = "first-only"`: the only page
+/// must hold every row, so this bounds what such a tenant can serve.
+pub const FIRST_ONLY_PAGE_SIZE: u32 = 100_000;
 
 /// One browse row: flat, dotted keys such as `customer.customerCode` or
 /// `cm_mstr.cm_addr`, exactly as the tenant sent them.
@@ -39,6 +44,12 @@ pub struct Page<T> {
     /// without it, a full page means more may follow. An empty page always
     /// ends the read.
     pub has_more: bool,
+    /// Rows the tenant served, before rows of other domains were dropped.
+    pub(crate) served: usize,
+    /// `HasMoreParams` as the tenant sent it.
+    pub(crate) reported: Option<bool>,
+    /// Whether every key of the read so far came in ascending order.
+    pub(crate) in_key_order: bool,
 }
 
 impl<T> Page<T> {
@@ -58,11 +69,21 @@ impl<T> Page<T> {
     pub fn new(items: Vec<T>, offset: u64, count: u32, has_more: bool) -> Self {
         let has_more = has_more && !items.is_empty();
         Self {
+            served: items.len(),
             items,
             offset,
             count,
             has_more,
+            reported: None,
+            in_key_order: true,
         }
+    }
+
+    /// Whether every key of this read so far, this page's included, came in
+    /// ascending order (always `true` for raw rows, whose keys are unknown).
+    /// When it is `false`, resuming after the last key could skip rows.
+    pub fn in_key_order(&self) -> bool {
+        self.in_key_order
     }
 
     /// Applies `f` to every item, keeping the paging fields.
@@ -79,6 +100,9 @@ impl<T> Page<T> {
             offset: self.offset,
             count: self.count,
             has_more: self.has_more,
+            served: self.served,
+            reported: self.reported,
+            in_key_order: self.in_key_order,
         })
     }
 }
@@ -207,7 +231,11 @@ impl Filter {
 /// [`send`](Self::send) or the stream is polled.
 ///
 /// Pages after the first send the configured `pageAction` (default `next`)
-/// and the same `callId`, in case the tenant keeps a cursor per call.
+/// and the same `callId`, in case the tenant keeps a cursor per call. How
+/// pages are asked for, and how the domain is scoped, follow the client's
+/// [`Behaviour`](crate::Behaviour); the streams check every page so that a
+/// tenant behaving otherwise fails the read with a typed error instead of
+/// losing or doubling rows (see [`into_pages`](Self::into_pages)).
 ///
 /// ```no_run
 /// # async fn run(client: qad_client::Client) -> qad_client::Result<()> {
@@ -233,6 +261,7 @@ pub struct Browse {
     offset: u64,
     count: u32,
     call_id: String,
+    domain_field: String,
 }
 
 impl Client {
@@ -245,6 +274,7 @@ impl Client {
             offset: 0,
             count: DEFAULT_PAGE_SIZE,
             call_id: uuid::Uuid::new_v4().to_string(),
+            domain_field: "domainCode".to_owned(),
         }
     }
 }
@@ -264,10 +294,20 @@ impl Browse {
         self
     }
 
-    /// Rows per page (default 100).
+    /// Rows per page (default 100); never more than a silent
+    /// `paging.page_size_cap`.
     #[must_use]
     pub fn count(mut self, count: u32) -> Self {
         self.count = count;
+        self
+    }
+
+    /// The row key carrying the domain (default `domainCode`; a key ending
+    /// in `.domainCode` is found too). Used by `scope.domain = "filter"` and
+    /// by the check that every row belongs to the configured domain.
+    #[must_use]
+    pub fn domain_field(mut self, field: impl Into<String>) -> Self {
+        self.domain_field = field.into();
         self
     }
 
@@ -276,21 +316,70 @@ impl Browse {
         &self.id
     }
 
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The offset and count set.
+    pub(crate) fn position(&self) -> (u64, u32) {
+        (self.offset, self.count)
+    }
+
     /// Fetches the page at the current offset.
+    ///
+    /// With `paging.mode = "first-only"` only offset 0 can be read, as one
+    /// page of up to [`FIRST_ONLY_PAGE_SIZE`] rows; with `"cursor"`, only the
+    /// streams can read past the first page.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidPaging`] when the offset is not a multiple of the count
-    /// (or the count is 0), [`Error::InvalidFilter`], and any error of the call
-    /// or of decoding the envelope.
+    /// (or the count is 0, or the paging mode cannot reach it),
+    /// [`Error::InvalidFilter`], [`Error::OtherDomain`],
+    /// [`Error::PagingExhausted`], and any error of the call or of decoding
+    /// the envelope.
     pub async fn send(&self) -> Result<Page<Row>> {
-        if self.count == 0 || !self.offset.is_multiple_of(u64::from(self.count)) {
-            return Err(Error::InvalidPaging {
-                offset: self.offset,
-                count: self.count,
+        let mode = self.client.behaviour().paging_mode;
+        match mode {
+            PagingMode::PageNumber => {}
+            _ if self.offset == 0 => {}
+            _ => {
+                return Err(Error::InvalidPaging {
+                    offset: self.offset,
+                    count: self.count,
+                })
+            }
+        }
+        if mode == PagingMode::FirstOnly {
+            return self.fetch_only_page().await;
+        }
+        let count = self.client.behaviour().page_size_cap.clamp(self.count);
+        self.fetch(self.offset, count).await
+    }
+
+    /// The one page a `first-only` tenant serves, all of it.
+    async fn fetch_only_page(&self) -> Result<Page<Row>> {
+        let size = FIRST_ONLY_PAGE_SIZE.max(self.count);
+        let page = self.fetch(0, size).await?;
+        if page.reported == Some(true) || page.served >= size as usize {
+            return Err(Error::PagingExhausted {
+                browse: self.id.to_string(),
+                served: page.served,
             });
         }
-        let page = self.offset / u64::from(self.count) + 1;
+        Ok(Page {
+            has_more: false,
+            ..page
+        })
+    }
+
+    /// One request: page `offset / count + 1` of `count` rows.
+    pub(crate) async fn fetch(&self, offset: u64, count: u32) -> Result<Page<Row>> {
+        if count == 0 || !offset.is_multiple_of(u64::from(count)) {
+            return Err(Error::InvalidPaging { offset, count });
+        }
+        let behaviour = self.client.behaviour();
+        let page = offset / u64::from(count) + 1;
         let action = if page == 1 {
             "first"
         } else {
@@ -299,34 +388,94 @@ impl Browse {
         let mut call = Call::get(BROWSE_PATH)
             .query("browseId", self.id.as_str())
             .query("page", page.to_string())
-            .query("pageSize", self.count.to_string())
+            .query("pageSize", count.to_string())
             .query("pageAction", action)
             .query("callId", self.call_id.as_str());
         for filter in &self.filters {
             call = call.query("filter", filter.to_param()?);
         }
+        if let (DomainScope::Filter, Some(domain)) = (behaviour.domain_scope, self.client.domain())
+        {
+            let scope = Filter::eq(self.domain_field.as_str(), domain.as_str());
+            call = call.query("filter", scope.to_param()?);
+        }
         let reply = self.client.call(&call).await?;
         let context = format!("browse {}", self.id);
-        let (rows, more) = decode_envelope(reply.json(&context)?, &context)?;
+        let (rows, reported) = decode_envelope(reply.json(&context)?, &context)?;
+        let served = rows.len();
+        let rows = self.own_domain(rows)?;
         // Without `HasMoreParams`, only a full page suggests another one.
-        let more = more.unwrap_or(rows.len() >= self.count as usize);
-        Ok(Page::new(rows, self.offset, self.count, more))
+        let more = reported.unwrap_or(served >= count as usize);
+        let mut page = Page::new(rows, offset, count, more && served > 0);
+        page.served = served;
+        page.reported = reported;
+        Ok(page)
+    }
+
+    /// The rows of the configured domain: rows of another one are dropped
+    /// with `scope.domain = "rows"`, and an error otherwise, since then the
+    /// scope did not hold. Rows without a domain key pass.
+    fn own_domain(&self, rows: Vec<Row>) -> Result<Vec<Row>> {
+        let Some(expected) = self.client.domain() else {
+            return Ok(rows);
+        };
+        let drop_others = self.client.behaviour().domain_scope == DomainScope::Rows;
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row_domain(&row, &self.domain_field) {
+                Some(found) if !found.trim().eq_ignore_ascii_case(expected.as_str()) => {
+                    if !drop_others {
+                        return Err(Error::OtherDomain {
+                            browse: self.id.to_string(),
+                            expected: expected.to_string(),
+                            found: found.to_owned(),
+                        });
+                    }
+                }
+                _ => kept.push(row),
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Every page from the current offset on, fetched as the stream is
+    /// polled, each checked against the one before: a repeated row is
+    /// [`Error::PageOverlap`], an untrustworthy short page
+    /// [`Error::ShortPage`]. Ends after the last page or the first error.
+    pub fn into_pages(self) -> BoxStream<'static, Result<Page<Row>>> {
+        crate::walk::pages(self, Ok, fingerprint, false)
     }
 
     /// Every row from the current offset on, fetched page by page as the
-    /// stream is polled. Ends after the last page or the first error.
+    /// stream is polled, with the checks of [`into_pages`](Self::into_pages).
+    /// Ends after the last page or the first error.
     pub fn into_stream(self) -> BoxStream<'static, Result<Row>> {
-        stream::try_unfold(Some(self), |state| async move {
-            let Some(browse) = state else {
-                return Ok(None);
-            };
-            let page = browse.send().await?;
-            let next = page.next_offset().map(|offset| browse.offset(offset));
-            Ok(Some((stream::iter(page.items.into_iter().map(Ok)), next)))
-        })
-        .try_flatten()
-        .boxed()
+        self.into_pages()
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
     }
+}
+
+/// A raw row's identity for the overlap check: its JSON text.
+fn fingerprint(row: &Row) -> String {
+    serde_json::to_string(row).unwrap_or_default()
+}
+
+/// The domain a row carries: `field`, else the one key ending in
+/// `.domainCode`, else `domainCode`.
+fn row_domain<'r>(row: &'r Row, field: &str) -> Option<&'r str> {
+    row.get(field)
+        .or_else(|| {
+            let mut hits = row.iter().filter(|(k, _)| k.ends_with(".domainCode"));
+            match (hits.next(), hits.next()) {
+                (Some((_, v)), None) => Some(v),
+                _ => None,
+            }
+        })
+        .or_else(|| row.get("domainCode"))
+        .and_then(Value::as_str)
+        .filter(|d| !d.trim().is_empty())
 }
 
 /// Rows and `HasMoreParams` from either envelope: `{"data":[…],

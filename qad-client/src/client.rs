@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::attribution::AttributionConfig;
 use crate::auth::{Credentials, Session};
+use crate::behaviour::{Behaviour, DomainScope};
 use crate::error::{Error, Result};
 use crate::ids::DomainCode;
 use crate::read::ReadConfig;
@@ -30,8 +31,10 @@ pub const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(60);
 /// the connection pool and the concurrency cap.
 ///
 /// Every request:
-/// - carries `domainCode` when a domain is configured, and
-///   `x-qad-workspace-id: <domain>_<entity>` when an entity is too;
+/// - carries `domainCode` when a domain is configured (with
+///   `scope.domain = "query"`, the default), and
+///   `x-qad-workspace-id: <domain>_<entity>` when an entity is too (or
+///   `<domain>` alone with `scope.domain = "header"`);
 /// - holds one slot of the concurrency cap per attempt (not while backing off);
 /// - is retried with exponential backoff and jitter on 429, 502, 503, 504 and
 ///   transport errors, honouring `Retry-After`. Other 5xx are **not** retried:
@@ -76,6 +79,7 @@ pub(crate) struct Settings {
     pub(crate) sales_orders: ReadConfig,
     pub(crate) sales_order_lines: ReadConfig,
     pub(crate) attribution: AttributionConfig,
+    pub(crate) behaviour: Behaviour,
 }
 
 impl Client {
@@ -92,6 +96,29 @@ impl Client {
     /// The configured domain, if any.
     pub fn domain(&self) -> Option<&DomainCode> {
         self.inner.domain.as_ref()
+    }
+
+    /// How the tenant is configured to behave where QAD documents nothing
+    /// (paging, domain scope, date filter, key order, duplicates, entity
+    /// checks); see [`Behaviour`].
+    pub fn behaviour(&self) -> &Behaviour {
+        &self.inner.settings.behaviour
+    }
+
+    /// Since when logins are blocked because the tenant refused these
+    /// credentials, if they are. QAD locks a user after repeated failed
+    /// logins (Security Control "maximum access failures"), so after one
+    /// refusal every call fails with [`Error::LoginBlocked`], without a
+    /// request, until [`allow_login`](Self::allow_login) or a new client
+    /// (new credentials).
+    pub async fn login_blocked_since(&self) -> Option<SystemTime> {
+        self.inner.session.refused_at().await
+    }
+
+    /// Lets the next call try to log in again after a refusal (a person
+    /// checked the credentials, e.g. with `ml-connector connect`).
+    pub async fn allow_login(&self) {
+        self.inner.session.allow_login().await;
     }
 
     pub(crate) fn settings(&self) -> &Settings {
@@ -117,8 +144,11 @@ impl Client {
                         .http
                         .request(call.method.clone(), url.clone())
                         .header(ACCEPT, "application/json");
-                    if let Some(id) = &inner.workspace_id {
+                    if let Some(id) = inner.workspace_id.as_ref().filter(|_| !call.unscoped) {
                         request = request.header("x-qad-workspace-id", id);
+                    }
+                    for (name, value) in &call.headers {
+                        request = request.header(name.as_str(), value.as_str());
                     }
                     if let Some(body) = &call.body {
                         request = request.json(body);
@@ -128,6 +158,10 @@ impl Client {
                 .await?;
             if !inner.session.is_expired(&reply) {
                 return response::check(reply);
+            }
+            if !inner.session.renewable() {
+                // Each Basic call is a login: a refused one must not be repeated.
+                inner.session.refuse().await;
             }
             if renewed || !inner.session.renewable() {
                 return Err(Error::Auth {
@@ -148,9 +182,14 @@ impl Client {
 
     fn url_for(&self, call: &Call) -> Url {
         let mut url = self.inner.transport.base.join(&call.path);
-        if self.inner.domain.is_some() || !call.query.is_empty() {
+        let domain = self
+            .inner
+            .domain
+            .as_ref()
+            .filter(|_| self.behaviour().domain_scope == DomainScope::Query && !call.unscoped);
+        if domain.is_some() || !call.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
-            if let Some(domain) = &self.inner.domain {
+            if let Some(domain) = domain {
                 pairs.append_pair("domainCode", domain.as_str());
             }
             for (key, value) in &call.query {
@@ -183,6 +222,10 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Value>,
+    /// Sent without the client's domain scope (no `domainCode`, no
+    /// workspace header): the probe scopes its experiments itself.
+    pub(crate) unscoped: bool,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Call {
@@ -192,6 +235,8 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            unscoped: false,
+            headers: Vec::new(),
         }
     }
 
@@ -201,6 +246,8 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: Some(body),
+            unscoped: false,
+            headers: Vec::new(),
         }
     }
 
@@ -379,6 +426,7 @@ impl Default for ClientBuilder {
                 sales_orders: ReadConfig::default_sales_orders(),
                 sales_order_lines: ReadConfig::default_sales_order_lines(),
                 attribution: AttributionConfig::default(),
+                behaviour: Behaviour::default(),
             },
         }
     }
@@ -481,6 +529,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How the tenant behaves where QAD documents nothing (default: today's
+    /// guesses, [`Behaviour::default`]). `ml-connector connect --probe`
+    /// finds the values of a tenant.
+    #[must_use]
+    pub fn behaviour(mut self, behaviour: Behaviour) -> Self {
+        self.settings.behaviour = behaviour;
+        self
+    }
+
     /// Where and how attribution records are written.
     #[must_use]
     pub fn attribution(mut self, config: AttributionConfig) -> Self {
@@ -506,9 +563,11 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .ok_or(Error::Config("credentials are required"))?;
+        let header_scope = self.settings.behaviour.domain_scope == DomainScope::Header;
         let workspace_id = match (&self.domain, &self.entity) {
             (Some(domain), Some(entity)) => Some(format!("{domain}_{entity}")),
             (None, Some(_)) => return Err(Error::Config("an entity needs a domain")),
+            (Some(domain), None) if header_scope => Some(domain.to_string()),
             _ => None,
         };
         let http = reqwest::Client::builder()

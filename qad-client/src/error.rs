@@ -42,6 +42,60 @@ pub enum Error {
         count: u32,
     },
 
+    /// A browse page repeated a row of the page before it: the tenant did
+    /// not move on as the configured `paging.mode` expects.
+    #[error(
+        "browse {browse} page {page} repeats {key:?} from the page before (check paging.mode)"
+    )]
+    PageOverlap {
+        /// The browse id.
+        browse: String,
+        /// The 1-based page number in this read.
+        page: u64,
+        /// The repeated key (or, for raw rows, the start of the row).
+        key: String,
+    },
+
+    /// A browse page was shorter than asked while the tenant had reported
+    /// more rows, in a way that can lose rows: no `HasMoreParams` after pages
+    /// that had it, or a cap below the configured `paging.page_size_cap`.
+    #[error("browse {browse} page {page} served {served} of {asked} rows: {problem} (check paging.page_size_cap)")]
+    ShortPage {
+        /// The browse id.
+        browse: String,
+        /// The 1-based page number in this read.
+        page: u64,
+        /// Rows served.
+        served: usize,
+        /// Rows asked for.
+        asked: u32,
+        /// Why this short page cannot be trusted.
+        problem: &'static str,
+    },
+
+    /// With `paging.mode = "first-only"`, the one page that can be read
+    /// did not hold every row.
+    #[error("browse {browse} has more than the {served} rows of its only readable page (paging.mode first-only)")]
+    PagingExhausted {
+        /// The browse id.
+        browse: String,
+        /// Rows served on the page.
+        served: usize,
+    },
+
+    /// A browse row belongs to another domain than the configured one.
+    #[error(
+        "browse {browse} returned a row of domain {found:?}, not {expected:?} (check scope.domain)"
+    )]
+    OtherDomain {
+        /// The browse id.
+        browse: String,
+        /// The domain configured.
+        expected: String,
+        /// The domain the row carries.
+        found: String,
+    },
+
     /// A browse filter cannot be written in QAD's `field,op,value,literal` form.
     #[error("invalid browse filter on {field:?}: {problem}")]
     InvalidFilter {
@@ -63,6 +117,11 @@ pub enum Error {
         /// What the tenant said (never a credential).
         message: String,
     },
+
+    /// An earlier login with these credentials was refused, so none is tried
+    /// again: QAD locks a user after repeated failed logins.
+    #[error("qad login not tried: the tenant refused these credentials earlier, and repeated attempts would lock the user; change the credentials or run `ml-connector connect`")]
+    LoginBlocked,
 
     /// QAD refused the request with field errors: `submitResult.success=false`
     /// (often at HTTP 200) or a bare `{"errors":[…]}` body.

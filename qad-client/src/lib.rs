@@ -54,6 +54,7 @@
 
 mod attribution;
 mod auth;
+mod behaviour;
 mod browse;
 mod client;
 mod customers;
@@ -63,18 +64,26 @@ mod ids;
 mod incremental;
 mod items;
 mod paths;
+mod probe;
 mod read;
 mod record_struct;
 mod response;
 mod sales_orders;
 mod tenant;
 mod validate;
+mod walk;
 
 pub use attribution::{
     AttributionConfig, AttributionLine, AttributionRecord, Attributions, OnDuplicate, WriteOutcome,
 };
 pub use auth::Credentials;
-pub use browse::{Browse, Filter, FilterOp, Page, Row, BROWSE_PATH, DEFAULT_PAGE_SIZE};
+pub use behaviour::{
+    Behaviour, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder, PageSizeCap,
+    PagingMode, UnknownValue,
+};
+pub use browse::{
+    Browse, Filter, FilterOp, Page, Row, BROWSE_PATH, DEFAULT_PAGE_SIZE, FIRST_ONLY_PAGE_SIZE,
+};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_RENEW_BEFORE, DEFAULT_TIMEOUT,
 };
@@ -84,6 +93,7 @@ pub use ids::{CustomerCode, DomainCode, ItemCode, SalesOrderNumber};
 pub use incremental::{Dedup, Stamp};
 pub use items::Item;
 pub use paths::{BrowseId, EntityPath, PathProblem, MAX_LEN as MAX_PATH_LEN};
+pub use probe::{Assumption, ProbeReport, Verdict, PROBE_DOMAIN, PROBE_ORDER_PREFIX};
 pub use read::{FieldMap, ReadConfig, Reader, Record};
 pub use sales_orders::{SalesOrder, SalesOrderLine};
 pub use tenant::{TenantUrl, UrlProblem};

@@ -9,6 +9,7 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::behaviour::DateFilter;
 use crate::browse::{Browse, Filter, FilterOp, Page, Row};
 use crate::error::{Error, Result};
 use crate::incremental::Stamp;
@@ -303,10 +304,17 @@ impl<T> fmt::Debug for Reader<T> {
 impl<T: Record> Reader<T> {
     pub(crate) fn new(client: &crate::Client, config: &ReadConfig) -> Self {
         Self {
-            browse: client.browse(config.browse_id()),
+            browse: client
+                .browse(config.browse_id())
+                .domain_field(config.fields().source_of("domainCode")),
             config: config.clone(),
             _record: PhantomData,
         }
+    }
+
+    /// The client's configured tenant behaviour (paging, key order, …).
+    pub fn behaviour(&self) -> crate::Behaviour {
+        *self.browse.client().behaviour()
     }
 
     /// Adds a filter on the typed field `field` (mapped to its row key).
@@ -324,15 +332,22 @@ impl<T: Record> Reader<T> {
     }
 
     /// Only records modified on or after `since` minus the overlap window:
-    /// `filter=<modified field>,ge,<date>,literal`.
+    /// `filter=<modified field>,ge,<date>,literal`, the date written as
+    /// `filter.date` says (`YYYY-MM-DD`, or `YYYY-MM-DDT00:00:00.000Z`);
+    /// with `filter.date = "none"` no filter is sent and the read is full.
     ///
     /// The window re-reads records already seen, so deduplicate by key and
     /// stamp: see [`Dedup`](crate::Dedup).
     #[must_use]
     pub fn modified_since(self, since: NaiveDate) -> Self {
         let start = since - chrono::Days::new(u64::from(self.config.overlap_days));
+        let value = match self.browse.client().behaviour().date_filter {
+            DateFilter::Date => start.format("%Y-%m-%d").to_string(),
+            DateFilter::DateTime => start.format("%Y-%m-%dT00:00:00.000Z").to_string(),
+            DateFilter::None => return self,
+        };
         let field = self.config.modified_field.clone();
-        self.filter(&field, FilterOp::Ge, start.format("%Y-%m-%d").to_string())
+        self.filter(&field, FilterOp::Ge, value)
     }
 
     /// Where to start; a multiple of the count.
@@ -363,12 +378,26 @@ impl<T: Record> Reader<T> {
             .try_map(|row| decode(&fields, row))
     }
 
-    /// Every record from the offset on, page by page as polled.
-    pub fn into_stream(self) -> BoxStream<'static, Result<T>> {
+    /// Every page from the offset on, fetched as polled and checked as
+    /// [`Browse::into_pages`] does, by record key: a repeated key is
+    /// [`Error::PageOverlap`], and [`Page::in_key_order`] says whether the
+    /// keys came in ascending order.
+    pub fn into_pages(self) -> BoxStream<'static, Result<Page<T>>> {
         let fields = self.config.fields;
-        self.browse
-            .into_stream()
-            .and_then(move |row| futures::future::ready(decode(&fields, row)))
+        crate::walk::pages(
+            self.browse,
+            move |row| decode(&fields, row),
+            |record: &T| record.key(),
+            true,
+        )
+    }
+
+    /// Every record from the offset on, page by page as polled, with the
+    /// checks of [`into_pages`](Self::into_pages).
+    pub fn into_stream(self) -> BoxStream<'static, Result<T>> {
+        self.into_pages()
+            .map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
             .boxed()
     }
 }

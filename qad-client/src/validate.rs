@@ -3,6 +3,7 @@
 
 use futures::future::join_all;
 
+use crate::behaviour::EntityCheck;
 use crate::browse::BROWSE_PATH;
 use crate::client::{Call, Client};
 use crate::error::{Error, Result};
@@ -36,6 +37,9 @@ pub enum EntityStatus {
     NotFound,
     /// HTTP 403, or an error with code 403 ("Access is denied").
     Forbidden,
+    /// Not checked: `validate.entity = "none"` says the tenant answers no
+    /// GET on the entity, valid or not.
+    Unchecked,
     /// Anything else: the status (if any) and QAD's message.
     Other(Option<u16>, String),
 }
@@ -82,7 +86,11 @@ impl Client {
         &self,
         targets: impl IntoIterator<Item = Target>,
     ) -> Result<Vec<Validation>> {
+        let entity_get = self.behaviour().entity_check == EntityCheck::Get;
         let checks = targets.into_iter().map(|target| async move {
+            if matches!(target, Target::Entity(_)) && !entity_get {
+                return (target, None);
+            }
             let call = match &target {
                 Target::Browse(id) => Call::get(BROWSE_PATH)
                     .query("browseId", id.as_str())
@@ -94,16 +102,17 @@ impl Client {
                     .query("pageSize", "1"),
             };
             let outcome = self.call(&call).await;
-            (target, outcome)
+            (target, Some(outcome))
         });
         join_all(checks)
             .await
             .into_iter()
             .map(|(target, outcome)| {
                 let status = match outcome {
-                    Ok(_) => EntityStatus::Ok,
-                    Err(e @ Error::Auth { .. }) => return Err(e),
-                    Err(e) => classify(&e),
+                    None => EntityStatus::Unchecked,
+                    Some(Ok(_)) => EntityStatus::Ok,
+                    Some(Err(e @ (Error::Auth { .. } | Error::LoginBlocked))) => return Err(e),
+                    Some(Err(e)) => classify(&e),
                 };
                 Ok(Validation { target, status })
             })

@@ -39,13 +39,13 @@ fn expected_body() -> Value {
         "orderId": "mc-1001",
         "customerCode": "C0000010",
         "salesOrderNumber": "SO10045",
-        "orderTotal": 23.75,
+        "orderTotal": "23.75",
         "currencyCode": "EUR",
         "financialStatus": "paid",
         "processedDate": "2025-03-04T10:15:00.000Z",
         "storeId": "acme-store",
         "campaignId": "",
-        "lines": [{"itemCode": "10-1000", "quantity": 2.0, "price": 12.5, "discount": 1.25}]
+        "lines": [{"itemCode": "10-1000", "quantity": "2", "price": "12.50", "discount": "1.25"}]
     }])
 }
 
@@ -227,5 +227,89 @@ async fn the_entity_is_configurable() {
     assert_eq!(
         client.attribution().post(&record()).await.unwrap(),
         WriteOutcome::Created
+    );
+}
+
+fn with_duplicates(server: &MockServer, value: &str) -> Client {
+    let mut behaviour = qad_client::Behaviour::default();
+    behaviour.set("attribution.duplicate", value).unwrap();
+    builder(server, oauth())
+        .behaviour(behaviour)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tenant_that_creates_duplicates_is_asked_first() {
+    let server = setup().await;
+    Mock::given(method("GET"))
+        .and(path(ENTITY))
+        .and(query_param("orderId", "mc-1001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_create(&server, ResponseTemplate::new(201).set_body_json(json!({}))).await;
+    let client = with_duplicates(&server, "creates");
+    assert_eq!(
+        client.attribution().post(&record()).await.unwrap(),
+        WriteOutcome::Created
+    );
+
+    // Now it exists: the lookup finds it and the write is an update.
+    Mock::given(method("GET"))
+        .and(path(ENTITY))
+        .and(query_param("orderId", "mc-1001"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": [{"orderId": "mc-1001"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(ENTITY))
+        .and(query_param("orderId", "mc-1001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+    assert_eq!(
+        client.attribution().post(&record()).await.unwrap(),
+        WriteOutcome::Updated
+    );
+}
+
+#[tokio::test]
+async fn a_progress_already_exists_500_is_a_duplicate_only_when_configured() {
+    let progress = || {
+        ResponseTemplate::new(500)
+            .set_body_string("** OrderAttribution already exists with orderId \"mc-1001\". (132)")
+    };
+    let server = setup().await;
+    mount_create(&server, progress()).await;
+    mount_catch_all(&server).await;
+    let err = client(&server)
+        .attribution()
+        .post(&record())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
+
+    let server = setup().await;
+    mount_create(&server, progress()).await;
+    Mock::given(method("POST"))
+        .and(path(ENTITY))
+        .and(query_param("orderId", "mc-1001"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+    let client = with_duplicates(&server, "server-error");
+    assert_eq!(
+        client.attribution().post(&record()).await.unwrap(),
+        WriteOutcome::Updated
     );
 }

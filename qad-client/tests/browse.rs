@@ -84,9 +84,18 @@ async fn the_stream_walks_every_page_once_with_one_call_id() {
     )
     .await;
     // A short page that says more follow is followed (tenants may cap
-    // pageSize); the empty page after it ends the read.
+    // pageSize) with the served size as the page size, so the page number is
+    // right whichever size the tenant offsets by: 5 rows read, 1 a page →
+    // page 6. The empty page after it ends the read.
     mount_page(&server, "3", "next", browse_body(rows(&["E"]), true), 1).await;
-    mount_page(&server, "4", "next", browse_body(rows(&[]), true), 1).await;
+    Mock::given(method("GET"))
+        .and(path(browse_path()))
+        .and(query_param("page", "6"))
+        .and(query_param("pageSize", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(browse_body(rows(&[]), true)))
+        .expect(1)
+        .mount(&server)
+        .await;
     mount_catch_all(&server).await;
 
     let all = read_all(&client(&server)).await;

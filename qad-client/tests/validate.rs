@@ -111,3 +111,25 @@ async fn a_failed_login_fails_the_whole_validation() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_entity_without_get_is_reported_unchecked_without_a_request() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 0).await;
+    mount_catch_all(&server).await;
+    let mut behaviour = qad_client::Behaviour::default();
+    behaviour.set("validate.entity", "none").unwrap();
+    let client = builder(&server, oauth())
+        .behaviour(behaviour)
+        .build()
+        .unwrap();
+    let entity: qad_client::EntityPath = "api/bdoc/mlconnector/attribution/OrderAttribution"
+        .parse()
+        .unwrap();
+    let checks = client
+        .validate_entities([qad_client::Target::Entity(entity)])
+        .await
+        .unwrap();
+    assert_eq!(checks[0].status, EntityStatus::Unchecked);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

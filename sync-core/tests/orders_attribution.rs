@@ -58,21 +58,21 @@ async fn orders_become_attribution_records_once_with_the_right_matches() {
     let record = world.attribution("1001");
     assert_eq!(record["customerCode"], "C0000001");
     assert_eq!(record["salesOrderNumber"], "SO000003");
-    assert_eq!(record["orderTotal"], json!(59.97));
+    assert_eq!(record["orderTotal"], json!("59.97"));
     assert_eq!(record["currencyCode"], "USD");
     assert_eq!(record["financialStatus"], "paid");
     assert_eq!(record["storeId"], orders_support::STORE);
     assert_eq!(record["campaignId"], "cmp-42");
     assert_eq!(
         record["lines"],
-        json!([{"itemCode": "ITEM-00001", "quantity": 3.0, "price": 19.99, "discount": 0.0}])
+        json!([{"itemCode": "ITEM-00001", "quantity": "3", "price": "19.99", "discount": "0"}])
     );
     let record = world.attribution("1002");
     assert_eq!(record["customerCode"], "C0000002");
     assert_eq!(record["salesOrderNumber"], "", "no sales order has PO 1002");
     assert_eq!(record["lines"][0]["itemCode"], "ITEM-00002");
-    assert_eq!(record["lines"][0]["price"], json!(0.1));
-    assert_eq!(record["orderTotal"], json!(0.3));
+    assert_eq!(record["lines"][0]["price"], json!("0.1"));
+    assert_eq!(record["orderTotal"], json!("0.3"));
     assert!(
         world.qad_fake.attribution("1003").is_none(),
         "held, not posted"
@@ -121,7 +121,7 @@ async fn orders_become_attribution_records_once_with_the_right_matches() {
     assert_eq!((third.counts.updated, third.counts.created), (1, 1));
     assert_eq!(third.counts.unchanged, 2);
     assert_eq!(third.unmatched, 0);
-    assert_eq!(world.attribution("1002")["orderTotal"], json!(0.4));
+    assert_eq!(world.attribution("1002")["orderTotal"], json!("0.4"));
     assert_eq!(world.attribution("1003")["customerCode"], "C0000009");
     assert_eq!(world.qad_fake.attributions().len(), 4, "no duplicates");
 }

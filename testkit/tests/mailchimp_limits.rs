@@ -1,4 +1,4 @@
-//! The per-credential concurrency limit: N in flight are served, the next gets 429, the peak is recorded.
+//! The per-account concurrency limit (all keys and tokens together): N in flight are served, the next gets 429, the peak is recorded.
 #![allow(clippy::unwrap_used)]
 
 mod mailchimp_support;
@@ -94,7 +94,7 @@ async fn up_to_the_limit_nothing_is_refused() {
 }
 
 #[tokio::test]
-async fn the_limit_is_per_credential_and_the_429_is_a_problem_document() {
+async fn the_limit_is_per_account_across_keys_and_the_429_is_a_problem_document() {
     let fake = FakeMailchimp::builder()
         .api_key("one-us1")
         .api_key("two-us1")
@@ -118,10 +118,13 @@ async fn the_limit_is_per_credential_and_the_429_is_a_problem_document() {
     let ping = format!("{}/ping", fake.api_url());
     let refused = read(http.get(&ping).bearer_auth("one-us1").send().await.unwrap()).await;
     refused.problem(429, "Too Many Requests");
+    // Another key of the same account gets no more room: Mailchimp counts per user.
     let other = read(http.get(&ping).bearer_auth("two-us1").send().await.unwrap()).await;
-    other.ok();
+    other.problem(429, "Too Many Requests");
     assert_eq!(fake.peak_concurrency_for("one-us1"), 2);
     assert_eq!(fake.peak_concurrency_for("two-us1"), 1);
+    assert_eq!(fake.peak_concurrency(), 2);
+    assert_eq!(fake.concurrency_rejections(), 2);
     fake.shutdown().await.unwrap();
     assert_eq!(holder.await.unwrap().unwrap().status().as_u16(), 200);
 }

@@ -157,3 +157,48 @@ async fn sigterm_stops_it_cleanly() {
     let status = running.0.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[tokio::test]
+async fn qad_quirks_are_taken_by_name_and_unknown_ones_refused() {
+    let (_running, info) = start(&[
+        "--customers",
+        "5",
+        "--qad-quirk",
+        "order.key=any",
+        "--qad-quirk",
+        "scope.domain=rows",
+    ]);
+    let qad = &info["qad"];
+    let body: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/qracore/browses",
+            qad["base_url"].as_str().unwrap()
+        ))
+        .basic_auth(qad["username"].as_str().unwrap(), qad["password"].as_str())
+        .query(&[
+            ("browseId", qad["browse_ids"]["customers"].as_str().unwrap()),
+            ("page", "1"),
+            ("pageSize", "50"),
+            ("pageAction", "first"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = body["data"].as_array().unwrap();
+    // Five customers plus three of another domain, in descending key order.
+    assert_eq!(rows.len(), 8, "{body}");
+    let first = rows[0]["customer.customerCode"].as_str().unwrap();
+    let last = rows[7]["customer.customerCode"].as_str().unwrap();
+    assert!(first > last, "{first} {last}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_ml-fakes"))
+        .args(["--qad-quirk", "paging.mode=sideways"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("paging.mode=sideways"), "{stderr}");
+}

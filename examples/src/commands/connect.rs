@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use sync_core::vault::{Credentials, MailchimpAuth};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ConnectArgs};
 use crate::connection::{mailchimp_client, qad_client, Setup};
 use crate::error::{chain, AppError, AppResult};
 use crate::output::print_json;
@@ -53,10 +53,16 @@ pub struct QadCheck {
 /// # Errors
 ///
 /// [`AppError::Check`] when anything is off (each problem printed), or the configuration or
-/// vault cannot be read.
-pub async fn run(cli: &Cli, json: bool) -> AppResult<()> {
+/// vault cannot be read. With `--probe`, see [`super::probe::run`].
+pub async fn run(cli: &Cli, args: &ConnectArgs) -> AppResult<()> {
+    let json = args.json;
     let setup = Setup::load(cli)?;
     let (_, creds) = setup.credentials()?;
+    // A person checked the login: a scheduler that stopped logging in may try again.
+    crate::lockout::record_connect(&setup);
+    if args.probe {
+        return super::probe::run(&setup, &creds, args).await;
+    }
     let report = check(&setup, &creds).await;
     if json {
         print_json(&report)?;
@@ -193,9 +199,15 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
                 format!("HTTP {status}: {message}")
             }
             qad_client::EntityStatus::Other(None, message) => message.clone(),
+            qad_client::EntityStatus::Unchecked => {
+                "not checked (validate.entity = \"none\")".to_owned()
+            }
             other => format!("{other:?}"),
         };
-        if v.status != qad_client::EntityStatus::Ok {
+        if !matches!(
+            v.status,
+            qad_client::EntityStatus::Ok | qad_client::EntityStatus::Unchecked
+        ) {
             problems.push(format!(
                 "QAD {}: {status}; check {}",
                 v.target,

@@ -5,6 +5,7 @@ pub mod connect;
 pub mod demo;
 pub mod init;
 pub mod reconcile;
+pub mod probe;
 pub mod replay;
 pub mod run;
 pub mod sync;

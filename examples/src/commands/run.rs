@@ -21,11 +21,16 @@ use crate::output::{failed_records, page_summary};
 struct Engines {
     forward: ForwardSync,
     orders: Option<OrdersSync>,
+    qad: qad_client::Client,
+    setup: Setup,
 }
 
 impl Engines {
     async fn run(&self, ctx: JobContext) -> sync_core::Result<()> {
         let object = ctx.object;
+        if !crate::lockout::may_run(&self.setup, &self.qad, object.as_str()).await {
+            return Ok(());
+        }
         if object == ObjectKind::Orders {
             if let Some(orders) = &self.orders {
                 let report = orders.run(ctx.trigger, &ctx.cancel).await?;
@@ -81,6 +86,8 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
     let engines = Arc::new(Engines {
         forward: conn.forward()?,
         orders: conn.orders()?,
+        qad: conn.qad.clone(),
+        setup: conn.setup.clone(),
     });
     let cadence = |every: std::time::Duration| {
         Cadence::new(every)
@@ -187,8 +194,11 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
         }
     }
     let secrets = creds.webhook.clone().unwrap_or(secrets);
-    let receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
+    let mut receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
         .map_err(|e| AppError::Usage(format!("[webhook]: {}", chain(&e))))?;
+    if let Some(tolerance) = &webhook.signature_tolerance {
+        receiver_config = receiver_config.signature_tolerance(tolerance.0);
+    }
     let handle = serve(bind().await?, receiver_config, conn.state_dyn())
         .await
         .map_err(sync_err("cannot start the webhook receiver"))?;

@@ -96,7 +96,8 @@ pub struct MailchimpSection {
     /// An API root overriding the data center's (proxies, tests). It must match the vault's.
     #[serde(default)]
     pub base_url: Option<UrlValue>,
-    /// Requests in flight at once (Mailchimp allows 10 per user; default 10).
+    /// Most requests in flight at once (Mailchimp allows 10 per user, shared by all keys and integrations
+    /// of the account; default 10). Adaptive: a 429 halves the client's limit, successes grow it back.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
 }
@@ -130,6 +131,45 @@ pub struct QadSection {
     /// Requests in flight at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// `[qad.behaviour]`: how the tenant behaves where QAD documents nothing, by the setting
+    /// names of `qad_client::Behaviour` (`paging.mode = "cursor"`, `paging.page_size_cap = 200`,
+    /// …); unset settings keep today's guess. `connect --probe --write-config` fills it in.
+    #[serde(default)]
+    pub behaviour: toml::Table,
+}
+
+impl QadSection {
+    /// The `[qad.behaviour]` settings over qad-client's defaults.
+    ///
+    /// # Errors
+    ///
+    /// A sentence naming the unknown setting or value.
+    pub fn behaviour(&self) -> Result<qad_client::Behaviour, String> {
+        let mut behaviour = qad_client::Behaviour::default();
+        for (group, settings) in &self.behaviour {
+            let toml::Value::Table(settings) = settings else {
+                return Err(format!(
+                    "[qad.behaviour] {group} must be a table of settings, as in {group}.<name> = …"
+                ));
+            };
+            for (name, value) in settings {
+                let full = format!("{group}.{name}");
+                let value = match value {
+                    toml::Value::String(text) => text.clone(),
+                    toml::Value::Integer(n) => n.to_string(),
+                    other => {
+                        return Err(format!(
+                            "[qad.behaviour] {full} = {other} is not a value name"
+                        ))
+                    }
+                };
+                behaviour
+                    .set(&full, &value)
+                    .map_err(|e| format!("[qad.behaviour] {e}"))?;
+            }
+        }
+        Ok(behaviour)
+    }
 }
 
 /// How to sign in to QAD, as the file spells it.
@@ -237,4 +277,9 @@ pub struct WebhookSection {
     /// Accept unsigned deliveries on the secret URL (default false: signatures required).
     #[serde(default)]
     pub allow_unsigned: bool,
+    /// How far a signature's timestamp may be from now (default 24 h, so Mailchimp's retries of
+    /// a delivery the receiver missed, which may keep their first timestamp, are not refused;
+    /// the delivery-key dedup stops replays). Shorter narrows the window for a captured delivery.
+    #[serde(default)]
+    pub signature_tolerance: Option<DurationValue>,
 }

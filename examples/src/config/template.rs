@@ -76,7 +76,9 @@ pub fn render(v: &TemplateValues) -> String {
         "https://us6.api.mailchimp.com/3.0",
     ));
     out.push_str(
-        "# Requests in flight at once (Mailchimp allows 10 per user).\nmax_concurrency = 10\n",
+        "# Most requests in flight at once. Mailchimp allows 10 per user, shared by every key and\n\
+         # integration of the account; a 429 halves the client's limit, successes grow it back.\n\
+         max_concurrency = 10\n",
     );
 
     out.push_str("\n[qad]\n# The tenant URL with its context root.\n");
@@ -103,6 +105,18 @@ pub fn render(v: &TemplateValues) -> String {
          # items = \"urn:browse:bebrowse:com.qad.erp.base.items\"\n\
          # sales_orders = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrders\"\n\
          # sales_order_lines = \"urn:browse:bebrowse:com.qad.erp.sales.salesOrderLines\"\n",
+    );
+    out.push_str(
+        "\n# How the tenant behaves where QAD documents nothing (docs/qad-api.md); the values\n\
+         # below are the defaults. `ml-connector connect --probe --write-config` finds yours.\n\
+         [qad.behaviour]\n\
+         # paging.mode = \"page-number\"        # or cursor, first-only\n\
+         # paging.page_size_cap = \"reported\"  # or the silent cap, e.g. 200\n\
+         # scope.domain = \"query\"             # or filter, header, rows\n\
+         # filter.date = \"date\"               # or date-time, none\n\
+         # order.key = \"key\"                  # or any\n\
+         # attribution.duplicate = \"rejected\" # or creates, server-error\n\
+         # validate.entity = \"get\"            # or none\n",
     );
 
     out.push_str("\n[sync]\n# The Mailchimp audience members go to, and the store is linked to.\n");
@@ -164,7 +178,10 @@ pub fn render(v: &TemplateValues) -> String {
          # The public base URL Mailchimp reaches the receiver at: `run` registers the webhook\n\
          # once and keeps its signing secret in the vault.\n\
          # public_url = \"https://sync.example.com\"\n\
-         # allow_unsigned = false\n",
+         # allow_unsigned = false\n\
+         # How old a signed delivery may be: Mailchimp's retries may keep their first timestamp,\n\
+         # and repeats are applied once anyway. Shorter narrows the window for a captured one.\n\
+         # signature_tolerance = \"24h\"\n",
     );
     out
 }
@@ -203,6 +220,32 @@ mod tests {
         );
         assert_eq!(config.qad.client_id.as_deref(), Some("client"));
         assert!(config.webhook.is_none());
+    }
+
+    #[test]
+    fn the_webhook_section_uncommented_loads_with_its_tolerance() {
+        let text = render(&values());
+        let start = text.find("# [webhook]").unwrap();
+        let (head, tail) = text.split_at(start);
+        let uncommented: String = tail
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = super::super::load::parse(
+            std::path::Path::new("t.toml"),
+            &format!("{head}{uncommented}\n"),
+        )
+        .unwrap();
+        let webhook = config.webhook.unwrap();
+        assert_eq!(
+            webhook.signature_tolerance.unwrap().0,
+            std::time::Duration::from_secs(24 * 60 * 60)
+        );
+        assert!(!webhook.allow_unsigned);
     }
 
     #[test]

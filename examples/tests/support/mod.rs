@@ -21,8 +21,17 @@ pub struct Fakes {
 
 impl Fakes {
     pub async fn start(customers: usize, items: usize) -> Self {
+        Self::with_quirks(customers, items, &[]).await
+    }
+
+    /// Both fakes, the QAD one departing from today's guesses by `quirks` (`NAME`, `VALUE`).
+    pub async fn with_quirks(customers: usize, items: usize, quirks: &[(&str, &str)]) -> Self {
         let mailchimp = FakeMailchimp::start().await.unwrap();
-        let qad = FakeQad::builder()
+        let mut qad = FakeQad::builder();
+        for (name, value) in quirks {
+            qad = qad.quirk(*name, *value);
+        }
+        let qad = qad
             .seeding(
                 Seeding::new(7)
                     .customers(customers)

@@ -403,6 +403,27 @@ impl StoreOrders {
         order.validate()?;
         self.resource.post(order).await
     }
+
+    /// `DELETE …/orders/{order_id}`: removes the order (answered by `204`;
+    /// retried, as deleting twice leaves the same state).
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ecommerce::{OrderId, StoreId};
+    ///
+    /// let orders = client.ecommerce().store(&StoreId::from("acme-eu")).orders();
+    /// orders.delete(&OrderId::from("SO-1001")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown order or
+    /// store; otherwise the API and transport errors of
+    /// [`Error`](crate::Error).
+    pub async fn delete(&self, id: &OrderId) -> Result<()> {
+        self.resource.delete(id.as_str()).await
+    }
 }
 
 /// `GET /ecommerce/orders` or `GET …/stores/{store_id}/orders`; made by

@@ -357,6 +357,30 @@ impl ProductVariants {
         variant.validate("variant")?;
         self.resource.put(variant.id.as_str(), variant).await
     }
+
+    /// `DELETE …/variants/{variant_id}`: removes one variant (answered by
+    /// `204`; retried, as deleting twice leaves the same state).
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ecommerce::{ProductId, StoreId, VariantId};
+    ///
+    /// let products = client.ecommerce().store(&StoreId::from("acme-eu")).products();
+    /// products
+    ///     .variants(&ProductId::from("WIDGET-1"))
+    ///     .delete(&VariantId::from("WIDGET-1-RED"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown variant,
+    /// product or store; otherwise the API and transport errors of
+    /// [`Error`](crate::Error).
+    pub async fn delete(&self, id: &VariantId) -> Result<()> {
+        self.resource.delete(id.as_str()).await
+    }
 }
 
 /// `GET …/variants`; made by [`ProductVariants::list`].

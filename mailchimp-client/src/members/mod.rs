@@ -153,6 +153,44 @@ impl MembersHandler {
             .await
     }
 
+    /// `POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent`:
+    /// erases the member and its history for good. Mailchimp then refuses to
+    /// add the address again through the API ("Forgotten Email Not
+    /// Subscribed"); prefer [`archive`](Self::archive) unless the contact
+    /// asked to be forgotten.
+    ///
+    /// Retried like a `DELETE` (the member is gone either way): when an
+    /// earlier attempt went through but its answer was lost, the retry gets
+    /// [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::{ListId, SubscriberHash};
+    ///
+    /// let members = client.list(&ListId::from("a1b2c3")).members();
+    /// members
+    ///     .delete_permanent(&SubscriberHash::from_email("forget.me@northwind-mfg.com"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the member does not exist; otherwise the
+    /// API and transport errors of [`Error`].
+    pub async fn delete_permanent(&self, hash: &SubscriberHash) -> Result<()> {
+        self.client
+            .post_action(&[
+                "lists",
+                self.list.as_str(),
+                "members",
+                hash.as_str(),
+                "actions",
+                "delete-permanent",
+            ])
+            .await
+    }
+
     /// `POST /lists/{list_id}/members/{subscriber_hash}/tags`: activates or
     /// deactivates tags (an unknown active tag is created).
     ///

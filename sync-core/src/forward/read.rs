@@ -2,7 +2,8 @@
 //! overlaps writing the current one and at most `read_ahead_pages` pages wait in memory.
 
 use chrono::NaiveDate;
-use qad_client::{FilterOp, Reader, Record};
+use futures::StreamExt;
+use qad_client::{FilterOp, KeyOrder, Reader, Record};
 use tokio::sync::mpsc;
 
 use crate::mapping::SourceFields;
@@ -23,11 +24,16 @@ pub(crate) struct SourceRecord {
 #[derive(Debug, Clone)]
 pub(crate) struct SourcePage {
     pub records: Vec<SourceRecord>,
+    /// The key an interrupted run may resume after: the page's last key while every key of the
+    /// read came in key order and the client is configured to rely on it (`order.key = "key"`),
+    /// else `None`, so a resumed run starts from the date watermark and hashes skip what was
+    /// written.
+    pub resume_key: Option<String>,
 }
 
 impl SourcePage {
     pub(crate) fn last_key(&self) -> Option<&str> {
-        self.records.last().map(|r| r.key.as_str())
+        self.resume_key.as_deref()
     }
 
     pub(crate) fn max_modified(&self) -> Option<NaiveDate> {
@@ -61,6 +67,11 @@ pub(crate) struct ReadPlan {
 
 /// Reads every page of `reader` under `plan` into `tx`, until the last page, the first error,
 /// or the receiver going away.
+///
+/// The client checks every page (overlap, short pages, other domains: typed errors). Resuming
+/// after a key needs key order: with `order.key = "any"` the resume key is ignored, and when a
+/// resumed read finds keys out of order it starts again without it (the rows before the key
+/// may not have been read), with a warning.
 pub(crate) async fn read_pages<T>(
     reader: Reader<T>,
     plan: ReadPlan,
@@ -69,40 +80,67 @@ pub(crate) async fn read_pages<T>(
 ) where
     T: Record + serde::Serialize,
 {
-    let mut reader = reader.count(plan.page_size);
+    let by_key = reader.behaviour().key_order == KeyOrder::Key;
+    let mut base = reader.count(plan.page_size);
     if let Some(since) = plan.since {
-        reader = reader.modified_since(since);
+        base = base.modified_since(since);
     }
-    if let Some(after) = &plan.after_key {
-        reader = reader.filter(plan.key_field, FilterOp::Gt, after.clone());
-    }
-    let mut offset = 0u64;
+    let mut after = plan.after_key.filter(|_| by_key);
     loop {
-        calls.count("qad browse_page");
-        let page = match reader.clone().offset(offset).send().await {
-            Ok(page) => page,
-            Err(err) => {
-                let _ = tx.send(Err(err)).await;
+        let mut reader = base.clone();
+        if let Some(after) = &after {
+            reader = reader.filter(plan.key_field, FilterOp::Gt, after.clone());
+        }
+        let mut pages = reader.into_pages();
+        let mut restart = false;
+        loop {
+            let Some(next) = pages.next().await else {
+                break;
+            };
+            calls.count("qad browse_page");
+            let page = match next {
+                Ok(page) => page,
+                Err(err) => {
+                    let _ = tx.send(Err(err)).await;
+                    return;
+                }
+            };
+            if !page.in_key_order() && after.is_some() {
+                tracing::warn!(
+                    after = after.as_deref().unwrap_or_default(),
+                    "QAD keys arrive out of key order: resuming after the last key could skip rows, \
+                     so the read starts again from the date watermark"
+                );
+                restart = true;
+                break;
+            }
+            let resume_key = (by_key && page.in_key_order())
+                .then(|| page.items.last().map(Record::key))
+                .flatten();
+            let records = page
+                .items
+                .into_iter()
+                .map(|record| SourceRecord {
+                    key: record.key(),
+                    modified: record.stamp().date,
+                    fields: SourceFields::of(&record),
+                })
+                .collect();
+            if tx
+                .send(Ok(SourcePage {
+                    records,
+                    resume_key,
+                }))
+                .await
+                .is_err()
+            {
                 return;
             }
-        };
-        let next = page.next_offset();
-        let records = page
-            .items
-            .into_iter()
-            .map(|record| SourceRecord {
-                key: record.key(),
-                modified: record.stamp().date,
-                fields: SourceFields::of(&record),
-            })
-            .collect();
-        if tx.send(Ok(SourcePage { records })).await.is_err() {
+        }
+        if !restart {
             return;
         }
-        match next {
-            Some(n) => offset = n,
-            None => return,
-        }
+        after = None;
     }
 }
 

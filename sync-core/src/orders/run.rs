@@ -229,9 +229,19 @@ impl OrdersSync {
             .count(page_size)
             .into_stream();
         let mut page = Vec::with_capacity(page_size as usize);
+        // Orders Mailchimp sent that did not decode: rejected with their JSON, committed with
+        // the page they came in, never failing the run.
+        let mut undecoded: Vec<NewAuditRow> = Vec::new();
         loop {
             let next = match orders.try_next().await {
                 Ok(next) => next,
+                Err(mailchimp_client::Error::UndecodedItem(item)) => {
+                    tracing::warn!(position = item.position, id = ?item.id, reason = %item.reason, "an order did not decode; rejected");
+                    report.read += 1;
+                    report.counts.add(Outcome::Rejected, 1);
+                    undecoded.push(undecoded_row(run, &item));
+                    continue;
+                }
                 // The store's own 404 on the first read: there are no orders to send yet.
                 Err(e) if e.is_not_found() && report.read == 0 && page.is_empty() => {
                     tracing::info!(store = %config.store_id, "the store does not exist yet; no orders to read");
@@ -247,9 +257,12 @@ impl OrdersSync {
             };
             let end = next.is_none();
             page.extend(next);
-            if page.len() == page_size as usize || (end && !page.is_empty()) {
+            if page.len() == page_size as usize
+                || (end && !(page.is_empty() && undecoded.is_empty()))
+            {
                 report.read += page.len() as u64;
-                self.handle_page(run, std::mem::take(&mut page), report, fence)
+                let odd = std::mem::take(&mut undecoded);
+                self.handle_page(run, std::mem::take(&mut page), odd, report, fence)
                     .await?;
                 report.pages += 1;
                 if cancel.is_cancelled() && !end {
@@ -263,12 +276,14 @@ impl OrdersSync {
         }
     }
 
-    /// Handles one page and commits its audit rows and hashes in one transaction, fenced by
-    /// the lease's token; without one (`None`) this is a dry run that commits nothing.
+    /// Handles one page and commits its audit rows (`undecoded` ones too) and hashes in one
+    /// transaction, fenced by the lease's token; without one (`None`) this is a dry run that
+    /// commits nothing.
     async fn handle_page(
         &self,
         run: RunId,
         page: Vec<Order>,
+        undecoded: Vec<NewAuditRow>,
         report: &mut OrdersReport,
         fence: Option<FencingToken>,
     ) -> Result<()> {
@@ -314,6 +329,9 @@ impl OrdersSync {
             .try_collect()
             .await?;
         let mut batch = StateBatch::new();
+        for row in undecoded {
+            batch = batch.audit(row);
+        }
         for item in handled {
             report.add(&item);
             batch = batch.merge(item.state).audit(item.row);
@@ -323,6 +341,22 @@ impl OrdersSync {
         }
         Ok(())
     }
+}
+
+/// The audit row of an order that did not decode: rejected, keyed by its id (or its position
+/// when it has none), with serde's reason and the order's JSON as the payload (credential-named
+/// fields redacted, as every payload is).
+fn undecoded_row(run: RunId, item: &mailchimp_client::UndecodedItem) -> NewAuditRow {
+    let key = item
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("position {}", item.position));
+    NewAuditRow::new(run, ObjectKind::Orders, key, Outcome::Rejected)
+        .error(format!(
+            "the order from Mailchimp did not decode: {}",
+            item.reason
+        ))
+        .payload(item.raw.clone())
 }
 
 /// Lets the scheduler run the orders flow on its cadence; the run's counts are in the state

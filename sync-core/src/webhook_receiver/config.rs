@@ -1,6 +1,7 @@
 //! The receiver's configuration: the secret path, how deliveries are authenticated, limits.
 
 use std::fmt;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -13,6 +14,18 @@ pub const MIN_TOKEN_CHARS: usize = 32;
 
 /// The default body limit: 64 KiB, far above any Mailchimp delivery.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How far a delivery's signature timestamp may be from now by default: 24 hours.
+///
+/// Mailchimp retries a failed delivery "for a while" and does not document whether a retry is
+/// re-signed, so a retry may carry its original timestamp, hours old. A tight tolerance (the
+/// verifier's own default is 5 minutes) would refuse those retries with 401 and lose the event
+/// after an outage of the receiver. Replays are stopped by the delivery-key dedup in the state
+/// store instead, which does not depend on the timestamp. The trade-off: a captured signed
+/// delivery stays acceptable for this long, so it is applied at most once and only while its key
+/// is not yet remembered; keep delivery keys at least this long, and shorten the tolerance
+/// (`[webhook] signature_tolerance`) where the receiver is never down for long.
+pub const DEFAULT_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The default path prefix; the receiver answers at `{prefix}/{token}`.
 pub const DEFAULT_PATH_PREFIX: &str = "/webhooks/mailchimp";
@@ -65,6 +78,7 @@ pub struct ReceiverConfig {
     auth: Authentication,
     pub(crate) max_body_bytes: usize,
     pub(crate) path_prefix: String,
+    signature_tolerance: Duration,
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -80,6 +94,7 @@ impl fmt::Debug for ReceiverConfig {
             )
             .field("max_body_bytes", &self.max_body_bytes)
             .field("path_prefix", &self.path_prefix)
+            .field("signature_tolerance", &self.signature_tolerance)
             .finish()
     }
 }
@@ -153,7 +168,36 @@ impl ReceiverConfig {
             auth,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             path_prefix: DEFAULT_PATH_PREFIX.to_owned(),
+            signature_tolerance: DEFAULT_SIGNATURE_TOLERANCE,
         })
+    }
+
+    /// Sets how far a signature's timestamp may be from now, either way (default
+    /// [`DEFAULT_SIGNATURE_TOLERANCE`], 24 hours, so Mailchimp's retries of a delivery the
+    /// receiver missed are not refused; see there for the trade-off). Deliveries outside it get
+    /// 401 and an audit row. Ignored for unsigned deliveries.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sync_core::webhook_receiver::{ReceiverConfig, DEFAULT_SIGNATURE_TOLERANCE};
+    ///
+    /// let token = "0123456789abcdef0123456789abcdef";
+    /// let config = ReceiverConfig::signed(token, "whsec")?;
+    /// assert_eq!(config.tolerance(), DEFAULT_SIGNATURE_TOLERANCE);
+    /// let strict = config.signature_tolerance(Duration::from_secs(300));
+    /// assert_eq!(strict.tolerance(), Duration::from_secs(300));
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn signature_tolerance(mut self, tolerance: Duration) -> Self {
+        self.signature_tolerance = tolerance;
+        self
+    }
+
+    /// The signature timestamp tolerance in force.
+    #[must_use]
+    pub fn tolerance(&self) -> Duration {
+        self.signature_tolerance
     }
 
     /// Sets the largest body accepted (default [`DEFAULT_MAX_BODY_BYTES`]); larger ones get 413.
@@ -218,6 +262,8 @@ impl ReceiverConfig {
             Authentication::Signed(secret) => WebhookVerifier::signed(secret.clone()),
             Authentication::SecretUrlOnly => WebhookVerifier::accept_unsigned(),
         };
-        verifier.with_limits(ParseLimits::default().with_max_body_bytes(self.max_body_bytes))
+        verifier
+            .with_tolerance(self.signature_tolerance)
+            .with_limits(ParseLimits::default().with_max_body_bytes(self.max_body_bytes))
     }
 }

@@ -6,7 +6,9 @@
 //! - answers Mailchimp's validator `GET` with 200;
 //! - refuses bodies over the limit (64 KiB by default) with 413;
 //! - verifies `X-Mailchimp-Signature` with the webhook's signing secret (401 when it is missing
-//!   or wrong), or accepts unsigned deliveries only in explicit secret-URL mode;
+//!   or wrong, or its timestamp is further from now than the tolerance, 24 hours by default so
+//!   that Mailchimp's retries are not refused: [`DEFAULT_SIGNATURE_TOLERANCE`]), or accepts
+//!   unsigned deliveries only in explicit secret-URL mode;
 //! - deduplicates deliveries by their key (type, member, `fired_at`) in the state store, so
 //!   Mailchimp's retries are applied once;
 //! - applies the event to the sync state in one small transaction before answering (well within
@@ -51,7 +53,7 @@ mod setup;
 
 pub use config::{
     generate_path_token, ReceiverConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_PATH_PREFIX,
-    MIN_TOKEN_CHARS,
+    DEFAULT_SIGNATURE_TOLERANCE, MIN_TOKEN_CHARS,
 };
 pub use server::{router, serve, ReceiverHandle, REJECTED_KEY};
 pub use setup::{register_webhook, Registration, EVENTS, SOURCES};

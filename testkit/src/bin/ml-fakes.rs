@@ -12,7 +12,7 @@ use serde_json::json;
 use testkit::{
     faults::{FaultConfig, Faults},
     mailchimp::FakeMailchimp,
-    qad::{FakeQad, Seeding},
+    qad::{FakeQad, Quirks, Seeding},
 };
 
 /// Fakes of Mailchimp and QAD on 127.0.0.1, for demos, benchmarks and tools outside this workspace.
@@ -67,7 +67,7 @@ struct Args {
     /// Currency of the store created by `--store-id`.
     #[arg(long, default_value = "USD")]
     store_currency: String,
-    /// Simultaneous Mailchimp requests allowed per credential.
+    /// Simultaneous Mailchimp requests allowed per account (all keys and tokens together).
     #[arg(long, default_value_t = testkit::mailchimp::DEFAULT_CONCURRENCY_LIMIT)]
     concurrency_limit: usize,
     /// Loopback port for the fake Mailchimp (default: chosen by the OS).
@@ -79,6 +79,14 @@ struct Args {
     /// Start only the fake Mailchimp.
     #[arg(long)]
     no_qad: bool,
+    /// A QAD behaviour other than today's guess, `NAME=VALUE` (repeatable):
+    /// paging.mode=page-number|cursor|first-only, paging.page_size_cap=reported|N,
+    /// scope.domain=query|filter|header|rows,
+    /// filter.date=date|date-time|rejected|ignored|empty, order.key=key|any,
+    /// attribution.duplicate=rejected|creates|server-error, validate.entity=get|none,
+    /// auth.lockout=N|off.
+    #[arg(long = "qad-quirk", value_name = "NAME=VALUE")]
+    qad_quirk: Vec<String>,
 }
 
 impl Args {
@@ -137,6 +145,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let qad = if args.no_qad {
         None
     } else {
+        let mut quirks = Quirks::default();
+        for pair in &args.qad_quirk {
+            quirks.set_pair(pair)?;
+        }
         let seeding = Seeding::new(args.seed)
             .customers(args.customers)
             .items(args.items)
@@ -145,6 +157,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
             FakeQad::builder()
                 .context_root(&args.context_root)
                 .seeding(seeding)
+                .quirks(quirks)
                 .faults(Faults::new(args.seed, args.faults())?)
                 .start()
                 .await?,

@@ -1,4 +1,4 @@
-//! Authentication, the per-credential concurrency limit and the OAuth metadata endpoint.
+//! Authentication, the per-account concurrency limit and the OAuth metadata endpoint.
 
 use axum::{
     extract::{Request, State},
@@ -50,7 +50,7 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Refuses the request with 429 when its credential already has `limit` requests in flight.
+/// Refuses the request with 429 when its account already has `limit` requests in flight (all credentials).
 pub(crate) async fn limit_concurrency(
     State(app): State<App>,
     request: Request,

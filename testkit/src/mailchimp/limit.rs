@@ -1,11 +1,15 @@
-//! The per-credential limit on simultaneous requests, and its records.
+//! The per-account limit on simultaneous requests, and its records.
+//!
+//! Mailchimp's limit of simultaneous connections is per user: every API key and OAuth token of the
+//! account counts against the same limit. The fake is one account, so all its credentials share one
+//! count; peaks are also kept per credential, to show who used the room.
 
 use std::{
     collections::HashMap,
     sync::{Mutex, MutexGuard},
 };
 
-/// Counts requests in flight per credential and refuses those over the limit.
+/// Counts requests in flight for the account (all credentials together) and refuses those over the limit.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: usize,
@@ -14,9 +18,12 @@ pub(crate) struct Limiter {
 
 #[derive(Debug, Default)]
 struct Counts {
+    /// Requests in flight per credential; their sum is the account's.
     in_flight: HashMap<String, usize>,
     /// Highest simultaneous requests per credential, refused ones included.
     peak: HashMap<String, usize>,
+    /// Highest simultaneous requests of the account, refused ones included.
+    account_peak: usize,
     rejected: u64,
 }
 
@@ -39,13 +46,16 @@ impl Limiter {
         self.limit
     }
 
-    /// Takes a slot, or records a refusal and returns `None` when `limit` requests are already in flight.
+    /// Takes a slot, or records a refusal and returns `None` when the account already has `limit`
+    /// requests in flight, whichever credentials they came with.
     pub(crate) fn enter(&self, credential: &str) -> Option<Slot<'_>> {
         let mut counts = self.lock();
         let current = counts.in_flight.get(credential).copied().unwrap_or(0);
+        let account: usize = counts.in_flight.values().sum();
         let peak = counts.peak.entry(credential.to_owned()).or_default();
         *peak = (*peak).max(current + 1);
-        if current >= self.limit {
+        counts.account_peak = counts.account_peak.max(account + 1);
+        if account >= self.limit {
             counts.rejected += 1;
             return None;
         }
@@ -56,9 +66,9 @@ impl Limiter {
         })
     }
 
-    /// The highest number of simultaneous requests any credential made (refused ones included).
+    /// The highest number of simultaneous requests the account made (refused ones included).
     pub(crate) fn peak(&self) -> usize {
-        self.lock().peak.values().copied().max().unwrap_or(0)
+        self.lock().account_peak
     }
 
     /// The highest number of simultaneous requests this credential made.
@@ -75,6 +85,7 @@ impl Limiter {
     pub(crate) fn reset(&self) {
         let mut counts = self.lock();
         counts.peak = counts.in_flight.clone();
+        counts.account_peak = counts.in_flight.values().sum();
         counts.rejected = 0;
     }
 
@@ -103,14 +114,17 @@ mod tests {
         let _b = limiter.enter("k").unwrap();
         assert!(limiter.enter("k").is_none());
         assert!(
-            limiter.enter("other").is_some(),
-            "limits are per credential"
+            limiter.enter("other").is_none(),
+            "the limit is per account: another key of it gets no more room"
         );
         assert_eq!(limiter.peak_for("k"), 3);
-        assert_eq!(limiter.rejected(), 1);
+        assert_eq!(limiter.peak_for("other"), 1);
+        assert_eq!(limiter.peak(), 3);
+        assert_eq!(limiter.rejected(), 2);
         drop(a);
-        assert!(limiter.enter("k").is_some());
+        assert!(limiter.enter("other").is_some());
         limiter.reset();
         assert_eq!(limiter.rejected(), 0);
+        assert_eq!(limiter.peak(), 1, "what is still in flight");
     }
 }

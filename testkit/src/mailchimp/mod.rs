@@ -19,6 +19,10 @@
 //!   `state`, `zip`); an address under [signup throttling](FakeMailchimp::throttle_signups) cannot
 //!   subscribe; moving a member onto a held address answers "Member Exists" (or "… is already in this
 //!   list with a status of …" for an archived holder). `docs/mailchimp.md` lists each rule's source.
+//! - **Interest categories** (groups) and their interests: list, get and create (`POST`).
+//! - **Batch operations**: `POST /3.0/batches` runs the operations in the background through this fake's
+//!   own routes (`pending` → `started` → `finalizing` → `finished`), `GET`/`DELETE`, and a gzipped tar
+//!   of JSON results at `response_body_url` (`/batch-results/{id}.tar.gz`, no authentication).
 //! - **E-commerce**: stores linked to an existing list (`list_id` immutable); customers, products (at
 //!   least one variant), variants and orders (which must reference existing customers, products and
 //!   variants) with `PUT` upsert and `POST` create; writes under an unknown store get 404 "Resource Not
@@ -31,8 +35,9 @@
 //!   validator's `GET` with 200.
 //! - **Collections** page with `offset`/`count` (`count` over 1000 → 400), report `total_items`, keep
 //!   insertion order, and honour `fields`/`exclude_fields`.
-//! - **Limits**: at most N simultaneous requests per credential (default 10); the next gets 429. The
-//!   highest concurrency seen is recorded ([`FakeMailchimp::peak_concurrency`]).
+//! - **Limits**: at most N simultaneous requests per account (default 10), counted across all its API
+//!   keys and OAuth tokens as Mailchimp counts per user; the next gets 429. The highest concurrency seen
+//!   is recorded ([`FakeMailchimp::peak_concurrency`], and per credential).
 //! - **Faults and counters**: a [`Faults`] handle (seeded; per route) and a [`Stats`] handle.
 //! - **Seeding and inspection**: [`FakeMailchimp::seed_member`], [`FakeMailchimp::forget_email`] and
 //!   [`FakeMailchimp::seed_store`] bypass the API and its counters; [`FakeMailchimp::snapshot`] copies
@@ -69,7 +74,9 @@
 //! ```
 
 mod auth;
+mod batches;
 mod ecommerce;
+mod interests;
 mod limit;
 mod lists;
 mod members;
@@ -106,7 +113,7 @@ pub use webhooks::{deliver_webhook, signature_header, WebhookDelivery, WebhookEv
 use limit::Limiter;
 use state::MailchimpState;
 
-/// The default limit on simultaneous requests per credential, as Mailchimp documents.
+/// The default limit on simultaneous requests per account (all keys and tokens together), as Mailchimp documents.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 10;
 
 /// How long a webhook receiver has to answer, as Mailchimp allows.
@@ -213,7 +220,7 @@ impl FakeMailchimpBuilder {
         self
     }
 
-    /// Simultaneous requests allowed per credential before 429 (default 10).
+    /// Simultaneous requests allowed for the account, all credentials together, before 429 (default 10).
     pub fn concurrency_limit(mut self, limit: usize) -> Self {
         self.concurrency_limit = limit;
         self
@@ -278,6 +285,8 @@ impl FakeMailchimpBuilder {
             oauth_tokens: self.oauth_tokens.clone(),
             data_center: self.data_center.clone(),
             limiter: Limiter::new(self.concurrency_limit),
+            interests: interests::Interests::default(),
+            batches: batches::Batches::default(),
             base_url: OnceLock::new(),
             // Mailchimp gives a receiver 10 s to answer a delivery or a validation GET.
             http: reqwest::Client::builder()
@@ -311,6 +320,8 @@ pub(crate) struct Shared {
     pub(crate) oauth_tokens: Vec<String>,
     pub(crate) data_center: String,
     pub(crate) limiter: Limiter,
+    pub(crate) interests: interests::Interests,
+    pub(crate) batches: batches::Batches,
     base_url: OnceLock<String>,
     pub(crate) http: reqwest::Client,
     pub(crate) validate_webhook_urls: bool,
@@ -338,6 +349,8 @@ fn router(app: &App, faults: &Faults, stats: &Stats) -> Router {
     let api = Router::new()
         .merge(lists::routes())
         .merge(members::routes())
+        .merge(interests::routes())
+        .merge(batches::routes())
         .merge(ecommerce::routes())
         .merge(webhooks::routes())
         .method_not_allowed_fallback(method_not_allowed)
@@ -355,6 +368,7 @@ fn router(app: &App, faults: &Faults, stats: &Stats) -> Router {
     let oauth = faults.wrap(
         Router::new()
             .route("/oauth2/metadata", get(auth::metadata))
+            .merge(batches::archive_routes())
             .with_state(app.clone()),
     );
     stats.wrap(api.merge(oauth).fallback(not_found))
@@ -453,8 +467,8 @@ impl FakeMailchimp {
         &self.stats
     }
 
-    /// The highest number of simultaneous requests one credential made, refused ones included: above the
-    /// limit means some got 429.
+    /// The highest number of simultaneous requests the account made (all credentials together), refused
+    /// ones included: above the limit means some got 429.
     pub fn peak_concurrency(&self) -> usize {
         self.app.limiter.peak()
     }
@@ -464,7 +478,7 @@ impl FakeMailchimp {
         self.app.limiter.peak_for(credential)
     }
 
-    /// Requests refused with 429 for going over the per-credential limit.
+    /// Requests refused with 429 for going over the per-account limit.
     pub fn concurrency_rejections(&self) -> u64 {
         self.app.limiter.rejected()
     }
@@ -619,6 +633,8 @@ impl FakeMailchimp {
     /// Puts the data back as it was at start (the configured lists, empty) and zeroes every counter.
     pub fn reset(&self) {
         *self.app.lock() = self.app.initial.clone();
+        self.app.interests.clear();
+        self.app.batches.clear();
         self.reset_stats();
     }
 

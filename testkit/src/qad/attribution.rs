@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::respond::{bad_request, field_error, submit_result};
+use super::quirks::{DuplicateQuirk, EntityQuirk};
+use super::respond::{bad_request, bare_errors, field_error, submit_result};
 use super::state::{Live, Shared, Tenant};
 
 /// `code` of the duplicate-key error, as QAD reports a duplicate sales order.
@@ -29,6 +30,7 @@ fn key_of(record: &Value, field: &str) -> Option<String> {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Operation {
     Create,
     Update,
@@ -75,12 +77,16 @@ fn check(
     let exists = live.attribution_index(&key).is_some();
     let repeated = !batch_keys.insert(key.clone());
     match operation {
-        Operation::Create if exists || repeated => Err(field_error(
-            key_field,
-            &format!("{entity} with {key_field} {key} already exists"),
-            DUPLICATE,
-            &key,
-        )),
+        Operation::Create
+            if (exists || repeated) && tenant.quirks.duplicate != DuplicateQuirk::Creates =>
+        {
+            Err(field_error(
+                key_field,
+                &format!("{entity} with {key_field} {key} already exists"),
+                DUPLICATE,
+                &key,
+            ))
+        }
         Operation::Update if !exists => Err(field_error(
             key_field,
             &format!("{entity} with {key_field} {key} does not exist"),
@@ -115,6 +121,12 @@ pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
         }
     }
     if !errors.is_empty() {
+        let duplicate = errors.iter().find(|e| e["code"] == DUPLICATE);
+        if let (DuplicateQuirk::ServerError, Some(error)) = (tenant.quirks.duplicate, duplicate) {
+            // A Progress-style application error, as a 500 in plain text.
+            let message = format!("** {} (132)", error["message"].as_str().unwrap_or_default());
+            return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
+        }
         return submit_result(StatusCode::OK, errors, None);
     }
     let created = changes
@@ -123,9 +135,11 @@ pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
     let mut stored = Vec::with_capacity(changes.len());
     for change in changes {
         stored.push(change.record.clone());
-        match live.attribution_index(&change.key) {
-            Some(at) => live.attributions[at] = (change.key, change.record),
-            None => live.attributions.push((change.key, change.record)),
+        // A create only meets an existing key under `attribution.duplicate =
+        // creates`, which stores a second record.
+        match (change.operation, live.attribution_index(&change.key)) {
+            (Operation::Update, Some(at)) => live.attributions[at] = (change.key, change.record),
+            _ => live.attributions.push((change.key, change.record)),
         }
     }
     let status = if created {
@@ -142,6 +156,13 @@ pub(crate) async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let key = query.get(&shared.tenant.attribution_key);
+    if key.is_none() && shared.tenant.quirks.entity == EntityQuirk::None {
+        return bare_errors(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request method 'GET' not supported",
+            "",
+        );
+    }
     let live = shared.live();
     let records: Vec<Value> = live
         .attributions

@@ -45,6 +45,10 @@ fn names_the_user(
         && param(params, password) == Some(tenant.password.as_str())
 }
 
+/// What a locked user is told (`auth.lockout`), as QAD's Security Control
+/// "maximum access failures" locks it.
+const LOCKED: &str = "User account is locked";
+
 /// `POST {root}/oauth/token`: the password grant.
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
@@ -71,10 +75,15 @@ pub(crate) async fn token(
             "Bad client credentials",
         );
     }
-    if !names_the_user(&params, tenant, "username", "password") {
+    if live.locked {
         live.logins.rejected += 1;
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", LOCKED);
+    }
+    if !names_the_user(&params, tenant, "username", "password") {
+        live.login_failed(tenant.quirks.lockout_after);
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad credentials");
     }
+    live.failed_in_row = 0;
     let token = live.new_secret();
     live.tokens
         .insert(token.clone(), Instant::now() + tenant.token_lifetime);
@@ -99,11 +108,16 @@ pub(crate) async fn form_login(
     let tenant = &shared.tenant;
     let mut live = shared.live();
     let home = format!("{}/", tenant.root);
-    if !names_the_user(&params, tenant, "j_username", "j_password") {
-        live.logins.rejected += 1;
+    if live.locked || !names_the_user(&params, tenant, "j_username", "j_password") {
+        if live.locked {
+            live.logins.rejected += 1;
+        } else {
+            live.login_failed(tenant.quirks.lockout_after);
+        }
         let failure = format!("{}/login?error", tenant.root);
         return (StatusCode::FOUND, [(header::LOCATION, failure)]).into_response();
     }
+    live.failed_in_row = 0;
     let session = live.new_secret();
     live.sessions
         .insert(session.clone(), Instant::now() + tenant.token_lifetime);
@@ -190,6 +204,9 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<(), Denied> {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok());
         let expected = format!("{}:{}", tenant.username, tenant.password);
+        if shared.live().locked {
+            return Err(Denied::Invalid(LOCKED));
+        }
         return if decoded.as_deref() == Some(expected.as_str()) {
             Ok(())
         } else {

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::filter::Filter;
+use super::quirks::{CapQuirk, DateQuirk, DomainQuirk, OrderQuirk, PagingQuirk};
 use super::records::DateStyle;
 use super::respond::{bad_request, bare_errors};
 use super::seed::Dataset;
@@ -20,8 +22,12 @@ struct BrowseRequest {
     browse_id: String,
     /// `None` when `page` or `pageAction` is missing: QAD then answers zero rows.
     page: Option<usize>,
+    /// Whether `pageAction` is `next`.
+    next: bool,
     page_size: usize,
     filters: Vec<Filter>,
+    call_id: String,
+    domain_code: Option<String>,
 }
 
 /// A rejected request: the message and the parameter at fault.
@@ -33,6 +39,8 @@ fn parse(query: &str) -> Result<BrowseRequest, Rejection> {
     let mut page_size = None;
     let mut action = None;
     let mut filters = Vec::new();
+    let mut call_id = String::new();
+    let mut domain_code = None;
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "browseId" => browse_id = Some(value.into_owned()),
@@ -40,7 +48,8 @@ fn parse(query: &str) -> Result<BrowseRequest, Rejection> {
             "pageSize" => page_size = Some(value.into_owned()),
             "pageAction" => action = Some(value.into_owned()),
             "filter" => filters.push(Filter::parse(&value).map_err(|e| (e.to_string(), "filter"))?),
-            // callId, domainCode and the like change nothing here.
+            "callId" => call_id = value.into_owned(),
+            "domainCode" => domain_code = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -63,6 +72,7 @@ fn parse(query: &str) -> Result<BrowseRequest, Rejection> {
             ));
         }
     }
+    let next = action.as_deref() == Some("next");
     let page = match (page, action) {
         (Some(raw), Some(_)) => Some(
             raw.parse::<usize>()
@@ -75,8 +85,11 @@ fn parse(query: &str) -> Result<BrowseRequest, Rejection> {
     Ok(BrowseRequest {
         browse_id,
         page,
+        next,
         page_size,
         filters,
+        call_id,
+        domain_code,
     })
 }
 
@@ -133,9 +146,33 @@ fn page_body(rows: Vec<Value>, has_more: bool) -> Response {
     .into_response()
 }
 
+/// The domain a request scopes to under the tenant's `scope.domain` quirk:
+/// only the configured mechanism counts; `None` means unscoped.
+fn requested_domain(
+    shared: &Shared,
+    request: &BrowseRequest,
+    headers: &HeaderMap,
+) -> Option<String> {
+    match shared.tenant.quirks.domain {
+        DomainQuirk::Query => request.domain_code.clone(),
+        DomainQuirk::Filter => request.filters.iter().find_map(|f| f.domain_eq()),
+        DomainQuirk::Header => headers
+            .get("x-qad-workspace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split('_').next().unwrap_or(v).to_owned()),
+        DomainQuirk::Rows => None,
+    }
+}
+
+/// Whether `filter` is the modification-date filter `filter.date` is about.
+fn is_date_filter(filter: &Filter) -> bool {
+    filter.field().ends_with("lastModifiedDate")
+}
+
 /// The browse handler.
 pub(crate) async fn browse(
     State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let request = match parse(query.as_deref().unwrap_or_default()) {
@@ -152,12 +189,62 @@ pub(crate) async fn browse(
     let Some(page) = request.page else {
         return page_body(Vec::new(), false);
     };
-    let all = shared.live().browse_rows(kind);
+    let quirks = shared.tenant.quirks;
+    let mut filters = Vec::new();
+    for filter in &request.filters {
+        // Only `scope.domain = filter` knows a domain filter; elsewhere the
+        // field is not filterable and the clause changes nothing.
+        if filter.domain_eq().is_some() {
+            continue;
+        }
+        if is_date_filter(filter) {
+            match quirks.date {
+                DateQuirk::Date => {}
+                DateQuirk::DateTime if filter.values().iter().any(|v| v.len() <= 10) => {
+                    return bad_request(
+                        "Invalid date-time value: expected YYYY-MM-DDTHH:MM:SS.sssZ",
+                        filter.field(),
+                    )
+                }
+                DateQuirk::DateTime => {}
+                DateQuirk::Rejected => {
+                    return bad_request(
+                        &format!("Field {} cannot be used in a filter", filter.field()),
+                        filter.field(),
+                    )
+                }
+                DateQuirk::Ignored => continue,
+                DateQuirk::Empty => return page_body(Vec::new(), false),
+            }
+        }
+        filters.push(filter);
+    }
+    let scope = requested_domain(&shared, &request, &headers);
+    let (all, page) = {
+        let mut live = shared.live();
+        let page = match quirks.paging {
+            PagingQuirk::PageNumber => page,
+            PagingQuirk::Cursor => {
+                let call = (request.call_id.clone(), request.browse_id.clone());
+                live.cursor_page(call, request.next)
+            }
+            PagingQuirk::FirstOnly => 1,
+        };
+        (
+            live.browse_rows(kind, quirks.domain != DomainQuirk::Query),
+            page,
+        )
+    };
     let mut matching = Vec::new();
     for row in all.iter() {
         let Value::Object(map) = row else { continue };
+        if let Some(domain) = &scope {
+            if row_domain(map, &shared.tenant.domain) != domain.as_str() {
+                continue;
+            }
+        }
         let mut keep = true;
-        for filter in &request.filters {
+        for filter in &filters {
             match filter.matches(map) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -171,11 +258,21 @@ pub(crate) async fn browse(
             matching.push(row);
         }
     }
-    let size = shared
-        .tenant
-        .max_page_size
-        .map_or(request.page_size, |max| request.page_size.min(max));
-    let start = (page - 1).saturating_mul(size);
+    if quirks.order == OrderQuirk::Any {
+        matching.reverse();
+    }
+    let (size, stride) = match quirks.cap {
+        // A silent cap serves fewer rows but offsets by the size asked.
+        CapQuirk::Silent(cap) => (request.page_size.min(cap), request.page_size),
+        CapQuirk::Reported => {
+            let size = shared
+                .tenant
+                .max_page_size
+                .map_or(request.page_size, |max| request.page_size.min(max));
+            (size, size)
+        }
+    };
+    let start = (page - 1).saturating_mul(stride);
     let end = start.saturating_add(size).min(matching.len());
     let has_more = end < matching.len();
     let rows = matching
@@ -185,4 +282,12 @@ pub(crate) async fn browse(
         .cloned()
         .collect();
     page_body(rows, has_more)
+}
+
+/// The domain of a rendered row: its `*.domainCode`, else the tenant's.
+fn row_domain<'r>(row: &'r serde_json::Map<String, Value>, tenant: &'r str) -> &'r str {
+    row.iter()
+        .find(|(k, _)| k.ends_with(".domainCode"))
+        .and_then(|(_, v)| v.as_str())
+        .unwrap_or(tenant)
 }

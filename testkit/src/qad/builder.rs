@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use super::quirks::{QuirkError, Quirks};
 use super::records::DateStyle;
 use super::respond;
 use super::router::{router, RESERVED};
@@ -38,6 +39,9 @@ pub enum Error {
     /// The seeding is impossible.
     #[error("cannot seed the fake QAD tenant")]
     Seed(#[from] SeedError),
+    /// A `quirk` name or value the fake does not know.
+    #[error(transparent)]
+    Quirk(#[from] QuirkError),
     /// The loopback listener could not be bound.
     #[error("cannot bind the fake QAD tenant on loopback")]
     Bind(#[source] std::io::Error),
@@ -84,6 +88,8 @@ pub struct FakeQadBuilder {
     dates: DateStyle,
     today: Option<NaiveDate>,
     faults: Option<Faults>,
+    quirks: Quirks,
+    quirk_pairs: Vec<(String, String)>,
 }
 
 impl fmt::Debug for FakeQadBuilder {
@@ -98,6 +104,7 @@ impl fmt::Debug for FakeQadBuilder {
             .field("form_login", &self.form_login)
             .field("attribution_path", &self.attribution_path)
             .field("seeding", &self.seeding)
+            .field("quirks", &self.quirks)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +131,8 @@ impl Default for FakeQadBuilder {
             dates: DateStyle::IsoMidnight,
             today: None,
             faults: None,
+            quirks: Quirks::default(),
+            quirk_pairs: Vec::new(),
         }
     }
 }
@@ -293,12 +302,39 @@ impl FakeQadBuilder {
         self
     }
 
+    /// Departs from today's guess for every inferred behaviour at once
+    /// (default: [`Quirks::default`], every guess).
+    #[must_use]
+    pub fn quirks(mut self, quirks: Quirks) -> Self {
+        self.quirks = quirks;
+        self
+    }
+
+    /// Departs from today's guess for one behaviour, by the names
+    /// `ml-fakes --qad-quirk NAME=VALUE` takes (see [`Quirks::set`]); an
+    /// unknown name or value fails [`start`](Self::start). Repeatable.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), testkit::qad::Error> {
+    /// let qad = testkit::qad::FakeQad::builder()
+    ///     .quirk("paging.mode", "cursor")
+    ///     .quirk("scope.domain", "header")
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn quirk(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.quirk_pairs.push((name.into(), value.into()));
+        self
+    }
+
     /// Seeds the data and serves the tenant on `127.0.0.1` with an OS-assigned port.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidPath`] or [`Error::ReservedPath`] for a bad context root
-    /// or path, [`Error::EmptyKeyField`], [`Error::Seed`] for an impossible
+    /// or path, [`Error::EmptyKeyField`], [`Error::Quirk`] for an unknown quirk, [`Error::Seed`] for an impossible
     /// seeding, [`Error::Bind`] if no loopback port can be bound.
     pub async fn start(self) -> Result<FakeQad, Error> {
         let root = relative_path("context root", &self.context_root)?;
@@ -319,6 +355,10 @@ impl FakeQadBuilder {
             .iter()
             .map(|p| relative_path("forbidden path", p))
             .collect::<Result<HashSet<_>, _>>()?;
+        let mut quirks = self.quirks;
+        for (name, value) in &self.quirk_pairs {
+            quirks.set(name, value)?;
+        }
         let initial = self.seeding.generate()?;
         let tenant = Tenant {
             root,
@@ -335,6 +375,7 @@ impl FakeQadBuilder {
             forbidden_paths,
             forbidden_browses: self.forbidden_browses.into_iter().collect(),
             max_page_size: self.max_page_size,
+            quirks,
             seeding: self.seeding,
             envelope: self.envelope,
             dates: self.dates,

@@ -78,9 +78,29 @@ impl Filter {
         }
     }
 
-    fn field(&self) -> &str {
+    pub(crate) fn field(&self) -> &str {
         match self {
             Self::Compare { field, .. } | Self::Range { field, .. } => field,
+        }
+    }
+
+    /// The literal values compared against.
+    pub(crate) fn values(&self) -> Vec<&str> {
+        match self {
+            Self::Compare { value, .. } => vec![value],
+            Self::Range { from, to, .. } => vec![from, to],
+        }
+    }
+
+    /// The domain of a `domainCode,eq,<d>` clause (`<prefix>.domainCode` too).
+    pub(crate) fn domain_eq(&self) -> Option<String> {
+        match self {
+            Self::Compare {
+                field,
+                op: Op::Eq,
+                value,
+            } if field == "domainCode" || field.ends_with(".domainCode") => Some(value.clone()),
+            _ => None,
         }
     }
 

@@ -82,7 +82,8 @@
 //! spelling). Pages count from 1; the fake serves page `n` for either action.
 //! Without `page` or `pageAction` it answers `200` with zero rows and
 //! `HasMoreParams` `"false"`, as QAD does. `pageSize` defaults to 20;
-//! [`FakeQadBuilder::max_page_size`] caps it silently. A bad `page`,
+//! [`FakeQadBuilder::max_page_size`] caps it (offsetting by the served size
+//! and saying `HasMoreParams`). A bad `page`,
 //! `pageSize`, `pageAction` or `filter` is a `400` with bare `errors`; an
 //! unknown browse id a `404`. Rows come in key order.
 //!
@@ -105,6 +106,24 @@
 //!
 //! In browse rows every field is present: a missing value is `""`. Browse rows
 //! carry no `uri`, `domainCode` or nested lines.
+//!
+//! # Quirks: the alternatives to each guess
+//!
+//! Where no public source settles how QAD behaves, the fake serves today's
+//! guess by default and every alternative on request
+//! ([`FakeQadBuilder::quirk`], [`Quirks`]; `ml-fakes --qad-quirk NAME=VALUE`),
+//! named as `qad_client::Behaviour`'s settings:
+//!
+//! | quirk | default | alternatives |
+//! |---|---|---|
+//! | `paging.mode` | `page-number` | `cursor` (`next` moves a cursor per `callId` and browse; `page` ignored; `first` resets), `first-only` (every request gets page 1) |
+//! | `paging.page_size_cap` | `reported` | `<n>`: at most `n` rows a page, pages offset by the *requested* size |
+//! | `scope.domain` | `query` (`domainCode`; rows carry no domain) | `filter` (`filter=<prefix>.domainCode,eq,<d>,literal`), `header` (`x-qad-workspace-id: <d>[_<entity>]`), `rows` (nothing scopes). Outside `query`, rows carry `<prefix>.domainCode` and the first 3 rows have a twin in domain `90OTHER`, served when the request is not scoped the tenant's way. A domain filter is ignored except under `filter`. |
+//! | `filter.date` | `date` | `date-time` (a value without time is a `400`), `rejected`/`none` (`400`), `ignored` (filter dropped), `empty` (zero rows); on fields ending `lastModifiedDate` |
+//! | `order.key` | `key` | `any`: descending key order |
+//! | `attribution.duplicate` | `rejected` (code `2041`) | `creates` (a second record), `server-error` (`500`, Progress-style text) |
+//! | `validate.entity` | `get` | `none`: `GET {entity}` without the key parameter is a `405` |
+//! | `auth.lockout` | `off` | `<n>`: after `n` failed logins in a row even the right password is refused ([`FakeQad::locked`], [`FakeQad::unlock`]); Basic failures do not count |
 //!
 //! # Business documents
 //!
@@ -182,6 +201,7 @@ mod browse;
 mod builder;
 mod documents;
 mod filter;
+mod quirks;
 mod records;
 mod respond;
 mod router;
@@ -198,6 +218,10 @@ use tokio::time::Instant;
 pub use builder::{
     Error, FakeQadBuilder, DEFAULT_ATTRIBUTION_PATH, DEFAULT_CLIENT_ID, DEFAULT_PASSWORD,
     DEFAULT_USERNAME,
+};
+pub use quirks::{
+    CapQuirk, DateQuirk, DomainQuirk, DuplicateQuirk, EntityQuirk, OrderQuirk, PagingQuirk,
+    QuirkError, Quirks,
 };
 pub use records::{Customer, DateStyle, Item, SalesOrder, SalesOrderLine};
 pub use seed::{Dataset, SeedError, Seeding};
@@ -347,6 +371,19 @@ impl FakeQad {
         let mut live = self.live();
         live.tokens.values_mut().for_each(|at| *at = now);
         live.sessions.values_mut().for_each(|at| *at = now);
+    }
+
+    /// Whether `auth.lockout` has locked the user.
+    #[must_use]
+    pub fn locked(&self) -> bool {
+        self.live().locked
+    }
+
+    /// Unlocks the user, as an administrator would after `auth.lockout`.
+    pub fn unlock(&self) {
+        let mut live = self.live();
+        live.locked = false;
+        live.failed_in_row = 0;
     }
 
     /// Switches the business-document envelope.

@@ -1,7 +1,7 @@
 //! The tenant's configuration (fixed at start) and its live state (data,
 //! sessions, attribution records, clock), shared by every handler.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::browse::BrowseKind;
+use super::quirks::Quirks;
 use super::records::DateStyle;
 use super::seed::{Dataset, Seeding};
 
@@ -81,6 +82,7 @@ pub(crate) struct Tenant {
     pub(crate) forbidden_paths: HashSet<String>,
     pub(crate) forbidden_browses: HashSet<String>,
     pub(crate) max_page_size: Option<usize>,
+    pub(crate) quirks: Quirks,
     pub(crate) seeding: Seeding,
     pub(crate) envelope: Envelope,
     pub(crate) dates: DateStyle,
@@ -97,6 +99,9 @@ impl Tenant {
     }
 }
 
+/// Server-side cursors kept at most (`paging.mode = cursor`).
+pub(crate) const MAX_CURSORS: usize = 256;
+
 /// First second of a day's mutations: stamps then count up one second each.
 const FIRST_TICK: u32 = 8 * 3600;
 const LAST_TICK: u32 = 86_399;
@@ -108,7 +113,8 @@ pub(crate) struct Live {
     dates: DateStyle,
     /// Rendered browse rows, dropped whenever the data or the date style changes,
     /// so paging through a large browse renders each row once, not once per page.
-    browse_rows: HashMap<BrowseKind, Arc<Vec<Value>>>,
+    browse_rows: HashMap<(BrowseKind, bool), Arc<Vec<Value>>>,
+    domain: String,
     today: NaiveDate,
     tick: u32,
     /// Bearer token → expiry.
@@ -118,6 +124,13 @@ pub(crate) struct Live {
     /// Attribution records in creation order, without `dataOperation`.
     pub(crate) attributions: Vec<(String, Value)>,
     pub(crate) logins: LoginCounts,
+    /// `paging.mode = cursor`: (callId, browseId) → last page served.
+    /// Bounded: at most [`MAX_CURSORS`] are kept, the oldest dropped first.
+    pub(crate) cursors: VecDeque<((String, String), usize)>,
+    /// Failed logins in a row, for `auth.lockout`.
+    pub(crate) failed_in_row: u32,
+    /// Whether `auth.lockout` has locked the user.
+    pub(crate) locked: bool,
     secrets: StdRng,
     issued: u64,
 }
@@ -129,12 +142,16 @@ impl Live {
             envelope: tenant.envelope,
             dates: tenant.dates,
             browse_rows: HashMap::new(),
+            domain: tenant.domain.clone(),
             today: tenant.today,
             tick: FIRST_TICK,
             tokens: HashMap::new(),
             sessions: HashMap::new(),
             attributions: Vec::new(),
             logins: LoginCounts::default(),
+            cursors: VecDeque::new(),
+            failed_in_row: 0,
+            locked: false,
             // Tokens only need to be unique and unguessable-looking; a seeded
             // generator keeps whole test runs reproducible.
             secrets: StdRng::seed_from_u64(tenant.seeding.seed_value() ^ 0x9e37_79b9_7f4a_7c15),
@@ -168,11 +185,23 @@ impl Live {
     }
 
     /// Every row of a browse, in key order, rendered once per state of the data.
-    pub(crate) fn browse_rows(&mut self, kind: BrowseKind) -> Arc<Vec<Value>> {
-        let (data, dates) = (&self.data, self.dates);
+    ///
+    /// With `domains`, as a tenant whose scope is not the `domainCode`
+    /// parameter serves them: every row carries `<prefix>.domainCode`, and
+    /// the first [`OTHER_DOMAIN_ROWS`] rows each have a twin of another
+    /// domain (same key, `[<domain>]` after its name) right after them.
+    pub(crate) fn browse_rows(&mut self, kind: BrowseKind, domains: bool) -> Arc<Vec<Value>> {
+        let (data, dates, domain) = (&self.data, self.dates, &self.domain);
         self.browse_rows
-            .entry(kind)
-            .or_insert_with(|| Arc::new(kind.render(data, dates)))
+            .entry((kind, domains))
+            .or_insert_with(|| {
+                let rows = kind.render(data, dates);
+                Arc::new(if domains {
+                    with_domains(rows, domain)
+                } else {
+                    rows
+                })
+            })
             .clone()
     }
 
@@ -195,9 +224,80 @@ impl Live {
         stamp
     }
 
+    /// The page a `next` request of this call gets, moving its cursor; a
+    /// `first` request (`next == false`) resets it to page 1.
+    pub(crate) fn cursor_page(&mut self, call: (String, String), next: bool) -> usize {
+        let at = self.cursors.iter().position(|(k, _)| *k == call);
+        let page = match (at, next) {
+            (Some(at), true) => self.cursors[at].1 + 1,
+            _ => 1,
+        };
+        if let Some(at) = at {
+            self.cursors.remove(at);
+        }
+        if self.cursors.len() >= MAX_CURSORS {
+            self.cursors.pop_front();
+        }
+        self.cursors.push_back((call, page));
+        page
+    }
+
+    /// Counts a failed login; locks the user after `limit` in a row.
+    pub(crate) fn login_failed(&mut self, limit: Option<u32>) {
+        self.logins.rejected += 1;
+        self.failed_in_row += 1;
+        if limit.is_some_and(|limit| self.failed_in_row >= limit) {
+            self.locked = true;
+        }
+    }
+
     pub(crate) fn attribution_index(&self, id: &str) -> Option<usize> {
         self.attributions.iter().position(|(key, _)| key == id)
     }
+}
+
+/// Rows of the first browse rows that get a twin in another domain.
+pub(crate) const OTHER_DOMAIN_ROWS: usize = 3;
+
+/// The other domain's code: never the tenant's own.
+pub(crate) fn other_domain(tenant: &str) -> &'static str {
+    if tenant == "90OTHER" {
+        "91OTHER"
+    } else {
+        "90OTHER"
+    }
+}
+
+fn with_domains(rows: Vec<Value>, domain: &str) -> Vec<Value> {
+    let other = other_domain(domain);
+    let mut out = Vec::with_capacity(rows.len() + OTHER_DOMAIN_ROWS);
+    for (at, mut row) in rows.into_iter().enumerate() {
+        let Value::Object(map) = &mut row else {
+            continue;
+        };
+        let prefix = map
+            .keys()
+            .next()
+            .and_then(|k| k.split_once('.'))
+            .map_or_else(String::new, |(p, _)| p.to_owned());
+        let field = format!("{prefix}.domainCode");
+        map.insert(field.clone(), Value::from(domain));
+        let twin = (at < OTHER_DOMAIN_ROWS).then(|| {
+            let mut twin = map.clone();
+            twin.insert(field, Value::from(other));
+            for (key, value) in twin.iter_mut() {
+                if key.ends_with(".addressName") || key.ends_with(".description") {
+                    if let Value::String(text) = value {
+                        text.push_str(&format!(" [{other}]"));
+                    }
+                }
+            }
+            Value::Object(twin)
+        });
+        out.push(row);
+        out.extend(twin);
+    }
+    out
 }
 
 /// Configuration plus live state, behind one lock.
