@@ -49,6 +49,7 @@ impl SourcePage {
                 .filter(|r| !keys.contains(&r.key))
                 .cloned()
                 .collect(),
+            resume_key: self.resume_key.clone(),
         }
     }
 }

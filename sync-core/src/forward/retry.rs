@@ -64,7 +64,11 @@ impl ForwardSync {
         })?;
         let found: BTreeSet<String> = records.iter().map(|r| r.key.clone()).collect();
         let gone = wanted.difference(&found).cloned().collect();
-        let page = SourcePage { records };
+        // Records read by key: no resume position (the retry pass commits no cursor).
+        let page = SourcePage {
+            records,
+            resume_key: None,
+        };
         let rows = match object {
             ObjectKind::Items => page::items(ctx, &page).await?,
             _ => page::customers(ctx, &page).await?,
