@@ -151,9 +151,25 @@ pub struct SyncArgs {
     /// still skips unchanged ones, so this retries records whose write failed).
     #[arg(long)]
     pub full: bool,
+    /// Before reading changes, retry the replay queue: failed and deferred records whose
+    /// backoff has passed, re-read from QAD. On by default.
+    #[arg(long, overrides_with = "no_retry_failed")]
+    pub retry_failed: bool,
+    /// Do not retry the replay queue in this run.
+    #[arg(long, overrides_with = "retry_failed")]
+    pub no_retry_failed: bool,
     /// Print the reports as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl SyncArgs {
+    /// Whether the run retries the replay queue first (`--retry-failed`, the default, unless
+    /// `--no-retry-failed` comes last).
+    #[must_use]
+    pub fn retries_failed(&self) -> bool {
+        !self.no_retry_failed
+    }
 }
 
 /// The outcomes `audit --outcome` accepts.
@@ -171,6 +187,8 @@ pub enum OutcomeArg {
     Rejected,
     /// Failed after retries (replayable).
     Failed,
+    /// Waiting for another write of its record (replayable).
+    Deferred,
 }
 
 /// Options of `audit`.

@@ -67,10 +67,21 @@ impl Progress {
 pub fn page_summary(report: &RunReport) -> String {
     let writes: u64 = report.targets.values().map(|t| t.writes()).sum();
     let failed: u64 = report.targets.values().map(|t| t.failed).sum();
-    format!(
+    let deferred: u64 = report.targets.values().map(|t| t.deferred).sum();
+    let mut line = format!(
         "{} read in {} page(s), {writes} written, {failed} failed",
         report.read, report.pages
-    )
+    );
+    if deferred > 0 {
+        line.push_str(&format!(", {deferred} deferred"));
+    }
+    if let Some(r) = &report.retries {
+        line.push_str(&format!(
+            "; queue: {} retried, {} resolved, {} dead",
+            r.rows, r.resolved, r.dead
+        ));
+    }
+    line
 }
 
 /// Prints `value` as one line of JSON on stdout.
@@ -114,6 +125,19 @@ pub fn run_summary(run: &RunReport) -> String {
     }
     if let Some(tags) = &run.tags {
         counts_line("member tags", tags, &mut out);
+    }
+    if let Some(r) = &run.retries {
+        let _ = writeln!(
+            out,
+            "    replay queue: {} row(s) of {} record(s) retried — {} resolved, {} queued again, {} dead",
+            r.rows, r.records, r.resolved, r.again, r.dead
+        );
+        if r.dead > 0 {
+            let _ = writeln!(
+                out,
+                "      dead rows are no longer retried automatically: `ml-connector audit --outcome failed` lists them, `ml-connector replay --all-failed` sends them"
+            );
+        }
     }
     out
 }
@@ -173,6 +197,13 @@ fn counts_line(label: &str, c: &TargetCounts, out: &mut String) {
         c.rejected_total(),
         c.failed
     );
+    if c.deferred > 0 {
+        let _ = writeln!(
+            out,
+            "        deferred {:>5}  waiting for their member, retried with it",
+            c.deferred
+        );
+    }
     reasons("skipped ", &c.skipped, out);
     reasons("rejected", &c.rejected, out);
 }

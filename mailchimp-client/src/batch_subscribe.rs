@@ -125,18 +125,21 @@ impl BatchSubscribeRequest {
     /// Sends the members, [`BATCH_SUBSCRIBE_LIMIT`] per call, one call after
     /// another, and merges the reports.
     ///
-    /// With `update_existing` (the default) each call is retried although it
-    /// is a `POST`: re-sending the same members sets the same state, so the
-    /// call is idempotent in effect. Without it, calls are not retried.
+    /// Each call is retried through the client's policy although it is a
+    /// `POST`, because re-sending it is safe in both modes: with
+    /// `update_existing` (the default) re-sending the same members sets the
+    /// same state; without it, a member the lost first attempt did add comes
+    /// back as [`BatchErrorCode::ContactExists`] instead of being added twice,
+    /// and the caller handles that address as an existing member.
     ///
     /// # Errors
     ///
     /// - [`Error::InvalidInput`] before any request when an email is blank
     ///   or not an address, or a status is `archived` or unknown (the field
     ///   names the member's index).
-    /// - The API and transport errors of [`Error`] for a failed call. Calls
-    ///   before it were applied; with `update_existing` re-running the whole
-    ///   batch is safe.
+    /// - The API and transport errors of [`Error`] for a call that still
+    ///   failed after its retries. Calls before it were applied; re-running
+    ///   the whole batch is safe (see above).
     ///
     /// Per-member rejections are not errors: they are in
     /// [`BatchReport::errors`].
@@ -159,13 +162,7 @@ impl BatchSubscribeRequest {
                 members: chunk,
                 update_existing: self.update_existing,
             };
-            let part: BatchReport = if self.update_existing {
-                self.client.post_idempotent(&path, &query, &body).await?
-            } else {
-                self.client
-                    .send_json(reqwest::Method::POST, &path, &query, &body)
-                    .await?
-            };
+            let part: BatchReport = self.client.post_idempotent(&path, &query, &body).await?;
             report.merge(part);
         }
         Ok(report)

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `get::<T>(path, &query)` | `GET` of one resource | yes |
 //! | `send_json::<B, T>(Method, path, &query, &body)` | `PUT`/`PATCH`/`POST` with a JSON body and a JSON answer | yes, except `POST` |
-//! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe with `update_existing`); say why in its docs | yes |
+//! | `post_idempotent::<B, T>(path, &query, &body)` | a `POST` that is idempotent in effect (batch subscribe, in both `update_existing` modes); say why in its docs | yes |
 //! | `post_idempotent_no_content::<B>(path, &query, &body)` | a `POST` answered by `204` that is idempotent in effect (member tags) | yes |
 //! | `delete(path, &query)` | `DELETE` (answered by `204`) | yes |
 //! | `get_page::<T>(path, &query, items_key, offset, count)` | one [`Page`] of a collection | yes |

@@ -220,19 +220,54 @@ async fn batch_subscribe_with_update_existing_is_retried() {
 }
 
 #[tokio::test]
-async fn batch_subscribe_without_update_existing_is_not_retried() {
+async fn batch_subscribe_without_update_existing_is_retried_too() {
+    // Safe: a member the first attempt added comes back as "contact exists".
+    let server = MockServer::start().await;
+    let report = json!({"new_members": [{"email_address": "ada@northwind-mfg.com", "status": "subscribed"}],
+        "updated_members": [], "errors": [], "total_created": 1, "total_updated": 0, "error_count": 0});
+    Mock::given(method("POST"))
+        .and(path("/lists/l1"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/lists/l1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(report))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server, common::fast_retry(3)).await;
+    let out = client
+        .list(&ListId::from("l1"))
+        .batch_subscribe(vec![BatchMember::new(
+            "ada@northwind-mfg.com",
+            MemberStatus::Subscribed,
+        )])
+        .update_existing(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.total_created, 1);
+}
+
+#[tokio::test]
+async fn batch_subscribe_gives_up_after_the_policy_attempts() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/lists/l1"))
         .respond_with(ResponseTemplate::new(503))
-        .expect(1)
+        .expect(3)
         .mount(&server)
         .await;
     let client = client(&server, common::fast_retry(3)).await;
     let err = client
         .list(&ListId::from("l1"))
         .batch_subscribe(vec![BatchMember::new(
-            "a@example.com",
+            "ada@northwind-mfg.com",
             MemberStatus::Subscribed,
         )])
         .update_existing(false)

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
+use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetRecord, TargetSystem};
 
 /// The database id of an audit row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -210,6 +210,11 @@ pub struct NewAuditRow {
     pub finished_at: DateTime<Utc>,
     /// The original failed row this row replays.
     pub replay_of: Option<crate::audit::AuditId>,
+    /// Which target record of the source record the row is about. A successful row with a
+    /// target supersedes the earlier failed and deferred rows of the same object, source key and
+    /// target: they leave the replay queue, resolved by it.
+    #[serde(default)]
+    pub target: Option<TargetRecord>,
 }
 
 impl NewAuditRow {
@@ -234,7 +239,15 @@ impl NewAuditRow {
             started_at: now,
             finished_at: now,
             replay_of: None,
+            target: None,
         }
+    }
+
+    /// Sets the target record the row is about (see [`target`](Self::target)).
+    #[must_use]
+    pub fn target(mut self, target: TargetRecord) -> Self {
+        self.target = Some(target);
+        self
     }
 
     /// Sets the operation.
@@ -285,7 +298,8 @@ impl NewAuditRow {
 /// How a failed row was resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolution {
-    /// The row (a successful replay) that resolved it.
+    /// The row that resolved it: a successful replay, or a later successful write of the same
+    /// target that superseded it.
     pub by: AuditId,
     /// When.
     pub at: DateTime<Utc>,
@@ -299,8 +313,24 @@ pub struct AuditRow {
     /// Everything recorded when it was appended.
     #[serde(flatten)]
     pub row: NewAuditRow,
-    /// Set on a failed row once a replay of it succeeded.
+    /// Set on a failed row once a replay of it succeeded, or a later write superseded it.
     pub resolution: Option<Resolution>,
+    /// The automatic retries of a queued row.
+    #[serde(default)]
+    pub retry: RetryState,
+}
+
+/// Where a queued (failed or deferred) row stands in its automatic retries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RetryState {
+    /// Automatic retries made so far.
+    pub retries: u32,
+    /// Not retried automatically before this time (exponential backoff per row).
+    pub next_at: Option<DateTime<Utc>>,
+    /// Set once the automatic retries are exhausted, or a retry found the record no longer
+    /// sendable: the row is *dead*, left for a person (`replay` still sends it on request).
+    pub dead_at: Option<DateTime<Utc>>,
 }
 
 /// Selects audit rows; every set field narrows the selection. Rows come back in id order.
@@ -427,6 +457,9 @@ pub struct OutcomeCounts {
     pub rejected: u64,
     /// Rows with [`Outcome::Failed`].
     pub failed: u64,
+    /// Rows with [`Outcome::Deferred`].
+    #[serde(default)]
+    pub deferred: u64,
 }
 
 impl OutcomeCounts {
@@ -439,6 +472,7 @@ impl OutcomeCounts {
             Outcome::Skipped => &mut self.skipped,
             Outcome::Rejected => &mut self.rejected,
             Outcome::Failed => &mut self.failed,
+            Outcome::Deferred => &mut self.deferred,
         };
         *slot += n;
     }
@@ -446,7 +480,13 @@ impl OutcomeCounts {
     /// All rows counted.
     #[must_use]
     pub fn total(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.skipped + self.rejected + self.failed
+        self.created
+            + self.updated
+            + self.unchanged
+            + self.skipped
+            + self.rejected
+            + self.failed
+            + self.deferred
     }
 }
 
@@ -520,8 +560,9 @@ mod tests {
         for outcome in Outcome::ALL {
             counts.add(*outcome, 2);
         }
-        assert_eq!(counts.total(), 12);
+        assert_eq!(counts.total(), 14);
         assert_eq!(counts.failed, 2);
+        assert_eq!(counts.deferred, 2);
     }
 
     #[test]

@@ -151,7 +151,7 @@ pub mod webhook_receiver;
 pub use error::{Result, ScheduleError, StateError, SyncError, VaultError};
 pub use model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
-    Outcome, RunId, RunStatus, RunTrigger, TargetSystem, UnknownName,
+    Outcome, RunId, RunStatus, RunTrigger, TargetRecord, TargetSystem, UnknownName,
 };
 pub use state::{BatchReceipt, SqliteStateStore, StateBatch, StateStore};
 

@@ -150,6 +150,30 @@ named_enum! {
 }
 
 named_enum! {
+    /// Which target record of a source record an audit row is about: one QAD customer becomes a
+    /// member, its tag set and an e-commerce customer. A successful write of a target supersedes
+    /// the earlier failed rows of the same source record and target.
+    ///
+    /// ```
+    /// use sync_core::TargetRecord;
+    ///
+    /// assert_eq!("member_tags".parse::<TargetRecord>(), Ok(TargetRecord::MemberTags));
+    /// ```
+    pub enum TargetRecord {
+        /// The audience member.
+        Member => "member",
+        /// The member's tag set.
+        MemberTags => "member_tags",
+        /// The e-commerce customer.
+        EcommerceCustomer => "ecommerce_customer",
+        /// The product with its variant.
+        Product => "product",
+        /// The QAD attribution record of a Mailchimp order.
+        Attribution => "attribution",
+    }
+}
+
+named_enum! {
     /// The system an operation is sent to.
     pub enum TargetSystem {
         /// The Mailchimp Marketing API.
@@ -168,6 +192,7 @@ named_enum! {
     /// assert!(Outcome::Updated.is_success());
     /// assert!(!Outcome::Failed.is_success());
     /// assert!(Outcome::Failed.is_replayable());
+    /// assert!(Outcome::Deferred.is_replayable());
     /// assert!(!Outcome::Rejected.is_replayable());
     /// ```
     pub enum Outcome {
@@ -184,6 +209,10 @@ named_enum! {
         Rejected => "rejected",
         /// The write failed after its retries; the row can be replayed.
         Failed => "failed",
+        /// Not written yet because another write it depends on did not succeed in this run (an
+        /// e-commerce customer waits for its member, so Mailchimp never creates that member as
+        /// transactional behind the connector's back). Queued and retried with what it waits for.
+        Deferred => "deferred",
     }
 }
 
@@ -197,7 +226,7 @@ impl Outcome {
     /// Whether a row with this outcome belongs in the replay queue.
     #[must_use]
     pub fn is_replayable(&self) -> bool {
-        matches!(self, Self::Failed)
+        matches!(self, Self::Failed | Self::Deferred)
     }
 }
 
@@ -447,8 +476,8 @@ mod tests {
     }
 
     #[test]
-    fn only_failed_rows_are_replayable() {
+    fn only_failed_and_deferred_rows_are_replayable() {
         let replayable: Vec<_> = Outcome::ALL.iter().filter(|o| o.is_replayable()).collect();
-        assert_eq!(replayable, [&Outcome::Failed]);
+        assert_eq!(replayable, [&Outcome::Failed, &Outcome::Deferred]);
     }
 }

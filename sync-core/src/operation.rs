@@ -79,6 +79,19 @@ pub enum Operation {
         /// The member body, with the new address.
         member: MemberRecord,
     },
+    /// `PATCH /lists/{list_id}/members/{hash}` with only `status`: puts back the status the
+    /// connector meant for a member it created, which Mailchimp made *transactional* behind its
+    /// back (an e-commerce customer written before its member). Only ever sent for a member the
+    /// state store records as created by the connector with that intended status, never over a
+    /// person's choice.
+    RestoreMemberStatus {
+        /// The audience.
+        list_id: String,
+        /// The member's address.
+        email_address: String,
+        /// The status the connector meant.
+        status: MemberStatus,
+    },
     /// `POST /lists/{list_id}/members/{hash}/tags`.
     SetMemberTags {
         /// The audience.
@@ -124,6 +137,14 @@ impl Operation {
             } => (
                 Method::Patch,
                 format!("/lists/{list_id}/members/{}", hash(old_email_address)),
+            ),
+            Self::RestoreMemberStatus {
+                list_id,
+                email_address,
+                ..
+            } => (
+                Method::Patch,
+                format!("/lists/{list_id}/members/{}", hash(email_address)),
             ),
             Self::SetMemberTags {
                 list_id,
@@ -285,6 +306,27 @@ impl Executor {
                 old_email_address,
                 member,
             } => self.change_email(list_id, old_email_address, member).await,
+            Operation::RestoreMemberStatus {
+                list_id,
+                email_address,
+                status,
+            } => {
+                self.calls.count("mailchimp member_patch");
+                // The client's parse keeps any name (unknown ones as they are): it cannot fail.
+                let Ok(status) = status.as_str().parse::<mailchimp_client::MemberStatus>();
+                self.mailchimp
+                    .list(&ListId::from(list_id.as_str()))
+                    .members()
+                    .update(&SubscriberHash::from_email(email_address))
+                    .status(status)
+                    .send()
+                    .await
+                    .map(|written| Applied {
+                        created: None,
+                        member_status: written.status.as_ref().and_then(status_from_client),
+                    })
+                    .map_err(classify)
+            }
             Operation::SetMemberTags {
                 list_id,
                 email_address,

@@ -26,6 +26,7 @@
 //! ```
 
 mod mailchimp;
+mod policy;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ use crate::model::{Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{StateBatch, StateStore};
 
 pub use mailchimp::MailchimpReplay;
+pub use policy::RetryPolicy;
 
 /// One replay attempt: its audit row and the state it changes (hashes of what was written).
 #[derive(Debug)]
@@ -169,27 +171,35 @@ impl Replayer {
             }
             return Ok(());
         }
-        // Keyset pages over the failed rows, so rows failing again are not met twice.
-        let base = match filter {
-            ReplayFilter::Run(id) => AuditQuery::new().run(*id),
-            ReplayFilter::Object(object) => AuditQuery::new().object(*object),
-            _ => AuditQuery::new(),
-        }
-        .outcome(Outcome::Failed)
-        .limit(PAGE);
-        let mut after = None;
-        loop {
-            let mut query = base.clone();
-            query.after = after;
-            let rows = self.state.query_audit(&query).await?;
-            let Some(last) = rows.last() else {
-                return Ok(());
-            };
-            after = Some(last.id);
-            for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
-                self.replay_row(row, run, report).await?;
+        // Keyset pages over the failed, then the deferred rows, so rows failing again are not
+        // met twice.
+        for outcome in [Outcome::Failed, Outcome::Deferred] {
+            let base = match filter {
+                ReplayFilter::Run(id) => AuditQuery::new().run(*id),
+                ReplayFilter::Object(object) => AuditQuery::new().object(*object),
+                _ => AuditQuery::new(),
+            }
+            .outcome(outcome)
+            .limit(PAGE);
+            let mut after = None;
+            loop {
+                let mut query = base.clone();
+                query.after = after;
+                let rows = self.state.query_audit(&query).await?;
+                let Some(last) = rows.last() else {
+                    break;
+                };
+                after = Some(last.id);
+                for row in rows.iter().filter(|r| is_pending(r) && r.row.run_id != run) {
+                    // An earlier attempt of the same record may have superseded it since.
+                    let current = self.state.audit_row(row.id).await?;
+                    if let Some(row) = current.filter(is_pending) {
+                        self.replay_row(&row, run, report).await?;
+                    }
+                }
             }
         }
+        Ok(())
     }
 
     async fn replay_row(

@@ -26,6 +26,10 @@ pub struct TargetCounts {
     pub rejected: BTreeMap<String, u64>,
     /// Records whose write failed (replayable).
     pub failed: u64,
+    /// Records not written because what they wait for did not succeed (an e-commerce customer
+    /// whose member write failed); queued and retried with it.
+    #[serde(default)]
+    pub deferred: u64,
 }
 
 impl TargetCounts {
@@ -44,6 +48,7 @@ impl TargetCounts {
             Outcome::Skipped => *self.skipped.entry(reason()).or_default() += 1,
             Outcome::Rejected => *self.rejected.entry(reason()).or_default() += 1,
             Outcome::Failed => self.failed += 1,
+            Outcome::Deferred => self.deferred += 1,
         }
     }
 
@@ -68,7 +73,12 @@ impl TargetCounts {
     /// All records counted.
     #[must_use]
     pub fn total(&self) -> u64 {
-        self.writes() + self.unchanged + self.skipped_total() + self.rejected_total() + self.failed
+        self.writes()
+            + self.unchanged
+            + self.skipped_total()
+            + self.rejected_total()
+            + self.failed
+            + self.deferred
     }
 }
 
@@ -107,6 +117,9 @@ pub struct RunReport {
     pub targets: BTreeMap<ObjectKind, TargetCounts>,
     /// Member tag updates, when tags are mapped (one call per member whose tags changed).
     pub tags: Option<TargetCounts>,
+    /// The replay queue's part of the run (rows retried before the new reads), when it retried.
+    #[serde(default)]
+    pub retries: Option<RetryCounts>,
     /// Calls made to each system, by kind (for example `mailchimp batch_subscribe`). Client-level
     /// retries of one call count once.
     pub calls: BTreeMap<String, u64>,
@@ -129,6 +142,7 @@ impl RunReport {
             pages: 0,
             targets: BTreeMap::new(),
             tags: None,
+            retries: None,
             calls: BTreeMap::new(),
             elapsed: Duration::ZERO,
         }
@@ -164,13 +178,14 @@ impl fmt::Display for RunReport {
         for (kind, c) in &self.targets {
             writeln!(
                 f,
-                "  {kind}: {} created, {} updated, {} unchanged, {} skipped, {} rejected, {} failed",
+                "  {kind}: {} created, {} updated, {} unchanged, {} skipped, {} rejected, {} failed, {} deferred",
                 c.created,
                 c.updated,
                 c.unchanged,
                 c.skipped_total(),
                 c.rejected_total(),
-                c.failed
+                c.failed,
+                c.deferred
             )?;
             for (reason, n) in &c.skipped {
                 writeln!(f, "    skipped {n}: {reason}")?;
@@ -188,11 +203,36 @@ impl fmt::Display for RunReport {
                 t.failed
             )?;
         }
+        if let Some(r) = &self.retries {
+            writeln!(
+                f,
+                "  retried {} queued row(s) of {} record(s): {} resolved, {} queued again, {} dead",
+                r.rows, r.records, r.resolved, r.again, r.dead
+            )?;
+        }
         for (kind, n) in &self.calls {
             writeln!(f, "  calls {kind}: {n}")?;
         }
         Ok(())
     }
+}
+
+/// What a run's retry of the replay queue did (counted in queued rows; the records it re-read
+/// and wrote are in the report's target counts too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RetryCounts {
+    /// Queued rows retried: those due, and the other queued rows of the same records.
+    pub rows: u64,
+    /// Source records re-read from QAD and re-mapped for them.
+    pub records: u64,
+    /// Rows resolved: their target now holds the current mapping.
+    pub resolved: u64,
+    /// Rows that stay queued for a later retry (backoff).
+    pub again: u64,
+    /// Rows that became dead in this run: their retries are exhausted, or their source record is
+    /// gone or no longer sendable. `audit --outcome failed` lists them; `replay` still sends them.
+    pub dead: u64,
 }
 
 mod duration_ms {

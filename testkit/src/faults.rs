@@ -12,6 +12,11 @@
 //! Every request draws the same amount of randomness whatever its outcome, so the same seed and the same
 //! request order give the same fault sequence. [`Faults::reset`] reseeds and clears the log.
 //!
+//! Besides the drawn faults, [`Faults::fail_next`] scripts one fault for the next `n` requests of a route
+//! (for example "the next batch subscribe answers 503"); a scripted fault wins over the drawn one. Only
+//! a script can inject [`FaultKind::LostResponse`]: the request is handled, then the connection is dropped
+//! before the answer, as when a response is lost on its way back.
+//!
 //! The handle is cheap to clone and can be changed while the server runs (turn faults on after seeding
 //! data, for example). Waits race the server's shutdown signal, so stopping a [`FakeServer`] is prompt.
 //!
@@ -225,6 +230,9 @@ pub enum FaultKind {
     DroppedConnection,
     /// The real response, sent late.
     SlowResponse,
+    /// The request is handled (its writes happen), then the connection closes without the answer.
+    /// Only injected by [`Faults::fail_next`].
+    LostResponse,
 }
 
 impl fmt::Display for FaultKind {
@@ -236,6 +244,7 @@ impl fmt::Display for FaultKind {
             Self::BareForbidden => "bare 403",
             Self::DroppedConnection => "dropped connection",
             Self::SlowResponse => "slow response",
+            Self::LostResponse => "lost response",
         })
     }
 }
@@ -266,6 +275,8 @@ struct FaultState {
     rng: StdRng,
     default: FaultConfig,
     routes: Vec<(Method, String, FaultConfig)>,
+    /// Scripted faults: route, fault, how many more requests get it.
+    scripted: Vec<(Method, String, FaultKind, u32)>,
     injected: Vec<InjectedFault>,
 }
 
@@ -301,6 +312,7 @@ impl Faults {
                 rng: StdRng::seed_from_u64(seed),
                 default,
                 routes: Vec::new(),
+                scripted: Vec::new(),
                 injected: Vec::new(),
             })),
             responder: problem_response,
@@ -315,6 +327,7 @@ impl Faults {
                 rng: StdRng::seed_from_u64(0),
                 default: FaultConfig::none(),
                 routes: Vec::new(),
+                scripted: Vec::new(),
                 injected: Vec::new(),
             })),
             responder: problem_response,
@@ -359,9 +372,32 @@ impl Faults {
         Ok(())
     }
 
-    /// Removes every per-route override.
+    /// Removes every per-route override and every scripted fault.
     pub fn clear_routes(&self) {
-        self.lock().routes.clear();
+        let mut state = self.lock();
+        state.routes.clear();
+        state.scripted.clear();
+    }
+
+    /// Answers the next `n` requests of `method` + `route` (the axum route pattern, as in
+    /// [`set_route`](Self::set_route)) with `kind`, whatever the configured probabilities; later
+    /// requests are drawn as usual. A later call for the same route replaces the earlier one.
+    ///
+    /// ```
+    /// use axum::{http::Method, routing::post, Router};
+    /// use testkit::faults::{FaultKind, Faults};
+    ///
+    /// let faults = Faults::disabled();
+    /// faults.fail_next(Method::POST, "/lists/{id}", 1, FaultKind::ServiceUnavailable);
+    /// let router = faults.wrap(Router::new().route("/lists/{id}", post(|| async { "{}" })));
+    /// # let _ = router;
+    /// ```
+    pub fn fail_next(&self, method: Method, route: &str, n: u32, kind: FaultKind) {
+        let mut state = self.lock();
+        state
+            .scripted
+            .retain(|(m, r, _, _)| !(*m == method && r == route));
+        state.scripted.push((method, route.to_owned(), kind, n));
     }
 
     /// The seed in use.
@@ -402,7 +438,16 @@ impl Faults {
             .unwrap_or_else(|| state.default.clone());
         let roll: f64 = state.rng.random();
         let jitter_share: f64 = state.rng.random();
-        let fault = config.pick(roll);
+        let scripted = state
+            .scripted
+            .iter_mut()
+            .find(|(m, r, _, left)| m == method && r == route && *left > 0)
+            .map(|(_, _, kind, left)| {
+                *left -= 1;
+                *kind
+            });
+        state.scripted.retain(|(_, _, _, left)| *left > 0);
+        let fault = scripted.or_else(|| config.pick(roll));
         if let Some(kind) = fault {
             state.injected.push(InjectedFault {
                 method: method.to_string(),
@@ -476,23 +521,33 @@ async fn inject(State(faults): State<Faults>, request: Request, next: Next) -> R
             .status(StatusCode::FORBIDDEN)
             .body(Body::empty())
             .unwrap_or_else(|_| StatusCode::FORBIDDEN.into_response()),
-        Some(FaultKind::DroppedConnection) => match conn {
-            Some(conn) => {
-                conn.drop_connection();
-                // Never reaches the client: the connection fails on the first write.
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
-            // Served outside FakeServer: fail mid-body, the closest a handler can get.
-            None => Response::new(Body::from_stream(futures::stream::once(async {
-                Err::<bytes::Bytes, _>(std::io::Error::other(
-                    "connection dropped by fault injection",
-                ))
-            }))),
-        },
+        Some(FaultKind::DroppedConnection) => dropped(conn.as_ref()),
+        Some(FaultKind::LostResponse) => {
+            // Handled first: its writes happen, only the answer is lost.
+            let _ = next.run(request).await;
+            dropped(conn.as_ref())
+        }
         Some(FaultKind::SlowResponse) => {
             sleep_unless_shutdown(plan.slow_delay, conn.as_ref()).await;
             next.run(request).await
         }
+    }
+}
+
+/// Closes the connection without an answer.
+fn dropped(conn: Option<&ConnectionInfo>) -> Response {
+    match conn {
+        Some(conn) => {
+            conn.drop_connection();
+            // Never reaches the client: the connection fails on the first write.
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        // Served outside FakeServer: fail mid-body, the closest a handler can get.
+        None => Response::new(Body::from_stream(futures::stream::once(async {
+            Err::<bytes::Bytes, _>(std::io::Error::other(
+                "connection dropped by fault injection",
+            ))
+        }))),
     }
 }
 

@@ -363,3 +363,45 @@ async fn servers_get_distinct_loopback_ports() {
     }
     assert!(refused, "server still answering after drop");
 }
+
+#[tokio::test]
+async fn a_scripted_fault_hits_the_next_requests_of_its_route_only() {
+    let faults = Faults::disabled();
+    faults.fail_next(Method::GET, "/items/{id}", 2, FaultKind::ServiceUnavailable);
+    let server = serve(&faults, &Stats::new()).await;
+    let client = reqwest::Client::new();
+    let item = format!("{}/items/1", server.base_url());
+    let ping = format!("{}/ping", server.base_url());
+    assert_eq!(status_of(&client, &ping).await, Some(200));
+    assert_eq!(status_of(&client, &item).await, Some(503));
+    assert_eq!(status_of(&client, &item).await, Some(503));
+    assert_eq!(status_of(&client, &item).await, Some(200));
+    assert_eq!(faults.injected().len(), 2);
+}
+
+#[tokio::test]
+async fn a_lost_response_is_handled_then_dropped() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let handled = Arc::new(AtomicU32::new(0));
+    let counter = handled.clone();
+    let router = Router::new().route(
+        "/items/{id}",
+        axum::routing::put(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "stored"
+            }
+        }),
+    );
+    let faults = Faults::disabled();
+    faults.fail_next(Method::PUT, "/items/{id}", 1, FaultKind::LostResponse);
+    let server = FakeServer::start(faults.wrap(router)).await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/items/1", server.base_url());
+    assert!(client.put(&url).send().await.is_err(), "the answer is lost");
+    assert_eq!(handled.load(Ordering::SeqCst), 1, "but the write happened");
+    let again = client.put(&url).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    assert_eq!(handled.load(Ordering::SeqCst), 2);
+}

@@ -29,6 +29,7 @@ fn outcome(arg: OutcomeArg) -> Outcome {
         OutcomeArg::Skipped => Outcome::Skipped,
         OutcomeArg::Rejected => Outcome::Rejected,
         OutcomeArg::Failed => Outcome::Failed,
+        OutcomeArg::Deferred => Outcome::Deferred,
     }
 }
 

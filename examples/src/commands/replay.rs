@@ -1,10 +1,8 @@
-//! `replay`: send the operations of failed audit rows again.
+//! `replay`: retry failed and deferred audit rows (Mailchimp rows re-mapped from QAD as it is now).
 
 use sync_core::audit::{AuditId, ReplayFilter};
-use sync_core::operation::Executor;
 use sync_core::orders::AttributionReplay;
 use sync_core::replay::{MailchimpReplay, Replayer};
-use sync_core::report::CallLog;
 
 use crate::cli::{Cli, ReplayArgs};
 use crate::commands::audit::parse_run;
@@ -30,9 +28,10 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<()> {
         }
     };
     let conn = Connection::open(Setup::load(cli)?).await?;
-    let mut replayer = Replayer::new(conn.state_dyn()).handler(MailchimpReplay::new(
-        Executor::new(conn.mailchimp.clone(), CallLog::new()),
-    ));
+    // Mailchimp rows are re-mapped from their QAD records as they are now, never re-sent as
+    // recorded (a newer write may have reached the target since).
+    let mut replayer =
+        Replayer::new(conn.state_dyn()).handler(MailchimpReplay::remapping(conn.forward()?));
     if let Some(orders) = conn.orders()? {
         replayer = replayer.handler(AttributionReplay::new(orders));
     }

@@ -44,9 +44,11 @@ impl Engines {
             }
             return Ok(());
         }
+        // Every cycle retries the object's replay queue first (backoff per row, then dead).
         let options = RunOptions::new()
             .trigger(ctx.trigger)
-            .cancel(ctx.cancel.clone());
+            .cancel(ctx.cancel.clone())
+            .retry_failed(true);
         let report = self.forward.run(object, options).await?;
         tracing::info!(%object, status = %report.status, read = report.read, "run done");
         eprintln!("{object}: {} — {}", report.status, page_summary(&report));

@@ -39,13 +39,29 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
     };
     let wants = |object: OnlyObject| args.only.is_none_or(|only| only == object);
     if wants(OnlyObject::Customers) {
-        out.runs
-            .push(forward_run(&forward, ObjectKind::Customers, args.dry_run, args.full).await?);
+        out.runs.push(
+            forward_run(
+                &forward,
+                ObjectKind::Customers,
+                args.dry_run,
+                args.full,
+                args.retries_failed(),
+            )
+            .await?,
+        );
     }
     if wants(OnlyObject::Items) {
         if conn.sync_config().store.is_some() {
-            out.runs
-                .push(forward_run(&forward, ObjectKind::Items, args.dry_run, args.full).await?);
+            out.runs.push(
+                forward_run(
+                    &forward,
+                    ObjectKind::Items,
+                    args.dry_run,
+                    args.full,
+                    args.retries_failed(),
+                )
+                .await?,
+            );
         } else {
             out.notes
                 .push("items skipped: no [sync.store] to write products to".into());
@@ -90,7 +106,8 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<()> {
     }
 }
 
-/// One forward run of `object`, with progress on stderr.
+/// One forward run of `object`, with progress on stderr; with `retry_failed` it retries the
+/// object's replay queue first.
 ///
 /// # Errors
 ///
@@ -100,6 +117,7 @@ pub async fn forward_run(
     object: ObjectKind,
     dry_run: bool,
     full: bool,
+    retry_failed: bool,
 ) -> AppResult<RunReport> {
     let label = if dry_run {
         format!("{object} (dry run)")
@@ -110,6 +128,7 @@ pub async fn forward_run(
     let options = RunOptions::new()
         .dry_run(dry_run)
         .full(full)
+        .retry_failed(retry_failed)
         .on_progress(progress.for_forward_run());
     let report = forward
         .run(object, options)

@@ -21,6 +21,16 @@
 //!    the successful writes, learned member statuses, one audit row per record and target, and
 //!    the cursor.
 //!
+//! A customer's e-commerce record waits for its member: when the member write fails, the
+//! e-commerce customer is not written in that run but recorded
+//! [`Deferred`](crate::Outcome::Deferred), because Mailchimp would otherwise create the missing
+//! member itself, as *transactional*, behind the connector's back.
+//!
+//! With [`RunOptions::retry_failed`] a run first retries the object's replay queue (failed and
+//! deferred rows whose backoff has passed), re-reading those records from QAD by key and handling
+//! them like a page; see the `retry` module's rules below. A successful write of a target
+//! supersedes the earlier queued rows of the same target, in every run.
+//!
 //! Before any e-commerce write the store is ensured (store first), with `is_syncing: true` during
 //! a backfill (a run with no committed cursor) and set back to false afterwards, also when the
 //! run fails.
@@ -34,6 +44,7 @@
 mod audience;
 mod page;
 mod read;
+mod retry;
 mod rows;
 mod store;
 
@@ -51,6 +62,7 @@ use crate::config::SyncConfig;
 use crate::error::{Result, SyncError};
 use crate::model::{Cursor, ObjectKind, RunId, RunStatus, RunTrigger};
 use crate::operation::Executor;
+use crate::replay::RetryPolicy;
 use crate::report::{CallLog, RunReport};
 use crate::state::{StateBatch, StateStore};
 
@@ -76,6 +88,8 @@ pub struct RunOptions {
     cancel: Option<CancellationToken>,
     max_pages: Option<u64>,
     full: bool,
+    retry_failed: bool,
+    retry_policy: RetryPolicy,
     progress: Option<ProgressFn>,
 }
 
@@ -87,6 +101,8 @@ impl fmt::Debug for RunOptions {
             .field("cancel", &self.cancel)
             .field("max_pages", &self.max_pages)
             .field("full", &self.full)
+            .field("retry_failed", &self.retry_failed)
+            .field("retry_policy", &self.retry_policy)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -140,6 +156,25 @@ impl RunOptions {
     #[must_use]
     pub fn full(mut self, full: bool) -> Self {
         self.full = full;
+        self
+    }
+
+    /// Before reading what changed, retry the object's replay queue: the failed and deferred
+    /// rows whose backoff has passed, re-mapped from their QAD records as they are now (never a
+    /// recorded payload). Each retry that does not succeed counts against the row's
+    /// [`RetryPolicy`]; a row out of retries is *dead* and left for a person. Off by default; the
+    /// scheduler and `ml-connector sync` turn it on. Ignored in dry runs.
+    #[must_use]
+    pub fn retry_failed(mut self, retry: bool) -> Self {
+        self.retry_failed = retry;
+        self
+    }
+
+    /// The backoff and bound of the retries of [`retry_failed`](Self::retry_failed) (default
+    /// [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
         self
     }
 
@@ -220,6 +255,12 @@ impl ForwardSync {
     #[must_use]
     pub fn config(&self) -> &SyncConfig {
         &self.config
+    }
+
+    /// The Mailchimp client.
+    #[must_use]
+    pub fn mailchimp_client(&self) -> &mailchimp_client::Client {
+        &self.mailchimp
     }
 
     /// Runs one source object: [`ObjectKind::Customers`] (members and e-commerce customers) or
@@ -370,6 +411,29 @@ impl ForwardSync {
         let mut audience = Audience::default();
         let mut newest: Option<NaiveDate> = watermark.map(|w| w.date_naive());
         let cancel = options.cancel.clone().unwrap_or_default();
+        if options.retry_failed && !options.dry_run {
+            let mut ctx = PageContext {
+                config: &self.config,
+                state: self.state.as_ref(),
+                executor: &executor,
+                dry_run: false,
+                dry_claims: &mut dry_claims,
+                audience: &mut audience,
+            };
+            let retried = self
+                .retry_queue(
+                    &mut ctx,
+                    object,
+                    report.run_id,
+                    options.retry_policy,
+                    calls,
+                    report,
+                )
+                .await;
+            if let Err(err) = retried {
+                return Stop::Failed(format!("retrying the replay queue failed: {}", chain(&err)));
+            }
+        }
         loop {
             if cancel.is_cancelled() || options.max_pages.is_some_and(|max| report.pages >= max) {
                 return Stop::Cancelled;
@@ -398,7 +462,7 @@ impl ForwardSync {
                 ObjectKind::Items => page::items(&mut ctx, &page).await,
                 _ => page::customers(&mut ctx, &page).await,
             };
-            let rows = match rows {
+            let mut rows = match rows {
                 Ok(rows) => rows,
                 Err(err) => return Stop::Failed(chain(&err)),
             };
@@ -409,7 +473,18 @@ impl ForwardSync {
                     page.last_key().map(str::to_owned),
                     Some(report.run_id),
                 );
-                let batch = rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                let retried = match self
+                    .link_failures(object, &mut rows, options.retry_policy)
+                    .await
+                {
+                    Ok(retried) => retried,
+                    Err(err) => return Stop::Failed(chain(&err)),
+                };
+                let mut batch =
+                    rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
+                if let Some(mark) = retried {
+                    batch = batch.retried(mark);
+                }
                 if let Err(err) = self.state.apply(batch).await {
                     return Stop::Failed(format!("committing a page failed: {}", chain(&err)));
                 }

@@ -82,7 +82,8 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
     if ctx.config.ecommerce_customers {
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
-            rows.extend(ecommerce_customers(ctx, page, &store.id, &held).await?);
+            let waiting = memberless(&rows);
+            rows.extend(ecommerce_customers(ctx, page, &store.id, &held, &waiting).await?);
         }
     }
     Ok(rows)
@@ -94,6 +95,17 @@ fn unmoved(rows: &[Row]) -> BTreeSet<String> {
     rows.iter()
         .filter(|r| !r.tags && !r.outcome.is_success())
         .filter(|r| matches!(r.op, Some(Operation::ChangeMemberEmail { .. })))
+        .map(|r| r.source_key.clone())
+        .collect()
+}
+
+/// Customers whose member write did not succeed in this run (failed, or itself deferred): their
+/// e-commerce customer waits, since Mailchimp would create the missing member as transactional
+/// (or keep an outdated one linked) behind the connector's back.
+fn memberless(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members)
+        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
         .map(|r| r.source_key.clone())
         .collect()
 }
@@ -220,8 +232,13 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         })
         .collect();
     let current = current_statuses(ctx, &list_id, &batched, &statuses).await;
+    let on_list: BTreeSet<String> = current.keys().cloned().collect();
+    let sent_from = rows.len();
     rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone(), current)).await);
     rows.extend(execute(ctx, single, Sending::Each).await);
+    if !ctx.dry_run {
+        intents(ctx, &list_id, &mut rows[sent_from..], &on_list).await?;
+    }
 
     // Tags, for members that reached (or already matched) Mailchimp.
     let ok: BTreeSet<&str> = rows
@@ -236,6 +253,100 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let tag_rows = tags(ctx, &list_id, tagged).await?;
     rows.extend(tag_rows);
     Ok(rows)
+}
+
+/// Remembers the status the connector meant for the members it creates (or tries to create:
+/// a failed attempt may still lead Mailchimp to create the member, from a later e-commerce
+/// write), and puts back that status where a write finds one of them *transactional*, which
+/// only Mailchimp's side effects make it (never a person's choice).
+///
+/// A member is the connector's when it had no intent recorded, was not on the list when read,
+/// had no stored hash, and the write created it, reported the intended status, or failed.
+async fn intents(
+    ctx: &PageContext<'_>,
+    list_id: &str,
+    rows: &mut [Row],
+    on_list: &BTreeSet<String>,
+) -> Result<()> {
+    let emails: Vec<String> = rows.iter().filter_map(|r| r.email.clone()).collect();
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let stored = ctx.state.member_intents(&emails).await?;
+    let mut restore = Vec::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        let Some(email) = row.email.clone() else {
+            continue;
+        };
+        let intended = match &row.op {
+            Some(
+                Operation::UpsertMember { member, .. } | Operation::SubscribeMember { member, .. },
+            ) => member
+                .status_if_new
+                .to_client()
+                .as_str()
+                .parse::<MemberStatus>()
+                .ok(),
+            _ => None,
+        };
+        match stored.get(&email) {
+            Some(MemberStatus::Subscribed)
+                if row.outcome.is_success()
+                    && row.reported == Some(MemberStatus::Transactional) =>
+            {
+                restore.push((
+                    i,
+                    Operation::RestoreMemberStatus {
+                        list_id: list_id.to_owned(),
+                        email_address: email,
+                        status: MemberStatus::Subscribed,
+                    },
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let ours = !row.known
+                    && !on_list.contains(&email)
+                    && (row.outcome == Outcome::Failed
+                        || row.created == Some(true)
+                        || (row.created.is_none()
+                            && row.reported.is_some()
+                            && row.reported == intended));
+                if let (true, Some(intended)) = (ours, intended) {
+                    row.intent = Some((email, intended));
+                }
+            }
+        }
+    }
+    if restore.is_empty() {
+        return Ok(());
+    }
+    let ops: Vec<Operation> = restore.iter().map(|(_, op)| op.clone()).collect();
+    let results = ctx.executor.execute_all(&ops, ctx.config.concurrency).await;
+    for ((i, _), result) in restore.into_iter().zip(results) {
+        let Some(row) = rows.get_mut(i) else {
+            continue;
+        };
+        match result {
+            Ok(applied) => {
+                row.reported = applied.member_status;
+                row.reason = Some(
+                    "member was transactional behind the connector's back: put back to subscribed"
+                        .into(),
+                );
+            }
+            Err(not) => {
+                // Not stored: the next run writes the member again and retries this.
+                row.outcome = Outcome::Failed;
+                row.hash = None;
+                row.reason = Some(format!(
+                    "member is transactional behind the connector's back; putting back subscribed failed: {}",
+                    not.reason()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The current Mailchimp statuses of the `batched` members that are on the list, read once per
@@ -395,6 +506,7 @@ async fn ecommerce_customers(
     page: &SourcePage,
     store_id: &str,
     held: &BTreeSet<String>,
+    waiting: &BTreeSet<String>,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
@@ -427,6 +539,13 @@ async fn ecommerce_customers(
         };
         if hashes.get(&id) == Some(&hash) {
             rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        if waiting.contains(&key) {
+            let reason = "waits for its member, whose write did not succeed in this run".to_owned();
+            let mut row = Row::decided(kind, &key, Outcome::Deferred, Some(reason));
+            row.op = Some(op);
+            rows.push(row);
             continue;
         }
         pending.push(Pending {

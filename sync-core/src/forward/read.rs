@@ -93,3 +93,47 @@ pub(crate) async fn read_pages<T>(
         }
     }
 }
+
+/// Reads the current records of `keys` (one browse filtered on the key each, `concurrency` at
+/// a time), in key order; keys QAD no longer has are absent.
+pub(crate) async fn read_keys<T>(
+    reader: Reader<T>,
+    key_field: &'static str,
+    keys: Vec<String>,
+    concurrency: usize,
+    calls: CallLog,
+) -> qad_client::Result<Vec<SourceRecord>>
+where
+    T: Record + serde::Serialize,
+{
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let pages: Vec<Vec<SourceRecord>> = stream::iter(keys)
+        .map(|key| {
+            let reader = reader
+                .clone()
+                .count(1)
+                .filter(key_field, FilterOp::Eq, key.clone());
+            let calls = calls.clone();
+            async move {
+                calls.count("qad read_by_key");
+                let page = reader.send().await?;
+                Ok::<_, qad_client::Error>(
+                    page.items
+                        .into_iter()
+                        .filter(|record| record.key() == key)
+                        .map(|record| SourceRecord {
+                            key: record.key(),
+                            modified: record.stamp().date,
+                            fields: SourceFields::of(&record),
+                        })
+                        .collect(),
+                )
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut records: Vec<SourceRecord> = pages.into_iter().flatten().collect();
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(records)
+}

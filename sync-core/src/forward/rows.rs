@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::NewAuditRow;
 use crate::model::{
     ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome, RunId,
+    TargetRecord,
 };
 use crate::operation::{Applied, NotApplied, OpResult, Operation};
 use crate::state::StateBatch;
@@ -32,11 +33,34 @@ pub(crate) struct Row {
     pub learned: Option<MemberStatusRecord>,
     /// A member's tag update rather than a record of its own (counted apart).
     pub tags: bool,
+    /// The queued row this row retries, when it did not succeed (so it is not queued twice).
+    pub replay_of: Option<crate::audit::AuditId>,
+    /// The member's email, for member writes.
+    pub email: Option<String>,
+    /// Whether the target said it created the record (see [`Applied::created`]).
+    pub created: Option<bool>,
+    /// The member's status as the write reported it.
+    pub reported: Option<MemberStatus>,
+    /// Remembered: the connector created (or tried to create) this member meaning this status.
+    pub intent: Option<(String, MemberStatus)>,
+    /// Whether a hash was stored for the target before the write.
+    pub known: bool,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
 }
 
 impl Row {
+    /// Which target record of its source record the row is about.
+    pub(crate) fn target_record(&self) -> Option<TargetRecord> {
+        match self.target {
+            _ if self.tags => Some(TargetRecord::MemberTags),
+            ObjectKind::Members => Some(TargetRecord::Member),
+            ObjectKind::EcommerceCustomers => Some(TargetRecord::EcommerceCustomer),
+            ObjectKind::Products => Some(TargetRecord::Product),
+            _ => None,
+        }
+    }
+
     /// The row of a record whose hash matched: no call.
     pub(crate) fn unchanged(target: ObjectKind, source_key: &str, op: Operation) -> Row {
         let mut row = Row::decided(target, source_key, Outcome::Unchanged, None);
@@ -64,6 +88,12 @@ impl Row {
             retired: Vec::new(),
             learned: None,
             tags: false,
+            replay_of: None,
+            email: None,
+            created: None,
+            reported: None,
+            intent: None,
+            known: false,
             started_at: now,
             finished_at: now,
         }
@@ -109,6 +139,8 @@ impl Pending {
         row.started_at = started_at;
         row.called = true;
         row.tags = self.tags;
+        row.email.clone_from(&self.email);
+        row.known = self.known;
         let learn = |status: MemberStatus, reason: Option<String>| {
             self.email
                 .as_deref()
@@ -119,6 +151,8 @@ impl Pending {
                 created,
                 member_status,
             }) => {
+                row.created = created;
+                row.reported = member_status;
                 row.outcome = match created.unwrap_or(!self.known) {
                     true => Outcome::Created,
                     false => Outcome::Updated,
@@ -165,9 +199,14 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         if let Some(status) = &row.learned {
             batch = batch.remember_member_status(status.clone());
         }
+        if let Some((email, status)) = &row.intent {
+            batch = batch.intend_member_status(email.clone(), *status);
+        }
         let mut audit = NewAuditRow::new(run_id, object, row.source_key.clone(), row.outcome)
             .attempts(u32::from(row.called))
             .times(row.started_at, row.finished_at);
+        audit.target = row.target_record();
+        audit.replay_of = row.replay_of;
         if let Some(op) = &row.op {
             audit = audit.operation(op.target());
             // An unchanged record's operation says which target it is; its body is not kept.

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use super::config::{OrdersConfig, SalesOrderMatch};
 use super::map::{attribution_record, order_fingerprint, Resolved};
-use crate::audit::{AuditId, AuditQuery, Method, NewAuditRow, TargetOperation};
+use crate::audit::{AuditId, Method, NewAuditRow, TargetOperation};
 use crate::error::{Result, SyncError};
-use crate::model::{ContentHash, ObjectKind, Outcome, RunId, TargetSystem};
+use crate::model::{ContentHash, ObjectKind, Outcome, RunId, TargetRecord, TargetSystem};
 use crate::state::{StateBatch, StateStore};
 
 /// The customers one page has already resolved (a shop's orders repeat customers), so each is
@@ -190,25 +190,6 @@ impl Pipeline {
             .map(|so| so.sales_order_number))
     }
 
-    /// The failed, unresolved audit row an order left behind, which a successful post now
-    /// supersedes.
-    async fn pending_failure(&self, order_id: &str) -> Result<Option<AuditId>> {
-        let rows = self
-            .state
-            .query_audit(
-                &AuditQuery::new()
-                    .object(ObjectKind::Orders)
-                    .source_key(order_id)
-                    .outcome(Outcome::Failed)
-                    .limit(100),
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .find(|r| r.row.replay_of.is_none() && r.resolution.is_none())
-            .map(|r| r.id))
-    }
-
     /// Maps `order` to its attribution record after the lookups, or the audit row explaining why
     /// it has none (held for an unknown customer, rejected as unmappable, failed lookup).
     pub(crate) async fn prepare(
@@ -222,6 +203,7 @@ impl Pipeline {
         let done = |outcome: Outcome, error: String, unmatched: bool| {
             Box::new(Handled {
                 row: NewAuditRow::new(run, ObjectKind::Orders, key, outcome)
+                    .target(TargetRecord::Attribution)
                     .error(error)
                     .payload(json!({
                         "customer_id": order.customer.id.as_str(),
@@ -291,6 +273,7 @@ impl Pipeline {
         let (payload, hash) = record_hash(record)?;
         let result = self.qad.attribution().post(record).await;
         let mut row = NewAuditRow::new(run, ObjectKind::Orders, &record.order_id, Outcome::Failed)
+            .target(TargetRecord::Attribution)
             .operation(self.operation())
             .payload(payload)
             .attempts(1);
@@ -355,6 +338,7 @@ impl Pipeline {
                 &record.order_id,
                 Outcome::Unchanged,
             )
+            .target(TargetRecord::Attribution)
             .operation(self.operation())
             .payload(payload);
             if let Some(flag) = &flag {
@@ -390,8 +374,7 @@ impl Pipeline {
                 posted: false,
             });
         }
-        let superseded = self.pending_failure(order.id.as_str()).await?;
-        self.post(&record, flag, run, superseded, Some(fingerprint))
-            .await
+        // A successful post supersedes the order's earlier failures (its row names the target).
+        self.post(&record, flag, run, None, Some(fingerprint)).await
     }
 }

@@ -3,31 +3,56 @@
 use async_trait::async_trait;
 use chrono::Utc;
 
+use super::RetryPolicy;
 use super::{ReplayAttempt, ReplayHandler};
 use crate::audit::{AuditRow, NewAuditRow};
 use crate::error::Result;
-use crate::model::{MemberStatusRecord, Outcome, RunId, TargetSystem};
+use crate::forward::ForwardSync;
+use crate::model::{MemberStatusRecord, ObjectKind, Outcome, RunId, TargetSystem};
 use crate::operation::{Executor, NotApplied, Operation};
+use crate::report::CallLog;
 use crate::state::StateBatch;
 
-/// Replays failed Mailchimp writes (member upserts and batch members, tags, e-commerce customers
-/// and products) by sending the [`Operation`] recorded in the row's payload again through the
-/// forward sync's [`Executor`].
+/// Replays failed and deferred Mailchimp writes of the forward sync (members, tags, e-commerce
+/// customers, products).
 ///
-/// The operation is sent as recorded: these writes are `PUT`s by id (or batch subscribes that
-/// never change an existing member's status), so a replay is idempotent. The record's content
-/// hash is not stored; if the QAD record changed since, the next customers or items run writes
-/// the new content. A member skipped for its status (cleaned, compliance state) is remembered.
+/// Built with [`remapping`](Self::remapping) (what `ml-connector replay` uses), it reads the
+/// row's QAD record again by key and handles it like a page of the forward sync: the record is
+/// mapped as it is *now*, compared with the stored hash (a target that already holds the
+/// current mapping gets no call), and written member first, then e-commerce customer. So a
+/// replay never sends a payload older than what the target holds. The attempt is the new row of
+/// the queued row's target; the record's other targets are committed with it, and their
+/// successes supersede their own queued rows.
+///
+/// Built with [`new`](Self::new), it has no QAD client and sends the [`Operation`] recorded in
+/// the row's payload as it was: only safe when nothing newer can have reached the target, as in
+/// a test or a tool that owns both sides. A member skipped for its status (cleaned, compliance
+/// state) is remembered either way.
 #[derive(Clone, Debug)]
 pub struct MailchimpReplay {
     executor: Executor,
+    forward: Option<ForwardSync>,
 }
 
 impl MailchimpReplay {
-    /// A handler sending through `executor`.
+    /// A handler sending each row's recorded operation through `executor`, as recorded.
     #[must_use]
     pub fn new(executor: Executor) -> Self {
-        Self { executor }
+        Self {
+            executor,
+            forward: None,
+        }
+    }
+
+    /// A handler re-mapping each row's record from QAD as it is now, through `sync`'s clients,
+    /// mapping and state.
+    #[must_use]
+    pub fn remapping(sync: ForwardSync) -> Self {
+        let executor = Executor::new(sync.mailchimp_client().clone(), CallLog::new());
+        Self {
+            executor,
+            forward: Some(sync),
+        }
     }
 }
 
@@ -52,6 +77,11 @@ impl ReplayHandler for MailchimpReplay {
     }
 
     async fn replay(&self, row: &AuditRow, run: RunId) -> Result<ReplayAttempt> {
+        if let Some(sync) = &self.forward {
+            if matches!(row.row.object, ObjectKind::Customers | ObjectKind::Items) {
+                return sync.replay_row(row, run, RetryPolicy::default()).await;
+            }
+        }
         let started = Utc::now();
         let attempt = NewAuditRow::new(run, row.row.object, &row.row.source_key, Outcome::Failed);
         let Some(Ok(op)) = row.row.payload.clone().map(Operation::from_payload) else {

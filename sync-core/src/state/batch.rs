@@ -3,12 +3,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditId, NewAuditRow};
-use crate::model::{ContentHash, Cursor, IdMapping, MemberStatusRecord, ObjectKind};
+use crate::model::{ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind};
+use crate::replay::RetryPolicy;
 
 /// A group of state changes applied atomically by [`StateStore::apply`](crate::StateStore::apply).
 ///
 /// Changes apply in this order: id-map removals, id-map upserts, hash removals, hash upserts,
-/// member statuses, audit rows, cursors. Later entries for the same key win.
+/// member statuses, member intents, audit rows, retry marks, cursors. Later entries for the same
+/// key win.
 ///
 /// ```
 /// use sync_core::{ContentHash, Cursor, IdMapping, ObjectKind, Outcome, RunId, StateBatch};
@@ -32,6 +34,8 @@ pub struct StateBatch {
     pub(crate) member_statuses: Vec<MemberStatusRecord>,
     pub(crate) audit: Vec<NewAuditRow>,
     pub(crate) cursors: Vec<Cursor>,
+    pub(crate) intents: Vec<(String, MemberStatus)>,
+    pub(crate) retries: Vec<RetryMark>,
     /// A webhook delivery key: the batch applies only if the key is new, and records it.
     pub(crate) delivery: Option<(String, DateTime<Utc>)>,
 }
@@ -90,6 +94,23 @@ impl StateBatch {
         self
     }
 
+    /// Remembers that the connector created the member `email` meaning it to have `status`, so
+    /// a later write can put right a status Mailchimp gave it behind the connector's back.
+    #[must_use]
+    pub fn intend_member_status(mut self, email: impl Into<String>, status: MemberStatus) -> Self {
+        self.intents.push((email.into(), status));
+        self
+    }
+
+    /// Counts one automatic retry against queued rows (failed or deferred, unresolved, not dead;
+    /// others are left alone): each waits for its next retry per the mark's policy, or is dead
+    /// when its retries are exhausted or the mark gives up.
+    #[must_use]
+    pub fn retried(mut self, mark: RetryMark) -> Self {
+        self.retries.push(mark);
+        self
+    }
+
     /// Commits a cursor position.
     #[must_use]
     pub fn commit_cursor(mut self, cursor: Cursor) -> Self {
@@ -118,6 +139,8 @@ impl StateBatch {
         self.member_statuses.extend(other.member_statuses);
         self.audit.extend(other.audit);
         self.cursors.extend(other.cursors);
+        self.intents.extend(other.intents);
+        self.retries.extend(other.retries);
         self.delivery = self.delivery.or(other.delivery);
         self
     }
@@ -132,6 +155,8 @@ impl StateBatch {
             + self.member_statuses.len()
             + self.audit.len()
             + self.cursors.len()
+            + self.intents.len()
+            + self.retries.len()
             + usize::from(self.delivery.is_some())
     }
 
@@ -142,14 +167,51 @@ impl StateBatch {
     }
 }
 
+/// One automatic retry of queued rows that did not succeed ([`StateBatch::retried`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryMark {
+    /// The queued rows retried.
+    pub rows: Vec<AuditId>,
+    /// The backoff and bound.
+    pub policy: RetryPolicy,
+    /// Whether retrying can no longer help (the source record is gone, or now skipped or
+    /// rejected): the rows are dead at once.
+    pub give_up: bool,
+}
+
+impl RetryMark {
+    /// A retry of `rows` under `policy`.
+    #[must_use]
+    pub fn new(rows: Vec<AuditId>, policy: RetryPolicy) -> Self {
+        Self {
+            rows,
+            policy,
+            give_up: false,
+        }
+    }
+
+    /// Marks the rows dead at once.
+    #[must_use]
+    pub fn give_up(mut self) -> Self {
+        self.give_up = true;
+        self
+    }
+}
+
 /// What [`StateStore::apply`](crate::StateStore::apply) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BatchReceipt {
     /// The ids given to the batch's audit rows, in the order they were added.
     pub audit_ids: Vec<AuditId>,
-    /// Original rows that successful replays in the batch marked resolved.
+    /// Original rows that successful replays (or, for rows with a target, successful writes
+    /// superseding them) in the batch marked resolved.
     pub resolved: Vec<AuditId>,
+    /// Queued rows whose retry marks made them dead.
+    pub dead: Vec<AuditId>,
+    /// Queued rows whose retry marks scheduled another retry.
+    pub requeued: Vec<AuditId>,
     /// True when the batch was conditional on a delivery key
     /// ([`StateBatch::once_per_delivery`]) already recorded: nothing was applied.
     pub duplicate_delivery: bool,

@@ -85,6 +85,34 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (seen_at);
     ",
+    // 2: self-healing. `target` names which target record of the source record a row is about,
+    // so a later successful write of it supersedes earlier failures (filled in for existing
+    // queued rows from their operation's path); `retries`, `retry_after` and `dead_at` carry the
+    // automatic retries of queued rows (exponential backoff per row, then dead).
+    // `member_intents` remembers the status the connector meant for a member it created (one
+    // row per member it ever created: bounded by the audience).
+    r"
+    ALTER TABLE audit ADD COLUMN target TEXT;
+    ALTER TABLE audit ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE audit ADD COLUMN retry_after INTEGER;
+    ALTER TABLE audit ADD COLUMN dead_at INTEGER;
+    UPDATE audit SET target = CASE
+        WHEN object = 'orders' THEN 'attribution'
+        WHEN path LIKE '/ecommerce/stores/%/customers/%' THEN 'ecommerce_customer'
+        WHEN path LIKE '/ecommerce/stores/%/products/%' THEN 'product'
+        WHEN path LIKE '/lists/%/tags' THEN 'member_tags'
+        WHEN path LIKE '/lists/%' THEN 'member'
+    END
+    WHERE outcome = 'failed' AND replay_of IS NULL AND resolved_by IS NULL;
+    CREATE INDEX audit_by_target ON audit (object, source_key, target)
+        WHERE replay_of IS NULL AND resolved_by IS NULL;
+
+    CREATE TABLE member_intents (
+        email        TEXT PRIMARY KEY NOT NULL,
+        status       TEXT NOT NULL,
+        recorded_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build creates.
@@ -112,6 +140,47 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queued_rows_of_version_1_get_their_target() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let first = MIGRATIONS.first().copied().unwrap_or_default();
+        conn.execute_batch(first).unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        for (object, path, outcome) in [
+            ("customers", "/ecommerce/stores/s/customers/C1", "failed"),
+            ("customers", "/lists/l/members/h/tags", "failed"),
+            ("customers", "/lists/l", "failed"),
+            ("items", "/ecommerce/stores/s/products/P1", "failed"),
+            ("orders", "/api/attribution", "failed"),
+            ("customers", "/lists/l", "created"),
+        ] {
+            conn.execute(
+                "INSERT INTO audit (run_id, object, source_key, path, outcome, attempts,
+                                    started_at, finished_at)
+                 VALUES ('r', ?1, 'k', ?2, ?3, 1, 0, 0)",
+                rusqlite::params![object, path, outcome],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let targets: Vec<Option<String>> = conn
+            .prepare("SELECT target FROM audit ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            Some("ecommerce_customer"),
+            Some("member_tags"),
+            Some("member"),
+            Some("product"),
+            Some("attribution"),
+            None,
+        ];
+        assert_eq!(targets, expected.map(|t| t.map(str::to_owned)));
+    }
 
     #[test]
     fn migrating_twice_is_a_no_op() {

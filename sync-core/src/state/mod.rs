@@ -19,9 +19,11 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::Result;
-use crate::model::{ContentHash, Cursor, MemberStatusRecord, ObjectKind, RunId, RunStatus};
+use crate::model::{
+    ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
+};
 
-pub use batch::{BatchReceipt, StateBatch};
+pub use batch::{BatchReceipt, RetryMark, StateBatch};
 pub use sqlite::SqliteStateStore;
 
 /// Persistent sync state.
@@ -101,13 +103,51 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// [`StateError`](crate::StateError) when the read fails.
     async fn audit_row(&self, id: AuditId) -> Result<Option<AuditRow>>;
 
-    /// The replay queue: failed rows that are not themselves replays and are not resolved, in id
-    /// order, at most `limit`.
+    /// The replay queue: failed and deferred rows that are not themselves replays and are not
+    /// resolved (dead ones included: a person may still replay them), in id order, at most
+    /// `limit`.
     ///
     /// # Errors
     ///
     /// [`StateError`](crate::StateError) when the read fails.
     async fn pending_replays(&self, filter: &ReplayFilter, limit: u32) -> Result<Vec<AuditRow>>;
+
+    /// The queued rows of `object` due for an automatic retry at `now`: failed or deferred, not
+    /// replays, unresolved, not dead, and past their backoff; ids above `after`, in id order, at
+    /// most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn due_retries(
+        &self,
+        object: ObjectKind,
+        now: DateTime<Utc>,
+        after: Option<AuditId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>>;
+
+    /// The queued rows (failed or deferred, not replays, unresolved; due or not, dead or not) of
+    /// the given source records of `object`, in id order: what a new attempt at those records
+    /// answers, so a target keeps one queue entry. Retry marks leave dead rows dead.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn queued_rows(
+        &self,
+        object: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<Vec<AuditRow>>;
+
+    /// The statuses the connector meant for the given members when it created them
+    /// ([`StateBatch::intend_member_status`]), keyed by normalised email; members it did not
+    /// create are absent.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn member_intents(&self, emails: &[String]) -> Result<HashMap<String, MemberStatus>>;
 
     /// Marks a failed row resolved by `by`; returns `false` if it was already resolved (the
     /// first resolution is kept).

@@ -11,16 +11,17 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 
-use super::batch::{BatchReceipt, StateBatch};
+use super::batch::{BatchReceipt, RetryMark, StateBatch};
 use super::migrations;
 use super::StateStore;
 use crate::audit::{
     redact_payload, AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts,
-    ReplayFilter, Resolution, RunRecord, RunStart, TargetOperation,
+    ReplayFilter, Resolution, RetryState, RunRecord, RunStart, TargetOperation,
 };
 use crate::error::{Result, StateError};
 use crate::model::{
-    normalize_email, ContentHash, Cursor, MemberStatusRecord, ObjectKind, Outcome, RunId, RunStatus,
+    normalize_email, ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
+    RunId, RunStatus,
 };
 
 /// How many values go into one `IN (...)` list; well under SQLite's bound-parameter limit.
@@ -318,7 +319,7 @@ impl StateStore for SqliteStateStore {
         let filter = filter.clone();
         self.with_conn(move |conn| {
             let mut clauses = vec![
-                "outcome = 'failed'",
+                "outcome IN ('failed', 'deferred')",
                 "replay_of IS NULL",
                 "resolved_by IS NULL",
             ];
@@ -340,6 +341,89 @@ impl StateStore for SqliteStateStore {
             }
             values.push(SqlValue::Integer(i64::from(limit)));
             select_audit(conn, &clauses, values)
+        })
+        .await
+    }
+
+    async fn due_retries(
+        &self,
+        object: ObjectKind,
+        now: DateTime<Utc>,
+        after: Option<AuditId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>> {
+        self.with_conn(move |conn| {
+            select_audit(
+                conn,
+                &[
+                    "outcome IN ('failed', 'deferred')",
+                    "replay_of IS NULL",
+                    "resolved_by IS NULL",
+                    "dead_at IS NULL",
+                    "(retry_after IS NULL OR retry_after <= ?)",
+                    "object = ?",
+                    "id > ?",
+                ],
+                vec![
+                    SqlValue::Integer(now.timestamp_micros()),
+                    SqlValue::Text(object.as_str().to_owned()),
+                    SqlValue::Integer(after.map_or(0, |a| a.get())),
+                    SqlValue::Integer(i64::from(limit)),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn queued_rows(
+        &self,
+        object: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<Vec<AuditRow>> {
+        let keys = source_keys.to_vec();
+        self.with_conn(move |conn| {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(IN_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let in_keys = format!("source_key IN ({marks})");
+                let mut values = vec![SqlValue::Text(object.as_str().to_owned())];
+                values.extend(chunk.iter().map(|k| SqlValue::Text(k.clone())));
+                values.push(SqlValue::Integer(i64::MAX));
+                out.extend(select_audit(
+                    conn,
+                    &[
+                        "outcome IN ('failed', 'deferred')",
+                        "replay_of IS NULL",
+                        "resolved_by IS NULL",
+                        "object = ?",
+                        &in_keys,
+                    ],
+                    values,
+                )?);
+            }
+            out.sort_by_key(|r| r.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn member_intents(&self, emails: &[String]) -> Result<HashMap<String, MemberStatus>> {
+        let emails: Vec<String> = emails.iter().map(|e| normalize_email(e)).collect();
+        self.with_conn(move |conn| {
+            let mut out = HashMap::new();
+            for chunk in emails.chunks(IN_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql =
+                    format!("SELECT email, status FROM member_intents WHERE email IN ({marks})");
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+                while let Some(row) = rows.next()? {
+                    let email: String = row.get(0)?;
+                    let status = parse("member_intents.status", row.get::<_, String>(1)?)?;
+                    out.insert(email, status);
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -514,11 +598,24 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
             ])?;
         }
     }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO member_intents (email, status, recorded_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (email) DO UPDATE
+             SET status = excluded.status, recorded_at = excluded.recorded_at",
+        )?;
+        for (email, status) in &batch.intents {
+            stmt.execute(params![normalize_email(email), status.as_str(), now_us])?;
+        }
+    }
     let mut receipt = BatchReceipt::default();
     for row in batch.audit {
         let (id, resolved) = insert_audit(tx, row, now)?;
         receipt.audit_ids.push(id);
         receipt.resolved.extend(resolved);
+    }
+    for mark in &batch.retries {
+        mark_retried(tx, mark, now, &mut receipt)?;
     }
     {
         let mut stmt = tx.prepare_cached(
@@ -541,13 +638,14 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
     Ok(receipt)
 }
 
-/// Inserts one audit row; a successful replay also resolves its original. Returns the new id and
-/// the original it resolved, if any.
+/// Inserts one audit row; a successful replay also resolves its original, and a successful row
+/// with a target supersedes the earlier queued rows of the same target. Returns the new id and
+/// the rows it resolved.
 fn insert_audit(
     tx: &Transaction<'_>,
     mut row: NewAuditRow,
     now: DateTime<Utc>,
-) -> Result<(AuditId, Option<AuditId>), StateError> {
+) -> Result<(AuditId, Vec<AuditId>), StateError> {
     if let Some(original) = row.replay_of {
         // Follow a replay of a replay to the original, so the queue has one entry per record.
         let root: Option<Option<i64>> = tx
@@ -580,8 +678,8 @@ fn insert_audit(
     let op = row.operation.as_ref();
     tx.prepare_cached(
         "INSERT INTO audit (run_id, object, source_key, system, method, path, payload, outcome,
-                            error, attempts, started_at, finished_at, replay_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                            error, attempts, started_at, finished_at, replay_of, target)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         row.run_id.to_string(),
@@ -597,15 +695,84 @@ fn insert_audit(
         row.started_at.timestamp_micros(),
         row.finished_at.timestamp_micros(),
         row.replay_of.map(|r| r.get()),
+        row.target.map(|t| t.as_str()),
     ])?;
     let id = AuditId::new(tx.last_insert_rowid());
-    let resolved = match row.replay_of {
-        Some(original) if row.outcome.is_success() && resolve(tx, original, id, now)? => {
-            Some(original)
+    let mut resolved = Vec::new();
+    if row.outcome.is_success() {
+        if let Some(original) = row.replay_of {
+            if resolve(tx, original, id, now)? {
+                resolved.push(original);
+            }
         }
-        _ => None,
-    };
+        if let Some(target) = row.target {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE audit SET resolved_by = ?1, resolved_at = ?2
+                 WHERE object = ?3 AND source_key = ?4 AND target = ?5 AND id < ?1
+                   AND replay_of IS NULL AND resolved_by IS NULL
+                   AND outcome IN ('failed', 'deferred')
+                 RETURNING id",
+            )?;
+            let superseded = stmt.query_map(
+                params![
+                    id.get(),
+                    now.timestamp_micros(),
+                    row.object.as_str(),
+                    row.source_key,
+                    target.as_str()
+                ],
+                |r| r.get::<_, i64>(0),
+            )?;
+            for original in superseded {
+                resolved.push(AuditId::new(original?));
+            }
+        }
+    }
     Ok((id, resolved))
+}
+
+/// Counts one automatic retry against the queued rows `mark` names.
+fn mark_retried(
+    tx: &Transaction<'_>,
+    mark: &RetryMark,
+    now: DateTime<Utc>,
+    receipt: &mut BatchReceipt,
+) -> Result<(), StateError> {
+    let mut select = tx.prepare_cached(
+        "SELECT retries FROM audit
+         WHERE id = ?1 AND replay_of IS NULL AND resolved_by IS NULL AND dead_at IS NULL
+           AND outcome IN ('failed', 'deferred')",
+    )?;
+    let mut update = tx.prepare_cached(
+        "UPDATE audit SET retries = ?2, retry_after = ?3, dead_at = ?4 WHERE id = ?1",
+    )?;
+    for id in &mark.rows {
+        let Some(retries) = select
+            .query_row(params![id.get()], |r| r.get::<_, u32>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        let retries = retries.saturating_add(1);
+        let dead = mark.give_up || retries >= mark.policy.max_retries;
+        let wait = chrono::Duration::from_std(mark.policy.delay_after(retries))
+            .unwrap_or(chrono::Duration::MAX);
+        let next = now
+            .checked_add_signed(wait)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        update.execute(params![
+            id.get(),
+            retries,
+            next.timestamp_micros(),
+            dead.then(|| now.timestamp_micros())
+        ])?;
+        if dead {
+            receipt.dead.push(*id);
+        } else {
+            receipt.requeued.push(*id);
+        }
+    }
+    Ok(())
 }
 
 /// Marks `original` resolved by `by` unless it already is; returns whether it changed.
@@ -644,7 +811,8 @@ fn select_audit(
     };
     let sql = format!(
         "SELECT id, run_id, object, source_key, system, method, path, payload, outcome, error,
-                attempts, started_at, finished_at, replay_of, resolved_by, resolved_at
+                attempts, started_at, finished_at, replay_of, resolved_by, resolved_at,
+                target, retries, retry_after, dead_at
          FROM audit {filter} ORDER BY id LIMIT ?"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -703,8 +871,17 @@ fn decode_audit(row: &Row<'_>) -> Result<AuditRow, StateError> {
             started_at: time("audit.started_at", row.get(11)?)?,
             finished_at: time("audit.finished_at", row.get(12)?)?,
             replay_of: row.get::<_, Option<i64>>(13)?.map(AuditId::new),
+            target: row
+                .get::<_, Option<String>>(16)?
+                .map(|t| parse("audit.target", t))
+                .transpose()?,
         },
         resolution,
+        retry: RetryState {
+            retries: row.get(17)?,
+            next_at: optional_time("audit.retry_after", row.get(18)?)?,
+            dead_at: optional_time("audit.dead_at", row.get(19)?)?,
+        },
     })
 }
 
@@ -775,6 +952,13 @@ fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, StateErro
     value
         .parse()
         .map_err(|_| StateError::Corrupt { column, value })
+}
+
+fn optional_time(
+    column: &'static str,
+    micros: Option<i64>,
+) -> Result<Option<DateTime<Utc>>, StateError> {
+    micros.map(|m| time(column, m)).transpose()
 }
 
 fn time(column: &'static str, micros: i64) -> Result<DateTime<Utc>, StateError> {

@@ -105,8 +105,8 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
 
     // 1. Store first, then customers (members and e-commerce customers), then products.
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false).await?;
+    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
     let mut phase = mark.phase(&world, "first sync: store first, customers, products");
     phase.runs = vec![customers, items];
     report.phases.push(phase);
@@ -148,8 +148,8 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
 
     // 4. Nothing changed: nothing may be written.
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false).await?;
+    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
     let again = sync::orders_run(&orders, RunTrigger::Manual).await?;
     let mut phase = mark.phase(&world, "second run, nothing changed");
     phase.runs = vec![customers, items];
@@ -166,8 +166,8 @@ pub async fn run(args: &DemoArgs) -> AppResult<()> {
     // 5. A handful of QAD changes flow through.
     let changes = change_qad(&world);
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false).await?;
+    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
     let mut phase = mark.phase(&world, "a few QAD changes flow through");
     let written: u64 = [&customers, &items]
         .iter()

@@ -1,0 +1,342 @@
+//! The replay queue's part of a run: queued (failed or deferred) rows of the object, retried
+//! before the new reads by re-mapping their records from QAD as they are now.
+//!
+//! The due rows ([`StateStore::due_retries`]) are taken a page at a time; their records are read
+//! again by key and handled exactly like a page of the forward sync (hash comparison, member
+//! before e-commerce customer, batches). So a replay never sends a payload older than what the
+//! target holds: when the target already holds the current mapping, the record is unchanged and
+//! no call is made. A successful row supersedes the queued rows of its target (the state store
+//! links them); a row that fails (or is deferred) again points at the queued row it retries, so
+//! the queue keeps one entry per target, and that entry waits for its next retry or is dead
+//! ([`RetryPolicy`]). A record QAD no longer has, or that its mapping now skips or rejects, is
+//! dead at once: retrying cannot help.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::page::{self, PageContext};
+use super::read::{read_keys, SourcePage, SourceRecord};
+use super::rows::{self, Row};
+use super::ForwardSync;
+use crate::audit::{AuditId, AuditRow};
+use crate::error::{Result, SyncError};
+use crate::model::{ObjectKind, Outcome, RunId, TargetRecord};
+use crate::replay::RetryPolicy;
+use crate::report::{CallLog, RetryCounts};
+use crate::state::{RetryMark, StateBatch};
+
+impl ForwardSync {
+    /// Reads the current QAD records of `keys` and handles them as one page: the rows of every
+    /// target of those records (nothing is committed).
+    pub(crate) async fn remap(
+        &self,
+        ctx: &mut PageContext<'_>,
+        object: ObjectKind,
+        keys: Vec<String>,
+        calls: &CallLog,
+    ) -> Result<(Vec<Row>, BTreeSet<String>)> {
+        let wanted: BTreeSet<String> = keys.iter().cloned().collect();
+        let concurrency = self.config.concurrency;
+        let read = match object {
+            ObjectKind::Items => {
+                read_keys(
+                    self.qad.items(),
+                    "itemCode",
+                    keys,
+                    concurrency,
+                    calls.clone(),
+                )
+                .await
+            }
+            _ => {
+                read_keys(
+                    self.qad.customers(),
+                    "customerCode",
+                    keys,
+                    concurrency,
+                    calls.clone(),
+                )
+                .await
+            }
+        };
+        let records: Vec<SourceRecord> = read.map_err(|e| SyncError::Client {
+            system: crate::TargetSystem::Qad,
+            source: Box::new(e),
+        })?;
+        let found: BTreeSet<String> = records.iter().map(|r| r.key.clone()).collect();
+        let gone = wanted.difference(&found).cloned().collect();
+        let page = SourcePage { records };
+        let rows = match object {
+            ObjectKind::Items => page::items(ctx, &page).await?,
+            _ => page::customers(ctx, &page).await?,
+        };
+        Ok((rows, gone))
+    }
+
+    /// Retries the due queued rows of `object` in run `run_id`, page by page, committing each.
+    pub(crate) async fn retry_queue(
+        &self,
+        ctx: &mut PageContext<'_>,
+        object: ObjectKind,
+        run_id: RunId,
+        policy: RetryPolicy,
+        calls: &CallLog,
+        report: &mut crate::report::RunReport,
+    ) -> Result<()> {
+        let mut counts = RetryCounts::default();
+        let mut after: Option<AuditId> = None;
+        // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
+        let mut answered: BTreeSet<AuditId> = BTreeSet::new();
+        loop {
+            let due = self
+                .state
+                .due_retries(object, chrono::Utc::now(), after, self.config.page_size)
+                .await?;
+            let Some(last) = due.last() else {
+                break;
+            };
+            after = Some(last.id);
+            let keys: Vec<String> = due
+                .iter()
+                .filter(|r| !answered.contains(&r.id))
+                .map(|r| r.row.source_key.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            // Every queued row of those records is answered by their retry, due or not (a
+            // deferred customer is retried with its member).
+            let queued = self.state.queued_rows(object, &keys).await?;
+            answered.extend(queued.iter().map(|r| r.id));
+            counts.rows += queued.len() as u64;
+            counts.records += keys.len() as u64;
+            let (mut rows, gone) = self.remap(ctx, object, keys, calls).await?;
+            let batch = link(object, run_id, &queued, &mut rows, &gone, policy);
+            let receipt = self.state.apply(batch).await?;
+            counts.resolved += receipt.resolved.len() as u64;
+            counts.again += receipt.requeued.len() as u64;
+            counts.dead += receipt.dead.len() as u64;
+            for row in &rows {
+                let target = if row.tags {
+                    report.tags.get_or_insert_with(Default::default)
+                } else {
+                    report.target(row.target)
+                };
+                target.add(row.outcome, row.reason.as_deref());
+            }
+        }
+        if counts.rows > 0 {
+            report.retries = Some(counts);
+        }
+        Ok(())
+    }
+}
+
+impl ForwardSync {
+    /// Points the rows of a page that did not succeed at the queued rows of their targets, if
+    /// any, and counts the attempt against them: a record failing again in a later run keeps one
+    /// queue entry, whose backoff and bound still hold.
+    pub(crate) async fn link_failures(
+        &self,
+        object: ObjectKind,
+        rows: &mut [Row],
+        policy: RetryPolicy,
+    ) -> Result<Option<RetryMark>> {
+        let keys: Vec<String> = rows
+            .iter()
+            .filter(|r| r.outcome.is_replayable())
+            .map(|r| r.source_key.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let queued = self.state.queued_rows(object, &keys).await?;
+        let by_slot = slots(&queued);
+        let mut again = Vec::new();
+        for row in rows.iter_mut().filter(|r| r.outcome.is_replayable()) {
+            if let Some(ids) = by_slot.get(&(row.source_key.clone(), row.target_record())) {
+                row.replay_of = ids.first().copied();
+                again.extend(ids.iter().copied());
+            }
+        }
+        Ok((!again.is_empty()).then(|| RetryMark::new(again, policy)))
+    }
+}
+
+/// Queued rows by source record and target, oldest first.
+fn slots(queued: &[AuditRow]) -> BTreeMap<(String, Option<TargetRecord>), Vec<AuditId>> {
+    let mut slots: BTreeMap<_, Vec<AuditId>> = BTreeMap::new();
+    for row in queued {
+        slots
+            .entry((row.row.source_key.clone(), row.row.target))
+            .or_default()
+            .push(row.id);
+    }
+    slots
+}
+
+/// The state batch of a retried page: the new rows (those that did not succeed pointing at the
+/// queued row they retry), a row for each record QAD no longer has, and the retry marks of the
+/// queued rows no new row resolved.
+fn link(
+    object: ObjectKind,
+    run_id: RunId,
+    due: &[AuditRow],
+    rows: &mut [Row],
+    gone: &BTreeSet<String>,
+    policy: RetryPolicy,
+) -> StateBatch {
+    let queued = slots(due);
+    let mut again = Vec::new();
+    let mut dead = Vec::new();
+    let mut answered = BTreeSet::new();
+    for row in rows.iter_mut() {
+        let slot = (row.source_key.clone(), row.target_record());
+        let Some(ids) = queued.get(&slot) else {
+            continue;
+        };
+        answered.insert(slot);
+        match row.outcome {
+            // Superseded by the state store through the row's target.
+            o if o.is_success() => {}
+            Outcome::Failed | Outcome::Deferred => {
+                row.replay_of = ids.first().copied();
+                again.extend(ids.iter().copied());
+            }
+            // Skipped or rejected now: sending the record cannot help.
+            _ => {
+                row.replay_of = ids.first().copied();
+                dead.extend(ids.iter().copied());
+            }
+        }
+    }
+    // Records with a target that did not succeed this time: their other queued targets wait too.
+    let waiting: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.outcome.is_replayable())
+        .map(|r| r.source_key.as_str())
+        .collect();
+    let mut batch = rows::state_batch(run_id, object, rows);
+    for ((key, _), ids) in queued.iter().filter(|(slot, _)| !answered.contains(*slot)) {
+        if waiting.contains(key.as_str()) {
+            // No row of its own this time because what it depends on failed (tags wait for
+            // their member).
+            again.extend(ids.iter().copied());
+            continue;
+        }
+        if gone.contains(key) {
+            for id in ids {
+                let row = crate::audit::NewAuditRow::new(run_id, object, key, Outcome::Skipped)
+                    .error("the QAD record no longer exists: nothing to retry")
+                    .replay_of(*id);
+                batch = batch.audit(row);
+            }
+        }
+        // Gone, or no row of its target this time (the target is no longer written): dead.
+        dead.extend(ids.iter().copied());
+    }
+    if !again.is_empty() {
+        batch = batch.retried(RetryMark::new(again, policy));
+    }
+    if !dead.is_empty() {
+        batch = batch.retried(RetryMark::new(dead, policy).give_up());
+    }
+    batch
+}
+
+impl ForwardSync {
+    /// Replays one queued row by re-mapping its record from QAD as it is now (see
+    /// [`MailchimpReplay::remapping`](crate::replay::MailchimpReplay::remapping)): the attempt is
+    /// the new row of the queued row's target; the rows of the record's other targets are
+    /// committed with it.
+    pub(crate) async fn replay_row(
+        &self,
+        row: &AuditRow,
+        run: RunId,
+        policy: RetryPolicy,
+    ) -> Result<crate::replay::ReplayAttempt> {
+        use crate::replay::ReplayAttempt;
+        let object = row.row.object;
+        let key = row.row.source_key.clone();
+        let calls = CallLog::new();
+        let executor = crate::operation::Executor::new(self.mailchimp.clone(), calls.clone());
+        let mut audience = super::audience::Audience::default();
+        let mut claims = std::collections::HashMap::new();
+        let mut ctx = PageContext {
+            config: &self.config,
+            state: self.state.as_ref(),
+            executor: &executor,
+            dry_run: false,
+            dry_claims: &mut claims,
+            audience: &mut audience,
+        };
+        let started = chrono::Utc::now();
+        let (mut rows, gone) = self
+            .remap(&mut ctx, object, vec![key.clone()], &calls)
+            .await?;
+        let chosen = rows
+            .iter()
+            .position(|r| r.target_record() == row.row.target);
+        let Some(index) = chosen else {
+            let (outcome, why) = if !gone.is_empty() {
+                (
+                    Outcome::Skipped,
+                    "the QAD record no longer exists: nothing to send",
+                )
+            } else if rows.iter().any(|r| r.outcome.is_replayable()) {
+                (
+                    Outcome::Failed,
+                    "waits for another write of the record, which did not succeed",
+                )
+            } else {
+                (
+                    Outcome::Unchanged,
+                    "the target already holds the current mapping",
+                )
+            };
+            let mut attempt = crate::audit::NewAuditRow::new(run, object, &key, outcome)
+                .error(why)
+                .times(started, chrono::Utc::now());
+            attempt.target = row.row.target;
+            if outcome.is_success() {
+                attempt.error = None;
+            }
+            let others = self.others(object, run, &mut rows, policy).await?;
+            return Ok(ReplayAttempt::new(attempt, others, true));
+        };
+        let mine = rows.remove(index);
+        let remapped = mine
+            .op
+            .as_ref()
+            .and_then(|op| op.to_payload().ok())
+            .map(crate::audit::redact_payload)
+            != row.row.payload;
+        let mut own = rows::state_batch(run, object, std::slice::from_ref(&mine));
+        let Some(attempt) = own.audit.pop() else {
+            return Err(SyncError::Config {
+                what: "a replayed row produced no audit row".into(),
+            });
+        };
+        let others = self.others(object, run, &mut rows, policy).await?;
+        Ok(ReplayAttempt::new(attempt, own.merge(others), remapped))
+    }
+
+    /// The state batch of the rows of a replayed record's other targets.
+    async fn others(
+        &self,
+        object: ObjectKind,
+        run: RunId,
+        rows: &mut [Row],
+        policy: RetryPolicy,
+    ) -> Result<StateBatch> {
+        let mark = self.link_failures(object, rows, policy).await?;
+        let mut batch = rows::state_batch(run, object, rows);
+        if let Some(mark) = mark {
+            batch = batch.retried(mark);
+        }
+        Ok(batch)
+    }
+}
