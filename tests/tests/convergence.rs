@@ -5,7 +5,7 @@
 //!
 //! Both fakes inject 20% 429, 5% 500/503, 2% bare 403 and 2% dropped connections on every route,
 //! plus a few lost responses (the write happens, the answer never arrives) on the write routes.
-//! The clients retry quickly and only three times per call, so calls do fail after their retries
+//! The clients retry quickly and only four times per call, so calls do fail after their retries
 //! and the replay queue has work to do. Nothing depends on timing.
 // Helpers outside `#[test]` functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used)]
@@ -56,10 +56,10 @@ fn faults() -> FaultConfig {
         .dropped_connection(0.02)
 }
 
-/// Three attempts per call with millisecond waits: fast, and some calls still fail.
+/// Four attempts per call with millisecond waits: fast, and some calls still fail.
 fn retry() -> mailchimp_client::RetryConfig {
     mailchimp_client::RetryConfig::new()
-        .with_max_attempts(3)
+        .with_max_attempts(4)
         .with_base_delay(Duration::from_millis(1))
         .with_max_delay(Duration::from_millis(4))
         .with_max_retry_after(Duration::from_millis(4))
@@ -158,11 +158,14 @@ impl World {
     }
 
     /// One cycle of `ml-connector run`: customers and items (replay queue first), then orders.
-    /// Returns whether the cycle left nothing to retry: no failure in any report and an empty
-    /// replay queue.
-    async fn cycle(&self) -> bool {
-        let mut clean = true;
-        for object in [ObjectKind::Customers, ObjectKind::Items] {
+    /// `settled` records, per object (customers, items, orders), whether its latest run ended
+    /// without a failure, and `retried` counts the queued rows the runs retried; returns whether
+    /// the replay queue is empty afterwards.
+    async fn cycle(&self, settled: &mut [bool; 3], retried: &mut u64) -> bool {
+        for (index, object) in [ObjectKind::Customers, ObjectKind::Items]
+            .into_iter()
+            .enumerate()
+        {
             let options = RunOptions::new()
                 .trigger(RunTrigger::Scheduled)
                 .retry_failed(true)
@@ -173,15 +176,16 @@ impl World {
                     // A run that cannot start (the store check failed after its retries) is
                     // logged by `ml-connector run`; the next cycle runs it again.
                     eprintln!("  {object}: failed to run: {error}");
-                    clean = false;
+                    settled[index] = false;
                     continue;
                 }
             };
             eprintln!("  {object}: {report}");
             if let Some(retries) = &report.retries {
                 assert_eq!(retries.dead, 0, "no row may die in 10 cycles: {report}");
+                *retried += retries.rows;
             }
-            clean &= report.error.is_none()
+            settled[index] = report.error.is_none()
                 && report
                     .targets
                     .values()
@@ -197,13 +201,13 @@ impl World {
                     "  orders: read {} posted {} failed {}",
                     report.read, report.posted, report.counts.failed
                 );
-                clean &= report.counts.failed == 0;
+                settled[2] = report.counts.failed == 0;
             }
             Err(error) => {
                 // A read of the order list that failed after its retries aborts the run;
                 // the next cycle reads the list again.
                 eprintln!("  orders: aborted: {error}");
-                clean = false;
+                settled[2] = false;
             }
         }
         let queue = self
@@ -211,7 +215,7 @@ impl World {
             .pending_replays(&ReplayFilter::All, 10_000)
             .await
             .unwrap();
-        clean && queue.is_empty()
+        queue.is_empty()
     }
 
     /// Places `orders` in the shop with the faults paused: the shop is not the connector.
@@ -486,13 +490,18 @@ fn shop_orders(world: &World) -> Vec<ShopOrder> {
 async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_replay() {
     // The fault-free run: one cycle, the shop places its orders, one more cycle posts them.
     let clean = World::start(false).await;
+    let mut settled = [false; 3];
+    let mut retried = 0;
     assert!(
-        clean.cycle().await,
-        "the fault-free cycle leaves nothing to retry"
+        clean.cycle(&mut settled, &mut retried).await,
+        "nothing to retry"
     );
+    assert_eq!(settled, [true; 3], "the fault-free cycle has no failure");
     let orders = shop_orders(&clean);
     clean.place(&orders, false).await;
-    assert!(clean.cycle().await);
+    assert!(clean.cycle(&mut settled, &mut retried).await);
+    assert_eq!(retried, 0);
+    assert_eq!(settled, [true; 3]);
     let expected = clean.end_state();
     eprintln!("fault-free end state: {}", expected.counts());
     assert!(expected.members.len() > 200, "{}", expected.counts());
@@ -502,7 +511,8 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
         expected.counts()
     );
 
-    // The same seed with faults: cycles until one leaves nothing to retry.
+    // The same seed with faults: cycles until the latest run of each object had no failure, the
+    // shop's orders included, and the replay queue is empty.
     let faulty = World::start(true).await;
     // A few writes happen but their answers are lost: the retry must not duplicate them.
     for (route, n) in [
@@ -511,7 +521,6 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
             "/3.0/ecommerce/stores/{store_id}/customers/{customer_id}",
             2,
         ),
-        ("/3.0/ecommerce/stores/{store_id}/products/{product_id}", 2),
     ] {
         let method = if route.ends_with("{list_id}") {
             Method::POST
@@ -523,7 +532,19 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
             .faults()
             .fail_next(method, route, n, FaultKind::LostResponse);
     }
+    // And the product endpoint is down for the whole first cycle: every product waits in the
+    // replay queue for the next one.
+    faulty
+        .mailchimp
+        .faults()
+        .set_route(
+            Method::PUT,
+            "/3.0/ecommerce/stores/{store_id}/products/{product_id}",
+            FaultConfig::none().service_unavailable(1.0),
+        )
+        .unwrap();
     let mut placed = false;
+    let mut settled = [false; 3];
     let mut cycles = 0;
     loop {
         cycles += 1;
@@ -533,18 +554,28 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
             faulty.end_state().differences(&expected).join("\n")
         );
         eprintln!("cycle {cycles}:");
+        if cycles == 2 {
+            faulty.mailchimp.faults().clear_routes();
+        }
         if !placed && faulty.can_place(&orders) {
             faulty.place(&orders, true).await;
             placed = true;
+            settled[2] = false;
             eprintln!("  the shop placed {} orders", orders.len());
         }
-        if faulty.cycle().await && placed {
+        if faulty.cycle(&mut settled, &mut retried).await && placed && settled == [true; 3] {
             break;
         }
     }
     let injected =
         faulty.mailchimp.faults().injected().len() + faulty.qad.faults().injected().len();
-    println!("converged after {cycles} cycles ({injected} faults injected)");
+    println!(
+        "converged after {cycles} cycles ({injected} faults injected, {retried} queued rows retried)"
+    );
+    assert!(
+        retried >= 36,
+        "the products came from the replay queue: {retried}"
+    );
     assert!(injected > 100, "the faults were on: {injected}");
 
     let actual = faulty.end_state();
