@@ -369,11 +369,12 @@ fn normalise(mut value: Value) -> Value {
     value
 }
 
+/// The fake QAD's attribution key field (its default).
 fn attribution_key(record: &Value) -> String {
-    ["orderId", "order_id", "OrderId", "id"]
-        .iter()
-        .find_map(|k| record.get(*k).and_then(Value::as_str))
-        .map_or_else(|| record.to_string(), str::to_owned)
+    match &record["orderId"] {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// An order of the fake shop: the same list in both worlds.
@@ -579,6 +580,9 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
     assert!(injected > 100, "the faults were on: {injected}");
 
     let actual = faulty.end_state();
+    // Keyed by order id, so a duplicate record would collapse in the map: count them too.
+    assert_eq!(faulty.qad.attributions().len(), actual.attributions.len());
+    assert_eq!(clean.qad.attributions().len(), expected.attributions.len());
     assert!(
         actual == expected,
         "the end state differs from the fault-free run's:\n{}",
