@@ -45,7 +45,8 @@ pub enum Command {
     Run,
     /// Show audit rows from the state database.
     Audit(AuditArgs),
-    /// Send the operations of failed audit rows again.
+    /// Retry failed and deferred audit rows now (Mailchimp writes re-mapped from QAD as it is
+    /// now; `run` and `sync` also retry them by themselves, with backoff).
     Replay(ReplayArgs),
     /// Compare Mailchimp with QAD field by field and report (or, with --fix, write) the drift.
     /// Exit status: 0 no drift, 3 drift found and not fixed, 1 error.
@@ -258,4 +259,27 @@ pub struct ReconcileArgs {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn sync_retries_the_queue_unless_the_last_flag_says_not_to() {
+        let retries = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["ml-connector", "sync"].iter().chain(args)).unwrap();
+            match cli.command {
+                Command::Sync(sync) => sync.retries_failed(),
+                other => panic!("not sync: {other:?}"),
+            }
+        };
+        assert!(retries(&[]));
+        assert!(retries(&["--retry-failed"]));
+        assert!(!retries(&["--no-retry-failed"]));
+        assert!(!retries(&["--retry-failed", "--no-retry-failed"]));
+        assert!(retries(&["--no-retry-failed", "--retry-failed"]));
+    }
 }

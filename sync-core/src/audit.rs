@@ -427,14 +427,14 @@ impl Default for AuditQuery {
     }
 }
 
-/// Selects failed, unresolved rows from the replay queue: one row, all rows of a run, or all
-/// rows of an object.
+/// Selects failed or deferred, unresolved rows from the replay queue: one row, all rows of a
+/// run, or all rows of an object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ReplayFilter {
     /// Every pending row.
     All,
-    /// One row (empty if it is not failed, is itself a replay, or is resolved).
+    /// One row (empty if it is not failed or deferred, is itself a replay, or is resolved).
     Row(AuditId),
     /// The pending rows of one run.
     Run(RunId),

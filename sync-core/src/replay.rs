@@ -1,11 +1,14 @@
 //! Replay: send failed audit rows' operations again.
 //!
-//! The replay queue is the failed audit rows that are not replays themselves and are not
-//! resolved ([`StateStore::pending_replays`]). [`Replayer::replay`] takes one row, every pending
-//! row of a run, of an object, or all of them ([`ReplayFilter`]), and hands each to the
-//! [`ReplayHandler`] that knows its kind of operation. The handler sends the recorded operation
-//! again, or re-maps the record from its source when the source has changed since (it compares
-//! hashes). Each attempt is audited as its own row in a new run (trigger
+//! The replay queue is the failed and deferred audit rows that are not replays themselves and are
+//! not resolved ([`StateStore::pending_replays`]); a later successful write of the same target
+//! resolves them too. [`Replayer::replay`] takes one row, every pending row of a run, of an
+//! object, or all of them ([`ReplayFilter`]), and hands each to the [`ReplayHandler`] that knows
+//! its kind of operation. The handler re-maps the record from its source as it is now
+//! ([`MailchimpReplay::remapping`], [`AttributionReplay`](crate::orders::AttributionReplay)), so
+//! no replay sends a payload older than what the target holds. Automatic retries, with backoff
+//! per row ([`RetryPolicy`]) and dead rows, are the forward run's
+//! ([`RunOptions::retry_failed`](crate::forward::RunOptions::retry_failed)). Each attempt is audited as its own row in a new run (trigger
 //! [`RunTrigger::Replay`]) with [`replay_of`](NewAuditRow::replay_of) naming the original; a
 //! successful attempt marks the original resolved in the same transaction. Resolved rows leave
 //! the queue, so replaying again sends nothing; and the target operations are idempotent (PUT
@@ -19,7 +22,7 @@
 //! use sync_core::ObjectKind;
 //!
 //! let replayer = Replayer::new(state).handler(AttributionReplay::new(orders));
-//! // ... and .handler(MailchimpReplay::new(executor)) for the forward sync's rows.
+//! // ... and .handler(MailchimpReplay::remapping(forward_sync)) for the forward sync's rows.
 //! let report = replayer.replay(&ReplayFilter::Object(ObjectKind::Orders)).await?;
 //! println!("{} resolved, {} failed again", report.resolved, report.failed_again);
 //! # Ok(()) }

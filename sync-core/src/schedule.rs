@@ -11,6 +11,11 @@
 //! [`CancellationToken`] that fires at shutdown, so a job can finish or checkpoint the page in
 //! flight; [`SchedulerHandle::shutdown`] waits for every running job to return.
 //!
+//! A forward job heals by itself when it runs with
+//! [`RunOptions::retry_failed`](crate::forward::RunOptions::retry_failed), as `ml-connector run`
+//! does: every cycle of the object first retries its replay queue (rows past their backoff,
+//! re-mapped from QAD), then reads what changed.
+//!
 //! ```no_run
 //! # async fn run() -> sync_core::Result<()> {
 //! use sync_core::schedule::{Cadence, JobContext, Scheduler};

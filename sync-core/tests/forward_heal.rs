@@ -303,6 +303,23 @@ async fn a_stale_failure_is_never_sent_over_newer_data() {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].resolution.is_some(), "{:?}", rows[0]);
 
+    // `replay --all-failed` has nothing stale to send for it: the queue holds only the others,
+    // and those are re-mapped from QAD.
+    let replayer = sync_core::replay::Replayer::new(Arc::clone(&h.state) as Arc<dyn StateStore>)
+        .handler(sync_core::replay::MailchimpReplay::remapping(sync.clone()));
+    let replayed = replayer
+        .replay(&ReplayFilter::Row(rows[0].id))
+        .await
+        .unwrap();
+    assert_eq!(replayed.attempted, 0, "a superseded row is not replayed");
+    let kept = h
+        .mailchimp
+        .snapshot()
+        .customer(STORE, &key)
+        .cloned()
+        .unwrap();
+    assert_eq!(kept["company"], "Renamed Newer Co");
+
     // Retrying the rest of the queue re-maps from QAD and never puts the old name back.
     let third = sync
         .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))

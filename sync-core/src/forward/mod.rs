@@ -421,14 +421,7 @@ impl ForwardSync {
                 audience: &mut audience,
             };
             let retried = self
-                .retry_queue(
-                    &mut ctx,
-                    object,
-                    report.run_id,
-                    options.retry_policy,
-                    calls,
-                    report,
-                )
+                .retry_queue(&mut ctx, object, report.run_id, options, calls, report)
                 .await;
             if let Err(err) = retried {
                 return Stop::Failed(format!("retrying the replay queue failed: {}", chain(&err)));

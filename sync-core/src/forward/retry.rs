@@ -78,15 +78,18 @@ impl ForwardSync {
         ctx: &mut PageContext<'_>,
         object: ObjectKind,
         run_id: RunId,
-        policy: RetryPolicy,
+        options: &super::RunOptions,
         calls: &CallLog,
         report: &mut crate::report::RunReport,
     ) -> Result<()> {
+        let policy = options.retry_policy;
+        let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
         let mut counts = RetryCounts::default();
         let mut after: Option<AuditId> = None;
         // Rows answered in this run: a row retried again at once (no backoff) waits for the next.
         let mut answered: BTreeSet<AuditId> = BTreeSet::new();
-        loop {
+        // Stops between pages when cancelled; the rest stays queued for the next run.
+        while !cancelled() {
             let due = self
                 .state
                 .due_retries(object, chrono::Utc::now(), after, self.config.page_size)
@@ -135,8 +138,9 @@ impl ForwardSync {
 
 impl ForwardSync {
     /// Points the rows of a page that did not succeed at the queued rows of their targets, if
-    /// any, and counts the attempt against them: a record failing again in a later run keeps one
-    /// queue entry, whose backoff and bound still hold.
+    /// any, and counts the attempt against those that were due: a record failing again in a
+    /// later run keeps one queue entry, whose backoff and bound still hold (a row just retried
+    /// in this run is not counted twice).
     pub(crate) async fn link_failures(
         &self,
         object: ObjectKind,
@@ -154,12 +158,18 @@ impl ForwardSync {
             return Ok(None);
         }
         let queued = self.state.queued_rows(object, &keys).await?;
+        let now = chrono::Utc::now();
+        let due: BTreeSet<AuditId> = queued
+            .iter()
+            .filter(|r| r.retry.next_at.is_none_or(|next| next <= now))
+            .map(|r| r.id)
+            .collect();
         let by_slot = slots(&queued);
         let mut again = Vec::new();
         for row in rows.iter_mut().filter(|r| r.outcome.is_replayable()) {
             if let Some(ids) = by_slot.get(&(row.source_key.clone(), row.target_record())) {
                 row.replay_of = ids.first().copied();
-                again.extend(ids.iter().copied());
+                again.extend(ids.iter().filter(|id| due.contains(id)).copied());
             }
         }
         Ok((!again.is_empty()).then(|| RetryMark::new(again, policy)))
