@@ -548,3 +548,82 @@ async fn a_member_made_transactional_behind_the_connectors_back_is_put_right() {
     let statuses = statuses(&h);
     assert_eq!(statuses.get("subscribed"), Some(&29), "{statuses:?}");
 }
+
+/// Gives the last customer (the second page) the first one's email; returns both codes.
+fn share_first_email(h: &Harness) -> (String, String) {
+    let mut customers: Vec<(String, Option<String>)> = h
+        .qad
+        .customers()
+        .into_iter()
+        .map(|c| (c.customer_code, c.email))
+        .collect();
+    customers.sort();
+    let (first, email) = customers[0].clone();
+    let last = customers[customers.len() - 1].0.clone();
+    assert!(h.qad.update_customer(&last, |c| c.email.clone_from(&email)));
+    (first, last)
+}
+
+#[tokio::test]
+async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate() {
+    // Fault-free: the first customer owns the address, the last one is its duplicate.
+    let clean = Harness::start(seeding()).await;
+    share_first_email(&clean);
+    fast_sync(&clean, subscribing(clean.mailchimp.list_id()), 3)
+        .await
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let expected = end_state(&clean);
+
+    // The first page's batch fails; the second page's duplicate must not take the member over
+    // while the first customer's write waits for its retry.
+    let h = Harness::start(seeding()).await;
+    let (first, last) = share_first_email(&h);
+    let sync = fast_sync(&h, subscribing(h.mailchimp.list_id()), 3).await;
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::POST,
+            BATCH_ROUTE,
+            FaultConfig::none().too_many_requests(1.0),
+        )
+        .unwrap();
+    let report = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(report.targets[&ObjectKind::Members].failed, 25, "{report}");
+    let rows = h
+        .state
+        .query_audit(
+            &AuditQuery::new()
+                .source_key(last.clone())
+                .object(ObjectKind::Customers),
+        )
+        .await
+        .unwrap();
+    let duplicate = rows
+        .iter()
+        .find(|r| r.row.outcome == Outcome::Skipped)
+        .unwrap_or_else(|| panic!("{last} is skipped as a duplicate: {rows:?}"));
+    assert_eq!(
+        duplicate.row.error.as_deref(),
+        Some(format!("duplicate email: the member is written for customer {first}").as_str())
+    );
+
+    // The fault clears: the retry writes the first customer's member, as the fault-free run did.
+    h.mailchimp.faults().clear_routes();
+    let healed = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(healed.retries.clone().unwrap().dead, 0, "{healed}");
+    assert_eq!(end_state(&h), expected, "{healed}");
+    assert!(h
+        .state
+        .pending_replays(&ReplayFilter::All, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

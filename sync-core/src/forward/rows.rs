@@ -167,6 +167,17 @@ impl Pending {
             Err(not) => {
                 row.outcome = not.outcome();
                 row.reason = Some(not.reason().to_owned());
+                // A member write that failed (and waits for its retry) still claims its address
+                // for its customer, as it does within a page: otherwise a later page's customer
+                // with the same email takes the member over, and the end state depends on which
+                // calls failed. An email change keeps its old mapping until it is made.
+                if row.outcome == Outcome::Failed
+                    && self.target == ObjectKind::Members
+                    && !self.tags
+                    && self.retired.is_empty()
+                {
+                    row.mapping = self.mapping;
+                }
                 if let NotApplied::Skipped {
                     status: Some(status),
                     reason,
