@@ -228,3 +228,45 @@ async fn an_unfenced_batch_is_not_checked() {
     // The webhook receiver and other non-run writers commit without a lease.
     store.apply(page("I-1")).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let state: Arc<dyn StateStore> = Arc::new(
+        SqliteStateStore::open(dir.path().join("state.db"))
+            .await
+            .unwrap(),
+    );
+    let policy = LeasePolicy::new();
+    let host = policy.lease_holder().host().to_owned();
+    // A process id no Linux system hands out (above pid_max's upper bound of 2^22).
+    let dead = LeaseHolder::new(host.clone(), 4_194_305);
+    let left = state
+        .acquire_lease(ObjectKind::Customers, &dead, Duration::from_secs(600))
+        .await
+        .unwrap();
+    // Another host's process cannot be checked: its lease stands until it expires.
+    let remote = LeaseHolder::new("erp-gw-elsewhere", 4_194_305);
+    let remote_lease = state
+        .acquire_lease(ObjectKind::Items, &remote, Duration::from_secs(600))
+        .await
+        .unwrap();
+
+    if std::path::Path::new("/proc/self").exists() {
+        let held = policy
+            .acquire(Arc::clone(&state), ObjectKind::Customers)
+            .await
+            .unwrap();
+        assert!(held.token() > left.token);
+        assert_eq!(held.lease().holder.host(), host);
+    }
+    let err = policy
+        .acquire(Arc::clone(&state), ObjectKind::Items)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("erp-gw-elsewhere"), "{err}");
+    assert_eq!(
+        state.lease(ObjectKind::Items).await.unwrap().unwrap().token,
+        remote_lease.token
+    );
+}

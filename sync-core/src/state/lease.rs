@@ -258,7 +258,24 @@ impl LeasePolicy {
         state: Arc<dyn StateStore>,
         object: ObjectKind,
     ) -> Result<HeldLease> {
-        let lease = state.acquire_lease(object, &self.holder, self.ttl).await?;
+        let lease = match state.acquire_lease(object, &self.holder, self.ttl).await {
+            Ok(lease) => lease,
+            Err(err) => {
+                // A lease of a process of this host that no longer exists (killed, crashed) is
+                // released at once rather than after its time to live; the fencing token still
+                // refuses anything that process might commit.
+                let Some(stale) = state
+                    .lease(object)
+                    .await?
+                    .filter(|l| self.holder_is_dead(&l.holder))
+                else {
+                    return Err(err);
+                };
+                tracing::info!(%object, holder = %stale.holder, "taking over the lease of a process that is gone");
+                state.release_lease(&stale).await?;
+                state.acquire_lease(object, &self.holder, self.ttl).await?
+            }
+        };
         tracing::debug!(%object, token = %lease.token, holder = %lease.holder.id(), "lease acquired");
         let heartbeat = tokio::spawn(heartbeat(
             Arc::clone(&state),
@@ -271,6 +288,18 @@ impl LeasePolicy {
             state,
             heartbeat,
         })
+    }
+}
+
+impl LeasePolicy {
+    /// Whether `holder` is a process of this host that has ended. Known only where `/proc` lists
+    /// processes (Linux); elsewhere a holder is never presumed dead and its lease expires.
+    fn holder_is_dead(&self, holder: &LeaseHolder) -> bool {
+        let proc = std::path::Path::new("/proc");
+        holder.host() == self.holder.host()
+            && holder.pid() != std::process::id()
+            && proc.join("self").exists()
+            && !proc.join(holder.pid().to_string()).exists()
     }
 }
 
