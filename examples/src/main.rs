@@ -12,6 +12,7 @@ mod connection;
 mod error;
 mod output;
 mod secrets;
+mod url_text;
 
 use std::process::ExitCode;
 

@@ -95,3 +95,49 @@ async fn init_without_a_secret_names_the_variable_to_set() {
         "nothing is written when a secret is missing"
     );
 }
+
+#[tokio::test]
+async fn init_refuses_unsafe_urls_without_echoing_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ml-connector.toml");
+    let config = config.to_str().unwrap();
+    let env = [
+        ("ML_CONNECTOR_MAILCHIMP_API_KEY", API_KEY),
+        ("ML_CONNECTOR_QAD_PASSWORD", PASSWORD),
+    ];
+    for (url, says) in [
+        ("http://evil.northwind-mfg.com/3.0", "plain http"),
+        ("https://ops:hunter2@us6.api.mailchimp.com/3.0", "user-info"),
+        ("https://us6.api.mailchimp.com/3.0?x=1", "query"),
+        ("https://us6.api.mailchimp.com/lists", "/3.0"),
+    ] {
+        let mut args = init_args(config);
+        args.extend(["--mailchimp-base-url", url]);
+        let out = run(&args, &env).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{url} accepted");
+        assert!(err.contains(says), "{url}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(!std::path::Path::new(config).exists());
+    }
+
+    let mut args = init_args(config);
+    let at = args.iter().position(|a| *a == "--qad-url").unwrap();
+    args[at + 1] = "https://ops:hunter2@acme.qad.com/clouderp";
+    let out = run(&args, &env).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("acme.qad.com/clouderp"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // A bare Mailchimp host gets its API version.
+    let mut args = init_args(config);
+    args.extend(["--mailchimp-base-url", "https://us6.api.mailchimp.com"]);
+    let out = run(&args, &env).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(config).unwrap();
+    assert!(
+        written.contains("\"https://us6.api.mailchimp.com/3.0\""),
+        "{written}"
+    );
+}

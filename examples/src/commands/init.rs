@@ -14,6 +14,7 @@ use crate::cli::{Cli, InitArgs};
 use crate::config::{self, TemplateValues};
 use crate::error::{AppError, AppResult};
 use crate::secrets::{self, MAILCHIMP_API_KEY_VAR, MAILCHIMP_OAUTH_TOKEN_VAR, QAD_PASSWORD_VAR};
+use crate::url_text::without_user_info;
 
 /// Runs `init`.
 ///
@@ -29,14 +30,18 @@ pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
             cli.config.display()
         )));
     }
-    let tenant_url = qad_client::TenantUrl::parse(&args.qad_url)
-        .map_err(|e| AppError::Usage(format!("--qad-url {:?}: {e}", args.qad_url)))?;
+    let tenant_url = qad_client::TenantUrl::parse(&args.qad_url).map_err(|e| {
+        let shown = without_user_info(&args.qad_url);
+        AppError::Usage(format!("--qad-url {shown:?}: {e}"))
+    })?;
     let mailchimp_base_url = args
         .mailchimp_base_url
         .as_deref()
         .map(|u| {
-            url::Url::parse(u)
-                .map_err(|e| AppError::Usage(format!("--mailchimp-base-url {u:?}: {e}")))
+            mailchimp_client::parse_api_root(u).map_err(|e| {
+                let shown = without_user_info(u);
+                AppError::Usage(format!("--mailchimp-base-url {shown:?}: {e}"))
+            })
         })
         .transpose()?;
     if !args.qad_form_login && args.qad_client_id.is_none() {
