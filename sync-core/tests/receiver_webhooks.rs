@@ -60,7 +60,8 @@ async fn start(unsigned: bool) -> Setup {
     let public = format!("http://{}", listener.local_addr().unwrap());
     let url = ReceiverConfig::unsigned_secret_url(token.clone())
         .unwrap()
-        .webhook_url(&public);
+        .webhook_url(&public)
+        .unwrap();
     let registration = register_webhook(&mailchimp, &ListId::from(fake.list_id()), &url)
         .await
         .unwrap();

@@ -62,7 +62,7 @@ fn mailchimp_error(source: mailchimp_client::Error) -> SyncError {
 /// use mailchimp_client::ListId;
 /// use sync_core::webhook_receiver::register_webhook;
 ///
-/// let url = config.webhook_url("https://sync.example.com");
+/// let url = config.webhook_url("https://sync.example.com")?;
 /// let registration = register_webhook(&client, &ListId::from("a1b2c3"), &url).await?;
 /// if let Some(secret) = registration.signing_secret {
 ///     // store it in the vault now: Mailchimp never shows it again
