@@ -66,6 +66,15 @@ async fn start(unsigned: bool) -> Setup {
         .await
         .unwrap();
     assert!(registration.created);
+    // Neither the one-time secret nor the secret path shows in Debug.
+    let shown = format!("{registration:?}");
+    assert!(!shown.contains(token.expose_secret()), "{shown}");
+    let secret = registration
+        .signing_secret
+        .as_ref()
+        .unwrap()
+        .expose_secret();
+    assert!(!shown.contains(secret), "{shown}");
     let config = if unsigned {
         ReceiverConfig::unsigned_secret_url(token).unwrap()
     } else {
