@@ -71,7 +71,7 @@ pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let (key, key_file) = vault_key(cli, &dir)?;
+    let (key, key_file) = vault_key(cli)?;
     let vault_path = cli
         .vault
         .clone()
@@ -153,30 +153,37 @@ pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
     Ok(())
 }
 
-/// The vault key: `--key-file` (created if missing), else `ML_CONNECTOR_VAULT_KEY`, else a new
-/// key file beside the configuration. Returns the key file to name in the configuration.
-fn vault_key(cli: &Cli, dir: &Path) -> AppResult<(VaultKey, Option<String>)> {
+/// The vault key: `--key-file` (created if missing), else `ML_CONNECTOR_VAULT_KEY`, else a key
+/// file in the user's configuration directory ([`default_key_file`]), never beside the vault: one
+/// backup of that folder would hold both. Returns the key file to name in the configuration.
+fn vault_key(cli: &Cli) -> AppResult<(VaultKey, Option<String>)> {
     let vault_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| AppError::Vault { path, source }
     };
-    let (file, named) = match &cli.key_file {
-        Some(file) => (
-            file.clone(),
-            std::path::absolute(file)
-                .unwrap_or_else(|_| file.clone())
-                .display()
-                .to_string(),
-        ),
+    let file = match &cli.key_file {
+        Some(file) => file.clone(),
         None if std::env::var_os(KEY_ENV_VAR).is_some() => {
             let key = VaultKey::from_default_env().map_err(vault_err(Path::new(KEY_ENV_VAR)))?;
+            eprintln!("using the vault key from {KEY_ENV_VAR}");
             return Ok((key, None));
         }
-        None => (dir.join("ml-connector.key"), "ml-connector.key".to_owned()),
+        None => default_key_file()?,
     };
+    let named = std::path::absolute(&file)
+        .unwrap_or_else(|_| file.clone())
+        .display()
+        .to_string();
     if file.exists() {
         let key = VaultKey::from_file(&file).map_err(vault_err(&file))?;
+        eprintln!("using the existing vault key in {named}");
         return Ok((key, Some(named)));
+    }
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir(parent).map_err(|source| AppError::Io {
+            context: format!("cannot create {}", parent.display()),
+            source,
+        })?;
     }
     let key = VaultKey::generate();
     write_private(&file, key.to_hex().expose_secret().as_bytes()).map_err(|source| {
@@ -186,10 +193,46 @@ fn vault_key(cli: &Cli, dir: &Path) -> AppResult<(VaultKey, Option<String>)> {
         }
     })?;
     eprintln!(
-        "generated a vault key in {} (readable by you only); keep a copy somewhere safe",
-        file.display()
+        "generated a vault key in {named} (readable by you only); keep a copy somewhere safe, \
+         apart from the vault's backups"
     );
     Ok((key, Some(named)))
+}
+
+/// `ml-connector/vault.key` under the user's configuration directory: `$XDG_CONFIG_HOME`, else
+/// `~/.config` (`~/Library/Application Support` on macOS); `%APPDATA%` on Windows.
+fn default_key_file() -> AppResult<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let home = || std::env::var_os("HOME").and_then(absolute);
+    let base = if cfg!(windows) {
+        std::env::var_os("APPDATA").and_then(absolute)
+    } else {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .and_then(absolute)
+            .or_else(|| match home() {
+                Some(h) if cfg!(target_os = "macos") => {
+                    Some(h.join("Library").join("Application Support"))
+                }
+                Some(h) => Some(h.join(".config")),
+                None => None,
+            })
+    };
+    base.map(|b| b.join("ml-connector").join("vault.key"))
+        .ok_or_else(|| {
+            AppError::Usage(format!(
+                "cannot tell where your configuration directory is (HOME is not set): set \
+                 {KEY_ENV_VAR} or pass --key-file"
+            ))
+        })
+}
+
+/// Creates `dir` and any missing parents, each new one readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Creates `path` (never replacing a file) with owner-only permissions, and writes `bytes`.
