@@ -152,3 +152,23 @@ async fn init_refuses_unsafe_urls_without_echoing_passwords() {
         "{written}"
     );
 }
+
+#[tokio::test]
+async fn init_refuses_a_malformed_api_key_before_storing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ml-connector.toml");
+    let config_home = dir.path().join("config");
+    let out = run(
+        &init_args(config.to_str().unwrap()),
+        &[
+            ("ML_CONNECTOR_MAILCHIMP_API_KEY", "not-a-key"),
+            ("ML_CONNECTOR_QAD_PASSWORD", PASSWORD),
+            ("XDG_CONFIG_HOME", config_home.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("32 hex digits"), "{err}");
+    assert!(!config.exists() && !dir.path().join("ml-connector.vault").exists());
+}

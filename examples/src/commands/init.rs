@@ -61,8 +61,7 @@ pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
     };
     if let MailchimpAuth::ApiKey(key) = &auth {
         // Catch a mistyped key now rather than at the first connect.
-        mailchimp_client::DataCenter::from_api_key(key.expose_secret())
-            .map_err(|e| AppError::Usage(format!("the Mailchimp API key is not usable: {e}")))?;
+        check_api_key_shape(key.expose_secret())?;
     }
     let password = secrets::obtain("QAD password", QAD_PASSWORD_VAR)?;
 
@@ -235,6 +234,30 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// A Mailchimp API key is 32 hex digits, a dash and the data center (`…-us6`); the error never
+/// repeats the key.
+fn check_api_key_shape(key: &str) -> AppResult<()> {
+    let bad = |why: &str| {
+        AppError::Usage(format!(
+            "the Mailchimp API key is not usable: {why} (expected 32 hex digits, a dash and the \
+             data center, like 0123456789abcdef0123456789abcdef-us6)"
+        ))
+    };
+    let (secret, dc) = key
+        .split_once('-')
+        .ok_or_else(|| bad("it has no -dc suffix"))?;
+    if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("the part before the dash is not 32 hex digits"));
+    }
+    if dc.is_empty() || !dc.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad(
+            "the data center after the dash is not letters and digits",
+        ));
+    }
+    mailchimp_client::DataCenter::from_api_key(key).map_err(|e| bad(&e.to_string()))?;
+    Ok(())
+}
+
 /// Creates `path` (never replacing a file) with owner-only permissions, and writes `bytes`.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -245,4 +268,32 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.write_all(b"\n")?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_api_key_shape;
+
+    #[test]
+    fn api_keys_need_32_hex_digits_a_dash_and_a_data_center() {
+        assert!(check_api_key_shape("5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b-us6").is_ok());
+        assert!(check_api_key_shape("5E1F0C9A7B3D2E4F6A8B0C1D2E3F4A5B-us21").is_ok());
+        for bad in [
+            "not-a-key",
+            "",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b-",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5-us6",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5bb-us6",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5g-us6",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b-us6.evil",
+            "5e1f0c9a7b3d2e4f6a8b0c1d2e3f4a5b-us6-us7",
+        ] {
+            let err = check_api_key_shape(bad).unwrap_err().to_string();
+            assert!(err.contains("32 hex digits"), "{bad:?}: {err}");
+            if bad.len() > 8 {
+                assert!(!err.contains(bad), "{err}");
+            }
+        }
+    }
 }
