@@ -130,7 +130,8 @@ pub struct InitArgs {
     /// Authenticate to Mailchimp with an OAuth token instead of an API key.
     #[arg(long)]
     pub oauth: bool,
-    /// A Mailchimp API root overriding the data center's (proxies, tests).
+    /// A Mailchimp API root overriding the data center's (proxies, tests): https (http only on
+    /// loopback), no user-info, query or fragment; `/3.0` is appended to a bare host.
     #[arg(long)]
     pub mailchimp_base_url: Option<String>,
     /// The QAD tenant URL with its context root, e.g. `https://acme.qad.com/clouderp`.

@@ -238,7 +238,11 @@ pub async fn mailchimp_client(
     let configured = setup.config.mailchimp.base_url.as_ref().map(|u| &u.0);
     if configured != mc.base_url.as_ref() {
         let show = |u: Option<&url::Url>| {
-            u.map_or_else(|| "the API key's data center".to_owned(), |u| u.to_string())
+            // A vault written before the base-URL policy may hold a password in it.
+            u.map_or_else(
+                || "the API key's data center".to_owned(),
+                |u| crate::url_text::without_user_info(u.as_str()),
+            )
         };
         return Err(AppError::Mismatch {
             what: "mailchimp.base_url",

@@ -14,6 +14,7 @@ mod exit;
 mod lockout;
 mod output;
 mod secrets;
+mod url_text;
 
 use std::process::ExitCode;
 

@@ -80,6 +80,7 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
             &mut stderr,
             &[
                 "signatures required",
+                "webhook public URL checked",
                 "customers: completed",
                 "items: completed",
             ],
@@ -147,4 +148,86 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
         .collect();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_ne!(events[0]["outcome"], "rejected", "{:?}", events[0]);
+}
+
+/// A setup whose vault already holds the webhook's signing secret (so `run` registers nothing),
+/// with `public_url` as given.
+async fn setup_with_public_url(
+    dir: &std::path::Path,
+    public_url: &str,
+) -> (Fakes, std::path::PathBuf) {
+    let fakes = Fakes {
+        mailchimp: FakeMailchimp::builder().start().await.unwrap(),
+        qad: FakeQad::builder()
+            .seeding(Seeding::new(7).customers(2).items(1).sales_orders(1))
+            .start()
+            .await
+            .unwrap(),
+    };
+    let config = write_setup(dir, &fakes, fakes.mailchimp.api_key());
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut text_config = std::fs::read_to_string(&config).unwrap();
+    text_config.push_str(&format!(
+        "\n[schedule]\njitter = \"0s\"\n\n[webhook]\nlisten = \"{listen}\"\npublic_url = \"{public_url}\"\n"
+    ));
+    std::fs::write(&config, text_config).unwrap();
+    let vault = Vault::new(
+        dir.join("creds.vault"),
+        VaultKey::from_file(dir.join("vault.key")).unwrap(),
+    );
+    let mut creds = vault.load().unwrap();
+    creds.webhook = Some(WebhookSecrets {
+        path_token: generate_path_token(),
+        signing_secret: Some("whsec-northwind-0123456789".to_owned().into()),
+    });
+    vault.save(&creds).unwrap();
+    (fakes, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_a_public_url_with_a_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_fakes, config) =
+        setup_with_public_url(dir.path(), "https://sync.northwind-mfg.com/?via=proxy").await;
+    let out = run(&["--config", config.to_str().unwrap(), "run"], &[]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("public_url") && err.contains("query"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_says_when_the_public_url_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: Mailchimp's deliveries would never arrive.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (_fakes, config) = setup_with_public_url(dir.path(), &format!("http://{closed}")).await;
+    let mut child: Child = Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(["--config", config.to_str().unwrap(), "run"])
+        .env_remove("ML_CONNECTOR_VAULT_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let seen = tokio::task::spawn_blocking(move || {
+        read_until(&mut stderr, &["webhook public URL does not answer"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        !seen.contains("/webhooks/mailchimp/"),
+        "the secret path is printed: {seen}"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
 }

@@ -42,6 +42,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Error as _, IgnoredAny, MapAc
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::api_root::check_base_url;
 use crate::credentials::{Credentials, DataCenter};
 use crate::error::{AttemptError, Error, Result};
 use crate::page::{self, Page};
@@ -92,6 +93,10 @@ impl ClientBuilder {
     /// Mailchimp's dc-less `https://api.mailchimp.com/3.0`. Paths such as
     /// `/lists` are appended to it. With an override, OAuth skips the
     /// metadata lookup (API keys are still checked).
+    ///
+    /// The credentials go wherever this points, so [`build`](Self::build)
+    /// holds it to [`check_base_url`]'s policy: `https` (plain `http` only
+    /// to a loopback host), no user-info, query or fragment.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -146,7 +151,8 @@ impl ClientBuilder {
     ///
     /// - [`Error::Config`] for a malformed API key (no `-dc` suffix, a
     ///   non-alphanumeric data center, whitespace), an empty or
-    ///   whitespace-containing OAuth token, a bad base/metadata URL, or when
+    ///   whitespace-containing OAuth token, a bad metadata URL, a base URL
+    ///   outside [`check_base_url`]'s policy, or when
     ///   the HTTP client cannot be built; no request is sent.
     /// - [`Error::DataCenterLookup`] when the OAuth metadata request fails or
     ///   names no data center.
@@ -167,7 +173,7 @@ impl ClientBuilder {
         // key or token fails here, before any request, wherever requests go.
         let key_root = transport.credentials.check()?.map(|dc| dc.api_root());
         let base = match self.base_url {
-            Some(url) => parse_http_url(&url, "the base URL is not an absolute http(s) URL")?,
+            Some(url) => check_base_url(&url).map_err(|p| Error::Config(p.message()))?,
             None => match key_root {
                 Some(root) => root,
                 None => {

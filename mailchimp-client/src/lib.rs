@@ -65,6 +65,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod api_root;
 mod batch_subscribe;
 mod batches;
 mod classify;
@@ -84,6 +85,7 @@ pub mod ecommerce;
 pub mod webhooks;
 
 pub use account::{Account, Health};
+pub use api_root::{check_base_url, parse_api_root, ApiRootProblem};
 pub use batch_subscribe::{
     BatchErrorCode, BatchMember, BatchMemberError, BatchReport, BatchSubscribeRequest,
     BATCH_SUBSCRIBE_LIMIT,

@@ -66,6 +66,11 @@ async fn bad_base_urls_are_config_errors() {
         "not a url",
         "ftp://example.com/3.0",
         "mailto:x@northwind-mfg.com",
+        // The key would travel in clear, or to a URL that hides a password.
+        "http://evil.northwind-mfg.com/3.0",
+        "https://user:hunter2@us6.api.mailchimp.com/3.0",
+        "https://us6.api.mailchimp.com/3.0?dc=us6",
+        "https://us6.api.mailchimp.com/3.0#top",
     ] {
         let err = Client::builder(Credentials::api_key(common::KEY))
             .base_url(base)
@@ -73,6 +78,7 @@ async fn bad_base_urls_are_config_errors() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{base}: {err:?}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
 

@@ -166,3 +166,31 @@ async fn errors_map() {
     assert!(err.is_invalid_resource());
     assert_eq!(err.field_errors()[0].field, "url");
 }
+
+#[tokio::test]
+async fn a_create_response_that_does_not_decode_quotes_no_secret() {
+    let secret = "whsec_0123456789northwind";
+    let url = "https://sync.northwind-mfg.com/webhooks/mailchimp/f00dfacecafebabe";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(BASE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "w1", "url": url, "list_id": "a1b2c3d4e5",
+            "signing_secret": secret, "signing_enabled": secret
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let hook = NewWebhook::new(url, events(), WebhookSources::default());
+    let err = hooks(&client).create(&hook).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+    let mut shown = format!("{err} {err:?} {hook:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        shown.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    assert!(!shown.contains(secret), "{shown}");
+    assert!(!shown.contains("f00dfacecafebabe"), "{shown}");
+}

@@ -33,13 +33,19 @@ pub enum UrlProblem {
     /// No host.
     #[error("the host is empty")]
     EmptyHost,
+    /// URL parsing would silently rewrite the text (the reason says how), so
+    /// the URL requested would not be the one written.
+    #[error("{0}; write the URL exactly as it is meant")]
+    WouldRewrite(&'static str),
 }
 
 /// A validated tenant base URL, without a trailing slash.
 ///
 /// Accepts `https` URLs (plain `http` only for loopback hosts, for tests),
-/// keeps the context root, and rejects user-info, a query, a fragment and an
-/// empty host.
+/// keeps the context root, and rejects user-info, a query, a fragment, an
+/// empty host (`https:///clouderp`), and any text that URL parsing would
+/// rewrite: backslashes, tabs and line breaks, `.`/`..` segments (also as
+/// `%2e`), or path characters it would percent-encode.
 ///
 /// ```
 /// use qad_client::TenantUrl;
@@ -60,7 +66,9 @@ impl TenantUrl {
     ///
     /// [`UrlProblem`] naming the first problem found.
     pub fn parse(input: &str) -> Result<Self, UrlProblem> {
-        let mut url = Url::parse(input.trim()).map_err(|e| match e {
+        let input = input.trim();
+        refuse_rewrites(input)?;
+        let mut url = Url::parse(input).map_err(|e| match e {
             url::ParseError::EmptyHost => UrlProblem::EmptyHost,
             other => UrlProblem::Malformed(other),
         })?;
@@ -106,6 +114,43 @@ impl TenantUrl {
         url.set_path(&path);
         url
     }
+}
+
+/// Refuses what the WHATWG parser would quietly change, before it does.
+fn refuse_rewrites(input: &str) -> Result<(), UrlProblem> {
+    if input.contains('\\') {
+        return Err(UrlProblem::WouldRewrite(
+            "a backslash would be read as a slash",
+        ));
+    }
+    if input.chars().any(char::is_control) {
+        return Err(UrlProblem::WouldRewrite(
+            "a tab, line break or control character would be dropped",
+        ));
+    }
+    let Some((_, rest)) = input.split_once("://") else {
+        return Ok(()); // not hierarchical: the parser's own error says so
+    };
+    if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+        return Err(UrlProblem::EmptyHost);
+    }
+    let after_authority = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    let path = after_authority.split(['?', '#']).next().unwrap_or_default();
+    for segment in path.split('/') {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err(UrlProblem::WouldRewrite(
+                "a `.` or `..` segment (also `%2e`) would be resolved away",
+            ));
+        }
+    }
+    let kept = |c: char| c.is_ascii_alphanumeric() || "/-._~%!$&'()*+,;=:@".contains(c);
+    if !path.chars().all(kept) {
+        return Err(UrlProblem::WouldRewrite(
+            "a character in the path would be percent-encoded",
+        ));
+    }
+    Ok(())
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {

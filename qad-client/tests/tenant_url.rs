@@ -71,6 +71,8 @@ fn rejected_urls_name_the_problem() {
         ("https://acme.qad.com/clouderp#top", UrlProblem::Fragment),
         ("https://acme.qad.com/clouderp#", UrlProblem::Fragment),
         ("https://", UrlProblem::EmptyHost),
+        ("https:///clouderp", UrlProblem::EmptyHost),
+        ("https://?x", UrlProblem::EmptyHost),
     ];
     for (input, expected) in table {
         assert_eq!(
@@ -79,11 +81,33 @@ fn rejected_urls_name_the_problem() {
             "{input}"
         );
     }
-    // WHATWG parsing skips extra slashes after a special scheme, so this
-    // names the host `clouderp`; it is not an empty host.
+    // What WHATWG parsing would quietly rewrite is refused, with the reason.
+    for (input, says) in [
+        ("https://acme.qad.com/clouderp/../admin", "`..`"),
+        ("https://acme.qad.com/clouderp/./api", "`.`"),
+        ("https://acme.qad.com/clouderp/%2e%2e/admin", "%2e"),
+        ("https://acme.qad.com/clouderp/%2E%2e", "%2e"),
+        ("https://acme.qad.com/clouderp/.%2E/x", "%2e"),
+        ("https://acme.qad.com\\clouderp", "backslash"),
+        ("https:\\\\acme.qad.com/clouderp", "backslash"),
+        ("https://acme.qad.com/cloud\terp", "tab"),
+        ("https://acme.qad.com/cloud\nerp", "line break"),
+        ("https://acme.qad.com/cloud erp", "percent-encoded"),
+        ("https://acme.qad.com/clouderp\"x", "percent-encoded"),
+    ] {
+        let err = TenantUrl::parse(input).unwrap_err();
+        assert!(
+            matches!(err, UrlProblem::WouldRewrite(_)),
+            "{input:?}: {err:?}"
+        );
+        assert!(err.to_string().contains(says), "{input:?}: {err}");
+    }
+    // Dots inside a segment are ordinary characters.
     assert_eq!(
-        TenantUrl::parse("https:///clouderp").unwrap().as_str(),
-        "https://clouderp"
+        TenantUrl::parse("https://acme.qad.com/v1.2/..x")
+            .unwrap()
+            .as_str(),
+        "https://acme.qad.com/v1.2/..x"
     );
     assert!(matches!(
         TenantUrl::parse("not a url"),

@@ -124,6 +124,9 @@ pub enum StateError {
     /// SQLite reported an error.
     #[error("sqlite error")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be created with owner-only permissions.
+    #[error("cannot create the state database file with owner-only permissions")]
+    Create(#[source] std::io::Error),
     /// The database was written by a newer build whose schema this build does not know.
     #[error(
         "state database schema version {found} is newer than this build supports ({supported})"

@@ -60,11 +60,21 @@ async fn start(unsigned: bool) -> Setup {
     let public = format!("http://{}", listener.local_addr().unwrap());
     let url = ReceiverConfig::unsigned_secret_url(token.clone())
         .unwrap()
-        .webhook_url(&public);
+        .webhook_url(&public)
+        .unwrap();
     let registration = register_webhook(&mailchimp, &ListId::from(fake.list_id()), &url)
         .await
         .unwrap();
     assert!(registration.created);
+    // Neither the one-time secret nor the secret path shows in Debug.
+    let shown = format!("{registration:?}");
+    assert!(!shown.contains(token.expose_secret()), "{shown}");
+    let secret = registration
+        .signing_secret
+        .as_ref()
+        .unwrap()
+        .expose_secret();
+    assert!(!shown.contains(secret), "{shown}");
     let config = if unsigned {
         ReceiverConfig::unsigned_secret_url(token).unwrap()
     } else {

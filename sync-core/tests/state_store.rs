@@ -789,3 +789,23 @@ async fn many_tasks_write_concurrently_without_losing_a_row() {
         4000
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_its_wal_and_shm_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = SqliteStateStore::open(&path).await.unwrap();
+    store
+        .apply(StateBatch::new().put_hash(ObjectKind::Members, "m", hash("v1")))
+        .await
+        .unwrap();
+    for name in ["state.db", "state.db-wal", "state.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {:o}", mode & 0o777);
+    }
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mailchimp_client::ListId;
+use secrecy::{ExposeSecret, SecretString};
 use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::orders::OrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
@@ -163,14 +164,26 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
                 source,
             })
     };
-    if let (Some(public), None) = (&webhook.public_url, &secrets.signing_secret) {
+    let public_url = |config: &ReceiverConfig| {
+        webhook
+            .public_url
+            .as_ref()
+            .map(|public| {
+                config
+                    .webhook_url(public.0.as_str())
+                    .map_err(|e| AppError::Usage(format!("[webhook] public_url: {}", chain(&e))))
+            })
+            .transpose()
+    };
+    if let (Some(_), None) = (&webhook.public_url, &secrets.signing_secret) {
         // Mailchimp checks the URL with a GET before it creates the webhook: serve it first.
         let unsigned = ReceiverConfig::unsigned_secret_url(secrets.path_token.clone())
             .map_err(sync_err("the webhook secrets in the vault are not usable"))?;
         let temporary = serve(bind().await?, unsigned.clone(), conn.state_dyn())
             .await
             .map_err(sync_err("cannot start the webhook receiver"))?;
-        let url = unsigned.webhook_url(public.0.as_str().trim_end_matches('/'));
+        let url = public_url(&unsigned)?
+            .ok_or_else(|| AppError::Usage("[webhook] public_url is not set".into()))?;
         let list = ListId::from(conn.sync_config().list_id.as_str());
         let registered = register_webhook(&conn.mailchimp, &list, &url).await;
         temporary
@@ -199,6 +212,7 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
     if let Some(tolerance) = &webhook.signature_tolerance {
         receiver_config = receiver_config.signature_tolerance(tolerance.0);
     }
+    let delivery_url = public_url(&receiver_config)?;
     let handle = serve(bind().await?, receiver_config, conn.state_dyn())
         .await
         .map_err(sync_err("cannot start the webhook receiver"))?;
@@ -211,5 +225,59 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
             "not required"
         }
     );
+    if let Some(url) = delivery_url {
+        check_public_url(&url).await;
+    }
     Ok(handle)
+}
+
+/// Mailchimp reaches the receiver only through the public URL, and a wrong one fails silently
+/// (every delivery misses): try it once, as Mailchimp's validator does, and say what happened.
+/// The URL holds the secret path token, so it is never printed.
+async fn check_public_url(url: &SecretString) {
+    let answer = match reqwest::Client::builder()
+        .timeout(PUBLIC_URL_CHECK_TIMEOUT)
+        .build()
+    {
+        Ok(client) => client
+            .get(url.expose_secret())
+            .send()
+            .await
+            .map(|r| r.status()),
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(status) if status.is_success() => {
+            eprintln!("webhook public URL checked: the receiver answers Mailchimp's validator GET");
+        }
+        Ok(status) => eprintln!(
+            "warning: the webhook public URL answered the validator GET with HTTP {status}, not \
+             this receiver's 200: Mailchimp's deliveries will not arrive; check [webhook] \
+             public_url and the proxy in front of it"
+        ),
+        Err(e) => eprintln!(
+            "warning: the webhook public URL does not answer the validator GET ({}): Mailchimp's \
+             deliveries will not arrive; check [webhook] public_url, DNS and the proxy in front \
+             of it",
+            without_url(&e)
+        ),
+    }
+}
+
+/// How long the start-up check of the public URL waits.
+const PUBLIC_URL_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// reqwest's error text without the URL it quotes (the URL holds the secret token).
+fn without_url(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    match std::error::Error::source(err) {
+        Some(source) => format!("{kind}: {}", chain(source)),
+        None => kind.to_owned(),
+    }
 }

@@ -18,7 +18,9 @@ use sync_core::vault::QadAuthKind;
 
 pub use load::{load, ConfigError};
 pub use template::{render, TemplateValues};
-pub use values::{BrowseIdValue, DurationValue, EntityPathValue, TenantUrlValue, UrlValue};
+pub use values::{
+    BrowseIdValue, DurationValue, EntityPathValue, MailchimpRootValue, TenantUrlValue, UrlValue,
+};
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,9 +95,10 @@ impl PathsSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailchimpSection {
-    /// An API root overriding the data center's (proxies, tests). It must match the vault's.
+    /// An API root overriding the data center's (proxies, tests). It must match the vault's;
+    /// https (http only on loopback), no user-info, query or fragment, ending in `/3.0`.
     #[serde(default)]
-    pub base_url: Option<UrlValue>,
+    pub base_url: Option<MailchimpRootValue>,
     /// Most requests in flight at once (Mailchimp allows 10 per user, shared by all keys and integrations
     /// of the account; default 10). Adaptive: a 429 halves the client's limit, successes grow it back.
     #[serde(default)]

@@ -17,7 +17,8 @@ macro_rules! parsed_value {
                 let text = String::deserialize(deserializer)?;
                 let parse = $parse;
                 parse(text.as_str()).map(Self).map_err(|problem| {
-                    D::Error::custom(format!(concat!("invalid ", $what, " {:?}: {}"), text, problem))
+                    let shown = crate::url_text::without_user_info(&text);
+                    D::Error::custom(format!(concat!("invalid ", $what, " {:?}: {}"), shown, problem))
                 })
             }
         }
@@ -66,6 +67,14 @@ parsed_value!(
     parse_http_url
 );
 
+parsed_value!(
+    /// A Mailchimp API root: https (http on loopback), no user-info, query or fragment,
+    /// ending in `/3.0` (appended to a bare host).
+    MailchimpRootValue(url::Url),
+    "Mailchimp base URL",
+    mailchimp_client::parse_api_root
+);
+
 fn parse_http_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| e.to_string())?;
     match url.scheme() {
@@ -101,5 +110,27 @@ mod tests {
             err.message().contains("scheme must be http or https"),
             "{err}"
         );
+        let err =
+            toml::from_str::<Probe>("every = \"1m\"\nurl = \"ftp://u:hunter2@x\"").unwrap_err();
+        assert!(!err.message().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn the_mailchimp_root_follows_the_api_root_policy() {
+        #[derive(Debug, Deserialize)]
+        struct Root {
+            url: MailchimpRootValue,
+        }
+        let root: Root = toml::from_str("url = \"https://us6.api.mailchimp.com\"").unwrap();
+        assert_eq!(root.url.0.as_str(), "https://us6.api.mailchimp.com/3.0");
+        for (bad, says) in [
+            ("http://evil.northwind-mfg.com/3.0", "plain http"),
+            ("https://u:hunter2@us6.api.mailchimp.com/3.0", "user-info"),
+            ("https://us6.api.mailchimp.com/v3", "/3.0"),
+        ] {
+            let err = toml::from_str::<Root>(&format!("url = \"{bad}\"")).unwrap_err();
+            assert!(err.message().contains(says), "{bad}: {err}");
+            assert!(!err.message().contains("hunter2"), "{err}");
+        }
     }
 }

@@ -18,8 +18,9 @@ id_type!(
     WebhookId
 );
 
-/// An audience webhook, as Mailchimp returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// An audience webhook, as Mailchimp returns it. Its `Debug` shows only the
+/// URL's origin (see [`redacted_url`]).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Webhook {
     /// The webhook id.
@@ -39,6 +40,19 @@ pub struct Webhook {
     /// older API versions. Webhooks created before signing existed are not.
     #[serde(default)]
     pub signing_enabled: Option<bool>,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("url", &redacted_url(&self.url))
+            .field("events", &self.events)
+            .field("sources", &self.sources)
+            .field("list_id", &self.list_id)
+            .field("signing_enabled", &self.signing_enabled)
+            .finish()
+    }
 }
 
 /// Which audience events a webhook sends. Unset events are off.
@@ -81,7 +95,8 @@ pub struct WebhookSources {
     pub api: bool,
 }
 
-/// A webhook to create.
+/// A webhook to create. Its `Debug` shows only the URL's origin: the path of
+/// a receiver's URL is usually its secret.
 ///
 /// ```
 /// use mailchimp_client::webhooks::{NewWebhook, WebhookEvents, WebhookSources};
@@ -93,7 +108,7 @@ pub struct WebhookSources {
 /// );
 /// assert_eq!(serde_json::to_value(&hook).unwrap()["sources"]["api"], false);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct NewWebhook {
     /// Where Mailchimp POSTs deliveries (`http` or `https`).
@@ -112,6 +127,58 @@ impl NewWebhook {
             events,
             sources,
         }
+    }
+}
+
+impl fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("url", &redacted_url(&self.url))
+            .field("events", &self.events)
+            .field("sources", &self.sources)
+            .finish()
+    }
+}
+
+/// A webhook URL for `Debug`: its origin, with the path, query and fragment
+/// (where a receiver keeps its secret token) withheld.
+///
+/// ```
+/// use mailchimp_client::webhooks::redacted_url;
+///
+/// assert_eq!(
+///     redacted_url("https://sync.acme-industrial.com/webhooks/mailchimp/9f8e7d"),
+///     "https://sync.acme-industrial.com/** redacted **"
+/// );
+/// ```
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if parsed.has_host() => {
+            format!("{}/** redacted **", parsed.origin().ascii_serialization())
+        }
+        _ => "** redacted **".to_owned(),
+    }
+}
+
+/// A decode error of a webhooks response, whose body may hold the signing
+/// secret and the secret delivery URL: the excerpt and serde's message
+/// (which can quote a value) are withheld; the position is kept.
+fn withhold_body(err: Error) -> Error {
+    match err {
+        Error::Decode { status, source, .. } => {
+            let message = format!(
+                "{:?} error at line {} column {} (message withheld: the body holds secrets)",
+                source.classify(),
+                source.line(),
+                source.column()
+            );
+            Error::Decode {
+                status,
+                excerpt: "** withheld: webhook responses hold secrets **".to_owned(),
+                source: <serde_json::Error as serde::de::Error>::custom(message),
+            }
+        }
+        other => other,
     }
 }
 
@@ -214,6 +281,7 @@ impl ListWebhooks {
         self.client
             .send_json(Method::POST, &self.path(None), &Query::new(), webhook)
             .await
+            .map_err(withhold_body)
     }
 
     /// `GET /lists/{list_id}/webhooks`: every webhook of the audience (the
@@ -224,7 +292,11 @@ impl ListWebhooks {
     /// [`Error::NotFound`] for an unknown audience; otherwise the API and
     /// transport errors of [`Error`].
     pub async fn list(&self) -> Result<Vec<Webhook>> {
-        let list: WebhookList = self.client.get(&self.path(None), &Query::new()).await?;
+        let list: WebhookList = self
+            .client
+            .get(&self.path(None), &Query::new())
+            .await
+            .map_err(withhold_body)?;
         Ok(list.webhooks)
     }
 
@@ -235,7 +307,10 @@ impl ListWebhooks {
     /// [`Error::NotFound`] for an unknown webhook; otherwise the API and
     /// transport errors of [`Error`].
     pub async fn get(&self, id: &WebhookId) -> Result<Webhook> {
-        self.client.get(&self.path(Some(id)), &Query::new()).await
+        self.client
+            .get(&self.path(Some(id)), &Query::new())
+            .await
+            .map_err(withhold_body)
     }
 
     /// `PATCH /lists/{list_id}/webhooks/{webhook_id}`.
@@ -252,6 +327,7 @@ impl ListWebhooks {
         self.client
             .send_json(Method::PATCH, &self.path(Some(id)), &Query::new(), update)
             .await
+            .map_err(withhold_body)
     }
 
     /// `DELETE /lists/{list_id}/webhooks/{webhook_id}`.
@@ -305,6 +381,33 @@ mod tests {
         let shown = format!("{created:?}");
         assert!(!shown.contains("whsec_topsecret"), "{shown}");
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn new_webhook_debug_shows_only_the_origin() {
+        let hook = NewWebhook::new(
+            "https://sync.acme-industrial.com/webhooks/mailchimp/0123456789abcdef",
+            WebhookEvents::default(),
+            WebhookSources::default(),
+        );
+        let shown = format!("{hook:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("https://sync.acme-industrial.com/** redacted **"));
+        assert_eq!(redacted_url("not a url/secret"), "** redacted **");
+    }
+
+    #[test]
+    fn decode_errors_of_webhook_bodies_quote_nothing() {
+        let body = br#"{"id":"w1","signing_secret":"whsec_topsecret","signing_enabled":"whsec_topsecret"}"#;
+        let source = serde_json::from_slice::<CreatedWebhook>(body).unwrap_err();
+        assert!(
+            source.to_string().contains("whsec_topsecret"),
+            "serde quotes it"
+        );
+        let err = withhold_body(Error::decode(200, body, source));
+        let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
+        assert!(!shown.contains("whsec_topsecret"), "{shown}");
+        assert!(shown.contains("line 1"), "{shown}");
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub use event::{
 };
 pub use form::{FormMap, FormValue, ParseLimits};
 pub use manage::{
-    CreatedWebhook, ListWebhooks, NewWebhook, Webhook, WebhookEvents, WebhookId, WebhookSources,
-    WebhookUpdate,
+    redacted_url, CreatedWebhook, ListWebhooks, NewWebhook, Webhook, WebhookEvents, WebhookId,
+    WebhookSources, WebhookUpdate,
 };
 pub use signature::{secret_path_matches, WebhookVerifier, DEFAULT_TOLERANCE, SIGNATURE_HEADER};

@@ -5,7 +5,8 @@
 const MAX_LEN: usize = 254;
 
 /// Trims `raw` and checks it looks like a deliverable address: one `@`, a non-empty local part of
-/// at most 64 bytes, a dotted domain whose labels are non-empty and do not start or end with `-`,
+/// at most 64 bytes with no leading, trailing or doubled dot, a dotted domain (internationalised
+/// domains allowed) whose labels are non-empty and do not start or end with `-`,
 /// no whitespace or control characters. Returns the trimmed address (case kept) or why it is not
 /// one.
 ///
@@ -43,6 +44,13 @@ pub fn check_email(raw: &str) -> Result<String, String> {
             "invalid email: {email:?} has an invalid local part"
         ));
     }
+    // Dot-atom rule (RFC 5322 §3.4.1): dots only between characters, never two in a row.
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(format!(
+            "invalid email: {email:?} has a local part that starts or ends with a dot or holds two \
+             in a row"
+        ));
+    }
     let labels_ok = domain.contains('.')
         && domain
             .split('.')
@@ -66,5 +74,26 @@ mod tests {
             .contains("local part"));
         assert!(check_email(&format!("{}@northwind-mfg.com", "a".repeat(250))).is_err());
         assert!(check_email("山田@例え.jp").is_ok());
+    }
+
+    #[test]
+    fn local_parts_follow_the_dot_atom_rules() {
+        for bad in [
+            ".lead@northwind-mfg.com",
+            "trail.@northwind-mfg.com",
+            "dou..ble@northwind-mfg.com",
+            ".@northwind-mfg.com",
+        ] {
+            let reason = check_email(bad).unwrap_err();
+            assert!(reason.contains("dot"), "{bad}: {reason}");
+        }
+        for good in [
+            "first.last@northwind-mfg.com",
+            "a.b.c@acme-industrial.com",
+            "jürgen.groß@bücher-contoso.de",
+            "info@xn--bcher-kva.de",
+        ] {
+            assert!(check_email(good).is_ok(), "{good}");
+        }
     }
 }

@@ -133,10 +133,7 @@ pub fn map_product(
         .apply(fields)
         .unwrap_or_else(|| code.to_owned());
     let price = match mapping.price_field.as_ref().and_then(|f| fields.text(f)) {
-        Some(raw) => Some(
-            raw.parse::<Decimal>()
-                .map_err(|_| Issue::Rejected(format!("price {raw:?} is not a number")))?,
-        ),
+        Some(raw) => Some(check_price(&raw).map_err(Issue::Rejected)?),
         None => None,
     };
     let inventory_quantity = match mapping
@@ -190,6 +187,34 @@ pub fn map_product(
     })
 }
 
+/// Significant digits a price may have: Mailchimp takes amounts as JSON numbers (doubles), which
+/// carry up to 15 significant decimal digits exactly.
+const MAX_PRICE_DIGITS: usize = 15;
+
+/// A price as sent to Mailchimp: an exact decimal, not negative, and within what its JSON numbers
+/// carry exactly (so `92233720368547758.07` is refused rather than sent as `9.223372036854776e16`).
+fn check_price(raw: &str) -> Result<Decimal, String> {
+    let price = raw
+        .parse::<Decimal>()
+        .map_err(|_| format!("price {raw:?} is not a number"))?;
+    if price.is_sign_negative() && !price.is_zero() {
+        return Err(format!("price {raw:?} is negative"));
+    }
+    let digits = price
+        .normalize()
+        .mantissa()
+        .unsigned_abs()
+        .to_string()
+        .len();
+    if digits > MAX_PRICE_DIGITS {
+        return Err(format!(
+            "price {raw:?} has {digits} significant digits; Mailchimp takes at most \
+             {MAX_PRICE_DIGITS} exactly"
+        ));
+    }
+    Ok(price.abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +257,41 @@ mod tests {
             map_product("OLD", &off, &mapping),
             Err(Issue::Skipped("inactive item".into()))
         );
+    }
+
+    #[test]
+    fn prices_are_exact_non_negative_and_within_range() {
+        let mapping = ItemMapping::default();
+        for (raw, says) in [
+            (json!(-1), "negative"),
+            (json!("-0.01"), "negative"),
+            (json!(i64::MAX), "significant digits"),
+            (json!("92233720368547758.07"), "significant digits"),
+            (json!("1234567890123456"), "significant digits"),
+            (json!(1e300), "not a number"),
+            (json!("NaN"), "not a number"),
+        ] {
+            match map_product("X-9", &fields(json!({ "price": raw })), &mapping) {
+                Err(Issue::Rejected(reason)) => assert!(reason.contains(says), "{raw}: {reason}"),
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+        for (raw, price) in [
+            (json!("0"), Decimal::ZERO),
+            (json!("-0"), Decimal::ZERO),
+            (
+                json!("123456789012345"),
+                Decimal::new(123_456_789_012_345, 0),
+            ),
+            (
+                json!("9999999999999.99"),
+                Decimal::new(999_999_999_999_999, 2),
+            ),
+            (json!(0.1), Decimal::new(1, 1)),
+        ] {
+            let product = map_product("X-9", &fields(json!({ "price": raw })), &mapping).unwrap();
+            assert_eq!(product.variant.price, Some(price), "{raw}");
+        }
     }
 
     #[test]

@@ -69,14 +69,20 @@ impl fmt::Debug for SqliteStateStore {
 impl SqliteStateStore {
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     ///
+    /// A new database file is created readable by its owner only (`0600` on Unix): it holds
+    /// emails and addresses. SQLite gives its `-wal` and `-shm` files the database file's
+    /// permissions. An existing file's permissions are left as they are.
+    ///
     /// # Errors
     ///
+    /// [`StateError::Create`] when a new file cannot be created;
     /// [`StateError::Sqlite`] when the file cannot be opened or migrated;
     /// [`StateError::SchemaTooNew`] when a newer build wrote it.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let for_open = path.clone();
         let conn = blocking(move || {
+            create_private(&for_open).map_err(StateError::Create)?;
             let mut conn = Connection::open(&for_open)?;
             conn.execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -139,6 +145,23 @@ impl SqliteStateStore {
             work(&mut guard)
         })
         .await
+    }
+}
+
+/// Creates `path` empty with owner-only permissions unless it exists, so SQLite (and, after it,
+/// the WAL and SHM files, which copy the database's mode) never makes it world-readable.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -232,28 +232,53 @@ impl ReceiverConfig {
     }
 
     /// The full delivery URL under `public_base` (for example `https://sync.example.com`):
-    /// `{public_base}{prefix}/{token}`. It holds the token, so it is a secret too.
+    /// `{public_base}{prefix}/{token}`, built by URL path joining (a base with a path such as
+    /// `https://h/mc/` keeps it). It holds the token, so it is a secret too.
     ///
     /// ```
     /// use secrecy::ExposeSecret;
     /// use sync_core::webhook_receiver::ReceiverConfig;
     ///
     /// let config = ReceiverConfig::unsigned_secret_url("0123456789abcdef0123456789abcdef")?;
-    /// let url = config.webhook_url("https://sync.example.com/");
+    /// let url = config.webhook_url("https://sync.example.com/")?;
     /// assert_eq!(
     ///     url.expose_secret(),
     ///     "https://sync.example.com/webhooks/mailchimp/0123456789abcdef0123456789abcdef"
     /// );
     /// # Ok::<(), sync_core::SyncError>(())
     /// ```
-    #[must_use]
-    pub fn webhook_url(&self, public_base: &str) -> SecretString {
-        SecretString::from(format!(
-            "{}{}/{}",
-            public_base.trim_end_matches('/'),
-            self.path_prefix,
-            self.path_token.expose_secret()
-        ))
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] when `public_base` is not an absolute http(s) URL or holds
+    /// user-info, a query or a fragment (the secret path would land after it and every delivery
+    /// would miss the receiver); the message does not repeat the URL.
+    pub fn webhook_url(&self, public_base: &str) -> Result<SecretString> {
+        let refused = |why: &str| SyncError::Config {
+            what: format!("the webhook public URL {why}"),
+        };
+        let mut url = url::Url::parse(public_base.trim())
+            .map_err(|e| refused(&format!("is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(refused("must use https (or http)"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refused("must not contain user-info (user:password@)"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(refused(
+                "must not have a query string or fragment: the secret path would land after it",
+            ));
+        }
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| refused("cannot take a path"))?;
+            segments.pop_if_empty();
+            segments.extend(self.path_prefix.split('/').filter(|s| !s.is_empty()));
+            segments.push(self.path_token.expose_secret());
+        }
+        Ok(SecretString::from(String::from(url)))
     }
 
     pub(crate) fn verifier(&self) -> mailchimp_client::webhooks::WebhookVerifier {
@@ -265,5 +290,54 @@ impl ReceiverConfig {
         verifier
             .with_tolerance(self.signature_tolerance)
             .with_limits(ParseLimits::default().with_max_body_bytes(self.max_body_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_delivery_url_is_joined_onto_the_public_base() {
+        let config = ReceiverConfig::unsigned_secret_url(TOKEN).unwrap();
+        for (base, url) in [
+            (
+                "https://sync.acme-industrial.com",
+                "https://sync.acme-industrial.com/webhooks/mailchimp/",
+            ),
+            (
+                "https://sync.acme-industrial.com/",
+                "https://sync.acme-industrial.com/webhooks/mailchimp/",
+            ),
+            ("https://h.de/mc/", "https://h.de/mc/webhooks/mailchimp/"),
+            ("https://h.de/mc", "https://h.de/mc/webhooks/mailchimp/"),
+        ] {
+            let joined = config.webhook_url(base).unwrap();
+            assert_eq!(joined.expose_secret(), format!("{url}{TOKEN}"), "{base}");
+        }
+    }
+
+    #[test]
+    fn a_query_fragment_or_password_in_the_public_base_is_refused() {
+        let config = ReceiverConfig::unsigned_secret_url(TOKEN).unwrap();
+        for (base, says) in [
+            ("https://sync.acme-industrial.com/?via=proxy", "query"),
+            ("https://sync.acme-industrial.com/?", "query"),
+            ("https://sync.acme-industrial.com/#hook", "fragment"),
+            ("https://ops:hunter2@sync.acme-industrial.com", "user-info"),
+            ("ftp://sync.acme-industrial.com", "https"),
+            ("sync.acme-industrial.com", "not a URL"),
+        ] {
+            let err = config.webhook_url(base).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(shown.contains(says), "{base}: {shown}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains(TOKEN),
+                "{shown}"
+            );
+        }
     }
 }

@@ -31,7 +31,7 @@
 //! let unsigned = ReceiverConfig::unsigned_secret_url(token.clone())?;
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.map_err(sync_core::SyncError::Receiver)?;
 //! let receiver = serve(listener, unsigned.clone(), state.clone()).await?; // answers the validator GET
-//! let url = unsigned.webhook_url("https://sync.example.com");
+//! let url = unsigned.webhook_url("https://sync.example.com")?;
 //! let registration = register_webhook(&mailchimp, &ListId::from("a1b2c3"), &url).await?;
 //! receiver.shutdown().await?;
 //!

@@ -27,8 +27,8 @@ pub const SOURCES: WebhookSources = WebhookSources {
     api: false,
 };
 
-/// What [`register_webhook`] found or created.
-#[derive(Debug)]
+/// What [`register_webhook`] found or created. `Debug` withholds the signing secret and the
+/// delivery URL's secret path.
 #[non_exhaustive]
 pub struct Registration {
     /// The webhook.
@@ -39,6 +39,19 @@ pub struct Registration {
     /// Whether the webhook was created now (otherwise it existed, and its sources were set to
     /// leave out the API if they did not).
     pub created: bool,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("webhook", &self.webhook)
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "** redacted **"),
+            )
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 fn mailchimp_error(source: mailchimp_client::Error) -> SyncError {
@@ -62,7 +75,7 @@ fn mailchimp_error(source: mailchimp_client::Error) -> SyncError {
 /// use mailchimp_client::ListId;
 /// use sync_core::webhook_receiver::register_webhook;
 ///
-/// let url = config.webhook_url("https://sync.example.com");
+/// let url = config.webhook_url("https://sync.example.com")?;
 /// let registration = register_webhook(&client, &ListId::from("a1b2c3"), &url).await?;
 /// if let Some(secret) = registration.signing_secret {
 ///     // store it in the vault now: Mailchimp never shows it again
