@@ -60,6 +60,23 @@ pub fn failed_hint(failed: u64) -> String {
     format!("{failed} failed — ml-connector replay --all-failed")
 }
 
+/// The line a scheduled `run` prints about `failed` records (it retries them itself, with
+/// backoff) and rows that became `dead` (it no longer does).
+#[must_use]
+pub fn scheduled_hint(failed: u64, dead: u64) -> String {
+    let mut line = format!(
+        "{failed} failed — queued; the next cycles retry them with backoff \
+         (ml-connector replay --all-failed retries them now)"
+    );
+    if dead > 0 {
+        line.push_str(&format!(
+            "; {dead} dead after their retries — see `ml-connector audit --outcome failed`, \
+             fix the cause, then ml-connector replay --all-failed"
+        ));
+    }
+    line
+}
+
 /// The JSON object printed on stdout when a `--json` command fails before it has a report.
 #[derive(Debug, Serialize)]
 pub struct JsonError {
@@ -86,6 +103,18 @@ impl JsonError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scheduled_run_says_it_retries_and_names_dead_rows() {
+        let line = scheduled_hint(3, 0);
+        assert!(
+            line.starts_with("3 failed — queued; the next cycles retry them"),
+            "{line}"
+        );
+        assert!(!line.contains("dead"), "{line}");
+        let line = scheduled_hint(3, 2);
+        assert!(line.contains("; 2 dead after their retries"), "{line}");
+    }
 
     #[test]
     fn failed_records_exit_two_and_name_the_replay_command() {

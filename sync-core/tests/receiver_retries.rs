@@ -33,7 +33,11 @@ async fn start(tolerance: Option<Duration>) -> Receiver {
     if let Some(tolerance) = tolerance {
         config = config.signature_tolerance(tolerance);
     }
-    let url = config.webhook_url(&public).expose_secret().to_owned();
+    let url = config
+        .webhook_url(&public)
+        .unwrap()
+        .expose_secret()
+        .to_owned();
     let handle = serve(listener, config, state.clone()).await.unwrap();
     Receiver {
         state,

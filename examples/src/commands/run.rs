@@ -14,7 +14,7 @@ use crate::cli::Cli;
 use crate::config::WebhookSection;
 use crate::connection::{Connection, Setup};
 use crate::error::{chain, sync_err, AppError, AppResult};
-use crate::exit::failed_hint;
+use crate::exit::scheduled_hint;
 use crate::output::{failed_records, page_summary};
 
 /// The engines a scheduled job dispatches to.
@@ -49,7 +49,7 @@ impl Engines {
                 );
                 eprintln!("{}", crate::commands::sync::orders_line(&report));
                 if report.counts.failed > 0 {
-                    eprintln!("orders: {}", failed_hint(report.counts.failed));
+                    eprintln!("orders: {}", scheduled_hint(report.counts.failed, 0));
                 }
             }
             return Ok(());
@@ -63,8 +63,9 @@ impl Engines {
         tracing::info!(%object, status = %report.status, read = report.read, "run done");
         eprintln!("{object}: {} — {}", report.status, page_summary(&report));
         let failed = failed_records(&report);
-        if failed > 0 {
-            eprintln!("{object}: {}", failed_hint(failed));
+        let dead = report.retries.as_ref().map_or(0, |r| r.dead);
+        if failed > 0 || dead > 0 {
+            eprintln!("{object}: {}", scheduled_hint(failed, dead));
         }
         if let Some(error) = &report.error {
             // The run keeps what it committed and the next one resumes after it.
