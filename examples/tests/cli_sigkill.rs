@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use testkit::compare::without_generated;
 
 use mailchimp_client::ecommerce::{
     Decimal, OrderCustomer, OrderId, OrderInput, OrderLineInput, StoreId,
@@ -161,7 +162,12 @@ impl World {
             let count = records.len();
             let map = records
                 .into_iter()
-                .map(|r| (r[key].as_str().unwrap().to_lowercase(), normalise(r)))
+                .map(|r| {
+                    (
+                        r[key].as_str().unwrap().to_lowercase(),
+                        without_generated(r),
+                    )
+                })
                 .collect::<BTreeMap<_, _>>();
             (count, map)
         };
@@ -184,39 +190,6 @@ impl World {
             ),
         ])
     }
-}
-
-/// Fields the fakes generate (ids, timestamps): different on every run by nature.
-const GENERATED: &[&str] = &[
-    "unique_email_id",
-    "web_id",
-    "contact_id",
-    "timestamp_signup",
-    "timestamp_opt",
-    "last_changed",
-    "created_at",
-    "updated_at",
-    "_links",
-];
-
-fn normalise(mut value: Value) -> Value {
-    match &mut value {
-        Value::Object(map) => {
-            for key in GENERATED {
-                map.remove(*key);
-            }
-            for (_, v) in map.iter_mut() {
-                *v = normalise(v.take());
-            }
-        }
-        Value::Array(items) => {
-            for v in items.iter_mut() {
-                *v = normalise(v.take());
-            }
-        }
-        _ => {}
-    }
-    value
 }
 
 fn integrity(dir: &Path) -> String {

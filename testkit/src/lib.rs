@@ -4,6 +4,7 @@
 #![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod error;
 pub mod faults;
 pub mod mailchimp;
