@@ -27,6 +27,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// (`[webhook] signature_tolerance`) where the receiver is never down for long.
 pub const DEFAULT_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// How long delivery keys are remembered by default: 7 days. Mailchimp's retries of one delivery
+/// end well within that, and a signed delivery is refused after its
+/// [tolerance](ReceiverConfig::signature_tolerance) anyway; the receiver keeps keys for at least
+/// the tolerance plus a day whatever is configured, so the dedup always outlives it.
+pub const DEFAULT_DELIVERY_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// The default path prefix; the receiver answers at `{prefix}/{token}`.
 pub const DEFAULT_PATH_PREFIX: &str = "/webhooks/mailchimp";
 
@@ -79,6 +85,7 @@ pub struct ReceiverConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) path_prefix: String,
     signature_tolerance: Duration,
+    delivery_retention: Duration,
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -95,6 +102,7 @@ impl fmt::Debug for ReceiverConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("path_prefix", &self.path_prefix)
             .field("signature_tolerance", &self.signature_tolerance)
+            .field("delivery_retention", &self.delivery_retention)
             .finish()
     }
 }
@@ -169,7 +177,37 @@ impl ReceiverConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             path_prefix: DEFAULT_PATH_PREFIX.to_owned(),
             signature_tolerance: DEFAULT_SIGNATURE_TOLERANCE,
+            delivery_retention: DEFAULT_DELIVERY_RETENTION,
         })
+    }
+
+    /// Sets how long delivery keys are remembered for the dedup (default
+    /// [`DEFAULT_DELIVERY_RETENTION`]); older ones are pruned hourly while the receiver runs, so
+    /// the table is bounded by the deliveries of that period. Never shorter than the signature
+    /// tolerance plus a day.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sync_core::webhook_receiver::ReceiverConfig;
+    ///
+    /// let config = ReceiverConfig::signed("0123456789abcdef0123456789abcdef", "whsec")?
+    ///     .signature_tolerance(Duration::from_secs(3600))
+    ///     .delivery_retention(Duration::from_secs(60));
+    /// assert_eq!(config.retention(), Duration::from_secs(3600 + 24 * 3600));
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn delivery_retention(mut self, retention: Duration) -> Self {
+        self.delivery_retention = retention;
+        self
+    }
+
+    /// How long delivery keys are remembered: the configured retention, at least the signature
+    /// tolerance plus a day.
+    #[must_use]
+    pub fn retention(&self) -> Duration {
+        self.delivery_retention
+            .max(self.signature_tolerance + Duration::from_secs(24 * 60 * 60))
     }
 
     /// Sets how far a signature's timestamp may be from now, either way (default

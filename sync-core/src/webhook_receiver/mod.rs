@@ -52,8 +52,8 @@ mod server;
 mod setup;
 
 pub use config::{
-    generate_path_token, ReceiverConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_PATH_PREFIX,
-    DEFAULT_SIGNATURE_TOLERANCE, MIN_TOKEN_CHARS,
+    generate_path_token, ReceiverConfig, DEFAULT_DELIVERY_RETENTION, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PATH_PREFIX, DEFAULT_SIGNATURE_TOLERANCE, MIN_TOKEN_CHARS,
 };
 pub use server::{router, serve, ReceiverHandle, REJECTED_KEY};
 pub use setup::{register_webhook, Registration, EVENTS, SOURCES};

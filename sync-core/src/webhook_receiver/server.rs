@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -249,8 +250,14 @@ pub async fn serve(
     let addr = listener.local_addr().map_err(SyncError::Receiver)?;
     let start = RunStart::new(vec![ObjectKind::WebhookEvents], RunTrigger::Manual);
     state.start_run(&start).await?;
+    let retention = config.retention();
     let app = router(config, state.clone(), start.id);
     let cancel = CancellationToken::new();
+    tokio::spawn(prune_deliveries(
+        Arc::clone(&state),
+        retention,
+        cancel.clone(),
+    ));
     let stop = cancel.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -264,4 +271,33 @@ pub async fn serve(
         task,
         state,
     })
+}
+
+/// How often the receiver forgets delivery keys older than its retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Forgets delivery keys older than `retention`, at start and then hourly, until `stop`: the
+/// dedup table stays bounded by the deliveries of one retention period.
+async fn prune_deliveries(
+    state: Arc<dyn StateStore>,
+    retention: Duration,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let Ok(age) = chrono::Duration::from_std(retention) else {
+            return;
+        };
+        match state.prune_deliveries(Utc::now() - age).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "forgot old webhook delivery keys"),
+            Err(e) => {
+                tracing::warn!(error = %crate::orders::describe(&e), "cannot prune webhook delivery keys");
+            }
+        }
+    }
 }
