@@ -209,7 +209,8 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
     }
     let secrets = creds.webhook.clone().unwrap_or(secrets);
     let mut receiver_config = ReceiverConfig::from_secrets(&secrets, webhook.allow_unsigned)
-        .map_err(|e| AppError::Usage(format!("[webhook]: {}", chain(&e))))?;
+        .map_err(|e| AppError::Usage(format!("[webhook]: {}", chain(&e))))?
+        .audience(conn.sync_config().list_id.clone());
     if let Some(tolerance) = &webhook.signature_tolerance {
         receiver_config = receiver_config.signature_tolerance(tolerance.0);
     }

@@ -86,6 +86,7 @@ pub struct ReceiverConfig {
     pub(crate) path_prefix: String,
     signature_tolerance: Duration,
     delivery_retention: Duration,
+    audience: Option<String>,
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -103,6 +104,7 @@ impl fmt::Debug for ReceiverConfig {
             .field("path_prefix", &self.path_prefix)
             .field("signature_tolerance", &self.signature_tolerance)
             .field("delivery_retention", &self.delivery_retention)
+            .field("audience", &self.audience)
             .finish()
     }
 }
@@ -178,7 +180,32 @@ impl ReceiverConfig {
             path_prefix: DEFAULT_PATH_PREFIX.to_owned(),
             signature_tolerance: DEFAULT_SIGNATURE_TOLERANCE,
             delivery_retention: DEFAULT_DELIVERY_RETENTION,
+            audience: None,
         })
+    }
+
+    /// Applies only deliveries about audience `list_id`: one for another audience (a webhook
+    /// of another list pointed at this URL by mistake) is answered 200, so Mailchimp does not
+    /// retry it, audited as skipped, and changes nothing.
+    ///
+    /// ```
+    /// use sync_core::webhook_receiver::ReceiverConfig;
+    ///
+    /// let config = ReceiverConfig::signed("0123456789abcdef0123456789abcdef", "whsec")?
+    ///     .audience("a1b2c3d4e5");
+    /// assert_eq!(config.expected_audience(), Some("a1b2c3d4e5"));
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn audience(mut self, list_id: impl Into<String>) -> Self {
+        self.audience = Some(list_id.into());
+        self
+    }
+
+    /// The audience whose deliveries are applied, when one is set.
+    #[must_use]
+    pub fn expected_audience(&self) -> Option<&str> {
+        self.audience.as_deref()
     }
 
     /// Sets how long delivery keys are remembered for the dedup (default

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use mailchimp_client::webhooks::{
-    secret_path_matches, WebhookError, WebhookVerifier, SIGNATURE_HEADER,
+    secret_path_matches, FormValue, WebhookDelivery, WebhookError, WebhookVerifier,
 };
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -55,6 +55,20 @@ impl Receiver {
         (status, "rejected")
     }
 
+    /// Why `delivery` is not for the configured audience, if it is not.
+    fn other_audience(&self, delivery: &WebhookDelivery) -> Option<String> {
+        let expected = self.config.expected_audience()?;
+        let list = delivery
+            .fields()
+            .get("data")
+            .and_then(FormValue::as_map)
+            .and_then(|data| data.get("list_id"))
+            .and_then(FormValue::as_text)?;
+        (list != expected).then(|| {
+            format!("delivery for audience {list}, not the configured {expected}: ignored")
+        })
+    }
+
     async fn deliver(&self, headers: &HeaderMap, body: Body) -> Reply {
         let limit = self.config.max_body_bytes;
         let declared = headers
@@ -76,8 +90,8 @@ impl Receiver {
                     .await;
             }
         };
-        let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-        let delivery = match self.verifier.verify_and_parse(signature, &bytes) {
+        // Through the request's headers, so a signature header sent twice is refused.
+        let delivery = match self.verifier.verify_and_parse_request(headers, &bytes) {
             Ok(delivery) => delivery,
             Err(e) => {
                 let status = match e {
@@ -92,6 +106,15 @@ impl Receiver {
             }
         };
         let key = delivery.dedup_key().into_string();
+        if let Some(reason) = self.other_audience(&delivery) {
+            let row = NewAuditRow::new(self.run, ObjectKind::WebhookEvents, &key, Outcome::Skipped)
+                .error(reason)
+                .payload(json!({"type": delivery.event_type()}));
+            if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
+                tracing::warn!(error = %crate::orders::describe(&e), "cannot audit an ignored webhook delivery");
+            }
+            return (StatusCode::OK, "ignored: another audience");
+        }
         // The delivery key commits in the same transaction as the event's effects: a duplicate
         // changes nothing, and an event whose effects could not be stored is not remembered, so
         // Mailchimp's retry applies it.
