@@ -217,3 +217,57 @@ async fn an_email_change_onto_an_archived_members_address_is_skipped_as_a_confli
     );
     assert_eq!(snapshot.member(&list, taken).unwrap()["status"], "archived");
 }
+
+#[tokio::test]
+async fn store_opt_in_never_subscribes_an_existing_transactional_or_pending_member() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let picked = codes(&h, 3);
+    let seeded = ["transactional", "pending", "subscribed"];
+    for (code, status) in picked.iter().zip(seeded) {
+        h.mailchimp
+            .seed_member(&list, &email_of(&h, code), status)
+            .unwrap();
+    }
+    let mut config = forward_support::config(&list);
+    config.mapping.customer.ecommerce_opt_in = true;
+    let sync = h.sync(config);
+    let first = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Completed, "{first}");
+
+    let snapshot = h.mailchimp.snapshot();
+    let customers = snapshot.customers.get(STORE).unwrap();
+    let opt_in = |email: &str| {
+        customers
+            .iter()
+            .find(|c| c["email_address"] == email)
+            .unwrap_or_else(|| panic!("no customer {email}"))["opt_in_status"]
+            .clone()
+    };
+    for (code, status) in picked.iter().zip(seeded) {
+        let email = email_of(&h, code);
+        let member = snapshot.member(&list, &email).unwrap();
+        assert_eq!(member["status"], status, "{code} kept its status: {member}");
+        let expected = status == "subscribed";
+        assert_eq!(opt_in(&email), expected, "{code} ({status})");
+    }
+    // New members (subscribed by the member write) carry the store's opt-in.
+    let new = codes(&h, 4).remove(3);
+    assert_eq!(opt_in(&email_of(&h, &new)), true, "{new}");
+
+    // A second run sends nothing, and still upgrades no one.
+    let second = sync
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    let customers = &second.targets[&ObjectKind::EcommerceCustomers];
+    assert_eq!(customers.created + customers.updated, 0, "{second}");
+    let snapshot = h.mailchimp.snapshot();
+    for (code, status) in picked.iter().zip(seeded) {
+        let member = snapshot.member(&list, &email_of(&h, code)).unwrap();
+        assert_eq!(member["status"], status, "{code}: {member}");
+    }
+}

@@ -61,7 +61,9 @@ pub struct CustomerMapping {
     /// E-commerce customer address fields.
     pub address: AddressFields,
     /// The e-commerce customers' `opt_in_status` (default `false`: it never downgrades an
-    /// existing member, and a new member without consent becomes transactional).
+    /// existing member, and a new member without consent becomes transactional). When `true`,
+    /// the forward sync still sends `false` for a customer whose member is transactional,
+    /// pending, unsubscribed or of unknown status, since Mailchimp would subscribe it.
     pub ecommerce_opt_in: bool,
 }
 
