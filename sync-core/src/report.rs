@@ -26,8 +26,8 @@ pub struct TargetCounts {
     pub rejected: BTreeMap<String, u64>,
     /// Records whose write failed (replayable).
     pub failed: u64,
-    /// Records not written because what they wait for did not succeed (an e-commerce customer
-    /// whose member write failed); queued and retried with it.
+    /// Records not written for now: what they wait for did not succeed (an e-commerce customer
+    /// whose member write failed), or Mailchimp throttled the signup; queued and retried later.
     #[serde(default)]
     pub deferred: u64,
 }

@@ -322,7 +322,7 @@ async fn intents(
             None => {
                 let ours = !row.known
                     && !on_list.contains(&email)
-                    && (row.outcome == Outcome::Failed
+                    && (matches!(row.outcome, Outcome::Failed | Outcome::Deferred)
                         || row.created == Some(true)
                         || (row.created.is_none()
                             && row.reported.is_some()
