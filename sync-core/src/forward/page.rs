@@ -10,7 +10,9 @@ use super::rows::{Pending, Row};
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
-use crate::mapping::{map_ecommerce_customer, map_member, map_product, Issue, MappedMember};
+use crate::mapping::{
+    check_member_merge_fields, map_ecommerce_customer, map_member, map_product, Issue, MappedMember,
+};
 use crate::model::{normalize_email, IdMapping, MemberStatus, ObjectKind, Outcome};
 use crate::operation::{Executor, OpResult, Operation};
 use crate::state::StateStore;
@@ -26,6 +28,8 @@ pub(crate) struct PageContext<'a> {
     pub dry_claims: &'a mut HashMap<String, String>,
     /// The audience's members as read once in this run, when needed.
     pub audience: &'a mut Audience,
+    /// The audience's merge fields, read once before the run's first member write.
+    pub merge_fields: &'a [mailchimp_client::MergeField],
 }
 
 fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
@@ -83,11 +87,13 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
             let waiting = memberless(&rows);
+            let refused = rejected_members(&rows);
             let reported = reported_statuses(&rows);
             let store_id = store.id.clone();
             let related = Related {
                 held: &held,
                 waiting: &waiting,
+                refused: &refused,
                 reported: &reported,
             };
             rows.extend(ecommerce_customers(ctx, page, &store_id, related).await?);
@@ -113,6 +119,17 @@ fn memberless(rows: &[Row]) -> BTreeSet<String> {
     rows.iter()
         .filter(|r| !r.tags && r.target == ObjectKind::Members)
         .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
+        .map(|r| r.source_key.clone())
+        .collect()
+}
+
+/// Customers whose member was rejected in this run (a merge field that does not fit the
+/// audience, an address Mailchimp refuses): their e-commerce customer is not sent either, since
+/// Mailchimp would add the address as a transactional member without the fields the member
+/// lacks.
+fn rejected_members(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members && r.outcome == Outcome::Rejected)
         .map(|r| r.source_key.clone())
         .collect()
 }
@@ -152,7 +169,11 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let mut pending = Vec::new();
     let mut tagged = Vec::new();
     for (key, member) in mapped {
-        let member = match member {
+        let member = match member.and_then(|m| {
+            check_member_merge_fields(&m.record, ctx.merge_fields)
+                .map(|()| m)
+                .map_err(|issue| Issue::Rejected(issue.to_string()))
+        }) {
             Ok(member) => member,
             Err(issue) => {
                 rows.push(issue_row(kind, &key, issue));
@@ -522,6 +543,8 @@ struct Related<'a> {
     held: &'a BTreeSet<String>,
     /// Customers whose member write did not succeed ([`memberless`]).
     waiting: &'a BTreeSet<String>,
+    /// Customers whose member was rejected ([`rejected_members`]).
+    refused: &'a BTreeSet<String>,
     /// Member statuses reported by this run's writes ([`reported_statuses`]).
     reported: &'a HashMap<String, MemberStatus>,
 }
@@ -624,6 +647,13 @@ async fn ecommerce_customers(
         };
         if hashes.get(&id) == Some(&hash) {
             rows.push(Row::unchanged(kind, &key, op));
+            continue;
+        }
+        if related.refused.contains(&key) {
+            let reason = "not sent: its member was rejected in this run".to_owned();
+            let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
+            row.op = Some(op);
+            rows.push(row);
             continue;
         }
         if related.waiting.contains(&key) {
