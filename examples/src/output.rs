@@ -208,20 +208,39 @@ fn counts_line(label: &str, c: &TargetCounts, out: &mut String) {
         c.rejected_total(),
         c.failed
     );
-    if c.deferred > 0 {
-        let _ = writeln!(
-            out,
-            "        deferred {:>5}  waiting for their member, retried with it",
-            c.deferred
-        );
-    }
     reasons("skipped ", &c.skipped, out);
     reasons("rejected", &c.rejected, out);
+    // Deferred records are queued and retried by later runs.
+    reasons("deferred", &c.deferred_reasons, out);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_records_are_listed_by_reason() {
+        let mut c = TargetCounts::default();
+        for reason in [
+            "signup throttled by Mailchimp (temporary, retried later): a@northwind-mfg.com …",
+            "signup throttled by Mailchimp (temporary, retried later): b@northwind-mfg.com …",
+            "waits for its member, whose write did not succeed in this run",
+        ] {
+            c.add(sync_core::Outcome::Deferred, Some(reason));
+        }
+        let mut out = String::new();
+        counts_line("members", &c, &mut out);
+        assert!(
+            out.contains(
+                "deferred     2  signup throttled by Mailchimp (temporary, retried later)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("deferred     1  waits for its member"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn reasons_group_without_their_specifics() {

@@ -26,6 +26,10 @@ async fn connect_against_the_fakes_succeeds_and_names_what_it_found() {
     );
     assert!(stdout.contains("login        ok"), "{stdout}");
     assert!(stdout.contains("everything is in order"), "{stdout}");
+    assert!(
+        stdout.contains("merge fields FNAME, LNAME, ADDRESS, PHONE"),
+        "{stdout}"
+    );
     // connect only reads.
     assert_eq!(fakes.mailchimp.stats().writes(), 0);
 }
@@ -136,4 +140,26 @@ async fn connect_probe_names_a_contradiction_and_write_config_keeps_the_value_fo
     assert!(out.status.success(), "{}", text(&out.stdout));
     let out = run(&args[..3], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_names_a_mapped_merge_tag_the_audience_lacks() {
+    let fakes = Fakes::start(5, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &fakes, fakes.mailchimp.api_key());
+    let mut text_ = std::fs::read_to_string(&config).unwrap();
+    text_.push_str(
+        "\n[sync.mapping.customer.merge_fields]\nFNAME = { first_word = \"addressName\" }\n\
+         COMPANY = { field = \"addressName\" }\n",
+    );
+    std::fs::write(&config, text_).unwrap();
+
+    let out = run(&["--config", config.to_str().unwrap(), "connect"], &[]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("merge field(s) COMPANY that audience"),
+        "{stderr}"
+    );
+    assert_eq!(fakes.mailchimp.stats().writes(), 0);
 }

@@ -28,6 +28,19 @@ pub enum SyncError {
         /// The setting and what is wrong with it.
         what: String,
     },
+    /// The mapping writes merge fields the audience does not define: found by `connect` and
+    /// before a run writes any member, so no record is sent with a field Mailchimp would drop.
+    #[error(
+        "the customer mapping writes merge field(s) {} that audience {list_id} does not define: \
+         add them to the audience or remove them from [sync.mapping.customer.merge_fields]",
+        tags.join(", ")
+    )]
+    UnknownMergeTags {
+        /// The audience.
+        list_id: String,
+        /// The mapped tags it lacks, sorted.
+        tags: Vec<String>,
+    },
     /// One source record could not be mapped to its target shape.
     ///
     /// Mapping errors belong to their record: the engine records them in the audit trail and

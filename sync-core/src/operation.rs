@@ -217,6 +217,9 @@ pub enum NotApplied {
     Rejected(String),
     /// The call failed after its retries; the row can be replayed.
     Failed(String),
+    /// Mailchimp refused the write for now (signup throttling): it is queued and sent again on a
+    /// later run with the retry queue's backoff, and is neither rejected nor a failure.
+    Deferred(String),
 }
 
 impl NotApplied {
@@ -227,6 +230,7 @@ impl NotApplied {
             Self::Skipped { .. } => Outcome::Skipped,
             Self::Rejected(_) => Outcome::Rejected,
             Self::Failed(_) => Outcome::Failed,
+            Self::Deferred(_) => Outcome::Deferred,
         }
     }
 
@@ -235,7 +239,7 @@ impl NotApplied {
     pub fn reason(&self) -> &str {
         match self {
             Self::Skipped { reason, .. } => reason,
-            Self::Rejected(r) | Self::Failed(r) => r,
+            Self::Rejected(r) | Self::Failed(r) | Self::Deferred(r) => r,
         }
     }
 }
@@ -675,10 +679,10 @@ fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberS
 
 /// The reason a report groups Mailchimp's "looks fake or invalid" refusals under.
 const FAKE_LOOKING: &str = "address refused by Mailchimp as fake-looking";
-/// The error a report shows for Mailchimp's temporary signup throttling.
-const SIGNUP_THROTTLED: &str = "signup throttled by Mailchimp (temporary, sent again next run)";
+/// The reason a report groups Mailchimp's temporary signup throttling under.
+const SIGNUP_THROTTLED: &str = "signup throttled by Mailchimp (temporary, retried later)";
 
-/// Sorts a client error into skip, reject or fail.
+/// Sorts a client error into skip, reject, defer or fail.
 fn classify(err: mailchimp_client::Error) -> NotApplied {
     use mailchimp_client::Error;
     let text = describe(&err);
@@ -691,9 +695,11 @@ fn classify(err: mailchimp_client::Error) -> NotApplied {
             reason: "member was permanently deleted (forgotten)".into(),
             status: Some(MemberStatus::Forgotten),
         },
-        // Signup throttling lifts after a while: a failure the next run sends again, not a
-        // rejection (issue #18, item 5; a deferred outcome with its own backoff is still to come).
-        _ if err.is_signup_throttled() => NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {text}")),
+        // Signup throttling lifts after a while: deferred to a later run (the retry queue's
+        // backoff), neither a rejection nor a failure (issue #18, item 5).
+        _ if err.is_signup_throttled() => {
+            NotApplied::Deferred(format!("{SIGNUP_THROTTLED}: {text}"))
+        }
         _ if err.is_fake_or_invalid_email() => {
             NotApplied::Rejected(format!("{FAKE_LOOKING}: {text}"))
         }
@@ -735,7 +741,7 @@ fn classify_batch_error(error: &mailchimp_client::BatchMemberError) -> NotApplie
         }
     } else if message.contains("signed up to a lot of lists") {
         // Temporary, as in `classify`.
-        NotApplied::Failed(format!("{SIGNUP_THROTTLED}: {full}"))
+        NotApplied::Deferred(format!("{SIGNUP_THROTTLED}: {full}"))
     } else if message.contains("looks fake or invalid") {
         NotApplied::Rejected(format!("{FAKE_LOOKING}: {full}"))
     } else if !error.field.is_empty() || message.contains("invalid") || message.contains("fake") {
@@ -817,5 +823,11 @@ mod tests {
         assert!(invalid.reason().contains("email_address"));
         let other = classify(json!({"email_address": "c@x.io", "error": "Something went wrong"}));
         assert_eq!(other.outcome(), Outcome::Failed);
+        let throttled = classify(
+            json!({"email_address": "d@x.io", "error_code": "ERROR_GENERIC",
+            "error": "d@x.io has signed up to a lot of lists very recently; we're not allowing more signups for now"}),
+        );
+        assert_eq!(throttled.outcome(), Outcome::Deferred);
+        assert!(throttled.reason().starts_with(SIGNUP_THROTTLED));
     }
 }

@@ -26,14 +26,17 @@ pub struct TargetCounts {
     pub rejected: BTreeMap<String, u64>,
     /// Records whose write failed (replayable).
     pub failed: u64,
-    /// Records not written because what they wait for did not succeed (an e-commerce customer
-    /// whose member write failed); queued and retried with it.
+    /// Records not written for now: what they wait for did not succeed (an e-commerce customer
+    /// whose member write failed), or Mailchimp throttled the signup; queued and retried later.
     #[serde(default)]
     pub deferred: u64,
+    /// The deferred records by reason, grouped as skip and reject reasons are.
+    #[serde(default)]
+    pub deferred_reasons: BTreeMap<String, u64>,
 }
 
 impl TargetCounts {
-    /// Counts one record. Skip and reject reasons are grouped by their text before the first
+    /// Counts one record. Skip, reject and defer reasons are grouped by their text before the first
     /// `": "` (`invalid email: "x" has no @` counts as `invalid email`); the audit row keeps
     /// the whole reason.
     pub fn add(&mut self, outcome: Outcome, reason: Option<&str>) {
@@ -48,7 +51,10 @@ impl TargetCounts {
             Outcome::Skipped => *self.skipped.entry(reason()).or_default() += 1,
             Outcome::Rejected => *self.rejected.entry(reason()).or_default() += 1,
             Outcome::Failed => self.failed += 1,
-            Outcome::Deferred => self.deferred += 1,
+            Outcome::Deferred => {
+                self.deferred += 1;
+                *self.deferred_reasons.entry(reason()).or_default() += 1;
+            }
         }
     }
 
@@ -93,8 +99,10 @@ impl TargetCounts {
 /// report.target(ObjectKind::Members).add(Outcome::Rejected, Some("invalid email: \"x\" has no @"));
 /// report.target(ObjectKind::Members).add(Outcome::Rejected, Some("invalid email: \"y@z\" has an invalid domain"));
 /// report.target(ObjectKind::Members).add(Outcome::Created, None);
+/// report.target(ObjectKind::Members).add(Outcome::Deferred, Some("signup throttled by Mailchimp: a@b.io …"));
 /// assert_eq!(report.targets[&ObjectKind::Members].rejected["invalid email"], 2);
-/// assert_eq!(report.targets[&ObjectKind::Members].total(), 4);
+/// assert_eq!(report.targets[&ObjectKind::Members].deferred_reasons["signup throttled by Mailchimp"], 1);
+/// assert_eq!(report.targets[&ObjectKind::Members].total(), 5);
 /// assert!(report.to_string().contains("members"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! How the forward run meets the rules the fake Mailchimp enforces as Mailchimp does (issue #18):
-//! fake-looking addresses are rejected with Mailchimp's reason, and no unsubscribed member is
-//! subscribed again, whichever way they unsubscribed.
+//! fake-looking addresses are rejected with Mailchimp's reason, throttled signups are deferred,
+//! no unsubscribed member is subscribed again, whichever way they unsubscribed, and the store's
+//! opt-in never subscribes an existing member.
 #![allow(clippy::unwrap_used)]
 
 mod forward_support;
@@ -142,8 +143,9 @@ async fn unsubscribed_members_stay_unsubscribed_however_they_left() {
     }
 }
 
-/// Runs customers with one address throttled, then again once it is released: the record fails
-/// (to be sent again), is never rejected, and the next run writes it.
+/// Runs customers with one address throttled, then again once it is released: the record is
+/// deferred (queued, to be sent again), neither rejected nor failed, its store customer waits for
+/// it, and the next run writes it with the intended status.
 async fn throttled_then_released(customers: usize) {
     let h = Harness::start(seeding().customers(customers)).await;
     let list = h.mailchimp.list_id().to_owned();
@@ -156,9 +158,30 @@ async fn throttled_then_released(customers: usize) {
         .await
         .unwrap();
     let members = &first.targets[&ObjectKind::Members];
-    assert_eq!(members.failed, 1, "{first}");
+    assert_eq!(members.deferred, 1, "{first}");
+    assert_eq!(members.failed, 0, "{first}");
     assert_eq!(members.rejected_total(), 0, "{first}");
     assert_eq!(members.created, customers as u64 - 1, "{first}");
+    let customers_counts = &first.targets[&ObjectKind::EcommerceCustomers];
+    assert_eq!(customers_counts.deferred, 1, "{first}");
+    let rows = h
+        .state
+        .query_audit(
+            &AuditQuery::new()
+                .source_key(code.as_str())
+                .outcome(Outcome::Deferred),
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().any(|r| r
+            .row
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("signup throttled by Mailchimp"))),
+        "{rows:#?}"
+    );
+    assert!(h.mailchimp.snapshot().member(&list, &email).is_none());
 
     h.mailchimp.throttle_signups(&list, &email, false).unwrap();
     let second = sync
@@ -166,24 +189,25 @@ async fn throttled_then_released(customers: usize) {
         .await
         .unwrap();
     let members = &second.targets[&ObjectKind::Members];
-    assert_eq!(members.failed, 0, "{second}");
+    assert_eq!(members.failed + members.deferred, 0, "{second}");
     assert_eq!(
         members.created + members.updated,
         1,
         "sent again:\n{second}"
     );
-    // Known gap (reported, sync side): the store's customer write of the first run already added
-    // the address as a transactional member, so the member's status_if_new no longer applies.
-    assert!(h.mailchimp.snapshot().member(&list, &email).is_some());
+    // The store customer waited for its member, so the member got its intended status.
+    let snapshot = h.mailchimp.snapshot();
+    let member = snapshot.member(&list, &email).unwrap();
+    assert_eq!(member["status"], "subscribed", "{member}");
 }
 
 #[tokio::test]
-async fn a_throttled_signup_in_a_batch_is_sent_again_later_not_rejected() {
+async fn a_throttled_signup_in_a_batch_is_deferred_not_rejected_or_failed() {
     throttled_then_released(12).await;
 }
 
 #[tokio::test]
-async fn a_throttled_signup_written_alone_is_sent_again_later_not_rejected() {
+async fn a_throttled_signup_written_alone_is_deferred_not_rejected_or_failed() {
     throttled_then_released(3).await;
 }
 
@@ -216,4 +240,58 @@ async fn an_email_change_onto_an_archived_members_address_is_skipped_as_a_confli
         "the old member stays"
     );
     assert_eq!(snapshot.member(&list, taken).unwrap()["status"], "archived");
+}
+
+#[tokio::test]
+async fn store_opt_in_never_subscribes_an_existing_transactional_or_pending_member() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let picked = codes(&h, 3);
+    let seeded = ["transactional", "pending", "subscribed"];
+    for (code, status) in picked.iter().zip(seeded) {
+        h.mailchimp
+            .seed_member(&list, &email_of(&h, code), status)
+            .unwrap();
+    }
+    let mut config = forward_support::config(&list);
+    config.mapping.customer.ecommerce_opt_in = true;
+    let sync = h.sync(config);
+    let first = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Completed, "{first}");
+
+    let snapshot = h.mailchimp.snapshot();
+    let customers = snapshot.customers.get(STORE).unwrap();
+    let opt_in = |email: &str| {
+        customers
+            .iter()
+            .find(|c| c["email_address"] == email)
+            .unwrap_or_else(|| panic!("no customer {email}"))["opt_in_status"]
+            .clone()
+    };
+    for (code, status) in picked.iter().zip(seeded) {
+        let email = email_of(&h, code);
+        let member = snapshot.member(&list, &email).unwrap();
+        assert_eq!(member["status"], status, "{code} kept its status: {member}");
+        let expected = status == "subscribed";
+        assert_eq!(opt_in(&email), expected, "{code} ({status})");
+    }
+    // New members (subscribed by the member write) carry the store's opt-in.
+    let new = codes(&h, 4).remove(3);
+    assert_eq!(opt_in(&email_of(&h, &new)), true, "{new}");
+
+    // A second run sends nothing, and still upgrades no one.
+    let second = sync
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    let customers = &second.targets[&ObjectKind::EcommerceCustomers];
+    assert_eq!(customers.created + customers.updated, 0, "{second}");
+    let snapshot = h.mailchimp.snapshot();
+    for (code, status) in picked.iter().zip(seeded) {
+        let member = snapshot.member(&list, &email_of(&h, code)).unwrap();
+        assert_eq!(member["status"], status, "{code}: {member}");
+    }
 }

@@ -33,6 +33,8 @@ pub struct MailchimpCheck {
     pub account: Option<String>,
     /// The audience: id, name and member count.
     pub audience: Option<(String, String, u64)>,
+    /// The audience's merge-field tags, when members are synced and the mapping fits them.
+    pub merge_fields: Vec<String>,
     /// The store: id, name, currency, linked audience; `None` when it does not exist yet.
     pub store: Option<(String, String, String, String)>,
 }
@@ -124,6 +126,25 @@ async fn check_mailchimp(setup: &Setup, creds: &Credentials, report: &mut Connec
             config.list_id
         )),
         Err(err) => problems.push(format!("cannot read the audience: {}", chain(&err))),
+    }
+    if check.audience.is_some() && config.members {
+        // What a run checks before its first write: every mapped tag exists in the audience.
+        match sync_core::forward::audience_merge_fields(
+            &client,
+            &config.list_id,
+            &config.mapping.customer,
+        )
+        .await
+        {
+            Ok(fields) => check.merge_fields = fields.into_iter().map(|f| f.tag).collect(),
+            Err(err @ sync_core::SyncError::UnknownMergeTags { .. }) => {
+                problems.push(err.to_string());
+            }
+            Err(err) => problems.push(format!(
+                "cannot read the audience's merge fields: {}",
+                chain(&err)
+            )),
+        }
     }
     let Some(store) = &config.store else { return };
     match client
@@ -248,6 +269,9 @@ fn print_text(report: &ConnectReport) {
     }
     if let Some((id, name, members)) = &m.audience {
         println!("  audience     {id} \"{name}\", {members} members");
+    }
+    if !m.merge_fields.is_empty() {
+        println!("  merge fields {}", m.merge_fields.join(", "));
     }
     match &m.store {
         Some((id, name, currency, list)) => {

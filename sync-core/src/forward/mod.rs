@@ -42,11 +42,14 @@
 //! overlap window.
 
 mod audience;
+mod merge_fields;
 mod page;
 mod read;
 mod retry;
 mod rows;
 mod store;
+
+pub use merge_fields::audience_merge_fields;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -293,8 +296,12 @@ impl ForwardSync {
     ///
     /// Before any record is handled: [`SyncError::Config`] for another object kind, items
     /// without a store, or a store linked to another audience;
+    /// [`SyncError::UnknownMergeTags`] when the customer mapping writes merge fields the
+    /// audience lacks (checked before anything is written; each member is then checked against
+    /// the audience's fields and one with a bad value is rejected, naming the field);
     /// [`SyncError::Lease`] when another writer holds the object;
-    /// [`SyncError::Client`] when the store cannot be set up; [`SyncError::State`] when the
+    /// [`SyncError::Client`] when the store or the merge fields cannot be read or set up;
+    /// [`SyncError::State`] when the
     /// state store cannot be read.
     pub async fn run(&self, object: ObjectKind, options: RunOptions) -> Result<RunReport> {
         let started = Instant::now();
@@ -371,36 +378,62 @@ impl ForwardSync {
                 })
                 .await?;
         }
-        let setup = match (store_cfg, dry) {
-            (Some(store), true) => {
+        // The audience's merge fields, once per run, before anything is written: a mapping
+        // naming a tag the audience lacks stops the run here.
+        let merge_fields = if object == ObjectKind::Customers && self.config.members {
+            merge_fields::for_run(
+                &self.mailchimp,
+                &self.config.list_id,
+                &self.config.mapping.customer,
+                calls,
+            )
+            .await
+        } else {
+            Ok(Vec::new())
+        };
+        let setup = match (merge_fields, store_cfg, dry) {
+            (Err(err), _, _) => Err(err),
+            (Ok(fields), Some(store), true) => {
                 store::check(&self.mailchimp, store, &self.config.list_id, calls)
                     .await
-                    .map(|_| ())
+                    .map(|_| fields)
             }
-            (Some(store), false) => {
-                store::ensure(
-                    &self.mailchimp,
-                    store,
-                    &self.config.list_id,
-                    backfill,
-                    calls,
-                )
-                .await
-            }
-            (None, _) => Ok(()),
+            (Ok(fields), Some(store), false) => store::ensure(
+                &self.mailchimp,
+                store,
+                &self.config.list_id,
+                backfill,
+                calls,
+            )
+            .await
+            .map(|()| fields),
+            (Ok(fields), None, _) => Ok(fields),
         };
-        if let Err(err) = setup {
-            if !dry {
-                let _ = self
-                    .state
-                    .finish_run(run_id, RunStatus::Aborted, Some(chain(&err)))
-                    .await;
+        let merge_fields = match setup {
+            Ok(fields) => fields,
+            Err(err) => {
+                if !dry {
+                    let _ = self
+                        .state
+                        .finish_run(run_id, RunStatus::Aborted, Some(chain(&err)))
+                        .await;
+                }
+                return Err(err);
             }
-            return Err(err);
-        }
+        };
 
         let stop = self
-            .pages(object, cursor.as_ref(), &options, fence, calls, &mut report)
+            .pages(
+                object,
+                cursor.as_ref(),
+                &options,
+                Prepared {
+                    fence,
+                    merge_fields: &merge_fields,
+                },
+                calls,
+                &mut report,
+            )
             .await;
 
         let mut stop = stop;
@@ -433,10 +466,14 @@ impl ForwardSync {
         object: ObjectKind,
         cursor: Option<&Cursor>,
         options: &RunOptions,
-        fence: Option<FencingToken>,
+        prepared: Prepared<'_>,
         calls: &CallLog,
         report: &mut RunReport,
     ) -> Stop {
+        let Prepared {
+            fence,
+            merge_fields,
+        } = prepared;
         let fenced = |batch: StateBatch| match fence {
             Some(token) => batch.fenced(object, token),
             None => batch,
@@ -479,6 +516,7 @@ impl ForwardSync {
                 dry_run: false,
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
+                merge_fields,
             };
             match self
                 .retry_queue(&mut ctx, object, options, fence, calls, report)
@@ -516,6 +554,7 @@ impl ForwardSync {
                 dry_run: options.dry_run,
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
+                merge_fields,
             };
             let unretried;
             let work = if retried_keys.is_empty() {
@@ -592,6 +631,14 @@ impl ForwardSync {
 }
 
 /// An error and its sources, for reports and run records.
+/// What a run set up before its pages.
+struct Prepared<'a> {
+    /// The lease's fencing token (`None` in a dry run).
+    fence: Option<FencingToken>,
+    /// The audience's merge fields (empty when no member is written).
+    merge_fields: &'a [mailchimp_client::MergeField],
+}
+
 fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();

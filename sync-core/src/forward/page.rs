@@ -10,8 +10,10 @@ use super::rows::{Pending, Row};
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
-use crate::mapping::{map_ecommerce_customer, map_member, map_product, Issue, MappedMember};
-use crate::model::{IdMapping, MemberStatus, ObjectKind, Outcome};
+use crate::mapping::{
+    check_member_merge_fields, map_ecommerce_customer, map_member, map_product, Issue, MappedMember,
+};
+use crate::model::{normalize_email, IdMapping, MemberStatus, ObjectKind, Outcome};
 use crate::operation::{Executor, OpResult, Operation};
 use crate::state::StateStore;
 
@@ -26,6 +28,8 @@ pub(crate) struct PageContext<'a> {
     pub dry_claims: &'a mut HashMap<String, String>,
     /// The audience's members as read once in this run, when needed.
     pub audience: &'a mut Audience,
+    /// The audience's merge fields, read once before the run's first member write.
+    pub merge_fields: &'a [mailchimp_client::MergeField],
 }
 
 fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
@@ -83,7 +87,16 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
             let waiting = memberless(&rows);
-            rows.extend(ecommerce_customers(ctx, page, &store.id, &held, &waiting).await?);
+            let refused = rejected_members(&rows);
+            let reported = reported_statuses(&rows);
+            let store_id = store.id.clone();
+            let related = Related {
+                held: &held,
+                waiting: &waiting,
+                refused: &refused,
+                reported: &reported,
+            };
+            rows.extend(ecommerce_customers(ctx, page, &store_id, related).await?);
         }
     }
     Ok(rows)
@@ -107,6 +120,25 @@ fn memberless(rows: &[Row]) -> BTreeSet<String> {
         .filter(|r| !r.tags && r.target == ObjectKind::Members)
         .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
         .map(|r| r.source_key.clone())
+        .collect()
+}
+
+/// Customers whose member was rejected in this run (a merge field that does not fit the
+/// audience, an address Mailchimp refuses): their e-commerce customer is not sent either, since
+/// Mailchimp would add the address as a transactional member without the fields the member
+/// lacks.
+fn rejected_members(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members && r.outcome == Outcome::Rejected)
+        .map(|r| r.source_key.clone())
+        .collect()
+}
+
+/// The members' statuses as this run's member writes reported them, by address.
+fn reported_statuses(rows: &[Row]) -> HashMap<String, MemberStatus> {
+    rows.iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members && r.outcome.is_success())
+        .filter_map(|r| Some((r.email.clone()?, r.reported?)))
         .collect()
 }
 
@@ -137,7 +169,11 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let mut pending = Vec::new();
     let mut tagged = Vec::new();
     for (key, member) in mapped {
-        let member = match member {
+        let member = match member.and_then(|m| {
+            check_member_merge_fields(&m.record, ctx.merge_fields)
+                .map(|()| m)
+                .map_err(|issue| Issue::Rejected(issue.to_string()))
+        }) {
             Ok(member) => member,
             Err(issue) => {
                 rows.push(issue_row(kind, &key, issue));
@@ -307,7 +343,7 @@ async fn intents(
             None => {
                 let ours = !row.known
                     && !on_list.contains(&email)
-                    && (row.outcome == Outcome::Failed
+                    && (matches!(row.outcome, Outcome::Failed | Outcome::Deferred)
                         || row.created == Some(true)
                         || (row.created.is_none()
                             && row.reported.is_some()
@@ -501,18 +537,75 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
     Ok(rows)
 }
 
+/// What the member side of a page tells its e-commerce customers.
+struct Related<'a> {
+    /// Customers whose member's email change was not made ([`unmoved`]).
+    held: &'a BTreeSet<String>,
+    /// Customers whose member write did not succeed ([`memberless`]).
+    waiting: &'a BTreeSet<String>,
+    /// Customers whose member was rejected ([`rejected_members`]).
+    refused: &'a BTreeSet<String>,
+    /// Member statuses reported by this run's writes ([`reported_statuses`]).
+    reported: &'a HashMap<String, MemberStatus>,
+}
+
+/// The addresses among `emails` whose customer may be sent `opt_in_status: true`: Mailchimp
+/// subscribes a transactional or pending member when it goes from false to true, so only a
+/// member that is already subscribed, or not on the audience at all, may get it (issue #18,
+/// item 7). The status comes from this run's member write, else from the state store, else from
+/// the audience read once per run; an address whose status stays unknown is sent without it.
+async fn opt_in_allowed(
+    ctx: &mut PageContext<'_>,
+    reported: &HashMap<String, MemberStatus>,
+    emails: Vec<String>,
+) -> Result<BTreeSet<String>> {
+    let stored = ctx.state.member_statuses(&emails).await?;
+    let mut allowed = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for email in emails {
+        match reported
+            .get(&email)
+            .copied()
+            .or_else(|| stored.get(&email).map(|s| s.status))
+        {
+            Some(MemberStatus::Subscribed) => {
+                allowed.insert(email);
+            }
+            Some(_) => {}
+            None => unknown.push(email),
+        }
+    }
+    if ctx.dry_run || unknown.is_empty() {
+        return Ok(allowed);
+    }
+    let wanted: Vec<&String> = unknown.iter().collect();
+    let limit = ctx.config.member_prefetch_limit;
+    let list_id = ctx.config.list_id.clone();
+    if let Some(all) = ctx
+        .audience
+        .statuses(ctx.executor, &list_id, &wanted, limit)
+        .await
+    {
+        allowed.extend(
+            unknown
+                .into_iter()
+                .filter(|e| matches!(all.get(e), None | Some(MemberStatus::Subscribed))),
+        );
+    }
+    Ok(allowed)
+}
+
 async fn ecommerce_customers(
-    ctx: &PageContext<'_>,
+    ctx: &mut PageContext<'_>,
     page: &SourcePage,
     store_id: &str,
-    held: &BTreeSet<String>,
-    waiting: &BTreeSet<String>,
+    related: Related<'_>,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
     let mut mapped = Vec::new();
     for record in &page.records {
-        if held.contains(&record.key) {
+        if related.held.contains(&record.key) {
             let reason = "waits for its member's email change, which was not made".to_owned();
             rows.push(Row::decided(
                 kind,
@@ -529,9 +622,24 @@ async fn ecommerce_customers(
     }
     let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
+    // An opt-in already sent and unchanged costs no call and no status; the others are checked.
+    let mut undecided = Vec::new();
+    for (_, customer) in &mapped {
+        if customer.opt_in_status && hashes.get(&customer.id) != Some(&content_hash(customer)?) {
+            undecided.push(normalize_email(&customer.email_address));
+        }
+    }
+    let allowed = opt_in_allowed(ctx, related.reported, undecided).await?;
     let mut pending = Vec::new();
-    for (key, customer) in mapped {
-        let hash = content_hash(&customer)?;
+    for (key, mut customer) in mapped {
+        let mut hash = content_hash(&customer)?;
+        if customer.opt_in_status
+            && hashes.get(&customer.id) != Some(&hash)
+            && !allowed.contains(&normalize_email(&customer.email_address))
+        {
+            customer.opt_in_status = false;
+            hash = content_hash(&customer)?;
+        }
         let id = customer.id.clone();
         let op = Operation::UpsertEcomCustomer {
             store_id: store_id.to_owned(),
@@ -541,7 +649,14 @@ async fn ecommerce_customers(
             rows.push(Row::unchanged(kind, &key, op));
             continue;
         }
-        if waiting.contains(&key) {
+        if related.refused.contains(&key) {
+            let reason = "not sent: its member was rejected in this run".to_owned();
+            let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
+            row.op = Some(op);
+            rows.push(row);
+            continue;
+        }
+        if related.waiting.contains(&key) {
             let reason = "waits for its member, whose write did not succeed in this run".to_owned();
             let mut row = Row::decided(kind, &key, Outcome::Deferred, Some(reason));
             row.op = Some(op);

@@ -285,6 +285,17 @@ impl ForwardSync {
         let executor = crate::operation::Executor::new(self.mailchimp.clone(), calls.clone());
         let mut audience = super::audience::Audience::default();
         let mut claims = std::collections::HashMap::new();
+        let merge_fields = if object == ObjectKind::Customers && self.config.members {
+            super::merge_fields::for_run(
+                &self.mailchimp,
+                &self.config.list_id,
+                &self.config.mapping.customer,
+                &calls,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         let mut ctx = PageContext {
             config: &self.config,
             state: self.state.as_ref(),
@@ -292,6 +303,7 @@ impl ForwardSync {
             dry_run: false,
             dry_claims: &mut claims,
             audience: &mut audience,
+            merge_fields: &merge_fields,
         };
         let started = chrono::Utc::now();
         let (mut rows, gone) = self

@@ -171,7 +171,7 @@ impl Pending {
                 // for its customer, as it does within a page: otherwise a later page's customer
                 // with the same email takes the member over, and the end state depends on which
                 // calls failed. An email change keeps its old mapping until it is made.
-                if row.outcome == Outcome::Failed
+                if matches!(row.outcome, Outcome::Failed | Outcome::Deferred)
                     && self.target == ObjectKind::Members
                     && !self.tags
                     && self.retired.is_empty()

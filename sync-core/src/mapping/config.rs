@@ -45,9 +45,11 @@ pub struct CustomerMapping {
     pub email_field: String,
     /// The status of members new to the audience (default `subscribed`).
     pub status_if_new: StatusIfNew,
-    /// Merge fields by tag. Default: `FNAME` and `LNAME` split from `addressName`, `COMPANY` from
-    /// `addressName`, `ADDRESS` from the street, city, state, zip and country fields, `PHONE`
-    /// from `telephone`. Replacing the table replaces all of them.
+    /// Merge fields by tag. Default: `FNAME` and `LNAME` split from `addressName`, `ADDRESS` from
+    /// the street, city, state, zip and country fields, `PHONE` from `telephone`: the fields
+    /// Mailchimp creates with every audience (the company goes to the e-commerce customer; an
+    /// audience with a `COMPANY` field can map it with `COMPANY = { field = "addressName" }`).
+    /// Every tag must exist in the audience. Replacing the table replaces all of them.
     pub merge_fields: BTreeMap<String, MergeRule>,
     /// Tags put on the member (default none: each tagged member costs one call when its tags
     /// change, since Mailchimp takes tags on no bulk endpoint).
@@ -61,7 +63,9 @@ pub struct CustomerMapping {
     /// E-commerce customer address fields.
     pub address: AddressFields,
     /// The e-commerce customers' `opt_in_status` (default `false`: it never downgrades an
-    /// existing member, and a new member without consent becomes transactional).
+    /// existing member, and a new member without consent becomes transactional). When `true`,
+    /// the forward sync still sends `false` for a customer whose member is transactional,
+    /// pending, unsubscribed or of unknown status, since Mailchimp would subscribe it.
     pub ecommerce_opt_in: bool,
 }
 
@@ -71,7 +75,6 @@ impl Default for CustomerMapping {
         let merge_fields = BTreeMap::from([
             ("FNAME".to_owned(), MergeRule::FirstWord(name())),
             ("LNAME".to_owned(), MergeRule::AfterFirstWord(name())),
-            ("COMPANY".to_owned(), MergeRule::Field(name())),
             (
                 "ADDRESS".to_owned(),
                 MergeRule::Address(AddressFields::default()),

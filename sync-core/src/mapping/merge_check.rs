@@ -44,10 +44,10 @@ impl std::error::Error for MergeFieldIssue {}
 /// let fields: Vec<mailchimp_client::MergeField> = serde_json::from_value(serde_json::json!([
 ///     {"tag": "FNAME", "type": "text"}, {"tag": "LNAME", "type": "text"},
 /// ])).unwrap();
-/// // The default mapping also writes ADDRESS, COMPANY and PHONE.
+/// // The default mapping also writes ADDRESS and PHONE.
 /// assert_eq!(
 ///     missing_merge_tags(&MappingConfig::default().customer, &fields),
-///     ["ADDRESS", "COMPANY", "PHONE"],
+///     ["ADDRESS", "PHONE"],
 /// );
 /// ```
 #[must_use]
@@ -322,7 +322,7 @@ mod tests {
         assert!(missing_merge_tags(&mapping, &all).is_empty());
         assert_eq!(
             missing_merge_tags(&mapping, &all[..2]),
-            ["ADDRESS", "COMPANY", "PHONE"]
+            ["ADDRESS", "PHONE"]
         );
     }
 }
