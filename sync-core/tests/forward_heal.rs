@@ -611,6 +611,25 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
         duplicate.row.error.as_deref(),
         Some(format!("duplicate email: the member is written for customer {first}").as_str())
     );
+    // Neither store customer of the shared address is written while its member is not: Mailchimp
+    // would create the address as a transactional member.
+    let (members, _) = end_state(&h);
+    let transactional: Vec<_> = members
+        .iter()
+        .filter(|(_, m)| m["status"] == "transactional")
+        .collect();
+    assert!(transactional.is_empty(), "{transactional:?}\n{report}");
+    let waiting = h
+        .state
+        .query_audit(
+            &AuditQuery::new()
+                .source_key(last.clone())
+                .object(ObjectKind::Customers)
+                .outcome(Outcome::Deferred),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "{last}'s store customer waits: {rows:?}");
 
     // The fault clears: the retry writes the first customer's member, as the fault-free run did.
     h.mailchimp.faults().clear_routes();

@@ -87,12 +87,14 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
             let waiting = memberless(&rows);
+            let waiting_addresses = memberless_addresses(&rows);
             let refused = rejected_members(&rows);
             let reported = reported_statuses(&rows);
             let store_id = store.id.clone();
             let related = Related {
                 held: &held,
                 waiting: &waiting,
+                waiting_addresses: &waiting_addresses,
                 refused: &refused,
                 reported: &reported,
             };
@@ -121,6 +123,21 @@ fn memberless(rows: &[Row]) -> BTreeSet<String> {
         .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
         .map(|r| r.source_key.clone())
         .collect()
+}
+
+/// The addresses whose member is not written: those whose write did not succeed in this run,
+/// and those of duplicates whose owner's write failed on an earlier page or run. A store
+/// customer of another QAD customer sharing one of them waits too (the member is the owner's).
+fn memberless_addresses(rows: &[Row]) -> BTreeSet<String> {
+    let members = rows
+        .iter()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members);
+    let failed = members
+        .clone()
+        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
+        .filter_map(|r| r.email.clone());
+    let owed = members.filter_map(|r| r.unwritten_owner_address.clone());
+    failed.chain(owed).collect()
 }
 
 /// Customers whose member was rejected in this run (a merge field that does not fit the
@@ -205,7 +222,11 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         // A changed or new member: another customer may own the address since an earlier page.
         let owners = ctx.state.source_keys(kind, &email).await?;
         if let Some(owner) = owners.iter().find(|o| **o != key) {
-            rows.push(duplicate(&key, owner));
+            let mut row = duplicate(&key, owner);
+            if !hashes.contains_key(&email) {
+                row.unwritten_owner_address = Some(email.clone());
+            }
+            rows.push(row);
             continue;
         }
         // An address new to us, for a customer mapped to another one: the email changed in QAD.
@@ -543,6 +564,8 @@ struct Related<'a> {
     held: &'a BTreeSet<String>,
     /// Customers whose member write did not succeed ([`memberless`]).
     waiting: &'a BTreeSet<String>,
+    /// The addresses of those members ([`memberless_addresses`]).
+    waiting_addresses: &'a BTreeSet<String>,
     /// Customers whose member was rejected ([`rejected_members`]).
     refused: &'a BTreeSet<String>,
     /// Member statuses reported by this run's writes ([`reported_statuses`]).
@@ -641,6 +664,7 @@ async fn ecommerce_customers(
             hash = content_hash(&customer)?;
         }
         let id = customer.id.clone();
+        let address = crate::model::normalize_email(&customer.email_address);
         let op = Operation::UpsertEcomCustomer {
             store_id: store_id.to_owned(),
             customer,
@@ -656,7 +680,7 @@ async fn ecommerce_customers(
             rows.push(row);
             continue;
         }
-        if related.waiting.contains(&key) {
+        if related.waiting.contains(&key) || related.waiting_addresses.contains(&address) {
             let reason = "waits for its member, whose write did not succeed in this run".to_owned();
             let mut row = Row::decided(kind, &key, Outcome::Deferred, Some(reason));
             row.op = Some(op);

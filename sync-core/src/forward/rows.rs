@@ -45,6 +45,9 @@ pub(crate) struct Row {
     pub intent: Option<(String, MemberStatus)>,
     /// Whether a hash was stored for the target before the write.
     pub known: bool,
+    /// A duplicate member whose owner's member is not written yet (its write failed on an
+    /// earlier page or run): the address this customer's store customer must wait for.
+    pub unwritten_owner_address: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
 }
@@ -94,6 +97,7 @@ impl Row {
             reported: None,
             intent: None,
             known: false,
+            unwritten_owner_address: None,
             started_at: now,
             finished_at: now,
         }

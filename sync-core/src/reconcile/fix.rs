@@ -12,7 +12,9 @@ use super::report::{Example, KindReport};
 use super::spill::ExpectedRow;
 use crate::audit::NewAuditRow;
 use crate::error::Result;
-use crate::model::{ContentHash, IdMapping, MemberStatusRecord, ObjectKind, Outcome, RunId};
+use crate::model::{
+    normalize_email, ContentHash, IdMapping, MemberStatusRecord, ObjectKind, Outcome, RunId,
+};
 use crate::operation::{Executor, NotApplied, Operation};
 use crate::state::{StateBatch, StateStore};
 
@@ -27,6 +29,8 @@ pub(crate) struct Fixer {
     /// Customers whose member could not be written: their e-commerce customer waits, so
     /// Mailchimp does not create the member as transactional behind the connector's back.
     failed_members: HashSet<String>,
+    /// The addresses of those members.
+    failed_addresses: HashSet<String>,
 }
 
 /// The source object an audit row of a target kind belongs to.
@@ -53,6 +57,7 @@ impl Fixer {
             concurrency,
             examples,
             failed_members: HashSet::new(),
+            failed_addresses: HashSet::new(),
         }
     }
 
@@ -78,8 +83,18 @@ impl Fixer {
                     value: e.to_string(),
                 }
             })?)?;
+            // A store customer whose member could not be written (its own, or the member of
+            // another customer sharing the address) waits: Mailchimp would add the address as a
+            // transactional member.
+            let address = match &op {
+                Operation::UpsertEcomCustomer { customer, .. } => {
+                    Some(normalize_email(&customer.email_address))
+                }
+                _ => None,
+            };
             if kind == ObjectKind::EcommerceCustomers
-                && self.failed_members.contains(&record.source_key)
+                && (self.failed_members.contains(&record.source_key)
+                    || address.is_some_and(|a| self.failed_addresses.contains(&a)))
             {
                 let reason = "waits for its member, whose write failed".to_owned();
                 batch = batch.audit(
@@ -136,6 +151,7 @@ impl Fixer {
                     }
                     if kind == ObjectKind::Members {
                         self.failed_members.insert(record.source_key.clone());
+                        self.failed_addresses.insert(record.id.clone());
                     }
                     self.not_fixed(report, &record, not.reason().to_owned());
                 }
