@@ -175,6 +175,15 @@ pub enum StateError {
         /// The id looked up.
         id: String,
     },
+    /// PostgreSQL reported an error (or the connection to it failed).
+    #[cfg(feature = "postgres")]
+    #[error("postgres error")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool (the server is unreachable, or every
+    /// connection stayed busy past the wait timeout).
+    #[cfg(feature = "postgres")]
+    #[error("no postgres connection available")]
+    Pool(#[from] deadpool_postgres::PoolError),
     /// The background task running the database work panicked or was cancelled,
     /// or an earlier panic left the connection unusable.
     #[error("state store worker failed: {0}")]

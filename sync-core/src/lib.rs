@@ -154,6 +154,8 @@ pub use model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
     Outcome, RunId, RunStatus, RunTrigger, TargetRecord, TargetSystem, UnknownName,
 };
+#[cfg(feature = "postgres")]
+pub use state::PostgresStateStore;
 pub use state::{BatchReceipt, SqliteStateStore, StateBatch, StateStore};
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Sync state: the id map, content hashes, cursors, member statuses, the audit trail, the replay
 //! queue, runs and webhook delivery keys, behind the [`StateStore`] trait.
 //!
-//! [`SqliteStateStore`] is the embedded default. The trait is object safe, so the engine holds an
-//! `Arc<dyn StateStore>` and a server database can be added later without touching it.
+//! [`SqliteStateStore`] is the embedded default, for one tenant pair. With the `postgres` feature,
+//! `PostgresStateStore` keeps the state of many tenant pairs in one PostgreSQL database, for a
+//! fleet of workers. The trait is object safe, so the engine holds an `Arc<dyn StateStore>` and
+//! does not know which one it has; one conformance suite (`sync-core/tests/state_conformance`)
+//! runs the same tests against both.
 //!
 //! Writes are grouped: the engine hands over one [`StateBatch`] per page of records (hash updates,
 //! id-map updates, audit rows and the cursor commit), and the store applies it atomically, so a
@@ -15,6 +18,8 @@
 mod batch;
 pub mod lease;
 mod migrations;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -31,6 +36,8 @@ use crate::model::{
 
 pub use batch::{BatchReceipt, RetryMark, StateBatch};
 pub use lease::{FencingToken, HeldLease, Lease, LeaseHolder, LeasePolicy};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStateStore};
 pub use sqlite::SqliteStateStore;
 
 /// Persistent sync state.

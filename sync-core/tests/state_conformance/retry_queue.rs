@@ -1,25 +1,29 @@
-//! The state store's part of self-healing: supersession by target, the retry queue's backoff and
+//! The store's part of self-healing: supersession by target, the retry queue's backoff and
 //! dead rows, and member intents.
-#![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use sync_core::audit::{NewAuditRow, ReplayFilter};
 use sync_core::replay::RetryPolicy;
 use sync_core::state::RetryMark;
-use sync_core::{
-    MemberStatus, ObjectKind, Outcome, RunId, SqliteStateStore, StateBatch, StateStore,
-    TargetRecord,
-};
+use sync_core::{MemberStatus, ObjectKind, Outcome, RunId, StateBatch, StateStore, TargetRecord};
+
+use crate::harness::Db;
+
+conformance!(
+    a_successful_row_supersedes_earlier_queued_rows_of_its_target_only,
+    retry_marks_back_off_per_row_and_end_dead,
+    member_intents_are_kept_by_normalised_email,
+);
 
 fn row(key: &str, target: TargetRecord, outcome: Outcome) -> NewAuditRow {
     NewAuditRow::new(RunId::new(), ObjectKind::Customers, key, outcome).target(target)
 }
 
-#[tokio::test]
-async fn a_successful_row_supersedes_earlier_queued_rows_of_its_target_only() {
-    let store = SqliteStateStore::open_in_memory().await.unwrap();
+async fn a_successful_row_supersedes_earlier_queued_rows_of_its_target_only(db: Db) {
+    let store = db.store();
     let queued = store
         .apply(
             StateBatch::new()
@@ -61,9 +65,8 @@ async fn a_successful_row_supersedes_earlier_queued_rows_of_its_target_only() {
     assert!(failed.resolved.is_empty());
 }
 
-#[tokio::test]
-async fn retry_marks_back_off_per_row_and_end_dead() {
-    let store = SqliteStateStore::open_in_memory().await.unwrap();
+async fn retry_marks_back_off_per_row_and_end_dead(db: Db) {
+    let store = db.store();
     let ids = store
         .apply(
             StateBatch::new()
@@ -73,8 +76,8 @@ async fn retry_marks_back_off_per_row_and_end_dead() {
         .await
         .unwrap()
         .audit_ids;
-    let due = |store: &SqliteStateStore, at| {
-        let store = store.clone();
+    let due = |store: &Arc<dyn StateStore>, at| {
+        let store = Arc::clone(store);
         async move {
             store
                 .due_retries(ObjectKind::Customers, at, None, 10)
@@ -136,9 +139,8 @@ async fn retry_marks_back_off_per_row_and_end_dead() {
     assert_eq!(gone.dead, [ids[1]]);
 }
 
-#[tokio::test]
-async fn member_intents_are_kept_by_normalised_email() {
-    let store = SqliteStateStore::open_in_memory().await.unwrap();
+async fn member_intents_are_kept_by_normalised_email(db: Db) {
+    let store = db.store();
     store
         .apply(
             StateBatch::new()

@@ -1,25 +1,23 @@
-//! Object leases in the SQLite state store: one writer per object across processes (two store
-//! handles on one database file stand for two processes), takeover after expiry, fencing tokens
-//! checked in the commit's transaction, and the heartbeat.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Object leases: one writer per object across processes (two store handles on one state stand
+//! for two processes), takeover after expiry, fencing tokens checked in the commit's
+//! transaction, and the heartbeat.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sync_core::state::{FencingToken, LeaseHolder, LeasePolicy};
-use sync_core::{
-    ContentHash, Cursor, LeaseError, ObjectKind, SqliteStateStore, StateBatch, StateStore,
-    SyncError,
-};
+use sync_core::{ContentHash, Cursor, LeaseError, ObjectKind, StateBatch, SyncError};
 
-/// Two handles on one database file, each with its own connection, as two processes have.
-async fn two_processes() -> (tempfile::TempDir, SqliteStateStore, SqliteStateStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let a = SqliteStateStore::open(&path).await.unwrap();
-    let b = SqliteStateStore::open(&path).await.unwrap();
-    (dir, a, b)
-}
+use crate::harness::Db;
+
+conformance!(
+    a_second_holder_is_refused_with_the_holder_named,
+    an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit,
+    renewing_moves_the_expiry,
+    the_heartbeat_keeps_a_long_run_s_lease_alive_and_release_frees_it,
+    an_unfenced_batch_is_not_checked,
+    a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once,
+);
 
 fn page(key: &str) -> StateBatch {
     StateBatch::new()
@@ -38,9 +36,8 @@ fn page(key: &str) -> StateBatch {
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-#[tokio::test]
-async fn a_second_holder_is_refused_with_the_holder_named() {
-    let (_dir, a, b) = two_processes().await;
+async fn a_second_holder_is_refused_with_the_holder_named(db: Db) {
+    let (a, b) = (db.store(), db.another_process().await);
     let first = LeaseHolder::new("erp-gw-1", 4711);
     let second = LeaseHolder::new("erp-gw-2", 815);
     let lease = a
@@ -99,9 +96,8 @@ async fn a_second_holder_is_refused_with_the_holder_named() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit() {
-    let (_dir, a, b) = two_processes().await;
+async fn an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit(db: Db) {
+    let (a, b) = (db.store(), db.another_process().await);
     let killed = LeaseHolder::new("erp-gw-1", 4711);
     let old = a
         .acquire_lease(ObjectKind::Items, &killed, Duration::from_millis(200))
@@ -169,9 +165,8 @@ async fn an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit() {
     ));
 }
 
-#[tokio::test]
-async fn renewing_moves_the_expiry() {
-    let store = SqliteStateStore::open_in_memory().await.unwrap();
+async fn renewing_moves_the_expiry(db: Db) {
+    let store = db.store();
     let holder = LeaseHolder::this_process();
     let lease = store
         .acquire_lease(ObjectKind::Orders, &holder, Duration::from_millis(300))
@@ -189,10 +184,8 @@ async fn renewing_moves_the_expiry() {
     ));
 }
 
-#[tokio::test]
-async fn the_heartbeat_keeps_a_long_run_s_lease_alive_and_release_frees_it() {
-    let (_dir, a, b) = two_processes().await;
-    let a: Arc<dyn StateStore> = Arc::new(a);
+async fn the_heartbeat_keeps_a_long_run_s_lease_alive_and_release_frees_it(db: Db) {
+    let (a, b) = (db.store(), db.another_process().await);
     let policy = LeasePolicy::new().ttl(Duration::from_secs(1));
     let held = policy
         .acquire(Arc::clone(&a), ObjectKind::Items)
@@ -218,9 +211,8 @@ async fn the_heartbeat_keeps_a_long_run_s_lease_alive_and_release_frees_it() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn an_unfenced_batch_is_not_checked() {
-    let store = SqliteStateStore::open_in_memory().await.unwrap();
+async fn an_unfenced_batch_is_not_checked(db: Db) {
+    let store = db.store();
     store
         .acquire_lease(ObjectKind::Items, &LeaseHolder::this_process(), MINUTE)
         .await
@@ -229,14 +221,8 @@ async fn an_unfenced_batch_is_not_checked() {
     store.apply(page("I-1")).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let state: Arc<dyn StateStore> = Arc::new(
-        SqliteStateStore::open(dir.path().join("state.db"))
-            .await
-            .unwrap(),
-    );
+async fn a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once(db: Db) {
+    let state = db.store();
     let policy = LeasePolicy::new();
     let host = policy.lease_holder().host().to_owned();
     // A process id no Linux system hands out (above pid_max's upper bound of 2^22).
