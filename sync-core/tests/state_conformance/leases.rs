@@ -11,6 +11,8 @@ use sync_core::{ContentHash, Cursor, LeaseError, ObjectKind, StateBatch, SyncErr
 use crate::harness::Db;
 
 conformance!(
+    of_concurrent_acquisitions_exactly_one_wins,
+    no_fenced_commit_lands_after_a_takeover,
     a_second_holder_is_refused_with_the_holder_named,
     an_expired_lease_is_taken_over_and_its_old_token_refused_at_commit,
     renewing_moves_the_expiry,
@@ -255,4 +257,80 @@ async fn a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once(db
         state.lease(ObjectKind::Items).await.unwrap().unwrap().token,
         remote_lease.token
     );
+}
+
+async fn of_concurrent_acquisitions_exactly_one_wins(db: Db) {
+    let mut attempts = Vec::new();
+    for i in 0..8u32 {
+        let store = if i % 2 == 0 {
+            db.store()
+        } else {
+            db.another_process().await
+        };
+        attempts.push(tokio::spawn(async move {
+            store
+                .acquire_lease(
+                    ObjectKind::Customers,
+                    &LeaseHolder::new(format!("worker-{i}"), i),
+                    MINUTE,
+                )
+                .await
+        }));
+    }
+    let mut granted = Vec::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(lease) => granted.push(lease),
+            Err(SyncError::Lease(LeaseError::Held { .. })) => {}
+            Err(other) => panic!("expected Held, got {other:?}"),
+        }
+    }
+    assert_eq!(granted.len(), 1, "{granted:?}");
+    assert_eq!(granted[0].token, FencingToken::new(1));
+}
+
+/// A paused holder's commits race the takeover: each either commits before the new holder's
+/// acquisition or is refused, never after it.
+async fn no_fenced_commit_lands_after_a_takeover(db: Db) {
+    let (old_side, new_side) = (db.store(), db.another_process().await);
+    let old = old_side
+        .acquire_lease(
+            ObjectKind::Items,
+            &LeaseHolder::new("erp-gw-1", 4711),
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let writer = tokio::spawn(async move {
+        let mut committed = 0u32;
+        for i in 0..200u32 {
+            let page = page(&format!("I-{i:04}")).fenced(ObjectKind::Items, old.token);
+            match old_side.apply(page).await {
+                Ok(_) => committed += 1,
+                Err(SyncError::Lease(LeaseError::Lost { .. })) => break,
+                Err(other) => panic!("expected Lost, got {other:?}"),
+            }
+        }
+        committed
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let new = new_side
+        .acquire_lease(
+            ObjectKind::Items,
+            &LeaseHolder::new("erp-gw-2", 815),
+            MINUTE,
+        )
+        .await
+        .unwrap();
+    let at_takeover = new_side.cursor(ObjectKind::Items).await.unwrap();
+    let committed = writer.await.unwrap();
+    assert!(new.token > FencingToken::new(1));
+    // Nothing moved the cursor after the takeover, and it stands at the last committed page.
+    assert_eq!(
+        new_side.cursor(ObjectKind::Items).await.unwrap(),
+        at_takeover
+    );
+    let expected = committed.checked_sub(1).map(|last| format!("I-{last:04}"));
+    assert_eq!(at_takeover.and_then(|c| c.last_key), expected);
 }
