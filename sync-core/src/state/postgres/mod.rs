@@ -236,6 +236,13 @@ impl PostgresStateStore {
     }
 }
 
+/// Driver errors inside the trait methods, which return [`SyncError`].
+impl From<tokio_postgres::Error> for SyncError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::State(StateError::Postgres(err))
+    }
+}
+
 fn valid_pair(pair: &str) -> Result<Arc<str>> {
     if pair.is_empty() || pair.len() > MAX_PAIR_LEN || pair.chars().any(char::is_control) {
         return Err(SyncError::Config {
@@ -314,7 +321,7 @@ impl StateStore for PostgresStateStore {
             return Ok(BatchReceipt::default());
         }
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StateError::from)?;
+        let tx = client.transaction().await?;
         lock_pair(&tx, &self.pair).await?;
         if let Some((object, token)) = batch.fence {
             // FOR SHARE: a new holder's acquisition (FOR UPDATE) waits until this commits, and
@@ -325,12 +332,10 @@ impl StateStore for PostgresStateStore {
                      WHERE pair = $1 AND object = $2 AND holder_id IS NOT NULL FOR SHARE",
                     &[&&*self.pair, &object.as_str()],
                 )
-                .await
-                .map_err(StateError::from)?;
+                .await?;
             let current = row
                 .map(|r| r.try_get::<_, i64>(0))
-                .transpose()
-                .map_err(StateError::from)?
+                .transpose()?
                 .map(|t| FencingToken::new(t.unsigned_abs()));
             if current != Some(token) {
                 return Err(LeaseError::Lost {
@@ -342,7 +347,7 @@ impl StateStore for PostgresStateStore {
             }
         }
         let receipt = write::apply_in(&tx, &self.pair, batch).await?;
-        tx.commit().await.map_err(StateError::from)?;
+        tx.commit().await?;
         Ok(receipt)
     }
 
@@ -353,14 +358,13 @@ impl StateStore for PostgresStateStore {
         ttl: Duration,
     ) -> Result<Lease> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StateError::from)?;
+        let tx = client.transaction().await?;
         // Make sure a row exists to lock, so two first acquisitions queue on it.
         tx.execute(
             "INSERT INTO leases (pair, object, token) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
             &[&&*self.pair, &object.as_str()],
         )
-        .await
-        .map_err(StateError::from)?;
+        .await?;
         let (token, live) = select_lease(&tx, &self.pair, object, true).await?;
         let now = db_now(&tx).await?;
         if let Some(live) = live.filter(|l| l.expires_at > now) {
@@ -390,15 +394,14 @@ impl StateStore for PostgresStateStore {
                 &lease.expires_at.timestamp_micros(),
             ],
         )
-        .await
-        .map_err(StateError::from)?;
-        tx.commit().await.map_err(StateError::from)?;
+        .await?;
+        tx.commit().await?;
         Ok(lease)
     }
 
     async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StateError::from)?;
+        let tx = client.transaction().await?;
         let now = db_now(&tx).await?;
         let expires_at = expiry(now, ttl);
         let changed = tx
@@ -414,8 +417,7 @@ impl StateStore for PostgresStateStore {
                     &expires_at.timestamp_micros(),
                 ],
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         if changed == 0 {
             let (_, live) = select_lease(&tx, &self.pair, lease.object, false).await?;
             return Err(LeaseError::Lost {
@@ -425,7 +427,7 @@ impl StateStore for PostgresStateStore {
             }
             .into());
         }
-        tx.commit().await.map_err(StateError::from)?;
+        tx.commit().await?;
         Ok(Lease {
             heartbeat_at: now,
             expires_at,
@@ -447,8 +449,7 @@ impl StateStore for PostgresStateStore {
                     &lease.holder.id(),
                 ],
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         Ok(changed == 1)
     }
 
@@ -463,16 +464,11 @@ impl StateStore for PostgresStateStore {
             .prepare_cached(
                 "SELECT target_id FROM id_map WHERE pair = $1 AND kind = $2 AND source_key = $3",
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let row = client
             .query_opt(&stmt, &[&&*self.pair, &kind.as_str(), &source_key])
-            .await
-            .map_err(StateError::from)?;
-        Ok(row
-            .map(|r| r.try_get(0))
-            .transpose()
-            .map_err(StateError::from)?)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     async fn source_keys(&self, kind: ObjectKind, target_id: &str) -> Result<Vec<String>> {
@@ -482,17 +478,14 @@ impl StateStore for PostgresStateStore {
                 "SELECT source_key FROM id_map WHERE pair = $1 AND kind = $2 AND target_id = $3
                  ORDER BY source_key COLLATE \"C\"",
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let rows = client
             .query(&stmt, &[&&*self.pair, &kind.as_str(), &target_id])
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         Ok(rows
             .iter()
             .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()
-            .map_err(StateError::from)?)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn hashes(
@@ -506,18 +499,13 @@ impl StateStore for PostgresStateStore {
                 "SELECT target_id, hash FROM content_hashes
                  WHERE pair = $1 AND kind = $2 AND target_id = ANY($3)",
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let rows = client
             .query(&stmt, &[&&*self.pair, &kind.as_str(), &target_ids])
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let mut found = HashMap::with_capacity(rows.len());
         for row in rows {
-            found.insert(
-                row.try_get(0).map_err(StateError::from)?,
-                ContentHash::from_hex(row.try_get(1).map_err(StateError::from)?),
-            );
+            found.insert(row.try_get(0)?, ContentHash::from_hex(row.try_get(1)?));
         }
         Ok(found)
     }
@@ -529,28 +517,23 @@ impl StateStore for PostgresStateStore {
                 "SELECT last_modified, last_key, run_id, committed_at FROM cursors
                  WHERE pair = $1 AND object = $2",
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let Some(row) = client
             .query_opt(&stmt, &[&&*self.pair, &object.as_str()])
-            .await
-            .map_err(StateError::from)?
+            .await?
         else {
             return Ok(None);
         };
-        let last_modified: Option<i64> = row.try_get(0).map_err(StateError::from)?;
-        let run_id: Option<String> = row.try_get(2).map_err(StateError::from)?;
+        let last_modified: Option<i64> = row.try_get(0)?;
+        let run_id: Option<String> = row.try_get(2)?;
         Ok(Some(Cursor {
             object,
             last_modified: read::optional_time("cursors.last_modified", last_modified)?,
-            last_key: row.try_get(1).map_err(StateError::from)?,
+            last_key: row.try_get(1)?,
             run_id: run_id
                 .map(|r| read::parse("cursors.run_id", r))
                 .transpose()?,
-            committed_at: read::time(
-                "cursors.committed_at",
-                row.try_get(3).map_err(StateError::from)?,
-            )?,
+            committed_at: read::time("cursors.committed_at", row.try_get(3)?)?,
         }))
     }
 
@@ -565,12 +548,8 @@ impl StateStore for PostgresStateStore {
                 "SELECT email, status, reason, recorded_at FROM member_statuses
                  WHERE pair = $1 AND email = ANY($2)",
             )
-            .await
-            .map_err(StateError::from)?;
-        let rows = client
-            .query(&stmt, &[&&*self.pair, &emails])
-            .await
-            .map_err(StateError::from)?;
+            .await?;
+        let rows = client.query(&stmt, &[&&*self.pair, &emails]).await?;
         let mut found = HashMap::with_capacity(rows.len());
         for row in rows {
             let record = read::member_status(&row)?;
@@ -664,19 +643,12 @@ impl StateStore for PostgresStateStore {
             .prepare_cached(
                 "SELECT email, status FROM member_intents WHERE pair = $1 AND email = ANY($2)",
             )
-            .await
-            .map_err(StateError::from)?;
-        let rows = client
-            .query(&stmt, &[&&*self.pair, &emails])
-            .await
-            .map_err(StateError::from)?;
+            .await?;
+        let rows = client.query(&stmt, &[&&*self.pair, &emails]).await?;
         let mut out = HashMap::with_capacity(rows.len());
         for row in rows {
-            let email: String = row.try_get(0).map_err(StateError::from)?;
-            let status = read::parse(
-                "member_intents.status",
-                row.try_get::<_, String>(1).map_err(StateError::from)?,
-            )?;
+            let email: String = row.try_get(0)?;
+            let status = read::parse("member_intents.status", row.try_get::<_, String>(1)?)?;
             out.insert(email, status);
         }
         Ok(out)
@@ -684,7 +656,7 @@ impl StateStore for PostgresStateStore {
 
     async fn mark_resolved(&self, original: AuditId, by: AuditId) -> Result<bool> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StateError::from)?;
+        let tx = client.transaction().await?;
         lock_pair(&tx, &self.pair).await?;
         for id in [original, by] {
             if !write::audit_exists(&tx, &self.pair, id).await? {
@@ -696,7 +668,7 @@ impl StateStore for PostgresStateStore {
             }
         }
         let changed = write::resolve(&tx, &self.pair, original, by, Utc::now()).await?;
-        tx.commit().await.map_err(StateError::from)?;
+        tx.commit().await?;
         Ok(changed)
     }
 
@@ -716,8 +688,7 @@ impl StateStore for PostgresStateStore {
                     &run.started_at.timestamp_micros(),
                 ],
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         Ok(())
     }
 
@@ -740,8 +711,7 @@ impl StateStore for PostgresStateStore {
                     &Utc::now().timestamp_micros(),
                 ],
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         let not_found = || StateError::NotFound {
             what: "run",
             id: id.to_string(),
@@ -777,8 +747,7 @@ impl StateStore for PostgresStateStore {
                 "DELETE FROM webhook_deliveries WHERE pair = $1 AND seen_at < $2",
                 &[&&*self.pair, &before.timestamp_micros()],
             )
-            .await
-            .map_err(StateError::from)?;
+            .await?;
         Ok(removed)
     }
 }
