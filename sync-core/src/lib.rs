@@ -12,7 +12,9 @@
 //!   for change detection, cursors per source object, remembered member statuses, the audit
 //!   trail, the replay queue, runs, webhook delivery keys and object leases. Writes go in
 //!   [`StateBatch`]es, one transaction per page of records, fenced by the lease of the run's
-//!   object so that one object has one writer at a time ([`state::lease`]).
+//!   object so that one object has one writer at a time ([`state::lease`]). With the `postgres`
+//!   feature, `PostgresStateStore` keeps the state of many tenant pairs in one PostgreSQL
+//!   database, with the same semantics.
 //! - [`audit`]: audit rows ([`audit::NewAuditRow`]), queries ([`audit::AuditQuery`]), runs and
 //!   the replay queue's filters. Payloads are stored without secrets.
 //! - [`vault`]: both credential sets encrypted at rest with ChaCha20-Poly1305.
@@ -166,6 +168,8 @@ mod tests {
     fn shared_types_are_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<SqliteStateStore>();
+        #[cfg(feature = "postgres")]
+        check::<PostgresStateStore>();
         check::<std::sync::Arc<dyn StateStore>>();
         check::<StateBatch>();
         check::<vault::Vault>();

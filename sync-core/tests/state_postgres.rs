@@ -296,3 +296,19 @@ async fn debug_shows_the_server_and_pair_but_not_the_credentials() {
     );
     assert!(!shown.contains("s3cret-pw"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_url_that_requires_tls_fails_rather_than_connecting_in_clear() {
+    let Some(url) = url("a_url_that_requires_tls_fails_rather_than_connecting_in_clear") else {
+        return;
+    };
+    let mut url = url::Url::parse(&url).unwrap();
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    let err = PostgresStateStore::connect(url.as_str(), "tls")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::State(StateError::Pool(_))),
+        "{err:?}"
+    );
+}
