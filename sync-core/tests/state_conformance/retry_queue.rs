@@ -13,6 +13,7 @@ use sync_core::{MemberStatus, ObjectKind, Outcome, RunId, StateBatch, StateStore
 use crate::harness::Db;
 
 conformance!(
+    within_one_batch_each_queued_row_is_resolved_by_the_next_success_of_its_target,
     a_successful_row_supersedes_earlier_queued_rows_of_its_target_only,
     retry_marks_back_off_per_row_and_end_dead,
     member_intents_are_kept_by_normalised_email,
@@ -157,4 +158,41 @@ async fn member_intents_are_kept_by_normalised_email(db: Db) {
         .unwrap();
     assert_eq!(intents.len(), 1);
     assert_eq!(intents["ada@northwind-mfg.com"], MemberStatus::Subscribed);
+}
+
+async fn within_one_batch_each_queued_row_is_resolved_by_the_next_success_of_its_target(db: Db) {
+    let store = db.store();
+    let earlier = store
+        .apply(StateBatch::new().audit(row("C1", TargetRecord::Member, Outcome::Failed)))
+        .await
+        .unwrap()
+        .audit_ids;
+    let page = store
+        .apply(
+            StateBatch::new()
+                .audit(row("C1", TargetRecord::Member, Outcome::Deferred))
+                .audit(row("C2", TargetRecord::Member, Outcome::Failed))
+                .audit(row("C1", TargetRecord::Member, Outcome::Updated))
+                .audit(row("C1", TargetRecord::Member, Outcome::Failed))
+                .audit(row("C1", TargetRecord::Product, Outcome::Created))
+                .audit(row("C1", TargetRecord::Member, Outcome::Unchanged)),
+        )
+        .await
+        .unwrap();
+    let ids = &page.audit_ids;
+    assert_eq!(ids.len(), 6);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]) && earlier[0] < ids[0]);
+    assert_eq!(page.resolved, [earlier[0], ids[0], ids[3]]);
+    for (queued, by) in [(earlier[0], ids[2]), (ids[0], ids[2]), (ids[3], ids[5])] {
+        let row = store.audit_row(queued).await.unwrap().unwrap();
+        assert_eq!(row.resolution.map(|r| r.by), Some(by), "{queued}");
+    }
+    let left: Vec<_> = store
+        .pending_replays(&ReplayFilter::All, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, [ids[1]]);
 }

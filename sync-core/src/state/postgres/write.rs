@@ -147,10 +147,16 @@ pub(super) async fn apply_in(
         .await?;
     }
     let mut receipt = BatchReceipt::default();
-    for row in batch.audit {
-        let (id, resolved) = insert_audit(tx, pair, row, now).await?;
-        receipt.audit_ids.push(id);
-        receipt.resolved.extend(resolved);
+    if batch.audit.iter().any(|row| row.replay_of.is_some()) {
+        // A replay may name a row of this very batch: one by one, each sees the rows before.
+        for row in batch.audit {
+            let (id, resolved) = insert_audit(tx, pair, row, now).await?;
+            receipt.audit_ids.push(id);
+            receipt.resolved.extend(resolved);
+        }
+    } else if !batch.audit.is_empty() {
+        (receipt.audit_ids, receipt.resolved) =
+            insert_audit_page(tx, pair, batch.audit, now).await?;
     }
     for mark in &batch.retries {
         mark_retried(tx, pair, mark, now, &mut receipt).await?;
@@ -220,6 +226,157 @@ pub(super) async fn insert_delivery(
     Ok(inserted == 1)
 }
 
+/// Inserts a page of audit rows without replays in one statement, then lets each successful row
+/// with a target supersede the earlier queued rows of its target in one more: the same outcome
+/// as [`insert_audit`] row by row (each queued row is resolved by the first later success of its
+/// target), without a round trip per row. Returns the new ids in order and the rows resolved.
+async fn insert_audit_page(
+    tx: &Transaction<'_>,
+    pair: &str,
+    rows: Vec<NewAuditRow>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<AuditId>, Vec<AuditId>), StateError> {
+    let n = rows.len();
+    let mut runs = Vec::with_capacity(n);
+    let mut objects = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    let mut systems = Vec::with_capacity(n);
+    let mut methods = Vec::with_capacity(n);
+    let mut paths = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut outcomes = Vec::with_capacity(n);
+    let mut errors = Vec::with_capacity(n);
+    let mut attempts = Vec::with_capacity(n);
+    let mut started = Vec::with_capacity(n);
+    let mut finished = Vec::with_capacity(n);
+    let mut targets = Vec::with_capacity(n);
+    for mut row in rows {
+        payloads.push(payload_text(&mut row)?);
+        let op = row.operation.take();
+        systems.push(op.as_ref().map(|o| o.system.as_str()));
+        methods.push(op.as_ref().map(|o| o.method.as_str()));
+        paths.push(op.map(|o| o.path));
+        runs.push(row.run_id.to_string());
+        objects.push(row.object.as_str());
+        keys.push(row.source_key);
+        outcomes.push(row.outcome);
+        errors.push(row.error);
+        attempts.push(i64::from(row.attempts));
+        started.push(row.started_at.timestamp_micros());
+        finished.push(row.finished_at.timestamp_micros());
+        targets.push(row.target.map(|t| t.as_str()));
+    }
+    let outcome_names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit (pair, run_id, object, source_key, system, method, path, payload,
+                                outcome, error, attempts, started_at, finished_at, target)
+             SELECT $1, r, o, k, s, m, p, pl, oc, e, a, st, fi, t
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[],
+                         $13::bigint[], $14::text[])
+                  WITH ORDINALITY AS u (r, o, k, s, m, p, pl, oc, e, a, st, fi, t, ord)
+             ORDER BY ord
+             RETURNING id",
+        )
+        .await?;
+    let inserted = tx
+        .query(
+            &stmt,
+            &[
+                &pair,
+                &runs,
+                &objects,
+                &keys,
+                &systems,
+                &methods,
+                &paths,
+                &payloads,
+                &outcome_names,
+                &errors,
+                &attempts,
+                &started,
+                &finished,
+                &targets,
+            ],
+        )
+        .await?;
+    // Identity values are drawn in insertion order, which is the page's order; RETURNING's own
+    // order is not promised, so sort.
+    let mut ids = inserted
+        .iter()
+        .map(|r| r.try_get::<_, i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+
+    let mut success = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if let (true, Some(target)) = (outcome.is_success(), targets[i]) {
+            success.0.push(ids[i]);
+            success.1.push(objects[i]);
+            success.2.push(keys[i].as_str());
+            success.3.push(target);
+        }
+    }
+    let mut resolved = Vec::new();
+    if !success.0.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE audit a SET resolved_by = s.by, resolved_at = $2
+                 FROM (
+                     SELECT DISTINCT ON (q.id) q.id AS queued, n.id AS by
+                     FROM audit q
+                     JOIN UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[])
+                          AS n (id, object, source_key, target)
+                       ON q.object = n.object AND q.source_key = n.source_key
+                      AND q.target = n.target AND q.id < n.id
+                     WHERE q.pair = $1 AND q.replay_of IS NULL AND q.resolved_by IS NULL
+                       AND q.outcome IN ('failed', 'deferred')
+                     ORDER BY q.id, n.id
+                 ) s
+                 WHERE a.pair = $1 AND a.id = s.queued
+                 RETURNING s.by, a.id",
+            )
+            .await?;
+        let rows = tx
+            .query(
+                &stmt,
+                &[
+                    &pair,
+                    &now.timestamp_micros(),
+                    &success.0,
+                    &success.1,
+                    &success.2,
+                    &success.3,
+                ],
+            )
+            .await?;
+        let mut pairs = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, i64>(1)?)))
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+        // As row by row: by resolving row, then by id.
+        pairs.sort_unstable();
+        resolved = pairs.into_iter().map(|(_, id)| AuditId::new(id)).collect();
+    }
+    Ok((ids.into_iter().map(AuditId::new).collect(), resolved))
+}
+
+/// The row's payload, redacted, as stored text. The builder already redacts; this catches a
+/// payload set on the public field directly.
+fn payload_text(row: &mut NewAuditRow) -> Result<Option<String>, StateError> {
+    row.payload
+        .take()
+        .map(redact_payload)
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|source| StateError::Encode {
+            what: "audit payload",
+            source,
+        })
+}
+
 /// Inserts one audit row; a successful replay also resolves its original, and a successful row
 /// with a target supersedes the earlier queued rows of the same target. Returns the new id and
 /// the rows it resolved.
@@ -246,18 +403,7 @@ async fn insert_audit(
             Some(None) => {}
         }
     }
-    // The builder already redacts; this catches a payload set on the public field directly.
-    let payload = row
-        .payload
-        .take()
-        .map(redact_payload)
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|source| StateError::Encode {
-            what: "audit payload",
-            source,
-        })?;
+    let payload = payload_text(&mut row)?;
     let op = row.operation.as_ref();
     let stmt = tx
         .prepare_cached(
