@@ -42,8 +42,8 @@ fn member_put(hash: &str) -> TargetOperation {
     )
 }
 
-/// An audit id no row has (PostgreSQL's ids are shared by all pairs, so a small number may be
-/// another test's row; it must still be unknown to this pair).
+/// An audit id no row of the test has. Not a small number: PostgreSQL's audit ids are shared by
+/// all pairs, so a test's own rows may have any id.
 fn missing_row() -> AuditId {
     AuditId::new(i64::MAX - 1)
 }
