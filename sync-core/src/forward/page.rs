@@ -11,7 +11,8 @@ use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
 use crate::mapping::{
-    check_member_merge_fields, map_ecommerce_customer, map_member, map_product, Issue, MappedMember,
+    check_member_merge_fields, current_customer_id, map_ecommerce_customer, map_member,
+    map_product, Issue, MappedMember,
 };
 use crate::model::{normalize_email, IdMapping, MemberStatus, ObjectKind, Outcome};
 use crate::operation::{Executor, OpResult, Operation};
@@ -643,6 +644,14 @@ async fn ecommerce_customers(
             Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
         }
     }
+    // A customer whose address changed lives on as a new store customer (Mailchimp keeps a
+    // customer's address): write under the id of its current address.
+    let keys: Vec<String> = mapped.iter().map(|(key, _)| key.clone()).collect();
+    let mapped_ids = ctx.state.target_ids(kind, &keys).await?;
+    for (key, customer) in &mut mapped {
+        let current = mapped_ids.get(key).map(String::as_str);
+        customer.id = current_customer_id(&customer.id, &customer.email_address, current);
+    }
     let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
     // An opt-in already sent and unchanged costs no call and no status; the others are checked.
@@ -687,6 +696,14 @@ async fn ecommerce_customers(
             rows.push(row);
             continue;
         }
+        // A new generation retires the previous one's hash (its store customer stays, with its
+        // orders, under the old address).
+        let retired = mapped_ids
+            .get(&key)
+            .filter(|old| **old != id)
+            .cloned()
+            .into_iter()
+            .collect();
         pending.push(Pending {
             target: kind,
             source_key: key.clone(),
@@ -695,7 +712,7 @@ async fn ecommerce_customers(
             hash,
             op,
             mapping: Some(IdMapping::new(kind, key, id)),
-            retired: Vec::new(),
+            retired,
             email: None,
             tags: false,
         });

@@ -154,6 +154,7 @@ impl Pending {
             Ok(Applied {
                 created,
                 member_status,
+                written_id,
             }) => {
                 row.created = created;
                 row.reported = member_status;
@@ -161,12 +162,26 @@ impl Pending {
                     true => Outcome::Created,
                     false => Outcome::Updated,
                 };
-                row.hash = Some((self.target_id, self.hash));
+                row.hash = Some((self.target_id.clone(), self.hash));
                 row.mapping = self.mapping;
                 row.retired = self.retired;
                 row.learned = member_status
                     .filter(MemberStatus::blocks_push)
                     .and_then(|s| learn(s, Some("reported by Mailchimp on write".into())));
+                if let Some(id) = written_id {
+                    let op = moved(self.op, &id);
+                    row.hash = content_hash_of(&op).map(|hash| (id.clone(), hash));
+                    if let Some(mapping) = &mut row.mapping {
+                        mapping.target_id.clone_from(&id);
+                    }
+                    row.retired.push(self.target_id);
+                    row.reason = Some(format!(
+                        "address changed: written as the new store customer {id} (Mailchimp keeps a customer's address)"
+                    ));
+                    row.op = Some(op);
+                    row.finished_at = Utc::now();
+                    return row;
+                }
             }
             Err(not) => {
                 row.outcome = not.outcome();
@@ -237,4 +252,26 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         batch = batch.audit(audit);
     }
     batch
+}
+
+/// `op` as written under `id` (a store customer moved to the id of its new address).
+fn moved(op: Operation, id: &str) -> Operation {
+    match op {
+        Operation::UpsertEcomCustomer {
+            store_id,
+            mut customer,
+        } => {
+            customer.id = id.to_owned();
+            Operation::UpsertEcomCustomer { store_id, customer }
+        }
+        other => other,
+    }
+}
+
+/// The content hash change detection stores for the record `op` writes.
+fn content_hash_of(op: &Operation) -> Option<ContentHash> {
+    match op {
+        Operation::UpsertEcomCustomer { customer, .. } => crate::hash::content_hash(customer).ok(),
+        _ => None,
+    }
 }

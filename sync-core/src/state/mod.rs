@@ -105,6 +105,26 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// [`StateError`](crate::StateError) when the read fails.
     async fn target_id(&self, kind: ObjectKind, source_key: &str) -> Result<Option<String>>;
 
+    /// The target ids mapped to each of `source_keys` for the target `kind` (keys without one are
+    /// left out), in one read where the store can.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn target_ids(
+        &self,
+        kind: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let mut found = HashMap::with_capacity(source_keys.len());
+        for key in source_keys {
+            if let Some(id) = self.target_id(kind, key).await? {
+                found.insert(key.clone(), id);
+            }
+        }
+        Ok(found)
+    }
+
     /// The source keys mapped to `target_id` for the target `kind`, in key order (several QAD
     /// customers can share one email).
     ///

@@ -322,6 +322,31 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn target_ids(
+        &self,
+        kind: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let source_keys = source_keys.to_vec();
+        self.with_conn(move |conn| {
+            let mut found = HashMap::with_capacity(source_keys.len());
+            for chunk in source_keys.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT source_key, target_id FROM id_map WHERE kind = ? AND source_key IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let values = std::iter::once(kind.as_str()).chain(chunk.iter().map(String::as_str));
+                let mut rows = stmt.query(params_from_iter(values))?;
+                while let Some(row) = rows.next()? {
+                    found.insert(row.get(0)?, row.get(1)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn source_keys(&self, kind: ObjectKind, target_id: &str) -> Result<Vec<String>> {
         let target_id = target_id.to_owned();
         self.with_conn(move |conn| {
