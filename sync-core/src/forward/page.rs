@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::audience::Audience;
 use super::read::SourcePage;
-use super::rows::{Pending, Row};
+use super::rows::{refused_key, Pending, Row};
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
@@ -179,7 +179,13 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let hashes = ctx.state.hashes(kind, &emails).await?;
+    // Hashes of the written members and of content Mailchimp refused, in one read.
+    let keys: Vec<String> = emails
+        .iter()
+        .cloned()
+        .chain(emails.iter().map(|e| refused_key(e)))
+        .collect();
+    let hashes = ctx.state.hashes(kind, &keys).await?;
     let statuses = ctx.state.member_statuses(&emails).await?;
 
     let mut rows = Vec::new();
@@ -214,6 +220,15 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             list_id: list_id.clone(),
             member: member.record.clone(),
         };
+        let refused = hashes.get(&refused_key(&email));
+        if refused == Some(&hash) {
+            let reason = "unchanged since Mailchimp refused it (the earlier audit row says why)";
+            let mut row = Row::decided(kind, &key, Outcome::Rejected, Some(reason.to_owned()));
+            row.op = Some(op);
+            rows.push(row);
+            continue;
+        }
+        let refused_before = refused.is_some();
         if hashes.get(&email) == Some(&hash) {
             claimed.insert(email.clone(), key.clone());
             tagged.push(Tagged::new(&key, &email, member.tags));
@@ -270,6 +285,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             retired,
             email: Some(email),
             tags: false,
+            refused_before,
         });
     }
 
@@ -553,6 +569,7 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
             retired: Vec::new(),
             email: None,
             tags: true,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);
@@ -715,6 +732,7 @@ async fn ecommerce_customers(
             retired,
             email: None,
             tags: false,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);
@@ -760,6 +778,7 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             retired: Vec::new(),
             email: None,
             tags: false,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);

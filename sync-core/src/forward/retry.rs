@@ -24,6 +24,24 @@ use crate::replay::RetryPolicy;
 use crate::report::{CallLog, RetryCounts};
 use crate::state::{FencingToken, RetryMark, StateBatch};
 
+/// Whether `row` was deferred (Mailchimp's signup throttling, which lifts only after a while,
+/// or a customer waiting for such a member) too recently for its first retry: that waits the
+/// policy's base delay, where a failure is retried by the next run.
+fn deferral_pending(
+    row: &AuditRow,
+    policy: &RetryPolicy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let wait = chrono::Duration::from_std(policy.base).unwrap_or(chrono::Duration::MAX);
+    row.row.outcome == Outcome::Deferred
+        && row.retry.retries == 0
+        && row
+            .row
+            .finished_at
+            .checked_add_signed(wait)
+            .is_some_and(|due| due > now)
+}
+
 impl ForwardSync {
     /// Reads the current QAD records of `keys` and handles them as one page: the rows of every
     /// target of those records (nothing is committed).
@@ -104,9 +122,10 @@ impl ForwardSync {
                 break;
             };
             after = Some(last.id);
+            let now = chrono::Utc::now();
             let keys: Vec<String> = due
                 .iter()
-                .filter(|r| !answered.contains(&r.id))
+                .filter(|r| !answered.contains(&r.id) && !deferral_pending(r, &policy, now))
                 .map(|r| r.row.source_key.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()

@@ -45,6 +45,9 @@ pub(crate) struct Row {
     pub intent: Option<(String, MemberStatus)>,
     /// Whether a hash was stored for the target before the write.
     pub known: bool,
+    /// Stored when Mailchimp refused the write: the refused content's hash under
+    /// [`refused_key`], so the same content is not sent again.
+    pub refused: Option<(String, ContentHash)>,
     /// A duplicate member whose owner's member is not written yet (its write failed on an
     /// earlier page or run): the address this customer's store customer must wait for.
     pub unwritten_owner_address: Option<String>,
@@ -98,6 +101,7 @@ impl Row {
             intent: None,
             known: false,
             unwritten_owner_address: None,
+            refused: None,
             started_at: now,
             finished_at: now,
         }
@@ -121,6 +125,9 @@ pub(crate) struct Pending {
     pub email: Option<String>,
     /// A member's tag update.
     pub tags: bool,
+    /// Whether Mailchimp had refused other content of this record (its memory is forgotten
+    /// once a write succeeds).
+    pub refused_before: bool,
 }
 
 impl Pending {
@@ -165,6 +172,9 @@ impl Pending {
                 row.hash = Some((self.target_id.clone(), self.hash));
                 row.mapping = self.mapping;
                 row.retired = self.retired;
+                if self.refused_before {
+                    row.retired.push(refused_key(&self.target_id));
+                }
                 row.learned = member_status
                     .filter(MemberStatus::blocks_push)
                     .and_then(|s| learn(s, Some("reported by Mailchimp on write".into())));
@@ -186,6 +196,11 @@ impl Pending {
             Err(not) => {
                 row.outcome = not.outcome();
                 row.reason = Some(not.reason().to_owned());
+                // Refused for good: remembered so an unchanged record is not sent again (a read
+                // of it at the cursor's boundary, a full run).
+                if matches!(not, NotApplied::Rejected(_)) && !self.tags {
+                    row.refused = Some((refused_key(&self.target_id), self.hash.clone()));
+                }
                 // A member write that failed (and waits for its retry) still claims its address
                 // for its customer, as it does within a page: otherwise a later page's customer
                 // with the same email takes the member over, and the end state depends on which
@@ -220,6 +235,9 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         if let Some((target_id, hash)) = &row.hash {
             batch = batch.put_hash(row.target, target_id.clone(), hash.clone());
         }
+        if let Some((key, hash)) = &row.refused {
+            batch = batch.put_hash(row.target, key.clone(), hash.clone());
+        }
         for retired in &row.retired {
             batch = batch.forget_hash(row.target, retired.clone());
         }
@@ -252,6 +270,12 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         batch = batch.audit(audit);
     }
     batch
+}
+
+/// Where the hash of content Mailchimp refused is kept for `target_id`, beside the hashes of
+/// written records (the separator cannot occur in an address or an id Mailchimp accepts).
+pub(crate) fn refused_key(target_id: &str) -> String {
+    format!("refused\u{1f}{target_id}")
 }
 
 /// `op` as written under `id` (a store customer moved to the id of its new address).

@@ -25,6 +25,10 @@ pub struct DemoReport {
     pub latency_ms: u64,
     /// Members seeded as cleaned in Mailchimp before the first run.
     pub cleaned_in_mailchimp: u64,
+    /// Customers whose QAD address Mailchimp refuses as fake-looking (a disposable domain).
+    pub fake_looking_in_qad: u64,
+    /// Addresses under Mailchimp's signup throttling (deferred, retried on later runs).
+    pub throttled_in_mailchimp: u64,
     /// What `connect` found.
     pub connect: ConnectReport,
     /// The steps, in order.
@@ -129,8 +133,14 @@ impl fmt::Display for DemoReport {
         let _ = writeln!(
             out,
             "\nml-connector demo: {} QAD customers, {} items, {} ms latency on loopback fakes; \
-             {} members already cleaned in Mailchimp\n",
-            self.customers, self.items, self.latency_ms, self.cleaned_in_mailchimp
+             {} members already cleaned in Mailchimp, {} disposable addresses in QAD, {} addresses \
+             under Mailchimp's signup throttling\n",
+            self.customers,
+            self.items,
+            self.latency_ms,
+            self.cleaned_in_mailchimp,
+            self.fake_looking_in_qad,
+            self.throttled_in_mailchimp
         );
         let m = &self.connect.mailchimp;
         let _ = writeln!(
