@@ -44,8 +44,10 @@ pub enum Command {
     Sync(SyncArgs),
     /// Run every object on its schedule, and the webhook receiver, until Ctrl-C.
     Run,
-    /// Show audit rows from the state database.
+    /// Show audit rows from the state database, newest first (by default the latest run's).
     Audit(AuditArgs),
+    /// List the recorded runs, newest first: id, trigger, objects, start, duration, counts.
+    Runs(RunsArgs),
     /// Retry failed and deferred audit rows now (Mailchimp writes re-mapped from QAD as it is
     /// now; `run` and `sync` also retry them by themselves, with backoff).
     Replay(ReplayArgs),
@@ -63,6 +65,7 @@ impl Command {
             Self::Connect(args) => args.json,
             Self::Sync(args) => args.json,
             Self::Audit(args) => args.json,
+            Self::Runs(args) => args.json,
             Self::Replay(args) => args.json,
             Self::Reconcile(args) => args.json,
             Self::Init(_) | Self::Run => false,
@@ -221,20 +224,47 @@ pub enum OutcomeArg {
     Deferred,
 }
 
-/// Options of `audit`.
+/// Options of `audit`. Without `--run` or `--since` it shows the latest run; `--key` alone
+/// shows that record's history over every run.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only rows of this run.
-    #[arg(long)]
+    /// `last` (the latest run, of `--object` when given) or a run id (`ml-connector runs`
+    /// lists them).
+    #[arg(long, value_name = "last|ID", conflicts_with = "since")]
     pub run: Option<String>,
+    /// Only rows of runs started since then: a time (`2026-05-01T08:00:00Z`) or a span back
+    /// from now (`2h`, `3days`).
+    #[arg(long, value_name = "TIME|SPAN")]
+    pub since: Option<String>,
+    /// Only rows of this source object: customers, items or orders.
+    #[arg(long)]
+    pub object: Option<String>,
     /// Only rows with this outcome.
     #[arg(long, value_enum)]
     pub outcome: Option<OutcomeArg>,
     /// Only rows of this source key (customer code, item code, order id, email).
     #[arg(long)]
     pub key: Option<String>,
-    /// At most this many rows.
+    /// At most this many rows (the newest).
     #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs covering this source object: customers, items or orders.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Only runs started since then: a time (`2026-05-01T08:00:00Z`) or a span back from now
+    /// (`2h`, `3days`).
+    #[arg(long, value_name = "TIME|SPAN")]
+    pub since: Option<String>,
+    /// At most this many runs (the newest).
+    #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Print one JSON object on stdout.
     #[arg(long)]

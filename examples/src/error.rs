@@ -96,6 +96,29 @@ pub enum AppError {
     Check(String),
 }
 
+impl AppError {
+    /// A stable name for the kind of failure, for scripts (`error.kind` of the JSON error
+    /// object): `config`, `vault`, `missing_credentials`, `mismatch`, `secret`, `mailchimp`,
+    /// `qad`, `sync`, `io`, `fake`, `usage` or `check`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::Vault { .. } => "vault",
+            Self::MissingCredentials { .. } => "missing_credentials",
+            Self::Mismatch { .. } => "mismatch",
+            Self::Secret(_) => "secret",
+            Self::Mailchimp { .. } => "mailchimp",
+            Self::Qad { .. } => "qad",
+            Self::Sync { .. } => "sync",
+            Self::Io { .. } => "io",
+            Self::Fake { .. } => "fake",
+            Self::Usage(_) => "usage",
+            Self::Check(_) => "check",
+        }
+    }
+}
+
 /// Shorthand for the commands.
 pub type AppResult<T> = Result<T, AppError>;
 

@@ -11,6 +11,7 @@ mod config;
 mod connection;
 mod error;
 mod exit;
+mod json;
 mod lockout;
 mod output;
 mod secrets;
@@ -36,6 +37,7 @@ async fn main() -> ExitCode {
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Run => commands::run::run(&cli).await.map(done),
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
+        Command::Runs(args) => commands::runs::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&cli, args).await,
     };
@@ -48,7 +50,7 @@ async fn main() -> ExitCode {
             // after the command printed its report, which says what went wrong.
             if cli.command.json()
                 && !matches!(err, AppError::Check(_))
-                && output::print_json(&JsonError::new(text)).is_err()
+                && output::print_json(&JsonError::new(err.kind(), text, Exit::Failed)).is_err()
             {
                 eprintln!("error: cannot write the JSON error object");
             }

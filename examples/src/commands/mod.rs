@@ -8,4 +8,5 @@ pub mod probe;
 pub mod reconcile;
 pub mod replay;
 pub mod run;
+pub mod runs;
 pub mod sync;
