@@ -36,6 +36,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write a commented configuration file and store the credentials in the encrypted vault.
     Init(InitArgs),
+    /// Replace one credential set in the vault (`set`) or show what the vault holds without
+    /// secrets (`show`); the configuration file is never touched.
+    Credentials(CredentialsArgs),
     /// Check both systems: Mailchimp key, data center, audience and store; QAD login and every
     /// configured browse and entity path. With `--probe`, find out how the QAD tenant behaves
     /// where QAD documents nothing.
@@ -68,6 +71,9 @@ impl Command {
             Self::Runs(args) => args.json,
             Self::Replay(args) => args.json,
             Self::Reconcile(args) => args.json,
+            Self::Credentials(args) => {
+                matches!(args.action, CredentialsAction::Show { json: true })
+            }
             Self::Init(_) | Self::Run => false,
         }
     }
@@ -90,6 +96,54 @@ pub struct ConnectArgs {
     /// record, left in QAD and named in the report).
     #[arg(long, requires = "probe")]
     pub probe_writes: bool,
+}
+
+/// Options of `credentials`.
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CredentialsAction,
+}
+
+/// `credentials set` or `credentials show`.
+#[derive(Debug, Subcommand)]
+pub enum CredentialsAction {
+    /// Store new credentials for one system, bound to what the configuration names now. The
+    /// secret comes from the environment (ML_CONNECTOR_MAILCHIMP_API_KEY,
+    /// ML_CONNECTOR_MAILCHIMP_OAUTH_TOKEN, ML_CONNECTOR_QAD_PASSWORD), from standard input with
+    /// `--stdin`, or from a prompt; never from the command line.
+    Set(CredentialsSet),
+    /// Show which credentials the vault holds (kind, data center, tenant, user, last change),
+    /// never a secret.
+    Show {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The systems `credentials set` stores credentials for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CredentialsSystem {
+    /// The Mailchimp API key (or, with `--oauth`, OAuth token).
+    Mailchimp,
+    /// The QAD password.
+    Qad,
+}
+
+/// Options of `credentials set`.
+#[derive(Debug, Args)]
+pub struct CredentialsSet {
+    /// Which system.
+    #[arg(value_enum)]
+    pub system: CredentialsSystem,
+    /// Read the secret from standard input (for example from a secrets manager's pipe).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Mailchimp: store an OAuth token instead of an API key.
+    #[arg(long)]
+    pub oauth: bool,
 }
 
 /// Options of `demo`.

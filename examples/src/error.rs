@@ -20,8 +20,11 @@ pub enum AppError {
         #[source]
         source: sync_core::VaultError,
     },
+    /// The vault or its key is not set up; the message says what to do.
+    #[error("{0}")]
+    VaultSetup(String),
     /// The vault lacks a credential set.
-    #[error("the vault {} holds no {what} credentials; store them with `ml-connector init`", .path.display())]
+    #[error("the vault {} holds no {what} credentials; store them with `ml-connector credentials set` or `ml-connector init`", .path.display())]
     MissingCredentials {
         /// Which set.
         what: &'static str,
@@ -104,7 +107,7 @@ impl AppError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Config(_) => "config",
-            Self::Vault { .. } => "vault",
+            Self::Vault { .. } | Self::VaultSetup(_) => "vault",
             Self::MissingCredentials { .. } => "missing_credentials",
             Self::Mismatch { .. } => "mismatch",
             Self::Secret(_) => "secret",

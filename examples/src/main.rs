@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Init(args) => commands::init::run(&cli, args).map(done),
+        Command::Credentials(args) => commands::credentials::run(&cli, args).map(done),
         Command::Connect(args) => commands::connect::run(&cli, args).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Run => commands::run::run(&cli).await.map(done),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod connect;
+pub mod credentials;
 pub mod demo;
 pub mod init;
 pub mod probe;
