@@ -354,6 +354,7 @@ pub fn qad_client(setup: &Setup, creds: &Credentials) -> AppResult<qad_client::C
     if let Some(max) = q.max_concurrency {
         builder = builder.max_concurrency(max);
     }
+    builder = builder.timeout(q.request_timeout());
     let browses = &q.browses;
     let read = |id: &Option<config::BrowseIdValue>, default: qad_client::ReadConfig| match id {
         Some(id) => qad_client::ReadConfig::new(id.0.clone(), default.fields().clone())

@@ -77,6 +77,8 @@ pub struct TargetCheck {
 pub struct QadCheck {
     /// The tenant URL.
     pub tenant_url: Option<String>,
+    /// Why the tenant did not answer at all, when it did not (then nothing else was tried).
+    pub unreachable: Option<crate::reachability::Unreachable>,
     /// Whether the login worked.
     pub logged_in: bool,
     /// Each configured browse and entity path, and how the tenant answered.
@@ -233,6 +235,20 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
         Err(err) => return problems.push(chain(&err)),
     };
     check.tenant_url = Some(client.tenant_url().to_string());
+    // Said once, within the timeout, instead of a login attempt and one retried failure per
+    // browse.
+    let timeout = setup.config.qad.request_timeout();
+    if let Err(unreachable) =
+        crate::reachability::check(setup.config.qad.tenant_url.0.as_url(), timeout).await
+    {
+        problems.push(format!(
+            "QAD is not reachable at {}: {}",
+            client.tenant_url(),
+            unreachable.describe(timeout)
+        ));
+        check.unreachable = Some(unreachable);
+        return;
+    }
     let validations = match client.validate_entities(client.configured_targets()).await {
         Ok(v) => v,
         Err(err) => {
@@ -329,10 +345,14 @@ fn print_text(report: &ConnectReport) {
     if let Some(url) = &q.tenant_url {
         println!("  tenant       {url}");
     }
-    println!(
-        "  login        {}",
-        if q.logged_in { "ok" } else { "failed" }
-    );
+    let login = if q.logged_in {
+        "ok"
+    } else if q.unreachable.is_some() {
+        "not tried: the tenant is not reachable"
+    } else {
+        "failed"
+    };
+    println!("  login        {login}");
     for t in &q.targets {
         println!("  {}: {}", t.target, t.status);
     }
