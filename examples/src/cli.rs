@@ -45,8 +45,9 @@ pub enum Command {
     Connect(ConnectArgs),
     /// One sync pass over customers, items and orders.
     Sync(SyncArgs),
-    /// Run every object on its schedule, and the webhook receiver, until Ctrl-C.
-    Run,
+    /// Run every object on its schedule, and the webhook receiver, until Ctrl-C; with
+    /// `--once`, every object once and exit.
+    Run(RunArgs),
     /// Show audit rows from the state database, newest first (by default the latest run's).
     Audit(AuditArgs),
     /// List the recorded runs, newest first: id, trigger, objects, start, duration, counts.
@@ -74,7 +75,7 @@ impl Command {
             Self::Credentials(args) => {
                 matches!(args.action, CredentialsAction::Show { json: true })
             }
-            Self::Init(_) | Self::Run => false,
+            Self::Init(_) | Self::Run(_) => false,
         }
     }
 }
@@ -144,6 +145,16 @@ pub struct CredentialsSet {
     /// Mailchimp: store an OAuth token instead of an API key.
     #[arg(long)]
     pub oauth: bool,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run every scheduled object once, in order, as the scheduler runs it (replay queue
+    /// first), without the webhook receiver, and exit: 0 all written, 2 records failed, 1 an
+    /// object could not run or did not finish.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Options of `demo`.

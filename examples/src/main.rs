@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
         Command::Credentials(args) => commands::credentials::run(&cli, args).map(done),
         Command::Connect(args) => commands::connect::run(&cli, args).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
-        Command::Run => commands::run::run(&cli).await.map(done),
+        Command::Run(args) => commands::run::run(&cli, args).await,
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
         Command::Runs(args) => commands::runs::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
