@@ -301,7 +301,8 @@ pub struct AuditArgs {
     /// from now (`2h`, `3days`).
     #[arg(long, value_name = "TIME|SPAN")]
     pub since: Option<String>,
-    /// Only rows of this source object: customers, items or orders.
+    /// Only rows of this source object: customers, items, orders or webhook_events (with
+    /// `--run last`: the latest run covering it).
     #[arg(long)]
     pub object: Option<String>,
     /// Only rows with this outcome.

@@ -46,16 +46,21 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
         })
 }
 
-/// Parses `--object`: a source object (`customers`, `items`, `orders`).
+/// Parses `--object`: a source object (`customers`, `items`, `orders`, `webhook_events`).
 ///
 /// # Errors
 ///
 /// [`AppError::Usage`] naming the accepted values.
 pub fn parse_object(text: &str) -> AppResult<ObjectKind> {
     match ObjectKind::from_str(text.trim()) {
-        Ok(kind @ (ObjectKind::Customers | ObjectKind::Items | ObjectKind::Orders)) => Ok(kind),
+        Ok(
+            kind @ (ObjectKind::Customers
+            | ObjectKind::Items
+            | ObjectKind::Orders
+            | ObjectKind::WebhookEvents),
+        ) => Ok(kind),
         _ => Err(AppError::Usage(format!(
-            "--object {text:?} is not one of customers, items, orders"
+            "--object {text:?} is not one of customers, items, orders, webhook_events"
         ))),
     }
 }
