@@ -71,7 +71,10 @@ impl Setup {
         let key = match &self.paths.key_file {
             Some(file) if !file.exists() => {
                 return Err(AppError::VaultSetup(format!(
-                    "the vault key file {} (paths.key_file of {}, or --key-file) does not exist:                      run `ml-connector init` to create the key and the vault, or point                      paths.key_file at your key file; {KEY_ENV_VAR} is ignored while a key                      file is set",
+                    "the vault key file {} (paths.key_file of {}, or --key-file) does not \
+                     exist: run `ml-connector init` to create the key and the vault, or point \
+                     paths.key_file at your key file; {KEY_ENV_VAR} is ignored while a key file \
+                     is set",
                     file.display(),
                     self.config_path.display()
                 )))
@@ -79,7 +82,8 @@ impl Setup {
             Some(file) => VaultKey::from_file(file),
             None if std::env::var_os(KEY_ENV_VAR).is_none() => {
                 return Err(AppError::VaultSetup(format!(
-                    "no vault key: {} sets no paths.key_file and {KEY_ENV_VAR} is not set;                      run `ml-connector init` (it writes a key file), or set one of them",
+                    "no vault key: {} sets no paths.key_file and {KEY_ENV_VAR} is not set; \
+                     run `ml-connector init` (it writes a key file), or set one of them",
                     self.config_path.display()
                 )))
             }

@@ -64,22 +64,24 @@ fn assert_script_friendly(v: &Value, path: &str) {
             for (k, x) in map {
                 assert!(
                     !k.is_empty()
-                        && k
-                            .chars()
+                        && k.chars()
                             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "key {k:?} at {path} is not snake_case"
                 );
-                assert_ne!(k, "elapsed", "{path}: a duration needs its unit in its name");
+                assert_ne!(
+                    k, "elapsed",
+                    "{path}: a duration needs its unit in its name"
+                );
                 assert_script_friendly(x, &format!("{path}.{k}"));
             }
         }
         Value::Array(items) => {
-            let kinds: BTreeSet<&str> = items
-                .iter()
-                .map(type_of)
-                .filter(|t| *t != "null")
-                .collect();
-            assert!(kinds.len() <= 1, "{path} mixes {kinds:?}: a positional array");
+            let kinds: BTreeSet<&str> =
+                items.iter().map(type_of).filter(|t| *t != "null").collect();
+            assert!(
+                kinds.len() <= 1,
+                "{path} mixes {kinds:?}: a positional array"
+            );
             for x in items {
                 assert_script_friendly(x, &format!("{path}[]"));
             }
@@ -146,14 +148,20 @@ async fn every_command_prints_its_documented_json_shape() {
     let sync = check("sync", &out.stdout);
     let run0 = &sync["runs"][0];
     assert!(run0["elapsed_ms"].is_number(), "{run0}");
-    assert!(run0["calls"]["qad_browse_page"].as_u64().unwrap() >= 1, "{run0}");
+    assert!(
+        run0["calls"]["qad_browse_page"].as_u64().unwrap() >= 1,
+        "{run0}"
+    );
 
     let out = go(json(&["audit", "--object", "customers", "--limit", "3"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let audit = check("audit", &out.stdout);
     let rows = audit["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "{audit}");
-    assert!(rows[0]["id"].as_i64() > rows[1]["id"].as_i64(), "newest first");
+    assert!(
+        rows[0]["id"].as_i64() > rows[1]["id"].as_i64(),
+        "newest first"
+    );
     assert_eq!(audit["truncated"], true);
 
     let out = go(json(&["runs"])).await;

@@ -108,6 +108,8 @@ pub async fn run(cli: &Cli, args: &ConnectArgs) -> AppResult<()> {
     }
     match report.problems.len() {
         0 => Ok(()),
+        // The text report listed each problem already: say each once.
+        n if !json => Err(AppError::Check(format!("connect found {n} problem(s)"))),
         n => Err(AppError::Check(format!(
             "connect found {n} problem(s): {}",
             report.problems.join("; ")
