@@ -289,8 +289,8 @@ pub enum OutcomeArg {
     Deferred,
 }
 
-/// Options of `audit`. Without `--run` or `--since` it shows the latest run; `--key` alone
-/// shows that record's history over every run.
+/// Options of `audit`. Without `--run` or `--since` it shows the latest run; `--key` or
+/// `--outcome` without them search every run (a record's history, the failed rows).
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// `last` (the latest run, of `--object` when given) or a run id (`ml-connector runs`

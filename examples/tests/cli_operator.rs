@@ -99,6 +99,27 @@ async fn runs_lists_newest_first_and_audit_defaults_to_the_latest_run() {
         .iter()
         .all(|r| r["source_key"] == key.as_str()));
 
+    // --outcome alone: every run (the failed rows still queued may come from any of them).
+    let out = run(
+        &[
+            "--config",
+            config,
+            "audit",
+            "--outcome",
+            "created",
+            "--limit",
+            "100000",
+            "--json",
+        ],
+        &[],
+    )
+    .await;
+    let audit = json(&out.stdout);
+    assert_eq!(audit["scope"]["kind"], "all_runs", "{audit}");
+    let rows = audit["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["run_id"] == customers_run.as_str()));
+    assert!(rows.iter().any(|r| r["run_id"] == items_run.as_str()));
+
     // --since: every run started since then.
     let out = run(
         &["--config", config, "audit", "--since", "1h", "--json"],

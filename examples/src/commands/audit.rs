@@ -139,7 +139,7 @@ enum Scope {
     Run { run_id: RunId },
     /// The runs started since a time.
     Since { since: DateTime<Utc>, runs: usize },
-    /// Every run (a source key's history).
+    /// Every run (a source key's history, or every row of an outcome).
     AllRuns,
     /// No run recorded yet (matching the filters).
     NoRun,
@@ -226,7 +226,7 @@ fn outcome(arg: OutcomeArg) -> Outcome {
 /// Runs `audit`. Needs only the configuration and the state database, not the vault.
 ///
 /// Without `--run` or `--since` it shows the latest run (of `--object`, when given); `--key`
-/// alone shows that record's history over every run.
+/// or `--outcome` without them search every run (a record's history, the failed rows).
 ///
 /// # Errors
 ///
@@ -272,7 +272,8 @@ pub async fn run(cli: &Cli, args: &AuditArgs) -> AppResult<()> {
             since,
             runs: runs.len(),
         }
-    } else if args.key.is_some() {
+    } else if args.key.is_some() || args.outcome.is_some() {
+        // A record's history, or the failed rows still queued, span runs.
         Scope::AllRuns
     } else {
         latest(select_runs(state, object, None, 1).await?)
