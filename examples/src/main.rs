@@ -28,7 +28,10 @@ use crate::exit::{Exit, JsonError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     init_tracing();
     let done = |()| Exit::Success;
     let result = match &cli.command {
@@ -59,6 +62,38 @@ async fn main() -> ExitCode {
             Exit::Failed.into()
         }
     }
+}
+
+/// A command line clap refused: its message on stderr (and, when `--json` was asked for, the
+/// JSON error object on stdout), exit 1 like any failed command; exit 2 means failed records.
+/// `--help` and `--version` print as usual and exit 0.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            Exit::Failed.into()
+        } else {
+            Exit::Success.into()
+        };
+    }
+    let _ = err.print();
+    if std::env::args().any(|a| a == "--json") {
+        let text = err.to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned();
+        let _ = output::print_json(&JsonError::new("usage", message, Exit::Failed));
+    }
+    Exit::Failed.into()
 }
 
 /// Logs to stderr under `RUST_LOG` (nothing by default, so stdout and stderr stay readable).

@@ -189,6 +189,19 @@ async fn every_command_prints_its_documented_json_shape() {
     let error = check("error", &out.stdout);
     assert_eq!(error["error"]["kind"], "usage", "{error}");
     assert_eq!(error["exit_code"], 1);
+
+    // A command line clap refuses: the same object, exit 1 (2 means failed records).
+    let out = go(json(&["audit", "--outcome", "lost"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let error = check("error", &out.stdout);
+    assert_eq!(error["error"]["kind"], "usage", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("lost"), "{message}");
+    assert!(
+        text(&out.stderr).contains("possible values"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
