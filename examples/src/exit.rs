@@ -2,8 +2,9 @@
 //!
 //! - `0`: everything was written, found unchanged, or deliberately skipped (rejected and skipped
 //!   records are reported, not failures);
-//! - `1`: the command itself failed: a command line it cannot parse, bad setup, an object that could not start (its lease is
-//!   held by another process, the store cannot be set up), or a run that aborted part-way;
+//! - `1`: the command itself failed: a command line it cannot parse, bad setup, an object
+//!   that could not start (its lease is held by another process, the store cannot be set up),
+//!   or a run that aborted part-way;
 //! - `2`: the command ran, but some records failed to be written and wait in the replay queue;
 //! - `3`: `reconcile` found drift between Mailchimp and QAD and did not fix it (all of it).
 
