@@ -134,6 +134,10 @@ pub struct QadSection {
     /// Requests in flight at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// How long one request to QAD may take (default 60 s); `connect` says QAD is not
+    /// reachable when the tenant does not answer within it.
+    #[serde(default)]
+    pub timeout: Option<DurationValue>,
     /// `[qad.behaviour]`: how the tenant behaves where QAD documents nothing, by the setting
     /// names of `qad_client::Behaviour` (`paging.mode = "cursor"`, `paging.page_size_cap = 200`,
     /// …); unset settings keep today's guess. `connect --probe --write-config` fills it in.
@@ -142,6 +146,15 @@ pub struct QadSection {
 }
 
 impl QadSection {
+    /// qad-client's timeout of one request when `timeout` is not set.
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// [`timeout`](Self::timeout), or [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT).
+    #[must_use]
+    pub fn request_timeout(&self) -> std::time::Duration {
+        self.timeout.as_ref().map_or(Self::DEFAULT_TIMEOUT, |t| t.0)
+    }
+
     /// The `[qad.behaviour]` settings over qad-client's defaults.
     ///
     /// # Errors

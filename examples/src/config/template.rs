@@ -92,6 +92,8 @@ pub fn render(v: &TemplateValues) -> String {
     out.push_str(&opt("client_id", &v.qad_client_id, "qad-oauth-client"));
     let _ = writeln!(out, "domain = {}", quoted(&v.qad_domain));
     out.push_str("# entity = \"10USACO\"\n");
+    out.push_str("# How long one request may take; connect reports QAD unreachable after it.\n");
+    out.push_str("# timeout = \"60s\"\n");
     out.push_str("# Where attribution records for Mailchimp orders are posted.\n");
     out.push_str(&opt(
         "attribution_path",

@@ -45,6 +45,7 @@ pub struct Phase {
     /// What the step is.
     pub name: String,
     /// Forward runs (customers, items).
+    #[serde(serialize_with = "crate::json::serialize_runs")]
     pub runs: Vec<RunReport>,
     /// The orders run.
     pub orders: Option<OrdersReport>,
@@ -96,6 +97,7 @@ pub struct Totals {
     /// Attribution records posted to QAD.
     pub qad_attribution_posts: u64,
     /// Calls the engines made, by kind.
+    #[serde(serialize_with = "crate::json::serialize_calls")]
     pub calls: BTreeMap<String, u64>,
     /// Records whose write failed, in every run (the demo exits 2 when there are any).
     pub failed: u64,
@@ -148,13 +150,12 @@ impl fmt::Display for DemoReport {
             "connect: Mailchimp data center {}, audience {}, store {}; QAD login {}, {} of {} \
              browses and entity paths ok",
             m.data_center.as_deref().unwrap_or("?"),
-            m.audience.as_ref().map_or_else(
-                || "?".to_owned(),
-                |(id, name, _)| format!("{name:?} ({id})")
-            ),
+            m.audience
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |a| format!("{:?} ({})", a.name, a.id)),
             m.store
                 .as_ref()
-                .map_or_else(|| "not created yet".to_owned(), |s| s.0.clone()),
+                .map_or_else(|| "not created yet".to_owned(), |s| s.id.clone()),
             if self.connect.qad.logged_in {
                 "ok"
             } else {
@@ -164,7 +165,7 @@ impl fmt::Display for DemoReport {
                 .qad
                 .targets
                 .iter()
-                .filter(|(_, s)| s == "ok")
+                .filter(|t| t.status == "ok")
                 .count(),
             self.connect.qad.targets.len()
         );
