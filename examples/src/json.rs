@@ -81,6 +81,8 @@ pub struct RunJson<'a> {
     pub retries: Option<&'a RetryCounts>,
     /// Calls by kind, e.g. `mailchimp_store_get`.
     pub calls: BTreeMap<String, u64>,
+    /// What the run could not do right without failing (a mapped field no record has).
+    pub warnings: &'a [String],
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -103,6 +105,7 @@ impl<'a> From<&'a RunReport> for RunJson<'a> {
             tags: r.tags.as_ref().map(TargetJson::from),
             retries: r.retries.as_ref(),
             calls: calls(&r.calls),
+            warnings: &r.warnings,
             elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
         }
     }

@@ -202,7 +202,7 @@ pub struct Applied {
     pub member_status: Option<MemberStatus>,
     /// The id the record was written under when it is not the planned one: a store customer
     /// whose address changed is written as a new customer (see
-    /// [`customer_id_for_address`](crate::mapping::customer_id_for_address)).
+    /// [`customer_id_for_address`]).
     pub written_id: Option<String>,
 }
 
