@@ -170,6 +170,12 @@ pub struct StoreConfig {
     /// Shop domain.
     #[serde(default)]
     pub domain: Option<String>,
+    /// Write to the store even though its `platform` names another QAD tenant or platform
+    /// (default `false`). The connector writes `platform` as `QAD (<tenant URL>)` so a staging
+    /// system pointed at the live store is refused instead of overwriting it; set this once to
+    /// move a store to a new tenant on purpose.
+    #[serde(default)]
+    pub take_over: bool,
 }
 
 fn default_platform() -> String {
@@ -190,6 +196,7 @@ impl StoreConfig {
             currency_code: currency_code.into(),
             platform: default_platform(),
             domain: None,
+            take_over: false,
         }
     }
 }

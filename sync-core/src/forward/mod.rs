@@ -391,10 +391,11 @@ impl ForwardSync {
         } else {
             Ok(Vec::new())
         };
+        let tenant = self.qad.tenant_url().as_str();
         let setup = match (merge_fields, store_cfg, dry) {
             (Err(err), _, _) => Err(err),
             (Ok(fields), Some(store), true) => {
-                store::check(&self.mailchimp, store, &self.config.list_id, calls)
+                store::check(&self.mailchimp, store, &self.config.list_id, tenant, calls)
                     .await
                     .map(|_| fields)
             }
@@ -402,6 +403,7 @@ impl ForwardSync {
                 &self.mailchimp,
                 store,
                 &self.config.list_id,
+                tenant,
                 backfill,
                 calls,
             )
