@@ -391,7 +391,10 @@ async fn ensure_checked_writes_nothing_to_a_store_its_check_refuses() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("another platform feeds it"), "{err}");
+    assert!(
+        err.to_string().contains("another platform feeds it"),
+        "{err}"
+    );
     // Only the GET arrived: the name differs, yet no PATCH was sent.
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }

@@ -36,7 +36,12 @@ async fn a_store_fed_by_another_tenant_is_refused_until_taken_over() {
         .await
         .unwrap();
     assert_eq!(first.status, RunStatus::Completed, "{first}");
-    let tenant = h.qad_client.tenant_url().as_str().trim_end_matches('/').to_owned();
+    let tenant = h
+        .qad_client
+        .tenant_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
     assert_eq!(platform(&h), format!("QAD ({tenant})"));
 
     // Another tenant's connector (a staging copy pointed at this store) wrote last.
