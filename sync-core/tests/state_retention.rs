@@ -292,3 +292,27 @@ async fn unchanged_records_are_counted_into_their_run() {
     let listed = store.recent_runs(1).await.unwrap();
     assert_eq!(listed[0].counts.unchanged, 43);
 }
+
+#[tokio::test]
+async fn the_pruning_task_prunes_at_start_and_stops_when_told() {
+    let store = store().await;
+    let run = started(&store).await;
+    let old = Utc::now() - Duration::days(100);
+    let id = row(
+        &store,
+        NewAuditRow::new(run, ObjectKind::Customers, "C-1", Outcome::Created),
+        old,
+    )
+    .await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = retention::spawn(
+        std::sync::Arc::new(store.clone()),
+        Retention::default(),
+        stop.clone(),
+    );
+    while exists(&store, id).await {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+}

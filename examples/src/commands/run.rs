@@ -105,6 +105,13 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
         builder = builder.schedule(ObjectKind::Orders, cadence(config.schedule.orders.0)?);
     }
 
+    // The history past its retention goes at start and hourly, in small transactions.
+    let stop_pruning = tokio_util::sync::CancellationToken::new();
+    let pruning = sync_core::state::retention::spawn(
+        conn.state_dyn(),
+        config.retention.policy(),
+        stop_pruning.clone(),
+    );
     let receiver = match &config.webhook {
         Some(webhook) => Some(start_receiver(&conn, webhook).await?),
         None => None,
@@ -135,6 +142,8 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
             source,
         })?;
     eprintln!("stopping: finishing the pages in flight");
+    stop_pruning.cancel();
+    let _ = pruning.await;
     scheduler.shutdown().await;
     if let Some(receiver) = receiver {
         receiver

@@ -192,8 +192,8 @@ pub async fn prune(
     }
 }
 
-/// Prunes at once and then every [`Retention::every`] until `stop` is cancelled; failures are
-/// logged and retried at the next tick.
+/// Prunes at once and then every [`Retention::every`] until `stop` is cancelled (a prune under
+/// way stops after its current transaction); failures are logged and retried at the next tick.
 pub fn spawn(
     state: Arc<dyn StateStore>,
     retention: Retention,
@@ -207,7 +207,12 @@ pub fn spawn(
                 () = stop.cancelled() => return,
                 _ = ticks.tick() => {}
             }
-            match prune(state.as_ref(), &retention, Utc::now()).await {
+            // Stopping drops the prune between transactions; each one commits or not at all.
+            let result = tokio::select! {
+                () = stop.cancelled() => return,
+                result = prune(state.as_ref(), &retention, Utc::now()) => result,
+            };
+            match result {
                 Ok(Pruned {
                     audit: 0, runs: 0, ..
                 }) => {}
