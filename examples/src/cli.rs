@@ -277,7 +277,8 @@ pub enum OutcomeArg {
     Created,
     /// Updated in the target.
     Updated,
-    /// No change, no call.
+    /// No change, no call (only the rows that resolved a queued row, or an order whose mapped
+    /// record matched QAD's: other unchanged records are only counted in their run).
     Unchanged,
     /// Deliberately not written.
     Skipped,

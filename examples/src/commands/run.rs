@@ -206,6 +206,14 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
         builder = builder.schedule(*object, *cadence);
         eprintln!("{object}: {}; first run now", cadence_text(cadence));
     }
+
+    // The history past its retention goes at start and hourly, in small transactions.
+    let stop_pruning = tokio_util::sync::CancellationToken::new();
+    let pruning = sync_core::state::retention::spawn(
+        conn.state_dyn(),
+        config.retention.policy(),
+        stop_pruning.clone(),
+    );
     let receiver = match &config.webhook {
         Some(webhook) => Some(start_receiver(&conn, webhook).await?),
         None => None,
@@ -243,6 +251,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
             source,
         })?;
     eprintln!("stopping: finishing the pages in flight");
+    stop_pruning.cancel();
+    let _ = pruning.await;
     scheduler.shutdown().await;
     if let Some(receiver) = receiver {
         receiver

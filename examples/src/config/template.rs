@@ -174,6 +174,12 @@ pub fn render(v: &TemplateValues) -> String {
          orders = \"5m\"\n\
          jitter = \"30s\"\n\
          \n\
+         # How long the state database keeps its history; `run` prunes older rows hourly.\n\
+         # Failed, deferred and dead audit rows stay until they are resolved.\n\
+         [retention]\n\
+         audit = \"90days\"\n\
+         runs = \"90days\"\n\
+         \n\
          # The audience webhook receiver started by `ml-connector run`.\n\
          # [webhook]\n\
          # listen = \"0.0.0.0:8080\"\n\
@@ -222,6 +228,10 @@ mod tests {
         );
         assert_eq!(config.qad.client_id.as_deref(), Some("client"));
         assert!(config.webhook.is_none());
+        assert_eq!(
+            config.retention.policy(),
+            sync_core::state::Retention::default()
+        );
     }
 
     #[test]

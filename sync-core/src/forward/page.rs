@@ -439,7 +439,7 @@ async fn current_statuses(
     let limit = ctx.config.member_prefetch_limit;
     let Some(all) = ctx
         .audience
-        .statuses(ctx.executor, list_id, &emails, limit)
+        .statuses(ctx.executor, list_id, &emails, limit, fresh_for(ctx))
         .await
     else {
         return HashMap::new();
@@ -448,6 +448,11 @@ async fn current_statuses(
         .into_iter()
         .filter_map(|e| all.get(e).map(|s| (e.clone(), *s)))
         .collect()
+}
+
+/// How long a read of the audience's statuses stays fresh for later batches.
+fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
+    std::time::Duration::from_secs(ctx.config.audience_refresh_secs)
 }
 
 /// The address last written for customer `key`, when it is not `email`.
@@ -624,7 +629,7 @@ async fn opt_in_allowed(
     let list_id = ctx.config.list_id.clone();
     if let Some(all) = ctx
         .audience
-        .statuses(ctx.executor, &list_id, &wanted, limit)
+        .statuses(ctx.executor, &list_id, &wanted, limit, fresh_for(ctx))
         .await
     {
         allowed.extend(

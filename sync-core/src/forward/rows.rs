@@ -48,6 +48,9 @@ pub(crate) struct Row {
     /// Stored when Mailchimp refused the write: the refused content's hash under
     /// [`refused_key`], so the same content is not sent again.
     pub refused: Option<(String, ContentHash)>,
+    /// An unchanged row that must still be audited: it answers a queued row of its target (a
+    /// retry, a replay, or a queued failure it supersedes). Other unchanged rows are only counted.
+    pub supersedes: bool,
     /// A duplicate member whose owner's member is not written yet (its write failed on an
     /// earlier page or run): the address this customer's store customer must wait for.
     pub unwritten_owner_address: Option<String>,
@@ -100,6 +103,7 @@ impl Row {
             reported: None,
             intent: None,
             known: false,
+            supersedes: false,
             unwritten_owner_address: None,
             refused: None,
             started_at: now,
@@ -227,10 +231,20 @@ impl Pending {
     }
 }
 
+impl Row {
+    /// Whether the row becomes an audit row: every outcome but a plain unchanged one, which is
+    /// counted into the run instead (issue 19: no history for records that did not change).
+    fn audited(&self) -> bool {
+        self.outcome != Outcome::Unchanged || self.supersedes || self.replay_of.is_some()
+    }
+}
+
 /// The state changes of a page of rows: hashes, id map and statuses of the successful writes,
-/// an audit row for every row.
+/// an audit row for every row but the unchanged ones (see [`Row::audited`]), which are counted
+/// into the run's row.
 pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> StateBatch {
     let mut batch = StateBatch::new();
+    let mut unchanged = 0;
     for row in rows {
         if let Some((target_id, hash)) = &row.hash {
             batch = batch.put_hash(row.target, target_id.clone(), hash.clone());
@@ -249,6 +263,10 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         if let Some((email, status)) = &row.intent {
             batch = batch.intend_member_status(email.clone(), *status);
+        }
+        if !row.audited() {
+            unchanged += 1;
+            continue;
         }
         let mut audit = NewAuditRow::new(run_id, object, row.source_key.clone(), row.outcome)
             .attempts(u32::from(row.called))
@@ -269,7 +287,7 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         batch = batch.audit(audit);
     }
-    batch
+    batch.count_unchanged(run_id, unchanged)
 }
 
 /// Where the hash of content Mailchimp refused is kept for `target_id`, beside the hashes of

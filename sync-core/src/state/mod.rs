@@ -15,6 +15,7 @@
 mod batch;
 pub mod lease;
 mod migrations;
+pub mod retention;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::model::{
 
 pub use batch::{BatchReceipt, RetryMark, StateBatch};
 pub use lease::{FencingToken, HeldLease, Lease, LeaseHolder, LeasePolicy};
+pub use retention::{PruneCutoffs, Pruned, Retention};
 pub use sqlite::SqliteStateStore;
 
 /// Persistent sync state.
@@ -278,4 +280,16 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ///
     /// [`StateError`](crate::StateError) when the write fails.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Deletes, in one transaction, at most `limit` audit rows and at most `limit` runs older
+    /// than `cutoffs`, keeping what the [`retention`] rules keep whatever its age (queued rows
+    /// until resolved, rows a kept row points at, runs still running or with audit rows left);
+    /// then returns the freed space to the file system where the store can (SQLite:
+    /// `PRAGMA incremental_vacuum`). [`Pruned::more`] says a limit was reached; callers repeat
+    /// ([`retention::prune`]) so no transaction holds the write lock for long.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails; nothing is deleted then.
+    async fn prune_history(&self, cutoffs: PruneCutoffs, limit: u32) -> Result<Pruned>;
 }
