@@ -223,11 +223,14 @@ async fn mailchimp_responses_to_ping() {
     assert_eq!(count, 12);
 }
 
+/// `(items, undecoded items)`, or the error.
+type PageExpect = Result<(usize, usize), Outcome>;
+
 #[tokio::test]
 async fn mailchimp_list_pages() {
     let audience = |i: usize| json!({"id": format!("l{i:05}"), "name": format!("Audience {i}")});
     let huge: Vec<_> = (0..1000).map(audience).collect();
-    let cases: Vec<(&str, serde_json::Value, Result<(usize, usize), Outcome>)> = vec![
+    let cases: Vec<(&str, serde_json::Value, PageExpect)> = vec![
         (
             "a huge page of 1,000 items",
             json!({"lists": huge, "total_items": 1000}),
