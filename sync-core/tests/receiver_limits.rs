@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use secrecy::ExposeSecret;
 use sync_core::audit::AuditQuery;
 use sync_core::webhook_receiver::{
@@ -28,7 +29,11 @@ async fn start(config: ReceiverConfig) -> (Arc<SqliteStateStore>, ReceiverHandle
 }
 
 async fn audit_rows(state: &SqliteStateStore) -> usize {
-    state.query_audit(&AuditQuery::new()).await.unwrap().len()
+    state
+        .query_audit(&AuditQuery::new().limit(100_000))
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
@@ -71,9 +76,16 @@ async fn without_a_rate_limit_a_busy_source_is_served() {
         .rate_limit(None);
     let (_state, handle, url) = start(config).await;
     let http = reqwest::Client::new();
-    for _ in 0..300 {
-        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
-    }
+    // More than the default burst (1,000), quickly: with the default limit many would get 429.
+    let statuses: Vec<u16> = futures::stream::iter(0..1500)
+        .map(|_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.unwrap().status().as_u16() }
+        })
+        .buffer_unordered(20)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|&s| s == 200));
     assert_eq!(handle.stats().total(), 0);
     handle.shutdown().await.unwrap();
 }
@@ -147,4 +159,73 @@ async fn any_other_path_is_counted_as_a_wrong_path() {
     assert_eq!(handle.stats().count(Rejection::WrongPath), 4);
     assert_eq!(audit_rows(&state).await, 0);
     handle.shutdown().await.unwrap();
+}
+
+/// Figures, not assertions on time: `cargo test -p sync-core --release --test receiver_limits --
+/// --ignored --nocapture flood_figures`. Sends 2,000 requests at concurrency 50 from one address:
+/// unauthenticated ones with the default limits, then signed deliveries with the rate limit off
+/// and with the default one, and prints what was answered and what reached the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run by hand"]
+async fn flood_figures() {
+    const SECRET: &str = "whsec-flood";
+    let body_of = |i: usize| {
+        format!(
+            "type=cleaned&fired_at=2026-03-02+08%3A00%3A00&data[list_id]=a1&data[reason]=hard\
+             &data[email]=m{i}%40acme.example"
+        )
+    };
+    for (label, signed, limit) in [
+        (
+            "unauthenticated, default limits",
+            false,
+            Some(sync_core::webhook_receiver::DEFAULT_RATE_LIMIT),
+        ),
+        ("signed, no rate limit", true, None),
+        (
+            "signed, default rate limit",
+            true,
+            Some(sync_core::webhook_receiver::DEFAULT_RATE_LIMIT),
+        ),
+    ] {
+        let config = ReceiverConfig::signed(generate_path_token(), SECRET)
+            .unwrap()
+            .rate_limit(limit);
+        let (state, handle, url) = start(config).await;
+        let http = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        let statuses: Vec<u16> = futures::stream::iter(0..2000)
+            .map(|i| {
+                let http = http.clone();
+                let url = url.clone();
+                async move {
+                    let body = body_of(i);
+                    let mut request = http.post(&url);
+                    if signed {
+                        let now = chrono::Utc::now().timestamp();
+                        request = request.header(
+                            "X-Mailchimp-Signature",
+                            testkit::mailchimp::signature_header(SECRET, now, &body),
+                        );
+                    }
+                    request.body(body).send().await.unwrap().status().as_u16()
+                }
+            })
+            .buffer_unordered(50)
+            .collect()
+            .await;
+        let elapsed = started.elapsed();
+        let mut by_status = std::collections::BTreeMap::new();
+        for status in statuses {
+            *by_status.entry(status).or_insert(0) += 1;
+        }
+        println!(
+            "{label}: 2000 requests in {:.2} s ({:.0}/s); answers {by_status:?}; audit rows {}; counters {}",
+            elapsed.as_secs_f64(),
+            2000.0 / elapsed.as_secs_f64(),
+            audit_rows(&state).await,
+            handle.stats()
+        );
+        handle.shutdown().await.unwrap();
+    }
 }

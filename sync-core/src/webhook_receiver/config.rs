@@ -33,12 +33,13 @@ pub const DEFAULT_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(24 * 60 * 
 /// the tolerance plus a day whatever is configured, so the dedup always outlives it.
 pub const DEFAULT_DELIVERY_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// The default per-source-address rate limit: 50 requests a second, in bursts of up to 250.
+/// The default per-source-address rate limit: 100 requests a second, in bursts of up to 1,000.
 ///
 /// Mailchimp sends deliveries from a handful of addresses, one request per event; a bulk action
-/// in its interface can fire hundreds at once. A request over the limit is answered 429 (which
-/// Mailchimp retries later) without reading its body or touching the state database.
-pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::new(50, 250);
+/// in its interface can fire a thousand at once, which the burst lets through (the receiver
+/// applies several thousand signed deliveries a second). A request over the limit is answered
+/// 429 (which Mailchimp retries later) without reading its body or touching the state database.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::new(100, 1000);
 
 /// The default global limit of requests handled at once: 64. A request beyond it is answered 503
 /// at once (load shedding) instead of waiting.
