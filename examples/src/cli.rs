@@ -36,16 +36,22 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write a commented configuration file and store the credentials in the encrypted vault.
     Init(InitArgs),
+    /// Replace one credential set in the vault (`set`) or show what the vault holds without
+    /// secrets (`show`); the configuration file is never touched.
+    Credentials(CredentialsArgs),
     /// Check both systems: Mailchimp key, data center, audience and store; QAD login and every
     /// configured browse and entity path. With `--probe`, find out how the QAD tenant behaves
     /// where QAD documents nothing.
     Connect(ConnectArgs),
     /// One sync pass over customers, items and orders.
     Sync(SyncArgs),
-    /// Run every object on its schedule, and the webhook receiver, until Ctrl-C.
-    Run,
-    /// Show audit rows from the state database.
+    /// Run every object on its schedule, and the webhook receiver, until Ctrl-C; with
+    /// `--once`, every object once and exit.
+    Run(RunArgs),
+    /// Show audit rows from the state database, newest first (by default the latest run's).
     Audit(AuditArgs),
+    /// List the recorded runs, newest first: id, trigger, objects, start, duration, counts.
+    Runs(RunsArgs),
     /// Retry failed and deferred audit rows now (Mailchimp writes re-mapped from QAD as it is
     /// now; `run` and `sync` also retry them by themselves, with backoff).
     Replay(ReplayArgs),
@@ -63,9 +69,13 @@ impl Command {
             Self::Connect(args) => args.json,
             Self::Sync(args) => args.json,
             Self::Audit(args) => args.json,
+            Self::Runs(args) => args.json,
             Self::Replay(args) => args.json,
             Self::Reconcile(args) => args.json,
-            Self::Init(_) | Self::Run => false,
+            Self::Credentials(args) => {
+                matches!(args.action, CredentialsAction::Show { json: true })
+            }
+            Self::Init(_) | Self::Run(_) => false,
         }
     }
 }
@@ -87,6 +97,64 @@ pub struct ConnectArgs {
     /// record, left in QAD and named in the report).
     #[arg(long, requires = "probe")]
     pub probe_writes: bool,
+}
+
+/// Options of `credentials`.
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CredentialsAction,
+}
+
+/// `credentials set` or `credentials show`.
+#[derive(Debug, Subcommand)]
+pub enum CredentialsAction {
+    /// Store new credentials for one system, bound to what the configuration names now. The
+    /// secret comes from the environment (ML_CONNECTOR_MAILCHIMP_API_KEY,
+    /// ML_CONNECTOR_MAILCHIMP_OAUTH_TOKEN, ML_CONNECTOR_QAD_PASSWORD), from standard input with
+    /// `--stdin`, or from a prompt; never from the command line.
+    Set(CredentialsSet),
+    /// Show which credentials the vault holds (kind, data center, tenant, user, last change),
+    /// never a secret.
+    Show {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The systems `credentials set` stores credentials for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CredentialsSystem {
+    /// The Mailchimp API key (or, with `--oauth`, OAuth token).
+    Mailchimp,
+    /// The QAD password.
+    Qad,
+}
+
+/// Options of `credentials set`.
+#[derive(Debug, Args)]
+pub struct CredentialsSet {
+    /// Which system.
+    #[arg(value_enum)]
+    pub system: CredentialsSystem,
+    /// Read the secret from standard input (for example from a secrets manager's pipe).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Mailchimp: store an OAuth token instead of an API key.
+    #[arg(long)]
+    pub oauth: bool,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run every scheduled object once, in order, as the scheduler runs it (replay queue
+    /// first), without the webhook receiver, and exit: 0 all written, 2 records failed, 1 an
+    /// object could not run or did not finish.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Options of `demo`.
@@ -209,7 +277,8 @@ pub enum OutcomeArg {
     Created,
     /// Updated in the target.
     Updated,
-    /// No change, no call.
+    /// No change, no call (only the rows that resolved a queued row, or an order whose mapped
+    /// record matched QAD's: other unchanged records are only counted in their run).
     Unchanged,
     /// Deliberately not written.
     Skipped,
@@ -221,20 +290,48 @@ pub enum OutcomeArg {
     Deferred,
 }
 
-/// Options of `audit`.
+/// Options of `audit`. Without `--run` or `--since` it shows the latest run; `--key` or
+/// `--outcome` without them search every run (a record's history, the failed rows).
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only rows of this run.
-    #[arg(long)]
+    /// `last` (the latest run, of `--object` when given) or a run id (`ml-connector runs`
+    /// lists them).
+    #[arg(long, value_name = "last|ID", conflicts_with = "since")]
     pub run: Option<String>,
+    /// Only rows of runs started since then: a time (`2026-05-01T08:00:00Z`) or a span back
+    /// from now (`2h`, `3days`).
+    #[arg(long, value_name = "TIME|SPAN")]
+    pub since: Option<String>,
+    /// Only rows of this source object: customers, items, orders or webhook_events (with
+    /// `--run last`: the latest run covering it).
+    #[arg(long)]
+    pub object: Option<String>,
     /// Only rows with this outcome.
     #[arg(long, value_enum)]
     pub outcome: Option<OutcomeArg>,
     /// Only rows of this source key (customer code, item code, order id, email).
     #[arg(long)]
     pub key: Option<String>,
-    /// At most this many rows.
+    /// At most this many rows (the newest).
     #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs covering this source object: customers, items or orders.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Only runs started since then: a time (`2026-05-01T08:00:00Z`) or a span back from now
+    /// (`2h`, `3days`).
+    #[arg(long, value_name = "TIME|SPAN")]
+    pub since: Option<String>,
+    /// At most this many runs (the newest).
+    #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Print one JSON object on stdout.
     #[arg(long)]

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use sync_core::config::SyncConfig;
 use sync_core::forward::ForwardSync;
 use sync_core::orders::{OrdersConfig, OrdersSync};
-use sync_core::vault::{Credentials, MailchimpAuth, Vault, VaultKey};
+use sync_core::vault::{Credentials, MailchimpAuth, Vault, VaultKey, KEY_ENV_VAR};
 use sync_core::{SqliteStateStore, StateStore};
 
 use crate::cli::Cli;
@@ -65,10 +65,28 @@ impl Setup {
     ///
     /// # Errors
     ///
-    /// [`AppError::Vault`] when the key is missing, unreadable or invalid.
+    /// [`AppError::VaultSetup`] when the key file is missing or no key is configured at all
+    /// (saying what to do); [`AppError::Vault`] when the key is unreadable or invalid.
     pub fn vault(&self) -> AppResult<Vault> {
         let key = match &self.paths.key_file {
+            Some(file) if !file.exists() => {
+                return Err(AppError::VaultSetup(format!(
+                    "the vault key file {} (paths.key_file of {}, or --key-file) does not \
+                     exist: run `ml-connector init` to create the key and the vault, or point \
+                     paths.key_file at your key file; {KEY_ENV_VAR} is ignored while a key file \
+                     is set",
+                    file.display(),
+                    self.config_path.display()
+                )))
+            }
             Some(file) => VaultKey::from_file(file),
+            None if std::env::var_os(KEY_ENV_VAR).is_none() => {
+                return Err(AppError::VaultSetup(format!(
+                    "no vault key: {} sets no paths.key_file and {KEY_ENV_VAR} is not set; \
+                     run `ml-connector init` (it writes a key file), or set one of them",
+                    self.config_path.display()
+                )))
+            }
             None => VaultKey::from_default_env(),
         }
         .map_err(|source| AppError::Vault {
@@ -82,9 +100,19 @@ impl Setup {
     ///
     /// # Errors
     ///
-    /// [`AppError::Vault`] for a missing key or file, a wrong key, a damaged file.
+    /// [`AppError::VaultSetup`] for a missing key or vault file (saying what to do);
+    /// [`AppError::Vault`] for a wrong key or a damaged file.
     pub fn credentials(&self) -> AppResult<(Vault, Credentials)> {
         let vault = self.vault()?;
+        if !vault.exists() {
+            return Err(AppError::VaultSetup(format!(
+                "the vault {} (paths.vault of {}, or --vault) does not exist: run `ml-connector \
+                 init`, or store each credential set with `ml-connector credentials set \
+                 mailchimp` and `ml-connector credentials set qad`",
+                self.paths.vault.display(),
+                self.config_path.display()
+            )));
+        }
         let creds = vault.load().map_err(|source| AppError::Vault {
             path: self.paths.vault.clone(),
             source,
@@ -330,6 +358,7 @@ pub fn qad_client(setup: &Setup, creds: &Credentials) -> AppResult<qad_client::C
     if let Some(max) = q.max_concurrency {
         builder = builder.max_concurrency(max);
     }
+    builder = builder.timeout(q.request_timeout());
     let browses = &q.browses;
     let read = |id: &Option<config::BrowseIdValue>, default: qad_client::ReadConfig| match id {
         Some(id) => qad_client::ReadConfig::new(id.0.clone(), default.fields().clone())

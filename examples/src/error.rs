@@ -20,8 +20,11 @@ pub enum AppError {
         #[source]
         source: sync_core::VaultError,
     },
+    /// The vault or its key is not set up; the message says what to do.
+    #[error("{0}")]
+    VaultSetup(String),
     /// The vault lacks a credential set.
-    #[error("the vault {} holds no {what} credentials; store them with `ml-connector init`", .path.display())]
+    #[error("the vault {} holds no {what} credentials; store them with `ml-connector credentials set` or `ml-connector init`", .path.display())]
     MissingCredentials {
         /// Which set.
         what: &'static str,
@@ -94,6 +97,29 @@ pub enum AppError {
     /// no separate error object follows it).
     #[error("{0}")]
     Check(String),
+}
+
+impl AppError {
+    /// A stable name for the kind of failure, for scripts (`error.kind` of the JSON error
+    /// object): `config`, `vault`, `missing_credentials`, `mismatch`, `secret`, `mailchimp`,
+    /// `qad`, `sync`, `io`, `fake`, `usage` or `check`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::Vault { .. } | Self::VaultSetup(_) => "vault",
+            Self::MissingCredentials { .. } => "missing_credentials",
+            Self::Mismatch { .. } => "mismatch",
+            Self::Secret(_) => "secret",
+            Self::Mailchimp { .. } => "mailchimp",
+            Self::Qad { .. } => "qad",
+            Self::Sync { .. } => "sync",
+            Self::Io { .. } => "io",
+            Self::Fake { .. } => "fake",
+            Self::Usage(_) => "usage",
+            Self::Check(_) => "check",
+        }
+    }
 }
 
 /// Shorthand for the commands.

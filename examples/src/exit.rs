@@ -2,8 +2,9 @@
 //!
 //! - `0`: everything was written, found unchanged, or deliberately skipped (rejected and skipped
 //!   records are reported, not failures);
-//! - `1`: the command itself failed: bad setup, an object that could not start (its lease is
-//!   held by another process, the store cannot be set up), or a run that aborted part-way;
+//! - `1`: the command itself failed: a command line it cannot parse, bad setup, an object
+//!   that could not start (its lease is held by another process, the store cannot be set up),
+//!   or a run that aborted part-way;
 //! - `2`: the command ran, but some records failed to be written and wait in the replay queue;
 //! - `3`: `reconcile` found drift between Mailchimp and QAD and did not fix it (all of it).
 
@@ -77,25 +78,35 @@ pub fn scheduled_hint(failed: u64, dead: u64) -> String {
     line
 }
 
-/// The JSON object printed on stdout when a `--json` command fails before it has a report.
+/// The JSON object printed on stdout when a `--json` command fails before it has a report:
+/// `{"status": "error", "exit_code": 1, "error": {"kind": …, "message": …}}`.
 #[derive(Debug, Serialize)]
 pub struct JsonError {
     /// Always `error`.
     pub status: &'static str,
-    /// The process exit code (1).
+    /// The process exit code (the same as without `--json`).
     pub exit_code: u8,
-    /// The error and its causes, on one line.
-    pub error: String,
+    /// What failed.
+    pub error: JsonErrorDetail,
+}
+
+/// The `error` member of [`JsonError`].
+#[derive(Debug, Serialize)]
+pub struct JsonErrorDetail {
+    /// What kind of failure (see `AppError::kind`), for a script to branch on.
+    pub kind: &'static str,
+    /// The error and its causes, on one line, for a person.
+    pub message: String,
 }
 
 impl JsonError {
-    /// The object for an error described by `error`.
+    /// The object for a failure of `kind` described by `message`, exiting with `exit`.
     #[must_use]
-    pub fn new(error: String) -> Self {
+    pub fn new(kind: &'static str, message: String, exit: Exit) -> Self {
         Self {
             status: "error",
-            exit_code: Exit::Failed.code(),
-            error,
+            exit_code: exit.code(),
+            error: JsonErrorDetail { kind, message },
         }
     }
 }
@@ -125,9 +136,11 @@ mod tests {
             failed_hint(3),
             "3 failed — ml-connector replay --all-failed"
         );
-        let json = serde_json::to_value(JsonError::new("no config".into())).unwrap_or_default();
+        let json = serde_json::to_value(JsonError::new("config", "no config".into(), Exit::Failed))
+            .unwrap_or_default();
         assert_eq!(json["status"], "error");
         assert_eq!(json["exit_code"], 1);
-        assert_eq!(json["error"], "no config");
+        assert_eq!(json["error"]["kind"], "config");
+        assert_eq!(json["error"]["message"], "no config");
     }
 }

@@ -11,8 +11,10 @@ mod config;
 mod connection;
 mod error;
 mod exit;
+mod json;
 mod lockout;
 mod output;
+mod reachability;
 mod secrets;
 mod url_text;
 
@@ -26,16 +28,21 @@ use crate::exit::{Exit, JsonError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     init_tracing();
     let done = |()| Exit::Success;
     let result = match &cli.command {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Init(args) => commands::init::run(&cli, args).map(done),
+        Command::Credentials(args) => commands::credentials::run(&cli, args).map(done),
         Command::Connect(args) => commands::connect::run(&cli, args).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
-        Command::Run => commands::run::run(&cli).await.map(done),
+        Command::Run(args) => commands::run::run(&cli, args).await,
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
+        Command::Runs(args) => commands::runs::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&cli, args).await,
     };
@@ -48,13 +55,45 @@ async fn main() -> ExitCode {
             // after the command printed its report, which says what went wrong.
             if cli.command.json()
                 && !matches!(err, AppError::Check(_))
-                && output::print_json(&JsonError::new(text)).is_err()
+                && output::print_json(&JsonError::new(err.kind(), text, Exit::Failed)).is_err()
             {
                 eprintln!("error: cannot write the JSON error object");
             }
             Exit::Failed.into()
         }
     }
+}
+
+/// A command line clap refused: its message on stderr (and, when `--json` was asked for, the
+/// JSON error object on stdout), exit 1 like any failed command; exit 2 means failed records.
+/// `--help` and `--version` print as usual and exit 0.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            Exit::Failed.into()
+        } else {
+            Exit::Success.into()
+        };
+    }
+    let _ = err.print();
+    if std::env::args().any(|a| a == "--json") {
+        let text = err.to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned();
+        let _ = output::print_json(&JsonError::new("usage", message, Exit::Failed));
+    }
+    Exit::Failed.into()
 }
 
 /// Logs to stderr under `RUST_LOG` (nothing by default, so stdout and stderr stay readable).

@@ -131,6 +131,9 @@ pub fn run_summary(run: &RunReport) -> String {
     if let Some(error) = &run.error {
         let _ = writeln!(out, "    error: {error}");
     }
+    for warning in &run.warnings {
+        let _ = writeln!(out, "    warning: {warning}");
+    }
     for (kind, c) in &run.targets {
         counts_line(&kind.to_string(), c, &mut out);
     }

@@ -1,5 +1,6 @@
-//! Secrets for `init`: from an environment variable, or typed at a prompt without echo. Never
-//! from the command line, where they would land in shell history and process listings.
+//! Secrets for `init` and `credentials set`: from an environment variable, standard input
+//! (`--stdin`), or typed at a prompt without echo. Never from the command line, where they
+//! would land in shell history and process listings.
 
 use std::io::IsTerminal;
 
@@ -16,12 +17,21 @@ pub const QAD_PASSWORD_VAR: &str = "ML_CONNECTOR_QAD_PASSWORD";
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// Not in the environment, and no terminal to ask on.
-    #[error("{what} is needed: set {var}, or run in a terminal to be asked for it")]
+    #[error("{what} is needed: set {var}, pipe it in with --stdin where offered, or run in a terminal to be asked for it")]
     Missing {
         /// What the secret is.
         what: &'static str,
         /// The environment variable that could hold it.
         var: &'static str,
+    },
+    /// `--stdin` was given but standard input held no secret.
+    #[error("could not read {what} from standard input")]
+    Stdin {
+        /// What the secret is.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
     /// The prompt failed or got an empty answer.
     #[error("could not read {what} from the terminal")]
@@ -32,6 +42,25 @@ pub enum SecretError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Reads the secret from standard input (all of it, surrounding whitespace trimmed).
+///
+/// # Errors
+///
+/// [`SecretError::Stdin`] when stdin cannot be read or holds nothing.
+pub fn from_stdin(what: &'static str) -> Result<SecretString, SecretError> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|source| SecretError::Stdin { what, source })?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(SecretError::Stdin {
+            what,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "it was empty"),
+        });
+    }
+    Ok(SecretString::from(text.to_owned()))
 }
 
 /// Reads `var`, or asks for `what` on the terminal (input not echoed).

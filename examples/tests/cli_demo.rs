@@ -16,8 +16,11 @@ fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
-fn sum(map: &Value) -> u64 {
-    map.as_object().map_or(0, |m| m.values().map(n).sum())
+/// The counts of a `[{"reason", "count"}]` list.
+fn sum(reasons: &Value) -> u64 {
+    reasons
+        .as_array()
+        .map_or(0, |r| r.iter().map(|x| n(&x["count"])).sum())
 }
 
 #[tokio::test]
@@ -59,6 +62,10 @@ async fn demo_json_gives_the_expected_counts() {
         .count() as u64;
     let cleaned = n(&report["cleaned_in_mailchimp"]);
     assert!(cleaned > 0);
+    // Two disposable addresses Mailchimp refuses as fake-looking, two throttled signups.
+    let fake_looking = n(&report["fake_looking_in_qad"]);
+    let throttled = n(&report["throttled_in_mailchimp"]);
+    assert_eq!((fake_looking, throttled), (2, 2), "{report}");
 
     let phases = report["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 5);
@@ -66,13 +73,31 @@ async fn demo_json_gives_the_expected_counts() {
     assert_eq!(n(&first[0]["read"]), CUSTOMERS as u64);
     assert_eq!(n(&first[1]["read"]), ITEMS as u64);
     let members = &first[0]["targets"]["members"];
-    assert_eq!(sum(&members["rejected"]), invalid, "{members}");
-    assert!(sum(&members["skipped"]) >= cleaned, "{members}");
+    assert_eq!(n(&members["rejected"]), invalid + fake_looking, "{members}");
+    let reason = |list: &Value, reason: &str| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|r| r["reason"] == reason))
+            .map_or(0, |r| n(&r["count"]))
+    };
+    assert_eq!(
+        reason(
+            &members["rejected_reasons"],
+            "address refused by Mailchimp as fake-looking"
+        ),
+        fake_looking,
+        "{members}"
+    );
+    assert_eq!(n(&members["deferred"]), throttled, "{members}");
+    assert!(n(&members["skipped"]) >= cleaned, "{members}");
+    // The reasons account for every skipped and rejected record.
+    assert_eq!(sum(&members["skipped_reasons"]), n(&members["skipped"]));
+    assert_eq!(sum(&members["rejected_reasons"]), n(&members["rejected"]));
     let member_rows = n(&members["created"])
         + n(&members["updated"])
         + n(&members["unchanged"])
-        + sum(&members["skipped"])
-        + sum(&members["rejected"])
+        + n(&members["skipped"])
+        + n(&members["rejected"])
+        + n(&members["deferred"])
         + n(&members["failed"]);
     assert_eq!(
         member_rows, CUSTOMERS as u64,
@@ -81,7 +106,7 @@ async fn demo_json_gives_the_expected_counts() {
     assert_eq!(n(&members["failed"]), 0);
     let products = &first[1]["targets"]["products"];
     assert_eq!(
-        n(&products["created"]) + sum(&products["skipped"]) + sum(&products["rejected"]),
+        n(&products["created"]) + n(&products["skipped"]) + n(&products["rejected"]),
         ITEMS as u64,
         "{products}"
     );

@@ -229,7 +229,8 @@ async fn a_json_command_that_fails_prints_a_json_error_object() {
     let error = json(&out.stdout);
     assert_eq!(error["status"], "error", "{error}");
     assert_eq!(error["exit_code"], 1);
-    let message = error["error"].as_str().unwrap();
+    assert_eq!(error["error"]["kind"], "config", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains("nowhere.toml"), "{message}");
     // The person at a terminal still reads it on stderr.
     assert!(

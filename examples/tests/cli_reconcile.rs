@@ -90,7 +90,10 @@ async fn an_error_exits_1_with_a_json_error_object() {
     assert_eq!(out.status.code(), Some(1));
     let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        error["error"].as_str().unwrap().contains("absent.toml"),
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("absent.toml"),
         "{error}"
     );
 }

@@ -83,6 +83,8 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
                 "webhook public URL checked",
                 "customers: completed",
                 "items: completed",
+                "customers: next run at",
+                "items: next run at",
             ],
         );
         (seen, stderr)
@@ -90,6 +92,11 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
     .await
     .unwrap();
     assert!(started.contains("registered the webhook"), "{started}");
+    // Each object's schedule at start, and its next run after each run.
+    assert!(
+        started.contains("customers: every 15m; first run now"),
+        "{started}"
+    );
     let stored = vault.load().unwrap().webhook.unwrap();
     assert!(
         stored.signing_secret.is_some(),
@@ -131,6 +138,8 @@ async fn run_registers_the_webhook_serves_and_stops_on_ctrl_c() {
             "--config",
             config.to_str().unwrap(),
             "audit",
+            "--object",
+            "webhook_events",
             "--json",
             "--limit",
             "1000",

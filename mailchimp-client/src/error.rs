@@ -149,6 +149,17 @@ pub enum Error {
         /// The audience the store is linked to.
         actual_list_id: crate::ListId,
     },
+
+    /// The store exists but the caller's check of it refused to write to it (for example, it
+    /// names another source system); nothing was written. See
+    /// [`Ecommerce::ensure_store_checked`](crate::ecommerce::Ecommerce::ensure_store_checked).
+    #[error("e-commerce store {store_id} was not written: {reason}")]
+    StoreRefused {
+        /// The store.
+        store_id: crate::ecommerce::StoreId,
+        /// Why the caller refused it.
+        reason: String,
+    },
 }
 
 impl Error {

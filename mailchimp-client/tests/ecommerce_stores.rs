@@ -369,6 +369,56 @@ async fn ensure_refuses_a_store_linked_to_another_audience() {
 }
 
 #[tokio::test]
+async fn ensure_checked_writes_nothing_to_a_store_its_check_refuses() {
+    let server = MockServer::start().await;
+    let mut theirs = store_json();
+    theirs["platform"] = json!("Shopify");
+    theirs["name"] = json!("Their shop");
+    expect_get(&server, ok_json(theirs), 1).await;
+    let err = client(&server)
+        .await
+        .ecommerce()
+        .ensure_store_checked(&spec(), |store| match store.platform.as_deref() {
+            Some("Shopify") => Err("another platform feeds it".into()),
+            _ => Ok(()),
+        })
+        .await
+        .unwrap_err();
+    match &err {
+        Error::StoreRefused { store_id, reason } => {
+            assert_eq!(store_id.as_str(), "acme-eu");
+            assert_eq!(reason, "another platform feeds it");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains("another platform feeds it"),
+        "{err}"
+    );
+    // Only the GET arrived: the name differs, yet no PATCH was sent.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn ensure_checked_does_not_ask_about_a_store_it_creates() {
+    let server = MockServer::start().await;
+    expect_get(&server, not_found(), 1).await;
+    Mock::given(method("POST"))
+        .and(path("/ecommerce/stores"))
+        .respond_with(ok_json(store_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ensured = client(&server)
+        .await
+        .ecommerce()
+        .ensure_store_checked(&spec(), |_| Err("never asked".into()))
+        .await
+        .unwrap();
+    assert_eq!(ensured.outcome, EnsureOutcome::Created);
+}
+
+#[tokio::test]
 async fn ensure_passes_other_errors_through_without_writing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

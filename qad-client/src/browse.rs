@@ -490,6 +490,11 @@ pub(crate) fn decode_envelope(body: Value, context: &str) -> Result<(Vec<Row>, O
         context: context.to_owned(),
         source: serde_json::Error::custom(message),
     };
+    // A bare `null` is no browse answer (a `{"data": null}` envelope is an empty page): reading
+    // it as no rows would end the read silently.
+    if body.is_null() {
+        return Err(bad("the response is null, not a browse envelope"));
+    }
     let more = has_more(&body);
     let data = match body {
         Value::Object(mut root) if root.contains_key("data") => {

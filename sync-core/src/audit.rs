@@ -516,7 +516,7 @@ impl RunStart {
     }
 }
 
-/// A stored run with its audit rows counted by outcome.
+/// A stored run with its records counted by outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// How it started.
@@ -528,7 +528,8 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why it aborted, if it did.
     pub error: Option<String>,
-    /// Its audit rows by outcome.
+    /// Its records by outcome: its audit rows, and in `unchanged` also the unchanged records it
+    /// counted without a row each ([`StateBatch::count_unchanged`](crate::StateBatch::count_unchanged)).
     pub counts: OutcomeCounts,
 }
 

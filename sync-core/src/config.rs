@@ -60,6 +60,14 @@ pub struct SyncConfig {
     /// the read costs at most one call per member to write (default 100,000; 0 never reads).
     #[serde(default = "default_prefetch_limit")]
     pub member_prefetch_limit: u64,
+    /// Seconds a read of the audience's statuses stays fresh for the member batches after it
+    /// (default 0: every batch holding a known member re-reads the members changed since, so a
+    /// member who unsubscribed seconds ago is never batched with the status they had). A higher
+    /// value saves one serial read per batch on long runs at the price of that window: a member
+    /// who changes status within it may be sent their previous status (run the webhook receiver,
+    /// whose unsubscribes the runs see through the state store, if you raise it).
+    #[serde(default)]
+    pub audience_refresh_secs: u64,
     /// Concurrent e-commerce and member `PUT`s (default 10; the client's own cap still applies).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
@@ -107,6 +115,7 @@ impl SyncConfig {
             read_ahead_pages: default_read_ahead(),
             member_batch_threshold: default_batch_threshold(),
             member_prefetch_limit: default_prefetch_limit(),
+            audience_refresh_secs: 0,
             concurrency: default_concurrency(),
             resume_after_key: true,
             orders: crate::orders::OrdersSettings::default(),
@@ -170,6 +179,12 @@ pub struct StoreConfig {
     /// Shop domain.
     #[serde(default)]
     pub domain: Option<String>,
+    /// Write to the store even though its `platform` names another QAD tenant or platform
+    /// (default `false`). The connector writes `platform` as `QAD (<tenant URL>)` so a staging
+    /// system pointed at the live store is refused instead of overwriting it; set this once to
+    /// move a store to a new tenant on purpose.
+    #[serde(default)]
+    pub take_over: bool,
 }
 
 fn default_platform() -> String {
@@ -190,6 +205,7 @@ impl StoreConfig {
             currency_code: currency_code.into(),
             platform: default_platform(),
             domain: None,
+            take_over: false,
         }
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::audit::{Method, TargetOperation};
-use crate::mapping::{EcomCustomerRecord, MemberRecord, ProductRecord};
+use crate::mapping::{customer_id_for_address, EcomCustomerRecord, MemberRecord, ProductRecord};
 use crate::model::{MemberStatus, Outcome, TargetSystem};
 use crate::report::CallLog;
 
@@ -193,13 +193,17 @@ impl Operation {
 }
 
 /// A write that reached its target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// `Some(true)` when the target said it created the record, `Some(false)` when it said it
     /// updated it, `None` when the call does not tell (a `PUT` upsert).
     pub created: Option<bool>,
     /// The member's status as Mailchimp reported it, for member writes.
     pub member_status: Option<MemberStatus>,
+    /// The id the record was written under when it is not the planned one: a store customer
+    /// whose address changed is written as a new customer (see
+    /// [`customer_id_for_address`]).
+    pub written_id: Option<String>,
 }
 
 /// A write that did not reach its target, classified for the audit trail.
@@ -328,6 +332,7 @@ impl Executor {
                     .map(|written| Applied {
                         created: None,
                         member_status: written.status.as_ref().and_then(status_from_client),
+                        written_id: None,
                     })
                     .map_err(classify)
             }
@@ -355,22 +360,12 @@ impl Executor {
                     .map(|()| Applied {
                         created: None,
                         member_status: None,
+                        written_id: None,
                     })
                     .map_err(classify)
             }
             Operation::UpsertEcomCustomer { store_id, customer } => {
-                self.calls.count("mailchimp ecommerce_customer_put");
-                self.mailchimp
-                    .ecommerce()
-                    .store(&StoreId::from(store_id.as_str()))
-                    .customers()
-                    .upsert(&customer.to_client())
-                    .await
-                    .map(|_| Applied {
-                        created: None,
-                        member_status: None,
-                    })
-                    .map_err(classify)
+                self.upsert_ecommerce_customer(store_id, customer).await
             }
             Operation::UpsertProduct { store_id, product } => {
                 self.calls.count("mailchimp product_put");
@@ -383,10 +378,51 @@ impl Executor {
                     .map(|_| Applied {
                         created: None,
                         member_status: None,
+                        written_id: None,
                     })
                     .map_err(classify)
             }
         }
+    }
+
+    /// Writes a store customer. Mailchimp fixes a customer's address once it exists; when the
+    /// customer under the planned id holds another address, the customer is written again under
+    /// the id of its new address ([`customer_id_for_address`]), which [`Applied::written_id`]
+    /// reports so the caller maps the QAD customer to it.
+    async fn upsert_ecommerce_customer(
+        &self,
+        store_id: &str,
+        customer: &EcomCustomerRecord,
+    ) -> OpResult {
+        let customers = self
+            .mailchimp
+            .ecommerce()
+            .store(&StoreId::from(store_id))
+            .customers();
+        self.calls.count("mailchimp ecommerce_customer_put");
+        let err = match customers.upsert(&customer.to_client()).await {
+            Ok(_) => return Ok(Applied::default()),
+            Err(err) if err.is_customer_email_immutable() => err,
+            Err(err) => return Err(classify(err)),
+        };
+        let id = customer_id_for_address(&customer.id, &customer.email_address);
+        if id == customer.id {
+            return Err(classify(err));
+        }
+        let moved = EcomCustomerRecord {
+            id: id.clone(),
+            ..customer.clone()
+        };
+        self.calls.count("mailchimp ecommerce_customer_put");
+        customers
+            .upsert(&moved.to_client())
+            .await
+            .map(|_| Applied {
+                created: Some(true),
+                written_id: Some(id),
+                ..Applied::default()
+            })
+            .map_err(classify)
     }
 
     /// Sends `ops` with at most `concurrency` in flight; results in input order.
@@ -422,6 +458,7 @@ impl Executor {
             Ok(written) => Ok(Applied {
                 created: None,
                 member_status: written.status.as_ref().and_then(status_from_client),
+                written_id: None,
             }),
             Err(err) => Err(classify(err)),
         }
@@ -445,6 +482,7 @@ impl Executor {
                 return Ok(Applied {
                     created: Some(false),
                     member_status: written.status.as_ref().and_then(status_from_client),
+                    written_id: None,
                 })
             }
             Err(err) if err.is_not_found() => true,
@@ -622,6 +660,7 @@ impl Executor {
                     Ok(Applied {
                         created: Some(created),
                         member_status: status.or_else(|| status_from_client(sent)),
+                        written_id: None,
                     })
                 }
             });

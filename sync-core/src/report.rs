@@ -131,6 +131,10 @@ pub struct RunReport {
     /// Calls made to each system, by kind (for example `mailchimp batch_subscribe`). Client-level
     /// retries of one call count once.
     pub calls: BTreeMap<String, u64>,
+    /// What the run could not do right without failing: a mapped QAD field no record has (the
+    /// mapping then writes nothing for it), with the names the records do have.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Wall time.
     #[serde(with = "duration_ms")]
     pub elapsed: Duration,
@@ -152,6 +156,7 @@ impl RunReport {
             tags: None,
             retries: None,
             calls: BTreeMap::new(),
+            warnings: Vec::new(),
             elapsed: Duration::ZERO,
         }
     }
@@ -182,6 +187,9 @@ impl fmt::Display for RunReport {
         )?;
         if let Some(error) = &self.error {
             writeln!(f, "  error: {error}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  warning: {warning}")?;
         }
         for (kind, c) in &self.targets {
             writeln!(

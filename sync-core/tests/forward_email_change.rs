@@ -7,7 +7,7 @@ mod forward_support;
 use forward_support::{config, Harness, STORE};
 use sync_core::audit::{AuditQuery, AuditRow};
 use sync_core::forward::RunOptions;
-use sync_core::mapping::TagRule;
+use sync_core::mapping::{customer_id_for_address, TagRule};
 use sync_core::operation::{Executor, Operation};
 use sync_core::report::CallLog;
 
@@ -110,12 +110,29 @@ async fn a_changed_email_moves_the_member_in_place_keeping_its_status() {
         members_before,
         "no second member"
     );
-    // Mailchimp refuses to change an e-commerce customer's address (issue #18, item 1): until the
-    // sync writes a new customer instead, the store keeps the old one unchanged.
+    // Mailchimp keeps an e-commerce customer's address (issue #18, item 1): the old customer stays
+    // with its orders, and the new address is a new store customer under its generation id.
+    let generation = customer_id_for_address(&code, NEW_EMAIL);
     assert_eq!(
         snapshot.customer(STORE, &code).unwrap()["email_address"],
         old.as_str(),
-        "the e-commerce customer's address cannot change"
+        "the old store customer keeps its address"
+    );
+    assert_eq!(
+        snapshot.customer(STORE, &generation).unwrap()["email_address"],
+        NEW_EMAIL,
+        "the new address is a new store customer"
+    );
+    assert_eq!(report.targets[&ObjectKind::EcommerceCustomers].failed, 0);
+    assert!(report.targets[&ObjectKind::EcommerceCustomers]
+        .rejected
+        .is_empty());
+    assert_eq!(
+        h.state
+            .target_id(ObjectKind::EcommerceCustomers, &code)
+            .await
+            .unwrap(),
+        Some(generation.clone())
     );
 
     // The id map and hashes follow the new address; the audit row records the PATCH.
@@ -135,18 +152,12 @@ async fn a_changed_email_moves_the_member_in_place_keeping_its_status() {
     assert!(op.starts_with("mailchimp PATCH /lists/"), "{op}");
     assert_eq!(last.row.payload.unwrap()["op"], "change_member_email");
 
-    // Nothing left to do for the member; the refused e-commerce customer is tried again (issue
-    // #18, item 1, until the sync writes a new customer for a new address).
+    // Nothing left to do: a full re-run writes nothing.
     let again = sync
         .run(ObjectKind::Customers, RunOptions::new().full(true))
         .await
         .unwrap();
-    assert_eq!(
-        again.calls.get("mailchimp ecommerce_customer_put"),
-        Some(&1),
-        "{again}"
-    );
-    assert_eq!(again.mailchimp_writes(), 1, "{again}");
+    assert_eq!(again.mailchimp_writes(), 0, "{again}");
 }
 
 #[tokio::test]
@@ -367,4 +378,80 @@ async fn tags_move_with_the_member_and_later_changes_replace_them() {
         "{again}"
     );
     assert_eq!(tag_names(newer), vec![format!("type:{}", type_code(&h))]);
+}
+
+#[tokio::test]
+async fn each_address_change_is_a_new_store_customer_and_reconcile_finds_no_drift() {
+    let (h, code, old) = synced().await;
+    let sync = h.default_sync();
+    // The first change: Mailchimp refuses the new address on the existing customer, so the
+    // customer is written again under the generation id of its new address.
+    change_email(&h, &code, NEW_EMAIL);
+    let first = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let generation = customer_id_for_address(&code, NEW_EMAIL);
+    let snapshot = h.mailchimp.snapshot();
+    assert_eq!(
+        snapshot.customer(STORE, &code).unwrap()["email_address"],
+        old.as_str()
+    );
+    assert_eq!(
+        snapshot.customer(STORE, &generation).unwrap()["email_address"],
+        NEW_EMAIL,
+        "{first}"
+    );
+    let row = h
+        .state
+        .query_audit(
+            &AuditQuery::new()
+                .source_key(code.clone())
+                .outcome(Outcome::Created),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| {
+            r.row
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("address changed"))
+        })
+        .expect("the new store customer is audited with the reason");
+    assert_eq!(
+        row.row.payload.unwrap()["customer"]["id"],
+        generation.as_str()
+    );
+
+    // A second change goes straight to the next generation: one PUT, no refused one first.
+    const NEWER_EMAIL: &str = "moved.again@acme-industrial.com";
+    change_email(&h, &code, NEWER_EMAIL);
+    let third = sync
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        third.calls.get("mailchimp ecommerce_customer_put"),
+        Some(&1),
+        "{third}"
+    );
+    let newer = customer_id_for_address(&code, NEWER_EMAIL);
+    assert_eq!(
+        h.mailchimp.snapshot().customer(STORE, &newer).unwrap()["email_address"],
+        NEWER_EMAIL
+    );
+    assert_eq!(
+        h.state
+            .target_id(ObjectKind::EcommerceCustomers, &code)
+            .await
+            .unwrap(),
+        Some(newer)
+    );
+    let reconciled = h
+        .reconciler()
+        .run(sync_core::reconcile::ReconcileOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(reconciled.drift(), 0, "{reconciled}");
 }

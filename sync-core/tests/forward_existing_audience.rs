@@ -298,3 +298,38 @@ async fn a_dry_run_does_not_read_the_audience() {
     );
     assert_eq!(report.mailchimp_writes(), 0, "{report}");
 }
+
+#[tokio::test]
+async fn with_a_refresh_interval_the_audience_is_read_once_for_the_run() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let (_, seeded) = seed_audience(&h);
+    let mut config = members_config(&h);
+    config.audience_refresh_secs = 3600;
+
+    let report = h
+        .sync(config)
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    // Three pages with a batch each, as without the interval (4 reads there): the count and the
+    // one page of the audience before the first batch, no re-read before the later ones.
+    assert_eq!(report.pages, 3, "{report}");
+    assert_eq!(
+        report.calls.get("mailchimp member_list get"),
+        Some(&2),
+        "{report}"
+    );
+    let members = &report.targets[&ObjectKind::Members];
+    assert_eq!(
+        (members.created, members.updated, members.skipped_total()),
+        (60 - 16, 10, 6),
+        "{report}"
+    );
+    let snapshot = h.mailchimp.snapshot();
+    for (email, status) in &seeded {
+        let member = snapshot.member(&list, email).unwrap();
+        assert_eq!(member["status"], *status, "{email} keeps its status");
+    }
+}

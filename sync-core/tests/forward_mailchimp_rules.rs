@@ -96,6 +96,37 @@ async fn fake_looking_addresses_are_rejected_with_mailchimps_reason() {
         .unwrap()
         .iter()
         .all(|c| c["email_address"] != "buyer@example.com"));
+
+    // Refused for good: a full re-run sends the unchanged records nowhere and still says so.
+    let again = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(again.mailchimp_writes(), 0, "{again}");
+    assert_eq!(
+        again.targets[&ObjectKind::Members]
+            .rejected
+            .values()
+            .sum::<u64>(),
+        2,
+        "{again}"
+    );
+
+    // A new address in QAD is sent, and written.
+    assert!(h.qad.update_customer(&fake[0], |c| c.email =
+        Some("buyer@acme-industrial.com".into())));
+    let fixed = h
+        .default_sync()
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(fixed.targets[&ObjectKind::Members].created, 1, "{fixed}");
+    assert!(h
+        .mailchimp
+        .snapshot()
+        .member(list, "buyer@acme-industrial.com")
+        .is_some());
 }
 
 #[tokio::test]

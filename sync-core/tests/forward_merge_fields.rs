@@ -96,3 +96,43 @@ async fn a_bad_merge_value_in_a_batch_rejects_only_its_record() {
 async fn a_bad_merge_value_written_alone_rejects_only_its_record() {
     a_bad_value_rejects_only_its_record(3).await;
 }
+
+#[tokio::test]
+async fn a_custom_field_is_found_with_or_without_its_table_and_a_missing_one_is_reported() {
+    let h = Harness::start(seeding(4)).await;
+    let mut config = config(h.mailchimp.list_id());
+    // QAD browse rows name the custom field `customer.customShort1`; the bare name finds it.
+    config.mapping.customer.tags = vec![
+        sync_core::mapping::TagRule::new("customShort1", "tier:"),
+        sync_core::mapping::TagRule::new("customShort9", "region:"),
+    ];
+    let report = h
+        .sync(config)
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Completed, "{report}");
+    let customer = h.qad.customers()[0].clone();
+    let tier = customer.custom["customShort1"].as_str().unwrap().to_owned();
+    let email = normalize_email(customer.email.as_deref().unwrap());
+    let tags: Vec<String> = h
+        .mailchimp
+        .snapshot()
+        .member(h.mailchimp.list_id(), &email)
+        .unwrap()["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tags, vec![format!("tier:{tier}")], "{report}");
+
+    // The field no record has is named once, with the names the records do have.
+    assert_eq!(report.warnings.len(), 1, "{report}");
+    let warning = &report.warnings[0];
+    assert!(warning.contains("`customShort9`"), "{warning}");
+    assert!(warning.contains("customer.customShort1"), "{warning}");
+    assert!(report
+        .to_string()
+        .contains("warning: mapped field `customShort9`"));
+}

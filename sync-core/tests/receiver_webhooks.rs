@@ -8,7 +8,8 @@ use mailchimp_client::{Credentials, ListId};
 use secrecy::{ExposeSecret, SecretString};
 use sync_core::audit::AuditQuery;
 use sync_core::webhook_receiver::{
-    generate_path_token, register_webhook, serve, ReceiverConfig, ReceiverHandle, REJECTED_KEY,
+    generate_path_token, register_webhook, serve, ReceiverConfig, ReceiverHandle, Rejection,
+    REJECTED_KEY,
 };
 use sync_core::{
     IdMapping, MemberStatus, ObjectKind, Outcome, RunStatus, SqliteStateStore, StateBatch,
@@ -21,6 +22,8 @@ struct Setup {
     state: Arc<SqliteStateStore>,
     receiver: ReceiverHandle,
     url: String,
+    /// The signing secret of the registered webhook.
+    secret: String,
     http: reqwest::Client,
 }
 
@@ -34,6 +37,11 @@ impl Setup {
             .query_audit(&AuditQuery::new().source_key(key))
             .await
             .unwrap()
+    }
+
+    /// Every audit row of the state database, whatever its key.
+    async fn all_rows(&self) -> Vec<sync_core::audit::AuditRow> {
+        self.state.query_audit(&AuditQuery::new()).await.unwrap()
     }
 
     async fn status_of(&self, email: &str) -> Option<MemberStatus> {
@@ -75,6 +83,7 @@ async fn start(unsigned: bool) -> Setup {
         .unwrap()
         .expose_secret();
     assert!(!shown.contains(secret), "{shown}");
+    let secret = secret.to_owned();
     let config = if unsigned {
         ReceiverConfig::unsigned_secret_url(token).unwrap()
     } else {
@@ -86,6 +95,7 @@ async fn start(unsigned: bool) -> Setup {
         state,
         receiver,
         url: url.expose_secret().to_owned(),
+        secret,
         http: reqwest::Client::new(),
     }
 }
@@ -169,7 +179,7 @@ async fn signed_deliveries_from_the_fake_are_applied_and_audited() {
 }
 
 #[tokio::test]
-async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
+async fn a_bad_or_missing_signature_is_counted_and_writes_nothing() {
     let setup = start(false).await;
     let event = WebhookEvent::unsubscribe(setup.fake.list_id(), "x@northwind-mfg.com", "manual");
     let status = deliver_webhook(&setup.http, &setup.url, &event, Some("not-the-secret"))
@@ -185,20 +195,52 @@ async fn a_bad_signature_is_rejected_and_audited_without_secrets() {
     );
     assert_eq!(setup.status_of("x@northwind-mfg.com").await, None);
 
+    // Unauthenticated: no audit row at all, only the counter.
+    assert!(setup.all_rows().await.is_empty());
+    let stats = setup.receiver.stats();
+    assert_eq!(stats.count(Rejection::Unauthenticated), 2, "{stats}");
+    assert_eq!(stats.total(), 2, "{stats}");
+}
+
+#[tokio::test]
+async fn a_signed_delivery_that_does_not_decode_is_audited_without_secrets() {
+    let setup = start(false).await;
+    let secret = setup.secret.clone();
+    let body = "type=cleaned&fired_at=yesterday";
+    let now = chrono::Utc::now().timestamp();
+    let response = setup
+        .http
+        .post(&setup.url)
+        .header(
+            "X-Mailchimp-Signature",
+            testkit::mailchimp::signature_header(&secret, now, body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
     let rejected = setup.rows(REJECTED_KEY).await;
-    assert_eq!(rejected.len(), 2);
-    assert!(rejected.iter().all(|r| r.row.outcome == Outcome::Rejected));
-    assert_eq!(
-        rejected[0].row.error.as_deref(),
-        Some("webhook signature does not match the body")
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].row.outcome, Outcome::Rejected);
+    assert!(
+        rejected[0]
+            .row
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("fired_at"),
+        "{:?}",
+        rejected[0].row.error
     );
     assert_eq!(
-        rejected[1].row.error.as_deref(),
-        Some("webhook delivery has no X-Mailchimp-Signature header")
+        rejected[0].row.payload.as_ref().unwrap()["http_status"],
+        400
     );
     let token = setup.url.rsplit('/').next().unwrap();
     let stored = serde_json::to_string(&rejected).unwrap();
-    assert!(!stored.contains(token));
+    assert!(!stored.contains(token) && !stored.contains(&secret));
+    assert_eq!(setup.receiver.stats().count(Rejection::Malformed), 1);
 }
 
 #[tokio::test]
@@ -258,7 +300,7 @@ async fn unsigned_deliveries_on_the_secret_url_apply_once() {
 }
 
 #[tokio::test]
-async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
+async fn wrong_paths_oversized_and_malformed_bodies_are_refused_counted_and_not_stored() {
     let setup = start(true).await;
     // The validator GET.
     let ok = setup.http.get(&setup.url).send().await.unwrap();
@@ -300,19 +342,14 @@ async fn wrong_paths_oversized_and_malformed_bodies_are_refused() {
         .unwrap();
     assert_eq!(response.status(), 400);
 
-    let rejected = setup.rows(REJECTED_KEY).await;
-    let reasons: Vec<_> = rejected
-        .iter()
-        .map(|r| r.row.error.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(reasons.len(), 3, "{reasons:?}");
-    assert_eq!(reasons[0], "wrong secret path");
-    assert!(reasons[1].contains("65536-byte limit"), "{}", reasons[1]);
-    assert_eq!(
-        rejected[1].row.payload.as_ref().unwrap()["http_status"],
-        413
-    );
+    // Nothing reached the state database: each refusal is only counted.
+    assert!(setup.all_rows().await.is_empty());
     assert_eq!(setup.status_of("a@northwind-mfg.com").await, None);
+    let stats = setup.receiver.stats();
+    assert_eq!(stats.count(Rejection::WrongPath), 4, "{stats}");
+    assert_eq!(stats.count(Rejection::BodyTooLarge), 1, "{stats}");
+    assert_eq!(stats.count(Rejection::Malformed), 1, "{stats}");
+    assert_eq!(stats.total(), 6, "{stats}");
 }
 
 #[tokio::test]

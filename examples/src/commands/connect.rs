@@ -31,12 +31,45 @@ pub struct MailchimpCheck {
     pub data_center: Option<String>,
     /// The account's name.
     pub account: Option<String>,
-    /// The audience: id, name and member count.
-    pub audience: Option<(String, String, u64)>,
+    /// The audience.
+    pub audience: Option<AudienceInfo>,
     /// The audience's merge-field tags, when members are synced and the mapping fits them.
     pub merge_fields: Vec<String>,
-    /// The store: id, name, currency, linked audience; `None` when it does not exist yet.
-    pub store: Option<(String, String, String, String)>,
+    /// The store; `None` when it does not exist yet.
+    pub store: Option<StoreInfo>,
+}
+
+/// The configured audience as Mailchimp has it.
+#[derive(Debug, Serialize)]
+pub struct AudienceInfo {
+    /// The audience (list) id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its members (Mailchimp's count).
+    pub member_count: u64,
+}
+
+/// The configured store as Mailchimp has it.
+#[derive(Debug, Serialize)]
+pub struct StoreInfo {
+    /// The store id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its currency (ISO 4217).
+    pub currency_code: String,
+    /// The audience it is linked to.
+    pub list_id: String,
+}
+
+/// How QAD answered for one configured browse or entity path.
+#[derive(Debug, Serialize)]
+pub struct TargetCheck {
+    /// The browse or entity, e.g. `browse urn:browse:…customers`.
+    pub target: String,
+    /// `ok`, or what is wrong.
+    pub status: String,
 }
 
 /// QAD as `connect` saw it.
@@ -44,10 +77,12 @@ pub struct MailchimpCheck {
 pub struct QadCheck {
     /// The tenant URL.
     pub tenant_url: Option<String>,
+    /// Why the tenant did not answer at all, when it did not (then nothing else was tried).
+    pub unreachable: Option<crate::reachability::Unreachable>,
     /// Whether the login worked.
     pub logged_in: bool,
     /// Each configured browse and entity path, and how the tenant answered.
-    pub targets: Vec<(String, String)>,
+    pub targets: Vec<TargetCheck>,
 }
 
 /// Runs `connect`.
@@ -73,6 +108,8 @@ pub async fn run(cli: &Cli, args: &ConnectArgs) -> AppResult<()> {
     }
     match report.problems.len() {
         0 => Ok(()),
+        // The text report listed each problem already: say each once.
+        n if !json => Err(AppError::Check(format!("connect found {n} problem(s)"))),
         n => Err(AppError::Check(format!(
             "connect found {n} problem(s): {}",
             report.problems.join("; ")
@@ -115,11 +152,11 @@ async fn check_mailchimp(setup: &Setup, creds: &Credentials, report: &mut Connec
     let list_id = ListId::from(config.list_id.as_str());
     match client.list(&list_id).get().send().await {
         Ok(audience) => {
-            check.audience = Some((
-                config.list_id.clone(),
-                audience.name,
-                audience.stats.member_count,
-            ));
+            check.audience = Some(AudienceInfo {
+                id: config.list_id.clone(),
+                name: audience.name,
+                member_count: audience.stats.member_count,
+            });
         }
         Err(err) if err.status() == Some(404) => problems.push(format!(
             "the audience {} (sync.list_id) does not exist in this Mailchimp account",
@@ -164,12 +201,12 @@ async fn check_mailchimp(setup: &Setup, creds: &Credentials, report: &mut Connec
                     config.list_id
                 ));
             }
-            check.store = Some((
-                store.id.clone(),
-                found.name,
-                found.currency_code,
-                found.list_id.as_str().to_owned(),
-            ));
+            check.store = Some(StoreInfo {
+                id: store.id.clone(),
+                name: found.name,
+                currency_code: found.currency_code,
+                list_id: found.list_id.as_str().to_owned(),
+            });
         }
         // Not an error: the first sync creates it (store first).
         Err(err) if err.status() == Some(404) => {}
@@ -200,6 +237,20 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
         Err(err) => return problems.push(chain(&err)),
     };
     check.tenant_url = Some(client.tenant_url().to_string());
+    // Said once, within the timeout, instead of a login attempt and one retried failure per
+    // browse.
+    let timeout = setup.config.qad.request_timeout();
+    if let Err(unreachable) =
+        crate::reachability::check(setup.config.qad.tenant_url.0.as_url(), timeout).await
+    {
+        problems.push(format!(
+            "QAD is not reachable at {}: {}",
+            client.tenant_url(),
+            unreachable.describe(timeout)
+        ));
+        check.unreachable = Some(unreachable);
+        return;
+    }
     let validations = match client.validate_entities(client.configured_targets()).await {
         Ok(v) => v,
         Err(err) => {
@@ -235,7 +286,10 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
                 setting_of(&v.target)
             ));
         }
-        check.targets.push((v.target.to_string(), status));
+        check.targets.push(TargetCheck {
+            target: v.target.to_string(),
+            status,
+        });
     }
 }
 
@@ -267,15 +321,21 @@ fn print_text(report: &ConnectReport) {
     if let Some(account) = &m.account {
         println!("  account      {account}");
     }
-    if let Some((id, name, members)) = &m.audience {
-        println!("  audience     {id} \"{name}\", {members} members");
+    if let Some(a) = &m.audience {
+        println!(
+            "  audience     {} \"{}\", {} members",
+            a.id, a.name, a.member_count
+        );
     }
     if !m.merge_fields.is_empty() {
         println!("  merge fields {}", m.merge_fields.join(", "));
     }
     match &m.store {
-        Some((id, name, currency, list)) => {
-            println!("  store        {id} \"{name}\" ({currency}), linked to audience {list}");
+        Some(s) => {
+            println!(
+                "  store        {} \"{}\" ({}), linked to audience {}",
+                s.id, s.name, s.currency_code, s.list_id
+            );
         }
         None if m.audience.is_some() => {
             println!("  store        not created yet: the first sync creates it");
@@ -287,12 +347,16 @@ fn print_text(report: &ConnectReport) {
     if let Some(url) = &q.tenant_url {
         println!("  tenant       {url}");
     }
-    println!(
-        "  login        {}",
-        if q.logged_in { "ok" } else { "failed" }
-    );
-    for (target, status) in &q.targets {
-        println!("  {target}: {status}");
+    let login = if q.logged_in {
+        "ok"
+    } else if q.unreachable.is_some() {
+        "not tried: the tenant is not reachable"
+    } else {
+        "failed"
+    };
+    println!("  login        {login}");
+    for t in &q.targets {
+        println!("  {}: {}", t.target, t.status);
     }
     if report.problems.is_empty() {
         println!("everything is in order");

@@ -236,7 +236,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// A Mailchimp API key is 32 hex digits, a dash and the data center (`…-us6`); the error never
 /// repeats the key.
-fn check_api_key_shape(key: &str) -> AppResult<()> {
+pub(crate) fn check_api_key_shape(key: &str) -> AppResult<()> {
     let bad = |why: &str| {
         AppError::Usage(format!(
             "the Mailchimp API key is not usable: {why} (expected 32 hex digits, a dash and the \

@@ -2,10 +2,12 @@
 
 pub mod audit;
 pub mod connect;
+pub mod credentials;
 pub mod demo;
 pub mod init;
 pub mod probe;
 pub mod reconcile;
 pub mod replay;
 pub mod run;
+pub mod runs;
 pub mod sync;

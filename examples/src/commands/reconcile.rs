@@ -19,7 +19,13 @@ use crate::output::{print_json, Progress};
 pub async fn run(cli: &Cli, args: &ReconcileArgs) -> AppResult<Exit> {
     let report = reconcile(cli, args).await?;
     if args.json {
-        print_json(&report)?;
+        // The report's own form, with call kinds as snake_case keys (crate::json).
+        let mut value = serde_json::to_value(&report).map_err(|e| crate::error::AppError::Io {
+            context: "cannot write the JSON output".into(),
+            source: std::io::Error::other(e),
+        })?;
+        value["calls"] = serde_json::json!(crate::json::calls(&report.calls));
+        print_json(&value)?;
     } else {
         print!("{report}");
         if let Some(run) = report.run_id {

@@ -1,6 +1,9 @@
 //! `run`: every object on its cadence, and the webhook receiver, until Ctrl-C.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use mailchimp_client::ListId;
 use secrecy::{ExposeSecret, SecretString};
@@ -8,13 +11,14 @@ use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::orders::OrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
 use sync_core::webhook_receiver::{register_webhook, serve, ReceiverConfig, ReceiverHandle};
-use sync_core::ObjectKind;
+use sync_core::{ObjectKind, RunStatus, RunTrigger};
+use tokio_util::sync::CancellationToken;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, RunArgs};
 use crate::config::WebhookSection;
 use crate::connection::{Connection, Setup};
 use crate::error::{chain, sync_err, AppError, AppResult};
-use crate::exit::scheduled_hint;
+use crate::exit::{scheduled_hint, Exit};
 use crate::output::{failed_records, page_summary};
 
 /// The engines a scheduled job dispatches to.
@@ -26,33 +30,49 @@ struct Engines {
     setup: Setup,
 }
 
+/// How one run of one object ended, for `run --once`'s exit status.
+#[derive(Debug, Clone, Copy, Default)]
+struct RunEnd {
+    /// Records whose write failed (queued for replay).
+    failed: u64,
+    /// Whether the run did not happen or did not finish (lockout, abort).
+    incomplete: bool,
+}
+
 impl Engines {
-    async fn run(&self, ctx: JobContext) -> sync_core::Result<()> {
+    async fn run(&self, ctx: JobContext) -> sync_core::Result<RunEnd> {
         let object = ctx.object;
         if !crate::lockout::may_run(&self.setup, &self.qad, object.as_str()).await {
-            return Ok(());
+            return Ok(RunEnd {
+                failed: 0,
+                incomplete: true,
+            });
         }
         if object == ObjectKind::Orders {
-            if let Some(orders) = &self.orders {
-                let report = orders.run(ctx.trigger, &ctx.cancel).await?;
-                if report.store_missing {
-                    // On a fresh setup the orders may come round before the first customers
-                    // or items run has created the store.
-                    eprintln!("orders: the store does not exist yet; the first customers or items run creates it");
-                    return Ok(());
-                }
-                tracing::info!(
-                    read = report.read,
-                    posted = report.posted,
-                    failed = report.counts.failed,
-                    "orders run done"
-                );
-                eprintln!("{}", crate::commands::sync::orders_line(&report));
-                if report.counts.failed > 0 {
-                    eprintln!("orders: {}", scheduled_hint(report.counts.failed, 0));
-                }
+            let Some(orders) = &self.orders else {
+                return Ok(RunEnd::default());
+            };
+            let report = orders.run(ctx.trigger, &ctx.cancel).await?;
+            if report.store_missing {
+                // On a fresh setup the orders may come round before the first customers
+                // or items run has created the store.
+                eprintln!("orders: the store does not exist yet; the first customers or items run creates it");
+                return Ok(RunEnd::default());
             }
-            return Ok(());
+            tracing::info!(
+                read = report.read,
+                posted = report.posted,
+                failed = report.counts.failed,
+                "orders run done"
+            );
+            eprintln!("{}", crate::commands::sync::orders_line(&report));
+            if report.counts.failed > 0 {
+                eprintln!("orders: {}", scheduled_hint(report.counts.failed, 0));
+            }
+            return Ok(RunEnd {
+                failed: report.counts.failed,
+                incomplete: report.cancelled,
+            });
         }
         // Every cycle retries the object's replay queue first (backoff per row, then dead).
         let options = RunOptions::new()
@@ -73,16 +93,90 @@ impl Engines {
                 "{object}: aborted: {error}; the next run resumes after the last committed page"
             );
         }
-        Ok(())
+        Ok(RunEnd {
+            failed,
+            incomplete: report.status != RunStatus::Completed,
+        })
     }
 }
 
-/// Runs `run`.
+/// The objects `run` schedules, with their cadences.
+fn cadences(conn: &Connection, orders: bool) -> AppResult<Vec<(ObjectKind, Cadence)>> {
+    let config = &conn.setup.config;
+    let cadence = |every: std::time::Duration| {
+        Cadence::new(every)
+            .and_then(|c| c.with_jitter(config.schedule.jitter.0))
+            .map_err(|e| AppError::Usage(format!("[schedule]: {e}")))
+    };
+    let mut out = vec![(ObjectKind::Customers, cadence(config.schedule.customers.0)?)];
+    if config.sync.store.is_some() {
+        out.push((ObjectKind::Items, cadence(config.schedule.items.0)?));
+    }
+    if orders {
+        out.push((ObjectKind::Orders, cadence(config.schedule.orders.0)?));
+    }
+    Ok(out)
+}
+
+/// `every 15m (± up to 30s)`.
+fn cadence_text(cadence: &Cadence) -> String {
+    let every = humantime::format_duration(cadence.every());
+    if cadence.jitter().is_zero() {
+        format!("every {every}")
+    } else {
+        format!(
+            "every {every} (+ up to {} jitter)",
+            humantime::format_duration(cadence.jitter())
+        )
+    }
+}
+
+/// When the scheduler starts `object`'s next run after one that started at `started` and ended
+/// at `finished`: one cadence after the start, or after the end when the run took longer (the
+/// scheduler's rule), plus up to the jitter.
+fn next_run_text(cadence: &Cadence, started: DateTime<Utc>, finished: DateTime<Utc>) -> String {
+    let every = chrono::Duration::from_std(cadence.every()).unwrap_or(chrono::Duration::MAX);
+    let planned = started
+        .checked_add_signed(every)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let next = if planned > finished {
+        planned
+    } else {
+        finished
+            .checked_add_signed(every)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    let at = next.format("%Y-%m-%d %H:%M:%S UTC");
+    if cadence.jitter().is_zero() {
+        format!("next run at {at}")
+    } else {
+        format!(
+            "next run at {at} (+ up to {} jitter)",
+            humantime::format_duration(cadence.jitter())
+        )
+    }
+}
+
+/// The exit status of `run --once`: 1 when an object failed to run or did not finish, else 2
+/// when records failed, else 0.
+fn once_exit(ends: &[sync_core::Result<RunEnd>]) -> Exit {
+    let mut failed = 0;
+    for end in ends {
+        match end {
+            Ok(end) if !end.incomplete => failed += end.failed,
+            _ => return Exit::Failed,
+        }
+    }
+    Exit::for_failed_records(failed)
+}
+
+/// Runs `run`: with `--once` every object once, in order, through the scheduler's job, then
+/// exits; otherwise every object on its cadence, and the webhook receiver, until Ctrl-C.
 ///
 /// # Errors
 ///
 /// [`AppError`] when the setup is unusable, a cadence is invalid, or the receiver cannot start.
-pub async fn run(cli: &Cli) -> AppResult<()> {
+pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     let conn = Connection::open(Setup::load(cli)?).await?;
     let config = &conn.setup.config;
     let engines = Arc::new(Engines {
@@ -91,33 +185,55 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
         qad: conn.qad.clone(),
         setup: conn.setup.clone(),
     });
-    let cadence = |every: std::time::Duration| {
-        Cadence::new(every)
-            .and_then(|c| c.with_jitter(config.schedule.jitter.0))
-            .map_err(|e| AppError::Usage(format!("[schedule]: {e}")))
-    };
-    let mut builder =
-        Scheduler::builder().schedule(ObjectKind::Customers, cadence(config.schedule.customers.0)?);
-    if config.sync.store.is_some() {
-        builder = builder.schedule(ObjectKind::Items, cadence(config.schedule.items.0)?);
-    }
-    if engines.orders.is_some() {
-        builder = builder.schedule(ObjectKind::Orders, cadence(config.schedule.orders.0)?);
+    let schedule = cadences(&conn, engines.orders.is_some())?;
+    if args.once {
+        let mut ends = Vec::new();
+        for (object, _) in &schedule {
+            let ctx = JobContext::new(*object, RunTrigger::Scheduled, CancellationToken::new());
+            let end = engines.run(ctx).await;
+            if let Err(err) = &end {
+                eprintln!("{object}: run failed: {}", chain(err));
+            }
+            ends.push(end);
+        }
+        let exit = once_exit(&ends);
+        eprintln!("run --once: done ({})", exit_text(exit));
+        return Ok(exit);
     }
 
+    let mut builder = Scheduler::builder();
+    for (object, cadence) in &schedule {
+        builder = builder.schedule(*object, *cadence);
+        eprintln!("{object}: {}; first run now", cadence_text(cadence));
+    }
+
+    // The history past its retention goes at start and hourly, in small transactions.
+    let stop_pruning = tokio_util::sync::CancellationToken::new();
+    let pruning = sync_core::state::retention::spawn(
+        conn.state_dyn(),
+        config.retention.policy(),
+        stop_pruning.clone(),
+    );
     let receiver = match &config.webhook {
         Some(webhook) => Some(start_receiver(&conn, webhook).await?),
         None => None,
     };
     let job_engines = Arc::clone(&engines);
+    let job_cadences: Arc<BTreeMap<ObjectKind, Cadence>> =
+        Arc::new(schedule.iter().copied().collect());
     let scheduler = builder.start(move |ctx: JobContext| {
         let engines = Arc::clone(&job_engines);
+        let cadences = Arc::clone(&job_cadences);
         async move {
             let object = ctx.object;
-            let result = engines.run(ctx).await;
+            let started = Utc::now();
+            let result = engines.run(ctx).await.map(|_| ());
             if let Err(err) = &result {
                 // The scheduler keeps the cadence; say why this run failed.
                 eprintln!("{object}: run failed: {}", chain(err));
+            }
+            if let Some(cadence) = cadences.get(&object) {
+                eprintln!("{object}: {}", next_run_text(cadence, started, Utc::now()));
             }
             result
         }
@@ -135,6 +251,8 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
             source,
         })?;
     eprintln!("stopping: finishing the pages in flight");
+    stop_pruning.cancel();
+    let _ = pruning.await;
     scheduler.shutdown().await;
     if let Some(receiver) = receiver {
         receiver
@@ -143,7 +261,16 @@ pub async fn run(cli: &Cli) -> AppResult<()> {
             .map_err(sync_err("the webhook receiver did not stop cleanly"))?;
     }
     eprintln!("stopped");
-    Ok(())
+    Ok(Exit::Success)
+}
+
+fn exit_text(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Success => "exit 0: every object ran and nothing failed",
+        Exit::RecordsFailed => "exit 2: some records failed and wait in the replay queue",
+        Exit::Failed => "exit 1: an object could not run or did not finish",
+        Exit::DriftFound => "exit 3",
+    }
 }
 
 /// Starts the receiver; on first use with a public URL, registers the webhook and keeps its
@@ -281,5 +408,59 @@ fn without_url(err: &reqwest::Error) -> String {
     match std::error::Error::source(err) {
         Some(source) => format!("{kind}: {}", chain(source)),
         None => kind.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_next_run_is_a_cadence_after_the_start_or_after_a_long_run() {
+        let cadence =
+            Cadence::new(std::time::Duration::from_secs(900)).unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            next_run_text(
+                &cadence,
+                at("2026-05-01T08:00:00Z"),
+                at("2026-05-01T08:01:00Z")
+            ),
+            "next run at 2026-05-01 08:15:00 UTC"
+        );
+        assert_eq!(
+            next_run_text(
+                &cadence,
+                at("2026-05-01T08:00:00Z"),
+                at("2026-05-01T08:20:00Z")
+            ),
+            "next run at 2026-05-01 08:35:00 UTC"
+        );
+        let jittered = cadence
+            .with_jitter(std::time::Duration::from_secs(30))
+            .unwrap_or(cadence);
+        assert_eq!(cadence_text(&jittered), "every 15m (+ up to 30s jitter)");
+    }
+
+    #[test]
+    fn once_exits_like_sync() {
+        let ok = |failed| {
+            Ok(RunEnd {
+                failed,
+                incomplete: false,
+            })
+        };
+        assert_eq!(once_exit(&[ok(0), ok(0)]), Exit::Success);
+        assert_eq!(once_exit(&[ok(0), ok(3)]), Exit::RecordsFailed);
+        let incomplete = Ok(RunEnd {
+            failed: 0,
+            incomplete: true,
+        });
+        assert_eq!(once_exit(&[ok(3), incomplete]), Exit::Failed);
     }
 }

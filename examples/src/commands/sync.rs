@@ -23,6 +23,7 @@ pub struct SyncOutput {
     /// Whether nothing was written.
     pub dry_run: bool,
     /// One report per forward run that ran (customers, items), aborted ones included.
+    #[serde(serialize_with = "crate::json::serialize_runs")]
     pub runs: Vec<RunReport>,
     /// The orders run, if there was one.
     pub orders: Option<OrdersReport>,

@@ -116,6 +116,15 @@ fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError
             return Err(at_table("schedule", format!("{name}: {err}")));
         }
     }
+    let r = &config.retention;
+    for (name, age) in [("audit", &r.audit), ("runs", &r.runs)] {
+        if age.0 < super::MIN_RETENTION {
+            return Err(at_table(
+                "retention",
+                format!("{name}: keep the history at least 1 day"),
+            ));
+        }
+    }
     if let Some(orders) = &config.orders {
         let Some(store) = &config.sync.store else {
             return Err(at_table(
@@ -251,6 +260,24 @@ customers = "10m"
         assert_eq!(config.sync.list_id, "a1b2c3");
         assert_eq!(config.schedule.customers.0.as_secs(), 600);
         assert_eq!(config.schedule.orders.0.as_secs(), 300);
+    }
+
+    #[test]
+    fn retention_is_read_and_a_too_short_one_is_refused() {
+        let config = parse(Path::new("conf.toml"), GOOD).unwrap();
+        assert_eq!(config.retention.audit.0.as_secs(), 90 * 86_400);
+        let text = format!("{GOOD}\n[retention]\naudit = \"30days\"\n");
+        let config = parse(Path::new("conf.toml"), &text).unwrap();
+        let policy = config.retention.policy();
+        assert_eq!(policy.audit_age().as_secs(), 30 * 86_400);
+        assert_eq!(policy.runs_age().as_secs(), 90 * 86_400);
+
+        let (at, message) = error(&format!("{GOOD}\n[retention]\nruns = \"1h\"\n"));
+        assert_eq!(at.field.as_deref(), Some("retention"));
+        assert!(
+            message.contains("runs: keep the history at least 1 day"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct FileConfig {
     /// The webhook receiver for `run`; without it `run` only polls.
     #[serde(default)]
     pub webhook: Option<WebhookSection>,
+    /// How long `run` keeps the history before pruning it.
+    #[serde(default)]
+    pub retention: RetentionSection,
 }
 
 /// `[paths]`: relative paths are taken from the configuration file's folder.
@@ -134,6 +137,10 @@ pub struct QadSection {
     /// Requests in flight at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// How long one request to QAD may take (default 60 s); `connect` says QAD is not
+    /// reachable when the tenant does not answer within it.
+    #[serde(default)]
+    pub timeout: Option<DurationValue>,
     /// `[qad.behaviour]`: how the tenant behaves where QAD documents nothing, by the setting
     /// names of `qad_client::Behaviour` (`paging.mode = "cursor"`, `paging.page_size_cap = 200`,
     /// …); unset settings keep today's guess. `connect --probe --write-config` fills it in.
@@ -142,6 +149,15 @@ pub struct QadSection {
 }
 
 impl QadSection {
+    /// qad-client's timeout of one request when `timeout` is not set.
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// [`timeout`](Self::timeout), or [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT).
+    #[must_use]
+    pub fn request_timeout(&self) -> std::time::Duration {
+        self.timeout.as_ref().map_or(Self::DEFAULT_TIMEOUT, |t| t.0)
+    }
+
     /// The `[qad.behaviour]` settings over qad-client's defaults.
     ///
     /// # Errors
@@ -264,6 +280,46 @@ impl Default for ScheduleSection {
             orders: every_5m(),
             jitter: jitter_30s(),
         }
+    }
+}
+
+/// `[retention]`: how long the state database keeps its history; `run` prunes what is older at
+/// start and hourly (see `docs/operations.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Successful, skipped and rejected audit rows (default 90 days); failed, deferred and dead
+    /// rows stay until resolved, whatever their age.
+    #[serde(default = "ninety_days")]
+    pub audit: DurationValue,
+    /// Finished runs (default 90 days), longer while any of their audit rows is kept.
+    #[serde(default = "ninety_days")]
+    pub runs: DurationValue,
+}
+
+/// The shortest retention accepted: the audit trail is how failures are found and replayed.
+pub const MIN_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+
+fn ninety_days() -> DurationValue {
+    DurationValue(sync_core::state::Retention::DEFAULT_AGE)
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        Self {
+            audit: ninety_days(),
+            runs: ninety_days(),
+        }
+    }
+}
+
+impl RetentionSection {
+    /// The retention policy these settings describe.
+    #[must_use]
+    pub fn policy(&self) -> sync_core::state::Retention {
+        sync_core::state::Retention::default()
+            .audit(self.audit.0)
+            .runs(self.runs.0)
     }
 }
 

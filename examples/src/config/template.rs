@@ -92,6 +92,8 @@ pub fn render(v: &TemplateValues) -> String {
     out.push_str(&opt("client_id", &v.qad_client_id, "qad-oauth-client"));
     let _ = writeln!(out, "domain = {}", quoted(&v.qad_domain));
     out.push_str("# entity = \"10USACO\"\n");
+    out.push_str("# How long one request may take; connect reports QAD unreachable after it.\n");
+    out.push_str("# timeout = \"60s\"\n");
     out.push_str("# Where attribution records for Mailchimp orders are posted.\n");
     out.push_str(&opt(
         "attribution_path",
@@ -172,6 +174,12 @@ pub fn render(v: &TemplateValues) -> String {
          orders = \"5m\"\n\
          jitter = \"30s\"\n\
          \n\
+         # How long the state database keeps its history; `run` prunes older rows hourly.\n\
+         # Failed, deferred and dead audit rows stay until they are resolved.\n\
+         [retention]\n\
+         audit = \"90days\"\n\
+         runs = \"90days\"\n\
+         \n\
          # The audience webhook receiver started by `ml-connector run`.\n\
          # [webhook]\n\
          # listen = \"0.0.0.0:8080\"\n\
@@ -220,6 +228,10 @@ mod tests {
         );
         assert_eq!(config.qad.client_id.as_deref(), Some("client"));
         assert!(config.webhook.is_none());
+        assert_eq!(
+            config.retention.policy(),
+            sync_core::state::Retention::default()
+        );
     }
 
     #[test]

@@ -341,6 +341,37 @@ impl Ecommerce {
     /// [`create_store`](Self::create_store); otherwise the API and transport
     /// errors of [`Error`].
     pub async fn ensure_store(&self, spec: &NewStore) -> Result<EnsuredStore> {
+        self.ensure_store_checked(spec, |_| Ok(())).await
+    }
+
+    /// [`ensure_store`](Self::ensure_store), with `check` asked about an existing store before
+    /// anything is written to it: `Err(reason)` stops with [`Error::StoreRefused`] and writes
+    /// nothing. A store this call creates is not checked.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ecommerce::{NewStore, StoreId};
+    /// use mailchimp_client::ListId;
+    ///
+    /// let spec = NewStore::new(StoreId::from("acme-eu"), ListId::from("a1b2c3"), "Acme EU", "EUR");
+    /// client
+    ///     .ecommerce()
+    ///     .ensure_store_checked(&spec, |store| match store.platform.as_deref() {
+    ///         Some("Shopify") => Err("another platform feeds this store".into()),
+    ///         _ => Ok(()),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ensure_store`](Self::ensure_store), and [`Error::StoreRefused`].
+    pub async fn ensure_store_checked(
+        &self,
+        spec: &NewStore,
+        check: impl FnOnce(&Store) -> std::result::Result<(), String>,
+    ) -> Result<EnsuredStore> {
         spec.validate()?;
         let handler = self.store(&spec.id);
         let existing = match handler.get().send().await {
@@ -371,6 +402,12 @@ impl Ecommerce {
                 store_id: spec.id.clone(),
                 expected_list_id: spec.list_id.clone(),
                 actual_list_id: existing.list_id,
+            });
+        }
+        if let Err(reason) = check(&existing) {
+            return Err(Error::StoreRefused {
+                store_id: spec.id.clone(),
+                reason,
             });
         }
         let changes = spec.changes_from(&existing);

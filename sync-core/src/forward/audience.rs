@@ -2,7 +2,9 @@
 //! batch subscribe can update them in place (`update_existing: true` with their current status)
 //! instead of each coming back as "contact exists" and costing a `GET` and a `PUT`. Before each
 //! later batch only the members changed since the last read are read again, so the statuses
-//! sent are at most one call old.
+//! sent are at most one call old; or, with a refresh interval
+//! ([`SyncConfig::audience_refresh_secs`](crate::config::SyncConfig::audience_refresh_secs)),
+//! only once the last read is older than it.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -36,6 +38,8 @@ pub(crate) enum Audience {
     Known {
         statuses: HashMap<String, MemberStatus>,
         since: DateTime<Utc>,
+        /// When the last read started (this host's monotonic clock).
+        read_at: Instant,
     },
 }
 
@@ -44,17 +48,19 @@ impl Audience {
     /// read the audience if that is worth it for them (at most one call per member to write, and
     /// at most `limit` members). Later, when some of them are known members, read the members
     /// changed since the last read (usually one call), so a member who unsubscribed or
-    /// confirmed during the run is not sent with the status it had.
+    /// confirmed during the run is not sent with the status it had; unless the last read is
+    /// younger than `fresh_for`.
     pub(crate) async fn statuses(
         &mut self,
         executor: &Executor,
         list_id: &str,
         batch: &[&String],
         limit: u64,
+        fresh_for: std::time::Duration,
     ) -> Option<&HashMap<String, MemberStatus>> {
         // All new to the audience as last read: they go without `update_existing`, no read.
-        let current = matches!(self, Self::Known { statuses, .. }
-            if !batch.iter().any(|e| statuses.contains_key(*e)));
+        let current = matches!(self, Self::Known { statuses, read_at, .. }
+            if read_at.elapsed() < fresh_for || !batch.iter().any(|e| statuses.contains_key(*e)));
         if !current {
             self.refresh(executor, list_id, batch, limit).await;
         }
@@ -80,18 +86,21 @@ impl Audience {
                 Some(read) => Self::Known {
                     since: bound(read.newest).unwrap_or(local_start - CLOCK_MARGIN),
                     statuses: read.statuses,
+                    read_at: started,
                 },
                 None => Self::Unknown,
             },
             Self::Known {
                 mut statuses,
                 since,
+                ..
             } => match pages(executor, &list, Some(since)).await {
                 Some(changed) => {
                     statuses.extend(changed.statuses);
                     Self::Known {
                         since: bound(changed.newest).map_or(since, |b| b.max(since)),
                         statuses,
+                        read_at: started,
                     }
                 }
                 None => Self::Unknown,

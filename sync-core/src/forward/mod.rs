@@ -391,10 +391,11 @@ impl ForwardSync {
         } else {
             Ok(Vec::new())
         };
+        let tenant = self.qad.tenant_url().as_str();
         let setup = match (merge_fields, store_cfg, dry) {
             (Err(err), _, _) => Err(err),
             (Ok(fields), Some(store), true) => {
-                store::check(&self.mailchimp, store, &self.config.list_id, calls)
+                store::check(&self.mailchimp, store, &self.config.list_id, tenant, calls)
                     .await
                     .map(|_| fields)
             }
@@ -402,6 +403,7 @@ impl ForwardSync {
                 &self.mailchimp,
                 store,
                 &self.config.list_id,
+                tenant,
                 backfill,
                 calls,
             )
@@ -531,6 +533,22 @@ impl ForwardSync {
                 }
             }
         }
+        // The fields the configuration maps beyond the defaults (custom fields, renamed ones) not
+        // yet seen in any record: each is reported once, on the first page where none has it.
+        // (Typed QAD fields without a value are left out of a record, so the defaults' optional
+        // fields, `street2` say, are often in no record of a page: not worth a warning.)
+        let mut source_fields: BTreeSet<String> = match object {
+            ObjectKind::Items => {
+                let defaults = crate::mapping::ItemMapping::default().source_fields();
+                let mapped = self.config.mapping.item.source_fields();
+                mapped.difference(&defaults).cloned().collect()
+            }
+            _ => {
+                let defaults = crate::mapping::CustomerMapping::default().source_fields();
+                let mapped = self.config.mapping.customer.source_fields();
+                mapped.difference(&defaults).cloned().collect()
+            }
+        };
         loop {
             if cancel.is_cancelled() || options.max_pages.is_some_and(|max| report.pages >= max) {
                 return Stop::Cancelled;
@@ -597,6 +615,7 @@ impl ForwardSync {
             }
             report.read += page.records.len() as u64;
             report.pages += 1;
+            absent_fields(&page, &mut source_fields, report);
             for row in &rows {
                 let counts = if row.tags {
                     report.tags.get_or_insert_with(Default::default)
@@ -627,6 +646,27 @@ impl ForwardSync {
             }
         }
         Stop::Done
+    }
+}
+
+/// Warns of each of the mapped fields `unseen` so far that no record of `page` has (a custom
+/// field named as no browse names it writes nothing, silently otherwise), naming the fields the
+/// records do have; the fields a record has are seen for the rest of the run.
+fn absent_fields(page: &SourcePage, unseen: &mut BTreeSet<String>, report: &mut RunReport) {
+    let Some(first) = page.records.first() else {
+        return;
+    };
+    unseen.retain(|field| !page.records.iter().any(|r| r.fields.has(field)));
+    if unseen.is_empty() {
+        return;
+    }
+    let present: Vec<&str> = first.fields.names().collect();
+    for field in std::mem::take(unseen) {
+        report.warnings.push(format!(
+            "mapped field `{field}` has no value in any record of page {} (check its name); the records have: {}",
+            report.pages,
+            present.join(", ")
+        ));
     }
 }
 

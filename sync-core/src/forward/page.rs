@@ -6,12 +6,13 @@ use chrono::Utc;
 
 use super::audience::Audience;
 use super::read::SourcePage;
-use super::rows::{Pending, Row};
+use super::rows::{refused_key, Pending, Row};
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
 use crate::mapping::{
-    check_member_merge_fields, map_ecommerce_customer, map_member, map_product, Issue, MappedMember,
+    check_member_merge_fields, current_customer_id, map_ecommerce_customer, map_member,
+    map_product, Issue, MappedMember,
 };
 use crate::model::{normalize_email, IdMapping, MemberStatus, ObjectKind, Outcome};
 use crate::operation::{Executor, OpResult, Operation};
@@ -178,7 +179,13 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let hashes = ctx.state.hashes(kind, &emails).await?;
+    // Hashes of the written members and of content Mailchimp refused, in one read.
+    let keys: Vec<String> = emails
+        .iter()
+        .cloned()
+        .chain(emails.iter().map(|e| refused_key(e)))
+        .collect();
+    let hashes = ctx.state.hashes(kind, &keys).await?;
     let statuses = ctx.state.member_statuses(&emails).await?;
 
     let mut rows = Vec::new();
@@ -213,6 +220,15 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             list_id: list_id.clone(),
             member: member.record.clone(),
         };
+        let refused = hashes.get(&refused_key(&email));
+        if refused == Some(&hash) {
+            let reason = "unchanged since Mailchimp refused it (the earlier audit row says why)";
+            let mut row = Row::decided(kind, &key, Outcome::Rejected, Some(reason.to_owned()));
+            row.op = Some(op);
+            rows.push(row);
+            continue;
+        }
+        let refused_before = refused.is_some();
         if hashes.get(&email) == Some(&hash) {
             claimed.insert(email.clone(), key.clone());
             tagged.push(Tagged::new(&key, &email, member.tags));
@@ -269,6 +285,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             retired,
             email: Some(email),
             tags: false,
+            refused_before,
         });
     }
 
@@ -422,7 +439,7 @@ async fn current_statuses(
     let limit = ctx.config.member_prefetch_limit;
     let Some(all) = ctx
         .audience
-        .statuses(ctx.executor, list_id, &emails, limit)
+        .statuses(ctx.executor, list_id, &emails, limit, fresh_for(ctx))
         .await
     else {
         return HashMap::new();
@@ -431,6 +448,11 @@ async fn current_statuses(
         .into_iter()
         .filter_map(|e| all.get(e).map(|s| (e.clone(), *s)))
         .collect()
+}
+
+/// How long a read of the audience's statuses stays fresh for later batches.
+fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
+    std::time::Duration::from_secs(ctx.config.audience_refresh_secs)
 }
 
 /// The address last written for customer `key`, when it is not `email`.
@@ -552,6 +574,7 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
             retired: Vec::new(),
             email: None,
             tags: true,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);
@@ -606,7 +629,7 @@ async fn opt_in_allowed(
     let list_id = ctx.config.list_id.clone();
     if let Some(all) = ctx
         .audience
-        .statuses(ctx.executor, &list_id, &wanted, limit)
+        .statuses(ctx.executor, &list_id, &wanted, limit, fresh_for(ctx))
         .await
     {
         allowed.extend(
@@ -642,6 +665,14 @@ async fn ecommerce_customers(
             Ok(customer) => mapped.push((record.key.clone(), customer)),
             Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
         }
+    }
+    // A customer whose address changed lives on as a new store customer (Mailchimp keeps a
+    // customer's address): write under the id of its current address.
+    let keys: Vec<String> = mapped.iter().map(|(key, _)| key.clone()).collect();
+    let mapped_ids = ctx.state.target_ids(kind, &keys).await?;
+    for (key, customer) in &mut mapped {
+        let current = mapped_ids.get(key).map(String::as_str);
+        customer.id = current_customer_id(&customer.id, &customer.email_address, current);
     }
     let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
@@ -687,6 +718,14 @@ async fn ecommerce_customers(
             rows.push(row);
             continue;
         }
+        // A new generation retires the previous one's hash (its store customer stays, with its
+        // orders, under the old address).
+        let retired = mapped_ids
+            .get(&key)
+            .filter(|old| **old != id)
+            .cloned()
+            .into_iter()
+            .collect();
         pending.push(Pending {
             target: kind,
             source_key: key.clone(),
@@ -695,9 +734,10 @@ async fn ecommerce_customers(
             hash,
             op,
             mapping: Some(IdMapping::new(kind, key, id)),
-            retired: Vec::new(),
+            retired,
             email: None,
             tags: false,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);
@@ -743,6 +783,7 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             retired: Vec::new(),
             email: None,
             tags: false,
+            refused_before: false,
         });
     }
     rows.extend(execute(ctx, pending, Sending::Each).await);

@@ -24,6 +24,24 @@ use crate::replay::RetryPolicy;
 use crate::report::{CallLog, RetryCounts};
 use crate::state::{FencingToken, RetryMark, StateBatch};
 
+/// Whether `row` was deferred (Mailchimp's signup throttling, which lifts only after a while,
+/// or a customer waiting for such a member) too recently for its first retry: that waits the
+/// policy's base delay, where a failure is retried by the next run.
+fn deferral_pending(
+    row: &AuditRow,
+    policy: &RetryPolicy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let wait = chrono::Duration::from_std(policy.base).unwrap_or(chrono::Duration::MAX);
+    row.row.outcome == Outcome::Deferred
+        && row.retry.retries == 0
+        && row
+            .row
+            .finished_at
+            .checked_add_signed(wait)
+            .is_some_and(|due| due > now)
+}
+
 impl ForwardSync {
     /// Reads the current QAD records of `keys` and handles them as one page: the rows of every
     /// target of those records (nothing is committed).
@@ -104,9 +122,10 @@ impl ForwardSync {
                 break;
             };
             after = Some(last.id);
+            let now = chrono::Utc::now();
             let keys: Vec<String> = due
                 .iter()
-                .filter(|r| !answered.contains(&r.id))
+                .filter(|r| !answered.contains(&r.id) && !deferral_pending(r, &policy, now))
                 .map(|r| r.row.source_key.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
@@ -150,16 +169,18 @@ impl ForwardSync {
     /// Points the rows of a page that did not succeed at the queued rows of their targets, if
     /// any, and counts the attempt against those that were due: a record failing again in a
     /// later run keeps one queue entry, whose backoff and bound still hold (a row just retried
-    /// in this run is not counted twice).
+    /// in this run is not counted twice). An unchanged row of a target with queued rows is
+    /// marked to be audited, so it supersedes them; other unchanged rows are only counted.
     pub(crate) async fn link_failures(
         &self,
         object: ObjectKind,
         rows: &mut [Row],
         policy: RetryPolicy,
     ) -> Result<Option<RetryMark>> {
+        let unchanged = |r: &Row| r.outcome == Outcome::Unchanged && r.target_record().is_some();
         let keys: Vec<String> = rows
             .iter()
-            .filter(|r| r.outcome.is_replayable())
+            .filter(|r| r.outcome.is_replayable() || unchanged(r))
             .map(|r| r.source_key.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -175,6 +196,9 @@ impl ForwardSync {
             .map(|r| r.id)
             .collect();
         let by_slot = slots(&queued);
+        for row in rows.iter_mut().filter(|r| unchanged(r)) {
+            row.supersedes = by_slot.contains_key(&(row.source_key.clone(), row.target_record()));
+        }
         let mut again = Vec::new();
         for row in rows.iter_mut().filter(|r| r.outcome.is_replayable()) {
             if let Some(ids) = by_slot.get(&(row.source_key.clone(), row.target_record())) {
@@ -220,8 +244,9 @@ fn link(
         };
         answered.insert(slot);
         match row.outcome {
-            // Superseded by the state store through the row's target.
-            o if o.is_success() => {}
+            // Superseded by the state store through the row's target (so audited even when
+            // unchanged).
+            o if o.is_success() => row.supersedes = true,
             Outcome::Failed | Outcome::Deferred => {
                 row.replay_of = ids.first().copied();
                 again.extend(ids.iter().copied());
@@ -339,7 +364,9 @@ impl ForwardSync {
             let others = self.others(object, run, &mut rows, policy).await?;
             return Ok(ReplayAttempt::new(attempt, others, true));
         };
-        let mine = rows.remove(index);
+        let mut mine = rows.remove(index);
+        // The attempt is audited whatever its outcome: it answers the replayed row.
+        mine.supersedes = true;
         let remapped = mine
             .op
             .as_ref()

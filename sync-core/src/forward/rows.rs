@@ -45,6 +45,12 @@ pub(crate) struct Row {
     pub intent: Option<(String, MemberStatus)>,
     /// Whether a hash was stored for the target before the write.
     pub known: bool,
+    /// Stored when Mailchimp refused the write: the refused content's hash under
+    /// [`refused_key`], so the same content is not sent again.
+    pub refused: Option<(String, ContentHash)>,
+    /// An unchanged row that must still be audited: it answers a queued row of its target (a
+    /// retry, a replay, or a queued failure it supersedes). Other unchanged rows are only counted.
+    pub supersedes: bool,
     /// A duplicate member whose owner's member is not written yet (its write failed on an
     /// earlier page or run): the address this customer's store customer must wait for.
     pub unwritten_owner_address: Option<String>,
@@ -97,7 +103,9 @@ impl Row {
             reported: None,
             intent: None,
             known: false,
+            supersedes: false,
             unwritten_owner_address: None,
+            refused: None,
             started_at: now,
             finished_at: now,
         }
@@ -121,6 +129,9 @@ pub(crate) struct Pending {
     pub email: Option<String>,
     /// A member's tag update.
     pub tags: bool,
+    /// Whether Mailchimp had refused other content of this record (its memory is forgotten
+    /// once a write succeeds).
+    pub refused_before: bool,
 }
 
 impl Pending {
@@ -154,6 +165,7 @@ impl Pending {
             Ok(Applied {
                 created,
                 member_status,
+                written_id,
             }) => {
                 row.created = created;
                 row.reported = member_status;
@@ -161,16 +173,38 @@ impl Pending {
                     true => Outcome::Created,
                     false => Outcome::Updated,
                 };
-                row.hash = Some((self.target_id, self.hash));
+                row.hash = Some((self.target_id.clone(), self.hash));
                 row.mapping = self.mapping;
                 row.retired = self.retired;
+                if self.refused_before {
+                    row.retired.push(refused_key(&self.target_id));
+                }
                 row.learned = member_status
                     .filter(MemberStatus::blocks_push)
                     .and_then(|s| learn(s, Some("reported by Mailchimp on write".into())));
+                if let Some(id) = written_id {
+                    let op = moved(self.op, &id);
+                    row.hash = content_hash_of(&op).map(|hash| (id.clone(), hash));
+                    if let Some(mapping) = &mut row.mapping {
+                        mapping.target_id.clone_from(&id);
+                    }
+                    row.retired.push(self.target_id);
+                    row.reason = Some(format!(
+                        "address changed: written as the new store customer {id} (Mailchimp keeps a customer's address)"
+                    ));
+                    row.op = Some(op);
+                    row.finished_at = Utc::now();
+                    return row;
+                }
             }
             Err(not) => {
                 row.outcome = not.outcome();
                 row.reason = Some(not.reason().to_owned());
+                // Refused for good: remembered so an unchanged record is not sent again (a read
+                // of it at the cursor's boundary, a full run).
+                if matches!(not, NotApplied::Rejected(_)) && !self.tags {
+                    row.refused = Some((refused_key(&self.target_id), self.hash.clone()));
+                }
                 // A member write that failed (and waits for its retry) still claims its address
                 // for its customer, as it does within a page: otherwise a later page's customer
                 // with the same email takes the member over, and the end state depends on which
@@ -197,13 +231,26 @@ impl Pending {
     }
 }
 
+impl Row {
+    /// Whether the row becomes an audit row: every outcome but a plain unchanged one, which is
+    /// counted into the run instead (issue 19: no history for records that did not change).
+    fn audited(&self) -> bool {
+        self.outcome != Outcome::Unchanged || self.supersedes || self.replay_of.is_some()
+    }
+}
+
 /// The state changes of a page of rows: hashes, id map and statuses of the successful writes,
-/// an audit row for every row.
+/// an audit row for every row but the unchanged ones (see [`Row::audited`]), which are counted
+/// into the run's row.
 pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> StateBatch {
     let mut batch = StateBatch::new();
+    let mut unchanged = 0;
     for row in rows {
         if let Some((target_id, hash)) = &row.hash {
             batch = batch.put_hash(row.target, target_id.clone(), hash.clone());
+        }
+        if let Some((key, hash)) = &row.refused {
+            batch = batch.put_hash(row.target, key.clone(), hash.clone());
         }
         for retired in &row.retired {
             batch = batch.forget_hash(row.target, retired.clone());
@@ -216,6 +263,10 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         if let Some((email, status)) = &row.intent {
             batch = batch.intend_member_status(email.clone(), *status);
+        }
+        if !row.audited() {
+            unchanged += 1;
+            continue;
         }
         let mut audit = NewAuditRow::new(run_id, object, row.source_key.clone(), row.outcome)
             .attempts(u32::from(row.called))
@@ -236,5 +287,33 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         batch = batch.audit(audit);
     }
-    batch
+    batch.count_unchanged(run_id, unchanged)
+}
+
+/// Where the hash of content Mailchimp refused is kept for `target_id`, beside the hashes of
+/// written records (the separator cannot occur in an address or an id Mailchimp accepts).
+pub(crate) fn refused_key(target_id: &str) -> String {
+    format!("refused\u{1f}{target_id}")
+}
+
+/// `op` as written under `id` (a store customer moved to the id of its new address).
+fn moved(op: Operation, id: &str) -> Operation {
+    match op {
+        Operation::UpsertEcomCustomer {
+            store_id,
+            mut customer,
+        } => {
+            customer.id = id.to_owned();
+            Operation::UpsertEcomCustomer { store_id, customer }
+        }
+        other => other,
+    }
+}
+
+/// The content hash change detection stores for the record `op` writes.
+fn content_hash_of(op: &Operation) -> Option<ContentHash> {
+    match op {
+        Operation::UpsertEcomCustomer { customer, .. } => crate::hash::content_hash(customer).ok(),
+        _ => None,
+    }
 }

@@ -1,6 +1,6 @@
 //! The mapping configuration: which QAD fields feed which Mailchimp fields.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +8,13 @@ use super::fields::{AddressFields, MergeRule, TagRule, TextRule};
 use super::member::StatusIfNew;
 
 /// How QAD records map to Mailchimp records. Every part has a default; a TOML file overrides
-/// only what it names (unknown keys are errors).
+/// only what it names (unknown keys are errors), and a table it names (`merge_fields`) replaces
+/// the default table whole.
+///
+/// A field is named as QAD names it, with or without its table: browse rows carry custom fields
+/// as `customer.customShort1`, entity rows as `customShort1`, and either name finds either
+/// ([`SourceFields::get`](super::SourceFields::get)). A run warns (`RunReport::warnings`) of a
+/// field the configuration adds that no record of a page has, naming the fields that exist.
 ///
 /// ```
 /// use sync_core::mapping::{MappingConfig, MergeRule, StatusIfNew};
@@ -67,6 +73,25 @@ pub struct CustomerMapping {
     /// the forward sync still sends `false` for a customer whose member is transactional,
     /// pending, unsubscribed or of unknown status, since Mailchimp would subscribe it.
     pub ecommerce_opt_in: bool,
+}
+
+impl CustomerMapping {
+    /// Every QAD field the mapping reads, so a run can say which of them a source lacks.
+    #[must_use]
+    pub fn source_fields(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = BTreeSet::from([self.email_field.clone()]);
+        names.extend(
+            self.merge_fields
+                .values()
+                .flat_map(|r| r.fields())
+                .map(str::to_owned),
+        );
+        names.extend(self.tags.iter().map(|t| t.field.clone()));
+        let texts = [&self.first_name, &self.last_name, &self.company];
+        names.extend(texts.into_iter().flatten().map(|r| r.field().to_owned()));
+        names.extend(self.address.names().into_iter().map(str::to_owned));
+        names
+    }
 }
 
 impl Default for CustomerMapping {
@@ -134,6 +159,29 @@ pub struct ItemMapping {
     pub inactive_statuses: Vec<String>,
     /// What to do with inactive items (default skip).
     pub inactive: InactiveItems,
+}
+
+impl ItemMapping {
+    /// Every QAD field the mapping reads, so a run can say which of them a source lacks.
+    #[must_use]
+    pub fn source_fields(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = BTreeSet::from([self.title.field().to_owned()]);
+        let texts = [
+            &self.description,
+            &self.product_type,
+            &self.vendor,
+            &self.sku,
+        ];
+        names.extend(texts.into_iter().flatten().map(|r| r.field().to_owned()));
+        names.extend(
+            [&self.price_field, &self.inventory_field]
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        names.insert(self.status_field.clone());
+        names
+    }
 }
 
 impl Default for ItemMapping {

@@ -34,6 +34,79 @@ pub fn ecommerce_customer_id(code: &str) -> String {
     format!("qad-{}", &digest[..32])
 }
 
+/// Separates an e-commerce customer id from its address generation (see
+/// [`customer_id_for_address`]).
+const GENERATION_MARK: char = '~';
+
+/// The hex digits of the address that name a generation.
+const GENERATION_DIGITS: usize = 8;
+
+/// The id of the store customer that holds `email` for the customer whose first id is
+/// `base_id` ([`ecommerce_customer_id`]), once its address changed.
+///
+/// Mailchimp fixes an e-commerce customer's `email_address` once the customer exists (it answers
+/// a change with `400` "An email address may not be changed once a customer is created"), so a
+/// QAD customer whose email changes gets a new store customer: the base id, `~`, and the first
+/// 8 hex digits of the SHA-256 of the normalized address. A base id too long for the mark is
+/// hashed first (`qad-` and 32 hex digits), so the result always fits in 50 characters. Any
+/// earlier generation mark on `base_id` is replaced, so the id depends only on the base and the
+/// address: the same address always maps to the same store customer.
+///
+/// ```
+/// use sync_core::mapping::{customer_id_for_address, customer_id_stem};
+///
+/// let id = customer_id_for_address("C0000010", "New@Northwind-Mfg.com");
+/// assert!(id.starts_with("C0000010~") && id.len() == 17);
+/// assert_eq!(id, customer_id_for_address(&id, "new@northwind-mfg.com"));
+/// assert_eq!(customer_id_stem(&id), "C0000010");
+/// assert_eq!(customer_id_stem("C0000010"), "C0000010");
+/// ```
+#[must_use]
+pub fn customer_id_for_address(base_id: &str, email: &str) -> String {
+    let stem = customer_id_stem(base_id);
+    let stem = if stem.chars().count() + 1 + GENERATION_DIGITS <= MAX_CUSTOMER_ID_CHARS {
+        stem.to_owned()
+    } else {
+        format!(
+            "qad-{}",
+            &hex::encode(Sha256::digest(stem.as_bytes()))[..32]
+        )
+    };
+    let address = crate::model::normalize_email(email);
+    let digest = hex::encode(Sha256::digest(address.as_bytes()));
+    format!("{stem}{GENERATION_MARK}{}", &digest[..GENERATION_DIGITS])
+}
+
+/// The id without its address generation (see [`customer_id_for_address`]); the id itself when
+/// it has none.
+#[must_use]
+pub fn customer_id_stem(id: &str) -> &str {
+    match id.rsplit_once(GENERATION_MARK) {
+        Some((stem, digits))
+            if !stem.is_empty()
+                && digits.len() == GENERATION_DIGITS
+                && digits.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            stem
+        }
+        _ => id,
+    }
+}
+
+/// The id a QAD customer's store customer is written under, given the id the id map holds for
+/// it (`mapped`): `base_id` ([`ecommerce_customer_id`]) until the address first changes; once
+/// a generation id is mapped, the generation of the current address (the mapped one while the
+/// address is the same, a new one when it changed again).
+///
+/// While the base id is mapped the sync cannot know the address Mailchimp holds; a change is
+/// found by the write itself (Mailchimp refuses it) and written as the new generation then.
+pub(crate) fn current_customer_id(base_id: &str, email: &str, mapped: Option<&str>) -> String {
+    match mapped {
+        Some(mapped) if mapped != base_id => customer_id_for_address(base_id, email),
+        _ => base_id.to_owned(),
+    }
+}
+
 /// The e-commerce customer sent for one QAD customer: what is hashed, recorded and replayed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EcomCustomerRecord {

@@ -30,11 +30,48 @@ impl SourceFields {
         }
     }
 
+    /// The field's raw value. QAD browse rows name custom fields with their table
+    /// (`customer.customShort1`) where entity rows do not, so either form finds either: the
+    /// name as given, then without its table, then any `table.name`.
+    ///
+    /// ```
+    /// use sync_core::mapping::SourceFields;
+    ///
+    /// let browse = SourceFields::of(&serde_json::json!({"customer.customShort1": "EU"}));
+    /// assert_eq!(browse.text("customShort1").as_deref(), Some("EU"));
+    /// let entity = SourceFields::of(&serde_json::json!({"customShort1": "EU"}));
+    /// assert_eq!(entity.text("customer.customShort1").as_deref(), Some("EU"));
+    /// ```
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        if let Some(value) = self.0.get(name) {
+            return Some(value);
+        }
+        if let Some(value) = name.rsplit_once('.').and_then(|(_, bare)| self.0.get(bare)) {
+            return Some(value);
+        }
+        self.0
+            .iter()
+            .find(|(key, _)| key.rsplit_once('.').is_some_and(|(_, bare)| bare == name))
+            .map(|(_, value)| value)
+    }
+
+    /// Whether the record has the field at all (null included), in either form ([`Self::get`]).
+    #[must_use]
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The names of the record's fields.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
     /// The field as trimmed text; `None` when absent, null or blank. Numbers and booleans are
     /// written as JSON writes them.
     #[must_use]
     pub fn text(&self, name: &str) -> Option<String> {
-        let text = match self.0.get(name)? {
+        let text = match self.get(name)? {
             Value::String(s) => s.trim().to_owned(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
@@ -69,6 +106,14 @@ pub enum TextRule {
 }
 
 impl TextRule {
+    /// The field the rule reads.
+    #[must_use]
+    pub fn field(&self) -> &str {
+        match self {
+            Self::Field(name) | Self::FirstWord(name) | Self::AfterFirstWord(name) => name,
+        }
+    }
+
     /// The value for this record, `None` when blank.
     #[must_use]
     pub fn apply(&self, fields: &SourceFields) -> Option<String> {
@@ -101,6 +146,21 @@ pub struct AddressFields {
     pub zip: String,
     /// ISO country code (default `countryCode`).
     pub country: String,
+}
+
+impl AddressFields {
+    /// The fields read, street to country.
+    #[must_use]
+    pub fn names(&self) -> [&str; 6] {
+        [
+            &self.street1,
+            &self.street2,
+            &self.city,
+            &self.state,
+            &self.zip,
+            &self.country,
+        ]
+    }
 }
 
 impl Default for AddressFields {
@@ -181,6 +241,15 @@ pub enum MergeRule {
 }
 
 impl MergeRule {
+    /// The fields the rule reads.
+    #[must_use]
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            Self::Field(name) | Self::FirstWord(name) | Self::AfterFirstWord(name) => vec![name],
+            Self::Address(names) => names.names().to_vec(),
+        }
+    }
+
     /// The merge value for this record, `None` when blank or incomplete.
     #[must_use]
     pub fn apply(&self, fields: &SourceFields) -> Option<Value> {

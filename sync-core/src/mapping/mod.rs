@@ -35,8 +35,10 @@ mod merge_check;
 mod product;
 
 pub use config::{CustomerMapping, InactiveItems, ItemMapping, MappingConfig};
+pub(crate) use customer::current_customer_id;
 pub use customer::{
-    ecommerce_customer_id, map_ecommerce_customer, EcomCustomerRecord, MAX_CUSTOMER_ID_CHARS,
+    customer_id_for_address, customer_id_stem, ecommerce_customer_id, map_ecommerce_customer,
+    EcomCustomerRecord, MAX_CUSTOMER_ID_CHARS,
 };
 pub use email::check_email;
 pub use fields::{AddressFields, AddressParts, MergeRule, SourceFields, TagRule, TextRule};

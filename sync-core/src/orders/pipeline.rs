@@ -84,7 +84,8 @@ impl Pipeline {
     }
 
     /// The QAD customer of an e-commerce customer id: the id map first (the forward sync records
-    /// every customer it pushed, derived ids included), then QAD itself by customer code.
+    /// every customer it pushed, derived ids included), then QAD itself by customer code (an
+    /// earlier address generation's id without its mark).
     async fn customer(
         &self,
         id: &str,
@@ -121,6 +122,9 @@ impl Pipeline {
         if let Some(code) = mapped.into_iter().next() {
             return Ok(Some(CustomerCode::from(code)));
         }
+        // An earlier address generation of a customer whose address changed (the id map holds
+        // only the current one) is the customer code and a generation mark.
+        let id = crate::mapping::customer_id_stem(id);
         let page = self
             .qad
             .customers()

@@ -23,7 +23,8 @@ pub struct OrdersReport {
     pub run_id: Option<RunId>,
     /// Orders read from Mailchimp.
     pub read: u64,
-    /// Audit rows by outcome: created/updated are posts that landed, unchanged needed no post,
+    /// Orders by outcome: created/updated are posts that landed, unchanged needed no post (counted
+    /// in the run's row rather than audited one by one, see [`StateBatch::count_unchanged`]),
     /// skipped are orders held for an unknown customer, rejected cannot be mapped, failed can be
     /// replayed.
     pub counts: OutcomeCounts,
@@ -332,15 +333,31 @@ impl OrdersSync {
         for row in undecoded {
             batch = batch.audit(row);
         }
+        let mut unchanged = 0;
         for item in handled {
             report.add(&item);
-            batch = batch.merge(item.state).audit(item.row);
+            batch = batch.merge(item.state);
+            if is_plain_unchanged(&item.row) {
+                unchanged += 1;
+            } else {
+                batch = batch.audit(item.row);
+            }
         }
+        let batch = batch.count_unchanged(run, unchanged);
         if let Some(token) = fence {
             state.apply(batch.fenced(ObjectKind::Orders, token)).await?;
         }
         Ok(())
     }
+}
+
+/// Whether an order's row is only counted, not audited: its fingerprint matched, so nothing was
+/// looked up or posted. Every run re-reads every order, and a row for each would grow the
+/// history by the size of the order collection every few minutes. A row with a target (an order
+/// whose mapped record matched QAD's) is kept: it records the new fingerprint's first sighting
+/// and supersedes the order's queued failures.
+fn is_plain_unchanged(row: &NewAuditRow) -> bool {
+    row.outcome == Outcome::Unchanged && row.target.is_none() && row.replay_of.is_none()
 }
 
 /// The audit row of an order that did not decode: rejected, keyed by its id (or its position

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::model::{
     normalize_email, ContentHash, IdMapping, MemberStatusRecord, ObjectKind, Outcome, RunId,
 };
-use crate::operation::{Executor, NotApplied, Operation};
+use crate::operation::{Applied, Executor, NotApplied, Operation};
 use crate::state::{StateBatch, StateStore};
 
 /// Writes drifted records and records what happened.
@@ -123,6 +123,18 @@ impl Fixer {
                 }
             };
             match result {
+                Ok(Applied {
+                    written_id: Some(id),
+                    ..
+                }) => {
+                    // A store customer whose address changed, written under its new address's
+                    // id: the forward sync's next run finds it through the id map.
+                    batch = batch
+                        .audit(row(Outcome::Created))
+                        .forget_hash(kind, &record.id)
+                        .map_id(IdMapping::new(kind, &record.source_key, &id));
+                    report.fixed += 1;
+                }
                 Ok(_) => {
                     batch = batch.audit(row(outcome)).put_hash(
                         kind,

@@ -1,7 +1,7 @@
 //! The QAD side: every customer or item read page by page, mapped with the forward sync's own
 //! mapping (and hashed as it hashes), and spilled as the records Mailchimp should hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use qad_client::{Reader, Record};
 
@@ -11,16 +11,23 @@ use super::spill::ExpectedRow;
 use super::Context;
 use crate::error::{Result, SyncError};
 use crate::hash::content_hash;
-use crate::mapping::{map_ecommerce_customer, map_member, map_product, SourceFields};
+use crate::mapping::{
+    current_customer_id, map_ecommerce_customer, map_member, map_product, SourceFields,
+};
 use crate::model::{ObjectKind, TargetSystem};
 use crate::operation::Operation;
 
 /// Reads every record of `reader`, `page_size` at a time, calling `page` with each page's keys
-/// and fields.
-async fn each_page<T, F>(ctx: &Context<'_>, reader: Reader<T>, mut page: F) -> Result<()>
+/// and fields, and the target ids the id map holds for them under `mapped` (when given).
+async fn each_page<T, F>(
+    ctx: &Context<'_>,
+    reader: Reader<T>,
+    mapped: Option<ObjectKind>,
+    mut page: F,
+) -> Result<()>
 where
     T: Record + serde::Serialize,
-    F: FnMut(Vec<(String, SourceFields)>) -> Result<Vec<ExpectedRow>>,
+    F: FnMut(Vec<(String, SourceFields)>, &HashMap<String, String>) -> Result<Vec<ExpectedRow>>,
 {
     let reader = reader.count(ctx.config.page_size);
     let mut offset = 0u64;
@@ -36,12 +43,19 @@ where
                 source: Box::new(source),
             })?;
         let next = read.next_offset();
-        let records = read
+        let records: Vec<(String, SourceFields)> = read
             .items
             .into_iter()
             .map(|r| (r.key(), SourceFields::of(&r)))
             .collect();
-        let rows = page(records)?;
+        let ids = match mapped {
+            Some(kind) => {
+                let keys: Vec<String> = records.iter().map(|(key, _)| key.clone()).collect();
+                ctx.state.target_ids(kind, &keys).await?
+            }
+            None => HashMap::new(),
+        };
+        let rows = page(records, &ids)?;
         ctx.spill.put_expected(rows).await?;
         match next {
             Some(n) => offset = n,
@@ -69,7 +83,8 @@ pub(crate) async fn customers(
     let members = config.members;
     let mut not_mapped = (0u64, 0u64);
     let intended = mapping.status_if_new.to_client().as_str().to_owned();
-    each_page(ctx, ctx.qad.customers(), |records| {
+    let mapped = store.as_ref().map(|_| ObjectKind::EcommerceCustomers);
+    each_page(ctx, ctx.qad.customers(), mapped, |records, ids| {
         let mut rows = Vec::with_capacity(records.len() * 2);
         for (key, fields) in records {
             if members {
@@ -93,7 +108,12 @@ pub(crate) async fn customers(
                 }
             }
             if let Some(store_id) = &store {
-                match map_ecommerce_customer(&key, &fields, mapping) {
+                match map_ecommerce_customer(&key, &fields, mapping).map(|mut customer| {
+                    let current = ids.get(&key).map(String::as_str);
+                    customer.id =
+                        current_customer_id(&customer.id, &customer.email_address, current);
+                    customer
+                }) {
                     Ok(customer) => rows.push(ExpectedRow {
                         kind: ObjectKind::EcommerceCustomers,
                         id: customer.id.clone(),
@@ -133,7 +153,7 @@ pub(crate) async fn items(
 ) -> Result<()> {
     let mapping = &ctx.config.mapping.item;
     let mut not_mapped = 0u64;
-    each_page(ctx, ctx.qad.items(), |records| {
+    each_page(ctx, ctx.qad.items(), None, |records, _| {
         let mut rows = Vec::with_capacity(records.len());
         for (key, fields) in records {
             match map_product(&key, &fields, mapping) {

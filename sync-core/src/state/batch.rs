@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 
 use super::lease::FencingToken;
 use crate::audit::{AuditId, NewAuditRow};
-use crate::model::{ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind};
+use crate::model::{
+    ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, RunId,
+};
 use crate::replay::RetryPolicy;
 
 /// A group of state changes applied atomically by [`StateStore::apply`](crate::StateStore::apply).
 ///
 /// Changes apply in this order: id-map removals, id-map upserts, hash removals, hash upserts,
-/// member statuses, member intents, audit rows, retry marks, cursors. Later entries for the same
-/// key win.
+/// member statuses, member intents, audit rows, retry marks, unchanged counts, cursors. Later
+/// entries for the same key win.
 ///
 /// ```
 /// use sync_core::{ContentHash, Cursor, IdMapping, ObjectKind, Outcome, RunId, StateBatch};
@@ -37,6 +39,8 @@ pub struct StateBatch {
     pub(crate) cursors: Vec<Cursor>,
     pub(crate) intents: Vec<(String, MemberStatus)>,
     pub(crate) retries: Vec<RetryMark>,
+    /// Records found unchanged, counted into their run's row instead of audited one by one.
+    pub(crate) unchanged: Vec<(RunId, u64)>,
     /// A webhook delivery key: the batch applies only if the key is new, and records it.
     pub(crate) delivery: Option<(String, DateTime<Utc>)>,
     /// The lease this batch is committed under: it applies only while the token is current.
@@ -114,6 +118,27 @@ impl StateBatch {
         self
     }
 
+    /// Adds `n` records found unchanged to the run's count
+    /// ([`RunRecord::counts`](crate::audit::RunRecord::counts)`.unchanged`) instead of an audit
+    /// row each: a record that needed no write leaves no row, so the history grows with what
+    /// changed, not with how often the unchanged records are looked at. A run that was never
+    /// started is not counted.
+    ///
+    /// ```
+    /// use sync_core::{RunId, StateBatch};
+    ///
+    /// let batch = StateBatch::new().count_unchanged(RunId::new(), 998);
+    /// assert_eq!(batch.len(), 1);
+    /// assert!(StateBatch::new().count_unchanged(RunId::new(), 0).is_empty());
+    /// ```
+    #[must_use]
+    pub fn count_unchanged(mut self, run_id: RunId, n: u64) -> Self {
+        if n > 0 {
+            self.unchanged.push((run_id, n));
+        }
+        self
+    }
+
     /// Commits a cursor position.
     #[must_use]
     pub fn commit_cursor(mut self, cursor: Cursor) -> Self {
@@ -171,6 +196,7 @@ impl StateBatch {
         self.cursors.extend(other.cursors);
         self.intents.extend(other.intents);
         self.retries.extend(other.retries);
+        self.unchanged.extend(other.unchanged);
         self.delivery = self.delivery.or(other.delivery);
         self.fence = self.fence.or(other.fence);
         self
@@ -188,6 +214,7 @@ impl StateBatch {
             + self.cursors.len()
             + self.intents.len()
             + self.retries.len()
+            + self.unchanged.len()
             + usize::from(self.delivery.is_some())
     }
 

@@ -1,14 +1,15 @@
 //! Versioned schema migrations, tracked in SQLite's `user_version`.
 //!
-//! Migration `i` (0-based) takes the schema from version `i` to `i + 1`. Each runs in its own
-//! transaction together with the version bump, so an interrupted upgrade resumes where it stopped.
+//! Migration `i` (0-based) takes the schema from version `i` to `i + 1`. Each SQL migration runs
+//! in its own transaction together with the version bump, so an interrupted upgrade resumes where
+//! it stopped; the one `VACUUM` step cannot run in a transaction and is idempotent instead.
 //! Never edit a released migration: append a new one.
 
 use rusqlite::Connection;
 
 use crate::error::StateError;
 
-/// The migrations, oldest first.
+/// The SQL migrations, oldest first; [`VACUUM_STEP`] follows them.
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema. Times are Unix microseconds (UTC) so they sort and compare as
     // integers.
@@ -127,10 +128,31 @@ const MIGRATIONS: &[&str] = &[
         recorded_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 4: history that does not grow with time alone. `runs.unchanged` counts the records a run
+    // found unchanged and did not audit one by one. Retention deletes audit rows by age
+    // (`audit_by_finish`); the partial indexes on the two self-references let a delete check
+    // that no surviving row points at the deleted one without scanning the table.
+    r"
+    ALTER TABLE runs ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX audit_by_finish ON audit (finished_at);
+    CREATE INDEX audit_by_replay_of ON audit (replay_of) WHERE replay_of IS NOT NULL;
+    CREATE INDEX audit_by_resolved_by ON audit (resolved_by) WHERE resolved_by IS NOT NULL;
+    CREATE INDEX runs_by_finish ON runs (finished_at);
+    ",
 ];
 
+/// The version the step that turns on incremental vacuum brings the schema to: pages freed by
+/// retention then go back to the file system (`PRAGMA incremental_vacuum`) instead of staying
+/// in the file. A new database gets `auto_vacuum = INCREMENTAL` before its first table and
+/// needs no `VACUUM`; an existing one is rewritten once (which needs free disk space about the
+/// size of the file).
+const VACUUM_STEP: i64 = MIGRATIONS.len() as i64 + 1;
+
 /// The schema version this build creates.
-pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+pub(crate) const LATEST: i64 = VACUUM_STEP;
+
+/// SQLite's `auto_vacuum` value for `INCREMENTAL`.
+const AUTO_VACUUM_INCREMENTAL: i64 = 2;
 
 /// Brings the database up to [`LATEST`], applying only the migrations it lacks.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
@@ -148,6 +170,22 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
         tx.commit()?;
     }
+    if current < VACUUM_STEP {
+        // Not in a transaction: VACUUM cannot run in one. Checked first, so a run interrupted
+        // after the VACUUM only bumps the version.
+        let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |row| row.get(0))?;
+        if mode != AUTO_VACUUM_INCREMENTAL {
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {VACUUM_STEP}"))?;
+    }
+    Ok(())
+}
+
+/// Makes a database that has no table yet use incremental vacuum from the start (a no-op on an
+/// existing database, whose mode only a `VACUUM` changes).
+pub(crate) fn prepare_new(conn: &Connection) -> Result<(), StateError> {
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
     Ok(())
 }
 
@@ -223,6 +261,48 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn a_version_three_file_is_vacuumed_into_incremental_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        let mut conn = Connection::open(&path).unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(3).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .unwrap();
+        }
+        let mode = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(mode(&conn), 0);
+        migrate(&mut conn).unwrap();
+        assert_eq!(mode(&conn), AUTO_VACUUM_INCREMENTAL);
+        let unchanged: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'unchanged'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(unchanged, 1);
+        drop(conn);
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(mode(&conn), AUTO_VACUUM_INCREMENTAL);
+    }
+
+    #[test]
+    fn a_new_database_starts_incremental_without_a_vacuum() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("new.db")).unwrap();
+        prepare_new(&conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let mode: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, AUTO_VACUUM_INCREMENTAL);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod lease;
 mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod retention;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ pub use batch::{BatchReceipt, RetryMark, StateBatch};
 pub use lease::{FencingToken, HeldLease, Lease, LeaseHolder, LeasePolicy};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStateStore};
+pub use retention::{PruneCutoffs, Pruned, Retention};
 pub use sqlite::SqliteStateStore;
 
 /// Persistent sync state.
@@ -111,6 +113,26 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ///
     /// [`StateError`](crate::StateError) when the read fails.
     async fn target_id(&self, kind: ObjectKind, source_key: &str) -> Result<Option<String>>;
+
+    /// The target ids mapped to each of `source_keys` for the target `kind` (keys without one are
+    /// left out), in one read where the store can.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn target_ids(
+        &self,
+        kind: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let mut found = HashMap::with_capacity(source_keys.len());
+        for key in source_keys {
+            if let Some(id) = self.target_id(kind, key).await? {
+                found.insert(key.clone(), id);
+            }
+        }
+        Ok(found)
+    }
 
     /// The source keys mapped to `target_id` for the target `kind`, in key order (several QAD
     /// customers can share one email).
@@ -265,4 +287,16 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ///
     /// [`StateError`](crate::StateError) when the write fails.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Deletes, in one transaction, at most `limit` audit rows and at most `limit` runs older
+    /// than `cutoffs`, keeping what the [`retention`] rules keep whatever its age (queued rows
+    /// until resolved, rows a kept row points at, runs still running or with audit rows left);
+    /// then returns the freed space to the file system where the store can (SQLite:
+    /// `PRAGMA incremental_vacuum`). [`Pruned::more`] says a limit was reached; callers repeat
+    /// ([`retention::prune`]) so no transaction holds the write lock for long.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the write fails; nothing is deleted then.
+    async fn prune_history(&self, cutoffs: PruneCutoffs, limit: u32) -> Result<Pruned>;
 }

@@ -1,6 +1,6 @@
 //! The embedded SQLite implementation of [`StateStore`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -17,6 +17,7 @@ use rusqlite::{
 use super::batch::{BatchReceipt, RetryMark, StateBatch};
 use super::lease::{FencingToken, Lease, LeaseHolder};
 use super::migrations;
+use super::retention::{PruneCutoffs, Pruned};
 use super::StateStore;
 use crate::audit::{
     redact_payload, AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts,
@@ -84,6 +85,7 @@ impl SqliteStateStore {
         let conn = blocking(move || {
             create_private(&for_open).map_err(StateError::Create)?;
             let mut conn = Connection::open(&for_open)?;
+            migrations::prepare_new(&conn)?;
             conn.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
@@ -108,6 +110,7 @@ impl SqliteStateStore {
     pub async fn open_in_memory() -> Result<Self> {
         let conn = blocking(|| {
             let mut conn = Connection::open_in_memory()?;
+            migrations::prepare_new(&conn)?;
             conn.execute_batch("PRAGMA foreign_keys = ON;")?;
             migrations::migrate(&mut conn)?;
             Ok(conn)
@@ -318,6 +321,31 @@ impl StateStore for SqliteStateStore {
                 .prepare_cached("SELECT target_id FROM id_map WHERE kind = ?1 AND source_key = ?2")?
                 .query_row(params![kind.as_str(), source_key], |row| row.get(0))
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn target_ids(
+        &self,
+        kind: ObjectKind,
+        source_keys: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let source_keys = source_keys.to_vec();
+        self.with_conn(move |conn| {
+            let mut found = HashMap::with_capacity(source_keys.len());
+            for chunk in source_keys.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT source_key, target_id FROM id_map WHERE kind = ? AND source_key IN ({})",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let values = std::iter::once(kind.as_str()).chain(chunk.iter().map(String::as_str));
+                let mut rows = stmt.query(params_from_iter(values))?;
+                while let Some(row) = rows.next()? {
+                    found.insert(row.get(0)?, row.get(1)?);
+                }
+            }
+            Ok(found)
         })
         .await
     }
@@ -668,6 +696,27 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn prune_history(&self, cutoffs: PruneCutoffs, limit: u32) -> Result<Pruned> {
+        let limit = limit.max(1);
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Rows of one prune may point at each other; checked once, at commit.
+            tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
+            let (audit, more_audit) = prune_audit(&tx, cutoffs.audit_before, limit)?;
+            let (runs, more_runs) = prune_runs(&tx, cutoffs.runs_before, limit)?;
+            tx.commit()?;
+            if audit + runs > 0 {
+                // The pragma frees one page per step: step it to the end.
+                let mut stmt =
+                    conn.prepare_cached(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
+                let mut rows = stmt.query([])?;
+                while rows.next()?.is_some() {}
+            }
+            Ok(Pruned::new(audit, runs, more_audit || more_runs))
+        })
+        .await
+    }
+
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
         self.with_conn(move |conn| {
             let removed = conn
@@ -677,6 +726,108 @@ impl StateStore for SqliteStateStore {
         })
         .await
     }
+}
+
+/// Pages `PRAGMA incremental_vacuum` gives back after a prune (16 MiB at 4 KiB pages): more
+/// than one prune transaction frees, so the free list never builds up, and bounded so the
+/// vacuum stays short.
+const VACUUM_PAGES: u32 = 4096;
+
+/// The audit rows retention may delete: old enough, not queued, not a failed or deferred replay
+/// of a row still queued, and, if resolved, resolved long enough ago. Oldest first.
+const PRUNABLE_AUDIT: &str = "
+    SELECT id, replay_of, resolved_by FROM audit AS a
+    WHERE finished_at < ?1
+      AND (resolved_at IS NULL OR resolved_at < ?1)
+      AND NOT (outcome IN ('failed', 'deferred') AND replay_of IS NULL AND resolved_by IS NULL)
+      AND NOT (outcome IN ('failed', 'deferred') AND replay_of IS NOT NULL
+               AND EXISTS (SELECT 1 FROM audit AS o
+                           WHERE o.id = a.replay_of AND o.resolved_by IS NULL))
+    ORDER BY finished_at LIMIT ?2";
+
+/// Deletes up to `limit` prunable audit rows (see [`PRUNABLE_AUDIT`]) that no surviving row
+/// points at; returns how many, and whether the limit was reached.
+fn prune_audit(
+    tx: &Transaction<'_>,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<(u64, bool), StateError> {
+    // (from, to): `from` points at `to` through replay_of or resolved_by.
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    let mut doomed: HashSet<i64> = HashSet::new();
+    {
+        let mut stmt = tx.prepare_cached(PRUNABLE_AUDIT)?;
+        let mut rows = stmt.query(params![before.timestamp_micros(), limit])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            doomed.insert(id);
+            for to in [row.get::<_, Option<i64>>(1)?, row.get(2)?]
+                .into_iter()
+                .flatten()
+            {
+                edges.push((id, to));
+            }
+        }
+    }
+    let full = doomed.len() as u64 >= u64::from(limit);
+    let ids: Vec<i64> = doomed.iter().copied().collect();
+    for chunk in ids.chunks(IN_CHUNK) {
+        for column in ["replay_of", "resolved_by"] {
+            let sql = format!(
+                "SELECT id, {column} FROM audit WHERE {column} IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+            while let Some(row) = rows.next()? {
+                edges.push((row.get(0)?, row.get(1)?));
+            }
+        }
+    }
+    // A row pointed at by a row that stays, stays; which may keep the rows it points at.
+    loop {
+        let kept: Vec<i64> = edges
+            .iter()
+            .filter(|(from, to)| doomed.contains(to) && !doomed.contains(from))
+            .map(|(_, to)| *to)
+            .collect();
+        if kept.is_empty() {
+            break;
+        }
+        for id in kept {
+            doomed.remove(&id);
+        }
+    }
+    let ids: Vec<i64> = doomed.into_iter().collect();
+    let mut deleted = 0;
+    for chunk in ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "DELETE FROM audit WHERE id IN ({})",
+            placeholders(chunk.len())
+        );
+        deleted += tx
+            .prepare_cached(&sql)?
+            .execute(params_from_iter(chunk.iter()))? as u64;
+    }
+    Ok((deleted, full))
+}
+
+/// Deletes up to `limit` runs that finished before `before` and have no audit row left.
+fn prune_runs(
+    tx: &Transaction<'_>,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<(u64, bool), StateError> {
+    let deleted = tx
+        .prepare_cached(
+            "DELETE FROM runs WHERE id IN (
+                 SELECT id FROM runs AS r
+                 WHERE finished_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM audit WHERE audit.run_id = r.id)
+                 ORDER BY finished_at LIMIT ?2)",
+        )?
+        .execute(params![before.timestamp_micros(), limit])? as u64;
+    Ok((deleted, deleted >= u64::from(limit)))
 }
 
 /// The object's last token, and its lease unless released.
@@ -859,6 +1010,16 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
     }
     for mark in &batch.retries {
         mark_retried(tx, mark, now, &mut receipt)?;
+    }
+    {
+        let mut stmt =
+            tx.prepare_cached("UPDATE runs SET unchanged = unchanged + ?2 WHERE id = ?1")?;
+        for (run_id, n) in &batch.unchanged {
+            stmt.execute(params![
+                run_id.to_string(),
+                i64::try_from(*n).unwrap_or(i64::MAX)
+            ])?;
+        }
     }
     {
         let mut stmt = tx.prepare_cached(
@@ -1136,7 +1297,8 @@ fn select_runs(
 ) -> Result<Vec<RunRecord>, StateError> {
     let filter = if id.is_some() { "WHERE id = ?1" } else { "" };
     let sql = format!(
-        "SELECT id, objects, trigger, status, error, started_at, finished_at FROM runs {filter}
+        "SELECT id, objects, trigger, status, error, started_at, finished_at, unchanged
+         FROM runs {filter}
          ORDER BY started_at DESC, id LIMIT {limit}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -1165,11 +1327,16 @@ fn select_runs(
                 .get::<_, Option<i64>>(6)?
                 .map(|t| time("runs.finished_at", t))
                 .transpose()?,
-            counts: OutcomeCounts::default(),
+            counts: OutcomeCounts {
+                unchanged: row.get::<_, i64>(7)?.unsigned_abs(),
+                ..OutcomeCounts::default()
+            },
         });
     }
     for run in &mut runs {
+        let counted = run.counts.unchanged;
         run.counts = count_outcomes(conn, run.start.id)?;
+        run.counts.unchanged += counted;
     }
     Ok(runs)
 }

@@ -33,6 +33,57 @@ pub const DEFAULT_SIGNATURE_TOLERANCE: Duration = Duration::from_secs(24 * 60 * 
 /// the tolerance plus a day whatever is configured, so the dedup always outlives it.
 pub const DEFAULT_DELIVERY_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// The default per-source-address rate limit: 100 requests a second, in bursts of up to 1,000.
+///
+/// Mailchimp sends deliveries from a handful of addresses, one request per event; a bulk action
+/// in its interface can fire a thousand at once, which the burst lets through (the receiver
+/// applies several thousand signed deliveries a second). A request over the limit is answered
+/// 429 (which Mailchimp retries later) without reading its body or touching the state database.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit::new(100, 1000);
+
+/// The default global limit of requests handled at once: 64. A request beyond it is answered 503
+/// at once (load shedding) instead of waiting.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+
+/// A per-source-address rate limit: `per_second` requests a second sustained, with bursts of up to
+/// `burst` (a token bucket per address; IPv6 addresses are grouped by their /64 network, which one
+/// host usually holds whole).
+///
+/// ```
+/// use sync_core::webhook_receiver::RateLimit;
+///
+/// let limit = RateLimit::new(10, 0);
+/// assert_eq!((limit.per_second(), limit.burst()), (10, 1), "values below 1 count as 1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    per_second: u32,
+    burst: u32,
+}
+
+impl RateLimit {
+    /// `per_second` requests a second, bursts of up to `burst`; each at least 1.
+    #[must_use]
+    pub const fn new(per_second: u32, burst: u32) -> Self {
+        Self {
+            per_second: if per_second == 0 { 1 } else { per_second },
+            burst: if burst == 0 { 1 } else { burst },
+        }
+    }
+
+    /// The sustained rate, in requests a second.
+    #[must_use]
+    pub const fn per_second(&self) -> u32 {
+        self.per_second
+    }
+
+    /// The largest burst.
+    #[must_use]
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+}
+
 /// The default path prefix; the receiver answers at `{prefix}/{token}`.
 pub const DEFAULT_PATH_PREFIX: &str = "/webhooks/mailchimp";
 
@@ -87,6 +138,8 @@ pub struct ReceiverConfig {
     signature_tolerance: Duration,
     delivery_retention: Duration,
     audience: Option<String>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) max_concurrent: usize,
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -105,6 +158,8 @@ impl fmt::Debug for ReceiverConfig {
             .field("signature_tolerance", &self.signature_tolerance)
             .field("delivery_retention", &self.delivery_retention)
             .field("audience", &self.audience)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_concurrent", &self.max_concurrent)
             .finish()
     }
 }
@@ -181,7 +236,60 @@ impl ReceiverConfig {
             signature_tolerance: DEFAULT_SIGNATURE_TOLERANCE,
             delivery_retention: DEFAULT_DELIVERY_RETENTION,
             audience: None,
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
+            max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
         })
+    }
+
+    /// Sets the per-source-address rate limit (default [`DEFAULT_RATE_LIMIT`]), or removes it
+    /// with `None` (when a reverse proxy in front limits instead). Requests over it get 429
+    /// and are only counted. The source is the TCP peer: behind a proxy every request shares the
+    /// proxy's address, so size the limit for all of Mailchimp's traffic, or limit at the proxy.
+    ///
+    /// ```
+    /// use sync_core::webhook_receiver::{RateLimit, ReceiverConfig, DEFAULT_RATE_LIMIT};
+    ///
+    /// let config = ReceiverConfig::signed("0123456789abcdef0123456789abcdef", "whsec")?;
+    /// assert_eq!(config.per_source_rate_limit(), Some(DEFAULT_RATE_LIMIT));
+    /// let config = config.rate_limit(Some(RateLimit::new(5, 20)));
+    /// assert_eq!(config.per_source_rate_limit(), Some(RateLimit::new(5, 20)));
+    /// assert_eq!(config.rate_limit(None).per_source_rate_limit(), None);
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// The per-source-address rate limit in force, if any.
+    #[must_use]
+    pub fn per_source_rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
+    /// Sets how many requests are handled at once (default
+    /// [`DEFAULT_MAX_CONCURRENT_REQUESTS`], at least 1); one more is answered 503 at once and
+    /// only counted.
+    ///
+    /// ```
+    /// use sync_core::webhook_receiver::ReceiverConfig;
+    ///
+    /// let config = ReceiverConfig::signed("0123456789abcdef0123456789abcdef", "whsec")?
+    ///     .max_concurrent_requests(0);
+    /// assert_eq!(config.concurrency_limit(), 1);
+    /// # Ok::<(), sync_core::SyncError>(())
+    /// ```
+    #[must_use]
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent = limit.max(1);
+        self
+    }
+
+    /// The global concurrency limit in force.
+    #[must_use]
+    pub fn concurrency_limit(&self) -> usize {
+        self.max_concurrent
     }
 
     /// Applies only deliveries about audience `list_id`: one for another audience (a webhook

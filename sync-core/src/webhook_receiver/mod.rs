@@ -15,9 +15,17 @@
 //!   Mailchimp's 10 s): `unsubscribe` and `cleaned` are remembered so the member is not pushed
 //!   again, `upemail` moves the member's id-map entries to the new address, `subscribe`
 //!   remembers a returning member, `profile` is recorded;
-//! - audits every event (object `webhook_events`, keyed by the delivery key) and every rejected
-//!   delivery (key [`REJECTED_KEY`], outcome `rejected`, with the reason; never the body, the
-//!   token or the secret).
+//! - audits every event (object `webhook_events`, keyed by the delivery key), and a signed
+//!   delivery whose body cannot be decoded (key [`REJECTED_KEY`], outcome `rejected`, with the
+//!   reason; never the body, the token or the secret);
+//! - writes nothing to the state database for any other refusal (wrong path, body over the limit,
+//!   missing or bad signature, in unsigned mode a malformed body, over the rate or concurrency
+//!   limit): those are counted in [`ReceiverStats`] by [`Rejection`] reason and logged at debug
+//!   level, one line per reason every [`LOG_EVERY`] at most, so no one without the signing secret
+//!   can grow the database;
+//! - limits each source address to [`DEFAULT_RATE_LIMIT`] (429 beyond it) and the whole receiver
+//!   to [`DEFAULT_MAX_CONCURRENT_REQUESTS`] requests at once (503 beyond it, at once), both
+//!   configurable ([`ReceiverConfig::rate_limit`], [`ReceiverConfig::max_concurrent_requests`]).
 //!
 //! # Quick start
 //!
@@ -48,12 +56,16 @@
 
 mod apply;
 mod config;
+mod limits;
 mod server;
 mod setup;
+mod stats;
 
 pub use config::{
-    generate_path_token, ReceiverConfig, DEFAULT_DELIVERY_RETENTION, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_PATH_PREFIX, DEFAULT_SIGNATURE_TOLERANCE, MIN_TOKEN_CHARS,
+    generate_path_token, RateLimit, ReceiverConfig, DEFAULT_DELIVERY_RETENTION,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PATH_PREFIX,
+    DEFAULT_RATE_LIMIT, DEFAULT_SIGNATURE_TOLERANCE, MIN_TOKEN_CHARS,
 };
-pub use server::{router, serve, ReceiverHandle, REJECTED_KEY};
+pub use server::{router, router_with_stats, serve, ReceiverHandle, REJECTED_KEY};
 pub use setup::{register_webhook, Registration, EVENTS, SOURCES};
+pub use stats::{ReceiverStats, Rejection, LOG_EVERY};

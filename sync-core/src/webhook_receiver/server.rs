@@ -1,4 +1,5 @@
 //! The axum endpoint: secret path, validator GET, body limit, verification, dedup, apply.
+//! Refusals are counted ([`ReceiverStats`]), not stored.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,12 +21,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::apply_event;
 use super::config::ReceiverConfig;
+use super::limits::with_limits;
+use super::stats::{ReceiverStats, Rejection};
 use crate::audit::{NewAuditRow, RunStart};
 use crate::error::{Result, SyncError};
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{StateBatch, StateStore};
 
-/// The source key of audit rows for deliveries rejected before they could be decoded.
+/// The source key of audit rows for signed deliveries whose body could not be decoded (the only
+/// refusals that are audited: the signature proves they came from Mailchimp).
 pub const REJECTED_KEY: &str = "rejected delivery";
 
 #[derive(Debug)]
@@ -34,13 +38,22 @@ struct Receiver {
     verifier: WebhookVerifier,
     state: Arc<dyn StateStore>,
     run: RunId,
+    stats: ReceiverStats,
 }
 
 type Reply = (StatusCode, &'static str);
 
 impl Receiver {
-    /// Audits a rejected delivery (without the body or the path token) and answers `status`.
-    async fn reject(&self, status: StatusCode, reason: &str, length: Option<usize>) -> Reply {
+    /// Refuses a request without touching the state database: counted and logged (rate-limited).
+    fn refuse(&self, reason: Rejection, status: StatusCode, detail: &str) -> Reply {
+        self.stats.record(reason, detail);
+        (status, "rejected")
+    }
+
+    /// Refuses a delivery whose signature was verified but whose body is not a delivery: it
+    /// came from Mailchimp, so it is audited (the reason only; never the body, the token or the
+    /// secret) as well as counted.
+    async fn refuse_audited(&self, status: StatusCode, reason: &str, length: usize) -> Reply {
         let row = NewAuditRow::new(
             self.run,
             ObjectKind::WebhookEvents,
@@ -52,7 +65,7 @@ impl Receiver {
         if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
             tracing::warn!(error = %crate::orders::describe(&e), "cannot audit a rejected webhook delivery");
         }
-        (status, "rejected")
+        self.refuse(Rejection::Malformed, status, reason)
     }
 
     /// Why `delivery` is not for the configured audience, if it is not.
@@ -77,32 +90,49 @@ impl Receiver {
             .and_then(|v| v.parse::<usize>().ok());
         if let Some(length) = declared.filter(|&n| n > limit) {
             let reason = format!("body of {length} bytes is over the {limit}-byte limit");
-            return self
-                .reject(StatusCode::PAYLOAD_TOO_LARGE, &reason, Some(length))
-                .await;
+            return self.refuse(
+                Rejection::BodyTooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &reason,
+            );
         }
         let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
             Err(_) => {
                 let reason = format!("body over the {limit}-byte limit, or cut short");
-                return self
-                    .reject(StatusCode::PAYLOAD_TOO_LARGE, &reason, declared)
-                    .await;
+                return self.refuse(
+                    Rejection::BodyTooLarge,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &reason,
+                );
             }
         };
         // Through the request's headers, so a signature header sent twice is refused.
         let delivery = match self.verifier.verify_and_parse_request(headers, &bytes) {
             Ok(delivery) => delivery,
             Err(e) => {
-                let status = match e {
+                let reason = e.to_string();
+                return match e {
                     WebhookError::MissingSignature
                     | WebhookError::MalformedSignature { .. }
                     | WebhookError::StaleSignature { .. }
-                    | WebhookError::SignatureMismatch => StatusCode::UNAUTHORIZED,
-                    WebhookError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                    _ => StatusCode::BAD_REQUEST,
+                    | WebhookError::SignatureMismatch => self.refuse(
+                        Rejection::Unauthenticated,
+                        StatusCode::UNAUTHORIZED,
+                        &reason,
+                    ),
+                    WebhookError::BodyTooLarge { .. } => self.refuse(
+                        Rejection::BodyTooLarge,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &reason,
+                    ),
+                    // The signature checked out (it is verified before the body is parsed).
+                    _ if self.config.requires_signature() => {
+                        self.refuse_audited(StatusCode::BAD_REQUEST, &reason, bytes.len())
+                            .await
+                    }
+                    _ => self.refuse(Rejection::Malformed, StatusCode::BAD_REQUEST, &reason),
                 };
-                return self.reject(status, &e.to_string(), Some(bytes.len())).await;
             }
         };
         let key = delivery.dedup_key().into_string();
@@ -154,8 +184,17 @@ async fn validate(State(receiver): State<Arc<Receiver>>, Path(token): Path<Strin
     if secret_path_matches(&receiver.config.path_token, &token) {
         (StatusCode::OK, "ok")
     } else {
-        (StatusCode::NOT_FOUND, "not found")
+        receiver.refuse(
+            Rejection::WrongPath,
+            StatusCode::NOT_FOUND,
+            "wrong secret path",
+        )
     }
+}
+
+/// Any path outside the receiver's (only when [`serve`] owns the whole server).
+async fn elsewhere(State(receiver): State<Arc<Receiver>>) -> Reply {
+    receiver.refuse(Rejection::WrongPath, StatusCode::NOT_FOUND, "unknown path")
 }
 
 async fn deliver(
@@ -165,10 +204,11 @@ async fn deliver(
     body: Body,
 ) -> Reply {
     if !secret_path_matches(&receiver.config.path_token, &token) {
-        receiver
-            .reject(StatusCode::NOT_FOUND, "wrong secret path", None)
-            .await;
-        return (StatusCode::NOT_FOUND, "not found");
+        return receiver.refuse(
+            Rejection::WrongPath,
+            StatusCode::NOT_FOUND,
+            "wrong secret path",
+        );
     }
     receiver.deliver(&headers, body).await
 }
@@ -177,18 +217,48 @@ async fn deliver(
 ///
 /// `GET {prefix}/{token}` answers Mailchimp's validator with 200; `POST {prefix}/{token}` takes
 /// deliveries. Any other path, or a wrong token (compared in constant time), is a 404. Audit rows
-/// are written under `run`.
+/// are written under `run`. The refusals are counted in a [`ReceiverStats`] of its own: use
+/// [`router_with_stats`] to read them.
 pub fn router(config: ReceiverConfig, state: Arc<dyn StateStore>, run: RunId) -> Router {
+    router_with_stats(config, state, run, ReceiverStats::new())
+}
+
+/// As [`router`], counting refusals in `stats`.
+///
+/// The per-source rate limit needs the peer address: serve the application with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; without it only the global concurrency
+/// limit applies.
+pub fn router_with_stats(
+    config: ReceiverConfig,
+    state: Arc<dyn StateStore>,
+    run: RunId,
+    stats: ReceiverStats,
+) -> Router {
+    routes(config, state, run, stats, false)
+}
+
+/// The routes behind the limits; `catch_all` also counts requests to any other path (a nested
+/// router must leave the fallback to its application).
+fn routes(
+    config: ReceiverConfig,
+    state: Arc<dyn StateStore>,
+    run: RunId,
+    stats: ReceiverStats,
+    catch_all: bool,
+) -> Router {
     let path = format!("{}/{{token}}", config.path_prefix);
     let receiver = Arc::new(Receiver {
         verifier: config.verifier(),
-        config,
+        config: config.clone(),
         state,
         run,
+        stats: stats.clone(),
     });
-    Router::new()
-        .route(&path, get(validate).post(deliver))
-        .with_state(receiver)
+    let mut router = Router::new().route(&path, get(validate).post(deliver));
+    if catch_all {
+        router = router.fallback(elsewhere);
+    }
+    with_limits(router.with_state(receiver), &config, &stats)
 }
 
 /// A running receiver, from [`serve`].
@@ -199,6 +269,7 @@ pub struct ReceiverHandle {
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
     state: Arc<dyn StateStore>,
+    stats: ReceiverStats,
 }
 
 impl ReceiverHandle {
@@ -206,6 +277,13 @@ impl ReceiverHandle {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The counters of the requests refused without touching the state database (shared: they
+    /// keep counting while the receiver runs).
+    #[must_use]
+    pub fn stats(&self) -> ReceiverStats {
+        self.stats.clone()
     }
 
     /// The run the receiver's audit rows belong to.
@@ -274,7 +352,9 @@ pub async fn serve(
     let start = RunStart::new(vec![ObjectKind::WebhookEvents], RunTrigger::Manual);
     state.start_run(&start).await?;
     let retention = config.retention();
-    let app = router(config, state.clone(), start.id);
+    let stats = ReceiverStats::new();
+    let app = routes(config, state.clone(), start.id, stats.clone(), true)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let cancel = CancellationToken::new();
     tokio::spawn(prune_deliveries(
         Arc::clone(&state),
@@ -293,6 +373,7 @@ pub async fn serve(
         cancel,
         task,
         state,
+        stats,
     })
 }
 

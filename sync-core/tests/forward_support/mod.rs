@@ -141,6 +141,18 @@ impl Harness {
         .unwrap()
     }
 
+    /// A reconciler with the default configuration, over the same state.
+    #[allow(dead_code)] // not every test file reconciles
+    pub fn reconciler(&self) -> sync_core::reconcile::Reconciler {
+        sync_core::reconcile::Reconciler::new(
+            config(self.mailchimp.list_id()),
+            self.mailchimp_client.clone(),
+            self.qad_client.clone(),
+            Arc::clone(&self.state) as Arc<dyn StateStore>,
+        )
+        .unwrap()
+    }
+
     pub fn default_sync(&self) -> ForwardSync {
         self.sync(config(self.mailchimp.list_id()))
     }

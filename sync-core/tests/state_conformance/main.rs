@@ -12,5 +12,6 @@
 mod harness;
 
 mod leases;
+mod retention;
 mod retry_queue;
 mod store;

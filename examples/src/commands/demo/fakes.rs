@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sync_core::mapping::check_email;
+use sync_core::normalize_email;
 use sync_core::orders::SalesOrderMatch;
 use sync_core::vault::{
     Credentials, MailchimpCredentials, QadAuthKind, QadCredentials, Vault, VaultKey, WebhookSecrets,
@@ -33,8 +34,8 @@ pub struct World {
     pub mailchimp: FakeMailchimp,
     /// The fake QAD tenant.
     pub qad: FakeQad,
-    /// Members seeded as cleaned before the first run.
-    pub cleaned: u64,
+    /// What the world holds that a real audience and tenant would too.
+    pub quirks: Quirks,
     /// The configuration, vault and state, ready to use.
     pub setup: Setup,
     /// Holds the temporary folder until the demo ends.
@@ -81,21 +82,7 @@ impl World {
             .await
             .map_err(fake_err("cannot start the fake QAD tenant"))?;
 
-        // Some customers' addresses bounced long ago: Mailchimp has them as cleaned.
-        let mut cleaned = 0;
-        for customer in qad.customers().iter().step_by(40) {
-            let Some(email) = customer.email.as_deref() else {
-                continue;
-            };
-            if check_email(email).is_ok()
-                && mailchimp
-                    .seed_member(mailchimp.list_id(), email, "cleaned")
-                    .is_ok()
-            {
-                cleaned += 1;
-            }
-        }
-
+        let quirks = seed_quirks(&mailchimp, &qad);
         let dir = tempfile::tempdir().map_err(|source| AppError::Io {
             context: "cannot create a temporary folder".into(),
             source,
@@ -104,10 +91,17 @@ impl World {
         Ok(Self {
             mailchimp,
             qad,
-            cleaned,
+            quirks,
             setup,
             _dir: dir,
         })
+    }
+
+    /// Whether the demo set customer `code` aside as one of its [`Quirks`] (the QAD edits leave
+    /// it alone, so each quirk shows in one place).
+    #[must_use]
+    pub fn is_quirk(&self, code: &str) -> bool {
+        self.quirks.codes.contains(code)
     }
 
     /// Attribution records QAD has received.
@@ -181,4 +175,70 @@ fn write_files(dir: PathBuf, mailchimp: &FakeMailchimp, qad: &FakeQad) -> AppRes
             source,
         })?;
     Ok(setup)
+}
+
+/// Customers the demo gives what real ones have: an address that bounced long ago, a disposable
+/// address Mailchimp refuses as fake-looking, an address under Mailchimp's signup throttling.
+#[derive(Debug, Default)]
+pub struct Quirks {
+    /// Members seeded as cleaned in Mailchimp (every 40th customer).
+    pub cleaned: u64,
+    /// Customers whose QAD address was moved to a disposable-mail domain: Mailchimp refuses them
+    /// as "fake or invalid" (rejected, with its reason).
+    pub fake_looking: u64,
+    /// Addresses Mailchimp throttles ("signed up to a lot of lists very recently"): deferred and
+    /// retried on later runs.
+    pub throttled: u64,
+    /// The customers concerned.
+    codes: std::collections::HashSet<String>,
+}
+
+/// How many customers get each of the rarer quirks.
+const RARE_QUIRKS: u64 = 2;
+
+/// Gives every 40th customer with a valid, unshared address a quirk, in turn: cleaned in
+/// Mailchimp (all of them), then a fake-looking and a throttled address (two each).
+fn seed_quirks(mailchimp: &FakeMailchimp, qad: &FakeQad) -> Quirks {
+    let customers = qad.customers();
+    let mut uses: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for c in &customers {
+        if let Some(email) = &c.email {
+            *uses.entry(normalize_email(email)).or_default() += 1;
+        }
+    }
+    let list = mailchimp.list_id().to_owned();
+    let mut quirks = Quirks::default();
+    for (i, customer) in customers.iter().enumerate() {
+        let Some(email) = customer.email.as_deref() else {
+            continue;
+        };
+        if check_email(email).is_err() || uses.get(&normalize_email(email)) != Some(&1) {
+            continue;
+        }
+        let code = customer.customer_code.clone();
+        let applied = match i % 40 {
+            0 => {
+                let ok = mailchimp.seed_member(&list, email, "cleaned").is_ok();
+                quirks.cleaned += u64::from(ok);
+                ok
+            }
+            10 if quirks.fake_looking < RARE_QUIRKS => {
+                let local = email.split('@').next().unwrap_or("buyer");
+                let disposable = format!("{local}@mailinator.com");
+                let ok = qad.update_customer(&code, |c| c.email = Some(disposable.clone()));
+                quirks.fake_looking += u64::from(ok);
+                ok
+            }
+            20 if quirks.throttled < RARE_QUIRKS => {
+                let ok = mailchimp.throttle_signups(&list, email, true).is_ok();
+                quirks.throttled += u64::from(ok);
+                ok
+            }
+            _ => false,
+        };
+        if applied {
+            quirks.codes.insert(code);
+        }
+    }
+    quirks
 }

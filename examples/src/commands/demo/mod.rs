@@ -98,7 +98,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
         customers: args.customers,
         items: args.items,
         latency_ms: args.latency_ms,
-        cleaned_in_mailchimp: world.cleaned,
+        cleaned_in_mailchimp: world.quirks.cleaned,
+        fake_looking_in_qad: world.quirks.fake_looking,
+        throttled_in_mailchimp: world.quirks.throttled,
         connect,
         phases: Vec::new(),
         totals: report::Totals::default(),
@@ -212,12 +214,12 @@ fn change_qad(world: &World) -> QadChanges {
     }
     let picked: Vec<String> = customers
         .iter()
-        .enumerate()
-        .filter(|(i, c)| {
-            // Every 40th customer was seeded as cleaned in Mailchimp (see `fakes`).
+        .filter(|c| {
+            // Customers given a quirk (cleaned, fake-looking, throttled: see `fakes`) are left
+            // alone.
             let filled =
                 |part: &Option<String>| part.as_deref().is_some_and(|p| !p.trim().is_empty());
-            i % 40 != 0
+            !world.is_quirk(&c.customer_code)
                 && [&c.street1, &c.city, &c.state_code, &c.zip_code]
                     .into_iter()
                     .all(filled)
@@ -225,7 +227,7 @@ fn change_qad(world: &World) -> QadChanges {
                     check_email(e).is_ok() && uses.get(&normalize_email(e)) == Some(&1)
                 })
         })
-        .map(|(_, c)| c.customer_code.clone())
+        .map(|c| c.customer_code.clone())
         .step_by(7)
         .take(3)
         .collect();

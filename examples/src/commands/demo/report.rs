@@ -25,6 +25,10 @@ pub struct DemoReport {
     pub latency_ms: u64,
     /// Members seeded as cleaned in Mailchimp before the first run.
     pub cleaned_in_mailchimp: u64,
+    /// Customers whose QAD address Mailchimp refuses as fake-looking (a disposable domain).
+    pub fake_looking_in_qad: u64,
+    /// Addresses under Mailchimp's signup throttling (deferred, retried on later runs).
+    pub throttled_in_mailchimp: u64,
     /// What `connect` found.
     pub connect: ConnectReport,
     /// The steps, in order.
@@ -41,6 +45,7 @@ pub struct Phase {
     /// What the step is.
     pub name: String,
     /// Forward runs (customers, items).
+    #[serde(serialize_with = "crate::json::serialize_runs")]
     pub runs: Vec<RunReport>,
     /// The orders run.
     pub orders: Option<OrdersReport>,
@@ -92,6 +97,7 @@ pub struct Totals {
     /// Attribution records posted to QAD.
     pub qad_attribution_posts: u64,
     /// Calls the engines made, by kind.
+    #[serde(serialize_with = "crate::json::serialize_calls")]
     pub calls: BTreeMap<String, u64>,
     /// Records whose write failed, in every run (the demo exits 2 when there are any).
     pub failed: u64,
@@ -129,8 +135,14 @@ impl fmt::Display for DemoReport {
         let _ = writeln!(
             out,
             "\nml-connector demo: {} QAD customers, {} items, {} ms latency on loopback fakes; \
-             {} members already cleaned in Mailchimp\n",
-            self.customers, self.items, self.latency_ms, self.cleaned_in_mailchimp
+             {} members already cleaned in Mailchimp, {} disposable addresses in QAD, {} addresses \
+             under Mailchimp's signup throttling\n",
+            self.customers,
+            self.items,
+            self.latency_ms,
+            self.cleaned_in_mailchimp,
+            self.fake_looking_in_qad,
+            self.throttled_in_mailchimp
         );
         let m = &self.connect.mailchimp;
         let _ = writeln!(
@@ -138,13 +150,12 @@ impl fmt::Display for DemoReport {
             "connect: Mailchimp data center {}, audience {}, store {}; QAD login {}, {} of {} \
              browses and entity paths ok",
             m.data_center.as_deref().unwrap_or("?"),
-            m.audience.as_ref().map_or_else(
-                || "?".to_owned(),
-                |(id, name, _)| format!("{name:?} ({id})")
-            ),
+            m.audience
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |a| format!("{:?} ({})", a.name, a.id)),
             m.store
                 .as_ref()
-                .map_or_else(|| "not created yet".to_owned(), |s| s.0.clone()),
+                .map_or_else(|| "not created yet".to_owned(), |s| s.id.clone()),
             if self.connect.qad.logged_in {
                 "ok"
             } else {
@@ -154,7 +165,7 @@ impl fmt::Display for DemoReport {
                 .qad
                 .targets
                 .iter()
-                .filter(|(_, s)| s == "ok")
+                .filter(|t| t.status == "ok")
                 .count(),
             self.connect.qad.targets.len()
         );

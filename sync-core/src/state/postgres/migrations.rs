@@ -134,6 +134,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (pair, object)
     );
     ",
+    // 2: history that does not grow with time alone (the SQLite store's version 4): a run counts
+    // the records it found unchanged instead of auditing each, and retention deletes audit rows
+    // and runs by age.
+    r"
+    ALTER TABLE runs ADD COLUMN unchanged BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX runs_by_finish ON runs (pair, finished_at);
+    CREATE INDEX audit_by_finish ON audit (pair, finished_at);
+    CREATE INDEX audit_by_replay_of ON audit (pair, replay_of) WHERE replay_of IS NOT NULL;
+    CREATE INDEX audit_by_resolved_by ON audit (pair, resolved_by) WHERE resolved_by IS NOT NULL;
+    ",
 ];
 
 /// The schema version this build creates.

@@ -2,6 +2,7 @@
 //! database, for a fleet of workers (feature `postgres`).
 
 mod migrations;
+mod prune;
 mod read;
 mod write;
 
@@ -18,6 +19,7 @@ use tokio_postgres::NoTls;
 
 use super::batch::{BatchReceipt, StateBatch};
 use super::lease::{FencingToken, Lease, LeaseHolder};
+use super::retention::{PruneCutoffs, Pruned};
 use super::StateStore;
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::{LeaseError, Result, StateError, SyncError};
@@ -738,6 +740,19 @@ impl StateStore for PostgresStateStore {
     async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool> {
         let client = self.client().await?;
         Ok(write::insert_delivery(&client, &self.pair, key, seen_at).await?)
+    }
+
+    async fn prune_history(&self, cutoffs: PruneCutoffs, limit: u32) -> Result<Pruned> {
+        let limit = limit.max(1);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        lock_pair(&tx, &self.pair).await?;
+        let (audit, more_audit) =
+            prune::audit(&tx, &self.pair, cutoffs.audit_before, limit).await?;
+        let (runs, more_runs) = prune::runs(&tx, &self.pair, cutoffs.runs_before, limit).await?;
+        tx.commit().await?;
+        // PostgreSQL's autovacuum gives the space back; nothing to step as in SQLite.
+        Ok(Pruned::new(audit, runs, more_audit || more_runs))
     }
 
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {

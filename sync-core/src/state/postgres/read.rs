@@ -160,7 +160,7 @@ pub(super) async fn select_runs(
     let id = id.map(|id| id.to_string());
     let stmt = client
         .prepare_cached(
-            "SELECT id, objects, trigger, status, error, started_at, finished_at FROM runs
+            "SELECT id, objects, trigger, status, error, started_at, finished_at, unchanged FROM runs
              WHERE pair = $1 AND ($2::text IS NULL OR id = $2)
              ORDER BY started_at DESC, id COLLATE \"C\" LIMIT $3",
         )
@@ -186,11 +186,18 @@ pub(super) async fn select_runs(
             status: parse("runs.status", row.try_get::<_, String>(3)?)?,
             error: row.try_get(4)?,
             finished_at: optional_time("runs.finished_at", row.try_get(6)?)?,
-            counts: OutcomeCounts::default(),
+            counts: OutcomeCounts {
+                unchanged: row.try_get::<_, i64>(7)?.unsigned_abs(),
+                ..OutcomeCounts::default()
+            },
         });
     }
     for run in &mut runs {
+        // Unchanged records are counted in the run's row, and audited only when they answered
+        // a queued row: both count.
+        let counted = run.counts.unchanged;
         run.counts = count_outcomes(client, pair, run.start.id).await?;
+        run.counts.unchanged += counted;
     }
     Ok(runs)
 }

@@ -180,6 +180,15 @@ pub(super) async fn apply_in(
         )
         .await?;
     }
+    for (run_id, n) in &batch.unchanged {
+        let n = i64::try_from(*n).unwrap_or(i64::MAX);
+        exec(
+            tx,
+            "UPDATE runs SET unchanged = unchanged + $3 WHERE pair = $1 AND id = $2",
+            &[&pair, &run_id.to_string(), &n],
+        )
+        .await?;
+    }
     Ok(receipt)
 }
 
