@@ -40,7 +40,14 @@ fn untar(bytes: &[u8]) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn a_batch_runs_through_the_fakes_routes_and_serves_its_results() {
-    let api = Api::start().await;
+    // Finalizing long enough that a 10 ms poll sees it even on a loaded machine.
+    let api = Api::with(
+        testkit::mailchimp::FakeMailchimp::builder()
+            .batch_finalize_delay(Duration::from_millis(1500))
+            .start()
+            .await
+            .unwrap(),
+    );
     let list = api.list();
     let email = "batch.buyer@northwind-mfg.com";
     let hash = testkit::mailchimp::subscriber_hash(email);

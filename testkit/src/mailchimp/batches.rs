@@ -33,7 +33,8 @@ use super::{
     App,
 };
 
-/// How long a batch stays `finalizing` after its last operation.
+/// How long a batch stays `finalizing` after its last operation, by default
+/// ([`FakeMailchimpBuilder::batch_finalize_delay`](super::FakeMailchimpBuilder::batch_finalize_delay)).
 pub(crate) const FINALIZE_DELAY: Duration = Duration::from_millis(50);
 
 /// Results per JSON file of the archive.
@@ -251,7 +252,7 @@ async fn run(app: App, id: String, secret: String, operations: Vec<Operation>) {
     }
     app.batches
         .update(&id, |b| b.value["status"] = json!("finalizing"));
-    tokio::time::sleep(FINALIZE_DELAY).await;
+    tokio::time::sleep(app.batch_finalize_delay).await;
     let archive = build_archive(&id, &results);
     let url = format!("{}/batch-results/{id}.tar.gz", app.base_url());
     app.batches.update(&id, |b| {

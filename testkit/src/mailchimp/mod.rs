@@ -90,6 +90,7 @@ use std::{
     fmt,
     net::{Ipv4Addr, SocketAddr},
     sync::{Arc, Mutex, MutexGuard, OnceLock},
+    time::Duration,
 };
 
 use axum::{
@@ -117,7 +118,7 @@ use state::MailchimpState;
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 10;
 
 /// How long a webhook receiver has to answer, as Mailchimp allows.
-pub const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default data center of generated credentials.
 pub const DEFAULT_DATA_CENTER: &str = "us1";
@@ -155,6 +156,7 @@ pub struct FakeMailchimpBuilder {
     seed: u64,
     port: u16,
     validate_webhook_urls: bool,
+    batch_finalize_delay: Duration,
 }
 
 impl fmt::Debug for FakeMailchimpBuilder {
@@ -175,6 +177,7 @@ impl fmt::Debug for FakeMailchimpBuilder {
             .field("seed", &self.seed)
             .field("port", &self.port)
             .field("validate_webhook_urls", &self.validate_webhook_urls)
+            .field("batch_finalize_delay", &self.batch_finalize_delay)
             .finish()
     }
 }
@@ -191,6 +194,7 @@ impl Default for FakeMailchimpBuilder {
             seed: 0,
             port: 0,
             validate_webhook_urls: false,
+            batch_finalize_delay: batches::FINALIZE_DELAY,
         }
     }
 }
@@ -246,6 +250,14 @@ impl FakeMailchimpBuilder {
         self
     }
 
+    /// How long a batch operation stays `finalizing` after its last operation, before its
+    /// results are served (default 50 ms). A test that must see the `finalizing` state on a
+    /// loaded machine makes it longer.
+    pub fn batch_finalize_delay(mut self, delay: Duration) -> Self {
+        self.batch_finalize_delay = delay;
+        self
+    }
+
     /// Listens on this loopback port instead of one the OS assigns (default 0: OS-assigned).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -294,6 +306,7 @@ impl FakeMailchimpBuilder {
                 .build()
                 .unwrap_or_default(),
             validate_webhook_urls: self.validate_webhook_urls,
+            batch_finalize_delay: self.batch_finalize_delay,
         });
         let stats = Stats::new();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
@@ -325,6 +338,7 @@ pub(crate) struct Shared {
     base_url: OnceLock<String>,
     pub(crate) http: reqwest::Client,
     pub(crate) validate_webhook_urls: bool,
+    pub(crate) batch_finalize_delay: Duration,
 }
 
 pub(crate) type App = Arc<Shared>;
