@@ -47,10 +47,13 @@ echo "$targets" | grep -qx "$target" || usage
 
 build --bin "$target"
 mkdir -p "corpus-local/$target" "seeds/$target" "artifacts/$target"
-jobs="${FUZZ_JOBS:-1}"
+parallel=()
+if [[ "${FUZZ_JOBS:-1}" -gt 1 ]]; then
+    # libFuzzer then writes each job's log to fuzz-<n>.log here.
+    parallel=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS")
+fi
 # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: over 2 GiB is a memory bomb.
 exec nice -n 19 "target/$triple/release/$target" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -jobs="$jobs" -workers="$jobs" \
-    -artifact_prefix="artifacts/$target/" \
-    "$@" "corpus-local/$target" "seeds/$target"
+    -print_final_stats=1 -artifact_prefix="artifacts/$target/" \
+    "${parallel[@]}" "$@" "corpus-local/$target" "seeds/$target"
