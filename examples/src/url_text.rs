@@ -11,13 +11,15 @@ pub fn without_user_info(text: &str) -> String {
     let Some(colon) = text.find(':') else {
         return text.to_owned();
     };
-    // The parser drops leading spaces and every tab and line break before reading the scheme.
-    let is_scheme = text[..colon]
-        .trim_start()
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !is_scheme || text[..colon].trim().is_empty() {
+    // The parser drops leading spaces and control characters, and every tab and line break,
+    // before reading the scheme.
+    let scheme = text[..colon].trim_start_matches(|c: char| c <= ' ');
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
         return text.to_owned();
     }
     let after_scheme = &text[colon + 1..];
@@ -52,6 +54,7 @@ mod tests {
             ("https:\\\\u:pw@h.de/x", "https:\\\\h.de/x"),
             (" ht\ttps:u:pw@h.de", " ht\ttps:h.de"),
             ("Error: no", "Error: no"),
+            ("\u{1}\0 https://u:secretpw@h.de", "\u{1}\0 https://h.de"),
         ] {
             assert_eq!(without_user_info(input), shown, "{input}");
         }
@@ -77,6 +80,7 @@ mod tests {
 
         #[test]
         fn no_password_the_url_parser_finds_is_shown(
+            lead in "[\\x00-\\x20]{0,2}",
             scheme in "https?|HTTPS|ftp|ws",
             gap in "(:|:/|://|:\\\\|:/\\\\|\t://|:\n//)",
             user in "[a-z]{0,6}",
@@ -84,7 +88,7 @@ mod tests {
             host in "[a-z]{1,8}\\.[a-z]{2,4}",
             tail in "(/[a-z@]{0,6})?(\\?[a-z=@]{0,6})?",
         ) {
-            let input = format!("{scheme}{gap}{user}:{password}@{host}{tail}");
+            let input = format!("{lead}{scheme}{gap}{user}:{password}@{host}{tail}");
             let shown = without_user_info(&input);
             proptest::prop_assert!(!leaks(&input, &shown), "{:?} shows the password", shown);
         }
