@@ -68,11 +68,9 @@ mod tests {
         let Some(password) = url.password().filter(|p| p.len() >= 4) else {
             return false;
         };
-        let mut rest = url.clone();
-        let _ = rest.set_password(None);
-        let _ = rest.set_username("");
-        // Only a password that shows nowhere else in the URL can be told apart.
-        !rest.as_str().contains(password) && shown.contains(password)
+        // The user-info's copy must be gone: the same text may also occur in the host or path.
+        let typed = input.matches(password).count();
+        typed > 0 && shown.matches(password).count() >= typed
     }
 
     proptest::proptest! {
