@@ -72,6 +72,8 @@ mod classify;
 mod client;
 mod credentials;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod interests;
 mod lists;

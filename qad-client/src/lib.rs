@@ -60,6 +60,8 @@ mod client;
 mod customers;
 mod de;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod incremental;
 mod items;

@@ -128,8 +128,21 @@ fn refuse_rewrites(input: &str) -> Result<(), UrlProblem> {
             "a tab, line break or control character would be dropped",
         ));
     }
-    let Some((_, rest)) = input.split_once("://") else {
-        return Ok(()); // not hierarchical: the parser's own error says so
+    let Some((scheme, rest)) = input.split_once(':') else {
+        return Ok(()); // no scheme: the parser's own error says so
+    };
+    let Some(rest) = rest.strip_prefix("//") else {
+        // `https:host/x` and `https:/host` parse as `https://host/x`, and a `://` further on
+        // would be taken for the scheme's.
+        if ["http", "https"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s))
+        {
+            return Err(UrlProblem::WouldRewrite(
+                "the scheme must be followed by `://`, or the host would be guessed",
+            ));
+        }
+        return Ok(()); // another scheme: refused as such after parsing
     };
     if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
         return Err(UrlProblem::EmptyHost);

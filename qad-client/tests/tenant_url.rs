@@ -94,6 +94,12 @@ fn rejected_urls_name_the_problem() {
         ("https://acme.qad.com/cloud\nerp", "line break"),
         ("https://acme.qad.com/cloud erp", "percent-encoded"),
         ("https://acme.qad.com/clouderp\"x", "percent-encoded"),
+        // Found by the `urls` fuzz target: without `//` the host was guessed (`3` became
+        // `0.0.0.3`) and a later `://` was taken for the scheme's.
+        ("https:3/mp.example:411S://0[", "`://`"),
+        ("https:acme.qad.com/clouderp", "`://`"),
+        ("HTTPS:/acme.qad.com/clouderp", "`://`"),
+        ("http:localhost:8080/x", "`://`"),
     ] {
         let err = TenantUrl::parse(input).unwrap_err();
         assert!(

@@ -4,6 +4,8 @@
 //! ([`load::ConfigError`]). Secrets live in the vault, never here.
 
 mod load;
+#[cfg(test)]
+mod properties;
 mod template;
 mod values;
 
