@@ -47,3 +47,8 @@ mod retry_after;
 pub use limit::{ConcurrencyLimit, Permit};
 pub use retry::{retry, Failure, RetryConfig, RetryDecision};
 pub use retry_after::parse_retry_after;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -45,8 +45,9 @@
 //!
 //! - **Auth and data center.** API keys are sent as HTTP Basic and name their
 //!   data center; OAuth tokens are sent as Bearer, with the data center looked
-//!   up once at [`ClientBuilder::build`]. Secrets stay
-//!   [`secrecy::SecretString`]s and never show in `Debug` or errors.
+//!   up once at [`ClientBuilder::build`]. Secrets stay in
+//!   [`secrecy::SecretString`](https://docs.rs/secrecy/0.10/secrecy/type.SecretString.html)
+//!   values and never show in `Debug` or errors.
 //! - **Rate safety.** At most [`DEFAULT_MAX_CONCURRENCY`] requests in flight
 //!   per client (clones, handlers and streams share the cap). `429`, `5xx`, a
 //!   bare `403` and transport failures (connect, timeout, a connection dropped

@@ -160,6 +160,11 @@ pub use model::{
 pub use state::PostgresStateStore;
 pub use state::{BatchReceipt, SqliteStateStore, StateBatch, StateStore};
 
+/// The README's quick start, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
