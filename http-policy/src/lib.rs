@@ -1,5 +1,6 @@
 //! Transport policy shared by the ml-connector HTTP clients: retries with
-//! exponential backoff and jitter, `Retry-After` parsing, and a concurrency cap.
+//! exponential backoff and jitter, `Retry-After` parsing, a concurrency cap, and response
+//! bodies read under a size cap.
 //!
 //! Both `mailchimp-client` and `qad-client` use this crate, so the two clients
 //! share one implementation of these mechanisms without depending on each
@@ -40,10 +41,12 @@
 #![warn(clippy::missing_errors_doc)]
 #![forbid(unsafe_code)]
 
+mod body;
 mod limit;
 mod retry;
 mod retry_after;
 
+pub use body::{read_limited, BodyError, DEFAULT_MAX_BODY_BYTES};
 pub use limit::{ConcurrencyLimit, Permit};
 pub use retry::{retry, Failure, RetryConfig, RetryDecision};
 pub use retry_after::parse_retry_after;

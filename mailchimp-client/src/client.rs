@@ -84,6 +84,7 @@ pub struct ClientBuilder {
     metadata_url: Option<String>,
     timeout: Duration,
     max_concurrency: usize,
+    max_response_bytes: usize,
     retry: RetryConfig,
 }
 
@@ -130,6 +131,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body the client reads, in bytes; default
+    /// [`http_policy::DEFAULT_MAX_BODY_BYTES`] (64 MiB). A larger one (its
+    /// `Content-Length`, or what arrives) fails with
+    /// [`Error::ResponseTooLarge`] instead of being held in memory.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
+        self
+    }
+
     /// The retry policy; default [`RetryConfig::new`] (5 attempts,
     /// exponential backoff with jitter). [`RetryConfig::disabled`] turns
     /// retries off.
@@ -168,6 +178,7 @@ impl ClientBuilder {
             limit: ConcurrencyLimit::new(self.max_concurrency),
             retry: self.retry,
             timeout: self.timeout,
+            max_body: self.max_response_bytes,
         };
         // Credentials are checked even with a base-URL override: a malformed
         // key or token fails here, before any request, wherever requests go.
@@ -223,6 +234,8 @@ struct Transport {
     limit: ConcurrencyLimit,
     retry: RetryConfig,
     timeout: Duration,
+    /// The largest response body read ([`ClientBuilder::max_response_bytes`]).
+    max_body: usize,
 }
 
 /// Which `Authorization` header an attempt carries.
@@ -260,6 +273,7 @@ impl Client {
             metadata_url: None,
             timeout: DEFAULT_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_response_bytes: http_policy::DEFAULT_MAX_BODY_BYTES,
             retry: RetryConfig::new(),
         }
     }
@@ -534,7 +548,17 @@ impl Transport {
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = http_policy::parse_retry_after(response.headers(), SystemTime::now());
-        let body = response.bytes().await.map_err(transport)?;
+        let length = response.content_length();
+        let body = http_policy::read_limited(response.bytes_stream(), length, self.max_body)
+            .await
+            .map_err(|e| match e {
+                http_policy::BodyError::TooLarge { limit } => AttemptError {
+                    error: Error::ResponseTooLarge { limit },
+                    retry_after: None,
+                },
+                http_policy::BodyError::Stream(e) => transport(e),
+            })?;
+        let body = Bytes::from(body);
         // Feed the adaptive cap: a 429 halves it, successes grow it back.
         if status == 429 {
             permit.overloaded();

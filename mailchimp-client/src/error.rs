@@ -150,6 +150,15 @@ pub enum Error {
         actual_list_id: crate::ListId,
     },
 
+    /// The response body is larger than the client reads
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes));
+    /// nothing of it was kept. Not retried: the same request gets the same answer.
+    #[error("mailchimp response larger than {limit} bytes: not read")]
+    ResponseTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
     /// The store exists but the caller's check of it refused to write to it (for example, it
     /// names another source system); nothing was written. See
     /// [`Ecommerce::ensure_store_checked`](crate::ecommerce::Ecommerce::ensure_store_checked).

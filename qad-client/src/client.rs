@@ -303,12 +303,16 @@ pub(crate) struct Transport {
     base: TenantUrl,
     limit: ConcurrencyLimit,
     retry: RetryConfig,
+    /// The largest response body read ([`ClientBuilder::max_response_bytes`]).
+    max_body: usize,
 }
 
-/// Why one attempt failed in a way worth retrying.
+/// Why one attempt failed.
 enum AttemptError {
     Transport(reqwest::Error),
     Status(Reply),
+    /// The body passed the cap (not retried: the same request gets the same answer).
+    TooLarge(usize),
 }
 
 impl Transport {
@@ -340,11 +344,16 @@ impl Transport {
                     let response = request.send().await.map_err(AttemptError::Transport)?;
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let body = response
-                        .bytes()
-                        .await
-                        .map_err(AttemptError::Transport)?
-                        .to_vec();
+                    let length = response.content_length();
+                    let body =
+                        http_policy::read_limited(response.bytes_stream(), length, self.max_body)
+                            .await
+                            .map_err(|e| match e {
+                                http_policy::BodyError::TooLarge { limit } => {
+                                    AttemptError::TooLarge(limit)
+                                }
+                                http_policy::BodyError::Stream(e) => AttemptError::Transport(e),
+                            })?;
                     let reply = Reply {
                         status,
                         headers,
@@ -369,6 +378,7 @@ impl Transport {
                 match error {
                     AttemptError::Transport(e) => Err(Error::Transport(e)),
                     AttemptError::Status(reply) => response::check(reply),
+                    AttemptError::TooLarge(limit) => Err(Error::ResponseTooLarge { limit }),
                 }
             }
         }
@@ -382,6 +392,7 @@ fn is_retryable(status: StatusCode) -> bool {
 fn classify(error: &AttemptError) -> RetryDecision {
     match error {
         AttemptError::Transport(e) if e.is_builder() => RetryDecision::DoNotRetry,
+        AttemptError::TooLarge(_) => RetryDecision::DoNotRetry,
         AttemptError::Transport(_) => RetryDecision::Retry,
         AttemptError::Status(reply) => {
             http_policy::parse_retry_after(&reply.headers, SystemTime::now())
@@ -402,6 +413,7 @@ pub struct ClientBuilder {
     domain: Option<DomainCode>,
     entity: Option<String>,
     max_concurrency: usize,
+    max_response_bytes: usize,
     retry: RetryConfig,
     timeout: Duration,
     renew_before: Duration,
@@ -416,6 +428,7 @@ impl Default for ClientBuilder {
             domain: None,
             entity: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_response_bytes: http_policy::DEFAULT_MAX_BODY_BYTES,
             retry: RetryConfig::new(),
             timeout: DEFAULT_TIMEOUT,
             renew_before: DEFAULT_RENEW_BEFORE,
@@ -475,6 +488,16 @@ impl ClientBuilder {
     #[must_use]
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The largest response body the client reads, in bytes (default
+    /// [`http_policy::DEFAULT_MAX_BODY_BYTES`], 64 MiB). A larger one (its
+    /// `Content-Length`, or what arrives) fails with
+    /// [`Error::ResponseTooLarge`] instead of being held in memory.
+    #[must_use]
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
         self
     }
 
@@ -587,6 +610,7 @@ impl ClientBuilder {
                     base,
                     limit: ConcurrencyLimit::new(self.max_concurrency),
                     retry: self.retry,
+                    max_body: self.max_response_bytes,
                 },
                 session: Session::new(credentials, self.renew_before),
                 domain: self.domain,

@@ -15,6 +15,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The response body is larger than the client reads
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes));
+    /// nothing of it was kept, and it is not retried.
+    #[error("qad response larger than {limit} bytes: not read")]
+    ResponseTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
     /// The tenant URL given to the builder is not acceptable.
     ///
     /// The URL itself is not repeated: it may hold user-info with a password.

@@ -128,3 +128,32 @@ async fn a_body_that_is_not_json_is_a_decode_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_reply_above_the_body_cap_is_refused_once_and_not_retried() {
+    let server = setup().await;
+    let rows: Vec<_> = (0..2_000)
+        .map(|i| json!({"cm_mstr.cm_addr": format!("C{i:05}"), "ad_mstr.ad_name": "x".repeat(40)}))
+        .collect();
+    Mock::given(path(browse_path()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(browse_body(rows, false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let capped = builder(&server, oauth())
+        .max_response_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    match read_page(&capped).await.unwrap_err() {
+        Error::ResponseTooLarge { limit } => assert_eq!(limit, 64 * 1024),
+        other => panic!("{other:?}"),
+    }
+    // The same page under the default cap is read.
+    let server = setup().await;
+    Mock::given(path(browse_path()))
+        .respond_with(ok_page())
+        .expect(1)
+        .mount(&server)
+        .await;
+    read_page(&client(&server)).await.unwrap();
+}
