@@ -165,19 +165,20 @@ fn reported_statuses(rows: &[Row]) -> HashMap<String, MemberStatus> {
 async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
     let list_id = ctx.config.list_id.clone();
-    let mapped: Vec<(String, std::result::Result<MappedMember, Issue>)> = page
+    let mapped = page
         .records
         .iter()
         .map(|r| {
-            (
-                r.key.clone(),
-                map_member(&r.fields, &ctx.config.mapping.customer),
-            )
+            let member = match map_member(&r.fields, &ctx.config.mapping.customer) {
+                Ok(m) => Ok((content_hash(&m.record)?, m)),
+                Err(issue) => Err(issue),
+            };
+            Ok((r.key.clone(), member))
         })
-        .collect();
+        .collect::<Result<Vec<Mapped>>>()?;
     let emails: Vec<String> = mapped
         .iter()
-        .filter_map(|(_, m)| m.as_ref().ok().map(|m| m.record.key()))
+        .filter_map(|(_, m)| m.as_ref().ok().map(|(_, m)| m.record.key()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -188,7 +189,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .chain(emails.iter().map(|e| refused_key(e)))
         .collect();
     let hashes = ctx.state.hashes(kind, &keys).await?;
-    let known = Known::read(ctx, &mapped, &emails, &hashes).await?;
+    let known = Known::read(ctx, &mapped, &hashes).await?;
     let statuses = &known.statuses;
 
     let mut rows = Vec::new();
@@ -196,9 +197,9 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let mut pending = Vec::new();
     let mut tagged = Vec::new();
     for (key, member) in mapped {
-        let member = match member.and_then(|m| {
+        let (hash, member) = match member.and_then(|(hash, m)| {
             check_member_merge_fields(&m.record, ctx.merge_fields)
-                .map(|()| m)
+                .map(|()| (hash, m))
                 .map_err(|issue| Issue::Rejected(issue.to_string()))
         }) {
             Ok(member) => member,
@@ -218,7 +219,6 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             rows.push(duplicate(&key, owner));
             continue;
         }
-        let hash = content_hash(&member.record)?;
         let op = Operation::UpsertMember {
             list_id: list_id.clone(),
             member: member.record.clone(),
@@ -458,12 +458,19 @@ fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
     std::time::Duration::from_secs(ctx.config.audience_refresh_secs)
 }
 
+/// A customer of the page and its member with the member's content hash, or why it has none.
+type Mapped = (
+    String,
+    std::result::Result<(ContentHash, MappedMember), Issue>,
+);
+
 /// What the state store knows about a page's members, read once per page rather than per
 /// record (issue #19): each read is a hop to the store's thread.
 struct Known {
     /// The stored statuses of the page's addresses and of its customers' previous addresses.
     statuses: HashMap<String, MemberStatusRecord>,
-    /// The customers each of the page's addresses is mapped to (several can share one).
+    /// The customers each address of the page's changed or new members is mapped to (several
+    /// can share one).
     owners: HashMap<String, Vec<String>>,
     /// The address last written for each customer whose address has no stored hash.
     previous: HashMap<String, String>,
@@ -472,18 +479,27 @@ struct Known {
 impl Known {
     async fn read(
         ctx: &PageContext<'_>,
-        mapped: &[(String, std::result::Result<MappedMember, Issue>)],
-        emails: &[String],
+        mapped: &[Mapped],
         hashes: &HashMap<String, ContentHash>,
     ) -> Result<Self> {
         let kind = ObjectKind::Members;
+        let members = || {
+            mapped
+                .iter()
+                .filter_map(|(key, m)| m.as_ref().ok().map(|(hash, m)| (key, hash, m.record.key())))
+        };
+        let emails: BTreeSet<String> = members().map(|(_, _, email)| email).collect();
+        // Only a changed or new member's address can be owned by another customer.
+        let changed: Vec<String> = members()
+            .filter(|(_, hash, email)| hashes.get(email) != Some(*hash))
+            .map(|(_, _, email)| email)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         // Only a customer whose address is new to us can have moved from another one.
-        let moving: Vec<String> = mapped
-            .iter()
-            .filter_map(|(key, m)| {
-                let email = m.as_ref().ok()?.record.key();
-                (!hashes.contains_key(&email)).then(|| key.clone())
-            })
+        let moving: Vec<String> = members()
+            .filter(|(_, _, email)| !hashes.contains_key(email))
+            .map(|(key, _, _)| key.clone())
             .collect();
         let previous = if moving.is_empty() {
             HashMap::new()
@@ -498,10 +514,10 @@ impl Known {
             .into_iter()
             .collect();
         let statuses = ctx.state.member_statuses(&addresses).await?;
-        let owners = if emails.is_empty() {
+        let owners = if changed.is_empty() {
             HashMap::new()
         } else {
-            ctx.state.source_keys_of(kind, emails).await?
+            ctx.state.source_keys_of(kind, &changed).await?
         };
         Ok(Self {
             statuses,
