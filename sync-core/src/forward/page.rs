@@ -14,7 +14,9 @@ use crate::mapping::{
     check_member_merge_fields, current_customer_id, map_ecommerce_customer, map_member,
     map_product, Issue, MappedMember,
 };
-use crate::model::{normalize_email, IdMapping, MemberStatus, ObjectKind, Outcome};
+use crate::model::{
+    normalize_email, ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
+};
 use crate::operation::{Executor, OpResult, Operation};
 use crate::state::StateStore;
 
@@ -163,19 +165,20 @@ fn reported_statuses(rows: &[Row]) -> HashMap<String, MemberStatus> {
 async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
     let list_id = ctx.config.list_id.clone();
-    let mapped: Vec<(String, std::result::Result<MappedMember, Issue>)> = page
+    let mapped = page
         .records
         .iter()
         .map(|r| {
-            (
-                r.key.clone(),
-                map_member(&r.fields, &ctx.config.mapping.customer),
-            )
+            let member = match map_member(&r.fields, &ctx.config.mapping.customer) {
+                Ok(m) => Ok((content_hash(&m.record)?, m)),
+                Err(issue) => Err(issue),
+            };
+            Ok((r.key.clone(), member))
         })
-        .collect();
+        .collect::<Result<Vec<Mapped>>>()?;
     let emails: Vec<String> = mapped
         .iter()
-        .filter_map(|(_, m)| m.as_ref().ok().map(|m| m.record.key()))
+        .filter_map(|(_, m)| m.as_ref().ok().map(|(_, m)| m.record.key()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -186,16 +189,17 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .chain(emails.iter().map(|e| refused_key(e)))
         .collect();
     let hashes = ctx.state.hashes(kind, &keys).await?;
-    let statuses = ctx.state.member_statuses(&emails).await?;
+    let known = Known::read(ctx, &mapped, &hashes).await?;
+    let statuses = &known.statuses;
 
     let mut rows = Vec::new();
     let mut claimed: HashMap<String, String> = HashMap::new();
     let mut pending = Vec::new();
     let mut tagged = Vec::new();
     for (key, member) in mapped {
-        let member = match member.and_then(|m| {
+        let (hash, member) = match member.and_then(|(hash, m)| {
             check_member_merge_fields(&m.record, ctx.merge_fields)
-                .map(|()| m)
+                .map(|()| (hash, m))
                 .map_err(|issue| Issue::Rejected(issue.to_string()))
         }) {
             Ok(member) => member,
@@ -215,7 +219,6 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             rows.push(duplicate(&key, owner));
             continue;
         }
-        let hash = content_hash(&member.record)?;
         let op = Operation::UpsertMember {
             list_id: list_id.clone(),
             member: member.record.clone(),
@@ -236,7 +239,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             continue;
         }
         // A changed or new member: another customer may own the address since an earlier page.
-        let owners = ctx.state.source_keys(kind, &email).await?;
+        let owners = known.owners.get(&email).map_or(&[][..], Vec::as_slice);
         if let Some(owner) = owners.iter().find(|o| **o != key) {
             let mut row = duplicate(&key, owner);
             if !hashes.contains_key(&email) {
@@ -250,8 +253,8 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         let mut retired = Vec::new();
         let mut moved_from = None;
         if !hashes.contains_key(&email) {
-            if let Some(old) = previous_email(ctx, &key, &email).await? {
-                let blocked = blocked_change(ctx, &old).await?;
+            if let Some(old) = known.previous_email(&key, &email) {
+                let blocked = blocked_change(statuses, &old);
                 retired = vec![old.clone(), tags_key(&old)];
                 moved_from = Some(old.clone());
                 op = Operation::ChangeMemberEmail {
@@ -305,7 +308,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             p
         })
         .collect();
-    let current = current_statuses(ctx, &list_id, &batched, &statuses).await;
+    let current = current_statuses(ctx, &list_id, &batched, statuses).await;
     let on_list: BTreeSet<String> = current.keys().cloned().collect();
     let sent_from = rows.len();
     rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone(), current)).await);
@@ -430,7 +433,7 @@ async fn current_statuses(
     ctx: &mut PageContext<'_>,
     list_id: &str,
     batched: &[Pending],
-    stored: &HashMap<String, crate::model::MemberStatusRecord>,
+    stored: &HashMap<String, MemberStatusRecord>,
 ) -> HashMap<String, MemberStatus> {
     let emails: Vec<&String> = batched.iter().filter_map(|p| p.email.as_ref()).collect();
     if ctx.dry_run || emails.iter().all(|e| stored.contains_key(*e)) {
@@ -455,18 +458,85 @@ fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
     std::time::Duration::from_secs(ctx.config.audience_refresh_secs)
 }
 
-/// The address last written for customer `key`, when it is not `email`.
-async fn previous_email(ctx: &PageContext<'_>, key: &str, email: &str) -> Result<Option<String>> {
-    let old = ctx.state.target_id(ObjectKind::Members, key).await?;
-    Ok(old.filter(|old| old != email))
+/// A customer of the page and its member with the member's content hash, or why it has none.
+type Mapped = (
+    String,
+    std::result::Result<(ContentHash, MappedMember), Issue>,
+);
+
+/// What the state store knows about a page's members, read once per page rather than per
+/// record (issue #19): each read is a hop to the store's thread.
+struct Known {
+    /// The stored statuses of the page's addresses and of its customers' previous addresses.
+    statuses: HashMap<String, MemberStatusRecord>,
+    /// The customers each address of the page's changed or new members is mapped to (several
+    /// can share one).
+    owners: HashMap<String, Vec<String>>,
+    /// The address last written for each customer whose address has no stored hash.
+    previous: HashMap<String, String>,
+}
+
+impl Known {
+    async fn read(
+        ctx: &PageContext<'_>,
+        mapped: &[Mapped],
+        hashes: &HashMap<String, ContentHash>,
+    ) -> Result<Self> {
+        let kind = ObjectKind::Members;
+        let members = || {
+            mapped
+                .iter()
+                .filter_map(|(key, m)| m.as_ref().ok().map(|(hash, m)| (key, hash, m.record.key())))
+        };
+        let emails: BTreeSet<String> = members().map(|(_, _, email)| email).collect();
+        // Only a changed or new member's address can be owned by another customer.
+        let changed: Vec<String> = members()
+            .filter(|(_, hash, email)| hashes.get(email) != Some(*hash))
+            .map(|(_, _, email)| email)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Only a customer whose address is new to us can have moved from another one.
+        let moving: Vec<String> = members()
+            .filter(|(_, _, email)| !hashes.contains_key(email))
+            .map(|(key, _, _)| key.clone())
+            .collect();
+        let previous = if moving.is_empty() {
+            HashMap::new()
+        } else {
+            ctx.state.target_ids(kind, &moving).await?
+        };
+        let addresses: Vec<String> = emails
+            .iter()
+            .chain(previous.values())
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let statuses = ctx.state.member_statuses(&addresses).await?;
+        let owners = if changed.is_empty() {
+            HashMap::new()
+        } else {
+            ctx.state.source_keys_of(kind, &changed).await?
+        };
+        Ok(Self {
+            statuses,
+            owners,
+            previous,
+        })
+    }
+
+    /// The address last written for customer `key`, when it is not `email`.
+    fn previous_email(&self, key: &str, email: &str) -> Option<String> {
+        self.previous.get(key).filter(|old| *old != email).cloned()
+    }
 }
 
 /// Why the member under `old` must not be moved to a new address, if it must not: its status
 /// forbids writes (cleaned, unsubscribed, …), and a move would not make the new address
 /// reachable without going around that status.
-async fn blocked_change(ctx: &PageContext<'_>, old: &str) -> Result<Option<String>> {
-    let statuses = ctx.state.member_statuses(&[old.to_owned()]).await?;
-    Ok(statuses
+fn blocked_change(statuses: &HashMap<String, MemberStatusRecord>, old: &str) -> Option<String> {
+    statuses
         .get(old)
         .filter(|s| s.status.blocks_push())
         .map(|s| {
@@ -474,7 +544,7 @@ async fn blocked_change(ctx: &PageContext<'_>, old: &str) -> Result<Option<Strin
                 "email change not made: the member under the old address is {} (known from an earlier run)",
                 s.status
             )
-        }))
+        })
 }
 
 fn duplicate(key: &str, owner: &str) -> Row {
@@ -519,9 +589,26 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
     let kind = ObjectKind::Members;
     let keys: Vec<String> = tagged.iter().map(Tagged::stored_key).collect();
     let hashes = ctx.state.hashes(kind, &keys).await?;
+    let hashed = tagged
+        .into_iter()
+        .map(|t| Ok((content_hash(&t.tags)?, t)))
+        .collect::<Result<Vec<_>>>()?;
+    // The stored listings of the tag sets that changed, in one read: the tags they no longer
+    // hold are sent inactive.
+    let changed: Vec<String> = hashed
+        .iter()
+        .map(|(hash, t)| (hash, t.stored_key()))
+        .filter(|(hash, key)| hashes.get(key).is_some_and(|h| h != *hash))
+        .map(|(_, key)| key)
+        .collect();
+    let listings = if changed.is_empty() {
+        HashMap::new()
+    } else {
+        ctx.state.target_ids(kind, &changed).await?
+    };
     let mut rows = Vec::new();
     let mut pending = Vec::new();
-    for tagged in tagged {
+    for (hash, tagged) in hashed {
         let stored_key = tagged.stored_key();
         let Tagged {
             key,
@@ -534,7 +621,6 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
         if tags.is_empty() && stored.is_none() {
             continue;
         }
-        let hash = content_hash(&tags)?;
         let listing = serde_json::to_string(&tags).unwrap_or_default();
         let previous: BTreeSet<String> = match stored {
             Some(h) if *h == hash && moved_from.is_none() => {
@@ -549,11 +635,9 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
                 rows.push(row);
                 continue;
             }
-            Some(_) => ctx
-                .state
-                .target_id(kind, &stored_key)
-                .await?
-                .and_then(|json| serde_json::from_str(&json).ok())
+            Some(_) => listings
+                .get(&stored_key)
+                .and_then(|json| serde_json::from_str(json).ok())
                 .unwrap_or_default(),
             None => BTreeSet::new(),
         };

@@ -142,6 +142,28 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// [`StateError`](crate::StateError) when the read fails.
     async fn source_keys(&self, kind: ObjectKind, target_id: &str) -> Result<Vec<String>>;
 
+    /// The source keys mapped to each of `target_ids` for the target `kind`, each list in key
+    /// order as [`source_keys`](Self::source_keys) gives it (ids mapped to no key are left out),
+    /// in one read where the store can. Ask for a whole page at once.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn source_keys_of(
+        &self,
+        kind: ObjectKind,
+        target_ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        let mut found = HashMap::with_capacity(target_ids.len());
+        for id in target_ids {
+            let keys = self.source_keys(kind, id).await?;
+            if !keys.is_empty() {
+                found.insert(id.clone(), keys);
+            }
+        }
+        Ok(found)
+    }
+
     /// The stored content hashes of the given target records of `kind`; ids without a hash are
     /// absent from the map. Ask for a whole page at once.
     ///

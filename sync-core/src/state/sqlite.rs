@@ -364,6 +364,35 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn source_keys_of(
+        &self,
+        kind: ObjectKind,
+        target_ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        // Each id once, so that no key is listed twice across chunks.
+        let mut target_ids = target_ids.to_vec();
+        target_ids.sort_unstable();
+        target_ids.dedup();
+        self.with_conn(move |conn| {
+            let mut found: HashMap<String, Vec<String>> = HashMap::new();
+            for chunk in target_ids.chunks(IN_CHUNK) {
+                let sql = format!(
+                    "SELECT target_id, source_key FROM id_map WHERE kind = ? AND target_id IN ({})
+                     ORDER BY target_id, source_key",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let values = std::iter::once(kind.as_str()).chain(chunk.iter().map(String::as_str));
+                let mut rows = stmt.query(params_from_iter(values))?;
+                while let Some(row) = rows.next()? {
+                    found.entry(row.get(0)?).or_default().push(row.get(1)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn hashes(
         &self,
         kind: ObjectKind,

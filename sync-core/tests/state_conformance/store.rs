@@ -18,6 +18,7 @@ use crate::harness::Db;
 conformance!(
     id_map_maps_both_ways_and_follows_changes,
     hashes_are_read_a_page_at_a_time,
+    source_keys_are_read_a_page_at_a_time,
     cursors_are_committed_per_object,
     member_statuses_are_remembered_by_normalised_email,
     audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object,
@@ -118,6 +119,74 @@ async fn id_map_maps_both_ways_and_follows_changes(db: Db) {
     );
     assert!(store
         .source_keys(ObjectKind::Members, "ann@northwind-mfg.com")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn source_keys_are_read_a_page_at_a_time(db: Db) {
+    let store = db.store();
+    // More addresses than one IN-list chunk, to cross the chunk boundary; every tenth address
+    // is shared by a second customer, one that sorts before the first in byte order.
+    let emails: Vec<String> = (0..1234).map(|i| format!("m{i:05}@example.com")).collect();
+    let batch = emails
+        .iter()
+        .enumerate()
+        .fold(StateBatch::new(), |b, (i, email)| {
+            let b = b.map_id(IdMapping::new(
+                ObjectKind::Members,
+                format!("c-{i:05}"),
+                email.clone(),
+            ));
+            if i % 10 == 0 {
+                b.map_id(IdMapping::new(
+                    ObjectKind::Members,
+                    format!("C-{i:05}"),
+                    email.clone(),
+                ))
+            } else {
+                b
+            }
+        })
+        .map_id(IdMapping::new(
+            ObjectKind::EcommerceCustomers,
+            "c-99999",
+            "m00001@example.com",
+        ));
+    store.apply(batch).await.unwrap();
+
+    // Asked for every address, one unknown address, and one address twice.
+    let mut asked = emails.clone();
+    asked.push("nobody@example.com".into());
+    asked.push("m00010@example.com".into());
+    let found = store
+        .source_keys_of(ObjectKind::Members, &asked)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), emails.len(), "the unknown address is left out");
+    assert_eq!(found["m00010@example.com"], ["C-00010", "c-00010"]);
+    assert_eq!(found["m00001@example.com"], ["c-00001"]);
+    assert_eq!(found["m01230@example.com"], ["C-01230", "c-01230"]);
+    // The same answer, address by address, as the one-address read.
+    for email in [
+        "m00000@example.com",
+        "m00499@example.com",
+        "m00500@example.com",
+    ] {
+        assert_eq!(
+            found[email],
+            store.source_keys(ObjectKind::Members, email).await.unwrap()
+        );
+    }
+    // Kinds are separate namespaces.
+    let other = store
+        .source_keys_of(ObjectKind::EcommerceCustomers, &asked)
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other["m00001@example.com"], ["c-99999"]);
+    assert!(store
+        .source_keys_of(ObjectKind::Members, &[])
         .await
         .unwrap()
         .is_empty());

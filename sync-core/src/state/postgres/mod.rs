@@ -490,6 +490,32 @@ impl StateStore for PostgresStateStore {
             .collect::<Result<_, _>>()?)
     }
 
+    async fn source_keys_of(
+        &self,
+        kind: ObjectKind,
+        target_ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT target_id, source_key FROM id_map
+                 WHERE pair = $1 AND kind = $2 AND target_id = ANY($3)
+                 ORDER BY target_id, source_key COLLATE \"C\"",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&&*self.pair, &kind.as_str(), &target_ids])
+            .await?;
+        let mut found: HashMap<String, Vec<String>> = HashMap::new();
+        for row in rows {
+            found
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        Ok(found)
+    }
+
     async fn hashes(
         &self,
         kind: ObjectKind,
