@@ -347,3 +347,25 @@ async fn a_second_orders_run_is_refused_while_another_holds_the_orders() {
     // Released at the end of the run.
     assert_eq!(world.state.lease(ObjectKind::Orders).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_order_of_an_earlier_address_generation_is_attributed_to_its_customer() {
+    let world = World::start().await;
+    // C0000003's address changed twice: the id map holds the newest store customer; an order
+    // placed under the oldest generation still belongs to C0000003.
+    let old = sync_core::mapping::customer_id_for_address("C0000003", "first@acme-industrial.com");
+    let newest =
+        sync_core::mapping::customer_id_for_address("C0000003", "third@acme-industrial.com");
+    world
+        .map(ObjectKind::EcommerceCustomers, "C0000003", &newest)
+        .await;
+    // `Order` holds `&'static str`s; one leaked id in a test is fine.
+    let old: &'static str = Box::leak(old.into_boxed_str());
+    let mut order = Order::new("2001", old, "10.00");
+    order.lines = vec![("ITEM-00001", 1, "10.00")];
+    world.place(&order).await;
+
+    let report = run(&world, SalesOrderMatch::CustomerPo).await;
+    assert_eq!(report.counts.created, 1, "{report:?}");
+    assert_eq!(world.attribution("2001")["customerCode"], "C0000003");
+}
