@@ -89,8 +89,7 @@ pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> R
     if ctx.config.ecommerce_customers {
         if let Some(store) = &ctx.config.store {
             let held = unmoved(&rows);
-            let waiting = memberless(&rows);
-            let waiting_addresses = memberless_addresses(&rows);
+            let (waiting, waiting_addresses) = memberless(&rows);
             let refused = rejected_members(&rows);
             let reported = reported_statuses(&rows);
             let store_id = store.id.clone();
@@ -117,30 +116,26 @@ fn unmoved(rows: &[Row]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Customers whose member write did not succeed in this run (failed, or itself deferred): their
-/// e-commerce customer waits, since Mailchimp would create the missing member as transactional
-/// (or keep an outdated one linked) behind the connector's back.
-fn memberless(rows: &[Row]) -> BTreeSet<String> {
-    rows.iter()
-        .filter(|r| !r.tags && r.target == ObjectKind::Members)
-        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
-        .map(|r| r.source_key.clone())
-        .collect()
-}
-
-/// The addresses whose member is not written: those whose write did not succeed in this run,
-/// and those of duplicates whose owner's write failed on an earlier page or run. A store
-/// customer of another QAD customer sharing one of them waits too (the member is the owner's).
-fn memberless_addresses(rows: &[Row]) -> BTreeSet<String> {
-    let members = rows
+/// Whose member is not written, in one pass over the member rows: the customers whose member
+/// write did not succeed in this run (failed, or itself deferred), and the addresses concerned,
+/// with those of duplicates whose owner's write failed on an earlier page or run. Their
+/// e-commerce customers wait, and so does a store customer of another QAD customer sharing one of
+/// those addresses (the member is the owner's): Mailchimp would create the missing member as
+/// transactional (or keep an outdated one linked) behind the connector's back.
+fn memberless(rows: &[Row]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut customers = BTreeSet::new();
+    let mut addresses = BTreeSet::new();
+    for row in rows
         .iter()
-        .filter(|r| !r.tags && r.target == ObjectKind::Members);
-    let failed = members
-        .clone()
-        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Deferred))
-        .filter_map(|r| r.email.clone());
-    let owed = members.filter_map(|r| r.unwritten_owner_address.clone());
-    failed.chain(owed).collect()
+        .filter(|r| !r.tags && r.target == ObjectKind::Members)
+    {
+        if matches!(row.outcome, Outcome::Failed | Outcome::Deferred) {
+            customers.insert(row.source_key.clone());
+            addresses.extend(row.email.clone());
+        }
+        addresses.extend(row.unwritten_owner_address.clone());
+    }
+    (customers, addresses)
 }
 
 /// Customers whose member was rejected in this run (a merge field that does not fit the
@@ -671,7 +666,8 @@ struct Related<'a> {
     held: &'a BTreeSet<String>,
     /// Customers whose member write did not succeed ([`memberless`]).
     waiting: &'a BTreeSet<String>,
-    /// The addresses of those members ([`memberless_addresses`]).
+    /// The addresses of those members, and of duplicates whose owner's member is not written
+    /// ([`memberless`]).
     waiting_addresses: &'a BTreeSet<String>,
     /// Customers whose member was rejected ([`rejected_members`]).
     refused: &'a BTreeSet<String>,
