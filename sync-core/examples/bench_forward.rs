@@ -85,8 +85,12 @@ impl Args {
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
-                "--customers" => customers = args.next().ok_or("--customers needs a value")?.parse()?,
-                "--latency-ms" => latency_ms = args.next().ok_or("--latency-ms needs a value")?.parse()?,
+                "--customers" => {
+                    customers = args.next().ok_or("--customers needs a value")?.parse()?
+                }
+                "--latency-ms" => {
+                    latency_ms = args.next().ok_or("--latency-ms needs a value")?.parse()?
+                }
                 other if positional == 0 => {
                     customers = other.parse()?;
                     positional += 1;
@@ -286,7 +290,12 @@ async fn hand_written(
     let store = StoreId::from("bench-store");
     let start = Instant::now();
     mc.ecommerce()
-        .ensure_store(&NewStore::new(store.clone(), list.clone(), "Bench store", "EUR"))
+        .ensure_store(&NewStore::new(
+            store.clone(),
+            list.clone(),
+            "Bench store",
+            "EUR",
+        ))
         .await?;
     // Read ahead: the next page is fetched while this one is written.
     let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel(1);
@@ -316,7 +325,10 @@ async fn hand_written(
             .map(|(_, email, _)| BatchMember::new(email.clone(), MemberStatus::Subscribed))
             .collect();
         for chunk in new.chunks(BATCH_SUBSCRIBE_LIMIT) {
-            mc.list(&list).batch_subscribe(chunk.to_vec()).send().await?;
+            mc.list(&list)
+                .batch_subscribe(chunk.to_vec())
+                .send()
+                .await?;
         }
         futures::stream::iter(rows)
             .map(|(code, email, company)| {
@@ -352,7 +364,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let connector = Measured {
         wall: start.elapsed(),
         bound: bound(&mailchimp, latency),
-        cpu: process_cpu().zip(cpu_before).map(|(after, before)| after - before),
+        cpu: process_cpu()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before),
     };
     print("first run (backfill)", &first, connector.wall);
     connector.print("connector, first run", customers, &mailchimp);
@@ -392,7 +406,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let careful = Measured {
         wall,
         bound: bound(&mailchimp, latency),
-        cpu: process_cpu().zip(cpu_before).map(|(after, before)| after - before),
+        cpu: process_cpu()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before),
     };
     careful.print("hand-written program, same job", customers, &mailchimp);
     print_fake(&mailchimp);

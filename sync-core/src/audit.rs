@@ -355,8 +355,17 @@ pub struct AuditQuery {
     pub source_key: Option<String>,
     /// Only rows for this source object kind.
     pub object: Option<ObjectKind>,
-    /// Only rows with an id greater than this (keyset pagination: pass the last id seen).
+    /// Only rows with an id greater than this (keyset pagination of an oldest-first query:
+    /// pass the last id seen).
     pub after: Option<AuditId>,
+    /// Only rows with an id less than this (keyset pagination of a newest-first query: pass the
+    /// last id seen).
+    #[serde(default)]
+    pub before: Option<AuditId>,
+    /// Rows newest first (by id, descending) instead of oldest first: the latest `limit`
+    /// matches in one query, as an operator reading the trail wants them.
+    #[serde(default)]
+    pub newest_first: bool,
     /// At most this many rows.
     pub limit: u32,
 }
@@ -374,6 +383,8 @@ impl AuditQuery {
             source_key: None,
             object: None,
             after: None,
+            before: None,
+            newest_first: false,
             limit: Self::DEFAULT_LIMIT,
         }
     }
@@ -410,6 +421,28 @@ impl AuditQuery {
     #[must_use]
     pub fn after(mut self, id: AuditId) -> Self {
         self.after = Some(id);
+        self
+    }
+
+    /// Only rows before `id` (for paging a [`newest_first`](Self::newest_first) query).
+    #[must_use]
+    pub fn before(mut self, id: AuditId) -> Self {
+        self.before = Some(id);
+        self
+    }
+
+    /// Newest rows first.
+    ///
+    /// ```
+    /// use sync_core::audit::AuditQuery;
+    ///
+    /// // The latest 50 rows of the trail, newest first.
+    /// let latest = AuditQuery::new().newest_first().limit(50);
+    /// assert!(latest.newest_first);
+    /// ```
+    #[must_use]
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
         self
     }
 

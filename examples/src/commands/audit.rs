@@ -1,11 +1,10 @@
 //! `audit`: rows of the audit trail, newest first; by default those of the latest run.
 
-use std::collections::VecDeque;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sync_core::audit::{AuditId, AuditQuery, AuditRow, RunRecord};
+use sync_core::audit::{AuditQuery, AuditRow, RunRecord};
 use sync_core::{ObjectKind, Outcome, RunId, StateStore};
 
 use crate::cli::{AuditArgs, Cli, OutcomeArg};
@@ -97,38 +96,17 @@ pub async fn select_runs(
         .collect())
 }
 
-/// The last `limit` rows matching `query`, newest first. The store pages oldest first, so
-/// this pages through the matches keeping the newest.
+/// The last `limit` rows matching `query`, newest first: one query the store answers from the
+/// end of its index.
 async fn newest(
     state: &dyn StateStore,
     query: &AuditQuery,
     limit: u32,
 ) -> AppResult<Vec<AuditRow>> {
-    const PAGE: u32 = 1000;
-    let mut kept: VecDeque<AuditRow> = VecDeque::new();
-    let mut after: Option<AuditId> = None;
-    loop {
-        let mut page = query.clone().limit(PAGE);
-        if let Some(id) = after {
-            page = page.after(id);
-        }
-        let rows = state
-            .query_audit(&page)
-            .await
-            .map_err(sync_err("cannot read the audit trail"))?;
-        let full = rows.len() == PAGE as usize;
-        after = rows.last().map(|r| r.id).or(after);
-        for row in rows {
-            kept.push_back(row);
-            if kept.len() > limit as usize {
-                kept.pop_front();
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(kept.into_iter().rev().collect())
+    state
+        .query_audit(&query.clone().newest_first().limit(limit))
+        .await
+        .map_err(sync_err("cannot read the audit trail"))
 }
 
 /// Which rows `audit` shows, said for the person reading them.

@@ -501,8 +501,12 @@ impl StateStore for SqliteStateStore {
                 clauses.push("id > ?");
                 values.push(SqlValue::Integer(after.get()));
             }
+            if let Some(before) = query.before {
+                clauses.push("id < ?");
+                values.push(SqlValue::Integer(before.get()));
+            }
             values.push(SqlValue::Integer(i64::from(query.limit)));
-            select_audit(conn, &clauses, values)
+            select_audit_ordered(conn, &clauses, values, query.newest_first)
         })
         .await
     }
@@ -1231,12 +1235,23 @@ fn audit_exists(tx: &Transaction<'_>, id: AuditId) -> Result<bool, StateError> {
         .is_some())
 }
 
-/// Selects audit rows matching every clause; the last value binds the `LIMIT`.
+/// Selects audit rows matching every clause, oldest first; the last value binds the `LIMIT`.
 fn select_audit(
     conn: &Connection,
     clauses: &[&str],
     values: Vec<SqlValue>,
 ) -> Result<Vec<AuditRow>, StateError> {
+    select_audit_ordered(conn, clauses, values, false)
+}
+
+/// [`select_audit`], newest first when `newest_first`.
+fn select_audit_ordered(
+    conn: &Connection,
+    clauses: &[&str],
+    values: Vec<SqlValue>,
+    newest_first: bool,
+) -> Result<Vec<AuditRow>, StateError> {
+    let order = if newest_first { "DESC" } else { "ASC" };
     let filter = if clauses.is_empty() {
         String::new()
     } else {
@@ -1246,7 +1261,7 @@ fn select_audit(
         "SELECT id, run_id, object, source_key, system, method, path, payload, outcome, error,
                 attempts, started_at, finished_at, replay_of, resolved_by, resolved_at,
                 target, retries, retry_after, dead_at
-         FROM audit {filter} ORDER BY id LIMIT ?"
+         FROM audit {filter} ORDER BY id {order} LIMIT ?"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(values))?;

@@ -22,6 +22,7 @@ conformance!(
     cursors_are_committed_per_object,
     member_statuses_are_remembered_by_normalised_email,
     audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object,
+    audit_rows_are_read_newest_first_a_page_at_a_time,
     replays_resolve_their_original_once_and_leave_the_queue,
     a_payload_set_directly_is_still_redacted_on_the_way_in,
     a_failing_batch_leaves_nothing_behind,
@@ -433,6 +434,72 @@ async fn audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object(db:
     assert_eq!(rest.len(), 2);
     assert_eq!(rest[0].id, receipt.audit_ids[2]);
     assert_eq!(store.audit_row(missing_row()).await.unwrap(), None);
+}
+
+async fn audit_rows_are_read_newest_first_a_page_at_a_time(db: Db) {
+    let store = db.store();
+    let run = RunId::new();
+    let mut batch = StateBatch::new();
+    for i in 0..5 {
+        let outcome = if i % 2 == 0 {
+            Outcome::Created
+        } else {
+            Outcome::Failed
+        };
+        batch = batch.audit(NewAuditRow::new(
+            run,
+            ObjectKind::Customers,
+            format!("C-{i}"),
+            outcome,
+        ));
+    }
+    // Another run's row, newer than all of them, stays out of a query by run.
+    batch = batch.audit(NewAuditRow::new(
+        RunId::new(),
+        ObjectKind::Customers,
+        "C-9",
+        Outcome::Created,
+    ));
+    let receipt = store.apply(batch).await.unwrap();
+    let keys = |rows: &[sync_core::audit::AuditRow]| {
+        rows.iter()
+            .map(|r| r.row.source_key.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let latest = store
+        .query_audit(&AuditQuery::new().run(run).newest_first().limit(2))
+        .await
+        .unwrap();
+    assert_eq!(keys(&latest), ["C-4", "C-3"]);
+    let older = store
+        .query_audit(
+            &AuditQuery::new()
+                .run(run)
+                .newest_first()
+                .before(latest[1].id)
+                .limit(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys(&older), ["C-2", "C-1", "C-0"]);
+    // Filters combine with the order.
+    let failed = store
+        .query_audit(
+            &AuditQuery::new()
+                .run(run)
+                .outcome(Outcome::Failed)
+                .newest_first(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys(&failed), ["C-3", "C-1"]);
+    // Without a run, the newest row of the whole trail comes first.
+    let newest = store
+        .query_audit(&AuditQuery::new().newest_first().limit(1))
+        .await
+        .unwrap();
+    assert_eq!(newest[0].id, receipt.audit_ids[5]);
 }
 
 async fn replays_resolve_their_original_once_and_leave_the_queue(db: Db) {

@@ -603,6 +603,10 @@ impl StateStore for PostgresStateStore {
         if let Some(after) = query.after {
             filter.bind(|n| format!("id > ${n}"), after.get());
         }
+        if let Some(before) = query.before {
+            filter.bind(|n| format!("id < ${n}"), before.get());
+        }
+        filter.newest_first = query.newest_first;
         let client = self.client().await?;
         Ok(select_audit(&client, filter, Some(query.limit)).await?)
     }

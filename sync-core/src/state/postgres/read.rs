@@ -19,6 +19,8 @@ use crate::state::lease::{FencingToken, Lease, LeaseHolder};
 pub(super) struct AuditFilter {
     clauses: Vec<String>,
     values: Vec<Box<dyn ToSql + Sync + Send>>,
+    /// Rows newest first (by id, descending).
+    pub(super) newest_first: bool,
 }
 
 impl AuditFilter {
@@ -27,6 +29,7 @@ impl AuditFilter {
         Self {
             clauses: vec!["pair = $1".to_owned()],
             values: vec![Box::new(pair.to_owned())],
+            newest_first: false,
         }
     }
 
@@ -62,11 +65,12 @@ pub(super) async fn select_audit(
     limit: Option<u32>,
 ) -> Result<Vec<AuditRow>, StateError> {
     let limit = limit.map(|l| format!("LIMIT {l}")).unwrap_or_default();
+    let order = if filter.newest_first { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT id, run_id, object, source_key, system, method, path, payload, outcome, error,
                 attempts, started_at, finished_at, replay_of, resolved_by, resolved_at,
                 target, retries, retry_after, dead_at
-         FROM audit WHERE {} ORDER BY id {limit}",
+         FROM audit WHERE {} ORDER BY id {order} {limit}",
         filter.clauses.join(" AND ")
     );
     let stmt = client.prepare_cached(&sql).await?;
