@@ -341,6 +341,7 @@ async fn start_receiver(conn: &Connection, webhook: &WebhookSection) -> AppResul
     if let Some(tolerance) = &webhook.signature_tolerance {
         receiver_config = receiver_config.signature_tolerance(tolerance.0);
     }
+    let receiver_config = webhook.limits(receiver_config);
     let delivery_url = public_url(&receiver_config)?;
     let handle = serve(bind().await?, receiver_config, conn.state_dyn())
         .await

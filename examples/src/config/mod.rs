@@ -343,4 +343,47 @@ pub struct WebhookSection {
     /// the delivery-key dedup stops replays). Shorter narrows the window for a captured delivery.
     #[serde(default)]
     pub signature_tolerance: Option<DurationValue>,
+    /// Requests a second one source address may send, sustained (default 100; `0` turns the
+    /// per-source limit off). The public endpoint answers 429 beyond it.
+    #[serde(default)]
+    pub rate_limit_per_second: Option<u32>,
+    /// The largest burst one source address may send (default 1000).
+    #[serde(default)]
+    pub rate_limit_burst: Option<u32>,
+    /// Requests handled at once, all sources together (default 64); more are answered 503.
+    #[serde(default)]
+    pub max_concurrent_requests: Option<usize>,
+    /// The largest delivery body accepted, in bytes (default 65536); larger ones are answered
+    /// 413.
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
+}
+
+impl WebhookSection {
+    /// The receiver's limits from this section over `config`'s defaults.
+    #[must_use]
+    pub fn limits(
+        &self,
+        config: sync_core::webhook_receiver::ReceiverConfig,
+    ) -> sync_core::webhook_receiver::ReceiverConfig {
+        use sync_core::webhook_receiver::{RateLimit, DEFAULT_RATE_LIMIT};
+        let mut config = config;
+        if self.rate_limit_per_second.is_some() || self.rate_limit_burst.is_some() {
+            let limit = match self.rate_limit_per_second {
+                Some(0) => None,
+                per_second => Some(RateLimit::new(
+                    per_second.unwrap_or(DEFAULT_RATE_LIMIT.per_second()),
+                    self.rate_limit_burst.unwrap_or(DEFAULT_RATE_LIMIT.burst()),
+                )),
+            };
+            config = config.rate_limit(limit);
+        }
+        if let Some(limit) = self.max_concurrent_requests {
+            config = config.max_concurrent_requests(limit);
+        }
+        if let Some(bytes) = self.max_body_bytes {
+            config = config.max_body_bytes(bytes);
+        }
+        config
+    }
 }

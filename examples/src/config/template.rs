@@ -189,7 +189,13 @@ pub fn render(v: &TemplateValues) -> String {
          # allow_unsigned = false\n\
          # How old a signed delivery may be: Mailchimp's retries may keep their first timestamp,\n\
          # and repeats are applied once anyway. Shorter narrows the window for a captured one.\n\
-         # signature_tolerance = \"24h\"\n",
+         # signature_tolerance = \"24h\"\n\
+         # Limits of the public endpoint: requests a second and burst per source address (429\n\
+         # beyond; 0 a second turns it off), requests at once (503 beyond), body size (413).\n\
+         # rate_limit_per_second = 100\n\
+         # rate_limit_burst = 1000\n\
+         # max_concurrent_requests = 64\n\
+         # max_body_bytes = 65536\n",
     );
     out
 }
@@ -254,10 +260,37 @@ mod tests {
         .unwrap();
         let webhook = config.webhook.unwrap();
         assert_eq!(
-            webhook.signature_tolerance.unwrap().0,
+            webhook.signature_tolerance.as_ref().unwrap().0,
             std::time::Duration::from_secs(24 * 60 * 60)
         );
         assert!(!webhook.allow_unsigned);
+        assert_eq!(webhook.rate_limit_per_second, Some(100));
+        assert_eq!(webhook.rate_limit_burst, Some(1000));
+        assert_eq!(webhook.max_concurrent_requests, Some(64));
+        assert_eq!(webhook.max_body_bytes, Some(65536));
+        // The template's values are the receiver's defaults.
+        let defaults = receiver_config();
+        let configured = webhook.limits(defaults.clone());
+        assert_eq!(
+            configured.per_source_rate_limit(),
+            defaults.per_source_rate_limit()
+        );
+        assert_eq!(configured.concurrency_limit(), defaults.concurrency_limit());
+    }
+
+    fn receiver_config() -> sync_core::webhook_receiver::ReceiverConfig {
+        use sync_core::webhook_receiver::{generate_path_token, ReceiverConfig};
+        ReceiverConfig::signed(generate_path_token(), "whsec_test_only").unwrap()
+    }
+
+    #[test]
+    fn a_zero_rate_turns_the_per_source_limit_off() {
+        let text =
+            "listen = \"127.0.0.1:0\"\nrate_limit_per_second = 0\nmax_concurrent_requests = 3\n";
+        let webhook: super::super::WebhookSection = toml::from_str(text).unwrap();
+        let config = webhook.limits(receiver_config());
+        assert_eq!(config.per_source_rate_limit(), None);
+        assert_eq!(config.concurrency_limit(), 3);
     }
 
     #[test]
