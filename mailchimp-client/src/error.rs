@@ -358,9 +358,10 @@ impl Problem {
         if problem.title.is_empty() && problem.detail.is_empty() {
             return None;
         }
-        if problem.status == 0 {
-            problem.status = status;
-        }
+        // The response's own status is the truth: a body copied from elsewhere, or a proxy's
+        // 502 wrapping an upstream's 400 document, must not make a server error look final
+        // (or the reverse) to `is_retryable` and the variant mapping.
+        problem.status = status;
         Some(problem)
     }
 }
@@ -430,6 +431,18 @@ mod tests {
         assert!(e.is_invalid_resource());
         let e = Error::from_response(400, &problem_body(400, "Bad Request"));
         assert!(matches!(e, Error::Api(_)));
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn the_response_status_wins_over_the_body_status() {
+        // A gateway's 503 carrying an upstream's 400 document is still worth retrying.
+        let e = Error::from_response(503, &problem_body(400, "Bad Request"));
+        assert_eq!(e.problem().unwrap().status, 503);
+        assert!(e.is_retryable());
+        // And a 400 whose body claims 500 is final.
+        let e = Error::from_response(400, &problem_body(500, "Internal Server Error"));
+        assert_eq!(e.problem().unwrap().status, 400);
         assert!(!e.is_retryable());
     }
 
