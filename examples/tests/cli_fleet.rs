@@ -75,7 +75,7 @@ fn spawn_worker(state: &str, key: &Path, dir: &Path) -> Child {
 }
 
 async fn slow_fakes() -> Fakes {
-    let fakes = Fakes::start(CUSTOMERS, 0).await;
+    let fakes = Fakes::start(CUSTOMERS, 5).await;
     let latency = FaultConfig::none().latency(Duration::from_millis(3));
     fakes.mailchimp.faults().set_default(latency.clone()).unwrap();
     fakes.qad.faults().set_default(latency).unwrap();
