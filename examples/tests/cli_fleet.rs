@@ -45,15 +45,24 @@ fn end_state(fakes: &Fakes) -> BTreeMap<&'static str, (usize, BTreeMap<String, V
         let count = records.len();
         let map = records
             .into_iter()
-            .map(|r| (r[key].as_str().unwrap().to_lowercase(), without_generated(r)))
+            .map(|r| {
+                (
+                    r[key].as_str().unwrap().to_lowercase(),
+                    without_generated(r),
+                )
+            })
             .collect::<BTreeMap<_, _>>();
         (count, map)
     };
-    let of = |map: &BTreeMap<String, Vec<Value>>, id: &str| map.get(id).cloned().unwrap_or_default();
+    let of =
+        |map: &BTreeMap<String, Vec<Value>>, id: &str| map.get(id).cloned().unwrap_or_default();
     BTreeMap::from([
         (
             "members",
-            keyed(of(&snapshot.members, fakes.mailchimp.list_id()), "email_address"),
+            keyed(
+                of(&snapshot.members, fakes.mailchimp.list_id()),
+                "email_address",
+            ),
         ),
         ("customers", keyed(of(&snapshot.customers, STORE), "id")),
     ])
@@ -61,7 +70,15 @@ fn end_state(fakes: &Fakes) -> BTreeMap<&'static str, (usize, BTreeMap<String, V
 
 fn spawn_worker(state: &str, key: &Path, dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-        .args(["--state", state, "worker", "--lease-ttl", "3s", "--slice-pages", "1"])
+        .args([
+            "--state",
+            state,
+            "worker",
+            "--lease-ttl",
+            "3s",
+            "--slice-pages",
+            "1",
+        ])
         .arg("--fleet-key-file")
         .arg(key)
         .current_dir(dir)
@@ -77,7 +94,11 @@ fn spawn_worker(state: &str, key: &Path, dir: &Path) -> Child {
 async fn slow_fakes() -> Fakes {
     let fakes = Fakes::start(CUSTOMERS, 5).await;
     let latency = FaultConfig::none().latency(Duration::from_millis(3));
-    fakes.mailchimp.faults().set_default(latency.clone()).unwrap();
+    fakes
+        .mailchimp
+        .faults()
+        .set_default(latency.clone())
+        .unwrap();
     fakes.qad.faults().set_default(latency).unwrap();
     fakes
 }
@@ -112,8 +133,19 @@ async fn a_sigkilled_worker_loses_its_pair_to_another_and_the_end_state_is_exact
     let key_arg = fleet_key.to_str().unwrap();
     let out = support::run(
         &[
-            "--config", config, "--state", &state, "pairs", "add", "acme", "--account",
-            "mc-acme", "--objects", "customers", "--fleet-key-file", key_arg,
+            "--config",
+            config,
+            "--state",
+            &state,
+            "pairs",
+            "add",
+            "acme",
+            "--account",
+            "mc-acme",
+            "--objects",
+            "customers",
+            "--fleet-key-file",
+            key_arg,
         ],
         &[],
     )
@@ -137,7 +169,10 @@ async fn a_sigkilled_worker_loses_its_pair_to_another_and_the_end_state_is_exact
         if fakes.mailchimp.stats().requests("PUT", ECOM_CUSTOMER_PUT) >= 60 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the first worker never got going");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the first worker never got going"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     first.kill().unwrap(); // SIGKILL on Unix
@@ -159,8 +194,14 @@ async fn a_sigkilled_worker_loses_its_pair_to_another_and_the_end_state_is_exact
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!("finished {:?} after the kill (claims live {TTL:?})", killed.elapsed());
-    assert!(killed.elapsed() >= TTL / 3, "taken over while the dead worker's claim was live");
+    eprintln!(
+        "finished {:?} after the kill (claims live {TTL:?})",
+        killed.elapsed()
+    );
+    assert!(
+        killed.elapsed() >= TTL / 3,
+        "taken over while the dead worker's claim was live"
+    );
 
     // SIGTERM: a graceful stop that releases the claim.
     let pid = second.id().to_string();
@@ -168,7 +209,11 @@ async fn a_sigkilled_worker_loses_its_pair_to_another_and_the_end_state_is_exact
     assert!(term.success());
     let out = second.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("worker stopped"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("worker stopped"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = support::run(&["--state", &state, "pairs", "list", "--json"], &[]).await;
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed["pairs"][0]["held_by"], Value::Null);
@@ -182,5 +227,9 @@ async fn a_sigkilled_worker_loses_its_pair_to_another_and_the_end_state_is_exact
 async fn the_fleet_commands_refuse_a_state_that_is_not_postgresql() {
     let out = support::run(&["--state", "state.db", "pairs", "list"], &[]).await;
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--state postgres://"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--state postgres://"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -76,10 +76,7 @@ impl Args {
             match flag.as_str() {
                 "--pairs" => args.pairs = value.parse()?,
                 "--workers" => {
-                    args.workers = value
-                        .split(',')
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?;
+                    args.workers = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
                 }
                 "--customers-per-pair" => args.customers = value.parse()?,
                 "--latency-ms" => args.latency = Duration::from_millis(value.parse()?),
@@ -200,7 +197,9 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
     let mut fakes = Vec::new();
     let mut pairs: Vec<Pair> = Vec::new();
     for a in 0..args.pairs.div_ceil(args.pairs_per_account) {
-        let in_account = args.pairs_per_account.min(args.pairs - a * args.pairs_per_account);
+        let in_account = args
+            .pairs_per_account
+            .min(args.pairs - a * args.pairs_per_account);
         let lists: Vec<String> = (0..in_account).map(|p| format!("list-{a}-{p}")).collect();
         let mut builder = FakeMailchimp::builder()
             .api_key(format!("{:032x}-us1", a + 1))
@@ -224,8 +223,11 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
                 .await?;
             qad.faults().set_default(faults.clone())?;
             let id = format!("sim-{a}-{p}");
-            let sync = SyncConfig::new(list.as_str())
-                .with_store(StoreConfig::new(format!("store-{a}-{p}"), "Sim store", "EUR"));
+            let sync = SyncConfig::new(list.as_str()).with_store(StoreConfig::new(
+                format!("store-{a}-{p}"),
+                "Sim store",
+                "EUR",
+            ));
             let config = PairConfig::new(sync).with_object(ObjectCadence::new(
                 ObjectKind::Customers,
                 Duration::from_secs(args.cadence_secs),
@@ -271,7 +273,9 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
     let peak = Arc::new(AtomicI64::new(0));
     let sampler = {
         let peak = Arc::clone(&peak);
-        let (client, connection) = tokio_postgres::connect(url.split('?').next().unwrap_or(&url), tokio_postgres::NoTls).await?;
+        let (client, connection) =
+            tokio_postgres::connect(url.split('?').next().unwrap_or(&url), tokio_postgres::NoTls)
+                .await?;
         tokio::spawn(connection);
         let app = app.clone();
         tokio::spawn(async move {
@@ -294,13 +298,14 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
     let start = Instant::now();
     let mut handles = Vec::new();
     for w in 0..workers {
-        let own = PairRegistry::connect_with(
-            &url,
-            PostgresOptions::new().max_connections(args.pool),
-        )
-        .await?;
+        let own =
+            PairRegistry::connect_with(&url, PostgresOptions::new().max_connections(args.pool))
+                .await?;
         let options = WorkerOptions::new()
-            .holder(LeaseHolder::new(format!("sim-worker-{w}"), std::process::id()))
+            .holder(LeaseHolder::new(
+                format!("sim-worker-{w}"),
+                std::process::id(),
+            ))
             .ttl(Duration::from_secs(30))
             .poll_every(Duration::from_millis(500))
             .max_runs(args.max_runs);
@@ -354,7 +359,10 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
         if now >= next_poll {
             let mut by_account: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
             for (i, (pair_index, ..)) in pending.iter().enumerate() {
-                by_account.entry(pairs[*pair_index].account).or_default().push(i);
+                by_account
+                    .entry(pairs[*pair_index].account)
+                    .or_default()
+                    .push(i);
             }
             let mut seen = Vec::new();
             for (account, indexes) in by_account {
@@ -394,8 +402,15 @@ async fn round(args: &Args, url: &str, workers: usize) -> AnyResult<Figures> {
         let members = snapshot.members.get(&pair.list).map_or(0, Vec::len);
         exact &= members == args.customers;
     }
-    let account_peak = fakes.iter().map(FakeMailchimp::peak_concurrency).max().unwrap_or(0);
-    let rejections = fakes.iter().map(FakeMailchimp::concurrency_rejections).sum();
+    let account_peak = fakes
+        .iter()
+        .map(FakeMailchimp::peak_concurrency)
+        .max()
+        .unwrap_or(0);
+    let rejections = fakes
+        .iter()
+        .map(FakeMailchimp::concurrency_rejections)
+        .sum();
     latencies.sort_unstable();
     let pct = |p: f64| -> Duration {
         if latencies.is_empty() {

@@ -81,7 +81,10 @@ async fn the_registry_keeps_configuration_as_data_and_credentials_sealed() {
         .await
         .unwrap();
     assert_eq!(opened.len(), 2);
-    assert_eq!(opened[0].credentials.qad.as_ref().unwrap().username, pair.qad.username());
+    assert_eq!(
+        opened[0].credentials.qad.as_ref().unwrap().username,
+        pair.qad.username()
+    );
     let err = registry
         .pairs_of(&fleet.accounts[0].name, &VaultKey::generate())
         .await
@@ -151,7 +154,11 @@ async fn two_workers_never_hold_one_account_at_once() {
     assert!(names_a.is_disjoint(&names_b), "{names_a:?} / {names_b:?}");
 
     // A live claim is never handed out again, and renewal keeps exactly each worker's own.
-    assert!(registry.claim(&holder("gw-c"), ttl, 20).await.unwrap().is_empty());
+    assert!(registry
+        .claim(&holder("gw-c"), ttl, 20)
+        .await
+        .unwrap()
+        .is_empty());
     let renewed: HashSet<_> = registry
         .renew_all(&a, ttl)
         .await
@@ -179,7 +186,11 @@ async fn an_expired_claims_page_commit_is_refused() {
     let fleet = Fleet::start(&registry, 1, 1, 1, 10).await;
     let pair = &fleet.pairs[0].id;
     let ttl = Duration::from_secs(1);
-    let paused = registry.claim(&holder("gw-paused"), ttl, 1).await.unwrap().remove(0);
+    let paused = registry
+        .claim(&holder("gw-paused"), ttl, 1)
+        .await
+        .unwrap()
+        .remove(0);
     let store = registry.fenced_store(pair, &paused).unwrap();
     store.apply(page(ObjectKind::Customers)).await.unwrap();
 
@@ -187,10 +198,12 @@ async fn an_expired_claims_page_commit_is_refused() {
     // takes the account over, and nothing of the page is written.
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let refused = store
-        .apply(
-            StateBatch::new()
-                .commit_cursor(Cursor::new(ObjectKind::Items, None, Some("I-9".into()), None)),
-        )
+        .apply(StateBatch::new().commit_cursor(Cursor::new(
+            ObjectKind::Items,
+            None,
+            Some("I-9".into()),
+            None,
+        )))
         .await
         .unwrap_err();
     assert!(
@@ -202,7 +215,11 @@ async fn an_expired_claims_page_commit_is_refused() {
         registry.check(&paused).await,
         Err(SyncError::Lease(LeaseError::ClaimLost { .. }))
     ));
-    assert!(registry.renew_all(&paused.holder, ttl).await.unwrap().is_empty());
+    assert!(registry
+        .renew_all(&paused.holder, ttl)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Another worker takes it over: the old holder stays refused (naming the new token), the
     // new holder commits.
@@ -248,7 +265,11 @@ async fn a_killed_workers_pairs_are_taken_over_after_expiry_and_the_end_state_is
         .unwrap();
     let start = Instant::now();
     while first.counts().records_read < 30 {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", first.counts());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            first.counts()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let at_kill = first.kill();
@@ -260,13 +281,20 @@ async fn a_killed_workers_pairs_are_taken_over_after_expiry_and_the_end_state_is
         .await
         .unwrap();
     while second.counts().accounts_held < 2 {
-        assert!(killed_at.elapsed() < ttl * 4, "not taken over: {:?}", second.counts());
+        assert!(
+            killed_at.elapsed() < ttl * 4,
+            "not taken over: {:?}",
+            second.counts()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let taken_after = killed_at.elapsed();
     eprintln!("taken over {taken_after:?} after the kill (claims live {ttl:?})");
     // Not before the dead worker's claims expired: they were live when it died.
-    assert!(taken_after >= ttl / 3, "taken over while the claims were live");
+    assert!(
+        taken_after >= ttl / 3,
+        "taken over while the claims were live"
+    );
     fleet.wait_synced(Duration::from_secs(120)).await;
     fleet.assert_exact();
     let counts = second.shutdown().await;
@@ -322,13 +350,22 @@ async fn a_graceful_shutdown_releases_claims_for_others_at_once() {
     fleet.wait_synced(Duration::from_secs(60)).await;
     let start = Instant::now();
     while first.counts().runs < 2 {
-        assert!(start.elapsed() < Duration::from_secs(20), "{:?}", first.counts());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            first.counts()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(first.counts().accounts_held, 2);
     let counts = first.shutdown().await;
     assert_eq!(counts.accounts_held, 0);
-    assert!(registry.list().await.unwrap().iter().all(|p| p.held_by.is_none()));
+    assert!(registry
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.held_by.is_none()));
 
     // Far sooner than the 60 s time to live, another worker holds both.
     let second = Worker::start(registry.clone(), fleet.key.clone(), options("gw-2", ttl))

@@ -38,7 +38,9 @@ pub async fn run(cli: &Cli, args: &PairsArgs) -> AppResult<()> {
                 .await
                 .map_err(sync_err("cannot remove the pair"))?;
             if !removed {
-                return Err(AppError::Usage(format!("no tenant pair {id:?} is registered")));
+                return Err(AppError::Usage(format!(
+                    "no tenant pair {id:?} is registered"
+                )));
             }
             println!("removed tenant pair {id} (its state stays in the database)");
             Ok(())
@@ -59,9 +61,9 @@ async fn add(
     let schedule = &setup.config.schedule;
     let mut config = PairConfig::new(setup.config.sync.clone());
     for name in objects {
-        let object: ObjectKind = name
-            .parse()
-            .map_err(|_| AppError::Usage(format!("--objects: {name:?} is not customers or items")))?;
+        let object: ObjectKind = name.parse().map_err(|_| {
+            AppError::Usage(format!("--objects: {name:?} is not customers or items"))
+        })?;
         let every: Duration = match object {
             ObjectKind::Customers => schedule.customers.0,
             ObjectKind::Items => schedule.items.0,
@@ -112,11 +114,23 @@ async fn list(cli: &Cli, json: bool) -> AppResult<()> {
             .config
             .objects
             .iter()
-            .map(|o| format!("{} every {}", o.object, humantime::format_duration(Duration::from_secs(o.every_secs))))
+            .map(|o| {
+                format!(
+                    "{} every {}",
+                    o.object,
+                    humantime::format_duration(Duration::from_secs(o.every_secs))
+                )
+            })
             .collect();
         let held = pair.held_by.map_or_else(
             || "not worked now".to_owned(),
-            |(who, until)| format!("worked by {who} (claim until {})", until.format("%H:%M:%S UTC")),
+            |held| {
+                format!(
+                    "worked by {} (claim until {})",
+                    held.worker,
+                    held.until.format("%H:%M:%S UTC")
+                )
+            },
         );
         println!(
             "{}  account {}  audience {}  {}  {held}",

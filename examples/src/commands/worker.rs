@@ -25,7 +25,10 @@ pub async fn run(cli: &Cli, args: &WorkerArgs) -> AppResult<()> {
     let worker = Worker::start(registry, key, options)
         .await
         .map_err(sync_err("cannot join the fleet"))?;
-    eprintln!("worker {} started; Ctrl-C or SIGTERM stops it", worker.holder());
+    eprintln!(
+        "worker {} started; Ctrl-C or SIGTERM stops it",
+        worker.holder()
+    );
     stop_signal().await?;
     eprintln!("stopping: runs finish their page, then the claims are released");
     let counts = worker.shutdown().await;

@@ -204,7 +204,11 @@ impl PairRegistry {
                 "UPDATE fleet_accounts SET holder_id = NULL, host = NULL, pid = NULL,
                      acquired_at = NULL, heartbeat_at = NULL, expires_at = NULL
                  WHERE account = $1 AND token = $2 AND holder_id = $3",
-                &[&claim.account, &token_value(claim.token)?, &claim.holder.id()],
+                &[
+                    &claim.account,
+                    &token_value(claim.token)?,
+                    &claim.holder.id(),
+                ],
             )
             .await?;
         Ok(changed == 1)

@@ -23,6 +23,6 @@ mod registry;
 mod worker;
 
 pub use claim::AccountClaim;
-pub use pair::{NewPair, ObjectCadence, PairConfig, PairSummary, RegisteredPair};
+pub use pair::{HeldBy, NewPair, ObjectCadence, PairConfig, PairSummary, RegisteredPair};
 pub use registry::PairRegistry;
 pub use worker::{Worker, WorkerCounts, WorkerHandle, WorkerOptions};

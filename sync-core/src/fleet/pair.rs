@@ -100,7 +100,9 @@ impl PairConfig {
     pub fn validate(&self) -> Result<()> {
         self.sync.validate()?;
         if self.objects.is_empty() {
-            return Err(config_error("the pair syncs no object: name customers or items"));
+            return Err(config_error(
+                "the pair syncs no object: name customers or items",
+            ));
         }
         for (i, o) in self.objects.iter().enumerate() {
             if !matches!(o.object, ObjectKind::Customers | ObjectKind::Items) {
@@ -112,7 +114,8 @@ impl PairConfig {
             if self.objects[..i].iter().any(|p| p.object == o.object) {
                 return Err(config_error(format!("{} is named twice", o.object)));
             }
-            o.cadence().map_err(|e| config_error(format!("{}: {e}", o.object)))?;
+            o.cadence()
+                .map_err(|e| config_error(format!("{}: {e}", o.object)))?;
         }
         Ok(())
     }
@@ -161,8 +164,18 @@ pub struct PairSummary {
     pub config: PairConfig,
     /// The fingerprint (hex) of the key its credentials are sealed under.
     pub key_fingerprint: String,
-    /// Who holds its account now, if anyone (`host, pid`), and until when.
-    pub held_by: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    /// Who holds its account now, if anyone.
+    pub held_by: Option<HeldBy>,
+}
+
+/// The worker holding a pair's account, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HeldBy {
+    /// The worker: `host …, pid …`.
+    pub worker: String,
+    /// When its claim expires unless renewed.
+    pub until: chrono::DateTime<chrono::Utc>,
 }
 
 /// A registered pair with its credentials opened, as a worker runs it.
@@ -187,7 +200,9 @@ pub(crate) fn seal(key: &VaultKey, credentials: &Credentials) -> Result<Vec<u8>>
 /// Opens sealed credentials; a wrong key or a modified byte is an error naming the pair.
 pub(crate) fn open(pair: &str, key: &VaultKey, sealed: &[u8]) -> Result<Credentials> {
     vault::format::open(key, sealed).map_err(|e| SyncError::Config {
-        what: format!("the credentials of tenant pair {pair:?} cannot be opened with this key: {e}"),
+        what: format!(
+            "the credentials of tenant pair {pair:?} cannot be opened with this key: {e}"
+        ),
     })
 }
 

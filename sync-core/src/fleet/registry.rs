@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::pair::{self, NewPair, PairConfig, PairSummary, RegisteredPair};
+use super::pair::{self, HeldBy, NewPair, PairConfig, PairSummary, RegisteredPair};
 use crate::error::{Result, StateError, SyncError};
 use crate::state::{PostgresOptions, PostgresStateStore};
 use crate::vault::VaultKey;
@@ -90,12 +90,7 @@ impl PairRegistry {
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client> {
-        Ok(self
-            .store
-            .pool()
-            .get()
-            .await
-            .map_err(StateError::from)?)
+        Ok(self.store.pool().get().await.map_err(StateError::from)?)
     }
 
     /// Registers a pair: its configuration as data, its credentials sealed under `key`.
@@ -170,9 +165,10 @@ impl PairRegistry {
             let pid: Option<i64> = row.try_get(5)?;
             let until: Option<i64> = row.try_get(6)?;
             let held_by = match (host, pid, until.and_then(DateTime::from_timestamp_micros)) {
-                (Some(host), Some(pid), Some(until)) if until > Utc::now() => {
-                    Some((format!("host {host}, pid {pid}"), until))
-                }
+                (Some(host), Some(pid), Some(until)) if until > Utc::now() => Some(HeldBy {
+                    worker: format!("host {host}, pid {pid}"),
+                    until,
+                }),
                 _ => None,
             };
             out.push(PairSummary {

@@ -557,7 +557,11 @@ impl Loop {
                 self.queue.done(&pair);
                 continue;
             };
-            let Some(stop) = self.accounts.get(&held.account).map(|a| a.stop.child_token()) else {
+            let Some(stop) = self
+                .accounts
+                .get(&held.account)
+                .map(|a| a.stop.child_token())
+            else {
                 self.queue.done(&pair);
                 continue;
             };
@@ -654,7 +658,8 @@ async fn heartbeat(
     options: WorkerOptions,
     live: tokio::sync::watch::Sender<Option<Vec<AccountClaim>>>,
 ) {
-    let mut ticks = tokio::time::interval(options.heartbeat_every().max(Duration::from_millis(100)));
+    let mut ticks =
+        tokio::time::interval(options.heartbeat_every().max(Duration::from_millis(100)));
     ticks.tick().await;
     loop {
         ticks.tick().await;
@@ -670,10 +675,17 @@ async fn heartbeat(
 }
 
 /// The pair's Mailchimp client, sharing `limit` with the other pairs of its account.
-async fn mailchimp(pair: &RegisteredPair, limit: &ConcurrencyLimit) -> Result<mailchimp_client::Client> {
-    let creds = pair.credentials.mailchimp.as_ref().ok_or_else(|| SyncError::Config {
-        what: format!("tenant pair {:?} has no Mailchimp credentials", pair.id),
-    })?;
+async fn mailchimp(
+    pair: &RegisteredPair,
+    limit: &ConcurrencyLimit,
+) -> Result<mailchimp_client::Client> {
+    let creds = pair
+        .credentials
+        .mailchimp
+        .as_ref()
+        .ok_or_else(|| SyncError::Config {
+            what: format!("tenant pair {:?} has no Mailchimp credentials", pair.id),
+        })?;
     let credentials = match &creds.auth {
         MailchimpAuth::ApiKey(key) => mailchimp_client::Credentials::api_key(key.expose_secret()),
         MailchimpAuth::OAuthToken(token) => {
@@ -692,12 +704,18 @@ async fn mailchimp(pair: &RegisteredPair, limit: &ConcurrencyLimit) -> Result<ma
 
 /// The pair's QAD client, with the default browses.
 fn qad(pair: &RegisteredPair) -> Result<qad_client::Client> {
-    let creds = pair.credentials.qad.as_ref().ok_or_else(|| SyncError::Config {
-        what: format!("tenant pair {:?} has no QAD credentials", pair.id),
-    })?;
+    let creds = pair
+        .credentials
+        .qad
+        .as_ref()
+        .ok_or_else(|| SyncError::Config {
+            what: format!("tenant pair {:?} has no QAD credentials", pair.id),
+        })?;
     let password = creds.password.clone();
     let credentials = match creds.auth_kind {
-        QadAuthKind::FormLogin => qad_client::Credentials::form_login(creds.username.clone(), password),
+        QadAuthKind::FormLogin => {
+            qad_client::Credentials::form_login(creds.username.clone(), password)
+        }
         QadAuthKind::OAuthPassword => {
             let client_id = creds.client_id.clone().ok_or_else(|| SyncError::Config {
                 what: format!("tenant pair {:?}: QAD OAuth needs a client id", pair.id),

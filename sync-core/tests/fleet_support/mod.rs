@@ -181,7 +181,10 @@ impl Fleet {
     pub async fn wait_synced(&self, timeout: Duration) -> Duration {
         let start = Instant::now();
         while !self.all_synced() {
-            assert!(start.elapsed() < timeout, "not every pair synced within {timeout:?}");
+            assert!(
+                start.elapsed() < timeout,
+                "not every pair synced within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         start.elapsed()
@@ -196,15 +199,30 @@ impl Fleet {
                 .iter()
                 .map(|v| v["email_address"].as_str().unwrap().to_lowercase())
                 .collect();
-            assert_eq!(members.len(), set(&members).len(), "{}: duplicate members", pair.id);
+            assert_eq!(
+                members.len(),
+                set(&members).len(),
+                "{}: duplicate members",
+                pair.id
+            );
             assert_eq!(set(&members), expected_emails(pair), "{}: members", pair.id);
             let store = format!("store-{}", pair.list.trim_start_matches("list-"));
             let customers: Vec<String> = snapshot.customers[&store]
                 .iter()
                 .map(|v| v["id"].as_str().unwrap().to_owned())
                 .collect();
-            assert_eq!(customers.len(), set(&customers).len(), "{}: duplicate customers", pair.id);
-            assert_eq!(customers.len(), pair.qad.customers().len(), "{}: customers", pair.id);
+            assert_eq!(
+                customers.len(),
+                set(&customers).len(),
+                "{}: duplicate customers",
+                pair.id
+            );
+            assert_eq!(
+                customers.len(),
+                pair.qad.customers().len(),
+                "{}: customers",
+                pair.id
+            );
         }
     }
 }
