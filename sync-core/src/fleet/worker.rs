@@ -20,7 +20,7 @@ use crate::error::{LeaseError, Result, SyncError};
 use crate::forward::{ForwardSync, RunOptions};
 use crate::model::{ObjectKind, RunStatus, RunTrigger, TargetSystem};
 use crate::report::RunReport;
-use crate::state::{LeaseHolder, LeasePolicy, StateStore};
+use crate::state::{FencingToken, LeaseHolder, LeasePolicy, StateStore};
 use crate::vault::{MailchimpAuth, QadAuthKind, VaultKey};
 
 /// How a worker works: who it is, its lease time, how many runs it has in flight, how long a
@@ -296,6 +296,8 @@ impl WorkerHandle {
 #[derive(Debug)]
 struct HeldAccount {
     claim: AccountClaim,
+    /// When this worker got the claim: a renewal that started before cannot have seen it.
+    claimed_at: Instant,
     pairs: Vec<String>,
     stop: CancellationToken,
 }
@@ -304,6 +306,8 @@ struct HeldAccount {
 #[derive(Debug)]
 struct HeldPair {
     account: String,
+    /// The claim it runs under: a run of an earlier claim of the account is not booked.
+    token: FencingToken,
     engine: Arc<ForwardSync>,
     cadences: HashMap<ObjectKind, Duration>,
 }
@@ -312,6 +316,7 @@ struct HeldPair {
 #[derive(Debug)]
 struct RunEnd {
     pair: String,
+    token: FencingToken,
     object: ObjectKind,
     started: Instant,
     outcome: Result<RunReport>,
@@ -354,8 +359,8 @@ impl Loop {
             }
             if live_rx.has_changed().unwrap_or(false) {
                 let live = live_rx.borrow_and_update().clone();
-                if let Some(live) = live {
-                    self.drop_lost(&live);
+                if let Some((renewed_at, live)) = live {
+                    self.drop_lost(renewed_at, &live);
                 }
             }
             let now = Instant::now();
@@ -380,7 +385,10 @@ impl Loop {
                 }
                 changed = live_rx.changed() => {
                     if changed.is_err() {
-                        tracing::warn!("worker heartbeat stopped");
+                        // Not expected while the loop runs; the claims then expire and every
+                        // commit is refused, so the worker stops working rather than spin.
+                        tracing::error!("worker heartbeat stopped");
+                        break;
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {}
@@ -403,15 +411,17 @@ impl Loop {
         self.counters.pairs_held.store(0, Ordering::Relaxed);
     }
 
-    /// Gives up every account whose claim is not in `live` (as the last renewal returned it).
-    fn drop_lost(&mut self, live: &[AccountClaim]) {
+    /// Gives up every account whose claim is not in `live`, as the renewal that started at
+    /// `renewed_at` returned it (claims taken since were not due for that renewal).
+    fn drop_lost(&mut self, renewed_at: Instant, live: &[AccountClaim]) {
         let lost: Vec<String> = self
             .accounts
             .values()
             .filter(|held| {
-                !live
-                    .iter()
-                    .any(|l| l.account == held.claim.account && l.token == held.claim.token)
+                held.claimed_at < renewed_at
+                    && !live
+                        .iter()
+                        .any(|l| l.account == held.claim.account && l.token == held.claim.token)
             })
             .map(|held| held.claim.account.clone())
             .collect();
@@ -509,6 +519,7 @@ impl Loop {
             account,
             HeldAccount {
                 claim,
+                claimed_at: now,
                 pairs: names,
                 stop: CancellationToken::new(),
             },
@@ -542,6 +553,7 @@ impl Loop {
             .collect::<Result<_>>()?;
         Ok(HeldPair {
             account: claim.account.clone(),
+            token: claim.token,
             engine: Arc::new(engine),
             cadences,
         })
@@ -566,6 +578,7 @@ impl Loop {
                 continue;
             };
             let engine = Arc::clone(&held.engine);
+            let token = held.token;
             let options = RunOptions::new()
                 .trigger(RunTrigger::Scheduled)
                 .max_pages(self.options.slice_pages)
@@ -575,6 +588,7 @@ impl Loop {
                 let outcome = engine.run(object, options).await;
                 RunEnd {
                     pair,
+                    token,
                     object,
                     started,
                     outcome,
@@ -586,8 +600,8 @@ impl Loop {
     /// Books a finished run and queues the object's next one.
     async fn finished(&mut self, end: RunEnd) {
         self.queue.done(&end.pair);
-        let Some(held) = self.pairs.get(&end.pair) else {
-            return; // its account was released or lost meanwhile
+        let Some(held) = self.pairs.get(&end.pair).filter(|h| h.token == end.token) else {
+            return; // its account was released or lost meanwhile (and maybe claimed again)
         };
         let every = held
             .cadences
@@ -656,16 +670,17 @@ impl Loop {
 async fn heartbeat(
     registry: PairRegistry,
     options: WorkerOptions,
-    live: tokio::sync::watch::Sender<Option<Vec<AccountClaim>>>,
+    live: tokio::sync::watch::Sender<Option<(Instant, Vec<AccountClaim>)>>,
 ) {
     let mut ticks =
         tokio::time::interval(options.heartbeat_every().max(Duration::from_millis(100)));
     ticks.tick().await;
     loop {
         ticks.tick().await;
+        let started = Instant::now();
         match registry.renew_all(&options.holder, options.ttl).await {
             Ok(claims) => {
-                if live.send(Some(claims)).is_err() {
+                if live.send(Some((started, claims))).is_err() {
                     return;
                 }
             }
