@@ -54,6 +54,7 @@ async fn the_registry_keeps_configuration_as_data_and_credentials_sealed() {
     assert_eq!(listed[0].config, pair_config(&pair.list, "store-0-0", 10));
     assert_eq!(listed[0].held_by, None);
     assert!(!format!("{listed:?}").contains(pair.qad.password()));
+    assert_eq!(registry.state_of(&pair.id).unwrap().pair(), pair.id);
 
     // The stored row holds neither secret in the clear.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -406,4 +407,37 @@ async fn a_new_worker_gets_its_share_as_the_first_sheds_idle_accounts() {
     }
     first.shutdown().await;
     second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_accounts_caps_a_worker_below_its_fair_share() {
+    let Some((registry, _)) = registry("max_accounts_caps").await else {
+        return;
+    };
+    let fleet = Fleet::start(&registry, 3, 1, 2, 5).await;
+    let ttl = Duration::from_secs(30);
+    let capped = Worker::start(
+        registry.clone(),
+        fleet.key.clone(),
+        options("gw-capped", ttl).max_accounts(1),
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    while capped.counts().accounts_held < 1 {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Several rebalancing rounds later it still holds one of the three.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(capped.counts().accounts_held, 1);
+    let held = registry
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|p| p.held_by.is_some())
+        .count();
+    assert_eq!(held, 1);
+    capped.shutdown().await;
 }
