@@ -58,6 +58,12 @@ pub enum Command {
     /// Compare Mailchimp with QAD field by field and report (or, with --fix, write) the drift.
     /// Exit status: 0 no drift, 3 drift found and not fixed, 1 error.
     Reconcile(ReconcileArgs),
+    /// Register, list or remove the tenant pairs of a fleet in a PostgreSQL state database
+    /// (`--state postgres://…`); their credentials are sealed under the fleet key.
+    Pairs(PairsArgs),
+    /// Work the fleet's pairs from a PostgreSQL state database (`--state postgres://…`), with
+    /// any number of other workers, until Ctrl-C or SIGTERM.
+    Worker(WorkerArgs),
 }
 
 impl Command {
@@ -75,7 +81,8 @@ impl Command {
             Self::Credentials(args) => {
                 matches!(args.action, CredentialsAction::Show { json: true })
             }
-            Self::Init(_) | Self::Run(_) => false,
+            Self::Pairs(args) => matches!(args.action, PairsAction::List { json: true }),
+            Self::Init(_) | Self::Run(_) | Self::Worker(_) => false,
         }
     }
 }
@@ -408,4 +415,77 @@ mod tests {
         assert!(!retries(&["--retry-failed", "--no-retry-failed"]));
         assert!(retries(&["--no-retry-failed", "--retry-failed"]));
     }
+}
+
+/// The fleet key's source, for `pairs add` and `worker`.
+#[derive(Debug, Args)]
+pub struct FleetKeyArgs {
+    /// A file holding the fleet key, which seals every pair's credentials in the database
+    /// (without it, the key comes from the environment variable `ML_CONNECTOR_FLEET_KEY`).
+    #[arg(long)]
+    pub fleet_key_file: Option<PathBuf>,
+}
+
+/// Options of `pairs`.
+#[derive(Debug, Args)]
+pub struct PairsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: PairsAction,
+}
+
+/// `pairs add`, `pairs list` or `pairs remove`.
+#[derive(Debug, Subcommand)]
+pub enum PairsAction {
+    /// Register a tenant pair: its `[sync]` and `[schedule]` from `--config`, its credentials
+    /// from the vault (`--vault`, `--key-file`), sealed again under the fleet key.
+    Add {
+        /// The pair's id, unique in the fleet.
+        id: String,
+        /// The Mailchimp account the pair uses: pairs naming one account share its 10
+        /// connections and are worked by one worker at a time.
+        #[arg(long)]
+        account: String,
+        /// Which objects the pair syncs (customers, items; default both).
+        #[arg(long, value_delimiter = ',', default_value = "customers,items")]
+        objects: Vec<String>,
+        /// The fleet key.
+        #[command(flatten)]
+        key: FleetKeyArgs,
+    },
+    /// List the registered pairs (never their credentials) and who works them now.
+    List {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a pair from the fleet; its state stays in the database.
+    Remove {
+        /// The pair's id.
+        id: String,
+    },
+}
+
+/// Options of `worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// How long an account's claim lives without a heartbeat: a killed worker's pairs go to
+    /// others after at most this long.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: std::time::Duration,
+    /// Runs in flight at once over all this worker's pairs.
+    #[arg(long, default_value_t = 8)]
+    pub max_runs: usize,
+    /// Pages a run commits before it yields to the other due pairs.
+    #[arg(long, default_value_t = 4)]
+    pub slice_pages: u64,
+    /// Hold at most this many Mailchimp accounts (default: a fair share of them).
+    #[arg(long)]
+    pub max_accounts: Option<usize>,
+    /// Connections to the state database.
+    #[arg(long, default_value_t = 4)]
+    pub db_connections: usize,
+    /// The fleet key.
+    #[command(flatten)]
+    pub key: FleetKeyArgs,
 }

@@ -45,6 +45,8 @@ async fn main() -> ExitCode {
         Command::Runs(args) => commands::runs::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&cli, args).await,
+        Command::Pairs(args) => commands::pairs::run(&cli, args).await.map(done),
+        Command::Worker(args) => commands::worker::run(&cli, args).await.map(done),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -84,6 +84,7 @@ pub struct ClientBuilder {
     metadata_url: Option<String>,
     timeout: Duration,
     max_concurrency: usize,
+    shared_limit: Option<ConcurrencyLimit>,
     max_response_bytes: usize,
     retry: RetryConfig,
 }
@@ -131,6 +132,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares `limit` with other clients instead of a cap of this client's own (then
+    /// [`max_concurrency`](Self::max_concurrency) is ignored): clients of several tenant pairs
+    /// that use one Mailchimp account, built with clones of one limit, never have more than its
+    /// maximum requests in flight together, and a `429` to any of them slows them all.
+    ///
+    /// ```no_run
+    /// # async fn run() -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::{Client, ConcurrencyLimit, Credentials};
+    ///
+    /// let account = ConcurrencyLimit::new(10);
+    /// let a = Client::builder(Credentials::api_key("0123456789abcdef-us6"))
+    ///     .shared_limit(account.clone())
+    ///     .build()
+    ///     .await?;
+    /// let b = Client::builder(Credentials::api_key("fedcba9876543210-us6"))
+    ///     .shared_limit(account)
+    ///     .build()
+    ///     .await?;
+    /// # drop((a, b));
+    /// # Ok(()) }
+    /// ```
+    pub fn shared_limit(mut self, limit: ConcurrencyLimit) -> Self {
+        self.shared_limit = Some(limit);
+        self
+    }
+
     /// The largest response body the client reads, in bytes; default
     /// [`http_policy::DEFAULT_MAX_BODY_BYTES`] (64 MiB). A larger one (its
     /// `Content-Length`, or what arrives) fails with
@@ -175,7 +202,9 @@ impl ClientBuilder {
         let transport = Transport {
             http,
             credentials: self.credentials,
-            limit: ConcurrencyLimit::new(self.max_concurrency),
+            limit: self
+                .shared_limit
+                .unwrap_or_else(|| ConcurrencyLimit::new(self.max_concurrency)),
             retry: self.retry,
             timeout: self.timeout,
             max_body: self.max_response_bytes,
@@ -273,6 +302,7 @@ impl Client {
             metadata_url: None,
             timeout: DEFAULT_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            shared_limit: None,
             max_response_bytes: http_policy::DEFAULT_MAX_BODY_BYTES,
             retry: RetryConfig::new(),
         }

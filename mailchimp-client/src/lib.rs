@@ -102,7 +102,7 @@ pub use client::{
 };
 pub use credentials::{Credentials, DataCenter};
 pub use error::{Error, FieldError, Problem, Result};
-pub use http_policy::RetryConfig;
+pub use http_policy::{ConcurrencyLimit, RetryConfig};
 pub use ids::{ListId, SubscriberHash};
 pub use interests::{
     Interest, InterestCategoriesHandler, InterestCategory, InterestCategoryId, InterestId,

@@ -133,3 +133,37 @@ async fn a_429_halves_the_cap_and_successes_grow_it_back() {
     assert_eq!(client.current_concurrency(), 4, "back to the maximum");
     assert!(format!("{client:?}").contains("current_concurrency: 4"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_built_with_one_shared_limit_stay_within_it_together() {
+    let (base, gauge) = serve().await;
+    let account = mailchimp_client::ConcurrencyLimit::new(4);
+    let mut clients = Vec::new();
+    for key in [
+        "0123456789abcdef-us6",
+        "fedcba9876543210-us6",
+        "00112233445566-us6",
+    ] {
+        clients.push(
+            Client::builder(Credentials::api_key(key))
+                .base_url(base.clone())
+                .retry(RetryConfig::disabled())
+                .max_concurrency(10) // ignored: the shared limit rules
+                .shared_limit(account.clone())
+                .build()
+                .await
+                .unwrap(),
+        );
+    }
+    let calls = (0..30).map(|i| {
+        let client = clients[i % clients.len()].clone();
+        tokio::spawn(async move { client.ping().await })
+    });
+    for result in join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(gauge.total.load(Ordering::SeqCst), 30);
+    // Three clients, one limit of 4: never more than 4 in flight, and they did reach it.
+    assert_eq!(gauge.peak.load(Ordering::SeqCst), 4);
+    assert_eq!(clients[0].max_concurrency(), 4);
+}

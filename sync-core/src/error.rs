@@ -128,6 +128,25 @@ pub enum LeaseError {
         /// The current token of a live lease, if any.
         current: Option<crate::state::FencingToken>,
     },
+    /// A fleet worker's claim on a Mailchimp account (and so on its tenant pairs) expired, was
+    /// taken over by another worker, was released, or the pair was removed: nothing more may be
+    /// committed under it. The worker gives the account's pairs up.
+    #[error(
+        "the claim on Mailchimp account {account}{} was lost: fencing token {token} is no longer \
+         current{}",
+        .pair.as_ref().map_or_else(String::new, |p| format!(" (tenant pair {p})")),
+        .current.map_or_else(|| " (not claimed now, or the claim expired)".to_owned(), |c| format!(" (now {c})"))
+    )]
+    ClaimLost {
+        /// The account (the unit a worker claims).
+        account: String,
+        /// The tenant pair whose commit was refused, when a commit was.
+        pair: Option<String>,
+        /// The token of the claim this worker held.
+        token: crate::state::FencingToken,
+        /// The token of the account's live claim, if any.
+        current: Option<crate::state::FencingToken>,
+    },
 }
 
 /// A failure of the state store.

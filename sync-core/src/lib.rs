@@ -137,6 +137,8 @@
 pub mod audit;
 pub mod config;
 mod error;
+#[cfg(feature = "postgres")]
+pub mod fleet;
 pub mod forward;
 pub mod hash;
 pub mod mapping;

@@ -144,6 +144,40 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_replay_of ON audit (pair, replay_of) WHERE replay_of IS NOT NULL;
     CREATE INDEX audit_by_resolved_by ON audit (pair, resolved_by) WHERE resolved_by IS NOT NULL;
     ",
+    // 3: the fleet (`sync_core::fleet`): registered tenant pairs, grouped by the Mailchimp
+    // account they use, each account leased by one worker at a time (holder, times and fencing
+    // token, as object leases); and the live workers, so that each claims its share.
+    r"
+    CREATE TABLE fleet_accounts (
+        account       TEXT PRIMARY KEY,
+        token         BIGINT NOT NULL DEFAULT 0,
+        holder_id     TEXT,
+        host          TEXT,
+        pid           BIGINT,
+        acquired_at   BIGINT,
+        heartbeat_at  BIGINT,
+        expires_at    BIGINT
+    );
+
+    CREATE TABLE fleet_pairs (
+        pair             TEXT PRIMARY KEY,
+        account          TEXT NOT NULL REFERENCES fleet_accounts (account),
+        config           TEXT NOT NULL,
+        credentials      BYTEA NOT NULL,
+        key_fingerprint  TEXT NOT NULL,
+        added_at         BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL
+    );
+    CREATE INDEX fleet_pairs_by_account ON fleet_pairs (account);
+
+    CREATE TABLE fleet_workers (
+        holder_id     TEXT PRIMARY KEY,
+        host          TEXT NOT NULL,
+        pid           BIGINT NOT NULL,
+        started_at    BIGINT NOT NULL,
+        expires_at    BIGINT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build creates.

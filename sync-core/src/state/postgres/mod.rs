@@ -132,6 +132,8 @@ impl PostgresOptions {
 pub struct PostgresStateStore {
     pool: Pool,
     pair: Arc<str>,
+    /// A fleet worker's claim every page commit checks ([`crate::fleet`]).
+    claim: Option<ClaimFence>,
     /// Where the database is, for `Debug`: hosts and database name, never the password.
     server: Arc<str>,
 }
@@ -141,6 +143,7 @@ impl fmt::Debug for PostgresStateStore {
         f.debug_struct("PostgresStateStore")
             .field("server", &self.server)
             .field("pair", &self.pair)
+            .field("claim", &self.claim)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +196,7 @@ impl PostgresStateStore {
         Ok(Self {
             pool,
             pair,
+            claim: None,
             server: server.into(),
         })
     }
@@ -207,8 +211,25 @@ impl PostgresStateStore {
         Ok(Self {
             pool: self.pool.clone(),
             pair: valid_pair(pair)?,
+            claim: None,
             server: Arc::clone(&self.server),
         })
+    }
+
+    /// This store with every page commit ([`apply`](StateStore::apply)) fenced by a fleet
+    /// worker's claim on the pair's Mailchimp account: refused with [`LeaseError::ClaimLost`]
+    /// unless the claim is current and unexpired when the commit runs.
+    pub(crate) fn fenced_by_claim(mut self, account: &str, token: FencingToken) -> Self {
+        self.claim = Some(ClaimFence {
+            account: account.into(),
+            token,
+        });
+        self
+    }
+
+    /// The pool, for the fleet's registry and claims.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// The tenant pair this store reads and writes.
@@ -298,6 +319,52 @@ async fn lock_pair(client: &impl GenericClient, pair: &str) -> Result<(), StateE
     Ok(())
 }
 
+/// The claim a fleet worker holds on a pair's Mailchimp account, as its commits carry it.
+#[derive(Clone, Debug)]
+struct ClaimFence {
+    account: Arc<str>,
+    token: FencingToken,
+}
+
+/// Refuses the transaction's commit unless `claim` is the account's current, unexpired claim
+/// and the pair is still registered under that account. `FOR SHARE OF a` makes a takeover
+/// (which locks the account row `FOR UPDATE`) skip or wait for this commit, so no commit of an
+/// old holder lands after a new holder took the account.
+async fn check_claim(
+    tx: &impl GenericClient,
+    pair: &str,
+    claim: &ClaimFence,
+) -> Result<(), SyncError> {
+    let row = tx
+        .query_opt(
+            "SELECT a.token,
+                    a.expires_at >= (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+             FROM fleet_pairs p JOIN fleet_accounts a ON a.account = p.account
+             WHERE p.pair = $1 AND a.account = $2 AND a.holder_id IS NOT NULL
+             FOR SHARE OF a",
+            &[&pair, &&*claim.account],
+        )
+        .await?;
+    let current = match row {
+        Some(row) => {
+            let token = FencingToken::new(row.try_get::<_, i64>(0)?.unsigned_abs());
+            let live: bool = row.try_get(1)?;
+            live.then_some(token)
+        }
+        None => None,
+    };
+    if current == Some(claim.token) {
+        return Ok(());
+    }
+    Err(LeaseError::ClaimLost {
+        account: claim.account.to_string(),
+        pair: Some(pair.to_owned()),
+        token: claim.token,
+        current,
+    }
+    .into())
+}
+
 /// The first key of the two-key per-pair advisory locks (`"mlcp"`).
 const PAIR_LOCK_SPACE: i32 = 0x6d6c_6370;
 
@@ -347,6 +414,9 @@ impl StateStore for PostgresStateStore {
                 }
                 .into());
             }
+        }
+        if let Some(claim) = &self.claim {
+            check_claim(&tx, &self.pair, claim).await?;
         }
         let receipt = write::apply_in(&tx, &self.pair, batch).await?;
         tx.commit().await?;

@@ -1,0 +1,212 @@
+//! A tenant pair as the fleet registers it: its configuration (data, in the clear) and its
+//! credentials (sealed with the vault's AEAD, never stored in the clear).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SyncConfig;
+use crate::error::{Result, SyncError};
+use crate::model::ObjectKind;
+use crate::schedule::Cadence;
+use crate::vault::{self, Credentials, VaultKey};
+
+/// One object of a pair and how often a worker syncs it.
+///
+/// ```
+/// use std::time::Duration;
+/// use sync_core::fleet::ObjectCadence;
+/// use sync_core::ObjectKind;
+///
+/// let every = ObjectCadence::new(ObjectKind::Customers, Duration::from_secs(900));
+/// assert_eq!(every.cadence().unwrap().every(), Duration::from_secs(900));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectCadence {
+    /// The source object: `customers` or `items`.
+    pub object: ObjectKind,
+    /// Seconds between the starts of two runs.
+    pub every_secs: u64,
+}
+
+impl ObjectCadence {
+    /// `object` every `every` (whole seconds).
+    #[must_use]
+    pub fn new(object: ObjectKind, every: Duration) -> Self {
+        Self {
+            object,
+            every_secs: every.as_secs(),
+        }
+    }
+
+    /// The cadence as the scheduler takes it.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Schedule`] when the interval is zero.
+    pub fn cadence(&self) -> Result<Cadence> {
+        Ok(Cadence::new(Duration::from_secs(self.every_secs))?)
+    }
+}
+
+/// What a worker needs to sync a pair, besides its credentials: the `[sync]` settings and each
+/// object's cadence. Stored as JSON in the registry.
+///
+/// ```
+/// use std::time::Duration;
+/// use sync_core::config::SyncConfig;
+/// use sync_core::fleet::{ObjectCadence, PairConfig};
+/// use sync_core::ObjectKind;
+///
+/// let config = PairConfig::new(SyncConfig::new("audience-1"))
+///     .with_object(ObjectCadence::new(ObjectKind::Customers, Duration::from_secs(300)));
+/// config.validate().unwrap();
+/// assert!(PairConfig::new(SyncConfig::new("audience-1")).validate().is_err()); // no object
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairConfig {
+    /// The forward sync's settings (audience, store, mapping, page size …).
+    pub sync: SyncConfig,
+    /// The objects synced and their cadences.
+    pub objects: Vec<ObjectCadence>,
+}
+
+impl PairConfig {
+    /// `sync` with no object yet.
+    #[must_use]
+    pub fn new(sync: SyncConfig) -> Self {
+        Self {
+            sync,
+            objects: Vec::new(),
+        }
+    }
+
+    /// Adds (or replaces) an object's cadence.
+    #[must_use]
+    pub fn with_object(mut self, cadence: ObjectCadence) -> Self {
+        self.objects.retain(|o| o.object != cadence.object);
+        self.objects.push(cadence);
+        self
+    }
+
+    /// Checks the sync settings, that there is at least one object, that each is a forward
+    /// source (customers, items) named once, with a non-zero cadence.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] naming what is wrong.
+    pub fn validate(&self) -> Result<()> {
+        self.sync.validate()?;
+        if self.objects.is_empty() {
+            return Err(config_error(
+                "the pair syncs no object: name customers or items",
+            ));
+        }
+        for (i, o) in self.objects.iter().enumerate() {
+            if !matches!(o.object, ObjectKind::Customers | ObjectKind::Items) {
+                return Err(config_error(format!(
+                    "{} is not a forward-sync object (customers, items)",
+                    o.object
+                )));
+            }
+            if self.objects[..i].iter().any(|p| p.object == o.object) {
+                return Err(config_error(format!("{} is named twice", o.object)));
+            }
+            o.cadence()
+                .map_err(|e| config_error(format!("{}: {e}", o.object)))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| config_error(format!("cannot encode: {e}")))
+    }
+
+    pub(crate) fn from_json(pair: &str, json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|e| SyncError::Config {
+            what: format!("the stored configuration of tenant pair {pair:?} is not readable: {e}"),
+        })
+    }
+}
+
+fn config_error(what: impl Into<String>) -> SyncError {
+    SyncError::Config {
+        what: format!("pair configuration: {}", what.into()),
+    }
+}
+
+/// A pair to register: its id, the Mailchimp account it uses, its configuration and its
+/// credentials (both sets; they are sealed before they leave the process).
+#[derive(Clone, Debug)]
+pub struct NewPair {
+    /// The tenant-pair id (the state store's pair id).
+    pub id: String,
+    /// The Mailchimp account the pair writes to. Pairs naming the same account share its 10
+    /// connections, so one worker at a time holds them all.
+    pub account: String,
+    /// What to sync and how often.
+    pub config: PairConfig,
+    /// The QAD and Mailchimp credentials.
+    pub credentials: Credentials,
+}
+
+/// A registered pair as listed: never its credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PairSummary {
+    /// The tenant-pair id.
+    pub id: String,
+    /// Its Mailchimp account.
+    pub account: String,
+    /// Its configuration.
+    pub config: PairConfig,
+    /// The fingerprint (hex) of the key its credentials are sealed under.
+    pub key_fingerprint: String,
+    /// Who holds its account now, if anyone.
+    pub held_by: Option<HeldBy>,
+}
+
+/// The worker holding a pair's account, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HeldBy {
+    /// The worker: `host …, pid …`.
+    pub worker: String,
+    /// When its claim expires unless renewed.
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// A registered pair with its credentials opened, as a worker runs it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RegisteredPair {
+    /// The tenant-pair id.
+    pub id: String,
+    /// Its Mailchimp account.
+    pub account: String,
+    /// Its configuration.
+    pub config: PairConfig,
+    /// Its credentials, opened.
+    pub credentials: Credentials,
+}
+
+/// Seals `credentials` under `key` (the vault's file format, in a column).
+pub(crate) fn seal(key: &VaultKey, credentials: &Credentials) -> Result<Vec<u8>> {
+    Ok(vault::format::seal(key, credentials)?)
+}
+
+/// Opens sealed credentials; a wrong key or a modified byte is an error naming the pair.
+pub(crate) fn open(pair: &str, key: &VaultKey, sealed: &[u8]) -> Result<Credentials> {
+    vault::format::open(key, sealed).map_err(|e| SyncError::Config {
+        what: format!(
+            "the credentials of tenant pair {pair:?} cannot be opened with this key: {e}"
+        ),
+    })
+}
+
+/// The key's fingerprint as stored next to what it sealed.
+pub(crate) fn fingerprint(key: &VaultKey) -> String {
+    hex::encode(key.fingerprint())
+}
