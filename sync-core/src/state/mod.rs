@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::Result;
 use crate::model::{
-    ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
+    ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
 };
 
 pub use batch::{BatchReceipt, RetryMark, StateBatch};
@@ -163,6 +163,21 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         }
         Ok(found)
     }
+
+    /// One page of the id map of the target `kind`: at most `limit` mappings whose source key
+    /// sorts after `after` (byte order; from the start when `None`), in source-key order. The
+    /// lifecycle scan walks the whole map this way, a page at a time, so its memory does not grow
+    /// with the number of records.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>>;
 
     /// The stored content hashes of the given target records of `kind`; ids without a hash are
     /// absent from the map. Ask for a whole page at once.

@@ -25,8 +25,8 @@ use crate::audit::{
 };
 use crate::error::{LeaseError, Result, StateError};
 use crate::model::{
-    normalize_email, ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
-    RunId, RunStatus,
+    normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
+    Outcome, RunId, RunStatus,
 };
 
 /// How many values go into one `IN (...)` list; well under SQLite's bound-parameter limit.
@@ -360,6 +360,34 @@ impl StateStore for SqliteStateStore {
                 .query_map(params![kind.as_str(), target_id], |row| row.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             Ok(keys)
+        })
+        .await
+    }
+
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>> {
+        let after = after.map(str::to_owned);
+        self.with_conn(move |conn| {
+            // SQLite's BINARY collation is byte order, as the trait promises.
+            let mut stmt = conn.prepare_cached(
+                "SELECT source_key, target_id FROM id_map
+                 WHERE kind = ?1 AND (?2 IS NULL OR source_key > ?2)
+                 ORDER BY source_key LIMIT ?3",
+            )?;
+            let page = stmt
+                .query_map(params![kind.as_str(), after, limit], |row| {
+                    Ok(IdMapping::new(
+                        kind,
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<IdMapping>>>()?;
+            Ok(page)
         })
         .await
     }

@@ -19,6 +19,7 @@ conformance!(
     id_map_maps_both_ways_and_follows_changes,
     hashes_are_read_a_page_at_a_time,
     source_keys_are_read_a_page_at_a_time,
+    the_id_map_is_walked_a_page_at_a_time_in_key_order,
     cursors_are_committed_per_object,
     member_statuses_are_remembered_by_normalised_email,
     audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object,
@@ -805,4 +806,47 @@ async fn many_tasks_write_concurrently_without_losing_a_row(db: Db) {
         store.hashes(ObjectKind::Members, &ids).await.unwrap().len(),
         4000
     );
+}
+
+async fn the_id_map_is_walked_a_page_at_a_time_in_key_order(db: Db) {
+    let store = db.store();
+    // Upper case sorts before lower case in byte order; "C-10" before "C-2".
+    let keys = ["c-1", "C-2", "C-10", "C-1"];
+    let mut batch = StateBatch::new();
+    for key in keys {
+        batch = batch.map_id(IdMapping::new(
+            ObjectKind::Members,
+            key,
+            format!("{key}@x.com"),
+        ));
+    }
+    // Another kind is not listed.
+    batch = batch.map_id(IdMapping::new(ObjectKind::EcommerceCustomers, "C-0", "C-0"));
+    store.apply(batch).await.unwrap();
+
+    let first = store
+        .id_map_page(ObjectKind::Members, None, 3)
+        .await
+        .unwrap();
+    let first_keys: Vec<&str> = first.iter().map(|m| m.source_key.as_str()).collect();
+    assert_eq!(first_keys, ["C-1", "C-10", "C-2"]);
+    assert_eq!(first[1].target_id, "C-10@x.com");
+    assert!(first.iter().all(|m| m.kind == ObjectKind::Members));
+
+    let rest = store
+        .id_map_page(ObjectKind::Members, Some("C-2"), 3)
+        .await
+        .unwrap();
+    let rest_keys: Vec<&str> = rest.iter().map(|m| m.source_key.as_str()).collect();
+    assert_eq!(rest_keys, ["c-1"]);
+    assert!(store
+        .id_map_page(ObjectKind::Members, Some("c-1"), 3)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .id_map_page(ObjectKind::Products, None, 3)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -24,8 +24,8 @@ use super::StateStore;
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::{LeaseError, Result, StateError, SyncError};
 use crate::model::{
-    normalize_email, ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, RunId,
-    RunStatus,
+    normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
+    RunId, RunStatus,
 };
 use read::{select_audit, select_lease, select_runs, AuditFilter};
 
@@ -488,6 +488,39 @@ impl StateStore for PostgresStateStore {
             .iter()
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?)
+    }
+
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>> {
+        let client = self.client().await?;
+        // "C" collation: byte order, as SQLite's BINARY and the trait promise.
+        let stmt = client
+            .prepare_cached(
+                "SELECT source_key, target_id FROM id_map
+                 WHERE pair = $1 AND kind = $2
+                   AND ($3::text IS NULL OR source_key COLLATE \"C\" > $3::text COLLATE \"C\")
+                 ORDER BY source_key COLLATE \"C\" LIMIT $4",
+            )
+            .await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[&&*self.pair, &kind.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IdMapping::new(
+                    kind,
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, String>(1)?,
+                ))
+            })
+            .collect()
     }
 
     async fn source_keys_of(
