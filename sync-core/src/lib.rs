@@ -139,6 +139,7 @@ pub mod config;
 mod error;
 pub mod forward;
 pub mod hash;
+pub mod lifecycle;
 pub mod mapping;
 mod model;
 pub mod operation;

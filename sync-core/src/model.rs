@@ -282,6 +282,9 @@ named_enum! {
         Replay => "replay",
         /// A reconcile writing the differences it found (`reconcile --fix`).
         Reconcile => "reconcile",
+        /// A lifecycle scan: records gone from QAD or no longer active, removed in Mailchimp as
+        /// configured ([`lifecycle`](crate::lifecycle)).
+        Lifecycle => "lifecycle",
     }
 }
 

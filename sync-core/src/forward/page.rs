@@ -164,7 +164,11 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .records
         .iter()
         .map(|r| {
-            let member = match map_member(&r.fields, &ctx.config.mapping.customer) {
+            let mapped = match crate::lifecycle::forward_skip(ctx.config, &r.fields) {
+                Some(skip) => Err(skip),
+                None => map_member(&r.fields, &ctx.config.mapping.customer),
+            };
+            let member = match mapped {
                 Ok(m) => Ok((content_hash(&m.record)?, m)),
                 Err(issue) => Err(issue),
             };
@@ -576,7 +580,7 @@ impl Tagged {
 }
 
 /// The id-map and hash key of a member's tag set.
-fn tags_key(email: &str) -> String {
+pub(crate) fn tags_key(email: &str) -> String {
     format!("{email}#tags")
 }
 
@@ -739,6 +743,10 @@ async fn ecommerce_customers(
                 Outcome::Skipped,
                 Some(reason),
             ));
+            continue;
+        }
+        if let Some(skip) = crate::lifecycle::forward_skip(ctx.config, &record.fields) {
+            rows.push(issue_row(kind, &record.key, skip));
             continue;
         }
         match map_ecommerce_customer(&record.key, &record.fields, &ctx.config.mapping.customer) {

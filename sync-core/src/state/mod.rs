@@ -33,6 +33,7 @@ use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunSt
 use crate::error::Result;
 use crate::model::{
     ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
+    RunTrigger,
 };
 
 pub use batch::{BatchReceipt, RetryMark, StateBatch};
@@ -309,6 +310,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ///
     /// [`StateError`](crate::StateError) when the read fails.
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>>;
+
+    /// The most recently started run with `trigger` that covered `object` and completed, if
+    /// any (history pruned by [`retention`] is gone). The lifecycle's cadence asks when the
+    /// object's last full scan was.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn latest_completed_run(
+        &self,
+        trigger: RunTrigger,
+        object: ObjectKind,
+    ) -> Result<Option<RunRecord>>;
 
     /// Records a webhook delivery key; returns `true` if it is new and `false` if it was seen
     /// before (a duplicate delivery to ignore).

@@ -25,9 +25,9 @@ use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunSt
 use crate::error::{LeaseError, Result, StateError, SyncError};
 use crate::model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
-    RunId, RunStatus,
+    RunId, RunStatus, RunTrigger,
 };
-use read::{select_audit, select_lease, select_runs, AuditFilter};
+use read::{select_audit, select_lease, select_runs, AuditFilter, RunsWhere};
 
 /// The longest tenant-pair id accepted.
 const MAX_PAIR_LEN: usize = 200;
@@ -780,7 +780,7 @@ impl StateStore for PostgresStateStore {
         if changed == 0 {
             return Err(not_found().into());
         }
-        Ok(select_runs(&client, &self.pair, Some(id), 1)
+        Ok(select_runs(&client, &self.pair, RunsWhere::Id(id), 1)
             .await?
             .pop()
             .ok_or_else(not_found)?)
@@ -788,12 +788,30 @@ impl StateStore for PostgresStateStore {
 
     async fn run(&self, id: RunId) -> Result<Option<RunRecord>> {
         let client = self.client().await?;
-        Ok(select_runs(&client, &self.pair, Some(id), 1).await?.pop())
+        Ok(select_runs(&client, &self.pair, RunsWhere::Id(id), 1)
+            .await?
+            .pop())
     }
 
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>> {
         let client = self.client().await?;
-        Ok(select_runs(&client, &self.pair, None, limit).await?)
+        Ok(select_runs(&client, &self.pair, RunsWhere::All, limit).await?)
+    }
+
+    async fn latest_completed_run(
+        &self,
+        trigger: RunTrigger,
+        object: ObjectKind,
+    ) -> Result<Option<RunRecord>> {
+        let client = self.client().await?;
+        Ok(select_runs(
+            &client,
+            &self.pair,
+            RunsWhere::Completed(trigger, object),
+            1,
+        )
+        .await?
+        .pop())
     }
 
     async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool> {
