@@ -562,3 +562,42 @@ async fn without_lifecycle_settings_there_is_no_lifecycle() {
     .unwrap_err();
     assert!(matches!(err, SyncError::Config { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_failed_removal_replays_as_recorded() {
+    use sync_core::audit::ReplayFilter;
+    use sync_core::replay::{MailchimpReplay, Replayer};
+
+    let (h, config) = synced(|h| with_lifecycle(h, settings())).await;
+    let gone = code(&h, 0);
+    let email = email_of(&h, &gone);
+    h.qad.remove_customer(&gone);
+    h.mailchimp.faults().fail_next(
+        Method::DELETE,
+        "/3.0/lists/{list_id}/members/{subscriber_hash}",
+        20,
+        FaultKind::InternalServerError,
+    );
+    let first = lifecycle(&h, config.clone())
+        .run(ObjectKind::Customers, LifecycleOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(first.failed, 1, "{first}");
+    h.mailchimp.faults().clear_routes();
+
+    // `ml-connector replay` re-maps forward rows from QAD; a removal is sent as recorded (its
+    // customer is gone from QAD, so re-mapping could only call it dead).
+    let replayer = Replayer::new(Arc::clone(&h.state) as Arc<dyn StateStore>)
+        .handler(MailchimpReplay::remapping(h.sync(config)));
+    let replayed = replayer
+        .replay(&ReplayFilter::Run(first.run_id))
+        .await
+        .unwrap();
+    assert_eq!(replayed.attempted, 1, "{replayed:?}");
+    assert_eq!(member_status(&h, &email).as_deref(), Some("archived"));
+    assert_eq!(
+        h.state.target_id(ObjectKind::Members, &gone).await.unwrap(),
+        None,
+        "the replayed removal updates the id map as the scan's own would"
+    );
+}

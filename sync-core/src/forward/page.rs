@@ -848,16 +848,25 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
     }
     let ids: Vec<String> = mapped.iter().map(|(_, p)| p.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
+    // The id map lists the written products for the lifecycle's key scan; one written before
+    // products were mapped is mapped when next seen, unchanged or not.
+    let keys: Vec<String> = mapped.iter().map(|(key, _)| key.clone()).collect();
+    let in_map = ctx.state.target_ids(kind, &keys).await?;
     let mut pending = Vec::new();
     for (key, product) in mapped {
         let hash = content_hash(&product)?;
         let id = product.id.clone();
+        let mapping = IdMapping::new(kind, &key, &id);
         let op = Operation::UpsertProduct {
             store_id: store.id.clone(),
             product,
         };
         if hashes.get(&id) == Some(&hash) {
-            rows.push(Row::unchanged(kind, &key, op));
+            let mut row = Row::unchanged(kind, &key, op);
+            if in_map.get(&key) != Some(&id) {
+                row.mapping = Some(mapping);
+            }
+            rows.push(row);
             continue;
         }
         pending.push(Pending {
@@ -867,7 +876,7 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             target_id: id,
             hash,
             op,
-            mapping: None,
+            mapping: Some(mapping),
             retired: Vec::new(),
             email: None,
             tags: false,
