@@ -198,6 +198,134 @@ impl CustomerStates {
     }
 }
 
+/// Which of several QAD customers sharing one email owns the member (its fields are the ones
+/// written; the others are secondary: skipped as duplicates, and heirs when the owner departs).
+/// E-commerce customers stay one per QAD customer whatever the rule.
+///
+/// Ties (and customers the rule cannot rank: no flag, no date, a type not listed) go to the
+/// lowest customer code. The forward sync gives a new address to the first customer it maps;
+/// each lifecycle scan then moves the member to the rule's owner.
+///
+/// ```
+/// use sync_core::lifecycle::OwnerRule;
+///
+/// let rule: OwnerRule = toml::from_str(r#"
+///     rule = "type_priority"
+///     field = "customerTypeCode"
+///     order = ["BILL-TO", "SHIP-TO"]
+/// "#).unwrap();
+/// let rank = |t: &str| rule.rank(&sync_core::mapping::SourceFields::of(
+///     &serde_json::json!({"customerTypeCode": t})));
+/// assert!(rank("BILL-TO") < rank("SHIP-TO"));
+/// assert!(rank("SHIP-TO") < rank("CONTACT"));
+/// assert_eq!(OwnerRule::default(), OwnerRule::LowestKey);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OwnerRule {
+    /// The lowest customer code (the default; the order QAD browses read in).
+    #[default]
+    LowestKey,
+    /// The customer whose `field` holds one of `values` (a primary-contact flag).
+    Flag {
+        /// The flag field.
+        field: String,
+        /// The values meaning "primary", compared trimmed and without case.
+        values: Vec<String>,
+    },
+    /// The customer with the earliest date in `field` (for example a creation date).
+    Oldest {
+        /// A date field (`YYYY-MM-DD…`).
+        field: String,
+    },
+    /// The customer with the latest date in `field`.
+    Newest {
+        /// A date field (`YYYY-MM-DD…`).
+        field: String,
+    },
+    /// The customer whose `field` comes first in `order` (for example bill-to before ship-to).
+    TypePriority {
+        /// The field holding the type (for example `customerTypeCode`).
+        field: String,
+        /// The types, first wins; compared trimmed and without case.
+        order: Vec<String>,
+    },
+}
+
+impl OwnerRule {
+    /// The record's rank under the rule: the lowest rank owns (ties by customer code).
+    #[must_use]
+    pub fn rank(&self, fields: &SourceFields) -> String {
+        // Sorts after every rank a value gives.
+        const UNRANKED: &str = "~";
+        match self {
+            Self::LowestKey => String::new(),
+            Self::Flag { field, values } => {
+                let flagged = FieldRule::new(field.clone(), values.iter().cloned()).matches(fields);
+                if flagged { "0" } else { "1" }.to_owned()
+            }
+            Self::Oldest { field } => date_of(fields, field).unwrap_or_else(|| UNRANKED.into()),
+            // Digits inverted, so the latest date sorts first.
+            Self::Newest { field } => date_of(fields, field).map_or_else(
+                || UNRANKED.into(),
+                |date| {
+                    date.chars()
+                        .map(|c| match c.to_digit(10) {
+                            Some(d) => char::from_digit(9 - d, 10).unwrap_or(c),
+                            None => c,
+                        })
+                        .collect()
+                },
+            ),
+            Self::TypePriority { field, order } => {
+                let value = fields.text(field).unwrap_or_default();
+                order
+                    .iter()
+                    .position(|t| t.trim().eq_ignore_ascii_case(&value))
+                    .map_or_else(|| UNRANKED.into(), |i| format!("{i:06}"))
+            }
+        }
+    }
+
+    /// The rule's name, as configured.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::LowestKey => "lowest_key",
+            Self::Flag { .. } => "flag",
+            Self::Oldest { .. } => "oldest",
+            Self::Newest { .. } => "newest",
+            Self::TypePriority { .. } => "type_priority",
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let bad = |what: &str| Err(format!("lifecycle.shared_email_owner: {what}"));
+        match self {
+            Self::LowestKey => Ok(()),
+            Self::Flag { field, values } if field.trim().is_empty() || values.is_empty() => {
+                bad("the flag rule needs a field and at least one value")
+            }
+            Self::Oldest { field } | Self::Newest { field } if field.trim().is_empty() => {
+                bad("the date rule needs a field")
+            }
+            Self::TypePriority { field, order } if field.trim().is_empty() || order.is_empty() => {
+                bad("the type_priority rule needs a field and an order")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The date at the start of a field (`2024-03-01`, `2024-03-01T10:00:00Z`), if it has one.
+fn date_of(fields: &SourceFields, field: &str) -> Option<String> {
+    let text = fields.text(field)?;
+    let date = text.get(..10)?;
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .map(|_| date.to_owned())
+}
+
 /// The lifecycle settings (`[lifecycle]` in the configuration file). Without them the forward
 /// sync writes every customer as before and nothing is ever removed.
 ///
@@ -228,6 +356,8 @@ pub struct LifecycleConfig {
     pub products: ProductRemoval,
     /// How QAD marks customers inactive, blocked or anonymised.
     pub customer_states: CustomerStates,
+    /// Which customer owns a member several customers share (default the lowest code).
+    pub shared_email_owner: OwnerRule,
     /// How often the full key scan runs, in hours (default 24): it reads every key of the
     /// object, so it is not part of every incremental run.
     pub scan_interval_hours: u32,
@@ -246,6 +376,7 @@ impl Default for LifecycleConfig {
             ecommerce_customers: EcomCustomerRemoval::default(),
             products: ProductRemoval::default(),
             customer_states: CustomerStates::default(),
+            shared_email_owner: OwnerRule::default(),
             scan_interval_hours: 24,
             max_removal_percent: 20,
         }
@@ -266,6 +397,7 @@ impl LifecycleConfig {
         if !(1..=100).contains(&self.max_removal_percent) {
             return Err("lifecycle.max_removal_percent must be between 1 and 100".into());
         }
+        self.shared_email_owner.check()?;
         if let Some(rule) = self
             .customer_states
             .rules()

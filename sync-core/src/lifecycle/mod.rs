@@ -40,8 +40,8 @@ mod report;
 mod seen;
 
 pub use config::{
-    CustomerStates, EcomCustomerRemoval, FieldRule, LifecycleConfig, MemberRemoval, ProductRemoval,
-    Standing,
+    CustomerStates, EcomCustomerRemoval, FieldRule, LifecycleConfig, MemberRemoval, OwnerRule,
+    ProductRemoval, Standing,
 };
 pub use report::{LifecycleReport, Removal, RemovalAction, MAX_LISTED};
 
@@ -428,10 +428,12 @@ impl LifecycleSync {
                     ObjectKind::Items => SeenRecord {
                         standing: item_standing(&r.fields, &mapping.item),
                         email: None,
+                        rank: String::new(),
                         key: r.key,
                     },
                     _ => SeenRecord {
                         standing: self.settings.customer_states.standing(&r.fields),
+                        rank: self.settings.shared_email_owner.rank(&r.fields),
                         email: r
                             .fields
                             .text(&mapping.customer.email_field)
@@ -538,23 +540,22 @@ impl LifecycleSync {
             let Some(last) = page.last() else { break };
             after = Some(last.source_key.clone());
             let standings = seen.standings(keys(&page)).await?;
-            let departed: Vec<(IdMapping, Standing)> = page
-                .into_iter()
-                .filter_map(|m| {
-                    let standing = standings.get(&m.source_key).copied()?;
-                    self.departs(kind, standing).then_some((m, standing))
-                })
-                .collect();
-            if departed.is_empty() {
-                continue;
-            }
+            let with_standing = page.into_iter().filter_map(|m| {
+                let standing = standings.get(&m.source_key).copied()?;
+                Some((m, standing))
+            });
             let planned = match kind {
-                ObjectKind::Members => self.plan_members(departed, seen).await?,
-                _ => departed
-                    .into_iter()
+                // Every member: a departed owner's member is removed or handed over, an active
+                // one's is handed to the owner rule's customer when that is another.
+                ObjectKind::Members => self.plan_members(with_standing.collect(), seen).await?,
+                _ => with_standing
+                    .filter(|(_, standing)| self.departs(kind, *standing))
                     .map(|(m, standing)| self.plan_store_record(m, standing))
                     .collect(),
             };
+            if planned.is_empty() {
+                continue;
+            }
             if options.dry_run {
                 for p in planned {
                     report.add(p.removal);
@@ -573,14 +574,15 @@ impl LifecycleSync {
         Ok(())
     }
 
-    /// Members of departed customers: handed over to another active customer with the same
-    /// address, or removed as configured.
+    /// Members of a page of the id map: a departed customer's member is handed over to the
+    /// owner among the other active customers with the same address, or removed as configured;
+    /// an active customer's member is handed over when the owner rule names another customer.
     async fn plan_members(
         &self,
-        departed: Vec<(IdMapping, Standing)>,
+        page: Vec<(IdMapping, Standing)>,
         seen: &Seen,
     ) -> Result<Vec<Planned>> {
-        let emails: Vec<String> = departed
+        let emails: Vec<String> = page
             .iter()
             .map(|(m, _)| normalize_email(&m.target_id))
             .collect();
@@ -591,13 +593,20 @@ impl LifecycleSync {
         let heirs_mapped = self.state.target_ids(ObjectKind::Members, &heirs).await?;
         let list_id = self.config.list_id.clone();
         let setting = self.settings.members;
-        let mut planned = Vec::with_capacity(departed.len());
-        for (mapping, standing) in departed {
+        let mut planned = Vec::new();
+        for (mapping, standing) in page {
             let email = normalize_email(&mapping.target_id);
             let key = mapping.source_key.clone();
-            let heir = holders
-                .get(&email)
-                .and_then(|keys| keys.iter().find(|k| **k != key));
+            let holders = holders.get(&email).map_or(&[][..], Vec::as_slice);
+            if standing == Standing::Active {
+                if let Some(owner) = holders.first().filter(|o| **o != key) {
+                    if !heirs_mapped.contains_key(owner) {
+                        planned.push(self.rule_hand_over(&mapping, owner));
+                    }
+                }
+                continue;
+            }
+            let heir = holders.iter().find(|k| **k != key);
             let removal = |action, reason: Option<String>| Removal {
                 source_key: key.clone(),
                 target: ObjectKind::Members,
@@ -668,6 +677,37 @@ impl LifecycleSync {
             });
         }
         Ok(planned)
+    }
+
+    /// The member of an active customer that the owner rule gives to `owner`: the owner is
+    /// mapped to it and its hash forgotten, so the next forward run writes the owner's fields;
+    /// the customer becomes secondary (skipped as a duplicate from then on).
+    fn rule_hand_over(&self, mapping: &IdMapping, owner: &str) -> Planned {
+        let email = normalize_email(&mapping.target_id);
+        let reason = format!(
+            "member owned by customer {owner} under lifecycle.shared_email_owner ({}); \
+             customer {} is secondary",
+            self.settings.shared_email_owner.name(),
+            mapping.source_key
+        );
+        Planned {
+            removal: Removal {
+                source_key: mapping.source_key.clone(),
+                target: ObjectKind::Members,
+                target_id: email.clone(),
+                standing: Standing::Active,
+                action: RemovalAction::HandOverMember {
+                    to: owner.to_owned(),
+                },
+                outcome: None,
+                reason: Some(reason),
+            },
+            op: None,
+            state: StateBatch::new()
+                .unmap_id(ObjectKind::Members, &mapping.source_key)
+                .map_id(IdMapping::new(ObjectKind::Members, owner, &email))
+                .forget_hash(ObjectKind::Members, email),
+        }
     }
 
     /// The e-commerce customer or product of a departed record.

@@ -24,6 +24,8 @@ pub(crate) struct SeenRecord {
     pub standing: Standing,
     /// The normalised email, for customers with a valid one.
     pub email: Option<String>,
+    /// The rank under the shared-email owner rule (lowest owns; ties by key).
+    pub rank: String,
 }
 
 /// The scan's spill database.
@@ -42,7 +44,8 @@ impl Seen {
              PRAGMA synchronous = OFF;
              PRAGMA temp_store = FILE;
              CREATE TABLE seen (
-                 key TEXT PRIMARY KEY NOT NULL, standing TEXT NOT NULL, email TEXT
+                 key TEXT PRIMARY KEY NOT NULL, standing TEXT NOT NULL, email TEXT,
+                 rank TEXT NOT NULL
              ) WITHOUT ROWID;
              CREATE INDEX seen_by_email ON seen (email) WHERE email IS NOT NULL;"
         ))
@@ -75,10 +78,11 @@ impl Seen {
             let tx = conn.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO seen (key, standing, email) VALUES (?1, ?2, ?3)",
+                    "INSERT OR REPLACE INTO seen (key, standing, email, rank)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )?;
                 for r in &records {
-                    stmt.execute(params![r.key, r.standing.as_str(), r.email])?;
+                    stmt.execute(params![r.key, r.standing.as_str(), r.email, r.rank])?;
                 }
             }
             tx.commit()?;
@@ -123,7 +127,7 @@ impl Seen {
     }
 
     /// For each of `emails` (normalised), the active customers the scan read with that
-    /// address, in key order; addresses no active customer has are absent.
+    /// address, owner first (by rank, then key); addresses no active customer has are absent.
     pub(crate) async fn active_holders(
         &self,
         emails: Vec<String>,
@@ -133,7 +137,7 @@ impl Seen {
             for chunk in emails.chunks(LOOKUP_CHUNK) {
                 let sql = format!(
                     "SELECT email, key FROM seen WHERE standing = 'active' AND email IN ({})
-                     ORDER BY email, key",
+                     ORDER BY email, rank, key",
                     vec!["?"; chunk.len()].join(",")
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
@@ -157,6 +161,7 @@ mod tests {
             key: key.into(),
             standing,
             email: email.map(str::to_owned),
+            rank: String::new(),
         }
     }
 
@@ -184,5 +189,13 @@ mod tests {
             .unwrap();
         assert_eq!(holders["a@x.com"], ["C1", "C3"]);
         assert!(!holders.contains_key("b@x.com"));
+        // A lower rank owns whatever the key.
+        let mut ranked = record("C0", Standing::Active, Some("a@x.com"));
+        ranked.rank = "1".into();
+        let mut first = record("C3", Standing::Active, Some("a@x.com"));
+        first.rank = "0".into();
+        seen.put(vec![ranked, first]).await.unwrap();
+        let holders = seen.active_holders(vec!["a@x.com".into()]).await.unwrap();
+        assert_eq!(holders["a@x.com"], ["C3", "C1", "C0"]);
     }
 }
