@@ -210,6 +210,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         emails: &[String],
     ) -> Result<HashMap<String, MemberStatusRecord>>;
 
+    /// One page of the remembered member statuses: at most `limit` whose email sorts after
+    /// `after` (byte order; from the start when `None`), in email order. The consent write-back
+    /// walks them all this way.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>>;
+
     /// Audit rows matching `query`, in id order.
     ///
     /// # Errors

@@ -504,6 +504,32 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>> {
+        let after = after.map(str::to_owned);
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT email, status, reason, recorded_at FROM member_statuses
+                 WHERE ?1 IS NULL OR email > ?1 ORDER BY email LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![after, limit])?;
+            let mut page = Vec::new();
+            while let Some(row) = rows.next()? {
+                page.push(MemberStatusRecord {
+                    email: row.get(0)?,
+                    status: parse("member_statuses.status", row.get::<_, String>(1)?)?,
+                    reason: row.get(2)?,
+                    recorded_at: time("member_statuses.recorded_at", row.get(3)?)?,
+                });
+            }
+            Ok(page)
+        })
+        .await
+    }
+
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
         let query = query.clone();
         self.with_conn(move |conn| {

@@ -20,6 +20,8 @@ conformance!(
     hashes_are_read_a_page_at_a_time,
     source_keys_are_read_a_page_at_a_time,
     the_id_map_is_walked_a_page_at_a_time_in_key_order,
+    member_statuses_are_walked_a_page_at_a_time_in_email_order,
+    the_latest_completed_run_of_a_trigger_and_object_is_found,
     cursors_are_committed_per_object,
     member_statuses_are_remembered_by_normalised_email,
     audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object,
@@ -849,4 +851,77 @@ async fn the_id_map_is_walked_a_page_at_a_time_in_key_order(db: Db) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn member_statuses_are_walked_a_page_at_a_time_in_email_order(db: Db) {
+    let store = db.store();
+    let mut batch = StateBatch::new();
+    for (email, status) in [
+        ("b@x.com", MemberStatus::Cleaned),
+        ("A@x.com", MemberStatus::Unsubscribed),
+        ("c@x.com", MemberStatus::Subscribed),
+    ] {
+        batch = batch.remember_member_status(MemberStatusRecord::new(
+            email,
+            status,
+            Some("test".into()),
+        ));
+    }
+    store.apply(batch).await.unwrap();
+    let first = store.member_status_page(None, 2).await.unwrap();
+    let emails: Vec<&str> = first.iter().map(|r| r.email.as_str()).collect();
+    assert_eq!(emails, ["a@x.com", "b@x.com"], "normalised, in order");
+    assert_eq!(first[1].status, MemberStatus::Cleaned);
+    assert_eq!(first[0].reason.as_deref(), Some("test"));
+    let rest = store.member_status_page(Some("b@x.com"), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].status, MemberStatus::Subscribed);
+    assert!(store
+        .member_status_page(Some("c@x.com"), 2)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn the_latest_completed_run_of_a_trigger_and_object_is_found(db: Db) {
+    let store = db.store();
+    let at = |minutes: i64| Utc::now() - Duration::minutes(minutes);
+    let run = |objects: Vec<ObjectKind>, trigger, minutes| {
+        let mut start = RunStart::new(objects, trigger);
+        start.started_at = at(minutes);
+        start
+    };
+    // Oldest first: an old completed scan, a newer aborted one, a scan of items and a forward
+    // run of customers, neither of which counts.
+    let old = run(vec![ObjectKind::Customers], RunTrigger::Lifecycle, 30);
+    let aborted = run(vec![ObjectKind::Customers], RunTrigger::Lifecycle, 20);
+    let items = run(vec![ObjectKind::Items], RunTrigger::Lifecycle, 10);
+    let forward = run(vec![ObjectKind::Customers], RunTrigger::Scheduled, 5);
+    for (start, status) in [
+        (&old, RunStatus::Completed),
+        (&aborted, RunStatus::Aborted),
+        (&items, RunStatus::Completed),
+        (&forward, RunStatus::Completed),
+    ] {
+        store.start_run(start).await.unwrap();
+        store.finish_run(start.id, status, None).await.unwrap();
+    }
+    let found = store
+        .latest_completed_run(RunTrigger::Lifecycle, ObjectKind::Customers)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.start.id, old.id);
+    assert_eq!(found.status, RunStatus::Completed);
+    let found = store
+        .latest_completed_run(RunTrigger::Lifecycle, ObjectKind::Items)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.start.id, items.id);
+    assert!(store
+        .latest_completed_run(RunTrigger::Reconcile, ObjectKind::Customers)
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -619,6 +619,28 @@ impl StateStore for PostgresStateStore {
         Ok(found)
     }
 
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT email, status, reason, recorded_at FROM member_statuses
+                 WHERE pair = $1
+                   AND ($2::text IS NULL OR email COLLATE \"C\" > $2::text COLLATE \"C\")
+                 ORDER BY email COLLATE \"C\" LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&&*self.pair, &after, &i64::from(limit)])
+            .await?;
+        rows.iter()
+            .map(|row| Ok(read::member_status(row)?))
+            .collect()
+    }
+
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
         let mut filter = AuditFilter::new(&self.pair);
         if let Some(run_id) = query.run_id {
