@@ -119,6 +119,11 @@ impl Client {
 }
 
 impl Consents {
+    /// The entity path records are written to.
+    pub fn entity(&self) -> &EntityPath {
+        &self.client.settings().consent.entity
+    }
+
     /// Writes a customer's marketing status: created, or updated when the customer has a
     /// record already (found by QAD's duplicate answer, or by a lookup first on a tenant that
     /// creates duplicates), so sending it twice leaves one record.

@@ -136,6 +136,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod consent;
 mod error;
 pub mod forward;
 pub mod hash;

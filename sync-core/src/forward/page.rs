@@ -210,7 +210,9 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         let email = member.record.key();
         if let Some(known) = statuses.get(&email).filter(|s| s.status.blocks_push()) {
             let reason = format!("member is {} (known from an earlier run)", known.status);
-            rows.push(Row::decided(kind, &key, Outcome::Skipped, Some(reason)));
+            let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
+            row.consent_link = Some(email.clone());
+            rows.push(row);
             continue;
         }
         let claimant = claimed.get(&email).or_else(|| ctx.dry_claims.get(&email));

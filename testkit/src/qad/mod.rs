@@ -569,6 +569,18 @@ impl FakeQad {
             .collect()
     }
 
+    /// The consent records stored (`{root}/api/bdoc/mlconnector/consent/MarketingConsent`,
+    /// keyed by `customerCode`, the same write rules as attribution), in creation order
+    /// (updates replace in place).
+    #[must_use]
+    pub fn consents(&self) -> Vec<Value> {
+        self.live()
+            .consents
+            .iter()
+            .map(|(_, record)| record.clone())
+            .collect()
+    }
+
     /// One attribution record by its key.
     #[must_use]
     pub fn attribution(&self, key: &str) -> Option<Value> {
