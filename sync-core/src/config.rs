@@ -81,7 +81,7 @@ pub struct SyncConfig {
     #[serde(default)]
     pub orders: crate::orders::OrdersSettings,
     /// What happens to customers and items that leave QAD or stop being active
-    /// ([`lifecycle`](crate::lifecycle); `[lifecycle]` in the file). Default none: nothing is
+    /// ([`lifecycle`](crate::lifecycle); `[sync.lifecycle]` in the file). Default none: nothing is
     /// ever removed and every customer is written.
     #[serde(default)]
     pub lifecycle: Option<crate::lifecycle::LifecycleConfig>,

@@ -33,8 +33,8 @@ use crate::state::{StateBatch, StateStore};
 /// Member statuses walked (and customers written) at a time.
 const PAGE: u32 = 500;
 
-/// The consent write-back settings (`[consent]` in the configuration file; the entity is the QAD
-/// client's `ConsentConfig`).
+/// The consent write-back settings (the entity is the QAD client's
+/// [`ConsentConfig`](qad_client::ConsentConfig)).
 ///
 /// ```
 /// use sync_core::consent::ConsentSettings;

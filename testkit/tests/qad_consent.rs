@@ -41,7 +41,10 @@ async fn one_record_per_customer_created_then_updated() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["submitResult"]["success"], false, "{body}");
     assert_eq!(body["submitResult"]["errors"][0]["code"], "2041");
-    assert_eq!(body["submitResult"]["errors"][0]["fieldName"], "customerCode");
+    assert_eq!(
+        body["submitResult"]["errors"][0]["fieldName"],
+        "customerCode"
+    );
 
     let mut update = record("C0000001", "subscribed");
     update["dataOperation"] = json!("U");

@@ -326,7 +326,7 @@ fn date_of(fields: &SourceFields, field: &str) -> Option<String> {
         .map(|_| date.to_owned())
 }
 
-/// The lifecycle settings (`[lifecycle]` in the configuration file). Without them the forward
+/// The lifecycle settings (`[sync.lifecycle]` in the configuration file). Without them the forward
 /// sync writes every customer as before and nothing is ever removed.
 ///
 /// ```
@@ -408,5 +408,63 @@ impl LifecycleConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SyncConfig;
+
+    #[test]
+    fn the_operations_guide_example_parses_as_part_of_the_sync_section() {
+        let text = r#"
+            list_id = "a1b2c3d4e5"
+            [lifecycle]
+            members = "archive"
+            ecommerce_customers = "keep"
+            products = "hide"
+            scan_interval_hours = 24
+            max_removal_percent = 20
+            [lifecycle.customer_states]
+            inactive = [{ field = "isActive", values = ["false", "no"] }]
+            blocked = [{ field = "customShort1", values = ["BLOCKED"] }]
+            anonymised = [{ field = "addressName", values = ["ANONYMISED"] }]
+            [lifecycle.shared_email_owner]
+            rule = "flag"
+            field = "customShort2"
+            values = ["PRIMARY"]
+        "#;
+        let config: SyncConfig = toml::from_str(text).unwrap();
+        let lifecycle = config.lifecycle.clone().unwrap();
+        assert_eq!(lifecycle.customer_states.blocked.len(), 1);
+        assert_eq!(lifecycle.shared_email_owner.name(), "flag");
+        assert!(config.validate().is_ok());
+        assert!(toml::from_str::<LifecycleConfig>("members = \"erase\"").is_err());
+        let bad = LifecycleConfig {
+            max_removal_percent: 0,
+            ..LifecycleConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("max_removal_percent"));
+        let bad = LifecycleConfig {
+            shared_email_owner: OwnerRule::Flag {
+                field: String::new(),
+                values: vec![],
+            },
+            ..LifecycleConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("shared_email_owner"));
+    }
+
+    #[test]
+    fn newest_ranks_the_latest_date_first_and_undated_last() {
+        let rule = OwnerRule::Newest {
+            field: "created".into(),
+        };
+        let rank = |v: serde_json::Value| rule.rank(&SourceFields::of(&v));
+        let late = rank(serde_json::json!({"created": "2024-12-31"}));
+        let early = rank(serde_json::json!({"created": "2019-01-01T08:00:00Z"}));
+        let none = rank(serde_json::json!({"created": "not a date"}));
+        assert!(late < early && early < none);
     }
 }

@@ -234,7 +234,7 @@ impl LifecycleSync {
     ) -> Result<Self> {
         config.validate()?;
         let settings = config.lifecycle.clone().ok_or_else(|| SyncError::Config {
-            what: "the lifecycle needs [lifecycle] settings".into(),
+            what: "the lifecycle needs [sync.lifecycle] settings".into(),
         })?;
         Ok(Self {
             config: Arc::new(config),

@@ -194,8 +194,10 @@ mod tests {
         ranked.rank = "1".into();
         let mut first = record("C3", Standing::Active, Some("a@x.com"));
         first.rank = "0".into();
-        seen.put(vec![ranked, first]).await.unwrap();
+        let mut tied = record("C1", Standing::Active, Some("a@x.com"));
+        tied.rank = "1".into();
+        seen.put(vec![ranked, first, tied]).await.unwrap();
         let holders = seen.active_holders(vec!["a@x.com".into()]).await.unwrap();
-        assert_eq!(holders["a@x.com"], ["C3", "C1", "C0"]);
+        assert_eq!(holders["a@x.com"], ["C3", "C0", "C1"], "rank, then key");
     }
 }
