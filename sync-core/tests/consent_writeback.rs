@@ -1,5 +1,6 @@
 //! Consent and bounces back to QAD: statuses learned from webhooks and from the forward sync's
 //! audience reads are written to the consent entity of the fake QAD, each change exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod forward_support;
 

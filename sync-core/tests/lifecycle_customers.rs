@@ -1,5 +1,6 @@
 //! The lifecycle of customers: deleted, blocked and anonymised QAD customers under each setting,
 //! reads that fail or look partial, dry runs, shared addresses, failed removals and the cadence.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod forward_support;
 
@@ -236,7 +237,11 @@ async fn permanent_delete_forgets_the_address_and_deletes_the_ecommerce_customer
         let hash = mailchimp_client::SubscriberHash::from_email(email);
         assert!(forgotten.contains(&hash.as_str().to_owned()), "{code}");
         assert!(!store_has_customer(&h, code), "{code}");
-        let status = h.state.member_statuses(&[email.clone()]).await.unwrap();
+        let status = h
+            .state
+            .member_statuses(std::slice::from_ref(email))
+            .await
+            .unwrap();
         assert_eq!(status[email].status, MemberStatus::Forgotten);
         assert_eq!(
             h.state
@@ -436,7 +441,7 @@ async fn a_shared_address_moves_to_the_next_customer_and_is_never_erased_under_i
             .source_keys(ObjectKind::Members, &shared)
             .await
             .unwrap(),
-        [owner.clone()]
+        std::slice::from_ref(&owner)
     );
     h.qad.remove_customer(&owner);
     let report = lifecycle(&h, config.clone())
@@ -464,7 +469,7 @@ async fn a_shared_address_moves_to_the_next_customer_and_is_never_erased_under_i
             .source_keys(ObjectKind::Members, &shared)
             .await
             .unwrap(),
-        [heir.clone()]
+        std::slice::from_ref(&heir)
     );
     // The next forward run writes the new owner's fields to the member.
     h.sync(config)

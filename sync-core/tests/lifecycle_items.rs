@@ -1,5 +1,6 @@
 //! The lifecycle of items: products of items gone from QAD are hidden (default) or deleted, and
 //! inactive items' products are deleted when configured.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod forward_support;
 

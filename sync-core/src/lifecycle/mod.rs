@@ -61,7 +61,7 @@ use crate::model::{
     normalize_email, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome, RunId,
     RunStatus, RunTrigger, TargetRecord, TargetSystem,
 };
-use crate::operation::{Executor, NotApplied, Operation};
+use crate::operation::{Executor, NotApplied, OpResult, Operation};
 use crate::report::CallLog;
 use crate::state::{FencingToken, LeasePolicy, StateBatch, StateStore};
 
@@ -785,48 +785,14 @@ impl LifecycleSync {
                 .target(target)
                 .times(started, finished);
             batch = batch.merge(p.state);
-            match (&p.op, p.op.as_ref().and_then(|_| results.next())) {
-                (Some(op), Some(result)) => {
-                    row = row.operation(op.target()).attempts(1);
-                    if let Ok(payload) = op.to_payload() {
-                        row = row.payload(payload);
-                    }
-                    match result {
-                        Ok(_) => {
-                            row.outcome = Outcome::Updated;
-                            removal.reason = Some(format!(
-                                "{}: {} {} is {} in QAD",
-                                removal.action.name(),
-                                object,
-                                removal.source_key,
-                                removal.standing
-                            ));
-                            batch = batch.merge(removed_state(op, &removal.source_key));
-                        }
-                        Err(not) => {
-                            row.outcome = not.outcome();
-                            removal.reason = Some(not.reason().to_owned());
-                            if let NotApplied::Skipped {
-                                status: Some(status),
-                                reason,
-                            } = &not
-                            {
-                                if let Operation::ArchiveMember { email_address, .. }
-                                | Operation::DeleteMemberPermanently {
-                                    email_address, ..
-                                } = op
-                                {
-                                    batch = batch.remember_member_status(MemberStatusRecord::new(
-                                        email_address,
-                                        *status,
-                                        Some(reason.clone()),
-                                    ));
-                                }
-                            }
-                        }
-                    }
+            if let (Some(op), Some(result)) = (&p.op, p.op.as_ref().and_then(|_| results.next())) {
+                row = row.operation(op.target()).attempts(1);
+                if let Ok(payload) = op.to_payload() {
+                    row = row.payload(payload);
                 }
-                _ => {}
+                let (outcome, state) = settle(object, op, result, &mut removal);
+                row.outcome = outcome;
+                batch = batch.merge(state);
             }
             if let Some(reason) = &removal.reason {
                 row = row.error(reason.clone());
@@ -836,6 +802,48 @@ impl LifecycleSync {
             report.add(removal);
         }
         batch
+    }
+}
+
+/// The outcome of a sent removal, its state changes, and the removal's reason.
+fn settle(
+    object: ObjectKind,
+    op: &Operation,
+    result: OpResult,
+    removal: &mut Removal,
+) -> (Outcome, StateBatch) {
+    match result {
+        Ok(_) => {
+            removal.reason = Some(format!(
+                "{}: {} {} is {} in QAD",
+                removal.action.name(),
+                object,
+                removal.source_key,
+                removal.standing
+            ));
+            (Outcome::Updated, removed_state(op, &removal.source_key))
+        }
+        Err(not) => {
+            removal.reason = Some(not.reason().to_owned());
+            let mut state = StateBatch::new();
+            // A member Mailchimp reports in compliance state or forgotten is remembered so.
+            if let (
+                NotApplied::Skipped {
+                    status: Some(status),
+                    reason,
+                },
+                Operation::ArchiveMember { email_address, .. }
+                | Operation::DeleteMemberPermanently { email_address, .. },
+            ) = (&not, op)
+            {
+                state = state.remember_member_status(MemberStatusRecord::new(
+                    email_address,
+                    *status,
+                    Some(reason.clone()),
+                ));
+            }
+            (not.outcome(), state)
+        }
     }
 }
 
