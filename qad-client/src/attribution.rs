@@ -5,10 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
 
-use crate::behaviour::DuplicatePost;
-use crate::client::{Call, Client};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::ids::{CustomerCode, ItemCode, SalesOrderNumber};
 use crate::paths::EntityPath;
@@ -124,11 +122,11 @@ fn blank_if_none<S: Serializer, T: AsRef<str>>(value: &Option<T>, s: S) -> Resul
     s.serialize_str(value.as_ref().map_or("", AsRef::as_ref))
 }
 
-fn qad_datetime<S: Serializer>(value: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn qad_datetime<S: Serializer>(value: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&value.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
-fn datetime_or_date<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+pub(crate) fn datetime_or_date<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     let text = String::deserialize(d)?;
     if let Ok(at) = DateTime::parse_from_rfc3339(&text) {
         return Ok(at.with_timezone(&Utc));
@@ -276,40 +274,19 @@ impl Attributions {
     /// [`Error::Rejected`] with QAD's field errors (including
     /// `submitResult.success=false` at HTTP 200), and any call error.
     pub async fn post(&self, record: &AttributionRecord) -> Result<WriteOutcome> {
-        let config = &self.client.settings().attribution;
         let value = serde_json::to_value(record).map_err(|source| Error::Decode {
             context: "attribution record".to_owned(),
             source,
         })?;
-        let duplicates = self.client.behaviour().duplicate_post;
-        let known = duplicates == DuplicatePost::Creates && self.exists(&record.order_id).await?;
-        let created = if known {
-            Err(Error::Duplicate {
-                status: 200,
-                errors: vec![crate::FieldError::new(
-                    "found by the lookup before the create",
-                )],
-            })
-        } else {
-            let create = Call::post(config.entity.as_str(), Value::Array(vec![value.clone()]));
-            self.client.call(&create).await.map(drop)
-        };
-        match created {
-            Ok(()) => Ok(WriteOutcome::Created),
-            Err(e) if is_duplicate(&e, duplicates) => match config.on_duplicate {
-                OnDuplicate::Skip => Ok(WriteOutcome::Unchanged),
-                OnDuplicate::Update => {
-                    let mut value = value;
-                    if let Value::Object(fields) = &mut value {
-                        fields.insert("dataOperation".to_owned(), Value::from("U"));
-                    }
-                    let update = Call::post(config.entity.as_str(), Value::Array(vec![value]))
-                        .query(&config.key_param, record.order_id.as_str());
-                    self.client.call(&update).await?;
-                    Ok(WriteOutcome::Updated)
-                }
-            },
-            Err(e) => Err(e),
+        crate::keyed::post(&self.client, &self.target(), &record.order_id, value).await
+    }
+
+    fn target(&self) -> crate::keyed::KeyedEntity<'_> {
+        let config = &self.client.settings().attribution;
+        crate::keyed::KeyedEntity {
+            entity: &config.entity,
+            key_param: &config.key_param,
+            on_duplicate: config.on_duplicate,
         }
     }
 }
@@ -321,34 +298,6 @@ impl Attributions {
     ///
     /// Any call error, or [`Error::Decode`] for an unreadable answer.
     pub async fn exists(&self, order_id: &str) -> Result<bool> {
-        let config = &self.client.settings().attribution;
-        let call = Call::get(config.entity.as_str()).query(&config.key_param, order_id);
-        let reply = self.client.call(&call).await?;
-        let context = format!("attribution lookup {}", config.entity);
-        let (rows, _) = crate::browse::decode_envelope(reply.json(&context)?, &context)?;
-        // A tenant may ignore the key parameter: look for the key itself.
-        Ok(rows.iter().any(|row| match row.get(&config.key_param) {
-            Some(Value::String(key)) => key == order_id,
-            Some(Value::Number(key)) => key.to_string() == order_id,
-            Some(_) => false,
-            None => false,
-        }))
-    }
-}
-
-/// Whether `error` says the record already exists: [`Error::Duplicate`] or
-/// HTTP 409, and with `attribution.duplicate = "server-error"` a 500 whose
-/// text says "already exists".
-fn is_duplicate(error: &Error, duplicates: DuplicatePost) -> bool {
-    match error {
-        Error::Duplicate { .. } | Error::Api { status: 409, .. } => true,
-        Error::Api {
-            status: 500,
-            message,
-        } => {
-            duplicates == DuplicatePost::ServerError
-                && message.to_lowercase().contains("already exists")
-        }
-        _ => false,
+        crate::keyed::exists(&self.client, &self.target(), order_id).await
     }
 }

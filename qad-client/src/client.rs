@@ -79,6 +79,7 @@ pub(crate) struct Settings {
     pub(crate) sales_orders: ReadConfig,
     pub(crate) sales_order_lines: ReadConfig,
     pub(crate) attribution: AttributionConfig,
+    pub(crate) consent: crate::consent::ConsentConfig,
     pub(crate) behaviour: Behaviour,
 }
 
@@ -439,6 +440,7 @@ impl Default for ClientBuilder {
                 sales_orders: ReadConfig::default_sales_orders(),
                 sales_order_lines: ReadConfig::default_sales_order_lines(),
                 attribution: AttributionConfig::default(),
+                consent: crate::consent::ConsentConfig::default(),
                 behaviour: Behaviour::default(),
             },
         }
@@ -565,6 +567,13 @@ impl ClientBuilder {
     #[must_use]
     pub fn attribution(mut self, config: AttributionConfig) -> Self {
         self.settings.attribution = config;
+        self
+    }
+
+    /// Where marketing-consent records are written ([`Client::consent`]).
+    #[must_use]
+    pub fn consent(mut self, config: crate::consent::ConsentConfig) -> Self {
+        self.settings.consent = config;
         self
     }
 

@@ -57,6 +57,7 @@ mod auth;
 mod behaviour;
 mod browse;
 mod client;
+mod consent;
 mod customers;
 mod de;
 mod error;
@@ -65,6 +66,7 @@ pub mod fuzzing;
 mod ids;
 mod incremental;
 mod items;
+mod keyed;
 mod paths;
 mod probe;
 mod read;
@@ -89,6 +91,7 @@ pub use browse::{
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_RENEW_BEFORE, DEFAULT_TIMEOUT,
 };
+pub use consent::{ConsentConfig, ConsentRecord, Consents};
 pub use customers::Customer;
 pub use error::{Error, FieldError, Result};
 pub use ids::{CustomerCode, DomainCode, ItemCode, SalesOrderNumber};

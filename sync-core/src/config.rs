@@ -80,6 +80,11 @@ pub struct SyncConfig {
     /// [`OrdersConfig::from_settings`](crate::orders::OrdersConfig::from_settings).
     #[serde(default)]
     pub orders: crate::orders::OrdersSettings,
+    /// What happens to customers and items that leave QAD or stop being active
+    /// ([`lifecycle`](crate::lifecycle); `[sync.lifecycle]` in the file). Default none: nothing is
+    /// ever removed and every customer is written.
+    #[serde(default)]
+    pub lifecycle: Option<crate::lifecycle::LifecycleConfig>,
 }
 
 fn yes() -> bool {
@@ -119,6 +124,7 @@ impl SyncConfig {
             concurrency: default_concurrency(),
             resume_after_key: true,
             orders: crate::orders::OrdersSettings::default(),
+            lifecycle: None,
         }
     }
 
@@ -149,6 +155,19 @@ impl SyncConfig {
         }
         if self.concurrency == 0 || self.read_ahead_pages == 0 {
             return bad("concurrency and read_ahead_pages must be at least 1");
+        }
+        if let Some(lifecycle) = &self.lifecycle {
+            lifecycle
+                .validate()
+                .map_err(|what| SyncError::Config { what })?;
+            if lifecycle.products == crate::lifecycle::ProductRemoval::Delete
+                && self.mapping.item.inactive != crate::mapping::InactiveItems::Skip
+            {
+                return bad(
+                    "lifecycle.products = \"delete\" needs item.inactive = \"skip\" (the forward \
+                     sync would write the deleted products back as hidden)",
+                );
+            }
         }
         if let Some(store) = &self.store {
             if store.id.trim().is_empty() || store.name.trim().is_empty() {

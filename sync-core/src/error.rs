@@ -63,6 +63,15 @@ pub enum SyncError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// A lifecycle scan removed nothing because its read looks incomplete (no record read while
+    /// records are mapped, or more removals than `lifecycle.max_removal_percent` allows).
+    #[error("lifecycle scan of {object} refused: {reason}")]
+    ScanRefused {
+        /// The object scanned.
+        object: crate::model::ObjectKind,
+        /// What looked wrong.
+        reason: String,
+    },
     /// The webhook receiver's server failed (reading its address, serving, or its task).
     #[error("webhook receiver failed")]
     Receiver(#[source] std::io::Error),

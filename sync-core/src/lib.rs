@@ -136,11 +136,13 @@
 
 pub mod audit;
 pub mod config;
+pub mod consent;
 mod error;
 #[cfg(feature = "postgres")]
 pub mod fleet;
 pub mod forward;
 pub mod hash;
+pub mod lifecycle;
 pub mod mapping;
 mod model;
 pub mod operation;

@@ -146,6 +146,9 @@ named_enum! {
         Attributions => "attributions",
         /// Mailchimp audience webhook deliveries (source of member status changes).
         WebhookEvents => "webhook_events",
+        /// QAD consent records written for member statuses (target of the consent
+        /// write-back, keyed by customer code).
+        Consents => "consents",
     }
 }
 
@@ -170,6 +173,8 @@ named_enum! {
         Product => "product",
         /// The QAD attribution record of a Mailchimp order.
         Attribution => "attribution",
+        /// The QAD consent record of a customer (its member's marketing status).
+        Consent => "consent",
     }
 }
 
@@ -282,6 +287,9 @@ named_enum! {
         Replay => "replay",
         /// A reconcile writing the differences it found (`reconcile --fix`).
         Reconcile => "reconcile",
+        /// A lifecycle scan: records gone from QAD or no longer active, removed in Mailchimp as
+        /// configured ([`lifecycle`](crate::lifecycle)).
+        Lifecycle => "lifecycle",
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
-use mailchimp_client::ecommerce::StoreId;
+use mailchimp_client::ecommerce::{CustomerId, ProductId, StoreId};
 use mailchimp_client::{BatchErrorCode, BatchMember, ListId, SubscriberHash};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,6 +117,51 @@ pub enum Operation {
         /// The product.
         product: ProductRecord,
     },
+    /// `DELETE /lists/{list_id}/members/{hash}`: archives the member of a QAD customer that is
+    /// gone, inactive, blocked or anonymised (the lifecycle's default). Reversible: a later write
+    /// of the address brings the member back. A member already gone or archived counts as done.
+    ArchiveMember {
+        /// The audience.
+        list_id: String,
+        /// The member's address.
+        email_address: String,
+    },
+    /// `POST /lists/{list_id}/members/{hash}/actions/delete-permanent`: erases the member and
+    /// its history (GDPR erasure). **Irreversible**: Mailchimp then refuses the address through
+    /// the API ("Forgotten Email Not Subscribed"). Only planned when configured, and never for
+    /// an address another QAD customer still owns. A member already gone counts as done.
+    DeleteMemberPermanently {
+        /// The audience.
+        list_id: String,
+        /// The member's address.
+        email_address: String,
+    },
+    /// `DELETE /ecommerce/stores/{store_id}/customers/{customer_id}`: removes the store customer
+    /// of a QAD customer that is gone (its orders stay). A customer already gone counts as done.
+    DeleteEcomCustomer {
+        /// The store.
+        store_id: String,
+        /// The e-commerce customer id.
+        customer_id: String,
+    },
+    /// `DELETE /ecommerce/stores/{store_id}/products/{product_id}`: removes the product of an
+    /// item that is gone or inactive. A product already gone counts as done.
+    DeleteProduct {
+        /// The store.
+        store_id: String,
+        /// The product id.
+        product_id: String,
+    },
+    /// `GET` then `PUT /ecommerce/stores/{store_id}/products/{product_id}`: the product as
+    /// Mailchimp holds it, with every variant `visibility: hidden` and inventory 0, for an item
+    /// that is gone from QAD (whose fields can no longer be mapped). A product already gone
+    /// counts as done.
+    HideProduct {
+        /// The store.
+        store_id: String,
+        /// The product id.
+        product_id: String,
+    },
 }
 
 impl Operation {
@@ -162,8 +207,61 @@ impl Operation {
                 Method::Put,
                 format!("/ecommerce/stores/{store_id}/products/{}", product.id),
             ),
+            Self::ArchiveMember {
+                list_id,
+                email_address,
+            } => (
+                Method::Delete,
+                format!("/lists/{list_id}/members/{}", hash(email_address)),
+            ),
+            Self::DeleteMemberPermanently {
+                list_id,
+                email_address,
+            } => (
+                Method::Post,
+                format!(
+                    "/lists/{list_id}/members/{}/actions/delete-permanent",
+                    hash(email_address)
+                ),
+            ),
+            Self::DeleteEcomCustomer {
+                store_id,
+                customer_id,
+            } => (
+                Method::Delete,
+                format!("/ecommerce/stores/{store_id}/customers/{customer_id}"),
+            ),
+            Self::DeleteProduct {
+                store_id,
+                product_id,
+            } => (
+                Method::Delete,
+                format!("/ecommerce/stores/{store_id}/products/{product_id}"),
+            ),
+            Self::HideProduct {
+                store_id,
+                product_id,
+            } => (
+                Method::Put,
+                format!("/ecommerce/stores/{store_id}/products/{product_id}"),
+            ),
         };
         TargetOperation::new(TargetSystem::Mailchimp, method, path)
+    }
+
+    /// Whether the operation removes or hides a target record (the lifecycle's operations):
+    /// sending it again as recorded is always safe, since it carries no content that could be
+    /// older than what the target holds.
+    #[must_use]
+    pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Self::ArchiveMember { .. }
+                | Self::DeleteMemberPermanently { .. }
+                | Self::DeleteEcomCustomer { .. }
+                | Self::DeleteProduct { .. }
+                | Self::HideProduct { .. }
+        )
     }
 
     /// The operation as the audit row's payload.
@@ -382,7 +480,100 @@ impl Executor {
                     })
                     .map_err(classify)
             }
+            Operation::ArchiveMember {
+                list_id,
+                email_address,
+            } => {
+                self.calls.count("mailchimp member_archive");
+                let members = self
+                    .mailchimp
+                    .list(&ListId::from(list_id.as_str()))
+                    .members();
+                gone_is_done(
+                    members
+                        .archive(&SubscriberHash::from_email(email_address))
+                        .await,
+                )
+            }
+            Operation::DeleteMemberPermanently {
+                list_id,
+                email_address,
+            } => {
+                self.calls.count("mailchimp member_delete_permanent");
+                let members = self
+                    .mailchimp
+                    .list(&ListId::from(list_id.as_str()))
+                    .members();
+                gone_is_done(
+                    members
+                        .delete_permanent(&SubscriberHash::from_email(email_address))
+                        .await,
+                )
+                .map(|applied| Applied {
+                    member_status: Some(MemberStatus::Forgotten),
+                    ..applied
+                })
+            }
+            Operation::DeleteEcomCustomer {
+                store_id,
+                customer_id,
+            } => {
+                self.calls.count("mailchimp ecommerce_customer_delete");
+                let customers = self
+                    .mailchimp
+                    .ecommerce()
+                    .store(&StoreId::from(store_id.as_str()))
+                    .customers();
+                gone_is_done(
+                    customers
+                        .delete(&CustomerId::from(customer_id.as_str()))
+                        .await,
+                )
+            }
+            Operation::DeleteProduct {
+                store_id,
+                product_id,
+            } => {
+                self.calls.count("mailchimp product_delete");
+                let products = self
+                    .mailchimp
+                    .ecommerce()
+                    .store(&StoreId::from(store_id.as_str()))
+                    .products();
+                gone_is_done(products.delete(&ProductId::from(product_id.as_str())).await)
+            }
+            Operation::HideProduct {
+                store_id,
+                product_id,
+            } => self.hide_product(store_id, product_id).await,
         }
+    }
+
+    /// Hides a product as Mailchimp holds it: every variant hidden with no stock, its other
+    /// fields as read (the item is gone from QAD, so there is nothing to map them from).
+    async fn hide_product(&self, store_id: &str, product_id: &str) -> OpResult {
+        let products = self
+            .mailchimp
+            .ecommerce()
+            .store(&StoreId::from(store_id))
+            .products();
+        self.calls.count("mailchimp product_get");
+        let product = match products.get(&ProductId::from(product_id)).send().await {
+            Ok(product) => product,
+            Err(err) if err.is_not_found() => return Ok(Applied::default()),
+            Err(err) => return Err(classify(err)),
+        };
+        let mut input = crate::reconcile::project::product_input(&product);
+        for variant in &mut input.variants {
+            variant.visibility = Some("hidden".into());
+            variant.inventory_quantity = Some(0);
+        }
+        self.calls.count("mailchimp product_put");
+        products
+            .upsert(&input)
+            .await
+            .map(|_| Applied::default())
+            .map_err(classify)
     }
 
     /// Writes a store customer. Mailchimp fixes a customer's address once it exists; when the
@@ -716,6 +907,16 @@ fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberS
     status.as_str().parse().ok()
 }
 
+/// A removal's result: a record already gone (`404`) is what the removal wanted, so it is done
+/// (an earlier attempt whose answer was lost, or a person removed it in Mailchimp).
+fn gone_is_done(result: mailchimp_client::Result<()>) -> OpResult {
+    match result {
+        Ok(()) => Ok(Applied::default()),
+        Err(err) if err.is_not_found() => Ok(Applied::default()),
+        Err(err) => Err(classify(err)),
+    }
+}
+
 /// The reason a report groups Mailchimp's "looks fake or invalid" refusals under.
 const FAKE_LOOKING: &str = "address refused by Mailchimp as fake-looking";
 /// The reason a report groups Mailchimp's temporary signup throttling under.
@@ -827,7 +1028,29 @@ mod tests {
                     .unwrap()
                     .record,
             },
+            Operation::ArchiveMember {
+                list_id: "l".into(),
+                email_address: "a@northwind-mfg.com".into(),
+            },
+            Operation::DeleteMemberPermanently {
+                list_id: "l".into(),
+                email_address: "a@northwind-mfg.com".into(),
+            },
+            Operation::DeleteEcomCustomer {
+                store_id: "s".into(),
+                customer_id: "C1".into(),
+            },
+            Operation::DeleteProduct {
+                store_id: "s".into(),
+                product_id: "W1".into(),
+            },
+            Operation::HideProduct {
+                store_id: "s".into(),
+                product_id: "W1".into(),
+            },
         ];
+        let removals = ops.iter().filter(|op| op.is_removal()).count();
+        assert_eq!(removals, 5);
         for op in ops {
             let stored = crate::audit::redact_payload(op.to_payload().unwrap());
             assert_eq!(Operation::from_payload(stored).unwrap(), op);

@@ -44,12 +44,13 @@
 mod audience;
 mod merge_fields;
 mod page;
-mod read;
+pub(crate) mod read;
 mod retry;
 mod rows;
 mod store;
 
 pub use merge_fields::audience_merge_fields;
+pub(crate) use page::tags_key;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;

@@ -164,7 +164,11 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         .records
         .iter()
         .map(|r| {
-            let member = match map_member(&r.fields, &ctx.config.mapping.customer) {
+            let mapped = match crate::lifecycle::forward_skip(ctx.config, &r.fields) {
+                Some(skip) => Err(skip),
+                None => map_member(&r.fields, &ctx.config.mapping.customer),
+            };
+            let member = match mapped {
                 Ok(m) => Ok((content_hash(&m.record)?, m)),
                 Err(issue) => Err(issue),
             };
@@ -206,7 +210,9 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         let email = member.record.key();
         if let Some(known) = statuses.get(&email).filter(|s| s.status.blocks_push()) {
             let reason = format!("member is {} (known from an earlier run)", known.status);
-            rows.push(Row::decided(kind, &key, Outcome::Skipped, Some(reason)));
+            let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
+            row.consent_link = Some(email.clone());
+            rows.push(row);
             continue;
         }
         let claimant = claimed.get(&email).or_else(|| ctx.dry_claims.get(&email));
@@ -576,7 +582,7 @@ impl Tagged {
 }
 
 /// The id-map and hash key of a member's tag set.
-fn tags_key(email: &str) -> String {
+pub(crate) fn tags_key(email: &str) -> String {
     format!("{email}#tags")
 }
 
@@ -741,6 +747,10 @@ async fn ecommerce_customers(
             ));
             continue;
         }
+        if let Some(skip) = crate::lifecycle::forward_skip(ctx.config, &record.fields) {
+            rows.push(issue_row(kind, &record.key, skip));
+            continue;
+        }
         match map_ecommerce_customer(&record.key, &record.fields, &ctx.config.mapping.customer) {
             Ok(customer) => mapped.push((record.key.clone(), customer)),
             Err(issue) => rows.push(issue_row(kind, &record.key, issue)),
@@ -840,16 +850,25 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
     }
     let ids: Vec<String> = mapped.iter().map(|(_, p)| p.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
+    // The id map lists the written products for the lifecycle's key scan; one written before
+    // products were mapped is mapped when next seen, unchanged or not.
+    let keys: Vec<String> = mapped.iter().map(|(key, _)| key.clone()).collect();
+    let in_map = ctx.state.target_ids(kind, &keys).await?;
     let mut pending = Vec::new();
     for (key, product) in mapped {
         let hash = content_hash(&product)?;
         let id = product.id.clone();
+        let mapping = IdMapping::new(kind, &key, &id);
         let op = Operation::UpsertProduct {
             store_id: store.id.clone(),
             product,
         };
         if hashes.get(&id) == Some(&hash) {
-            rows.push(Row::unchanged(kind, &key, op));
+            let mut row = Row::unchanged(kind, &key, op);
+            if in_map.get(&key) != Some(&id) {
+                row.mapping = Some(mapping);
+            }
+            rows.push(row);
             continue;
         }
         pending.push(Pending {
@@ -859,7 +878,7 @@ pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Resul
             target_id: id,
             hash,
             op,
-            mapping: None,
+            mapping: Some(mapping),
             retired: Vec::new(),
             email: None,
             tags: false,

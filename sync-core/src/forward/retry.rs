@@ -126,6 +126,9 @@ impl ForwardSync {
             let keys: Vec<String> = due
                 .iter()
                 .filter(|r| !answered.contains(&r.id) && !deferral_pending(r, &policy, now))
+                // A failed removal is the lifecycle's: its next scan removes again what is still
+                // mapped (re-mapping a record that is gone could only call the row dead).
+                .filter(|r| !crate::lifecycle::is_removal_row(r))
                 .map(|r| r.row.source_key.clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::NewAuditRow;
 use crate::model::{
-    ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome, RunId,
-    TargetRecord,
+    normalize_email, ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
+    RunId, TargetRecord,
 };
 use crate::operation::{Applied, NotApplied, OpResult, Operation};
 use crate::state::StateBatch;
@@ -27,6 +27,10 @@ pub(crate) struct Row {
     pub hash: Option<(String, ContentHash)>,
     /// Stored on success: an id-map entry.
     pub mapping: Option<IdMapping>,
+    /// The address of a member skipped for its status (cleaned, unsubscribed, …): the customer
+    /// is linked to it under [`ObjectKind::Consents`], whatever the outcome, so the consent
+    /// write-back finds the customer although it owns no member.
+    pub consent_link: Option<String>,
     /// Forgotten on success: hashes of target ids the write retired (a member's old address).
     pub retired: Vec<String>,
     /// A member status learned (remembered whatever the outcome).
@@ -94,6 +98,7 @@ impl Row {
             called: false,
             hash: None,
             mapping: None,
+            consent_link: None,
             retired: Vec::new(),
             learned: None,
             tags: false,
@@ -222,6 +227,9 @@ impl Pending {
                 } = &not
                 {
                     row.learned = learn(*status, Some(reason.clone()));
+                    if self.target == ObjectKind::Members && !self.tags {
+                        row.consent_link = self.email.as_deref().map(normalize_email);
+                    }
                 }
             }
         }
@@ -257,6 +265,13 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         if let Some(mapping) = &row.mapping {
             batch = batch.map_id(mapping.clone());
+        }
+        if let Some(email) = &row.consent_link {
+            batch = batch.map_id(IdMapping::new(
+                ObjectKind::Consents,
+                row.source_key.clone(),
+                email.clone(),
+            ));
         }
         if let Some(status) = &row.learned {
             batch = batch.remember_member_status(status.clone());

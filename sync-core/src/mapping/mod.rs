@@ -46,7 +46,7 @@ pub use member::{map_member, MappedMember, MemberRecord, StatusIfNew};
 pub use merge_check::{
     check_member_merge_fields, missing_merge_tags, MergeFieldIssue, MAX_MERGE_TEXT_CHARS,
 };
-pub use product::{fill_template, map_product, ProductRecord, VariantRecord};
+pub use product::{fill_template, is_inactive_item, map_product, ProductRecord, VariantRecord};
 
 /// Why one source record yields no target record.
 #[derive(Debug, Clone, PartialEq, Eq)]

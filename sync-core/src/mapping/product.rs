@@ -108,6 +108,18 @@ pub fn fill_template(template: &str, code: &str) -> String {
     template.replace("{item_code}", &encoded)
 }
 
+/// Whether an item is inactive: its status field holds one of the mapping's inactive statuses
+/// (compared without case).
+#[must_use]
+pub fn is_inactive_item(fields: &SourceFields, mapping: &ItemMapping) -> bool {
+    fields.text(&mapping.status_field).is_some_and(|s| {
+        mapping
+            .inactive_statuses
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&s))
+    })
+}
+
 /// Maps an item's fields to a product.
 ///
 /// # Errors
@@ -119,12 +131,7 @@ pub fn map_product(
     fields: &SourceFields,
     mapping: &ItemMapping,
 ) -> Result<ProductRecord, Issue> {
-    let inactive = fields.text(&mapping.status_field).is_some_and(|s| {
-        mapping
-            .inactive_statuses
-            .iter()
-            .any(|i| i.eq_ignore_ascii_case(&s))
-    });
+    let inactive = is_inactive_item(fields, mapping);
     if inactive && mapping.inactive == InactiveItems::Skip {
         return Err(Issue::Skipped("inactive item".into()));
     }

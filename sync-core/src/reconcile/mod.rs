@@ -48,7 +48,7 @@
 mod check;
 mod compare;
 mod fix;
-mod project;
+pub(crate) mod project;
 mod report;
 mod source;
 mod spill;

@@ -77,8 +77,11 @@ impl ReplayHandler for MailchimpReplay {
     }
 
     async fn replay(&self, row: &AuditRow, run: RunId) -> Result<ReplayAttempt> {
+        // A removal carries no content that could be older than the target's, so it is sent as
+        // recorded; its success updates the state as the lifecycle's own removal does.
+        let removal = crate::lifecycle::is_removal_row(row);
         if let Some(sync) = &self.forward {
-            if matches!(row.row.object, ObjectKind::Customers | ObjectKind::Items) {
+            if !removal && matches!(row.row.object, ObjectKind::Customers | ObjectKind::Items) {
                 return sync.replay_row(row, run, RetryPolicy::default()).await;
             }
         }
@@ -96,6 +99,10 @@ impl ReplayHandler for MailchimpReplay {
             .attempts(1);
         let mut state = StateBatch::new();
         match self.executor.execute(&op).await {
+            Ok(_) if removal => {
+                attempt.outcome = Outcome::Updated;
+                state = crate::lifecycle::removed_state(&op, &row.row.source_key);
+            }
             Ok(applied) => {
                 attempt.outcome = if applied.created == Some(true) {
                     Outcome::Created

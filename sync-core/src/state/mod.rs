@@ -32,7 +32,8 @@ use chrono::{DateTime, Utc};
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::Result;
 use crate::model::{
-    ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
+    ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, RunId, RunStatus,
+    RunTrigger,
 };
 
 pub use batch::{BatchReceipt, RetryMark, StateBatch};
@@ -164,6 +165,21 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         Ok(found)
     }
 
+    /// One page of the id map of the target `kind`: at most `limit` mappings whose source key
+    /// sorts after `after` (byte order; from the start when `None`), in source-key order. The
+    /// lifecycle scan walks the whole map this way, a page at a time, so its memory does not grow
+    /// with the number of records.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>>;
+
     /// The stored content hashes of the given target records of `kind`; ids without a hash are
     /// absent from the map. Ask for a whole page at once.
     ///
@@ -193,6 +209,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         &self,
         emails: &[String],
     ) -> Result<HashMap<String, MemberStatusRecord>>;
+
+    /// One page of the remembered member statuses: at most `limit` whose email sorts after
+    /// `after` (byte order; from the start when `None`), in email order. The consent write-back
+    /// walks them all this way.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>>;
 
     /// Audit rows matching `query`, in id order.
     ///
@@ -294,6 +323,19 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     ///
     /// [`StateError`](crate::StateError) when the read fails.
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>>;
+
+    /// The most recently started run with `trigger` that covered `object` and completed, if
+    /// any (history pruned by [`retention`] is gone). The lifecycle's cadence asks when the
+    /// object's last full scan was.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`](crate::StateError) when the read fails.
+    async fn latest_completed_run(
+        &self,
+        trigger: RunTrigger,
+        object: ObjectKind,
+    ) -> Result<Option<RunRecord>>;
 
     /// Records a webhook delivery key; returns `true` if it is new and `false` if it was seen
     /// before (a duplicate delivery to ignore).

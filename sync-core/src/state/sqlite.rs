@@ -25,8 +25,8 @@ use crate::audit::{
 };
 use crate::error::{LeaseError, Result, StateError};
 use crate::model::{
-    normalize_email, ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
-    RunId, RunStatus,
+    normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
+    Outcome, RunId, RunStatus, RunTrigger,
 };
 
 /// How many values go into one `IN (...)` list; well under SQLite's bound-parameter limit.
@@ -364,6 +364,34 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>> {
+        let after = after.map(str::to_owned);
+        self.with_conn(move |conn| {
+            // SQLite's BINARY collation is byte order, as the trait promises.
+            let mut stmt = conn.prepare_cached(
+                "SELECT source_key, target_id FROM id_map
+                 WHERE kind = ?1 AND (?2 IS NULL OR source_key > ?2)
+                 ORDER BY source_key LIMIT ?3",
+            )?;
+            let page = stmt
+                .query_map(params![kind.as_str(), after, limit], |row| {
+                    Ok(IdMapping::new(
+                        kind,
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<IdMapping>>>()?;
+            Ok(page)
+        })
+        .await
+    }
+
     async fn source_keys_of(
         &self,
         kind: ObjectKind,
@@ -472,6 +500,32 @@ impl StateStore for SqliteStateStore {
                 }
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>> {
+        let after = after.map(str::to_owned);
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT email, status, reason, recorded_at FROM member_statuses
+                 WHERE ?1 IS NULL OR email > ?1 ORDER BY email LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![after, limit])?;
+            let mut page = Vec::new();
+            while let Some(row) = rows.next()? {
+                page.push(MemberStatusRecord {
+                    email: row.get(0)?,
+                    status: parse("member_statuses.status", row.get::<_, String>(1)?)?,
+                    reason: row.get(2)?,
+                    recorded_at: time("member_statuses.recorded_at", row.get(3)?)?,
+                });
+            }
+            Ok(page)
         })
         .await
     }
@@ -696,7 +750,7 @@ impl StateStore for SqliteStateStore {
                     id: id.to_string(),
                 });
             }
-            select_runs(conn, Some(id), 1)?
+            select_runs(conn, RunsWhere::Id(id), 1)?
                 .pop()
                 .ok_or_else(|| StateError::NotFound {
                     what: "run",
@@ -707,13 +761,24 @@ impl StateStore for SqliteStateStore {
     }
 
     async fn run(&self, id: RunId) -> Result<Option<RunRecord>> {
-        self.with_conn(move |conn| Ok(select_runs(conn, Some(id), 1)?.pop()))
+        self.with_conn(move |conn| Ok(select_runs(conn, RunsWhere::Id(id), 1)?.pop()))
             .await
     }
 
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>> {
-        self.with_conn(move |conn| select_runs(conn, None, limit))
+        self.with_conn(move |conn| select_runs(conn, RunsWhere::All, limit))
             .await
+    }
+
+    async fn latest_completed_run(
+        &self,
+        trigger: RunTrigger,
+        object: ObjectKind,
+    ) -> Result<Option<RunRecord>> {
+        self.with_conn(move |conn| {
+            Ok(select_runs(conn, RunsWhere::Completed(trigger, object), 1)?.pop())
+        })
+        .await
     }
 
     async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool> {
@@ -1334,19 +1399,37 @@ fn decode_audit(row: &Row<'_>) -> Result<AuditRow, StateError> {
 }
 
 /// Selects one run (`Some(id)`) or the newest `limit` runs, each with its outcome counts.
+/// Which runs [`select_runs`] reads.
+enum RunsWhere {
+    All,
+    Id(RunId),
+    /// Completed runs of one trigger that covered one object.
+    Completed(RunTrigger, ObjectKind),
+}
+
 fn select_runs(
     conn: &Connection,
-    id: Option<RunId>,
+    which: RunsWhere,
     limit: u32,
 ) -> Result<Vec<RunRecord>, StateError> {
-    let filter = if id.is_some() { "WHERE id = ?1" } else { "" };
+    let (filter, values) = match which {
+        RunsWhere::All => ("", Vec::new()),
+        RunsWhere::Id(id) => ("WHERE id = ?1", vec![id.to_string()]),
+        RunsWhere::Completed(trigger, object) => (
+            "WHERE trigger = ?1 AND status = ?2 AND (',' || objects || ',') LIKE ?3",
+            vec![
+                trigger.as_str().to_owned(),
+                RunStatus::Completed.as_str().to_owned(),
+                format!("%,{object},%"),
+            ],
+        ),
+    };
     let sql = format!(
         "SELECT id, objects, trigger, status, error, started_at, finished_at, unchanged
          FROM runs {filter}
          ORDER BY started_at DESC, id LIMIT {limit}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let values: Vec<String> = id.iter().map(ToString::to_string).collect();
     let mut rows = stmt.query(params_from_iter(values))?;
     let mut runs = Vec::new();
     while let Some(row) = rows.next()? {

@@ -19,6 +19,9 @@ conformance!(
     id_map_maps_both_ways_and_follows_changes,
     hashes_are_read_a_page_at_a_time,
     source_keys_are_read_a_page_at_a_time,
+    the_id_map_is_walked_a_page_at_a_time_in_key_order,
+    member_statuses_are_walked_a_page_at_a_time_in_email_order,
+    the_latest_completed_run_of_a_trigger_and_object_is_found,
     cursors_are_committed_per_object,
     member_statuses_are_remembered_by_normalised_email,
     audit_rows_round_trip_and_are_queried_by_run_outcome_key_and_object,
@@ -872,4 +875,120 @@ async fn many_tasks_write_concurrently_without_losing_a_row(db: Db) {
         store.hashes(ObjectKind::Members, &ids).await.unwrap().len(),
         4000
     );
+}
+
+async fn the_id_map_is_walked_a_page_at_a_time_in_key_order(db: Db) {
+    let store = db.store();
+    // Upper case sorts before lower case in byte order; "C-10" before "C-2".
+    let keys = ["c-1", "C-2", "C-10", "C-1"];
+    let mut batch = StateBatch::new();
+    for key in keys {
+        batch = batch.map_id(IdMapping::new(
+            ObjectKind::Members,
+            key,
+            format!("{key}@x.com"),
+        ));
+    }
+    // Another kind is not listed.
+    batch = batch.map_id(IdMapping::new(ObjectKind::EcommerceCustomers, "C-0", "C-0"));
+    store.apply(batch).await.unwrap();
+
+    let first = store
+        .id_map_page(ObjectKind::Members, None, 3)
+        .await
+        .unwrap();
+    let first_keys: Vec<&str> = first.iter().map(|m| m.source_key.as_str()).collect();
+    assert_eq!(first_keys, ["C-1", "C-10", "C-2"]);
+    assert_eq!(first[1].target_id, "C-10@x.com");
+    assert!(first.iter().all(|m| m.kind == ObjectKind::Members));
+
+    let rest = store
+        .id_map_page(ObjectKind::Members, Some("C-2"), 3)
+        .await
+        .unwrap();
+    let rest_keys: Vec<&str> = rest.iter().map(|m| m.source_key.as_str()).collect();
+    assert_eq!(rest_keys, ["c-1"]);
+    assert!(store
+        .id_map_page(ObjectKind::Members, Some("c-1"), 3)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .id_map_page(ObjectKind::Products, None, 3)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn member_statuses_are_walked_a_page_at_a_time_in_email_order(db: Db) {
+    let store = db.store();
+    let mut batch = StateBatch::new();
+    for (email, status) in [
+        ("b@x.com", MemberStatus::Cleaned),
+        ("A@x.com", MemberStatus::Unsubscribed),
+        ("c@x.com", MemberStatus::Subscribed),
+    ] {
+        batch = batch.remember_member_status(MemberStatusRecord::new(
+            email,
+            status,
+            Some("test".into()),
+        ));
+    }
+    store.apply(batch).await.unwrap();
+    let first = store.member_status_page(None, 2).await.unwrap();
+    let emails: Vec<&str> = first.iter().map(|r| r.email.as_str()).collect();
+    assert_eq!(emails, ["a@x.com", "b@x.com"], "normalised, in order");
+    assert_eq!(first[1].status, MemberStatus::Cleaned);
+    assert_eq!(first[0].reason.as_deref(), Some("test"));
+    let rest = store.member_status_page(Some("b@x.com"), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].status, MemberStatus::Subscribed);
+    assert!(store
+        .member_status_page(Some("c@x.com"), 2)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn the_latest_completed_run_of_a_trigger_and_object_is_found(db: Db) {
+    let store = db.store();
+    let at = |minutes: i64| Utc::now() - Duration::minutes(minutes);
+    let run = |objects: Vec<ObjectKind>, trigger, minutes| {
+        let mut start = RunStart::new(objects, trigger);
+        start.started_at = at(minutes);
+        start
+    };
+    // Oldest first: an old completed scan, a newer aborted one, a scan of items and a forward
+    // run of customers, neither of which counts.
+    let old = run(vec![ObjectKind::Customers], RunTrigger::Lifecycle, 30);
+    let aborted = run(vec![ObjectKind::Customers], RunTrigger::Lifecycle, 20);
+    let items = run(vec![ObjectKind::Items], RunTrigger::Lifecycle, 10);
+    let forward = run(vec![ObjectKind::Customers], RunTrigger::Scheduled, 5);
+    for (start, status) in [
+        (&old, RunStatus::Completed),
+        (&aborted, RunStatus::Aborted),
+        (&items, RunStatus::Completed),
+        (&forward, RunStatus::Completed),
+    ] {
+        store.start_run(start).await.unwrap();
+        store.finish_run(start.id, status, None).await.unwrap();
+    }
+    let found = store
+        .latest_completed_run(RunTrigger::Lifecycle, ObjectKind::Customers)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.start.id, old.id);
+    assert_eq!(found.status, RunStatus::Completed);
+    let found = store
+        .latest_completed_run(RunTrigger::Lifecycle, ObjectKind::Items)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.start.id, items.id);
+    assert!(store
+        .latest_completed_run(RunTrigger::Reconcile, ObjectKind::Customers)
+        .await
+        .unwrap()
+        .is_none());
 }

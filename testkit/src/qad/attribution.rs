@@ -1,4 +1,5 @@
-//! The attribution entity: a custom business document keyed by order id.
+//! The keyed custom entities: attribution records keyed by order id and consent records keyed
+//! by customer code, custom business documents a tenant adds, with the same write rules.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -20,6 +21,54 @@ pub(crate) const DUPLICATE: &str = "2041";
 pub(crate) const MANDATORY: &str = "1001";
 pub(crate) const MISSING: &str = "1002";
 pub(crate) const BAD_OPERATION: &str = "1003";
+
+/// Which keyed entity a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keyed {
+    /// Order attribution (`attribution_path`, keyed by `attribution_key`).
+    Attribution,
+    /// Marketing consent ([`CONSENT_PATH`], keyed by [`CONSENT_KEY`]).
+    Consent,
+}
+
+/// The consent entity's path under the context root.
+pub(crate) const CONSENT_PATH: &str = "api/bdoc/mlconnector/consent/MarketingConsent";
+/// The consent entity's key field.
+pub(crate) const CONSENT_KEY: &str = "customerCode";
+
+impl Keyed {
+    fn key_field(self, tenant: &Tenant) -> &str {
+        match self {
+            Self::Attribution => &tenant.attribution_key,
+            Self::Consent => CONSENT_KEY,
+        }
+    }
+
+    fn entity(self, tenant: &Tenant) -> &str {
+        match self {
+            Self::Attribution => tenant.attribution_entity(),
+            Self::Consent => "MarketingConsent",
+        }
+    }
+
+    fn records(self, live: &Live) -> &Vec<(String, Value)> {
+        match self {
+            Self::Attribution => &live.attributions,
+            Self::Consent => &live.consents,
+        }
+    }
+
+    fn records_mut(self, live: &mut Live) -> &mut Vec<(String, Value)> {
+        match self {
+            Self::Attribution => &mut live.attributions,
+            Self::Consent => &mut live.consents,
+        }
+    }
+
+    fn index(self, live: &Live, key: &str) -> Option<usize> {
+        self.records(live).iter().position(|(k, _)| k == key)
+    }
+}
 
 /// The record's key as text (numbers are accepted and compared as their decimal form).
 fn key_of(record: &Value, field: &str) -> Option<String> {
@@ -47,10 +96,11 @@ struct Change {
 fn check(
     tenant: &Tenant,
     live: &Live,
+    keyed: Keyed,
     batch_keys: &mut HashSet<String>,
     mut record: Value,
 ) -> Result<Change, Value> {
-    let key_field = tenant.attribution_key.as_str();
+    let key_field = keyed.key_field(tenant);
     let Some(key) = key_of(&record, key_field) else {
         return Err(field_error(key_field, "Field is mandatory", MANDATORY, ""));
     };
@@ -73,8 +123,8 @@ fn check(
             ));
         }
     };
-    let entity = tenant.attribution_entity();
-    let exists = live.attribution_index(&key).is_some();
+    let entity = keyed.entity(tenant);
+    let exists = keyed.index(live, &key).is_some();
     let repeated = !batch_keys.insert(key.clone());
     match operation {
         Operation::Create
@@ -105,7 +155,24 @@ fn check(
 /// any rejected record leaves the store unchanged and answers HTTP 200 with
 /// `submitResult.success=false`. Creates answer 201, pure updates 200.
 pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let records = match serde_json::from_slice::<Value>(&body) {
+    post_to(&shared, Keyed::Attribution, &body)
+}
+
+/// `POST {root}/<consent path>`: as [`post`], for consent records.
+pub(crate) async fn post_consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    post_to(&shared, Keyed::Consent, &body)
+}
+
+/// `GET {root}/<consent path>[?customerCode=…]`: as [`list`], for consent records.
+pub(crate) async fn list_consent(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    list_of(&shared, Keyed::Consent, &query)
+}
+
+fn post_to(shared: &Shared, keyed: Keyed, body: &Bytes) -> Response {
+    let records = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(records)) if records.iter().all(Value::is_object) => records,
         _ => return bad_request("Request body must be a JSON array of objects", ""),
     };
@@ -115,7 +182,7 @@ pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     for record in records {
-        match check(tenant, &live, &mut batch_keys, record) {
+        match check(tenant, &live, keyed, &mut batch_keys, record) {
             Ok(change) => changes.push(change),
             Err(error) => errors.push(error),
         }
@@ -137,9 +204,13 @@ pub(crate) async fn post(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
         stored.push(change.record.clone());
         // A create only meets an existing key under `attribution.duplicate =
         // creates`, which stores a second record.
-        match (change.operation, live.attribution_index(&change.key)) {
-            (Operation::Update, Some(at)) => live.attributions[at] = (change.key, change.record),
-            _ => live.attributions.push((change.key, change.record)),
+        match (change.operation, keyed.index(&live, &change.key)) {
+            (Operation::Update, Some(at)) => {
+                keyed.records_mut(&mut live)[at] = (change.key, change.record);
+            }
+            _ => keyed
+                .records_mut(&mut live)
+                .push((change.key, change.record)),
         }
     }
     let status = if created {
@@ -155,7 +226,11 @@ pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let key = query.get(&shared.tenant.attribution_key);
+    list_of(&shared, Keyed::Attribution, &query)
+}
+
+fn list_of(shared: &Shared, keyed: Keyed, query: &HashMap<String, String>) -> Response {
+    let key = query.get(keyed.key_field(&shared.tenant));
     if key.is_none() && shared.tenant.quirks.entity == EntityQuirk::None {
         return bare_errors(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -164,8 +239,8 @@ pub(crate) async fn list(
         );
     }
     let live = shared.live();
-    let records: Vec<Value> = live
-        .attributions
+    let records: Vec<Value> = keyed
+        .records(&live)
         .iter()
         .filter(|(k, _)| key.is_none_or(|wanted| wanted == k))
         .map(|(_, record)| record.clone())

@@ -476,6 +476,30 @@ impl FakeQad {
         }
     }
 
+    /// Deletes a customer, as a QAD user deleting the record (or a purge) would: it is gone
+    /// from every browse and document read. Returns whether it existed.
+    ///
+    /// How QAD marks a customer *inactive*, *blocked* or *anonymised* instead has no public
+    /// evidence; the fake serves each through fields a tenant may use (`isActive`, a custom
+    /// field such as `customShort1`, a blanked `EMail` and masked `addressName`), set with
+    /// [`update_customer`](Self::update_customer).
+    pub fn remove_customer(&self, code: &str) -> bool {
+        let mut live = self.live();
+        let list = &mut live.data_mut().customers;
+        let before = list.len();
+        list.retain(|c| c.customer_code != code);
+        list.len() != before
+    }
+
+    /// Deletes an item: it is gone from every browse. Returns whether it existed.
+    pub fn remove_item(&self, code: &str) -> bool {
+        let mut live = self.live();
+        let list = &mut live.data_mut().items;
+        let before = list.len();
+        list.retain(|i| i.item_code != code);
+        list.len() != before
+    }
+
     /// Changes an item, then stamps its `lastModifiedDate` with today.
     /// Returns whether the item exists.
     pub fn update_item(&self, code: &str, change: impl FnOnce(&mut Item)) -> bool {
@@ -540,6 +564,18 @@ impl FakeQad {
     pub fn attributions(&self) -> Vec<Value> {
         self.live()
             .attributions
+            .iter()
+            .map(|(_, record)| record.clone())
+            .collect()
+    }
+
+    /// The consent records stored (`{root}/api/bdoc/mlconnector/consent/MarketingConsent`,
+    /// keyed by `customerCode`, the same write rules as attribution), in creation order
+    /// (updates replace in place).
+    #[must_use]
+    pub fn consents(&self) -> Vec<Value> {
+        self.live()
+            .consents
             .iter()
             .map(|(_, record)| record.clone())
             .collect()

@@ -61,6 +61,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &at(&tenant.attribution_path),
             get(attribution::list).post(attribution::post),
         )
+        .route(
+            &at(attribution::CONSENT_PATH),
+            get(attribution::list_consent).post(attribution::post_consent),
+        )
         .fallback(fallback)
         .layer(from_fn_with_state(shared.clone(), auth::guard));
     open.merge(api).with_state(shared)

@@ -123,6 +123,8 @@ pub(crate) struct Live {
     pub(crate) sessions: HashMap<String, Instant>,
     /// Attribution records in creation order, without `dataOperation`.
     pub(crate) attributions: Vec<(String, Value)>,
+    /// Consent records in creation order, without `dataOperation`.
+    pub(crate) consents: Vec<(String, Value)>,
     pub(crate) logins: LoginCounts,
     /// `paging.mode = cursor`: (callId, browseId) → last page served.
     /// Bounded: at most [`MAX_CURSORS`] are kept, the oldest dropped first.
@@ -148,6 +150,7 @@ impl Live {
             tokens: HashMap::new(),
             sessions: HashMap::new(),
             attributions: Vec::new(),
+            consents: Vec::new(),
             logins: LoginCounts::default(),
             cursors: VecDeque::new(),
             failed_in_row: 0,

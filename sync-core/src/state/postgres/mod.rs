@@ -24,10 +24,10 @@ use super::StateStore;
 use crate::audit::{AuditId, AuditQuery, AuditRow, ReplayFilter, RunRecord, RunStart};
 use crate::error::{LeaseError, Result, StateError, SyncError};
 use crate::model::{
-    normalize_email, ContentHash, Cursor, MemberStatus, MemberStatusRecord, ObjectKind, RunId,
-    RunStatus,
+    normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
+    RunId, RunStatus, RunTrigger,
 };
-use read::{select_audit, select_lease, select_runs, AuditFilter};
+use read::{select_audit, select_lease, select_runs, AuditFilter, RunsWhere};
 
 /// The longest tenant-pair id accepted.
 const MAX_PAIR_LEN: usize = 200;
@@ -560,6 +560,39 @@ impl StateStore for PostgresStateStore {
             .collect::<Result<_, _>>()?)
     }
 
+    async fn id_map_page(
+        &self,
+        kind: ObjectKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IdMapping>> {
+        let client = self.client().await?;
+        // "C" collation: byte order, as SQLite's BINARY and the trait promise.
+        let stmt = client
+            .prepare_cached(
+                "SELECT source_key, target_id FROM id_map
+                 WHERE pair = $1 AND kind = $2
+                   AND ($3::text IS NULL OR source_key COLLATE \"C\" > $3::text COLLATE \"C\")
+                 ORDER BY source_key COLLATE \"C\" LIMIT $4",
+            )
+            .await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[&&*self.pair, &kind.as_str(), &after, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IdMapping::new(
+                    kind,
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, String>(1)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn source_keys_of(
         &self,
         kind: ObjectKind,
@@ -654,6 +687,28 @@ impl StateStore for PostgresStateStore {
             found.insert(record.email.clone(), record);
         }
         Ok(found)
+    }
+
+    async fn member_status_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MemberStatusRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT email, status, reason, recorded_at FROM member_statuses
+                 WHERE pair = $1
+                   AND ($2::text IS NULL OR email COLLATE \"C\" > $2::text COLLATE \"C\")
+                 ORDER BY email COLLATE \"C\" LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&&*self.pair, &after, &i64::from(limit)])
+            .await?;
+        rows.iter()
+            .map(|row| Ok(read::member_status(row)?))
+            .collect()
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
@@ -821,7 +876,7 @@ impl StateStore for PostgresStateStore {
         if changed == 0 {
             return Err(not_found().into());
         }
-        Ok(select_runs(&client, &self.pair, Some(id), 1)
+        Ok(select_runs(&client, &self.pair, RunsWhere::Id(id), 1)
             .await?
             .pop()
             .ok_or_else(not_found)?)
@@ -829,12 +884,30 @@ impl StateStore for PostgresStateStore {
 
     async fn run(&self, id: RunId) -> Result<Option<RunRecord>> {
         let client = self.client().await?;
-        Ok(select_runs(&client, &self.pair, Some(id), 1).await?.pop())
+        Ok(select_runs(&client, &self.pair, RunsWhere::Id(id), 1)
+            .await?
+            .pop())
     }
 
     async fn recent_runs(&self, limit: u32) -> Result<Vec<RunRecord>> {
         let client = self.client().await?;
-        Ok(select_runs(&client, &self.pair, None, limit).await?)
+        Ok(select_runs(&client, &self.pair, RunsWhere::All, limit).await?)
+    }
+
+    async fn latest_completed_run(
+        &self,
+        trigger: RunTrigger,
+        object: ObjectKind,
+    ) -> Result<Option<RunRecord>> {
+        let client = self.client().await?;
+        Ok(select_runs(
+            &client,
+            &self.pair,
+            RunsWhere::Completed(trigger, object),
+            1,
+        )
+        .await?
+        .pop())
     }
 
     async fn record_delivery(&self, key: &str, seen_at: DateTime<Utc>) -> Result<bool> {

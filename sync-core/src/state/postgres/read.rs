@@ -12,7 +12,7 @@ use crate::audit::{
     RunStart, TargetOperation,
 };
 use crate::error::StateError;
-use crate::model::{MemberStatusRecord, ObjectKind, Outcome, RunId};
+use crate::model::{MemberStatusRecord, ObjectKind, Outcome, RunId, RunTrigger};
 use crate::state::lease::{FencingToken, Lease, LeaseHolder};
 
 /// The `WHERE` clauses of an audit query with their bound values; `$1` is always the pair.
@@ -155,22 +155,38 @@ pub(super) fn member_status(row: &Row) -> Result<MemberStatusRecord, StateError>
 }
 
 /// Selects one run (`Some(id)`) or the newest `limit` runs of `pair`, each with its counts.
+/// Which runs [`select_runs`] reads.
+pub(super) enum RunsWhere {
+    All,
+    Id(RunId),
+    /// Completed runs of one trigger that covered one object.
+    Completed(RunTrigger, ObjectKind),
+}
+
 pub(super) async fn select_runs(
     client: &impl GenericClient,
     pair: &str,
-    id: Option<RunId>,
+    which: RunsWhere,
     limit: u32,
 ) -> Result<Vec<RunRecord>, StateError> {
-    let id = id.map(|id| id.to_string());
+    let (id, completed) = match which {
+        RunsWhere::All => (None, None),
+        RunsWhere::Id(id) => (Some(id.to_string()), None),
+        RunsWhere::Completed(trigger, object) => (None, Some((trigger, object))),
+    };
+    let trigger = completed.map(|(t, _)| t.as_str());
+    let objects = completed.map(|(_, o)| format!("%,{o},%"));
     let stmt = client
         .prepare_cached(
             "SELECT id, objects, trigger, status, error, started_at, finished_at, unchanged FROM runs
              WHERE pair = $1 AND ($2::text IS NULL OR id = $2)
+               AND ($4::text IS NULL OR (trigger = $4 AND status = 'completed'
+                                         AND (',' || objects || ',') LIKE $5::text))
              ORDER BY started_at DESC, id COLLATE \"C\" LIMIT $3",
         )
         .await?;
     let rows = client
-        .query(&stmt, &[&pair, &id, &i64::from(limit)])
+        .query(&stmt, &[&pair, &id, &i64::from(limit), &trigger, &objects])
         .await?;
     let mut runs = Vec::with_capacity(rows.len());
     for row in rows {

@@ -1,0 +1,234 @@
+//! One rule for shared emails: under each owner rule the member belongs to the rule's customer
+//! (its fields are written), the others are secondary, and the owner's departure hands the
+//! member to the next one instead of orphaning or erasing it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod forward_support;
+
+use std::sync::Arc;
+
+use forward_support::{config, Harness};
+use serde_json::json;
+use sync_core::forward::RunOptions;
+use sync_core::lifecycle::{
+    LifecycleConfig, LifecycleOptions, LifecycleSync, MemberRemoval, OwnerRule, RemovalAction,
+};
+use sync_core::{normalize_email, ObjectKind, Outcome, StateStore};
+use testkit::qad::Seeding;
+
+/// Three customers share one address: A (lowest code), B and C. Each gets a first name, a
+/// primary flag, a creation date and a type, so every rule has something to rank.
+struct Shared {
+    h: Harness,
+    codes: [String; 3],
+    email: String,
+}
+
+async fn shared(rule: OwnerRule) -> (Shared, sync_core::config::SyncConfig) {
+    let h = Harness::start(
+        Seeding::new(41)
+            .customers(8)
+            .items(0)
+            .sales_orders(0)
+            .invalid_email_share(0.0)
+            .duplicate_email_share(0.0),
+    )
+    .await;
+    let with_email: Vec<String> = h
+        .qad
+        .customers()
+        .into_iter()
+        .filter(|c| c.email.is_some())
+        .map(|c| c.customer_code)
+        .take(3)
+        .collect();
+    let codes: [String; 3] = with_email.try_into().unwrap();
+    let email = h.qad.customer(&codes[0]).unwrap().email.unwrap();
+    let fields = [
+        ("Anna", "", "2021-05-01", "SHIP-TO"),
+        ("Berta", "PRIMARY", "2019-01-15", "CONTACT"),
+        ("Carla", "", "2023-09-30", "BILL-TO"),
+    ];
+    for (code, (name, flag, created, kind)) in codes.iter().zip(fields) {
+        h.qad.update_customer(code, |c| {
+            c.is_active = true;
+            c.email = Some(email.clone());
+            c.address_name = Some(format!("{name} Shared"));
+            c.customer_type_code = kind.into();
+            c.custom.insert("customShort2".into(), json!(flag));
+            c.custom.insert("customDate1".into(), json!(created));
+        });
+    }
+    let mut config = config(h.mailchimp.list_id());
+    config.lifecycle = Some(LifecycleConfig {
+        shared_email_owner: rule,
+        members: MemberRemoval::DeletePermanent,
+        ..LifecycleConfig::default()
+    });
+    h.sync(config.clone())
+        .run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    let email = normalize_email(&email);
+    (Shared { h, codes, email }, config)
+}
+
+impl Shared {
+    fn lifecycle(&self, config: &sync_core::config::SyncConfig) -> LifecycleSync {
+        LifecycleSync::new(
+            config.clone(),
+            self.h.mailchimp_client.clone(),
+            self.h.qad_client.clone(),
+            Arc::clone(&self.h.state) as Arc<dyn StateStore>,
+        )
+        .unwrap()
+    }
+
+    async fn owner(&self) -> Vec<String> {
+        self.h
+            .state
+            .source_keys(ObjectKind::Members, &self.email)
+            .await
+            .unwrap()
+    }
+
+    fn first_name(&self) -> String {
+        let members = self.h.mailchimp.snapshot().members[self.h.mailchimp.list_id()].clone();
+        let member = members
+            .iter()
+            .find(|m| normalize_email(m["email_address"].as_str().unwrap()) == self.email)
+            .unwrap();
+        assert_eq!(member["status"], "subscribed", "{member}");
+        member["merge_fields"]["FNAME"].as_str().unwrap().to_owned()
+    }
+
+    /// A scan, then a forward run: the member then carries the owner's fields.
+    async fn settle(&self, config: &sync_core::config::SyncConfig) {
+        let report = self
+            .lifecycle(config)
+            .run(ObjectKind::Customers, LifecycleOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0, "{report}");
+        self.h
+            .sync(config.clone())
+            .run(ObjectKind::Customers, RunOptions::new().full(true))
+            .await
+            .unwrap();
+    }
+}
+
+/// Under `rule`, `first` (an index into A, B, C) owns; after its deletion `second` does.
+async fn owner_then_heir(rule: OwnerRule, first: usize, second: usize) {
+    let (s, config) = shared(rule.clone()).await;
+    // The forward sync gives a new address to the first customer it maps (the lowest code).
+    assert_eq!(s.owner().await, [s.codes[0].clone()], "{rule:?}");
+    s.settle(&config).await;
+    assert_eq!(s.owner().await, [s.codes[first].clone()], "{rule:?}");
+    let names = ["Anna", "Berta", "Carla"];
+    assert_eq!(s.first_name(), names[first], "{rule:?}");
+    // The owner's record is reported with the owner named.
+    let rows =
+        s.h.state
+            .query_audit(&sync_core::audit::AuditQuery::new().outcome(Outcome::Skipped))
+            .await
+            .unwrap();
+    if first != 0 {
+        assert!(
+            rows.iter().any(|r| r
+                .row
+                .error
+                .as_deref()
+                .is_some_and(|e| { e.contains(&format!("owned by customer {}", s.codes[first])) })),
+            "{rule:?}: {rows:?}"
+        );
+    }
+
+    // The owner is deleted: the member moves to the next customer, never erased.
+    assert!(s.h.qad.remove_customer(&s.codes[first]));
+    let report = s
+        .lifecycle(&config)
+        .run(ObjectKind::Customers, LifecycleOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.removals[0].action,
+        RemovalAction::HandOverMember {
+            to: s.codes[second].clone()
+        },
+        "{rule:?}: {report}"
+    );
+    s.h.sync(config.clone())
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(s.owner().await, [s.codes[second].clone()], "{rule:?}");
+    assert_eq!(s.first_name(), names[second], "{rule:?}");
+}
+
+#[tokio::test]
+async fn lowest_key_is_the_default_rule() {
+    owner_then_heir(OwnerRule::default(), 0, 1).await;
+}
+
+#[tokio::test]
+async fn a_primary_flag_names_the_owner() {
+    let rule = OwnerRule::Flag {
+        field: "customShort2".into(),
+        values: vec!["primary".into()],
+    };
+    owner_then_heir(rule, 1, 0).await;
+}
+
+#[tokio::test]
+async fn the_oldest_record_owns() {
+    owner_then_heir(
+        OwnerRule::Oldest {
+            field: "customDate1".into(),
+        },
+        1,
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_newest_record_owns() {
+    owner_then_heir(
+        OwnerRule::Newest {
+            field: "customDate1".into(),
+        },
+        2,
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_type_priority_list_names_the_owner() {
+    let rule = OwnerRule::TypePriority {
+        field: "customerTypeCode".into(),
+        order: vec!["BILL-TO".into(), "SHIP-TO".into()],
+    };
+    owner_then_heir(rule, 2, 0).await;
+}
+
+#[tokio::test]
+async fn e_commerce_customers_stay_one_per_qad_customer() {
+    let (s, config) = shared(OwnerRule::Flag {
+        field: "customShort2".into(),
+        values: vec!["primary".into()],
+    })
+    .await;
+    s.settle(&config).await;
+    for code in &s.codes {
+        assert!(
+            s.h.state
+                .target_id(ObjectKind::EcommerceCustomers, code)
+                .await
+                .unwrap()
+                .is_some(),
+            "{code}"
+        );
+    }
+}
