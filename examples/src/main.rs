@@ -14,6 +14,7 @@ mod exit;
 mod json;
 mod lockout;
 mod output;
+mod plan_text;
 mod reachability;
 mod secrets;
 mod url_text;

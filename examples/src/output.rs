@@ -62,18 +62,34 @@ impl Progress {
     }
 }
 
-/// One line on a forward run so far.
+/// One line on a forward run so far: the writes of each target kind apart (a member and a
+/// store customer are two different writes), as planned in a dry run.
 #[must_use]
 pub fn page_summary(report: &RunReport) -> String {
-    let writes: u64 = report.targets.values().map(|t| t.writes()).sum();
+    let (create, update) = if report.dry_run {
+        ("to create", "to update")
+    } else {
+        ("created", "updated")
+    };
     let failed: u64 = report.targets.values().map(|t| t.failed).sum();
     let deferred: u64 = report.targets.values().map(|t| t.deferred).sum();
-    let mut line = format!(
-        "{} read in {} page(s), {writes} written, {failed} failed",
-        report.read, report.pages
-    );
+    let mut line = format!("{} read in {} page(s)", report.read, report.pages);
+    let targets = report
+        .targets
+        .iter()
+        .map(|(kind, c)| (kind.to_string(), c))
+        .chain(report.tags.iter().map(|c| ("member tags".to_owned(), c)));
+    for (kind, c) in targets.filter(|(_, c)| c.writes() > 0) {
+        line.push_str(&format!(
+            "; {kind}: {} {create}, {} {update}",
+            c.created, c.updated
+        ));
+    }
+    if failed > 0 {
+        line.push_str(&format!("; {failed} failed"));
+    }
     if deferred > 0 {
-        line.push_str(&format!(", {deferred} deferred"));
+        line.push_str(&format!("; {deferred} deferred"));
     }
     if let Some(r) = &report.retries {
         line.push_str(&format!(
@@ -243,6 +259,33 @@ mod tests {
             out.contains("deferred     1  waits for its member"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn the_progress_line_keeps_each_kind_of_write_apart_and_a_dry_run_writes_nothing() {
+        let mut report = RunReport::new(
+            sync_core::RunId::new(),
+            sync_core::ObjectKind::Customers,
+            true,
+        );
+        report.read = 50;
+        report.pages = 2;
+        for _ in 0..3 {
+            report
+                .target(sync_core::ObjectKind::Members)
+                .add(sync_core::Outcome::Created, None);
+        }
+        report
+            .target(sync_core::ObjectKind::EcommerceCustomers)
+            .add(sync_core::Outcome::Updated, None);
+        let line = page_summary(&report);
+        assert_eq!(
+            line,
+            "50 read in 2 page(s); members: 3 to create, 0 to update; ecommerce_customers: 0 to create, 1 to update"
+        );
+        assert!(!line.contains("written"), "{line}");
+        report.dry_run = false;
+        assert!(page_summary(&report).contains("members: 3 created, 0 updated"));
     }
 
     #[test]

@@ -144,3 +144,32 @@ async fn the_plan_lists_at_most_the_limit_per_kind_and_counts_the_rest() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["plan"]["targets"]["member"]["omitted"], 7, "{json}");
 }
+
+#[tokio::test]
+async fn without_the_audience_read_each_new_member_is_looked_up_once() {
+    let h = Harness::start(seeding()).await;
+    let list = h.mailchimp.list_id().to_owned();
+    let customers = h.qad.customers();
+    h.mailchimp
+        .seed_member(&list, customers[0].email.as_deref().unwrap(), "pending")
+        .unwrap();
+    let mut config = forward_support::config(&list);
+    config.member_prefetch_limit = 0;
+    let report = h
+        .sync(config)
+        .run(ObjectKind::Customers, RunOptions::new().dry_run(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.calls.get("mailchimp member get"),
+        Some(&12),
+        "{report}"
+    );
+    assert_eq!(
+        report.calls.get("mailchimp member_list get"),
+        None,
+        "{report}"
+    );
+    assert_eq!(report.plan.as_ref().unwrap().new_contacts, Some(11));
+    assert_eq!(h.writes(), 0);
+}

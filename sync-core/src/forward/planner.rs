@@ -111,16 +111,20 @@ impl Planner {
             return Vec::new();
         }
         let list = ListId::from(list_id);
+        let client = executor.mailchimp().clone();
+        let calls = executor.calls().clone();
+        let emails: Vec<String> = emails.into_iter().cloned().collect();
+        // Owned clones in each future: a stream of borrowing futures is not `Send` for every
+        // lifetime, which the engine's futures must be.
         let found: Vec<(String, std::result::Result<bool, ()>)> = stream::iter(emails)
-            .map(|email| {
-                let list = list.clone();
+            .map(move |email| {
+                let (list, client, calls) = (list.clone(), client.clone(), calls.clone());
                 async move {
-                    executor.calls().count("mailchimp member get");
-                    let result = executor
-                        .mailchimp()
+                    calls.count("mailchimp member get");
+                    let result = client
                         .list(&list)
                         .members()
-                        .get(&SubscriberHash::from_email(email))
+                        .get(&SubscriberHash::from_email(&email))
                         .fields(["status"])
                         .send()
                         .await;
@@ -129,7 +133,7 @@ impl Planner {
                         Err(err) if err.is_not_found() => Ok(false),
                         Err(_) => Err(()),
                     };
-                    (email.clone(), on_list)
+                    (email, on_list)
                 }
             })
             .buffer_unordered(concurrency.max(1))
