@@ -14,6 +14,9 @@ async fn a_dry_run_makes_no_write_calls() {
 
     let out = run(&["--config", config, "sync", "--dry-run", "--json"], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let progress = text(&out.stderr);
+    assert!(progress.contains("orders (dry run): "), "{progress}");
+    assert!(!progress.contains("orders: orders:"), "{progress}");
     assert_eq!(
         fakes.mailchimp.stats().writes(),
         0,
@@ -88,6 +91,12 @@ async fn a_dry_run_lists_the_planned_writes_and_what_the_backfill_costs() {
     assert!(stdout.contains("merge_fields.FNAME"), "{stdout}");
     // The progress of a dry run says what it would write, never "written".
     assert!(stderr.contains("to create"), "{stderr}");
+    // Piped: plain lines with the records read and the rate.
+    assert!(
+        stderr.contains("customers (dry run): 30 read ("),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/s) — "), "{stderr}");
     assert!(!stderr.contains("written"), "{stderr}");
 
     let out = run(
