@@ -341,11 +341,7 @@ impl Client {
         use std::sync::atomic::Ordering;
         let stats = &self.inner.transport.stats;
         ResponseCounts {
-            by_status: stats
-                .statuses
-                .lock()
-                .map(|m| m.clone())
-                .unwrap_or_default(),
+            by_status: stats.statuses.lock().map(|m| m.clone()).unwrap_or_default(),
             transport_errors: stats.transport_errors.load(Ordering::Relaxed),
             retries: stats.retries.load(Ordering::Relaxed),
         }
