@@ -13,6 +13,7 @@ mod error;
 mod exit;
 mod json;
 mod lockout;
+mod ops_endpoints;
 mod output;
 mod plan_text;
 mod reachability;
