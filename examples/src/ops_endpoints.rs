@@ -252,13 +252,15 @@ impl Ops {
             self.inner
                 .metrics
                 .deliveries
-                .get_or_create(&labels(&[("result", result.as_str())]));
+                .get_or_create(&labels(&[("result", result.as_str())]))
+                .inc_by(0);
         }
         for reason in Rejection::ALL {
             self.inner
                 .metrics
                 .refused_requests
-                .get_or_create(&labels(&[("reason", reason.as_str())]));
+                .get_or_create(&labels(&[("reason", reason.as_str())]))
+                .inc_by(0);
         }
         if let Ok(mut receiver) = self.inner.receiver.lock() {
             *receiver = Some((addr, stats));
