@@ -292,7 +292,6 @@ impl Ops {
             RunOutcome::Completed => {
                 health.last_completed = Some(Instant::now());
                 health.last_problem = None;
-                #[allow(clippy::cast_possible_wrap)]
                 self.inner
                     .metrics
                     .last_success
@@ -332,6 +331,8 @@ impl Ops {
             RunStatus::Cancelled => RunOutcome::Cancelled,
             _ => {
                 let error = report.error.clone().unwrap_or_else(|| "aborted".into());
+                // An aborted report keeps its error as text; Mailchimp's 401 reads so
+                // (`mailchimp_client::Error::Unauthorized`).
                 if error.contains("rejected the credentials") {
                     RunOutcome::Refused(error)
                 } else {
