@@ -252,6 +252,10 @@ pub struct SyncArgs {
     /// Print what would be created or updated, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With `--dry-run`: the planned writes listed per target kind (with `--json` the whole
+    /// plan is printed).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
     /// Read every QAD record, not only those changed since the last run (change detection
     /// still skips unchanged ones, so this retries records whose write failed).
     #[arg(long)]

@@ -83,6 +83,9 @@ pub struct RunJson<'a> {
     pub calls: BTreeMap<String, u64>,
     /// What the run could not do right without failing (a mapped field no record has).
     pub warnings: &'a [String],
+    /// A dry run's plan (`null` otherwise): the writes by target record kind with their field
+    /// changes, and the backfill's cost (docs/cli-json.md).
+    pub plan: Option<&'a sync_core::plan::Plan>,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -106,6 +109,7 @@ impl<'a> From<&'a RunReport> for RunJson<'a> {
             retries: r.retries.as_ref(),
             calls: calls(&r.calls),
             warnings: &r.warnings,
+            plan: r.plan.as_ref(),
             elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
         }
     }

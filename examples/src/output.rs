@@ -1,7 +1,7 @@
 //! Progress on stderr (a live line on a terminal, plain lines otherwise) and JSON on stdout.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -16,10 +16,17 @@ use crate::error::{AppError, AppResult};
 pub struct Progress {
     label: String,
     bar: Option<ProgressBar>,
+    started: Instant,
 }
 
+/// A live line while the total is unknown: what was read, the rate, the time so far.
+const COUNTING: &str = "{spinner} {prefix:.bold} {human_pos} read ({per_sec}) {wide_msg} {elapsed}";
+/// A bar once the total is known, with the rate and the time left.
+const BAR: &str =
+    "{prefix:.bold} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left) {wide_msg}";
+
 impl Progress {
-    /// Starts showing progress of `label`.
+    /// Starts showing progress of `label`: a live line on a terminal, plain lines otherwise.
     #[must_use]
     pub fn start(label: impl Into<String>) -> Self {
         let label = label.into();
@@ -36,7 +43,11 @@ impl Progress {
         if bar.is_none() {
             eprintln!("{label}: started");
         }
-        Self { label, bar }
+        Self {
+            label,
+            bar,
+            started: Instant::now(),
+        }
     }
 
     /// Shows `message` as the step's current state.
@@ -47,33 +58,107 @@ impl Progress {
         }
     }
 
+    /// Shows `done` records handled of `total` when known (a bar with the rate and time left on
+    /// a terminal), with `message`; plain lines say the same in words.
+    pub fn records(&self, done: u64, total: Option<u64>, message: &str) {
+        match &self.bar {
+            Some(bar) => {
+                let template = match total {
+                    Some(total) => {
+                        bar.set_length(total.max(done));
+                        BAR
+                    }
+                    None => COUNTING,
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar.set_position(done);
+                bar.set_message(message.to_owned());
+            }
+            None => eprintln!(
+                "{}: {} — {message}",
+                self.label,
+                rate_text(done, total, self.started.elapsed())
+            ),
+        }
+    }
+
     /// Ends the step with `message`.
     pub fn finish(&self, message: &str) {
         match &self.bar {
-            Some(bar) => bar.finish_with_message(message.to_owned()),
+            Some(bar) => {
+                if let Ok(style) =
+                    ProgressStyle::with_template("{prefix:.bold} {wide_msg} {elapsed}")
+                {
+                    bar.set_style(style);
+                }
+                bar.finish_with_message(message.to_owned());
+            }
             None => eprintln!("{}: {message}", self.label),
         }
     }
 
-    /// A callback for [`sync_core::forward::RunOptions::on_progress`].
-    pub fn for_forward_run(&self) -> impl Fn(&RunReport) + Send + Sync + 'static {
+    /// A callback for [`sync_core::forward::RunOptions::on_progress`]; `total` is the number
+    /// of source records the run will read, when known.
+    pub fn for_forward_run(
+        &self,
+        total: Option<u64>,
+    ) -> impl Fn(&RunReport) + Send + Sync + 'static {
         let progress = self.clone();
-        move |report: &RunReport| progress.update(&page_summary(report))
+        move |report: &RunReport| progress.records(report.read, total, &page_detail(report))
     }
 }
 
-/// One line on a forward run so far.
+/// `120/500 read (40/s, 9 s left)`, or without a total `120 read (40/s)`.
+#[must_use]
+pub fn rate_text(done: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    match total {
+        Some(total) if rate > 0.0 => {
+            let left = total.saturating_sub(done) as f64 / rate;
+            format!("{done}/{total} read ({rate:.0}/s, {left:.0} s left)")
+        }
+        Some(total) => format!("{done}/{total} read"),
+        None => format!("{done} read ({rate:.0}/s)"),
+    }
+}
+
+/// One line on a forward run so far: the writes of each target kind apart (a member and a
+/// store customer are two different writes), as planned in a dry run.
 #[must_use]
 pub fn page_summary(report: &RunReport) -> String {
-    let writes: u64 = report.targets.values().map(|t| t.writes()).sum();
+    format!("{} read in {}", report.read, page_detail(report))
+}
+
+/// [`page_summary`] without the records read (the progress line shows them itself).
+#[must_use]
+pub fn page_detail(report: &RunReport) -> String {
+    let (create, update) = if report.dry_run {
+        ("to create", "to update")
+    } else {
+        ("created", "updated")
+    };
     let failed: u64 = report.targets.values().map(|t| t.failed).sum();
     let deferred: u64 = report.targets.values().map(|t| t.deferred).sum();
-    let mut line = format!(
-        "{} read in {} page(s), {writes} written, {failed} failed",
-        report.read, report.pages
-    );
+    let mut line = format!("{} page(s)", report.pages);
+    let targets = report
+        .targets
+        .iter()
+        .map(|(kind, c)| (kind.to_string(), c))
+        .chain(report.tags.iter().map(|c| ("member tags".to_owned(), c)));
+    for (kind, c) in targets.filter(|(_, c)| c.writes() > 0) {
+        line.push_str(&format!(
+            "; {kind}: {} {create}, {} {update}",
+            c.created, c.updated
+        ));
+    }
+    if failed > 0 {
+        line.push_str(&format!("; {failed} failed"));
+    }
     if deferred > 0 {
-        line.push_str(&format!(", {deferred} deferred"));
+        line.push_str(&format!("; {deferred} deferred"));
     }
     if let Some(r) = &report.retries {
         line.push_str(&format!(
@@ -243,6 +328,44 @@ mod tests {
             out.contains("deferred     1  waits for its member"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn the_progress_line_keeps_each_kind_of_write_apart_and_a_dry_run_writes_nothing() {
+        let mut report = RunReport::new(
+            sync_core::RunId::new(),
+            sync_core::ObjectKind::Customers,
+            true,
+        );
+        report.read = 50;
+        report.pages = 2;
+        for _ in 0..3 {
+            report
+                .target(sync_core::ObjectKind::Members)
+                .add(sync_core::Outcome::Created, None);
+        }
+        report
+            .target(sync_core::ObjectKind::EcommerceCustomers)
+            .add(sync_core::Outcome::Updated, None);
+        let line = page_summary(&report);
+        assert_eq!(
+            line,
+            "50 read in 2 page(s); members: 3 to create, 0 to update; ecommerce_customers: 0 to create, 1 to update"
+        );
+        assert!(!line.contains("written"), "{line}");
+        report.dry_run = false;
+        assert!(page_summary(&report).contains("members: 3 created, 0 updated"));
+    }
+
+    #[test]
+    fn plain_progress_says_the_rate_and_with_a_total_the_time_left() {
+        let ten_s = Duration::from_secs(10);
+        assert_eq!(rate_text(400, None, ten_s), "400 read (40/s)");
+        assert_eq!(
+            rate_text(400, Some(1000), ten_s),
+            "400/1000 read (40/s, 15 s left)"
+        );
+        assert_eq!(rate_text(0, Some(10), Duration::ZERO), "0/10 read");
     }
 
     #[test]

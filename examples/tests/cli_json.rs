@@ -13,8 +13,9 @@ use support::{run, text, write_setup, Fakes};
 
 /// Keys whose members are data (call kinds, target kinds), shown as `*`.
 const MAPS: &[&str] = &["calls", "kinds"];
-/// Keys holding another system's document as sent (an audit row's payload): not descended.
-const OPAQUE: &[&str] = &["payload"];
+/// Keys holding another system's document as sent (an audit row's payload, a planned field
+/// change's values): not descended.
+const OPAQUE: &[&str] = &["payload", "old", "new"];
 
 fn opaque(path: &str) -> bool {
     OPAQUE.iter().any(|o| path.ends_with(&format!(".{o}")))

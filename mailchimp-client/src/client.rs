@@ -208,6 +208,7 @@ impl ClientBuilder {
             retry: self.retry,
             timeout: self.timeout,
             max_body: self.max_response_bytes,
+            stats: ResponseStats::default(),
         };
         // Credentials are checked even with a base-URL override: a malformed
         // key or token fails here, before any request, wherever requests go.
@@ -265,6 +266,30 @@ struct Transport {
     timeout: Duration,
     /// The largest response body read ([`ClientBuilder::max_response_bytes`]).
     max_body: usize,
+    stats: ResponseStats,
+}
+
+/// What the client's attempts got back, for metrics: shared by the client and its clones.
+#[derive(Debug, Default)]
+struct ResponseStats {
+    /// Responses by HTTP status (each attempt counts).
+    statuses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// Attempts that got no response (connection, timeout, TLS).
+    transport_errors: std::sync::atomic::AtomicU64,
+    /// Attempts after the first of a request.
+    retries: std::sync::atomic::AtomicU64,
+}
+
+/// A snapshot of the client's attempts, by outcome ([`Client::response_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseCounts {
+    /// Responses by HTTP status; every attempt counts, retries included.
+    pub by_status: std::collections::BTreeMap<u16, u64>,
+    /// Attempts that got no response (connection refused, timeout, TLS).
+    pub transport_errors: u64,
+    /// Attempts after the first of a request (the client's own retries).
+    pub retries: u64,
 }
 
 /// Which `Authorization` header an attempt carries.
@@ -327,6 +352,29 @@ impl Client {
     /// The `429` answers the client has received (each attempt counts).
     pub fn overloads(&self) -> u64 {
         self.inner.transport.limit.overloads()
+    }
+
+    /// The attempts this client and its clones made so far, by HTTP status, with the transport
+    /// failures and retries: for metrics (a process exports them; the counts only grow).
+    ///
+    /// ```
+    /// # async fn run() -> mailchimp_client::Result<()> {
+    /// let client = mailchimp_client::Client::builder(mailchimp_client::Credentials::api_key(
+    ///     "0123456789abcdef0123456789abcdef-us6",
+    /// ))
+    /// .build()
+    /// .await?;
+    /// assert_eq!(client.response_counts().retries, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn response_counts(&self) -> ResponseCounts {
+        use std::sync::atomic::Ordering;
+        let stats = &self.inner.transport.stats;
+        ResponseCounts {
+            by_status: stats.statuses.lock().map(|m| m.clone()).unwrap_or_default(),
+            transport_errors: stats.transport_errors.load(Ordering::Relaxed),
+            retries: stats.retries.load(Ordering::Relaxed),
+        }
     }
 
     /// The retry policy.
@@ -529,7 +577,14 @@ impl Transport {
         };
         let outcome = http_policy::retry(
             &config,
-            |_attempt| self.attempt(method.clone(), url.clone(), body.clone(), auth),
+            |attempt| {
+                if attempt > 1 {
+                    self.stats
+                        .retries
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.attempt(method.clone(), url.clone(), body.clone(), auth)
+            },
             classify,
         )
         .await;
@@ -575,8 +630,19 @@ impl Transport {
             error: Error::Transport(e),
             retry_after: None,
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.stats
+                    .transport_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err(transport(e));
+            }
+        };
         let status = response.status().as_u16();
+        if let Ok(mut statuses) = self.stats.statuses.lock() {
+            *statuses.entry(status).or_default() += 1;
+        }
         let retry_after = http_policy::parse_retry_after(response.headers(), SystemTime::now());
         let length = response.content_length();
         let body = http_policy::read_limited(response.bytes_stream(), length, self.max_body)

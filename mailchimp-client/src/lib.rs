@@ -98,7 +98,8 @@ pub use batches::{
     ListBatchesRequest, MAX_RESULTS_ARCHIVE_BYTES,
 };
 pub use client::{
-    Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL, DEFAULT_TIMEOUT,
+    Client, ClientBuilder, ResponseCounts, DEFAULT_MAX_CONCURRENCY, DEFAULT_METADATA_URL,
+    DEFAULT_TIMEOUT,
 };
 pub use credentials::{Credentials, DataCenter};
 pub use error::{Error, FieldError, Problem, Result};

@@ -61,6 +61,31 @@ async fn ping_sequence(
 }
 
 #[tokio::test]
+async fn the_response_counts_say_each_status_and_the_retries() {
+    let server = MockServer::start().await;
+    ping_sequence(&server, too_many(), 2, ok_ping(), 3).await;
+    let client = client(&server, common::fast_retry(5)).await;
+    client.ping().await.unwrap();
+    let counts = client.clone().response_counts();
+    assert_eq!(counts.by_status.get(&429), Some(&2));
+    assert_eq!(counts.by_status.get(&200), Some(&1));
+    assert_eq!(counts.retries, 2);
+    assert_eq!(counts.transport_errors, 0);
+
+    // Nothing listens: each attempt is a transport error.
+    let closed = Client::builder(Credentials::api_key(common::KEY))
+        .base_url("http://127.0.0.1:9")
+        .retry(common::fast_retry(1))
+        .build()
+        .await
+        .unwrap();
+    assert!(closed.ping().await.is_err());
+    let counts = closed.response_counts();
+    assert!(counts.by_status.is_empty(), "{counts:?}");
+    assert_eq!(counts.transport_errors, 1 + counts.retries, "{counts:?}");
+}
+
+#[tokio::test]
 async fn two_429s_then_success_takes_three_requests() {
     let server = MockServer::start().await;
     ping_sequence(&server, too_many(), 2, ok_ping(), 3).await;

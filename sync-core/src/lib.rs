@@ -147,6 +147,7 @@ pub mod mapping;
 mod model;
 pub mod operation;
 pub mod orders;
+pub mod plan;
 pub mod reconcile;
 pub mod replay;
 pub mod report;

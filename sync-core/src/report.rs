@@ -135,6 +135,10 @@ pub struct RunReport {
     /// mapping then writes nothing for it), with the names the records do have.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// A dry run's plan: the writes a real run would make, with their field changes (see
+    /// [`crate::plan`]); `None` outside dry runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::Plan>,
     /// Wall time.
     #[serde(with = "duration_ms")]
     pub elapsed: Duration,
@@ -157,6 +161,7 @@ impl RunReport {
             retries: None,
             calls: BTreeMap::new(),
             warnings: Vec::new(),
+            plan: None,
             elapsed: Duration::ZERO,
         }
     }

@@ -177,7 +177,7 @@ async fn a_seeded_tenant_becomes_exactly_the_expected_audience_and_store() {
         .unwrap();
     let skipped = &again.targets[&ObjectKind::Members].skipped;
     assert_eq!(
-        skipped.get("member is cleaned (known from an earlier run)"),
+        skipped.get("member is cleaned (as the state store recorded it)"),
         Some(&1),
         "{again}"
     );

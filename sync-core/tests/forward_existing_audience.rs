@@ -283,7 +283,7 @@ async fn an_audience_too_large_for_the_work_is_not_read_and_batches_fall_back() 
 }
 
 #[tokio::test]
-async fn a_dry_run_does_not_read_the_audience() {
+async fn a_dry_run_reads_the_audience_only_to_count_the_new_contacts() {
     let h = Harness::start(seeding()).await;
     seed_audience(&h);
     let report = h
@@ -291,12 +291,18 @@ async fn a_dry_run_does_not_read_the_audience() {
         .run(ObjectKind::Customers, RunOptions::new().dry_run(true))
         .await
         .unwrap();
+    // The count and one page of the audience, once for the run; no write.
     assert_eq!(
         report.calls.get("mailchimp member_list get"),
-        None,
+        Some(&2),
         "{report}"
     );
     assert_eq!(report.mailchimp_writes(), 0, "{report}");
+    assert_eq!(
+        report.plan.as_ref().and_then(|p| p.new_contacts),
+        Some(60 - 16),
+        "{report}"
+    );
 }
 
 #[tokio::test]

@@ -90,3 +90,25 @@ async fn a_request_with_two_signature_headers_is_refused() {
     assert!(statuses.is_empty(), "{statuses:?}");
     receiver.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_deliveries_taken_are_counted_by_result() {
+    use sync_core::webhook_receiver::DeliveryResult;
+    let state: Arc<dyn StateStore> = Arc::new(SqliteStateStore::open_in_memory().await.unwrap());
+    let (receiver, url) = start(&state).await;
+    let email = "ann.other@northwind-mfg.com";
+    let ours = WebhookEvent::unsubscribe(LIST, email, "manual").form_body();
+    assert_eq!(post(&url, &ours, 1).await, 200);
+    assert_eq!(post(&url, &ours, 1).await, 200);
+    let other = WebhookEvent::unsubscribe("zz9zz9zz9z", email, "manual").form_body();
+    assert_eq!(post(&url, &other, 1).await, 200);
+    assert_eq!(post(&url, "type=nonsense", 1).await, 400);
+    let stats = receiver.stats();
+    let counts: Vec<u64> = DeliveryResult::ALL
+        .iter()
+        .map(|r| stats.deliveries(*r))
+        .collect();
+    // applied, duplicate, ignored, undecoded, failed
+    assert_eq!(counts, [1, 1, 1, 1, 0]);
+    receiver.shutdown().await.unwrap();
+}

@@ -19,6 +19,7 @@ use crate::config::WebhookSection;
 use crate::connection::{Connection, Setup};
 use crate::error::{chain, sync_err, AppError, AppResult};
 use crate::exit::{scheduled_hint, Exit};
+use crate::ops_endpoints::{Ops, RunOutcome};
 use crate::output::{failed_records, page_summary};
 
 /// The engines a scheduled job dispatches to.
@@ -28,6 +29,8 @@ struct Engines {
     orders: Option<OrdersSync>,
     qad: qad_client::Client,
     setup: Setup,
+    /// What `/healthz` and `/metrics` report.
+    ops: Ops,
 }
 
 /// How one run of one object ended, for `run --once`'s exit status.
@@ -40,9 +43,26 @@ struct RunEnd {
 }
 
 impl Engines {
+    /// Runs one object and tells [`Ops`] how it went.
     async fn run(&self, ctx: JobContext) -> sync_core::Result<RunEnd> {
         let object = ctx.object;
+        let end = self.run_object(ctx).await;
+        if let Err(err) = &end {
+            self.ops.run_ended(object, RunOutcome::of_error(err));
+        }
+        end
+    }
+
+    async fn run_object(&self, ctx: JobContext) -> sync_core::Result<RunEnd> {
+        let object = ctx.object;
         if !crate::lockout::may_run(&self.setup, &self.qad, object.as_str()).await {
+            self.ops.run_ended(
+                object,
+                RunOutcome::Refused(
+                    "QAD refused the login; fix the credentials or run `ml-connector connect`"
+                        .into(),
+                ),
+            );
             return Ok(RunEnd {
                 failed: 0,
                 incomplete: true,
@@ -53,6 +73,7 @@ impl Engines {
                 return Ok(RunEnd::default());
             };
             let report = orders.run(ctx.trigger, &ctx.cancel).await?;
+            self.ops.orders_report(&report);
             if report.store_missing {
                 // On a fresh setup the orders may come round before the first customers
                 // or items run has created the store.
@@ -80,6 +101,7 @@ impl Engines {
             .cancel(ctx.cancel.clone())
             .retry_failed(true);
         let report = self.forward.run(object, options).await?;
+        self.ops.forward_report(&report);
         tracing::info!(%object, status = %report.status, read = report.read, "run done");
         eprintln!("{object}: {} — {}", report.status, page_summary(&report));
         let failed = failed_records(&report);
@@ -179,13 +201,25 @@ fn once_exit(ends: &[sync_core::Result<RunEnd>]) -> Exit {
 pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     let conn = Connection::open(Setup::load(cli)?).await?;
     let config = &conn.setup.config;
+    let orders = conn.orders()?;
+    let schedule = cadences(&conn, orders.is_some())?;
+    let ops_config = config.ops.clone().unwrap_or_default();
+    let ops = Ops::new(
+        &schedule
+            .iter()
+            .map(|(object, cadence)| (*object, cadence.every() + cadence.jitter()))
+            .collect::<Vec<_>>(),
+        ops_config.stall_after,
+        conn.mailchimp.clone(),
+        conn.state_dyn(),
+    );
     let engines = Arc::new(Engines {
         forward: conn.forward()?,
-        orders: conn.orders()?,
+        orders,
         qad: conn.qad.clone(),
         setup: conn.setup.clone(),
+        ops: ops.clone(),
     });
-    let schedule = cadences(&conn, engines.orders.is_some())?;
     if args.once {
         let mut ends = Vec::new();
         for (object, _) in &schedule {
@@ -218,6 +252,11 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
         Some(webhook) => Some(start_receiver(&conn, webhook).await?),
         None => None,
     };
+    if let Some(receiver) = &receiver {
+        ops.watch_receiver(receiver.local_addr(), receiver.stats());
+    }
+    let stop_ops = CancellationToken::new();
+    let ops_server = start_ops(config.ops.is_some(), &ops_config, &ops, &stop_ops).await?;
     let job_engines = Arc::clone(&engines);
     let job_cadences: Arc<BTreeMap<ObjectKind, Cadence>> =
         Arc::new(schedule.iter().copied().collect());
@@ -238,6 +277,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
             result
         }
     });
+    ops.scheduler_running(true);
     let objects: Vec<String> = scheduler.objects().map(|o| o.to_string()).collect();
     eprintln!(
         "running {} on their schedules; Ctrl-C stops",
@@ -254,6 +294,11 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     stop_pruning.cancel();
     let _ = pruning.await;
     scheduler.shutdown().await;
+    ops.scheduler_running(false);
+    stop_ops.cancel();
+    if let Some(server) = ops_server {
+        let _ = server.await;
+    }
     if let Some(receiver) = receiver {
         receiver
             .shutdown()
@@ -262,6 +307,43 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     }
     eprintln!("stopped");
     Ok(Exit::Success)
+}
+
+/// Serves `/healthz` and `/metrics` on `[ops] listen`. Without an `[ops]` section (`configured`
+/// false) the default address is tried and a busy port only warns: the sync matters more.
+async fn start_ops(
+    configured: bool,
+    section: &crate::config::OpsSection,
+    ops: &Ops,
+    stop: &CancellationToken,
+) -> AppResult<Option<tokio::task::JoinHandle<()>>> {
+    let listener = match tokio::net::TcpListener::bind(section.listen).await {
+        Ok(listener) => listener,
+        Err(source) if configured => {
+            return Err(AppError::Io {
+                context: format!("cannot listen on {} ([ops] listen)", section.listen),
+                source,
+            });
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: /healthz and /metrics not served: cannot listen on {} ({e}); set \
+                 [ops] listen to another address",
+                section.listen
+            );
+            return Ok(None);
+        }
+    };
+    let addr = listener.local_addr().map_err(|source| AppError::Io {
+        context: "cannot read the ops listener's address".into(),
+        source,
+    })?;
+    eprintln!("ops endpoints on http://{addr} (/healthz, /metrics)");
+    Ok(Some(crate::ops_endpoints::serve(
+        listener,
+        ops.clone(),
+        stop.clone(),
+    )))
 }
 
 fn exit_text(exit: Exit) -> &'static str {

@@ -130,6 +130,7 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
                 args.dry_run,
                 args.full,
                 args.retries_failed(),
+                plan_limit(args),
             )
             .await,
         );
@@ -145,6 +146,7 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
                     args.dry_run,
                     args.full,
                     args.retries_failed(),
+                    plan_limit(args),
                 )
                 .await,
             );
@@ -168,14 +170,28 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
     if args.json {
         print_json(&out)?;
     } else {
-        print_text(&out);
+        let store = conn.sync_config().store.as_ref().map(|s| s.id.as_str());
+        print_text(&out, args.limit, store);
     }
     Ok(out.status)
 }
 
-fn print_text(out: &SyncOutput) {
+/// How many planned writes a dry run keeps per target kind: all of them for `--json`, the
+/// listed ones otherwise.
+fn plan_limit(args: &SyncArgs) -> usize {
+    if args.json {
+        usize::MAX
+    } else {
+        args.limit
+    }
+}
+
+fn print_text(out: &SyncOutput, limit: usize, store: Option<&str>) {
     for report in &out.runs {
         print!("{}", crate::output::run_summary(report));
+        if let Some(plan) = &report.plan {
+            print!("{}", crate::plan_text::plan_text(plan, limit, store));
+        }
         for (kind, n) in &report.calls {
             println!("    calls {kind}: {n}");
         }
@@ -200,7 +216,8 @@ fn print_text(out: &SyncOutput) {
 }
 
 /// One forward run of `object`, with progress on stderr; with `retry_failed` it retries the
-/// object's replay queue first.
+/// object's replay queue first. A dry run lists at most `plan_limit` planned writes per target
+/// kind in its plan.
 ///
 /// # Errors
 ///
@@ -211,6 +228,7 @@ pub async fn forward_run(
     dry_run: bool,
     full: bool,
     retry_failed: bool,
+    plan_limit: usize,
 ) -> AppResult<RunReport> {
     let label = if dry_run {
         format!("{object} (dry run)")
@@ -222,7 +240,8 @@ pub async fn forward_run(
         .dry_run(dry_run)
         .full(full)
         .retry_failed(retry_failed)
-        .on_progress(progress.for_forward_run());
+        .plan_limit(plan_limit)
+        .on_progress(progress.for_forward_run(None));
     let report = match forward.run(object, options).await {
         Ok(report) => report,
         Err(err) => {
@@ -252,7 +271,7 @@ pub async fn orders_run(orders: &OrdersSync, trigger: RunTrigger) -> AppResult<O
             return Err(sync_err("the orders run failed")(err));
         }
     };
-    progress.finish(&orders_line(&report));
+    progress.finish(&orders_counts(&report));
     Ok(report)
 }
 
@@ -267,16 +286,22 @@ pub async fn orders_plan(orders: &OrdersSync) -> AppResult<OrdersReport> {
         .plan(&CancellationToken::new())
         .await
         .map_err(sync_err("the orders dry run failed"))?;
-    progress.finish(&orders_line(&report));
+    progress.finish(&orders_counts(&report));
     Ok(report)
 }
 
 /// One line on an orders run.
 #[must_use]
 pub fn orders_line(r: &OrdersReport) -> String {
+    format!("orders: {}", orders_counts(r))
+}
+
+/// The counts of an orders run (the progress line's label already says `orders`).
+#[must_use]
+pub fn orders_counts(r: &OrdersReport) -> String {
     let c = &r.counts;
     format!(
-        "orders: {} read, {} posted to QAD ({} created, {} updated), {} unchanged, {} held for an \
+        "{} read, {} posted to QAD ({} created, {} updated), {} unchanged, {} held for an \
          unknown customer, {} rejected, {} failed, {} in another currency",
         r.read,
         r.posted,

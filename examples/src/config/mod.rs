@@ -47,6 +47,9 @@ pub struct FileConfig {
     /// The webhook receiver for `run`; without it `run` only polls.
     #[serde(default)]
     pub webhook: Option<WebhookSection>,
+    /// `run`'s `/healthz` and `/metrics` listener.
+    #[serde(default)]
+    pub ops: Option<OpsSection>,
     /// How long `run` keeps the history before pruning it.
     #[serde(default)]
     pub retention: RetentionSection,
@@ -322,6 +325,39 @@ impl RetentionSection {
         sync_core::state::Retention::default()
             .audit(self.audit.0)
             .runs(self.runs.0)
+    }
+}
+
+/// `[ops]`: `run`'s operations endpoints (`/healthz`, `/metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSection {
+    /// Address to serve `/healthz` and `/metrics` on (default `127.0.0.1:9464`, loopback only;
+    /// port 0 picks a free one, printed at start).
+    #[serde(default = "OpsSection::default_listen")]
+    pub listen: SocketAddr,
+    /// `/healthz` reports an object stalled (503) when no run of it completed within this many
+    /// of its cadences (default 3).
+    #[serde(default = "OpsSection::default_stall_after")]
+    pub stall_after: u32,
+}
+
+impl OpsSection {
+    fn default_listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9464))
+    }
+
+    fn default_stall_after() -> u32 {
+        3
+    }
+}
+
+impl Default for OpsSection {
+    fn default() -> Self {
+        Self {
+            listen: Self::default_listen(),
+            stall_after: Self::default_stall_after(),
+        }
     }
 }
 

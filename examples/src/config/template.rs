@@ -180,6 +180,12 @@ pub fn render(v: &TemplateValues) -> String {
          audit = \"90days\"\n\
          runs = \"90days\"\n\
          \n\
+         # `ml-connector run` serves /healthz and /metrics (Prometheus) here, loopback by default;\n\
+         # an object is reported stalled after `stall_after` cadences without a completed run.\n\
+         # [ops]\n\
+         # listen = \"127.0.0.1:9464\"\n\
+         # stall_after = 3\n\
+         \n\
          # The audience webhook receiver started by `ml-connector run`.\n\
          # [webhook]\n\
          # listen = \"0.0.0.0:8080\"\n\
@@ -291,6 +297,17 @@ mod tests {
         let config = webhook.limits(receiver_config());
         assert_eq!(config.per_source_rate_limit(), None);
         assert_eq!(config.concurrency_limit(), 3);
+    }
+
+    #[test]
+    fn the_ops_section_uncommented_loads() {
+        let text = render(&values())
+            .replace("# [ops]\n# listen", "[ops]\nlisten")
+            .replace("# stall_after = 3", "stall_after = 4");
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        let ops = config.ops.unwrap();
+        assert_eq!(ops.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(ops.stall_after, 4);
     }
 
     #[test]

@@ -44,6 +44,7 @@
 mod audience;
 mod merge_fields;
 mod page;
+mod planner;
 pub(crate) mod read;
 mod retry;
 mod rows;
@@ -95,6 +96,7 @@ pub struct RunOptions {
     retry_failed: bool,
     retry_policy: RetryPolicy,
     progress: Option<ProgressFn>,
+    plan_limit: Option<usize>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -108,6 +110,7 @@ impl fmt::Debug for RunOptions {
             .field("retry_failed", &self.retry_failed)
             .field("retry_policy", &self.retry_policy)
             .field("progress", &self.progress.is_some())
+            .field("plan_limit", &self.plan_limit)
             .finish()
     }
 }
@@ -181,6 +184,20 @@ impl RunOptions {
         self.retry_policy = policy;
         self
     }
+
+    /// How many planned writes a dry run lists per target record kind in its
+    /// [`plan`](RunReport::plan) (default [`DEFAULT_PLAN_LIMIT`](Self::DEFAULT_PLAN_LIMIT));
+    /// the others are counted in [`PlanGroup::omitted`](crate::plan::PlanGroup::omitted). Each
+    /// listed update costs one audit-trail read for its old values, and the plan is held in
+    /// memory: `usize::MAX` lists everything.
+    #[must_use]
+    pub fn plan_limit(mut self, limit: usize) -> Self {
+        self.plan_limit = Some(limit);
+        self
+    }
+
+    /// The default of [`plan_limit`](Self::plan_limit).
+    pub const DEFAULT_PLAN_LIMIT: usize = 1000;
 
     /// Calls `progress` with the report so far after each page.
     #[must_use]
@@ -425,6 +442,13 @@ impl ForwardSync {
             }
         };
 
+        if dry {
+            report.plan = Some(crate::plan::Plan {
+                backfill,
+                marks_store_syncing: backfill && store_cfg.is_some(),
+                ..crate::plan::Plan::default()
+            });
+        }
         let stop = self
             .pages(
                 object,
@@ -433,6 +457,9 @@ impl ForwardSync {
                 Prepared {
                     fence,
                     merge_fields: &merge_fields,
+                    planner: dry.then(|| planner::Planner {
+                        limit: options.plan_limit.unwrap_or(RunOptions::DEFAULT_PLAN_LIMIT),
+                    }),
                 },
                 calls,
                 &mut report,
@@ -476,6 +503,7 @@ impl ForwardSync {
         let Prepared {
             fence,
             merge_fields,
+            planner,
         } = prepared;
         let fenced = |batch: StateBatch| match fence {
             Some(token) => batch.fenced(object, token),
@@ -590,6 +618,14 @@ impl ForwardSync {
                 Ok(rows) => rows,
                 Err(err) => return Stop::Failed(chain(&err)),
             };
+            if let Some(planner) = planner {
+                if let Err(err) = self
+                    .plan_page(planner, object, &rows, &executor, &mut audience, report)
+                    .await
+                {
+                    return Stop::Failed(format!("planning a page failed: {}", chain(&err)));
+                }
+            }
             if !options.dry_run {
                 let position = Cursor::new(
                     object,
@@ -650,6 +686,44 @@ impl ForwardSync {
     }
 }
 
+impl ForwardSync {
+    /// Adds a dry run's page to its plan: the planned writes with their old values, and the
+    /// members that would be new to the audience.
+    async fn plan_page(
+        &self,
+        planner: planner::Planner,
+        object: ObjectKind,
+        rows: &[rows::Row],
+        executor: &Executor,
+        audience: &mut Audience,
+        report: &mut RunReport,
+    ) -> Result<()> {
+        let plan = report.plan.get_or_insert_with(Default::default);
+        planner
+            .page(plan, self.state.as_ref(), object, rows)
+            .await?;
+        let lookup = planner::ContactLookup {
+            executor,
+            audience,
+            list_id: &self.config.list_id,
+            prefetch_limit: self.config.member_prefetch_limit,
+            // A plan counts against the audience as read once for the run.
+            fresh_for: std::time::Duration::MAX,
+            concurrency: self.config.concurrency,
+        };
+        let unknown = planner::Planner::new_contacts(plan, lookup, rows).await;
+        if !unknown.is_empty() {
+            report.warnings.push(format!(
+                "{} address(es) could not be looked up in the audience and count as new contacts \
+                 (the count is an upper bound), e.g. {}",
+                unknown.len(),
+                unknown[0]
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Warns of each of the mapped fields `unseen` so far that no record of `page` has (a custom
 /// field named as no browse names it writes nothing, silently otherwise), naming the fields the
 /// records do have; the fields a record has are seen for the rest of the run.
@@ -678,6 +752,8 @@ struct Prepared<'a> {
     fence: Option<FencingToken>,
     /// The audience's merge fields (empty when no member is written).
     merge_fields: &'a [mailchimp_client::MergeField],
+    /// A dry run's plan under construction.
+    planner: Option<planner::Planner>,
 }
 
 fn chain(err: &dyn std::error::Error) -> String {

@@ -209,7 +209,10 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         };
         let email = member.record.key();
         if let Some(known) = statuses.get(&email).filter(|s| s.status.blocks_push()) {
-            let reason = format!("member is {} (known from an earlier run)", known.status);
+            let reason = format!(
+                "member is {} (as the state store recorded it)",
+                known.status
+            );
             let mut row = Row::decided(kind, &key, Outcome::Skipped, Some(reason));
             row.consent_link = Some(email.clone());
             rows.push(row);
@@ -542,7 +545,7 @@ fn blocked_change(statuses: &HashMap<String, MemberStatusRecord>, old: &str) -> 
         .filter(|s| s.status.blocks_push())
         .map(|s| {
             format!(
-                "email change not made: the member under the old address is {} (known from an earlier run)",
+                "email change not made: the member under the old address is {} (as the state store recorded it)",
                 s.status
             )
         })

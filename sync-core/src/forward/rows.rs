@@ -150,6 +150,7 @@ impl Pending {
         let mut row = Row::decided(self.target, &self.source_key, outcome, None);
         row.op = Some(self.op);
         row.tags = self.tags;
+        row.email = self.email;
         row
     }
 

@@ -68,4 +68,4 @@ pub use config::{
 };
 pub use server::{router, router_with_stats, serve, ReceiverHandle, REJECTED_KEY};
 pub use setup::{register_webhook, Registration, EVENTS, SOURCES};
-pub use stats::{ReceiverStats, Rejection, LOG_EVERY};
+pub use stats::{DeliveryResult, ReceiverStats, Rejection, LOG_EVERY};

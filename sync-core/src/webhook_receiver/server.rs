@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::apply::apply_event;
 use super::config::ReceiverConfig;
 use super::limits::with_limits;
-use super::stats::{ReceiverStats, Rejection};
+use super::stats::{DeliveryResult, ReceiverStats, Rejection};
 use crate::audit::{NewAuditRow, RunStart};
 use crate::error::{Result, SyncError};
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
@@ -128,6 +128,7 @@ impl Receiver {
                     ),
                     // The signature checked out (it is verified before the body is parsed).
                     _ if self.config.requires_signature() => {
+                        self.stats.delivered(DeliveryResult::Undecoded);
                         self.refuse_audited(StatusCode::BAD_REQUEST, &reason, bytes.len())
                             .await
                     }
@@ -143,6 +144,7 @@ impl Receiver {
             if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
                 tracing::warn!(error = %crate::orders::describe(&e), "cannot audit an ignored webhook delivery");
             }
+            self.stats.delivered(DeliveryResult::Ignored);
             return (StatusCode::OK, "ignored: another audience");
         }
         // The delivery key commits in the same transaction as the event's effects: a duplicate
@@ -169,10 +171,15 @@ impl Receiver {
                 if let Err(e) = self.state.apply(StateBatch::new().audit(row)).await {
                     tracing::warn!(error = %crate::orders::describe(&e), "cannot audit a duplicate webhook delivery");
                 }
+                self.stats.delivered(DeliveryResult::Duplicate);
                 (StatusCode::OK, "duplicate")
             }
-            Ok(_) => (StatusCode::OK, "ok"),
+            Ok(_) => {
+                self.stats.delivered(DeliveryResult::Applied);
+                (StatusCode::OK, "ok")
+            }
             Err(e) => {
+                self.stats.delivered(DeliveryResult::Failed);
                 tracing::warn!(error = %crate::orders::describe(&e), key, "cannot apply a webhook delivery");
                 (StatusCode::INTERNAL_SERVER_ERROR, "state store unavailable")
             }

@@ -1,4 +1,5 @@
-//! Counters of the requests the receiver refused without writing to the state database.
+//! Counters of the requests the receiver refused without writing to the state database, and of
+//! the deliveries it took, by result.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,12 +70,62 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// What became of a delivery the receiver took (signed where required, on the secret path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryResult {
+    /// Its effects were stored: 200.
+    Applied,
+    /// Already applied (the delivery key was seen): 200, nothing changed.
+    Duplicate,
+    /// For another audience: 200, audited as skipped.
+    Ignored,
+    /// Signed but not a delivery the receiver understands: 400, audited.
+    Undecoded,
+    /// The state store could not take it: 500, so Mailchimp retries.
+    Failed,
+}
+
+impl DeliveryResult {
+    /// Every result, in the order of [`ReceiverStats`]' counters.
+    pub const ALL: [DeliveryResult; 5] = [
+        DeliveryResult::Applied,
+        DeliveryResult::Duplicate,
+        DeliveryResult::Ignored,
+        DeliveryResult::Undecoded,
+        DeliveryResult::Failed,
+    ];
+
+    /// A short stable name (`applied`, `duplicate`, …), for metrics.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryResult::Applied => "applied",
+            DeliveryResult::Duplicate => "duplicate",
+            DeliveryResult::Ignored => "ignored",
+            DeliveryResult::Undecoded => "undecoded",
+            DeliveryResult::Failed => "failed",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            DeliveryResult::Applied => 0,
+            DeliveryResult::Duplicate => 1,
+            DeliveryResult::Ignored => 2,
+            DeliveryResult::Undecoded => 3,
+            DeliveryResult::Failed => 4,
+        }
+    }
+}
+
 /// At most one debug line per rejection reason this often, so a flood cannot flood the log.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 struct Inner {
     counts: [AtomicU64; 6],
+    deliveries: [AtomicU64; 5],
     /// Per reason: milliseconds after `origin` of the last debug line, plus one (0: never).
     logged_at: [AtomicU64; 6],
     origin: Instant,
@@ -112,6 +163,7 @@ impl ReceiverStats {
         Self {
             inner: Arc::new(Inner {
                 counts: Default::default(),
+                deliveries: Default::default(),
                 logged_at: Default::default(),
                 origin: Instant::now(),
             }),
@@ -122,6 +174,17 @@ impl ReceiverStats {
     #[must_use]
     pub fn count(&self, reason: Rejection) -> u64 {
         self.inner.counts[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// How many deliveries the receiver took ended as `result`.
+    #[must_use]
+    pub fn deliveries(&self, result: DeliveryResult) -> u64 {
+        self.inner.deliveries[result.index()].load(Ordering::Relaxed)
+    }
+
+    /// Counts one delivery taken.
+    pub(crate) fn delivered(&self, result: DeliveryResult) {
+        self.inner.deliveries[result.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many requests were refused, all reasons together.

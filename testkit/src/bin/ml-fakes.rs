@@ -2,7 +2,7 @@
 //! their base URLs and credentials, and serves until killed (Ctrl-C or SIGTERM).
 //!
 //! ```text
-//! cargo run -p testkit --bin ml-fakes -- --customers 10000 --items 500 --latency-ms 20
+//! cargo run -p ml-connector-testkit --features ml-fakes --bin ml-fakes -- --customers 10000 --items 500 --latency-ms 20
 //! ```
 
 use std::{process::ExitCode, time::Duration};

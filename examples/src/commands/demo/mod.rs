@@ -109,8 +109,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
 
     // 1. Store first, then customers (members and e-commerce customers), then products.
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
+    let customers =
+        sync::forward_run(&forward, ObjectKind::Customers, false, false, true, 0).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true, 0).await?;
     let mut phase = mark.phase(&world, "first sync: store first, customers, products");
     phase.runs = vec![customers, items];
     report.phases.push(phase);
@@ -152,8 +153,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
 
     // 4. Nothing changed: nothing may be written.
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
+    let customers =
+        sync::forward_run(&forward, ObjectKind::Customers, false, false, true, 0).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true, 0).await?;
     let again = sync::orders_run(&orders, RunTrigger::Manual).await?;
     let mut phase = mark.phase(&world, "second run, nothing changed");
     phase.runs = vec![customers, items];
@@ -170,8 +172,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     // 5. A handful of QAD changes flow through.
     let changes = change_qad(&world);
     let mark = Counters::now(&world);
-    let customers = sync::forward_run(&forward, ObjectKind::Customers, false, false, true).await?;
-    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true).await?;
+    let customers =
+        sync::forward_run(&forward, ObjectKind::Customers, false, false, true, 0).await?;
+    let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true, 0).await?;
     let mut phase = mark.phase(&world, "a few QAD changes flow through");
     let written: u64 = [&customers, &items]
         .iter()
