@@ -188,7 +188,13 @@ pub fn written_record(op: &Operation) -> Option<Value> {
         }
         Operation::UpsertEcomCustomer { customer, .. } => serde_json::to_value(customer),
         Operation::UpsertProduct { product, .. } => serde_json::to_value(product),
-        Operation::RestoreMemberStatus { .. } => return None,
+        // A status restore and the lifecycle's removals send no record body to compare.
+        Operation::RestoreMemberStatus { .. }
+        | Operation::ArchiveMember { .. }
+        | Operation::DeleteMemberPermanently { .. }
+        | Operation::DeleteEcomCustomer { .. }
+        | Operation::DeleteProduct { .. }
+        | Operation::HideProduct { .. } => return None,
     };
     value.ok()
 }

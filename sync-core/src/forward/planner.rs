@@ -176,6 +176,14 @@ fn target_id(op: &Operation) -> String {
         }
         Operation::UpsertEcomCustomer { customer, .. } => customer.id.clone(),
         Operation::UpsertProduct { product, .. } => product.id.clone(),
+        // Removals are planned by the lifecycle scan, not by a forward run; their ids as sent.
+        Operation::ArchiveMember { email_address, .. }
+        | Operation::DeleteMemberPermanently { email_address, .. } => {
+            crate::normalize_email(email_address)
+        }
+        Operation::DeleteEcomCustomer { customer_id, .. } => customer_id.clone(),
+        Operation::DeleteProduct { product_id, .. }
+        | Operation::HideProduct { product_id, .. } => product_id.clone(),
     }
 }
 
