@@ -145,6 +145,7 @@ pub mod operation;
 pub mod orders;
 pub mod reconcile;
 pub mod replay;
+pub mod sales_orders;
 pub mod report;
 pub mod schedule;
 pub mod state;

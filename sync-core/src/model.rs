@@ -146,6 +146,11 @@ named_enum! {
         Attributions => "attributions",
         /// Mailchimp audience webhook deliveries (source of member status changes).
         WebhookEvents => "webhook_events",
+        /// QAD sales orders with their lines (source of the optional sales-history flow).
+        SalesOrders => "sales_orders",
+        /// Mailchimp e-commerce orders written from QAD sales orders (target; the id map tells
+        /// the orders flow back to QAD which orders are the connector's own).
+        EcommerceOrders => "ecommerce_orders",
     }
 }
 
@@ -170,6 +175,8 @@ named_enum! {
         Product => "product",
         /// The QAD attribution record of a Mailchimp order.
         Attribution => "attribution",
+        /// The Mailchimp e-commerce order written for a QAD sales order.
+        EcommerceOrder => "ecommerce_order",
     }
 }
 
