@@ -8,6 +8,7 @@ mod orders_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use mailchimp_client::ecommerce::{
@@ -17,6 +18,7 @@ use orders_support::{Order, World, STORE};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sync_core::orders::SalesOrderMatch;
+use sync_core::replay::RetryPolicy;
 use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersReport, SalesOrdersSync};
 use sync_core::{ObjectKind, RunTrigger, StateStore};
 use testkit::qad::{FakeQad, SalesOrder, SalesOrderLine, Seeding};
@@ -81,7 +83,11 @@ async fn publish(world: &World, customers: &[&str], items: &[&str]) {
         let variant = VariantInput::new(VariantId::from(*item), *item);
         store
             .products()
-            .upsert(&ProductInput::new(ProductId::from(*item), *item, vec![variant]))
+            .upsert(&ProductInput::new(
+                ProductId::from(*item),
+                *item,
+                vec![variant],
+            ))
             .await
             .unwrap();
         world.map(ObjectKind::Products, item, item).await;
@@ -152,7 +158,7 @@ async fn spent(world: &World, customer: &str) -> Decimal {
 
 #[tokio::test]
 async fn sales_history_is_written_updated_and_never_duplicated() {
-    let world = world().await;
+    let world = Arc::new(world().await);
     let qad = &world.qad_fake;
     qad.upsert_sales_order(so(
         "SO1",
@@ -160,19 +166,44 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
         "invoiced",
         &[("ITEM-00001", 3, 1999, 1999), ("ITEM-00002", 1, 1000, 1200)],
     ));
-    qad.upsert_sales_order(so("SO2", "C0000002", "confirmed", &[("ITEM-00001", 1, 500, 500)]));
-    qad.upsert_sales_order(so("SO3", "C0000001", "open", &[("ITEM-00001", 1, 500, 500)]));
-    qad.upsert_sales_order(so("SO4", "C0000003", "invoiced", &[("ITEM-00001", 2, 700, 700)]));
-    qad.upsert_sales_order(so("SO5", "C0000001", "invoiced", &[("ITEM-00003", 1, 4000, 4000)]));
-    publish(&world, &["C0000001", "C0000002"], &["ITEM-00001", "ITEM-00002"]).await;
+    qad.upsert_sales_order(so(
+        "SO2",
+        "C0000002",
+        "confirmed",
+        &[("ITEM-00001", 1, 500, 500)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO3",
+        "C0000001",
+        "open",
+        &[("ITEM-00001", 1, 500, 500)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO4",
+        "C0000003",
+        "invoiced",
+        &[("ITEM-00001", 2, 700, 700)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO5",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00003", 1, 4000, 4000)],
+    ));
+    publish(
+        &world,
+        &["C0000001", "C0000002"],
+        &["ITEM-00001", "ITEM-00002"],
+    )
+    .await;
 
     // The backfill: the store is syncing while it runs (seen from the progress callback), and
     // not after.
     let syncing_seen = Arc::new(AtomicBool::new(false));
     let seen = Arc::clone(&syncing_seen);
-    let fake = world.mailchimp_fake.clone();
+    let watched = Arc::clone(&world);
     let backfill = sync(&world).on_progress(move |_| {
-        let stores = fake.snapshot().stores;
+        let stores = watched.mailchimp_fake.snapshot().stores;
         if stores.iter().any(|s| s["is_syncing"] == true) {
             seen.store(true, Ordering::SeqCst);
         }
@@ -186,8 +217,14 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
         (2, 2, 1),
         "{first:?}"
     );
-    assert!(syncing_seen.load(Ordering::SeqCst), "is_syncing during the backfill");
-    assert_eq!(world.mailchimp_fake.snapshot().stores[0]["is_syncing"], false);
+    assert!(
+        syncing_seen.load(Ordering::SeqCst),
+        "is_syncing during the backfill"
+    );
+    assert_eq!(
+        world.mailchimp_fake.snapshot().stores[0]["is_syncing"],
+        false
+    );
     let so1 = mc_order(&world, "qad-SO1");
     assert_eq!(dec(&so1["order_total"]), "69.97".parse().unwrap());
     assert_eq!(dec(&so1["discount_total"]), "2".parse().unwrap());
@@ -204,21 +241,40 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
     let mut waiting: Vec<_> = deferred.iter().map(|r| r.row.source_key.as_str()).collect();
     waiting.sort_unstable();
     assert_eq!(waiting, ["SO4", "SO5"]);
-    assert!(deferred[0].row.error.as_deref().unwrap().contains("waiting for"));
+    assert!(deferred[0]
+        .row
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("waiting for"));
 
-    // Nothing changed: no write at all; the waiting orders are still waiting.
+    // Nothing changed: no write at all; the waiting orders are retried (no backoff here) and
+    // still wait, each once.
     let writes = world.mailchimp_fake.stats().writes();
-    let second = run(&sync(&world)).await;
+    let eager = sync(&world).with_retry_policy(RetryPolicy::new(8, Duration::ZERO, Duration::ZERO));
+    let second = run(&eager).await;
     assert!(!second.backfill);
-    assert_eq!(second.counts.created + second.counts.updated, 0, "{second:?}");
-    assert_eq!(second.counts.deferred, 2);
-    assert_eq!(world.mailchimp_fake.stats().writes(), writes, "a no-op run writes nothing");
+    assert_eq!(
+        second.counts.created + second.counts.updated,
+        0,
+        "{second:?}"
+    );
+    assert_eq!(
+        (second.retried, second.counts.deferred),
+        (2, 2),
+        "{second:?}"
+    );
+    assert_eq!(
+        world.mailchimp_fake.stats().writes(),
+        writes,
+        "a no-op run writes nothing"
+    );
 
-    // Their customer and product arrive: the retries write them.
+    // Their customer and product arrive: the next read writes them (their queued rows wait for
+    // the retry policy's backoff; the overlap window re-read them first) and resolves the queue.
     publish(&world, &["C0000003"], &["ITEM-00003"]).await;
     let third = run(&sync(&world)).await;
     assert_eq!(third.counts.created, 2, "{third:?}");
-    assert_eq!(third.retried, 2);
     assert_eq!(store_orders(&world), 4);
     assert!(world
         .state
@@ -246,12 +302,19 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
     assert!(qad.update_sales_order("SO1", |o| o.lines[0].quantity_ordered = 1));
     assert!(qad.update_sales_order("SO5", |o| o.status = "cancelled".into()));
     let fourth = run(&sync(&world)).await;
-    assert_eq!((fourth.counts.updated, fourth.counts.created), (3, 0), "{fourth:?}");
+    assert_eq!(
+        (fourth.counts.updated, fourth.counts.created),
+        (3, 0),
+        "{fourth:?}"
+    );
     assert_eq!(store_orders(&world), 4, "updated in place, never added");
     let so1 = mc_order(&world, "qad-SO1");
     assert_eq!(dec(&so1["order_total"]), "29.99".parse().unwrap());
     assert_eq!(so1["campaign_id"], "cmp-1", "attribution stays Mailchimp's");
-    assert_eq!(so1["landing_site"], "https://shop.northwind-mfg.com/?mc_cid=cmp-1");
+    assert_eq!(
+        so1["landing_site"],
+        "https://shop.northwind-mfg.com/?mc_cid=cmp-1"
+    );
     assert_eq!(mc_order(&world, "qad-SO2")["financial_status"], "paid");
     let so5 = mc_order(&world, "qad-SO5");
     assert_eq!(so5["financial_status"], "cancelled");
@@ -260,7 +323,11 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
 
     // Mailchimp's totals are QAD's, to the cent.
     for customer in ["C0000001", "C0000002", "C0000003"] {
-        assert_eq!(spent(&world, customer).await, qad_spent(&world, customer), "{customer}");
+        assert_eq!(
+            spent(&world, customer).await,
+            qad_spent(&world, customer),
+            "{customer}"
+        );
     }
     assert_eq!(spent(&world, "C0000001").await, "29.99".parse().unwrap());
 
@@ -275,8 +342,18 @@ async fn both_order_flows_together_never_loop() {
     let world = world().await;
     let qad = &world.qad_fake;
     publish(&world, &["C0000001"], &["ITEM-00001"]).await;
-    qad.upsert_sales_order(so("SO1", "C0000001", "invoiced", &[("ITEM-00001", 2, 1000, 1000)]));
-    qad.upsert_sales_order(so("SO2", "C0000001", "confirmed", &[("ITEM-00001", 1, 1000, 1000)]));
+    qad.upsert_sales_order(so(
+        "SO1",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00001", 2, 1000, 1000)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO2",
+        "C0000001",
+        "confirmed",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    ));
     // A web-shop order placed in Mailchimp by someone else.
     world.place(&Order::new("1001", "C0000001", "5.00")).await;
     let forward = sync(&world);

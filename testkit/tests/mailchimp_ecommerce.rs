@@ -542,12 +542,19 @@ async fn an_order_creates_its_missing_customer_only_when_it_carries_an_address()
     api.put(&format!("{orders}/O1"), order("O1", "NEW", "P1", "V1"))
         .await
         .problem(400, "Invalid Resource");
-    let has_new = |api: &Api| api.fake.snapshot().customers["shop"].iter().any(|c| c["id"] == "NEW");
+    let has_new = |api: &Api| {
+        api.fake.snapshot().customers["shop"]
+            .iter()
+            .any(|c| c["id"] == "NEW")
+    };
     assert!(!has_new(&api));
     let mut with_address = order("O1", "NEW", "P1", "V1");
     with_address["customer"] = json!({"id": "NEW", "email_address": "new@northwind-mfg.com"});
     let created = api.put(&format!("{orders}/O1"), with_address).await;
-    assert_eq!(created.ok()["customer"]["email_address"], "new@northwind-mfg.com");
+    assert_eq!(
+        created.ok()["customer"]["email_address"],
+        "new@northwind-mfg.com"
+    );
     assert!(has_new(&api));
     let customer = api.get("/ecommerce/stores/shop/customers/NEW").await;
     assert_eq!(customer.ok()["opt_in_status"], false);

@@ -81,7 +81,10 @@ impl Pipeline {
     /// ([`crate::sales_orders`]): the id map, then the id's mark (kept by Mailchimp even when
     /// the state store was replaced). `None` for every order that came from elsewhere.
     pub(crate) async fn own_order(&self, id: &str) -> Result<Option<String>> {
-        let keys = self.state.source_keys(ObjectKind::EcommerceOrders, id).await?;
+        let keys = self
+            .state
+            .source_keys(ObjectKind::EcommerceOrders, id)
+            .await?;
         if let Some(number) = keys.into_iter().next() {
             return Ok(Some(number));
         }
@@ -349,10 +352,11 @@ impl Pipeline {
         let fingerprint = order_fingerprint(order);
         if let Some(number) = self.own_order(order.id.as_str()).await? {
             // The loop guard: written from QAD's sales history, so QAD already has it.
-            let row = NewAuditRow::new(run, ObjectKind::Orders, order.id.as_str(), Outcome::Skipped)
-                .error(format!(
-                    "{OWN_ORDER}: written from QAD sales order {number}; never posted back"
-                ));
+            let row =
+                NewAuditRow::new(run, ObjectKind::Orders, order.id.as_str(), Outcome::Skipped)
+                    .error(format!(
+                        "{OWN_ORDER}: written from QAD sales order {number}; never posted back"
+                    ));
             return Ok(Handled {
                 row,
                 state: StateBatch::new().put_hash(

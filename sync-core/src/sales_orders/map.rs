@@ -280,11 +280,10 @@ fn at(date: NaiveDate, seconds: Option<i64>) -> DateTime<FixedOffset> {
 ///
 /// [`StateError::Encode`](crate::StateError) when the order cannot be encoded (it always can).
 pub(crate) fn order_hash(order: &OrderInput) -> Result<ContentHash, crate::StateError> {
-    let mut value =
-        serde_json::to_value(order).map_err(|source| crate::StateError::Encode {
-            what: "e-commerce order",
-            source,
-        })?;
+    let mut value = serde_json::to_value(order).map_err(|source| crate::StateError::Encode {
+        what: "e-commerce order",
+        source,
+    })?;
     if let Some(fields) = value.as_object_mut() {
         fields.remove("updated_at_foreign");
     }
@@ -331,8 +330,15 @@ mod tests {
         assert_eq!(mapped.lines.len(), 2, "the zero-quantity line is left out");
         assert_eq!(mapped.lines[1].product_id.as_str(), "p-2");
         assert_eq!(mapped.lines[1].product_variant_id.as_str(), "I2");
-        assert_eq!(mapped.order_total.to_string(), "20.4", "0.3 + 19 + 1.10 tax");
-        assert_eq!(mapped.discount_total.map(|d| d.to_string()), Some("1".into()));
+        assert_eq!(
+            mapped.order_total.to_string(),
+            "20.4",
+            "0.3 + 19 + 1.10 tax"
+        );
+        assert_eq!(
+            mapped.discount_total.map(|d| d.to_string()),
+            Some("1".into())
+        );
         assert_eq!(mapped.tax_total.map(|d| d.to_string()), Some("1.1".into()));
         assert_eq!(mapped.financial_status.as_deref(), Some("paid"));
         assert_eq!(mapped.fulfillment_status.as_deref(), Some("shipped"));
@@ -355,24 +361,49 @@ mod tests {
     fn bad_orders_name_what_is_wrong_and_missing_refs_are_listed() {
         let config = SalesOrdersConfig::new("s");
         let rule = config.rule("invoiced").unwrap();
-        let half = order("invoiced", json!([{"salesOrderLine": 4, "itemCode": "I1", "quantityOrdered": 1.5}]));
+        let half = order(
+            "invoiced",
+            json!([{"salesOrderLine": 4, "itemCode": "I1", "quantityOrdered": 1.5}]),
+        );
         assert_eq!(
-            map_order(&half, rule, &refs(), &config).unwrap_err().to_string(),
+            map_order(&half, rule, &refs(), &config)
+                .unwrap_err()
+                .to_string(),
             "line 4: quantity 1.5 is not a whole number"
         );
-        let none = order("invoiced", json!([{"salesOrderLine": 1, "itemCode": "I1", "quantityOrdered": -1}]));
-        assert_eq!(map_order(&none, rule, &refs(), &config), Err(SalesOrderProblem::NoLines));
-        let so = order("invoiced", json!([{"itemCode": "I9", "quantityOrdered": 1}, {"itemCode": "I1", "quantityOrdered": 1}]));
-        assert_eq!(missing_refs(&so, &refs()).as_deref(), Some("waiting for product I9 to be written by the customers/items flows"));
-        let nobody = Refs { customer: None, ..refs() };
-        assert!(missing_refs(&so, &nobody).unwrap().contains("e-commerce customer C1, product I9"));
+        let none = order(
+            "invoiced",
+            json!([{"salesOrderLine": 1, "itemCode": "I1", "quantityOrdered": -1}]),
+        );
+        assert_eq!(
+            map_order(&none, rule, &refs(), &config),
+            Err(SalesOrderProblem::NoLines)
+        );
+        let so = order(
+            "invoiced",
+            json!([{"itemCode": "I9", "quantityOrdered": 1}, {"itemCode": "I1", "quantityOrdered": 1}]),
+        );
+        assert_eq!(
+            missing_refs(&so, &refs()).as_deref(),
+            Some("waiting for product I9 to be written by the customers/items flows")
+        );
+        let nobody = Refs {
+            customer: None,
+            ..refs()
+        };
+        assert!(missing_refs(&so, &nobody)
+            .unwrap()
+            .contains("e-commerce customer C1, product I9"));
     }
 
     #[test]
     fn the_hash_ignores_only_the_update_stamp() {
         let config = SalesOrdersConfig::new("s");
         let rule = config.rule("invoiced").unwrap();
-        let so = order("invoiced", json!([{"itemCode": "I1", "quantityOrdered": 1, "netPrice": 2}]));
+        let so = order(
+            "invoiced",
+            json!([{"itemCode": "I1", "quantityOrdered": 1, "netPrice": 2}]),
+        );
         let mut mapped = map_order(&so, rule, &refs(), &config).unwrap();
         let before = order_hash(&mapped).unwrap();
         mapped.updated_at_foreign = None;

@@ -34,5 +34,7 @@ mod map;
 mod run;
 
 pub use config::{FinancialStatus, SalesOrdersConfig, StatusRule};
-pub use map::{is_connector_order_id, order_id_for, SalesOrderProblem, MAX_ORDER_ID, ORDER_ID_PREFIX};
+pub use map::{
+    is_connector_order_id, order_id_for, SalesOrderProblem, MAX_ORDER_ID, ORDER_ID_PREFIX,
+};
 pub use run::{SalesOrdersProgress, SalesOrdersReport, SalesOrdersSync};

@@ -257,8 +257,10 @@ impl SalesOrdersSync {
         let watermark = cursor.as_ref().and_then(|c| c.last_modified);
         report.backfill = watermark.is_none();
         if !report.backfill {
-            self.retry_queue(run, fence, report).await?;
-            return self.read_changed(run, cancel, fence, watermark, report).await;
+            let retried = self.retry_queue(run, fence, report).await?;
+            return self
+                .read_changed(run, cancel, fence, watermark, &retried, report)
+                .await;
         }
         // A backfill: Mailchimp's order automations pause while the store says it is syncing.
         store
@@ -266,10 +268,11 @@ impl SalesOrdersSync {
             .await
             .map_err(mailchimp_error)?;
         let body = async {
-            self.retry_queue(run, fence, report).await?;
+            let retried = self.retry_queue(run, fence, report).await?;
             report.total = Some(self.count_window().await?);
             self.emit(report);
-            self.read_changed(run, cancel, fence, None, report).await
+            self.read_changed(run, cancel, fence, None, &retried, report)
+                .await
         }
         .await;
         let ended = store.update(&StoreUpdate::syncing(false)).await;
@@ -333,13 +336,15 @@ impl SalesOrdersSync {
     }
 
     /// Reads the headers changed since `since` (all within the look-back when `None`), page by
-    /// page, and commits each page; the last commit moves the cursor.
+    /// page, and commits each page; the last commit moves the cursor. Orders the retry pass of
+    /// this run already handled (`retried`) are not handled twice.
     async fn read_changed(
         &self,
         run: RunId,
         cancel: &CancellationToken,
         fence: FencingToken,
         since: Option<DateTime<Utc>>,
+        retried: &BTreeSet<String>,
         report: &mut SalesOrdersReport,
     ) -> Result<()> {
         let mut pages = self.headers(since).into_pages();
@@ -348,8 +353,13 @@ impl SalesOrdersSync {
             for order in &page.items {
                 newest = newest.max(stamp_of(order));
             }
-            report.read += page.items.len() as u64;
-            let batch = self.handle_page(run, page.items, report).await?;
+            let fresh: Vec<SalesOrder> = page
+                .items
+                .into_iter()
+                .filter(|o| !retried.contains(&o.key()))
+                .collect();
+            report.read += fresh.len() as u64;
+            let batch = self.handle_page(run, fresh, report).await?;
             self.state
                 .apply(batch.fenced(ObjectKind::SalesOrders, fence))
                 .await?;
@@ -376,13 +386,14 @@ impl SalesOrdersSync {
 
     /// Retries the due queued (deferred or failed) orders: each is read again by number and
     /// handled as it is now; one that does not succeed again points at its queued row and counts
-    /// against its [`RetryPolicy`]; one gone from QAD, or now rejected, is dead.
+    /// against its [`RetryPolicy`]; one gone from QAD, or now rejected, is dead. Returns the
+    /// numbers it handled.
     async fn retry_queue(
         &self,
         run: RunId,
         fence: FencingToken,
         report: &mut SalesOrdersReport,
-    ) -> Result<()> {
+    ) -> Result<BTreeSet<String>> {
         let mut after: Option<AuditId> = None;
         let mut seen: BTreeSet<String> = BTreeSet::new();
         loop {
@@ -391,7 +402,7 @@ impl SalesOrdersSync {
                 .due_retries(ObjectKind::SalesOrders, Utc::now(), after, 100)
                 .await?;
             let Some(last) = due.last() else {
-                return Ok(());
+                return Ok(seen);
             };
             after = Some(last.id);
             let keys: Vec<String> = due
@@ -438,10 +449,15 @@ impl SalesOrdersSync {
                         let ids = by_key.remove(&key).unwrap_or_default();
                         if let Some(first) = ids.first() {
                             batch = batch.audit(
-                                NewAuditRow::new(run, ObjectKind::SalesOrders, &key, Outcome::Skipped)
-                                    .target(TargetRecord::EcommerceOrder)
-                                    .error("the QAD sales order no longer exists: nothing to retry")
-                                    .replay_of(*first),
+                                NewAuditRow::new(
+                                    run,
+                                    ObjectKind::SalesOrders,
+                                    &key,
+                                    Outcome::Skipped,
+                                )
+                                .target(TargetRecord::EcommerceOrder)
+                                .error("the QAD sales order no longer exists: nothing to retry")
+                                .replay_of(*first),
                             );
                         }
                         dead.extend(ids);
@@ -543,7 +559,11 @@ impl SalesOrdersSync {
     async fn with_lines(&self, headers: Vec<SalesOrder>) -> Result<Vec<SalesOrder>> {
         futures::stream::iter(headers)
             .map(|mut order| async move {
-                if self.config.rule(order.status.as_deref().unwrap_or_default()).is_some() {
+                if self
+                    .config
+                    .rule(order.status.as_deref().unwrap_or_default())
+                    .is_some()
+                {
                     order.lines = self
                         .qad
                         .sales_order_lines()
@@ -587,7 +607,11 @@ impl SalesOrdersSync {
             .await?;
         let mut items: Vec<String> = orders
             .iter()
-            .flat_map(|o| o.lines.iter().filter_map(|l| l.item_code.as_ref().map(ToString::to_string)))
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .filter_map(|l| l.item_code.as_ref().map(ToString::to_string))
+            })
             .collect();
         items.sort();
         items.dedup();
@@ -606,7 +630,9 @@ impl SalesOrdersSync {
                         .lines
                         .iter()
                         .filter_map(|l| l.item_code.as_ref())
-                        .filter_map(|i| products.get(i.as_str()).map(|p| (i.to_string(), p.clone())))
+                        .filter_map(|i| {
+                            products.get(i.as_str()).map(|p| (i.to_string(), p.clone()))
+                        })
                         .collect::<HashMap<_, _>>(),
                 };
                 let existing = written.get(&key).cloned();
@@ -671,8 +697,14 @@ impl SalesOrdersSync {
         let (outcome, row) = match plan {
             Plan::NotSent => (Outcome::Skipped, None),
             Plan::Unchanged => (Outcome::Unchanged, None),
-            Plan::Deferred(reason) => (Outcome::Deferred, Some(row(Outcome::Deferred).error(reason))),
-            Plan::Rejected(reason) => (Outcome::Rejected, Some(row(Outcome::Rejected).error(reason))),
+            Plan::Deferred(reason) => (
+                Outcome::Deferred,
+                Some(row(Outcome::Deferred).error(reason)),
+            ),
+            Plan::Rejected(reason) => (
+                Outcome::Rejected,
+                Some(row(Outcome::Rejected).error(reason)),
+            ),
             Plan::Write {
                 input,
                 hash,
@@ -707,7 +739,11 @@ impl SalesOrdersSync {
         } else {
             (Method::Put, orders.upsert(input).await.map(|_| ()))
         };
-        if update && result.as_ref().is_err_and(mailchimp_client::Error::is_not_found) {
+        if update
+            && result
+                .as_ref()
+                .is_err_and(mailchimp_client::Error::is_not_found)
+        {
             method = Method::Put;
             result = orders.upsert(input).await.map(|_| ());
         }
@@ -720,9 +756,17 @@ impl SalesOrdersSync {
         let mut state = StateBatch::new();
         match result {
             Ok(()) => {
-                row.outcome = if update { Outcome::Updated } else { Outcome::Created };
+                row.outcome = if update {
+                    Outcome::Updated
+                } else {
+                    Outcome::Created
+                };
                 state = state
-                    .map_id(IdMapping::new(ObjectKind::EcommerceOrders, key, input.id.as_str()))
+                    .map_id(IdMapping::new(
+                        ObjectKind::EcommerceOrders,
+                        key,
+                        input.id.as_str(),
+                    ))
                     .put_hash(ObjectKind::EcommerceOrders, input.id.as_str(), hash);
             }
             Err(e) => {

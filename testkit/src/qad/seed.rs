@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::records::{Customer, Item, SalesOrder, SalesOrderLine};
 
-
 /// The states seeded sales orders cycle through: mostly invoiced, some still open, confirmed or
 /// shipped, one in ten cancelled.
 const SEED_STATUSES: [&str; 10] = [

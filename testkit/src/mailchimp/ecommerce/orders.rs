@@ -71,11 +71,7 @@ pub(super) fn check_order_refs(store: &StoreData, body: &Body) -> Result<(), Pro
 }
 
 /// An order as returned: the current customer object, and lines with product details.
-pub(super) fn render_order(
-    store: &StoreData,
-    order: &Value,
-    totals: &CustomerTotals,
-) -> Value {
+pub(super) fn render_order(store: &StoreData, order: &Value, totals: &CustomerTotals) -> Value {
     let mut value = order.clone();
     if let Some(customer) = order["customer"]["id"]
         .as_str()
