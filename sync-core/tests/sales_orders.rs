@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use chrono::NaiveDate;
 use mailchimp_client::ecommerce::{
     CustomerId, CustomerInput, ProductId, ProductInput, StoreId, VariantId, VariantInput,
@@ -21,6 +22,7 @@ use sync_core::orders::SalesOrderMatch;
 use sync_core::replay::RetryPolicy;
 use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersReport, SalesOrdersSync};
 use sync_core::{ObjectKind, RunTrigger, StateStore};
+use testkit::faults::FaultKind;
 use testkit::qad::{FakeQad, SalesOrder, SalesOrderLine, Seeding};
 use tokio_util::sync::CancellationToken;
 
@@ -397,4 +399,107 @@ async fn both_order_flows_together_never_loop() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["1001", "1002", "qad-SO1", "qad-SO2"]);
+}
+
+#[tokio::test]
+async fn a_backfill_is_bounded_by_the_look_back_and_never_leaves_the_store_syncing() {
+    let world = world().await;
+    let qad = &world.qad_fake;
+    publish(&world, &["C0000001"], &["ITEM-00001"]).await;
+    qad.upsert_sales_order(so(
+        "SO1",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    ));
+    let mut old = so(
+        "SO0",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    );
+    old.order_date = day() - chrono::Months::new(36);
+    qad.upsert_sales_order(old);
+
+    // QAD fails during the backfill: the run fails, and the store does not stay syncing.
+    let browses = qad.route("api/qracore/browses");
+    qad.faults()
+        .fail_next(Method::GET, &browses, 1, FaultKind::InternalServerError);
+    let failed = sync(&world)
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        world.mailchimp_fake.snapshot().stores[0]["is_syncing"],
+        false
+    );
+
+    // Again: a backfill still (no cursor was committed), bounded by the 24-month look-back.
+    let report = run(&sync(&world)).await;
+    assert!(report.backfill);
+    assert_eq!(
+        report.total,
+        Some(1),
+        "the 3-year-old order is outside the window"
+    );
+    assert_eq!(report.counts.created, 1);
+    assert_eq!(store_orders(&world), 1);
+    assert_eq!(
+        world.mailchimp_fake.snapshot().stores[0]["is_syncing"],
+        false
+    );
+
+    // The old order changes later: never written, it stays out (no automation for old sales).
+    assert!(qad.update_sales_order("SO0", |o| o.status = "invoiced".into()));
+    let later = run(&sync(&world)).await;
+    assert_eq!((later.counts.created, later.not_sent), (0, 1), "{later:?}");
+}
+
+#[tokio::test]
+async fn a_queued_order_is_retried_until_written_and_dies_when_its_state_is_no_longer_sent() {
+    let world = world().await;
+    let qad = &world.qad_fake;
+    publish(&world, &["C0000001"], &["ITEM-00001"]).await;
+    qad.upsert_sales_order(so(
+        "SO1",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO2",
+        "C0000009",
+        "invoiced",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    ));
+    // Mailchimp fails the first write (a 503, after the client's own retries are off here).
+    world.mailchimp_fake.faults().fail_next(
+        Method::PUT,
+        "/3.0/ecommerce/stores/{store_id}/orders/{order_id}",
+        1,
+        FaultKind::ServiceUnavailable,
+    );
+    let eager = sync(&world).with_retry_policy(RetryPolicy::new(8, Duration::ZERO, Duration::ZERO));
+    let first = run(&eager).await;
+    assert_eq!(
+        (first.counts.failed, first.counts.deferred),
+        (1, 1),
+        "{first:?}"
+    );
+    // SO2's customer never arrives, and SO2 is put on hold in QAD: its queued row dies.
+    assert!(qad.update_sales_order("SO2", |o| o.status = "open".into()));
+    let second = run(&eager).await;
+    assert_eq!(second.retried, 2, "{second:?}");
+    assert_eq!(
+        second.counts.created, 1,
+        "the failed order is written by its retry"
+    );
+    assert_eq!(second.not_sent, 1);
+    assert!(world
+        .state
+        .due_retries(ObjectKind::SalesOrders, chrono::Utc::now(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store_orders(&world), 1);
 }

@@ -116,6 +116,7 @@ impl fmt::Debug for SalesOrdersSync {
 
 /// One order handled: its audit row (if any), its state, and what to count.
 struct Handled {
+    key: String,
     outcome: Outcome,
     row: Option<NewAuditRow>,
     state: StateBatch,
@@ -466,13 +467,23 @@ impl SalesOrdersSync {
             }
             let handled = self.handle_orders(run, orders, true).await?;
             for item in handled {
-                report.counts.add(item.outcome, 1);
-                let Some(mut row) = item.row else {
-                    // Not sent any more, or unchanged: the queued rows have nothing left to do.
-                    batch = batch.merge(item.state);
-                    continue;
-                };
-                let ids = by_key.remove(&row.source_key).unwrap_or_default();
+                tally(report, &item);
+                let ids = by_key.remove(&item.key).unwrap_or_default();
+                let mut row = item.row.unwrap_or_else(|| {
+                    let row =
+                        NewAuditRow::new(run, ObjectKind::SalesOrders, &item.key, item.outcome)
+                            .target(TargetRecord::EcommerceOrder);
+                    if item.outcome == Outcome::Unchanged {
+                        // Mailchimp holds the current order already: this row supersedes the
+                        // queued ones.
+                        row
+                    } else {
+                        row.error(
+                            "the order's QAD state is not sent (or it is dated before the \
+                             look-back): nothing to retry",
+                        )
+                    }
+                });
                 match row.outcome {
                     o if o.is_success() => {}
                     Outcome::Failed | Outcome::Deferred => {
@@ -486,7 +497,7 @@ impl SalesOrdersSync {
                 }
                 batch = batch.merge(item.state).audit(row);
             }
-            // Queued rows whose order is now unchanged or not sent: nothing left to retry.
+            // Queued rows of orders no answer came back for: nothing left to retry.
             dead.extend(by_key.into_values().flatten());
             if !again.is_empty() {
                 batch = batch.retried(RetryMark::new(again, self.retry));
@@ -527,13 +538,9 @@ impl SalesOrdersSync {
         };
         let mut again = Vec::new();
         for item in handled {
-            match item.outcome {
-                Outcome::Unchanged => unchanged += 1,
-                Outcome::Skipped if item.row.is_none() => report.not_sent += 1,
-                _ => {}
-            }
-            if item.outcome != Outcome::Skipped || item.row.is_some() {
-                report.counts.add(item.outcome, 1);
+            tally(report, &item);
+            if item.outcome == Outcome::Unchanged {
+                unchanged += 1;
             }
             batch = batch.merge(item.state);
             if let Some(mut row) = item.row {
@@ -712,6 +719,7 @@ impl SalesOrdersSync {
             } => return self.write(run, &key, &input, hash, update).await,
         };
         Ok(Handled {
+            key,
             outcome,
             row: row.map(|r| r.times(started, Utc::now())),
             state: StateBatch::new(),
@@ -782,10 +790,20 @@ impl SalesOrdersSync {
             }
         }
         Ok(Handled {
+            key: key.to_owned(),
             outcome: row.outcome,
             row: Some(row.times(started, Utc::now())),
             state,
         })
+    }
+}
+
+/// Counts one handled order: an order not sent (no row) is counted apart from the outcomes.
+fn tally(report: &mut SalesOrdersReport, item: &Handled) {
+    if item.outcome == Outcome::Skipped && item.row.is_none() {
+        report.not_sent += 1;
+    } else {
+        report.counts.add(item.outcome, 1);
     }
 }
 
