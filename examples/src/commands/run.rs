@@ -9,6 +9,7 @@ use mailchimp_client::ListId;
 use secrecy::{ExposeSecret, SecretString};
 use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::orders::OrdersSync;
+use sync_core::sales_orders::SalesOrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
 use sync_core::webhook_receiver::{register_webhook, serve, ReceiverConfig, ReceiverHandle};
 use sync_core::{ObjectKind, RunStatus, RunTrigger};
@@ -26,6 +27,7 @@ use crate::output::{failed_records, page_summary};
 struct Engines {
     forward: ForwardSync,
     orders: Option<OrdersSync>,
+    sales_orders: Option<SalesOrdersSync>,
     qad: qad_client::Client,
     setup: Setup,
 }
@@ -74,6 +76,17 @@ impl Engines {
                 incomplete: report.cancelled,
             });
         }
+        if object == ObjectKind::SalesOrders {
+            let Some(sales_orders) = &self.sales_orders else {
+                return Ok(RunEnd::default());
+            };
+            let report = sales_orders.run(ctx.trigger, &ctx.cancel).await?;
+            eprintln!("{report}");
+            return Ok(RunEnd {
+                failed: report.counts.failed,
+                incomplete: report.cancelled,
+            });
+        }
         // Every cycle retries the object's replay queue first (backoff per row, then dead).
         let options = RunOptions::new()
             .trigger(ctx.trigger)
@@ -101,7 +114,11 @@ impl Engines {
 }
 
 /// The objects `run` schedules, with their cadences.
-fn cadences(conn: &Connection, orders: bool) -> AppResult<Vec<(ObjectKind, Cadence)>> {
+fn cadences(
+    conn: &Connection,
+    orders: bool,
+    sales_orders: bool,
+) -> AppResult<Vec<(ObjectKind, Cadence)>> {
     let config = &conn.setup.config;
     let cadence = |every: std::time::Duration| {
         Cadence::new(every)
@@ -114,6 +131,12 @@ fn cadences(conn: &Connection, orders: bool) -> AppResult<Vec<(ObjectKind, Caden
     }
     if orders {
         out.push((ObjectKind::Orders, cadence(config.schedule.orders.0)?));
+    }
+    if sales_orders {
+        out.push((
+            ObjectKind::SalesOrders,
+            cadence(config.schedule.sales_orders.0)?,
+        ));
     }
     Ok(out)
 }
@@ -182,10 +205,15 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     let engines = Arc::new(Engines {
         forward: conn.forward()?,
         orders: conn.orders()?,
+        sales_orders: conn.sales_orders(),
         qad: conn.qad.clone(),
         setup: conn.setup.clone(),
     });
-    let schedule = cadences(&conn, engines.orders.is_some())?;
+    let schedule = cadences(
+        &conn,
+        engines.orders.is_some(),
+        engines.sales_orders.is_some(),
+    )?;
     if args.once {
         let mut ends = Vec::new();
         for (object, _) in &schedule {

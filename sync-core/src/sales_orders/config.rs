@@ -43,6 +43,7 @@ impl FinancialStatus {
 
 /// How one QAD order state is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StatusRule {
     /// The `financial_status` sent.
@@ -210,6 +211,94 @@ impl SalesOrdersConfig {
     #[must_use]
     pub fn rule(&self, status: &str) -> Option<&StatusRule> {
         self.statuses.get(&normalise(status))
+    }
+}
+
+/// The `[sales_orders]` table of a configuration file: the flow is off unless `enabled`.
+///
+/// ```
+/// use sync_core::sales_orders::{FinancialStatus, SalesOrdersConfig, SalesOrdersSettings};
+///
+/// let settings: SalesOrdersSettings = toml::from_str(r#"
+///     enabled = true
+///     lookback_months = 12
+///     [statuses]
+///     invoiced = { financial = "paid" }
+///     RMA = { financial = "refunded" }
+/// "#).unwrap();
+/// let config = SalesOrdersConfig::from_settings("acme-eu", &settings);
+/// assert_eq!(config.lookback_months, 12);
+/// assert_eq!(config.rule("rma").map(|r| r.financial), Some(FinancialStatus::Refunded));
+/// assert!(config.rule("confirmed").is_none(), "a statuses table replaces the defaults");
+/// assert!(!SalesOrdersSettings::default().enabled);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SalesOrdersSettings {
+    /// Whether QAD sales history is written to Mailchimp (default `false`).
+    #[serde(default)]
+    pub enabled: bool,
+    /// The backfill look-back in months (default 24).
+    #[serde(default = "default_lookback")]
+    pub lookback_months: u32,
+    /// Sales orders read per page (default 100).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Orders handled at once (default 4).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// The QAD states sent and how; replaces the defaults when given.
+    #[serde(default)]
+    pub statuses: Option<BTreeMap<String, StatusRule>>,
+    /// The QAD header field with the order's tax total.
+    #[serde(default)]
+    pub tax_field: Option<String>,
+    /// The QAD header field with the order's shipping total.
+    #[serde(default)]
+    pub shipping_field: Option<String>,
+}
+
+fn default_lookback() -> u32 {
+    24
+}
+
+fn default_page_size() -> u32 {
+    100
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+impl Default for SalesOrdersSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            lookback_months: default_lookback(),
+            page_size: default_page_size(),
+            concurrency: default_concurrency(),
+            statuses: None,
+            tax_field: None,
+            shipping_field: None,
+        }
+    }
+}
+
+impl SalesOrdersConfig {
+    /// The configuration of the store `store_id` from the file's settings.
+    #[must_use]
+    pub fn from_settings(store_id: impl Into<String>, settings: &SalesOrdersSettings) -> Self {
+        let mut config = Self::new(store_id)
+            .lookback_months(settings.lookback_months)
+            .page_size(settings.page_size)
+            .concurrency(settings.concurrency);
+        if let Some(statuses) = &settings.statuses {
+            config = config.statuses(statuses.clone());
+        }
+        config.tax_field.clone_from(&settings.tax_field);
+        config.shipping_field.clone_from(&settings.shipping_field);
+        config
     }
 }
 

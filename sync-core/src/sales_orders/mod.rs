@@ -33,7 +33,7 @@ mod config;
 mod map;
 mod run;
 
-pub use config::{FinancialStatus, SalesOrdersConfig, StatusRule};
+pub use config::{FinancialStatus, SalesOrdersConfig, SalesOrdersSettings, StatusRule};
 pub use map::{
     is_connector_order_id, order_id_for, SalesOrderProblem, MAX_ORDER_ID, ORDER_ID_PREFIX,
 };
