@@ -314,9 +314,17 @@ pub async fn orders_plan(orders: &OrdersSync) -> AppResult<OrdersReport> {
 #[must_use]
 pub fn orders_line(r: &OrdersReport) -> String {
     let c = &r.counts;
+    let own = if r.own_orders > 0 {
+        format!(
+            ", {} written from QAD sales orders (never posted back)",
+            r.own_orders
+        )
+    } else {
+        String::new()
+    };
     format!(
         "orders: {} read, {} posted to QAD ({} created, {} updated), {} unchanged, {} held for an \
-         unknown customer, {} rejected, {} failed, {} in another currency",
+         unknown customer, {} rejected, {} failed, {} in another currency{own}",
         r.read,
         r.posted,
         c.created,

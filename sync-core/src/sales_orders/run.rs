@@ -622,7 +622,7 @@ impl SalesOrdersSync {
             .collect();
         items.sort();
         items.dedup();
-        let products = self.state.target_ids(ObjectKind::Products, &items).await?;
+        let products = self.products(&items).await?;
         let cutoff = self.cutoff();
         let plans: Vec<(SalesOrder, Plan)> = orders
             .into_iter()
@@ -652,6 +652,24 @@ impl SalesOrdersSync {
             .buffered(self.config.concurrency.max(1))
             .try_collect()
             .await
+    }
+
+    /// The product id of each item code the items flow has written: the id map where it holds
+    /// one, otherwise the item code itself when a product of that id has a stored hash (the
+    /// items flow writes products under their item code and records their hash, not an id-map
+    /// entry).
+    async fn products(&self, items: &[String]) -> Result<HashMap<String, String>> {
+        let mut products = self.state.target_ids(ObjectKind::Products, items).await?;
+        let rest: Vec<String> = items
+            .iter()
+            .filter(|i| !products.contains_key(*i))
+            .cloned()
+            .collect();
+        if !rest.is_empty() {
+            let written = self.state.hashes(ObjectKind::Products, &rest).await?;
+            products.extend(written.into_keys().map(|id| (id.clone(), id)));
+        }
+        Ok(products)
     }
 
     fn plan(
