@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sync_core::orders::SalesOrderMatch;
 use sync_core::replay::RetryPolicy;
 use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersReport, SalesOrdersSync};
-use sync_core::{ObjectKind, RunTrigger, StateStore};
+use sync_core::{ContentHash, IdMapping, ObjectKind, RunTrigger, StateBatch, StateStore};
 use testkit::faults::FaultKind;
 use testkit::qad::{FakeQad, SalesOrder, SalesOrderLine, Seeding};
 use tokio_util::sync::CancellationToken;
@@ -82,18 +82,30 @@ async fn publish(world: &World, customers: &[&str], items: &[&str]) {
         world.map(ObjectKind::EcommerceCustomers, code, code).await;
     }
     for item in items {
-        let variant = VariantInput::new(VariantId::from(*item), *item);
-        store
-            .products()
-            .upsert(&ProductInput::new(
-                ProductId::from(*item),
-                *item,
-                vec![variant],
-            ))
-            .await
-            .unwrap();
-        world.map(ObjectKind::Products, item, item).await;
+        publish_product(world, item, item).await;
     }
+}
+
+/// A product under `id`, its variant the item code: the items flow records the hash of a
+/// product written under its item code, and an id-map entry only for another id.
+async fn publish_product(world: &World, item: &str, id: &str) {
+    let store = world.mailchimp.ecommerce().store(&StoreId::from(STORE));
+    let variant = VariantInput::new(VariantId::from(item), item);
+    store
+        .products()
+        .upsert(&ProductInput::new(ProductId::from(id), item, vec![variant]))
+        .await
+        .unwrap();
+    let batch = if item == id {
+        StateBatch::new().put_hash(
+            ObjectKind::Products,
+            id,
+            ContentHash::of_json(&json!({ "product": id })).unwrap(),
+        )
+    } else {
+        StateBatch::new().map_id(IdMapping::new(ObjectKind::Products, item, id))
+    };
+    world.state.apply(batch).await.unwrap();
 }
 
 fn sync(world: &World) -> SalesOrdersSync {
@@ -192,12 +204,9 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
         "invoiced",
         &[("ITEM-00003", 1, 4000, 4000)],
     ));
-    publish(
-        &world,
-        &["C0000001", "C0000002"],
-        &["ITEM-00001", "ITEM-00002"],
-    )
-    .await;
+    publish(&world, &["C0000001", "C0000002"], &["ITEM-00001"]).await;
+    // ITEM-00002's product has a derived id (the id map holds it).
+    publish_product(&world, "ITEM-00002", "derived-2").await;
 
     // The backfill: the store is syncing while it runs (seen from the progress callback), and
     // not after.
@@ -233,6 +242,8 @@ async fn sales_history_is_written_updated_and_never_duplicated() {
     assert_eq!(so1["financial_status"], "paid");
     assert_eq!(so1["fulfillment_status"], "shipped");
     assert_eq!(so1["lines"][0]["product_variant_id"], "ITEM-00001");
+    assert_eq!(so1["lines"][1]["product_id"], "derived-2");
+    assert_eq!(so1["lines"][1]["product_variant_id"], "ITEM-00002");
     assert_eq!(mc_order(&world, "qad-SO2")["financial_status"], "pending");
     assert_eq!(store_orders(&world), 2);
     let deferred = world
