@@ -245,7 +245,16 @@ fn amount_field(
     let Some(field) = field else {
         return Ok(None);
     };
-    let Some(value) = order.extra.get(field) else {
+    // Browse rows keep the table prefix (`salesOrder.taxTotal`), documents do not.
+    let suffix = format!(".{field}");
+    let found = order.extra.get(field).or_else(|| {
+        order
+            .extra
+            .iter()
+            .find(|(key, _)| key.ends_with(&suffix))
+            .map(|(_, value)| value)
+    });
+    let Some(value) = found else {
         return Ok(None);
     };
     let text = match value {
@@ -300,7 +309,7 @@ mod tests {
         serde_json::from_value(json!({
             "salesOrderNumber": "SO1", "soldToCustomerCode": "C1", "currencyCode": "usd",
             "orderDate": "2025-03-04", "lastModifiedDate": "2025-03-05", "lastModifiedTime": 3600,
-            "status": status, "taxTotal": "1.10", "salesOrderLines": lines,
+            "status": status, "salesOrder.taxTotal": "1.10", "salesOrderLines": lines,
         }))
         .unwrap()
     }

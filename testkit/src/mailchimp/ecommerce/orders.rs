@@ -180,8 +180,9 @@ pub(super) fn write_order(
 
 /// Creates the order's customer when the store does not know its id and the order carries what
 /// a new customer needs (an `email_address`; `opt_in_status` defaults to `false`), as Mailchimp
-/// does for orders of new customers (its e-commerce guide: "If the customer doesn't exist, a new
-/// customer will be created"); without an address the order is refused by [`check_order_refs`].
+/// does for orders of new customers (spec 3.0.90, the order's customer object: "For existing
+/// customers include only the `id` parameter"; see docs/mailchimp.md); without an address the
+/// order is refused by [`check_order_refs`].
 fn create_missing_customer(
     state: &mut MailchimpState,
     store_id: &str,
