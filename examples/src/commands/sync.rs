@@ -177,6 +177,9 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
                 .push("sales orders skipped: the sales-history flow has no dry run".into()),
             Some(sales_orders) => {
                 let progress = Progress::start("sales orders");
+                let shown = progress.clone();
+                // "300 read of 1000" during a backfill, whose total is counted first.
+                let sales_orders = sales_orders.on_progress(move |r| shown.update(&r.to_string()));
                 match sales_orders
                     .run(RunTrigger::Manual, &CancellationToken::new())
                     .await
