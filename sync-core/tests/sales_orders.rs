@@ -18,9 +18,14 @@ use mailchimp_client::ecommerce::{
 use orders_support::{Order, World, STORE};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
+use sync_core::audit::ReplayFilter;
+use sync_core::operation::Executor;
 use sync_core::orders::SalesOrderMatch;
-use sync_core::replay::RetryPolicy;
-use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersReport, SalesOrdersSync};
+use sync_core::replay::{MailchimpReplay, Replayer, RetryPolicy};
+use sync_core::report::CallLog;
+use sync_core::sales_orders::{
+    SalesOrdersConfig, SalesOrdersReplay, SalesOrdersReport, SalesOrdersSync,
+};
 use sync_core::{ContentHash, IdMapping, ObjectKind, RunTrigger, StateBatch, StateStore};
 use testkit::faults::FaultKind;
 use testkit::qad::{FakeQad, SalesOrder, SalesOrderLine, Seeding};
@@ -513,4 +518,78 @@ async fn a_queued_order_is_retried_until_written_and_dies_when_its_state_is_no_l
         .unwrap()
         .is_empty());
     assert_eq!(store_orders(&world), 1);
+}
+
+#[tokio::test]
+async fn replay_rewrites_dead_orders_from_qad_and_never_as_customers() {
+    let world = world().await;
+    let qad = &world.qad_fake;
+    publish(&world, &["C0000001"], &["ITEM-00001"]).await;
+    qad.upsert_sales_order(so(
+        "SO1",
+        "C0000001",
+        "invoiced",
+        &[("ITEM-00001", 2, 1000, 1000)],
+    ));
+    qad.upsert_sales_order(so(
+        "SO2",
+        "C0000002",
+        "invoiced",
+        &[("ITEM-00001", 1, 1000, 1000)],
+    ));
+    // SO1's write fails twice, SO2 waits for its customer; with no retries allowed both rows are
+    // dead after the second run.
+    world.mailchimp_fake.faults().fail_next(
+        Method::PUT,
+        "/3.0/ecommerce/stores/{store_id}/orders/{order_id}",
+        2,
+        FaultKind::ServiceUnavailable,
+    );
+    let hasty = sync(&world).with_retry_policy(RetryPolicy::new(0, Duration::ZERO, Duration::ZERO));
+    let first = run(&hasty).await;
+    assert_eq!(
+        (first.counts.failed, first.counts.deferred),
+        (1, 1),
+        "{first:?}"
+    );
+    run(&hasty).await;
+    assert!(world
+        .state
+        .due_retries(ObjectKind::SalesOrders, chrono::Utc::now(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store_orders(&world), 0);
+
+    // SO2's customer arrives; a person replays the queue (dead rows included). The Mailchimp
+    // handler comes first and must leave these rows (a failed PUT of an order) to their own.
+    publish(&world, &["C0000002"], &[]).await;
+    let replayer = Replayer::new(world.state.clone() as Arc<dyn StateStore>)
+        .handler(MailchimpReplay::new(Executor::new(
+            world.mailchimp.clone(),
+            CallLog::new(),
+        )))
+        .handler(SalesOrdersReplay::new(sync(&world)));
+    let report = replayer
+        .replay(&ReplayFilter::Object(ObjectKind::SalesOrders))
+        .await
+        .unwrap();
+    assert_eq!(report.counts.created, 2, "{report:?}");
+    assert_eq!(
+        dec(&mc_order(&world, "qad-SO1")["order_total"]),
+        Decimal::from(20)
+    );
+    assert_eq!(
+        dec(&mc_order(&world, "qad-SO2")["order_total"]),
+        Decimal::from(10)
+    );
+    assert!(world.mailchimp_fake.snapshot().customers[STORE]
+        .iter()
+        .all(|c| c["id"] != "SO1"));
+    let left = world
+        .state
+        .pending_replays(&ReplayFilter::Object(ObjectKind::SalesOrders), 10)
+        .await
+        .unwrap();
+    assert!(left.iter().all(|r| r.resolution.is_some()), "{left:?}");
 }

@@ -37,4 +37,4 @@ pub use config::{FinancialStatus, SalesOrdersConfig, SalesOrdersSettings, Status
 pub use map::{
     is_connector_order_id, order_id_for, SalesOrderProblem, MAX_ORDER_ID, ORDER_ID_PREFIX,
 };
-pub use run::{SalesOrdersProgress, SalesOrdersReport, SalesOrdersSync};
+pub use run::{SalesOrdersProgress, SalesOrdersReplay, SalesOrdersReport, SalesOrdersSync};

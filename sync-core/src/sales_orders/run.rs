@@ -881,3 +881,100 @@ impl crate::schedule::Job for SalesOrdersSync {
             .map(|_| ())
     }
 }
+
+/// Replays the sales-history flow's queued rows (`ml-connector replay`, dead ones included): the
+/// order is read again from QAD by number and handled as it is now, so a replay never sends an
+/// older order than Mailchimp holds. An order QAD no longer has is answered by a `skipped` row.
+///
+/// ```no_run
+/// # async fn run(sync: sync_core::sales_orders::SalesOrdersSync, state: std::sync::Arc<dyn sync_core::StateStore>) -> sync_core::Result<()> {
+/// use sync_core::audit::ReplayFilter;
+/// use sync_core::replay::Replayer;
+/// use sync_core::sales_orders::SalesOrdersReplay;
+/// use sync_core::ObjectKind;
+///
+/// let replayer = Replayer::new(state).handler(SalesOrdersReplay::new(sync));
+/// replayer.replay(&ReplayFilter::Object(ObjectKind::SalesOrders)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SalesOrdersReplay {
+    sync: SalesOrdersSync,
+}
+
+impl SalesOrdersReplay {
+    /// A handler over the flow.
+    #[must_use]
+    pub fn new(sync: SalesOrdersSync) -> Self {
+        Self { sync }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::replay::ReplayHandler for SalesOrdersReplay {
+    fn handles(&self, row: &crate::audit::AuditRow) -> bool {
+        row.row.object == ObjectKind::SalesOrders
+    }
+
+    async fn replay(
+        &self,
+        row: &crate::audit::AuditRow,
+        run: RunId,
+    ) -> Result<crate::replay::ReplayAttempt> {
+        let key = row.row.source_key.clone();
+        let started = Utc::now();
+        let found = self
+            .sync
+            .qad
+            .sales_order(&SalesOrderNumber::from(key.as_str()))
+            .await;
+        let attempt = |outcome: Outcome| {
+            NewAuditRow::new(run, ObjectKind::SalesOrders, &key, outcome)
+                .target(TargetRecord::EcommerceOrder)
+        };
+        let order = match found {
+            Ok(Some(order)) => order,
+            Ok(None) => {
+                let row = attempt(Outcome::Skipped)
+                    .error("the QAD sales order no longer exists: nothing to replay")
+                    .times(started, Utc::now());
+                return Ok(crate::replay::ReplayAttempt::new(
+                    row,
+                    StateBatch::new(),
+                    true,
+                ));
+            }
+            Err(e) => {
+                let row = attempt(Outcome::Failed)
+                    .error(format!(
+                        "cannot read the sales order from QAD: {}",
+                        describe(&e)
+                    ))
+                    .times(started, Utc::now());
+                return Ok(crate::replay::ReplayAttempt::new(
+                    row,
+                    StateBatch::new(),
+                    true,
+                ));
+            }
+        };
+        let handled = self.sync.handle_orders(run, vec![order], true).await?;
+        let Some(item) = handled.into_iter().next() else {
+            let row = attempt(Outcome::Skipped).error("nothing to replay");
+            return Ok(crate::replay::ReplayAttempt::new(
+                row,
+                StateBatch::new(),
+                true,
+            ));
+        };
+        let row = item.row.unwrap_or_else(|| {
+            let row = attempt(item.outcome);
+            if item.outcome == Outcome::Unchanged {
+                row
+            } else {
+                row.error("the order's QAD state is not sent: nothing to replay")
+            }
+        });
+        Ok(crate::replay::ReplayAttempt::new(row, item.state, true))
+    }
+}
