@@ -241,6 +241,8 @@ pub enum OnlyObject {
     Items,
     /// Mailchimp orders → QAD attribution records.
     Orders,
+    /// QAD sales orders → Mailchimp e-commerce orders (when `[sales_orders]` is enabled).
+    SalesOrders,
 }
 
 /// Options of `sync`.

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use sync_core::config::SyncConfig;
 use sync_core::forward::ForwardSync;
 use sync_core::orders::{OrdersConfig, OrdersSync};
+use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersSync};
 use sync_core::vault::{Credentials, MailchimpAuth, Vault, VaultKey, KEY_ENV_VAR};
 use sync_core::{SqliteStateStore, StateStore};
 
@@ -232,6 +233,21 @@ impl Connection {
             self.state_dyn(),
             orders,
         )))
+    }
+
+    /// The sales-history flow, when `[sales_orders]` is enabled and a store is configured.
+    #[must_use]
+    pub fn sales_orders(&self) -> Option<SalesOrdersSync> {
+        let config = &self.setup.config;
+        let store = config.sync.store.as_ref()?;
+        config.sales_orders.enabled.then(|| {
+            SalesOrdersSync::new(
+                self.mailchimp.clone(),
+                self.qad.clone(),
+                self.state_dyn(),
+                SalesOrdersConfig::from_settings(store.id.as_str(), &config.sales_orders),
+            )
+        })
     }
 
     /// `[sync]`.

@@ -68,7 +68,7 @@ async fn demo_json_gives_the_expected_counts() {
     assert_eq!((fake_looking, throttled), (2, 2), "{report}");
 
     let phases = report["phases"].as_array().unwrap();
-    assert_eq!(phases.len(), 5);
+    assert_eq!(phases.len(), 6);
     let first = &phases[0]["runs"];
     assert_eq!(n(&first[0]["read"]), CUSTOMERS as u64);
     assert_eq!(n(&first[1]["read"]), ITEMS as u64);
@@ -111,38 +111,63 @@ async fn demo_json_gives_the_expected_counts() {
         "{products}"
     );
 
-    // The shop's orders all reach QAD once.
-    assert_eq!(n(&phases[1]["shop"]["placed"]), ORDERS as u64);
-    let orders = &phases[2]["orders"];
-    assert_eq!(n(&orders["read"]), ORDERS as u64);
+    // QAD's sales history: every seeded order in the look-back is counted first and handled
+    // once; the store is not left syncing.
+    let history = &phases[1]["sales_orders"];
+    let seeded = data.sales_orders.len() as u64;
+    assert_eq!(history["backfill"], true, "{history}");
+    assert_eq!(n(&history["total"]), seeded, "{history}");
+    let c = &history["counts"];
+    let written = n(&c["created"]);
+    assert!(written > 0, "{history}");
+    assert_eq!(
+        written + n(&c["deferred"]) + n(&c["rejected"]) + n(&history["not_sent"]),
+        seeded,
+        "{history}"
+    );
+    assert_eq!(n(&c["failed"]), 0);
+
+    // The shop's orders all reach QAD once; the connector's own are read and never posted.
+    assert_eq!(n(&phases[2]["shop"]["placed"]), ORDERS as u64);
+    let orders = &phases[3]["orders"];
+    assert_eq!(n(&orders["read"]), ORDERS as u64 + written);
+    assert_eq!(n(&orders["own_orders"]), written, "{orders}");
     assert_eq!(n(&orders["posted"]), ORDERS as u64, "{orders}");
-    assert_eq!(n(&phases[2]["qad_attribution_posts"]), ORDERS as u64);
+    assert_eq!(n(&phases[3]["qad_attribution_posts"]), ORDERS as u64);
     // Orders whose id is a sales order's customer PO are matched to it (rule customer_po).
-    let records = &phases[2]["qad_attributions"];
+    let records = &phases[3]["qad_attributions"];
     assert_eq!(n(&records["stored"]), ORDERS as u64);
     assert!(
-        n(&phases[1]["shop"]["matching_sales_orders"]) > 0,
+        n(&phases[2]["shop"]["matching_sales_orders"]) > 0,
         "seed 42 has POs to match"
     );
     assert_eq!(
         n(&records["with_sales_order"]),
-        n(&phases[1]["shop"]["matching_sales_orders"]),
+        n(&phases[2]["shop"]["matching_sales_orders"]),
         "{records}"
     );
 
     // The second run writes nothing anywhere.
-    assert_eq!(n(&phases[3]["mailchimp_writes"]), 0);
-    assert_eq!(n(&phases[3]["qad_attribution_posts"]), 0);
+    assert_eq!(n(&phases[4]["mailchimp_writes"]), 0);
+    assert_eq!(n(&phases[4]["qad_attribution_posts"]), 0);
     assert_eq!(
-        n(&phases[3]["orders"]["counts"]["unchanged"]),
-        ORDERS as u64
+        n(&phases[4]["orders"]["counts"]["unchanged"]),
+        ORDERS as u64 + written
     );
+    let again = &phases[4]["sales_orders"]["counts"];
+    assert_eq!(n(&again["created"]) + n(&again["updated"]), 0, "{again}");
 
     // The QAD changes flow through, and only they.
-    let changes = &phases[4]["qad_changes"];
+    let changes = &phases[5]["qad_changes"];
     let changed = n(&changes["customers"]) + n(&changes["items"]);
     assert_eq!(changed, 5, "{changes}");
-    let runs = &phases[4]["runs"];
+    let history = &phases[5]["sales_orders"]["counts"];
+    assert_eq!(
+        n(&history["updated"]),
+        n(&changes["sales_orders"]),
+        "{history}"
+    );
+    let runs = &phases[5]["runs"];
     assert_eq!(
         n(&runs[0]["targets"]["members"]["updated"]),
         n(&changes["customers"])

@@ -255,3 +255,39 @@ async fn get_one_order() {
         .unwrap();
     assert_eq!(order.id.as_str(), "SO-7");
 }
+
+#[tokio::test]
+async fn update_patches_the_fields_without_the_id() {
+    let server = MockServer::start().await;
+    let mut body = expected_body();
+    body.as_object_mut().unwrap().remove("id");
+    Mock::given(method("PATCH"))
+        .and(path(format!("{BASE}/SO-1001")))
+        .and(basic_auth("anystring", KEY))
+        .and(body_json(body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(order_json("SO-1001")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let updated = orders(&client).update(&new_order()).await.unwrap();
+    assert_eq!(updated.id.as_str(), "SO-1001");
+}
+
+#[tokio::test]
+async fn update_of_an_unknown_order_is_not_found_and_bad_input_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{BASE}/SO-1001")))
+        .respond_with(common::not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let mut no_lines = new_order();
+    no_lines.lines.clear();
+    let err = orders(&client).update(&no_lines).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "order.lines"));
+    let err = orders(&client).update(&new_order()).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}

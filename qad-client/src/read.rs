@@ -341,13 +341,21 @@ impl<T: Record> Reader<T> {
     #[must_use]
     pub fn modified_since(self, since: NaiveDate) -> Self {
         let start = since - chrono::Days::new(u64::from(self.config.overlap_days));
+        let field = self.config.modified_field.clone();
+        self.on_or_after(&field, start)
+    }
+
+    /// Only records whose date field `field` is on or after `date`, written as
+    /// `filter.date` says; with `filter.date = "none"` no filter is sent (the
+    /// caller checks the dates it reads).
+    #[must_use]
+    pub fn on_or_after(self, field: &str, date: NaiveDate) -> Self {
         let value = match self.browse.client().behaviour().date_filter {
-            DateFilter::Date => start.format("%Y-%m-%d").to_string(),
-            DateFilter::DateTime => start.format("%Y-%m-%dT00:00:00.000Z").to_string(),
+            DateFilter::Date => date.format("%Y-%m-%d").to_string(),
+            DateFilter::DateTime => date.format("%Y-%m-%dT00:00:00.000Z").to_string(),
             DateFilter::None => return self,
         };
-        let field = self.config.modified_field.clone();
-        self.filter(&field, FilterOp::Ge, value)
+        self.filter(field, FilterOp::Ge, value)
     }
 
     /// Where to start; a multiple of the count.

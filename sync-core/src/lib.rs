@@ -151,6 +151,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod replay;
 pub mod report;
+pub mod sales_orders;
 pub mod schedule;
 pub mod state;
 pub mod vault;

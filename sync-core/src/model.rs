@@ -149,6 +149,11 @@ named_enum! {
         /// QAD consent records written for member statuses (target of the consent
         /// write-back, keyed by customer code).
         Consents => "consents",
+        /// QAD sales orders with their lines (source of the optional sales-history flow).
+        SalesOrders => "sales_orders",
+        /// Mailchimp e-commerce orders written from QAD sales orders (target; the id map tells
+        /// the orders flow back to QAD which orders are the connector's own).
+        EcommerceOrders => "ecommerce_orders",
     }
 }
 
@@ -175,6 +180,8 @@ named_enum! {
         Attribution => "attribution",
         /// The QAD consent record of a customer (its member's marketing status).
         Consent => "consent",
+        /// The Mailchimp e-commerce order written for a QAD sales order.
+        EcommerceOrder => "ecommerce_order",
     }
 }
 

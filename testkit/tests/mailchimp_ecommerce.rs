@@ -533,3 +533,54 @@ async fn orders_are_read_per_store_and_account_wide() {
     assert_eq!(snapshot.orders["shop"].len(), 1);
     assert!(snapshot.order("shop2", "X1").is_some());
 }
+
+#[tokio::test]
+async fn an_order_creates_its_missing_customer_only_when_it_carries_an_address() {
+    let api = with_catalog().await;
+    let orders = "/ecommerce/stores/shop/orders";
+    // No address: the unknown customer is refused, nothing is created.
+    api.put(&format!("{orders}/O1"), order("O1", "NEW", "P1", "V1"))
+        .await
+        .problem(400, "Invalid Resource");
+    let has_new = |api: &Api| {
+        api.fake.snapshot().customers["shop"]
+            .iter()
+            .any(|c| c["id"] == "NEW")
+    };
+    assert!(!has_new(&api));
+    let mut with_address = order("O1", "NEW", "P1", "V1");
+    with_address["customer"] = json!({"id": "NEW", "email_address": "new@northwind-mfg.com"});
+    let created = api.put(&format!("{orders}/O1"), with_address).await;
+    assert_eq!(
+        created.ok()["customer"]["email_address"],
+        "new@northwind-mfg.com"
+    );
+    assert!(has_new(&api));
+    let customer = api.get("/ecommerce/stores/shop/customers/NEW").await;
+    assert_eq!(customer.ok()["opt_in_status"], false);
+    assert_eq!(customer.ok()["orders_count"], 1);
+}
+
+#[tokio::test]
+async fn total_spent_is_the_exact_sum_of_the_customers_order_totals_through_updates() {
+    let api = with_catalog().await;
+    let orders = "/ecommerce/stores/shop/orders";
+    // Ten orders of 0.1 sum to 1.0 exactly (binary floating point would give 0.9999999999999999).
+    for n in 0..10 {
+        let mut o = order(&format!("O{n}"), "C1", "P1", "V1");
+        o["order_total"] = json!(0.1);
+        api.put(&format!("{orders}/O{n}"), o).await.ok();
+    }
+    let customer = api.get("/ecommerce/stores/shop/customers/C1").await;
+    assert_eq!(customer.ok()["total_spent"], json!(1.0));
+    // A cancel sets the order's totals to zero (PATCH keeps the rest); the customer follows.
+    api.patch(
+        &format!("{orders}/O0"),
+        json!({"financial_status": "cancelled", "order_total": 0}),
+    )
+    .await
+    .ok();
+    let customer = api.get("/ecommerce/stores/shop/customers/C1").await;
+    assert_eq!(customer.ok()["total_spent"], json!(0.9));
+    assert_eq!(customer.ok()["orders_count"], 10);
+}

@@ -130,6 +130,7 @@ pub fn run(cli: &Cli, args: &InitArgs) -> AppResult<()> {
         qad_domain: args.qad_domain.clone(),
         qad_attribution_path: args.qad_attribution_path.clone(),
         sales_order_match: sync_core::orders::SalesOrderMatch::None,
+        sales_orders: false,
         state: shown(&cli.state, "ml-connector.db"),
         vault: shown(&cli.vault, "ml-connector.vault"),
         key_file,

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sync_core::audit::{AuditId, ReplayFilter};
 use sync_core::orders::AttributionReplay;
 use sync_core::replay::{MailchimpReplay, ReplayReport, Replayer};
+use sync_core::sales_orders::SalesOrdersReplay;
 
 use crate::cli::{Cli, ReplayArgs};
 use crate::commands::audit::parse_run;
@@ -48,6 +49,9 @@ pub async fn run(cli: &Cli, args: &ReplayArgs) -> AppResult<Exit> {
         Replayer::new(conn.state_dyn()).handler(MailchimpReplay::remapping(conn.forward()?));
     if let Some(orders) = conn.orders()? {
         replayer = replayer.handler(AttributionReplay::new(orders));
+    }
+    if let Some(sales_orders) = conn.sales_orders() {
+        replayer = replayer.handler(SalesOrdersReplay::new(sales_orders));
     }
     let progress = (!args.json).then(|| Progress::start("replay"));
     if let Some(progress) = progress.clone() {

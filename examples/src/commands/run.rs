@@ -9,6 +9,7 @@ use mailchimp_client::ListId;
 use secrecy::{ExposeSecret, SecretString};
 use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::orders::OrdersSync;
+use sync_core::sales_orders::SalesOrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
 use sync_core::webhook_receiver::{register_webhook, serve, ReceiverConfig, ReceiverHandle};
 use sync_core::{ObjectKind, RunStatus, RunTrigger};
@@ -27,6 +28,7 @@ use crate::output::{failed_records, page_summary};
 struct Engines {
     forward: ForwardSync,
     orders: Option<OrdersSync>,
+    sales_orders: Option<SalesOrdersSync>,
     qad: qad_client::Client,
     setup: Setup,
     /// What `/healthz` and `/metrics` report.
@@ -95,6 +97,17 @@ impl Engines {
                 incomplete: report.cancelled,
             });
         }
+        if object == ObjectKind::SalesOrders {
+            let Some(sales_orders) = &self.sales_orders else {
+                return Ok(RunEnd::default());
+            };
+            let report = sales_orders.run(ctx.trigger, &ctx.cancel).await?;
+            eprintln!("{report}");
+            return Ok(RunEnd {
+                failed: report.counts.failed,
+                incomplete: report.cancelled,
+            });
+        }
         // Every cycle retries the object's replay queue first (backoff per row, then dead).
         let options = RunOptions::new()
             .trigger(ctx.trigger)
@@ -123,7 +136,11 @@ impl Engines {
 }
 
 /// The objects `run` schedules, with their cadences.
-fn cadences(conn: &Connection, orders: bool) -> AppResult<Vec<(ObjectKind, Cadence)>> {
+fn cadences(
+    conn: &Connection,
+    orders: bool,
+    sales_orders: bool,
+) -> AppResult<Vec<(ObjectKind, Cadence)>> {
     let config = &conn.setup.config;
     let cadence = |every: std::time::Duration| {
         Cadence::new(every)
@@ -136,6 +153,12 @@ fn cadences(conn: &Connection, orders: bool) -> AppResult<Vec<(ObjectKind, Caden
     }
     if orders {
         out.push((ObjectKind::Orders, cadence(config.schedule.orders.0)?));
+    }
+    if sales_orders {
+        out.push((
+            ObjectKind::SalesOrders,
+            cadence(config.schedule.sales_orders.0)?,
+        ));
     }
     Ok(out)
 }
@@ -202,7 +225,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     let conn = Connection::open(Setup::load(cli)?).await?;
     let config = &conn.setup.config;
     let orders = conn.orders()?;
-    let schedule = cadences(&conn, orders.is_some())?;
+    let sales_orders = conn.sales_orders();
+    let schedule = cadences(&conn, orders.is_some(), sales_orders.is_some())?;
     let ops_config = config.ops.clone().unwrap_or_default();
     let ops = Ops::new(
         &schedule
@@ -216,6 +240,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
     let engines = Arc::new(Engines {
         forward: conn.forward()?,
         orders,
+        sales_orders,
         qad: conn.qad.clone(),
         setup: conn.setup.clone(),
         ops: ops.clone(),

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sync_core::config::SyncConfig;
 use sync_core::orders::OrdersSettings;
+use sync_core::sales_orders::SalesOrdersSettings;
 use sync_core::vault::QadAuthKind;
 
 pub use load::{load, ConfigError};
@@ -41,6 +42,10 @@ pub struct FileConfig {
     /// Orders back to QAD (sync-core's own settings); without the table orders are not read.
     #[serde(default)]
     pub orders: Option<OrdersSettings>,
+    /// QAD sales history → Mailchimp e-commerce orders (sync-core's own settings); off unless
+    /// `enabled = true` (and a `[sync.store]` is configured).
+    #[serde(default)]
+    pub sales_orders: SalesOrdersSettings,
     /// Cadences for `run`.
     #[serde(default)]
     pub schedule: ScheduleSection,
@@ -259,6 +264,9 @@ pub struct ScheduleSection {
     /// Orders (default 5m).
     #[serde(default = "every_5m")]
     pub orders: DurationValue,
+    /// Sales orders written to Mailchimp, when `[sales_orders]` is enabled (default 1h).
+    #[serde(default = "every_1h")]
+    pub sales_orders: DurationValue,
     /// Random delay added to each start, at most the shortest cadence (default 30s).
     #[serde(default = "jitter_30s")]
     pub jitter: DurationValue,
@@ -283,6 +291,7 @@ impl Default for ScheduleSection {
             customers: every_15m(),
             items: every_1h(),
             orders: every_5m(),
+            sales_orders: every_1h(),
             jitter: jitter_30s(),
         }
     }

@@ -29,6 +29,8 @@ pub struct TemplateValues {
     pub qad_attribution_path: Option<String>,
     /// How orders find their sales order.
     pub sales_order_match: SalesOrderMatch,
+    /// Whether QAD sales history is written to Mailchimp (`[sales_orders] enabled`).
+    pub sales_orders: bool,
     /// The state database path.
     pub state: String,
     /// The vault path.
@@ -166,12 +168,30 @@ pub fn render(v: &TemplateValues) -> String {
         }
     }
 
+    let _ = write!(
+        out,
+        "\n# QAD sales history into Mailchimp as e-commerce orders (needs [sync.store]), for\n\
+         # segments on what customers bought. The first run backfills orders dated within\n\
+         # `lookback_months` with the store marked syncing (no order notifications).\n\
+         [sales_orders]\n\
+         enabled = {}\n\
+         lookback_months = 24\n\
+         # QAD order states sent, and how (these are the defaults; unnamed states are not sent):\n\
+         # [sales_orders.statuses]\n\
+         # confirmed = {{ financial = \"pending\" }}\n\
+         # shipped = {{ financial = \"pending\", fulfillment = \"shipped\" }}\n\
+         # invoiced = {{ financial = \"paid\", fulfillment = \"shipped\" }}\n\
+         # refunded = {{ financial = \"refunded\" }}\n\
+         # cancelled = {{ financial = \"cancelled\" }}\n",
+        v.sales_orders && v.store.is_some()
+    );
     out.push_str(
         "\n# How often `ml-connector run` syncs each object, plus up to `jitter` of random delay.\n\
          [schedule]\n\
          customers = \"15m\"\n\
          items = \"1h\"\n\
          orders = \"5m\"\n\
+         sales_orders = \"1h\"\n\
          jitter = \"30s\"\n\
          \n\
          # How long the state database keeps its history; `run` prunes older rows hourly.\n\
@@ -222,6 +242,7 @@ mod tests {
             qad_domain: "10USA".into(),
             qad_attribution_path: None,
             sales_order_match: SalesOrderMatch::CustomerPo,
+            sales_orders: true,
             state: "ml-connector.db".into(),
             vault: "ml-connector.vault".into(),
             key_file: Some("ml-connector.key".into()),
@@ -318,5 +339,37 @@ mod tests {
         });
         let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
         assert!(config.orders.is_none());
+        assert!(!config.sales_orders.enabled, "sales history needs a store");
+    }
+
+    #[test]
+    fn sales_orders_are_off_unless_asked_for() {
+        let text = render(&values());
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert!(config.sales_orders.enabled);
+        assert_eq!(config.sales_orders.lookback_months, 24);
+        let text = render(&TemplateValues {
+            sales_orders: false,
+            ..values()
+        });
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert!(!config.sales_orders.enabled);
+        // The commented states are the defaults, so uncommenting them changes nothing.
+        let text = text.replace("# [sales_orders.statuses]", "[sales_orders.statuses]");
+        let text = text
+            .lines()
+            .map(|l| {
+                ["confirmed", "shipped", "invoiced", "refunded", "cancelled"]
+                    .iter()
+                    .find(|s| l.starts_with(&format!("# {s} = ")))
+                    .map_or_else(|| l.to_owned(), |_| l.trim_start_matches("# ").to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert_eq!(
+            config.sales_orders.statuses,
+            Some(sync_core::sales_orders::SalesOrdersConfig::default_statuses())
+        );
     }
 }

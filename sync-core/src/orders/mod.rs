@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `created` / `updated` | posted; the payload is the record sent |
 //! | `unchanged` | the order (or its mapped record) is the one QAD holds: no call |
-//! | `skipped` | held: the customer is unknown to QAD (`error` starts `unmatched customer`) |
+//! | `skipped` | held: the customer is unknown to QAD (`error` starts `unmatched customer`); or the loop guard: the order was written from a QAD sales order by [`crate::sales_orders`] (id map or `qad-` id mark; `error` starts `connector's own order`), never posted back |
 //! | `rejected` | cannot be mapped (no currency, no date) |
 //! | `failed` | a lookup or the post failed; no hash stored, replayable |
 //!

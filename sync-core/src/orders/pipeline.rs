@@ -25,6 +25,9 @@ pub(crate) type CustomerCache = std::sync::Mutex<HashMap<String, Option<Customer
 /// The reason text of a held order, so the audit trail can be searched for it.
 pub(crate) const UNMATCHED: &str = "unmatched customer";
 
+/// The reason text of an order the connector wrote itself (the loop guard).
+pub(crate) const OWN_ORDER: &str = "connector's own order";
+
 /// One order handled: its audit row, the state it changes, and what to count.
 #[derive(Debug)]
 pub(crate) struct Handled {
@@ -74,6 +77,24 @@ pub(crate) fn record_hash(record: &AttributionRecord) -> Result<(Value, ContentH
 }
 
 impl Pipeline {
+    /// The QAD sales order an order was written from by the sales-history flow
+    /// ([`crate::sales_orders`]): the id map, then the id's mark (kept by Mailchimp even when
+    /// the state store was replaced). `None` for every order that came from elsewhere.
+    pub(crate) async fn own_order(&self, id: &str) -> Result<Option<String>> {
+        let keys = self
+            .state
+            .source_keys(ObjectKind::EcommerceOrders, id)
+            .await?;
+        if let Some(number) = keys.into_iter().next() {
+            return Ok(Some(number));
+        }
+        Ok(crate::sales_orders::is_connector_order_id(id).then(|| {
+            id.strip_prefix(crate::sales_orders::ORDER_ID_PREFIX)
+                .unwrap_or(id)
+                .to_owned()
+        }))
+    }
+
     /// The operation recorded for an attribution post.
     pub(crate) fn operation(&self) -> TargetOperation {
         TargetOperation::new(
@@ -329,6 +350,25 @@ impl Pipeline {
         dry_run: bool,
     ) -> Result<Handled> {
         let fingerprint = order_fingerprint(order);
+        if let Some(number) = self.own_order(order.id.as_str()).await? {
+            // The loop guard: written from QAD's sales history, so QAD already has it.
+            let row =
+                NewAuditRow::new(run, ObjectKind::Orders, order.id.as_str(), Outcome::Skipped)
+                    .error(format!(
+                        "{OWN_ORDER}: written from QAD sales order {number}; never posted back"
+                    ));
+            return Ok(Handled {
+                row,
+                state: StateBatch::new().put_hash(
+                    ObjectKind::Orders,
+                    order.id.as_str(),
+                    fingerprint,
+                ),
+                unmatched: false,
+                currency_flagged: false,
+                posted: false,
+            });
+        }
         let (record, flag) = match self.prepare(order, run, Some(cache)).await {
             Ok(prepared) => prepared,
             Err(handled) => return Ok(*handled),

@@ -34,6 +34,10 @@ pub struct OrdersReport {
     pub currency_flagged: u64,
     /// Attribution posts that landed in QAD.
     pub posted: u64,
+    /// Orders the connector wrote from QAD sales orders ([`crate::sales_orders`]), skipped by
+    /// the loop guard (also counted as skipped; seen when their fingerprint changed).
+    #[serde(default)]
+    pub own_orders: u64,
     /// Pages committed to the state store.
     pub pages: u64,
     /// Whether the run stopped early on cancellation (after committing the page in flight).
@@ -49,6 +53,13 @@ impl OrdersReport {
         self.unmatched += u64::from(handled.unmatched);
         self.currency_flagged += u64::from(handled.currency_flagged);
         self.posted += u64::from(handled.posted);
+        self.own_orders += u64::from(
+            handled
+                .row
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(super::pipeline::OWN_ORDER)),
+        );
     }
 }
 

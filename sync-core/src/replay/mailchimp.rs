@@ -70,10 +70,14 @@ fn member_email(op: &Operation) -> Option<&str> {
 #[async_trait]
 impl ReplayHandler for MailchimpReplay {
     fn handles(&self, row: &AuditRow) -> bool {
-        row.row
-            .operation
-            .as_ref()
-            .is_some_and(|op| op.system == TargetSystem::Mailchimp)
+        // The sales-history flow's orders are re-read by their own handler
+        // (`sales_orders::SalesOrdersReplay`), never re-mapped as customers.
+        row.row.object != crate::model::ObjectKind::SalesOrders
+            && row
+                .row
+                .operation
+                .as_ref()
+                .is_some_and(|op| op.system == TargetSystem::Mailchimp)
     }
 
     async fn replay(&self, row: &AuditRow, run: RunId) -> Result<ReplayAttempt> {

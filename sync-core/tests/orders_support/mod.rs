@@ -27,8 +27,12 @@ pub struct World {
 
 impl World {
     pub async fn start() -> Self {
+        Self::with_qad(FakeQad::start().await.unwrap()).await
+    }
+
+    /// Both fakes and clients, over the given fake QAD.
+    pub async fn with_qad(qad_fake: FakeQad) -> Self {
         let mailchimp_fake = FakeMailchimp::start().await.unwrap();
-        let qad_fake = FakeQad::start().await.unwrap();
         let mailchimp =
             mailchimp_client::Client::builder(Credentials::api_key(mailchimp_fake.api_key()))
                 .base_url(mailchimp_fake.api_url())

@@ -152,7 +152,7 @@
 //!   `domainCode` and `uri`.
 //! - **salesOrders**: `salesOrderNumber`, `soldToCustomerCode`,
 //!   `billToCustomerCode`, `shipToCustomerCode`, `siteCode`, `currencyCode`,
-//!   `orderDate`, `dueDate`, `customerPO` (`""` when none), `lastModifiedDate`,
+//!   `orderDate`, `dueDate`, `customerPO` (`""` when none), `status`, `lastModifiedDate`,
 //!   `lastModifiedTime`; documents add `domainCode`, `uri` and
 //!   `salesOrderLines: [{salesOrderLine (int), itemCode, siteCode,
 //!   quantityOrdered (int), unitOfMeasure, listPrice, discount (percent, int),

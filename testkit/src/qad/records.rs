@@ -143,6 +143,9 @@ pub struct SalesOrder {
     pub due_date: NaiveDate,
     /// `customerPO` (`so_po`); `None` emits `""`, as QAD does for a blank PO.
     pub customer_po: Option<String>,
+    /// `status` (`so_stat`): the order's state as the tenant names it. QAD's own codes are
+    /// not public; the seed uses `open`, `confirmed`, `shipped`, `invoiced` and `cancelled`.
+    pub status: String,
     /// `lastModifiedDate`.
     pub last_modified_date: NaiveDate,
     /// `lastModifiedTime`: seconds since midnight.
@@ -328,6 +331,7 @@ impl SalesOrder {
         f.put("orderDate", dates.format(self.order_date));
         f.put("dueDate", dates.format(self.due_date));
         f.put("customerPO", self.customer_po.clone().unwrap_or_default());
+        f.put("status", self.status.clone());
         f.put("lastModifiedDate", dates.format(self.last_modified_date));
         f.put("lastModifiedTime", self.last_modified_time);
     }
@@ -477,6 +481,7 @@ mod tests {
             order_date: day(3),
             due_date: day(10),
             customer_po: None,
+            status: "invoiced".into(),
             last_modified_date: day(3),
             last_modified_time: 1,
             lines: vec![SalesOrderLine {

@@ -10,6 +10,21 @@ use serde_json::Value;
 
 use super::records::{Customer, Item, SalesOrder, SalesOrderLine};
 
+/// The states seeded sales orders cycle through: mostly invoiced, some still open, confirmed or
+/// shipped, one in ten cancelled.
+const SEED_STATUSES: [&str; 10] = [
+    "invoiced",
+    "invoiced",
+    "confirmed",
+    "shipped",
+    "invoiced",
+    "open",
+    "invoiced",
+    "invoiced",
+    "cancelled",
+    "invoiced",
+];
+
 /// What to generate, and from which seed.
 ///
 /// The same `Seeding` always yields the same [`Dataset`] (for one build of
@@ -313,6 +328,8 @@ impl Seeding {
                     customer_po: with_po
                         .contains(&i)
                         .then(|| format!("PO-{:06}", rng.random_range(0..1_000_000))),
+                    // From the index, not the generator, so adding it kept every other value.
+                    status: SEED_STATUSES[i % SEED_STATUSES.len()].to_owned(),
                     last_modified_date: order_date,
                     last_modified_time: rng.random_range(0..86_400),
                     lines,

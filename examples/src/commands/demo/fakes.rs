@@ -126,6 +126,7 @@ fn write_files(dir: PathBuf, mailchimp: &FakeMailchimp, qad: &FakeQad) -> AppRes
         qad_domain: qad.domain().to_owned(),
         qad_attribution_path: Some(qad.attribution_path().to_owned()),
         sales_order_match: SalesOrderMatch::CustomerPo,
+        sales_orders: true,
         state: "ml-connector.db".into(),
         vault: "ml-connector.vault".into(),
         key_file: Some("ml-connector.key".into()),

@@ -13,7 +13,11 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use sync_core::mapping::check_email;
+use sync_core::sales_orders::{
+    is_connector_order_id, order_id_for, SalesOrdersReport, SalesOrdersSync,
+};
 use sync_core::{normalize_email, ObjectKind, RunTrigger};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::DemoArgs;
 use crate::commands::{connect, sync};
@@ -93,6 +97,9 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     let orders = conn
         .orders()?
         .ok_or_else(|| AppError::Usage("the demo configuration has no orders flow".into()))?;
+    let sales_orders = conn.sales_orders().ok_or_else(|| {
+        AppError::Usage("the demo configuration has no sales-history flow".into())
+    })?;
     let mut report = DemoReport {
         seed: args.seed,
         customers: args.customers,
@@ -116,6 +123,22 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     phase.runs = vec![customers, items];
     report.phases.push(phase);
 
+    // 1b. QAD's sales history into Mailchimp, once customers and products are there.
+    let mark = Counters::now(&world);
+    let history = sales_orders_run(&sales_orders).await?;
+    let mut phase = mark.phase(
+        &world,
+        "QAD sales history into Mailchimp (backfill, store syncing)",
+    );
+    if history.total != Some(history.read) {
+        report.problems.push(format!(
+            "the sales-history backfill counted {:?} orders but read {}",
+            history.total, history.read
+        ));
+    }
+    phase.sales_orders = Some(history);
+    report.phases.push(phase);
+
     // 2. The shop sells.
     let mark = Counters::now(&world);
     let store = &conn.sync_config().store;
@@ -135,9 +158,20 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     // 3. Orders back to QAD.
     let mark = Counters::now(&world);
     let back = sync::orders_run(&orders, RunTrigger::Manual).await?;
-    let mut phase = mark.phase(&world, "orders back to QAD as attribution records");
+    let mut phase = mark.phase(
+        &world,
+        "orders back to QAD as attribution records (the connector's own skipped)",
+    );
     phase.orders = Some(back);
     let records = world.qad.attributions();
+    if records
+        .iter()
+        .any(|r| r["orderId"].as_str().is_some_and(is_connector_order_id))
+    {
+        report.problems.push(
+            "an order written from QAD's sales history came back to QAD as attribution".into(),
+        );
+    }
     phase.qad_attributions = Some(QadAttributions {
         stored: records.len() as u64,
         with_sales_order: records
@@ -157,9 +191,11 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
         sync::forward_run(&forward, ObjectKind::Customers, false, false, true, 0).await?;
     let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true, 0).await?;
     let again = sync::orders_run(&orders, RunTrigger::Manual).await?;
+    let history = sales_orders_run(&sales_orders).await?;
     let mut phase = mark.phase(&world, "second run, nothing changed");
     phase.runs = vec![customers, items];
     phase.orders = Some(again);
+    phase.sales_orders = Some(history);
     if phase.mailchimp_writes != 0 || phase.qad_attribution_posts != 0 {
         report.problems.push(format!(
             "the second run wrote {} times to Mailchimp and posted {} attribution records; \
@@ -175,7 +211,15 @@ pub async fn run(args: &DemoArgs) -> AppResult<Exit> {
     let customers =
         sync::forward_run(&forward, ObjectKind::Customers, false, false, true, 0).await?;
     let items = sync::forward_run(&forward, ObjectKind::Items, false, false, true, 0).await?;
+    let history = sales_orders_run(&sales_orders).await?;
     let mut phase = mark.phase(&world, "a few QAD changes flow through");
+    if history.counts.updated < changes.sales_orders {
+        report.problems.push(format!(
+            "{} sales orders changed in QAD, but only {} orders were updated in Mailchimp",
+            changes.sales_orders, history.counts.updated
+        ));
+    }
+    phase.sales_orders = Some(history);
     let written: u64 = [&customers, &items]
         .iter()
         .flat_map(|r| r.targets.values())
@@ -251,5 +295,48 @@ fn change_qad(world: &World) -> QadChanges {
     for code in items {
         changes.items += u64::from(world.qad.update_item(&code, |i| i.price_cents += 100));
     }
+    // One invoiced order is cancelled, one has a line partly returned (among the orders written
+    // to Mailchimp: the others wait for a customer that has no valid address).
+    let written: Vec<String> = world
+        .mailchimp
+        .snapshot()
+        .orders
+        .values()
+        .flatten()
+        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+        .collect();
+    let invoiced: Vec<String> = world
+        .qad
+        .sales_orders()
+        .iter()
+        .filter(|o| o.status == "invoiced" && o.lines.iter().any(|l| l.quantity_ordered > 1))
+        .filter(|o| written.contains(&order_id_for(&o.sales_order_number).to_string()))
+        .take(2)
+        .map(|o| o.sales_order_number.clone())
+        .collect();
+    if let Some(number) = invoiced.first() {
+        let cancelled = world
+            .qad
+            .update_sales_order(number, |o| o.status = "cancelled".into());
+        changes.sales_orders += u64::from(cancelled);
+    }
+    if let Some(number) = invoiced.get(1) {
+        let returned = world.qad.update_sales_order(number, |o| {
+            if let Some(line) = o.lines.iter_mut().find(|l| l.quantity_ordered > 1) {
+                line.quantity_ordered -= 1;
+            }
+        });
+        changes.sales_orders += u64::from(returned);
+    }
     changes
+}
+
+/// One sales-history run, its line on stderr.
+async fn sales_orders_run(sales_orders: &SalesOrdersSync) -> AppResult<SalesOrdersReport> {
+    let report = sales_orders
+        .run(RunTrigger::Manual, &CancellationToken::new())
+        .await
+        .map_err(crate::error::sync_err("the sales orders run failed"))?;
+    eprintln!("{report}");
+    Ok(report)
 }

@@ -6,6 +6,7 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 use sync_core::orders::OrdersReport;
 use sync_core::report::RunReport;
+use sync_core::sales_orders::SalesOrdersReport;
 
 use super::shop::ShopSummary;
 use crate::commands::connect::ConnectReport;
@@ -49,6 +50,8 @@ pub struct Phase {
     pub runs: Vec<RunReport>,
     /// The orders run.
     pub orders: Option<OrdersReport>,
+    /// The sales-history run (QAD sales orders → Mailchimp orders).
+    pub sales_orders: Option<SalesOrdersReport>,
     /// The fake shop's orders.
     pub shop: Option<ShopSummary>,
     /// Records changed in QAD before the step's runs.
@@ -74,6 +77,8 @@ pub struct QadChanges {
     pub customers: u64,
     /// Items edited.
     pub items: u64,
+    /// Sales orders edited (cancelled, a line partly returned).
+    pub sales_orders: u64,
 }
 
 /// The attribution records the fake QAD holds.
@@ -124,6 +129,7 @@ impl DemoReport {
                 t.failed += failed_records(run);
             }
             t.failed += p.orders.as_ref().map_or(0, |o| o.counts.failed);
+            t.failed += p.sales_orders.as_ref().map_or(0, |o| o.counts.failed);
         }
         self.totals = t;
     }
@@ -184,8 +190,8 @@ impl fmt::Display for DemoReport {
             if let Some(changes) = &p.qad_changes {
                 let _ = writeln!(
                     out,
-                    "    changed in QAD: {} customers, {} items",
-                    changes.customers, changes.items
+                    "    changed in QAD: {} customers, {} items, {} sales orders",
+                    changes.customers, changes.items, changes.sales_orders
                 );
             }
             if let Some(shop) = &p.shop {
@@ -200,6 +206,9 @@ impl fmt::Display for DemoReport {
             }
             if let Some(orders) = &p.orders {
                 let _ = writeln!(out, "  {}", orders_line(orders));
+            }
+            if let Some(history) = &p.sales_orders {
+                let _ = writeln!(out, "  {history}");
             }
             if let Some(records) = &p.qad_attributions {
                 let _ = writeln!(

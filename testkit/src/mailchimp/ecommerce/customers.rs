@@ -2,6 +2,10 @@
 //! upgrades a transactional or pending member, and a customer's email address never changes.
 
 use std::collections::HashMap;
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 
 use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
@@ -16,19 +20,34 @@ use crate::mailchimp::{
 };
 
 /// Orders count and total spent per customer id.
-pub(super) fn customer_totals(store: &StoreData) -> HashMap<String, (u64, f64)> {
-    let mut totals: HashMap<String, (u64, f64)> = HashMap::new();
+pub(super) type CustomerTotals = HashMap<String, (u64, Decimal)>;
+
+/// Orders count and total spent per customer id: every order of the customer counts, and
+/// `total_spent` is the exact decimal sum of their `order_total` (Mailchimp derives both from
+/// the orders; a cancelled order is expected to carry a zero total, see docs/mailchimp.md).
+pub(super) fn customer_totals(store: &StoreData) -> CustomerTotals {
+    let mut totals = CustomerTotals::new();
     for order in store.orders.values() {
         if let Some(id) = order["customer"]["id"].as_str() {
             let entry = totals.entry(id.to_owned()).or_default();
             entry.0 += 1;
-            entry.1 += order["order_total"].as_f64().unwrap_or(0.0);
+            entry.1 += exact(&order["order_total"]);
         }
     }
     totals
 }
 
-pub(super) fn render_customer(customer: &Value, totals: &HashMap<String, (u64, f64)>) -> Value {
+/// A JSON number as the decimal it was written as (`59.97`, not its binary neighbour).
+fn exact(value: &Value) -> Decimal {
+    match value {
+        Value::Number(n) => Decimal::from_str(&n.to_string())
+            .or_else(|_| Decimal::from_scientific(&n.to_string()))
+            .unwrap_or_default(),
+        _ => Decimal::ZERO,
+    }
+}
+
+pub(super) fn render_customer(customer: &Value, totals: &CustomerTotals) -> Value {
     let mut value = customer.clone();
     let (count, spent) = customer["id"]
         .as_str()
@@ -36,7 +55,7 @@ pub(super) fn render_customer(customer: &Value, totals: &HashMap<String, (u64, f
         .copied()
         .unwrap_or_default();
     value["orders_count"] = json!(count);
-    value["total_spent"] = json!(spent);
+    value["total_spent"] = json!(spent.to_f64().unwrap_or_default());
     value
 }
 

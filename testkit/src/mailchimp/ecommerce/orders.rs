@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use serde_json::{json, Value};
 
-use super::customers::{customer_totals, render_customer};
+use super::customers::{customer_totals, render_customer, write_customer, CustomerTotals};
 use super::{check_presence, require_number, store_mut, store_ref, without, write_id, Body, Mode};
 use crate::mailchimp::{
     problem::Problem,
@@ -71,11 +71,7 @@ pub(super) fn check_order_refs(store: &StoreData, body: &Body) -> Result<(), Pro
 }
 
 /// An order as returned: the current customer object, and lines with product details.
-pub(super) fn render_order(
-    store: &StoreData,
-    order: &Value,
-    totals: &HashMap<String, (u64, f64)>,
-) -> Value {
+pub(super) fn render_order(store: &StoreData, order: &Value, totals: &CustomerTotals) -> Value {
     let mut value = order.clone();
     if let Some(customer) = order["customer"]["id"]
         .as_str()
@@ -111,6 +107,7 @@ pub(super) fn write_order(
     body: &Body,
     mode: Mode,
 ) -> Result<Value, Problem> {
+    create_missing_customer(state, store_id, body)?;
     let store = store_mut(state, store_id)?;
     let id = write_id(body, path_id, mode)?;
     let existing = store.orders.get(&id).cloned();
@@ -181,6 +178,33 @@ pub(super) fn write_order(
     Ok(render_order(store, &stored, &customer_totals(store)))
 }
 
+/// Creates the order's customer when the store does not know its id and the order carries what
+/// a new customer needs (an `email_address`; `opt_in_status` defaults to `false`), as Mailchimp
+/// does for orders of new customers (spec 3.0.90, the order's customer object: "For existing
+/// customers include only the `id` parameter"; see docs/mailchimp.md); without an address the
+/// order is refused by [`check_order_refs`].
+fn create_missing_customer(
+    state: &mut MailchimpState,
+    store_id: &str,
+    body: &Body,
+) -> Result<(), Problem> {
+    let Some(customer) = body.get("customer").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let (Some(id), Some(_email)) = (
+        customer.get("id").and_then(Value::as_str),
+        customer.get("email_address").and_then(Value::as_str),
+    ) else {
+        return Ok(());
+    };
+    if store_ref(state, store_id)?.customers.contains(id) {
+        return Ok(());
+    }
+    let mut new = customer.clone();
+    new.entry("opt_in_status").or_insert(json!(false));
+    write_customer(state, store_id, Some(id), &new, Mode::Put).map(|_| ())
+}
+
 pub(super) async fn list_orders(
     State(app): State<App>,
     Path(store_id): Path<String>,
@@ -215,7 +239,7 @@ pub(super) fn filtered_orders<'a>(
 
 /// Renders a page of `(store, order)` pairs, computing each store's customer totals once.
 pub(super) fn render_orders(page: Vec<(&StoreData, &Value)>) -> Vec<Value> {
-    let mut totals: HashMap<String, HashMap<String, (u64, f64)>> = HashMap::new();
+    let mut totals: HashMap<String, CustomerTotals> = HashMap::new();
     page.into_iter()
         .map(|(store, order)| {
             let store_id = store.store["id"].as_str().unwrap_or_default().to_owned();
