@@ -182,8 +182,9 @@ fn target_id(op: &Operation) -> String {
             crate::normalize_email(email_address)
         }
         Operation::DeleteEcomCustomer { customer_id, .. } => customer_id.clone(),
-        Operation::DeleteProduct { product_id, .. }
-        | Operation::HideProduct { product_id, .. } => product_id.clone(),
+        Operation::DeleteProduct { product_id, .. } | Operation::HideProduct { product_id, .. } => {
+            product_id.clone()
+        }
     }
 }
 
