@@ -353,3 +353,53 @@ async fn a_failed_fix_is_audited_forgets_the_hash_and_holds_back_the_ecommerce_c
     assert_eq!(after.member(&list, &email).unwrap()["status"], "subscribed");
     assert!(after.customer(STORE, &customer).is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_does_not_decode_is_unreadable_not_missing_and_a_fix_rewrites_it() {
+    let h = Harness::start(Seeding::new(12).customers(40).items(5)).await;
+    let sync = h.default_sync();
+    for object in [ObjectKind::Customers, ObjectKind::Items] {
+        let report = sync.run(object, RunOptions::new()).await.unwrap();
+        assert_eq!(report.status, sync_core::RunStatus::Completed, "{report}");
+    }
+    let list = h.mailchimp.list_id().to_owned();
+    let email = h.mailchimp.snapshot().members[&list]
+        .iter()
+        .find(|m| m["status"] == "subscribed")
+        .map(|m| m["email_address"].as_str().unwrap().to_lowercase())
+        .unwrap();
+    // Served with merge fields of the wrong type: the client cannot decode this one member.
+    h.mailchimp
+        .set_member_raw_field(&list, &email, "merge_fields", "not an object")
+        .unwrap();
+
+    let reconciler = reconciler(&h);
+    let found = reconciler.run(ReconcileOptions::new()).await.unwrap();
+    let members = &found.kinds[&ObjectKind::Members];
+    assert_eq!(ids(&members.unreadable), set(&[email.as_str()]), "{found}");
+    assert_eq!(members.missing.count, 0, "present, so not missing\n{found}");
+    assert_eq!(found.drift(), 1, "{found}");
+    assert!(
+        members.unreadable.examples[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("does not decode")),
+        "{found}"
+    );
+    // Every other member was read once: nothing lost or doubled around the odd one.
+    assert_eq!(members.equal + 1, members.expected - members.blocked.count);
+
+    // A forward run reads the audience past it and still completes.
+    let rerun = sync
+        .run(ObjectKind::Customers, RunOptions::new().full(true))
+        .await
+        .unwrap();
+    assert_eq!(rerun.status, sync_core::RunStatus::Completed, "{rerun}");
+
+    let fixed = reconciler
+        .run(ReconcileOptions::new().fix(true))
+        .await
+        .unwrap();
+    assert_eq!(fixed.remaining_drift(), 0, "{fixed}");
+    assert_no_drift(&reconciler.run(ReconcileOptions::new()).await.unwrap());
+}

@@ -174,8 +174,17 @@ async fn pages(executor: &Executor, list: &ListId, since: Option<DateTime<Utc>>)
             request = request.since_last_changed(since);
         }
         let page = request.send().await.ok()?;
-        offset += page.items.len() as u64;
-        let done = page.items.is_empty() || offset >= page.total_items;
+        // Offsets count every member sent, decoded or not. One that does not decode is left
+        // unknown here: its write then takes the contact-exists path, which reads it alone.
+        let sent = page.len_sent() as u64;
+        offset += sent;
+        let done = sent == 0 || offset >= page.total_items;
+        if !page.undecoded.is_empty() {
+            tracing::warn!(
+                members = page.undecoded.len(),
+                "audience members that do not decode were left out of the audience read"
+            );
+        }
         for member in page.items {
             let changed = member.last_changed.map(|c| c.with_timezone(&Utc));
             read.newest = read.newest.max(changed);

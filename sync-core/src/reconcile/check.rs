@@ -109,6 +109,12 @@ fn classify(
         report.blocked.add(example, keep);
         return None;
     }
+    if let Some(reason) = &actual.undecodable {
+        // Present, but nothing can be compared: not missing (a fix is an update) and not equal.
+        example.note = Some(format!("Mailchimp's record does not decode: {reason}"));
+        report.unreadable.add(example, keep);
+        return Some((expected, Outcome::Updated));
+    }
     let intended: Option<StatusIfNew> = expected
         .intended
         .as_deref()

@@ -82,6 +82,11 @@ pub struct KindReport {
     pub missing: Finding,
     /// Drift: expected records whose written fields differ.
     pub different: Finding,
+    /// Drift, as equality cannot be shown: records Mailchimp holds under the expected id whose
+    /// JSON does not decode (a field of an unexpected type); the note quotes why. `fix` writes
+    /// them again.
+    #[serde(default)]
+    pub unreadable: Finding,
     /// Drift: members whose status is not the one the connector intended (for example
     /// transactional where the mapping says subscribed). `fix` never changes a status.
     pub status_differs: Finding,
@@ -98,10 +103,13 @@ pub struct KindReport {
 }
 
 impl KindReport {
-    /// Missing, different and status-differs records.
+    /// Missing, different, unreadable and status-differs records.
     #[must_use]
     pub fn drift(&self) -> u64 {
-        self.missing.count + self.different.count + self.status_differs.count
+        self.missing.count
+            + self.different.count
+            + self.unreadable.count
+            + self.status_differs.count
     }
 }
 
@@ -147,12 +155,14 @@ impl fmt::Display for ReconcileReport {
             writeln!(
                 f,
                 "{kind}: {} expected, {} in Mailchimp, {} equal, {} missing, {} different, \
-                 {} status differs, {} blocked by status, {} only in Mailchimp, {} not mapped",
+                 {} unreadable, {} status differs, {} blocked by status, {} only in Mailchimp, \
+                 {} not mapped",
                 k.expected,
                 k.in_mailchimp,
                 k.equal,
                 k.missing.count,
                 k.different.count,
+                k.unreadable.count,
                 k.status_differs.count,
                 k.blocked.count,
                 k.only_in_mailchimp.count,
@@ -164,6 +174,7 @@ impl fmt::Display for ReconcileReport {
             let groups = [
                 ("missing", &k.missing),
                 ("different", &k.different),
+                ("unreadable", &k.unreadable),
                 ("status differs", &k.status_differs),
                 ("blocked", &k.blocked),
                 ("only in Mailchimp", &k.only_in_mailchimp),

@@ -40,6 +40,9 @@ pub(crate) struct ActualRow {
     pub fields: Fields,
     /// The member status, for members.
     pub status: Option<String>,
+    /// Why the record's JSON did not decode (its fields are then empty): equality cannot be
+    /// shown.
+    pub undecodable: Option<String>,
 }
 
 /// An expected record and what Mailchimp holds under its id.
@@ -91,6 +94,7 @@ impl Spill {
                  PRIMARY KEY (kind, id)) WITHOUT ROWID;
              CREATE TABLE actual (
                  kind TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, status TEXT,
+                 undecodable TEXT,
                  PRIMARY KEY (kind, id)) WITHOUT ROWID;"
         ))?;
         Ok(conn)
@@ -150,14 +154,16 @@ impl Spill {
             let mut added = 0;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO actual (kind, id, fields, status) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO actual (kind, id, fields, status, undecodable)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 for r in rows {
                     added += insert.execute(params![
                         r.kind.as_str(),
                         r.id,
                         encode(&r.fields)?,
-                        r.status
+                        r.status,
+                        r.undecodable
                     ])? as u64;
                 }
             }
@@ -177,7 +183,8 @@ impl Spill {
     ) -> Result<Vec<Joined>> {
         self.with(move |conn| {
             let mut select = conn.prepare_cached(
-                "SELECT e.id, e.source_key, e.fields, e.intended, e.hash, e.op, a.fields, a.status
+                "SELECT e.id, e.source_key, e.fields, e.intended, e.hash, e.op, a.fields, a.status,
+                        a.undecodable
                  FROM expected e LEFT JOIN actual a ON a.kind = e.kind AND a.id = e.id
                  WHERE e.kind = ?1 AND (?2 IS NULL OR e.id > ?2)
                  ORDER BY e.id LIMIT ?3",
@@ -193,6 +200,7 @@ impl Spill {
                         id: id.clone(),
                         fields: decode(&text)?,
                         status: row.get(7)?,
+                        undecodable: row.get(8)?,
                     }),
                     None => None,
                 };
@@ -273,6 +281,7 @@ mod tests {
             id: id.into(),
             fields: fields(&[("title", "x")]),
             status: None,
+            undecodable: None,
         }
     }
 

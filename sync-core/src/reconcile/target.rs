@@ -2,7 +2,7 @@
 //! store's customers and products, each page spilled as it arrives.
 
 use mailchimp_client::ecommerce::StoreId;
-use mailchimp_client::{ListId, MAX_PAGE_SIZE};
+use mailchimp_client::{ListId, UndecodedItem, MAX_PAGE_SIZE};
 
 use super::project::{
     customer_fields, customer_input, member_fields, product_fields, product_input,
@@ -17,6 +17,46 @@ fn client_err(source: mailchimp_client::Error) -> SyncError {
         system: TargetSystem::Mailchimp,
         source: Box::new(source),
     }
+}
+
+/// The records of a page that did not decode, under the id each would be compared by (members:
+/// the normalised address; others: the record's `id`), with the status when it is readable. One
+/// without an id cannot be matched to anything and is only logged.
+fn undecodable_rows(kind: ObjectKind, items: Vec<UndecodedItem>) -> Vec<ActualRow> {
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let id = if kind == ObjectKind::Members {
+                item.raw
+                    .get("email_address")
+                    .and_then(serde_json::Value::as_str)
+                    .map(normalize_email)
+            } else {
+                item.id.clone()
+            };
+            let Some(id) = id else {
+                tracing::warn!(
+                    kind = kind.as_str(),
+                    position = item.position,
+                    reason = %item.reason,
+                    "a Mailchimp record without an id did not decode; it cannot be compared"
+                );
+                return None;
+            };
+            let status = item
+                .raw
+                .get("status")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            Some(ActualRow {
+                kind,
+                id,
+                fields: Default::default(),
+                status: status.filter(|_| kind == ObjectKind::Members),
+                undecodable: Some(item.reason),
+            })
+        })
+        .collect()
 }
 
 /// Whether a walk at `offset` after a page of `len` items out of `total` is over.
@@ -47,10 +87,11 @@ pub(crate) async fn members(ctx: &Context<'_>) -> Result<u64> {
             .send()
             .await
             .map_err(client_err)?;
-        let len = page.items.len();
+        // Offsets count every record sent, decoded or not, so none is read twice.
+        let len = page.len_sent();
         offset += len as u64;
         let total = page.total_items;
-        let rows = page
+        let mut rows: Vec<ActualRow> = page
             .items
             .into_iter()
             .map(|m| ActualRow {
@@ -58,8 +99,10 @@ pub(crate) async fn members(ctx: &Context<'_>) -> Result<u64> {
                 id: normalize_email(&m.email_address),
                 fields: member_fields(&m.merge_fields),
                 status: m.status.map(|s| s.as_str().to_owned()),
+                undecodable: None,
             })
             .collect();
+        rows.extend(undecodable_rows(ObjectKind::Members, page.undecoded));
         read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
             return Ok(read);
@@ -86,10 +129,10 @@ pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<u64> 
             .send()
             .await
             .map_err(client_err)?;
-        let len = page.items.len();
+        let len = page.len_sent();
         offset += len as u64;
         let total = page.total_items;
-        let rows = page
+        let mut rows: Vec<ActualRow> = page
             .items
             .iter()
             .map(|c| ActualRow {
@@ -97,8 +140,13 @@ pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<u64> 
                 id: c.id.as_str().to_owned(),
                 fields: customer_fields(&customer_input(c)),
                 status: None,
+                undecodable: None,
             })
             .collect();
+        rows.extend(undecodable_rows(
+            ObjectKind::EcommerceCustomers,
+            page.undecoded,
+        ));
         read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
             return Ok(read);
@@ -125,10 +173,10 @@ pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<u64> {
             .send()
             .await
             .map_err(client_err)?;
-        let len = page.items.len();
+        let len = page.len_sent();
         offset += len as u64;
         let total = page.total_items;
-        let rows = page
+        let mut rows: Vec<ActualRow> = page
             .items
             .iter()
             .map(|p| ActualRow {
@@ -136,8 +184,10 @@ pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<u64> {
                 id: p.id.as_str().to_owned(),
                 fields: product_fields(&product_input(p)),
                 status: None,
+                undecodable: None,
             })
             .collect();
+        rows.extend(undecodable_rows(ObjectKind::Products, page.undecoded));
         read += ctx.spill.put_actual(rows).await?;
         if done(len, offset, total) {
             return Ok(read);

@@ -50,6 +50,30 @@ impl FakeMailchimp {
         Ok(())
     }
 
+    /// Sets one top-level field of a member's stored JSON to any value, even one of a type the
+    /// API never sends (`merge_fields` as a string, say): a record served in a shape clients do
+    /// not expect, for tests of what a reader does with an item that does not decode.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] for an unknown list or a member not in it.
+    pub fn set_member_raw_field(
+        &self,
+        list_id: &str,
+        email: &str,
+        field: &str,
+        value: impl Into<Value>,
+    ) -> Result<()> {
+        let mut state = self.app.lock();
+        let member = state
+            .lists
+            .get_mut(list_id)
+            .and_then(|list| list.members.get_mut(&subscriber_hash(email)))
+            .ok_or_else(|| Error::Seed(format!("no member {email} in list {list_id}")))?;
+        member[field] = value.into();
+        Ok(())
+    }
+
     /// Removes a product and its variants from a store.
     ///
     /// # Errors
