@@ -106,6 +106,17 @@ async fn orders_become_attribution_records_once_with_the_right_matches() {
     assert_eq!(second.posted, 0);
     assert_eq!(world.attribution_posts(), 3);
     assert_eq!(world.qad_fake.attributions().len(), 3);
+    // The still-held order was looked up again but not audited again: its row would say the
+    // same as the first run's, on every run until its customer comes.
+    let second_rows = world
+        .state
+        .query_audit(&AuditQuery::new().run(second.run_id.unwrap()))
+        .await
+        .unwrap();
+    assert!(
+        second_rows.iter().all(|r| r.row.source_key != "1003"),
+        "{second_rows:?}"
+    );
 
     // A changed order is posted again, as an update of the same record.
     let mut changed = derived.clone();

@@ -1,5 +1,6 @@
 //! The orders run: every order of the store, page by page, with one state transaction per page.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
@@ -12,6 +13,7 @@ use super::map::order_fingerprint;
 use super::pipeline::{CustomerCache, Handled, Pipeline};
 use crate::audit::{NewAuditRow, OutcomeCounts, RunStart};
 use crate::error::{Result, SyncError};
+use crate::model::ContentHash;
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
 use crate::state::{FencingToken, LeasePolicy, StateBatch, StateStore};
 
@@ -304,6 +306,13 @@ impl OrdersSync {
         let ids: Vec<String> = page.iter().map(|o| o.id.as_str().to_owned()).collect();
         let fingerprints = state.hashes(ObjectKind::Orders, &ids).await?;
         let targets = state.hashes(ObjectKind::Attributions, &ids).await?;
+        // The fingerprint each held order had when it was last audited as held.
+        let held_keys: Vec<String> = ids.iter().map(|id| held_key(id)).collect();
+        let held = state.hashes(ObjectKind::Orders, &held_keys).await?;
+        let prints: HashMap<String, ContentHash> = page
+            .iter()
+            .map(|o| (o.id.as_str().to_owned(), order_fingerprint(o)))
+            .collect();
         let customers = &CustomerCache::default();
         let mut changed: Vec<String> = page
             .iter()
@@ -348,6 +357,22 @@ impl OrdersSync {
         for item in handled {
             report.add(&item);
             batch = batch.merge(item.state);
+            let key = item.row.source_key.clone();
+            if item.unmatched {
+                // A held order is looked up again every run (its customer may have come), but
+                // audited once per version: the row says the same until either changes.
+                let print = prints.get(&key);
+                if print.is_some() && held.get(&held_key(&key)) == print {
+                    // In the run's counts as unchanged: nothing is new since its row.
+                    unchanged += 1;
+                    continue;
+                }
+                if let Some(print) = print {
+                    batch = batch.put_hash(ObjectKind::Orders, held_key(&key), print.clone());
+                }
+            } else if held.contains_key(&held_key(&key)) {
+                batch = batch.forget_hash(ObjectKind::Orders, held_key(&key));
+            }
             if is_plain_unchanged(&item.row) {
                 unchanged += 1;
             } else {
@@ -360,6 +385,12 @@ impl OrdersSync {
         }
         Ok(())
     }
+}
+
+/// Where the fingerprint of a held order's last audited version is kept, beside the orders'
+/// fingerprints (a key no Mailchimp order id can take: it holds a control character).
+fn held_key(order_id: &str) -> String {
+    format!("held\u{1f}{order_id}")
 }
 
 /// Whether an order's row is only counted, not audited: its fingerprint matched, so nothing was
