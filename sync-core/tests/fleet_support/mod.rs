@@ -174,7 +174,13 @@ impl Fleet {
                     .collect()
             })
             .unwrap_or_default();
-        members.len() == pair.qad.customers().len() && expected_emails(pair) == set(&members)
+        // The store's customers too: a page's customers are written after its members, so the
+        // members alone can be complete while the last customers are still in flight.
+        let store = format!("store-{}", pair.list.trim_start_matches("list-"));
+        let customers = snapshot.customers.get(&store).map_or(0, Vec::len);
+        members.len() == pair.qad.customers().len()
+            && expected_emails(pair) == set(&members)
+            && customers == pair.qad.customers().len()
     }
 
     /// Waits until every pair is synced, up to `timeout`.
