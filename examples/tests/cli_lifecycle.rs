@@ -84,7 +84,7 @@ async fn a_customer_removed_from_qad_is_listed_by_a_dry_run_and_archived_by_life
     let customers = &plan["scans"][0];
     assert_eq!(customers["object"], "customers", "{plan}");
     assert_eq!(customers["removals"][0]["source_key"], code.as_str());
-    assert_eq!(customers["removals"][0]["action"], "archive member");
+    assert_eq!(customers["removals"][0]["action"], "archive_member");
     assert_eq!(customers["removals"][0]["outcome"], Value::Null);
     assert_eq!(plan["scans"][1]["object"], "items", "{plan}");
 

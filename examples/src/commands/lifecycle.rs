@@ -47,8 +47,8 @@ pub struct ScanJson {
     pub scanned: u64,
     /// Id-map entries compared with them.
     pub mapped: u64,
-    /// Removals by action (`archive member`, `hide product`, …).
-    pub actions: BTreeMap<&'static str, u64>,
+    /// Removals by action (`archive_member`, `hide_product`, …).
+    pub actions: BTreeMap<String, u64>,
     /// Removals that failed.
     pub failed: u64,
     /// The removals, one by one (sync-core keeps at most 10 000 per scan).
@@ -73,8 +73,10 @@ pub struct RemovalJson {
     pub target_id: String,
     /// Why: `gone`, `inactive`, `blocked` or `anonymised`.
     pub standing: &'static str,
-    /// What is (or would be) done.
-    pub action: &'static str,
+    /// What is (or would be) done: `archive_member`, `delete_member_permanently`,
+    /// `leave_member`, `hand_member_over`, `delete_ecommerce_customer`, `delete_product`,
+    /// `hide_product`.
+    pub action: String,
     /// The customer a member is handed over to, for `hand member over`.
     pub handed_to: Option<String>,
     /// How it went; `null` in a dry run.
@@ -90,7 +92,11 @@ impl From<&LifecycleReport> for ScanJson {
             object: r.object,
             scanned: r.scanned,
             mapped: r.mapped,
-            actions: r.actions.clone(),
+            actions: r
+                .actions
+                .iter()
+                .map(|(name, n)| (action_key(name), *n))
+                .collect(),
             failed: r.failed,
             removals: r
                 .removals
@@ -100,7 +106,7 @@ impl From<&LifecycleReport> for ScanJson {
                     target: x.target,
                     target_id: x.target_id.clone(),
                     standing: x.standing.as_str(),
-                    action: x.action.name(),
+                    action: action_key(x.action.name()),
                     handed_to: match &x.action {
                         RemovalAction::HandOverMember { to } => Some(to.clone()),
                         _ => None,
@@ -114,6 +120,11 @@ impl From<&LifecycleReport> for ScanJson {
             elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
         }
     }
+}
+
+/// An action's name as a JSON key: `archive member` → `archive_member`.
+fn action_key(name: &str) -> String {
+    name.replace("e-commerce", "ecommerce").replace(' ', "_")
 }
 
 /// The objects a scan covers: customers, and items when products are written to a store.
