@@ -186,7 +186,10 @@ async fn every_command_prints_its_documented_json_shape() {
     let out = go(json(&["lifecycle", "--dry-run"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lifecycle = check("lifecycle_dry_run", &out.stdout);
-    assert_eq!(lifecycle["scans"][0]["removals"][0]["source_key"], gone.as_str());
+    assert_eq!(
+        lifecycle["scans"][0]["removals"][0]["source_key"],
+        gone.as_str()
+    );
 
     let out = go(json(&["credentials", "show"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -71,15 +71,26 @@ async fn a_customer_removed_from_qad_is_listed_by_a_dry_run_and_archived_by_life
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        stdout.contains(&format!("{code} {} (gone): archive member [planned]", norm(&email))),
+        stdout.contains(&format!(
+            "{code} {} (gone): archive member [planned]",
+            norm(&email)
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("archive member: 1"), "{stdout}");
     assert!(stdout.contains("dry run: nothing was archived"), "{stdout}");
-    assert_eq!(fakes.mailchimp.stats().writes(), writes, "a dry run writes nothing");
+    assert_eq!(
+        fakes.mailchimp.stats().writes(),
+        writes,
+        "a dry run writes nothing"
+    );
     assert_eq!(member_status(&fakes, &email).as_deref(), Some("subscribed"));
 
-    let out = run(&["--config", config, "lifecycle", "--dry-run", "--json"], &[]).await;
+    let out = run(
+        &["--config", config, "lifecycle", "--dry-run", "--json"],
+        &[],
+    )
+    .await;
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     let customers = &plan["scans"][0];
     assert_eq!(customers["object"], "customers", "{plan}");
@@ -91,13 +102,20 @@ async fn a_customer_removed_from_qad_is_listed_by_a_dry_run_and_archived_by_life
     let out = run(&["--config", config, "lifecycle", "--json"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let done: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(done["scans"][0]["removals"][0]["outcome"], "updated", "{done}");
+    assert_eq!(
+        done["scans"][0]["removals"][0]["outcome"], "updated",
+        "{done}"
+    );
     assert_eq!(member_status(&fakes, &email).as_deref(), Some("archived"));
 
     // Done once: the next scan finds nothing more to remove.
     let out = run(&["--config", config, "lifecycle"], &[]).await;
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("nothing to remove"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("nothing to remove"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,8 +125,10 @@ async fn a_mass_removal_is_refused_without_the_flag() {
     let config = setup(dir.path(), &fakes, LIFECYCLE);
     let config = config.as_str();
     sync(config).await;
-    let departing: Vec<(String, String)> =
-        members_of_one_customer(&fakes).into_iter().take(15).collect();
+    let departing: Vec<(String, String)> = members_of_one_customer(&fakes)
+        .into_iter()
+        .take(15)
+        .collect();
     assert_eq!(departing.len(), 15);
     for (code, _) in &departing {
         assert!(fakes.qad.remove_customer(code));
@@ -134,7 +154,11 @@ async fn a_mass_removal_is_refused_without_the_flag() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("archive member: 15"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("archive member: 15"),
+        "{}",
+        text(&out.stdout)
+    );
     for (_, email) in &departing {
         assert_eq!(member_status(&fakes, email).as_deref(), Some("archived"));
     }
@@ -147,7 +171,11 @@ async fn without_lifecycle_settings_the_command_says_what_is_missing() {
     let config = setup(dir.path(), &fakes, "");
     let out = run(&["--config", &config, "lifecycle", "--json"], &[]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no [sync.lifecycle] section"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no [sync.lifecycle] section"),
+        "{}",
+        text(&out.stderr)
+    );
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["kind"], "usage");
 }
@@ -178,7 +206,10 @@ async fn sync_writes_an_unsubscribe_back_to_qad_once() {
     let out = run(&["--config", config, "sync", "--json"], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let first: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(first["consent"]["written"].as_u64().unwrap() >= 1, "{first}");
+    assert!(
+        first["consent"]["written"].as_u64().unwrap() >= 1,
+        "{first}"
+    );
     let records: Vec<Value> = fakes
         .qad
         .consents()
@@ -214,8 +245,14 @@ async fn run_once_scans_when_due_and_writes_consent_back() {
     let out = run(&["--config", config, "run", "--once"], &[]).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("lifecycle customers: 9 read from QAD"), "{stderr}");
-    assert_eq!(member_status(&fakes, &gone_email).as_deref(), Some("archived"));
+    assert!(
+        stderr.contains("lifecycle customers: 9 read from QAD"),
+        "{stderr}"
+    );
+    assert_eq!(
+        member_status(&fakes, &gone_email).as_deref(),
+        Some("archived")
+    );
     assert!(stderr.contains("consent write-back"), "{stderr}");
 
     // Not due again within scan_interval_hours: the next cycle does not scan.

@@ -314,12 +314,13 @@ fn report_text(r: &LifecycleReport, limit: usize) -> String {
 ///
 /// The scan's [`AppError`].
 pub async fn scan_if_due(lifecycle: &LifecycleSync, object: ObjectKind) -> AppResult<u64> {
-    let due = lifecycle
-        .is_due(object, chrono::Utc::now())
-        .await
-        .map_err(crate::error::sync_err(
-            "cannot tell whether the lifecycle scan is due",
-        ))?;
+    let due =
+        lifecycle
+            .is_due(object, chrono::Utc::now())
+            .await
+            .map_err(crate::error::sync_err(
+                "cannot tell whether the lifecycle scan is due",
+            ))?;
     if !due {
         return Ok(0);
     }

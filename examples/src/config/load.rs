@@ -126,7 +126,11 @@ fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError
         }
     }
     if let Some(consent) = &config.consent {
-        if consent.key_param.as_ref().is_some_and(|k| k.trim().is_empty()) {
+        if consent
+            .key_param
+            .as_ref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
             return Err(at_table(
                 "consent",
                 "key_param: name the entity's key query parameter (default customerCode)".into(),
