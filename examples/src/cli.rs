@@ -48,6 +48,9 @@ pub enum Command {
     /// Run every object on its schedule, and the webhook receiver, until Ctrl-C; with
     /// `--once`, every object once and exit.
     Run(RunArgs),
+    /// Scan QAD in full now and remove from Mailchimp what left it (`[sync.lifecycle]`):
+    /// customers, and items when a store is configured. `--dry-run` lists without writing.
+    Lifecycle(LifecycleArgs),
     /// Show audit rows from the state database, newest first (by default the latest run's).
     Audit(AuditArgs),
     /// List the recorded runs, newest first: id, trigger, objects, start, duration, counts.
@@ -74,6 +77,7 @@ impl Command {
             Self::Demo(args) => args.json,
             Self::Connect(args) => args.json,
             Self::Sync(args) => args.json,
+            Self::Lifecycle(args) => args.json,
             Self::Audit(args) => args.json,
             Self::Runs(args) => args.json,
             Self::Replay(args) => args.json,
@@ -281,6 +285,24 @@ impl SyncArgs {
     pub fn retries_failed(&self) -> bool {
         !self.no_retry_failed
     }
+}
+
+/// Options of `lifecycle`.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// List what would be archived, deleted or handed over, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let this scan remove more than `lifecycle.max_removal_percent` of the mapped records
+    /// (after a dry run showed that QAD really lost them).
+    #[arg(long)]
+    pub allow_mass_removal: bool,
+    /// The removals listed per object (with `--json` every listed one is printed).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// Print the reports as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The outcomes `audit --outcome` accepts.

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use sync_core::config::SyncConfig;
+use sync_core::consent::ConsentWriteBack;
 use sync_core::forward::ForwardSync;
+use sync_core::lifecycle::LifecycleSync;
 use sync_core::orders::{OrdersConfig, OrdersSync};
 use sync_core::sales_orders::{SalesOrdersConfig, SalesOrdersSync};
 use sync_core::vault::{Credentials, MailchimpAuth, Vault, VaultKey, KEY_ENV_VAR};
@@ -235,6 +237,37 @@ impl Connection {
         )))
     }
 
+    /// The lifecycle engine, when `[sync.lifecycle]` is configured; its scans hold the forward
+    /// sync's lease, so a scan and a forward run of one object never overlap.
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::Sync`] when sync-core refuses the configuration.
+    pub fn lifecycle(&self) -> AppResult<Option<LifecycleSync>> {
+        if self.sync_config().lifecycle.is_none() {
+            return Ok(None);
+        }
+        LifecycleSync::new(
+            self.sync_config().clone(),
+            self.mailchimp.clone(),
+            self.qad.clone(),
+            self.state_dyn(),
+        )
+        .map(Some)
+        .map_err(sync_err("the [sync.lifecycle] configuration is not usable"))
+    }
+
+    /// The consent write-back, when `[consent]` is enabled.
+    #[must_use]
+    pub fn consent(&self) -> Option<ConsentWriteBack> {
+        let section = self.setup.config.consent_enabled()?;
+        Some(ConsentWriteBack::new(
+            section.settings(),
+            self.qad.clone(),
+            self.state_dyn(),
+        ))
+    }
+
     /// The sales-history flow, when `[sales_orders]` is enabled and a store is configured.
     #[must_use]
     pub fn sales_orders(&self) -> Option<SalesOrdersSync> {
@@ -367,7 +400,15 @@ pub fn qad_client(setup: &Setup, creds: &Credentials) -> AppResult<qad_client::C
         .tenant_url(q.tenant_url.0.as_str())
         .credentials(credentials)
         .domain(q.domain.as_str())
-        .attribution(attribution_config(&setup.config));
+        .attribution(attribution_config(&setup.config))
+        .consent(
+            setup
+                .config
+                .consent
+                .as_ref()
+                .map(config::ConsentSection::qad_config)
+                .unwrap_or_default(),
+        );
     if let Some(entity) = &q.entity {
         builder = builder.entity(entity.as_str());
     }

@@ -43,6 +43,7 @@ async fn main() -> ExitCode {
         Command::Connect(args) => commands::connect::run(&cli, args).await.map(done),
         Command::Sync(args) => commands::sync::run(&cli, args).await,
         Command::Run(args) => commands::run::run(&cli, args).await,
+        Command::Lifecycle(args) => commands::lifecycle::run(&cli, args).await,
         Command::Audit(args) => commands::audit::run(&cli, args).await.map(done),
         Command::Runs(args) => commands::runs::run(&cli, args).await.map(done),
         Command::Replay(args) => commands::replay::run(&cli, args).await,

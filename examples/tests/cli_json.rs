@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use support::{run, text, write_setup, Fakes};
 
-/// Keys whose members are data (call kinds, target kinds), shown as `*`.
-const MAPS: &[&str] = &["calls", "kinds"];
+/// Keys whose members are data (call kinds, target kinds, lifecycle actions), shown as `*`.
+const MAPS: &[&str] = &["calls", "kinds", "actions"];
 /// Keys holding another system's document as sent (an audit row's payload, a planned field
 /// change's values): not descended.
 const OPAQUE: &[&str] = &["payload", "old", "new"];
@@ -176,6 +176,20 @@ async fn every_command_prints_its_documented_json_shape() {
     let out = go(json(&["replay", "--all-failed"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     check("replay", &out.stdout);
+
+    // The lifecycle's dry run, with a customer gone from QAD so a removal is listed.
+    let mut with_lifecycle = std::fs::read_to_string(config).unwrap();
+    with_lifecycle.push_str("\n[sync.lifecycle]\n");
+    std::fs::write(config, with_lifecycle).unwrap();
+    let gone = fakes.qad.customers()[0].customer_code.clone();
+    assert!(fakes.qad.remove_customer(&gone));
+    let out = go(json(&["lifecycle", "--dry-run"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lifecycle = check("lifecycle_dry_run", &out.stdout);
+    assert_eq!(
+        lifecycle["scans"][0]["removals"][0]["source_key"],
+        gone.as_str()
+    );
 
     let out = go(json(&["credentials", "show"])).await;
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -251,7 +251,16 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
         check.unreachable = Some(unreachable);
         return;
     }
-    let validations = match client.validate_entities(client.configured_targets()).await {
+    // The consent entity only when the write-back is on: a tenant without it is fine otherwise.
+    let consent = setup
+        .config
+        .consent_enabled()
+        .map(crate::config::ConsentSection::qad_config);
+    let mut targets = client.configured_targets();
+    if let Some(consent) = &consent {
+        targets.push(qad_client::Target::Entity(consent.entity().clone()));
+    }
+    let validations = match client.validate_entities(targets).await {
         Ok(v) => v,
         Err(err) => {
             return problems.push(format!(
@@ -283,7 +292,7 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
             problems.push(format!(
                 "QAD {}: {status}; check {}",
                 v.target,
-                setting_of(&v.target)
+                setting_of(&v.target, consent.as_ref())
             ));
         }
         check.targets.push(TargetCheck {
@@ -294,8 +303,16 @@ async fn check_qad(setup: &Setup, creds: &Credentials, report: &mut ConnectRepor
 }
 
 /// The configuration key that names `target`.
-fn setting_of(target: &qad_client::Target) -> &'static str {
+fn setting_of(
+    target: &qad_client::Target,
+    consent: Option<&qad_client::ConsentConfig>,
+) -> &'static str {
     let text = target.to_string();
+    if let (qad_client::Target::Entity(path), Some(consent)) = (target, consent) {
+        if path == consent.entity() {
+            return "consent.entity_path";
+        }
+    }
     if matches!(target, qad_client::Target::Entity(_)) {
         "qad.attribution_path"
     } else if text.contains("salesOrderLines") {

@@ -5,6 +5,7 @@ pub mod connect;
 pub mod credentials;
 pub mod demo;
 pub mod init;
+pub mod lifecycle;
 pub mod pairs;
 pub mod probe;
 pub mod reconcile;

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use mailchimp_client::ListId;
 use secrecy::{ExposeSecret, SecretString};
+use sync_core::consent::ConsentWriteBack;
 use sync_core::forward::{ForwardSync, RunOptions};
+use sync_core::lifecycle::LifecycleSync;
 use sync_core::orders::OrdersSync;
 use sync_core::sales_orders::SalesOrdersSync;
 use sync_core::schedule::{Cadence, JobContext, Scheduler};
@@ -29,6 +31,10 @@ struct Engines {
     forward: ForwardSync,
     orders: Option<OrdersSync>,
     sales_orders: Option<SalesOrdersSync>,
+    /// The lifecycle scan, run after a forward run of its object when due.
+    lifecycle: Option<LifecycleSync>,
+    /// The consent write-back, run after each customers run.
+    consent: Option<ConsentWriteBack>,
     qad: qad_client::Client,
     setup: Setup,
     /// What `/healthz` and `/metrics` report.
@@ -128,10 +134,40 @@ impl Engines {
                 "{object}: aborted: {error}; the next run resumes after the last committed page"
             );
         }
+        let after = self.after_forward(object).await;
         Ok(RunEnd {
-            failed,
-            incomplete: report.status != RunStatus::Completed,
+            failed: failed + after.failed,
+            incomplete: report.status != RunStatus::Completed || after.incomplete,
         })
+    }
+
+    /// After a forward run of `object`: its lifecycle scan when due, and for customers the
+    /// consent write-back. Their failures are printed and counted, never abort the cycle.
+    async fn after_forward(&self, object: ObjectKind) -> RunEnd {
+        use crate::commands::lifecycle::{consent_pass, scan_if_due};
+        let mut end = RunEnd::default();
+        if let Some(lifecycle) = &self.lifecycle {
+            match scan_if_due(lifecycle, object).await {
+                Ok(failed) => end.failed += failed,
+                Err(err) => {
+                    eprintln!("{object}: lifecycle scan: {}", chain(&err));
+                    end.incomplete = true;
+                }
+            }
+        }
+        if let (ObjectKind::Customers, Some(consent)) = (object, &self.consent) {
+            match consent_pass(consent, false).await {
+                Ok(report) => {
+                    eprintln!("{report}");
+                    end.failed += report.failed;
+                }
+                Err(err) => {
+                    eprintln!("consent: {}", chain(&err));
+                    end.incomplete = true;
+                }
+            }
+        }
+        end
     }
 }
 
@@ -241,6 +277,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> AppResult<Exit> {
         forward: conn.forward()?,
         orders,
         sales_orders,
+        lifecycle: conn.lifecycle()?,
+        consent: conn.consent(),
         qad: conn.qad.clone(),
         setup: conn.setup.clone(),
         ops: ops.clone(),

@@ -9,6 +9,7 @@ use sync_core::{ObjectKind, RunStatus, RunTrigger};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, OnlyObject, SyncArgs};
+use crate::commands::lifecycle::{consent_pass, ConsentJson};
 use crate::connection::{Connection, Setup};
 use crate::error::{chain, sync_err, AppError, AppResult};
 use crate::exit::{failed_hint, Exit};
@@ -30,6 +31,8 @@ pub struct SyncOutput {
     pub orders: Option<OrdersReport>,
     /// The sales-history run, if there was one.
     pub sales_orders: Option<SalesOrdersReport>,
+    /// The consent write-back pass, when `[consent]` is enabled and customers were synced.
+    pub consent: Option<ConsentJson>,
     /// Records that failed, in every run (they wait in the replay queue).
     pub failed: u64,
     /// Objects that could not start or aborted, with why.
@@ -58,6 +61,7 @@ impl SyncOutput {
             runs: Vec::new(),
             orders: None,
             sales_orders: None,
+            consent: None,
             failed: 0,
             errors: Vec::new(),
             next_step: None,
@@ -103,7 +107,8 @@ impl SyncOutput {
         let forward: u64 = self.runs.iter().map(failed_records).sum();
         self.failed = forward
             + self.orders.as_ref().map_or(0, |o| o.counts.failed)
-            + self.sales_orders.as_ref().map_or(0, |o| o.counts.failed);
+            + self.sales_orders.as_ref().map_or(0, |o| o.counts.failed)
+            + self.consent.as_ref().map_or(0, |c| c.failed);
         self.next_step = (self.failed > 0).then(|| failed_hint(self.failed));
         self.status = if self.errors.is_empty() {
             Exit::for_failed_records(self.failed)
@@ -140,6 +145,13 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> AppResult<Exit> {
             )
             .await,
         );
+    }
+    if let (true, Some(consent)) = (wants(OnlyObject::Customers), conn.consent()) {
+        // After the customers run, so the statuses its audience read learned are written too.
+        match consent_pass(&consent, args.dry_run).await {
+            Ok(report) => out.consent = Some(ConsentJson::from(&report)),
+            Err(err) => out.failed_to_run(ObjectKind::Consents, &err),
+        }
     }
     if wants(OnlyObject::Items) {
         if conn.sync_config().store.is_some() {
@@ -240,6 +252,13 @@ fn print_text(out: &SyncOutput, limit: usize, store: Option<&str>) {
     }
     if let Some(sales_orders) = &out.sales_orders {
         println!("{sales_orders}");
+    }
+    if let Some(c) = &out.consent {
+        println!(
+            "consent: {} statuses, {} written to QAD, {} unchanged, {} failed, {} of no mapped \
+             customer",
+            c.statuses, c.written, c.unchanged, c.failed, c.unmapped
+        );
     }
     for note in &out.notes {
         println!("{note}");

@@ -125,6 +125,24 @@ fn check(path: &Path, text: &str, config: &FileConfig) -> Result<(), ConfigError
             ));
         }
     }
+    if let Some(consent) = &config.consent {
+        if consent
+            .key_param
+            .as_ref()
+            .is_some_and(|k| k.trim().is_empty())
+        {
+            return Err(at_table(
+                "consent",
+                "key_param: name the entity's key query parameter (default customerCode)".into(),
+            ));
+        }
+        if consent.statuses.as_ref().is_some_and(Vec::is_empty) {
+            return Err(at_table(
+                "consent",
+                "statuses: list at least one status to write back, or set enabled = false".into(),
+            ));
+        }
+    }
     if let Some(orders) = &config.orders {
         let Some(store) = &config.sync.store else {
             return Err(at_table(
@@ -278,6 +296,28 @@ customers = "10m"
             message.contains("runs: keep the history at least 1 day"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_bad_consent_section_is_named() {
+        let (at, message) = error(&format!(
+            "{GOOD}\n[consent]\nenabled = true\nentity_path = \"../etc/passwd\"\n"
+        ));
+        assert_eq!(at.field.as_deref(), Some("consent.entity_path"));
+        assert!(message.contains("invalid QAD entity path"), "{message}");
+        let (at, message) = error(&format!("{GOOD}\n[consent]\nkey_param = \" \"\n"));
+        assert_eq!(at.field.as_deref(), Some("consent"));
+        assert!(message.contains("key_param"), "{message}");
+        let (_, message) = error(&format!("{GOOD}\n[consent]\nstatuses = []\n"));
+        assert!(message.contains("statuses"), "{message}");
+        let (_, message) = error(&format!("{GOOD}\n[consent]\nstatuses = [\"gone\"]\n"));
+        assert!(message.contains("gone"), "{message}");
+        let config = parse(
+            Path::new("conf.toml"),
+            &format!("{GOOD}\n[consent]\nenabled = false\n"),
+        )
+        .unwrap();
+        assert!(config.consent.is_some() && config.consent_enabled().is_none());
     }
 
     #[test]

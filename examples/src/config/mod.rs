@@ -58,6 +58,63 @@ pub struct FileConfig {
     /// How long `run` keeps the history before pruning it.
     #[serde(default)]
     pub retention: RetentionSection,
+    /// Members' marketing statuses written back to QAD; off unless `enabled = true`.
+    #[serde(default)]
+    pub consent: Option<ConsentSection>,
+}
+
+/// `[consent]`: the consent write-back (sync-core's `ConsentWriteBack`) to a QAD entity
+/// (qad-client's `ConsentConfig`), run by `sync` after customers and by `run` after each
+/// customers cycle.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentSection {
+    /// Whether statuses are written back (default false).
+    #[serde(default)]
+    pub enabled: bool,
+    /// The entity path records are posted to (default qad-client's
+    /// `api/bdoc/mlconnector/consent/MarketingConsent`).
+    #[serde(default)]
+    pub entity_path: Option<EntityPathValue>,
+    /// The entity's key query parameter (default `customerCode`).
+    #[serde(default)]
+    pub key_param: Option<String>,
+    /// The statuses written back (default subscribed, unsubscribed and cleaned).
+    #[serde(default)]
+    pub statuses: Option<Vec<sync_core::MemberStatus>>,
+}
+
+impl ConsentSection {
+    /// The QAD client's consent settings from this section.
+    #[must_use]
+    pub fn qad_config(&self) -> qad_client::ConsentConfig {
+        let mut config = qad_client::ConsentConfig::default();
+        if let Some(path) = &self.entity_path {
+            config = config.with_entity(path.0.clone());
+        }
+        if let Some(key) = &self.key_param {
+            config = config.with_key_param(key.clone());
+        }
+        config
+    }
+
+    /// sync-core's write-back settings from this section.
+    #[must_use]
+    pub fn settings(&self) -> sync_core::consent::ConsentSettings {
+        let mut settings = sync_core::consent::ConsentSettings::default();
+        if let Some(statuses) = &self.statuses {
+            settings.statuses.clone_from(statuses);
+        }
+        settings
+    }
+}
+
+impl FileConfig {
+    /// The `[consent]` section, when it is enabled.
+    #[must_use]
+    pub fn consent_enabled(&self) -> Option<&ConsentSection> {
+        self.consent.as_ref().filter(|c| c.enabled)
+    }
 }
 
 /// `[paths]`: relative paths are taken from the configuration file's folder.

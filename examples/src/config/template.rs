@@ -152,6 +152,25 @@ pub fn render(v: &TemplateValues) -> String {
          # subscribed, pending or transactional, for members new to the audience.\n\
          status_if_new = \"subscribed\"\n",
     );
+    out.push_str(
+        "\n# Customers and items that leave QAD (gone from the browse, or inactive, blocked or\n\
+         # anonymised) removed from Mailchimp by a full key scan: `ml-connector lifecycle` now\n\
+         # (--dry-run lists), `run` when due. Off until uncommented; the values are the defaults.\n\
+         # [sync.lifecycle]\n\
+         # members = \"archive\"              # or leave, delete_permanent (GDPR erasure, irreversible)\n\
+         # ecommerce_customers = \"keep\"     # or delete\n\
+         # products = \"hide\"                # or delete (needs item.inactive = \"skip\")\n\
+         # scan_interval_hours = 24\n\
+         # A scan removing more than this share of the mapped records removes nothing and fails\n\
+         # (`ml-connector lifecycle --allow-mass-removal` allows it once).\n\
+         # max_removal_percent = 20\n\
+         # How QAD marks customers (docs/qad-api.md); blocked and anonymised mark nothing by default.\n\
+         # [sync.lifecycle.customer_states]\n\
+         # inactive = [{ field = \"isActive\", values = [\"false\", \"no\"] }]\n\
+         # Who owns a member several customers share: lowest_key, flag, oldest, newest, type_priority.\n\
+         # [sync.lifecycle.shared_email_owner]\n\
+         # rule = \"lowest_key\"\n",
+    );
 
     let orders = format!(
         "[orders]\n# How an order finds its QAD sales order: none, sales_order_number or customer_po.\n\
@@ -221,7 +240,16 @@ pub fn render(v: &TemplateValues) -> String {
          # rate_limit_per_second = 100\n\
          # rate_limit_burst = 1000\n\
          # max_concurrent_requests = 64\n\
-         # max_body_bytes = 65536\n",
+         # max_body_bytes = 65536\n\
+         \n\
+         # Members' marketing status (subscribed, unsubscribed, cleaned, with its date) written\n\
+         # back to a QAD entity after each customers run of `sync` and `run`; `connect` checks\n\
+         # the entity. Off until enabled; the values are the defaults.\n\
+         # [consent]\n\
+         # enabled = true\n\
+         # entity_path = \"api/bdoc/mlconnector/consent/MarketingConsent\"\n\
+         # key_param = \"customerCode\"\n\
+         # statuses = [\"subscribed\", \"unsubscribed\", \"cleaned\"]\n",
     );
     out
 }
@@ -329,6 +357,40 @@ mod tests {
         let ops = config.ops.unwrap();
         assert_eq!(ops.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(ops.stall_after, 4);
+    }
+
+    /// Uncomments every `# key = value` and `# [table]` line from `marker` to the next blank line.
+    fn uncomment(text: &str, marker: &str) -> String {
+        let start = text.find(marker).unwrap();
+        let end = text[start..].find("\n\n").map_or(text.len(), |e| start + e);
+        let section: String = text[start..end]
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("{}{section}{}", &text[..start], &text[end..])
+    }
+
+    #[test]
+    fn the_lifecycle_and_consent_sections_uncommented_are_the_defaults() {
+        let text = render(&values());
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert!(config.sync.lifecycle.is_none() && config.consent.is_none());
+        let text = uncomment(&uncomment(&text, "# [sync.lifecycle]"), "# [consent]");
+        let config = super::super::load::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        assert_eq!(
+            config.sync.lifecycle,
+            Some(sync_core::lifecycle::LifecycleConfig::default())
+        );
+        let consent = config.consent_enabled().unwrap();
+        assert_eq!(consent.qad_config(), qad_client::ConsentConfig::default());
+        assert_eq!(
+            consent.settings(),
+            sync_core::consent::ConsentSettings::default()
+        );
     }
 
     #[test]
