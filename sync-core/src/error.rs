@@ -64,7 +64,9 @@ pub enum SyncError {
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// A lifecycle scan removed nothing because its read looks incomplete (no record read while
-    /// records are mapped, or more removals than `lifecycle.max_removal_percent` allows).
+    /// records are mapped, or more removals than `lifecycle.max_removal_percent` allows). Check
+    /// with a dry run; if QAD really lost the records, run once with
+    /// `LifecycleOptions::allow_mass_removal`.
     #[error("lifecycle scan of {object} refused: {reason}")]
     ScanRefused {
         /// The object scanned.

@@ -510,8 +510,7 @@ impl LifecycleSync {
                 object,
                 reason: format!(
                     "{departing} of {mapped} mapped {kind} would be removed, more than \
-                     lifecycle.max_removal_percent = {percent}; check with a dry run and allow \
-                     it for one run if QAD really lost them"
+                     lifecycle.max_removal_percent = {percent}"
                 ),
             });
         }
