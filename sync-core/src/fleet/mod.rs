@@ -17,12 +17,15 @@
 //! `docs/scale-out.md` describes the design, the lease protocol and its failure cases.
 
 mod claim;
+mod flows;
 mod pair;
 mod queue;
 mod registry;
+mod settings;
 mod worker;
 
 pub use claim::AccountClaim;
 pub use pair::{HeldBy, NewPair, ObjectCadence, PairConfig, PairSummary, RegisteredPair};
 pub use registry::PairRegistry;
+pub use settings::{BrowseIds, QadSettings, RetentionSettings};
 pub use worker::{Worker, WorkerCounts, WorkerHandle, WorkerOptions};

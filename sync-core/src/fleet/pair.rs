@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::settings::{QadSettings, RetentionSettings};
 use crate::config::SyncConfig;
 use crate::error::{Result, SyncError};
 use crate::model::ObjectKind;
+use crate::orders::{OrdersConfig, OrdersSettings};
+use crate::sales_orders::SalesOrdersSettings;
 use crate::schedule::Cadence;
 use crate::vault::{self, Credentials, VaultKey};
 
@@ -24,7 +27,9 @@ use crate::vault::{self, Credentials, VaultKey};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectCadence {
-    /// The source object: `customers` or `items`.
+    /// The flow: `customers`, `items` (forward sync, then the lifecycle scan when due),
+    /// `orders` (Mailchimp orders attributed in QAD) or `sales_orders` (QAD sales history to
+    /// the Mailchimp store).
     pub object: ObjectKind,
     /// Seconds between the starts of two runs.
     pub every_secs: u64,
@@ -50,8 +55,11 @@ impl ObjectCadence {
     }
 }
 
-/// What a worker needs to sync a pair, besides its credentials: the `[sync]` settings and each
-/// object's cadence. Stored as JSON in the registry.
+/// What a worker needs to sync a pair, besides its credentials: what `ml-connector run` reads
+/// from the configuration file (`[sync]` with `[sync.lifecycle]`, `[qad]` settings,
+/// `[mailchimp] max_concurrency`, `[orders]`, `[sales_orders]`, `[retention]`) and each flow's
+/// cadence. Stored as JSON in the registry; every field added after the first version has a
+/// default, so a configuration stored by an older release still loads.
 ///
 /// ```
 /// use std::time::Duration;
@@ -63,14 +71,34 @@ impl ObjectCadence {
 ///     .with_object(ObjectCadence::new(ObjectKind::Customers, Duration::from_secs(300)));
 /// config.validate().unwrap();
 /// assert!(PairConfig::new(SyncConfig::new("audience-1")).validate().is_err()); // no object
+/// // Orders need an `[orders]` section and a store.
+/// let orders = config.with_object(ObjectCadence::new(ObjectKind::Orders, Duration::from_secs(300)));
+/// assert!(orders.validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairConfig {
-    /// The forward sync's settings (audience, store, mapping, page size …).
+    /// The forward sync's settings (audience, store, mapping, page size, lifecycle …).
     pub sync: SyncConfig,
-    /// The objects synced and their cadences.
+    /// The flows run and their cadences.
     pub objects: Vec<ObjectCadence>,
+    /// How the QAD tenant is read and written besides the credentials.
+    #[serde(default)]
+    pub qad: QadSettings,
+    /// At most this many Mailchimp requests in flight for this pair; the account's pairs share
+    /// the smallest of their caps and the worker's per-account connections.
+    #[serde(default)]
+    pub mailchimp_max_concurrency: Option<usize>,
+    /// Mailchimp orders attributed back to QAD; needed when `orders` is among the objects.
+    #[serde(default)]
+    pub orders: Option<OrdersSettings>,
+    /// QAD sales history written to the Mailchimp store; `enabled` when `sales_orders` is among
+    /// the objects.
+    #[serde(default)]
+    pub sales_orders: SalesOrdersSettings,
+    /// How long the pair's history is kept; its worker prunes older rows hourly.
+    #[serde(default)]
+    pub retention: RetentionSettings,
 }
 
 impl PairConfig {
@@ -80,6 +108,11 @@ impl PairConfig {
         Self {
             sync,
             objects: Vec::new(),
+            qad: QadSettings::default(),
+            mailchimp_max_concurrency: None,
+            orders: None,
+            sales_orders: SalesOrdersSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 
@@ -91,33 +124,71 @@ impl PairConfig {
         self
     }
 
-    /// Checks the sync settings, that there is at least one object, that each is a forward
-    /// source (customers, items) named once, with a non-zero cadence.
+    /// Checks every section, that there is at least one flow, that each is named once with a
+    /// non-zero cadence, and that orders and sales orders have their settings and a store.
     ///
     /// # Errors
     ///
     /// [`SyncError::Config`] naming what is wrong.
     pub fn validate(&self) -> Result<()> {
         self.sync.validate()?;
+        self.qad.validate()?;
+        self.retention.validate()?;
+        if self.mailchimp_max_concurrency == Some(0) {
+            return Err(config_error("mailchimp_max_concurrency must be at least 1"));
+        }
         if self.objects.is_empty() {
             return Err(config_error(
-                "the pair syncs no object: name customers or items",
+                "the pair syncs no object: name customers, items, orders or sales_orders",
             ));
         }
         for (i, o) in self.objects.iter().enumerate() {
-            if !matches!(o.object, ObjectKind::Customers | ObjectKind::Items) {
-                return Err(config_error(format!(
-                    "{} is not a forward-sync object (customers, items)",
-                    o.object
-                )));
-            }
             if self.objects[..i].iter().any(|p| p.object == o.object) {
                 return Err(config_error(format!("{} is named twice", o.object)));
             }
             o.cadence()
                 .map_err(|e| config_error(format!("{}: {e}", o.object)))?;
+            match o.object {
+                ObjectKind::Customers | ObjectKind::Items => {}
+                ObjectKind::Orders => {
+                    self.orders_config()?;
+                }
+                ObjectKind::SalesOrders => {
+                    if !self.sales_orders.enabled || self.sync.store.is_none() {
+                        return Err(config_error(
+                            "sales_orders needs sales_orders.enabled and a [sync.store]",
+                        ));
+                    }
+                }
+                other => {
+                    return Err(config_error(format!(
+                        "{other} is not a flow a worker runs (customers, items, orders, \
+                         sales_orders)"
+                    )))
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The orders flow's configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] when there is no `orders` section or no store, or sync-core
+    /// refuses the settings.
+    pub fn orders_config(&self) -> Result<OrdersConfig> {
+        let (Some(settings), Some(store)) = (&self.orders, &self.sync.store) else {
+            return Err(config_error(
+                "orders needs an [orders] section and a [sync.store]",
+            ));
+        };
+        OrdersConfig::from_settings(
+            store.id.as_str(),
+            store.currency_code.as_str(),
+            settings,
+            self.qad.attribution()?.entity().as_str(),
+        )
     }
 
     pub(crate) fn to_json(&self) -> Result<String> {

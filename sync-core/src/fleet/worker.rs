@@ -8,20 +8,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mailchimp_client::ConcurrencyLimit;
-use secrecy::ExposeSecret;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::claim::AccountClaim;
+use super::flows::{PairFlows, Slice};
 use super::pair::RegisteredPair;
 use super::queue::DueQueue;
 use super::registry::PairRegistry;
 use crate::error::{LeaseError, Result, SyncError};
-use crate::forward::{ForwardSync, RunOptions};
-use crate::model::{ObjectKind, RunStatus, RunTrigger, TargetSystem};
-use crate::report::RunReport;
+use crate::model::{ObjectKind, RunStatus};
 use crate::state::{FencingToken, LeaseHolder, LeasePolicy, StateStore};
-use crate::vault::{MailchimpAuth, QadAuthKind, VaultKey};
+use crate::vault::VaultKey;
 
 /// How a worker works: who it is, its lease time, how many runs it has in flight, how long a
 /// slice is, and how many connections each Mailchimp account allows.
@@ -161,6 +159,12 @@ pub struct WorkerCounts {
     pub records_read: u64,
     /// Mailchimp writes made.
     pub mailchimp_writes: u64,
+    /// Mailchimp orders attributed in QAD.
+    pub qad_writes: u64,
+    /// Lifecycle scans that completed without a failed record.
+    pub scans: u64,
+    /// Lifecycle scans that failed, were refused, or had failed records (see the audit).
+    pub scans_failed: u64,
     /// Accounts claimed.
     pub claims: u64,
     /// Claims lost (expired, taken over, or the account removed) before release.
@@ -180,6 +184,9 @@ struct Counters {
     aborted: AtomicU64,
     records_read: AtomicU64,
     mailchimp_writes: AtomicU64,
+    qad_writes: AtomicU64,
+    scans: AtomicU64,
+    scans_failed: AtomicU64,
     claims: AtomicU64,
     claims_lost: AtomicU64,
     pairs_unusable: AtomicU64,
@@ -200,6 +207,9 @@ impl Counters {
             aborted: get(&self.aborted),
             records_read: get(&self.records_read),
             mailchimp_writes: get(&self.mailchimp_writes),
+            qad_writes: get(&self.qad_writes),
+            scans: get(&self.scans),
+            scans_failed: get(&self.scans_failed),
             claims: get(&self.claims),
             claims_lost: get(&self.claims_lost),
             pairs_unusable: get(&self.pairs_unusable),
@@ -300,6 +310,8 @@ struct HeldAccount {
     claimed_at: Instant,
     pairs: Vec<String>,
     stop: CancellationToken,
+    /// Each pair's retention pruning, stopped with `stop`.
+    pruning: Vec<JoinHandle<()>>,
 }
 
 /// A pair this worker runs.
@@ -308,7 +320,7 @@ struct HeldPair {
     account: String,
     /// The claim it runs under: a run of an earlier claim of the account is not booked.
     token: FencingToken,
-    engine: Arc<ForwardSync>,
+    flows: Arc<PairFlows>,
     cadences: HashMap<ObjectKind, Duration>,
 }
 
@@ -319,7 +331,7 @@ struct RunEnd {
     token: FencingToken,
     object: ObjectKind,
     started: Instant,
-    outcome: Result<RunReport>,
+    outcome: Result<Slice>,
 }
 
 /// The worker's state, owned by its one task.
@@ -400,6 +412,9 @@ impl Loop {
         }
         while runs.join_next().await.is_some() {}
         for (_, account) in self.accounts.drain() {
+            for pruning in account.pruning {
+                let _ = pruning.await; // stops at its next batch
+            }
             if let Err(err) = self.registry.release(&account.claim).await {
                 tracing::warn!(account = %account.claim.account, "could not release the claim: {err}");
             }
@@ -497,12 +512,27 @@ impl Loop {
                 return;
             }
         };
-        let limit = ConcurrencyLimit::new(self.options.account_connections);
+        // The account's pairs share one limit: the worker's per-account connections, or the
+        // smallest cap a pair's configuration sets.
+        let connections = pairs
+            .iter()
+            .filter_map(|p| p.config.mailchimp_max_concurrency)
+            .fold(self.options.account_connections, usize::min)
+            .max(1);
+        let limit = ConcurrencyLimit::new(connections);
+        let stop = CancellationToken::new();
         let mut names = Vec::with_capacity(pairs.len());
+        let mut pruning = Vec::with_capacity(pairs.len());
         let now = Instant::now();
         for pair in pairs {
             match self.engine(&pair, &claim, &limit).await {
-                Ok(held) => {
+                Ok((held, state)) => {
+                    // The history past the pair's retention goes at claim and hourly.
+                    pruning.push(crate::state::retention::spawn(
+                        state,
+                        pair.config.retention.policy(),
+                        stop.child_token(),
+                    ));
                     for object in held.cadences.keys() {
                         self.queue.push(&pair.id, *object, now);
                     }
@@ -521,42 +551,39 @@ impl Loop {
                 claim,
                 claimed_at: now,
                 pairs: names,
-                stop: CancellationToken::new(),
+                stop,
+                pruning,
             },
         );
         self.update_gauges();
     }
 
-    /// The engine of one pair: its clients (Mailchimp's sharing the account's limit) and its
-    /// state store fenced by the claim.
+    /// The flows of one pair (Mailchimp's client sharing the account's limit) over its state
+    /// store fenced by the claim, and that store.
     async fn engine(
         &self,
         pair: &RegisteredPair,
         claim: &AccountClaim,
         limit: &ConcurrencyLimit,
-    ) -> Result<HeldPair> {
-        pair.config.validate()?;
-        let mailchimp = mailchimp(pair, limit).await?;
-        let qad = qad(pair)?;
+    ) -> Result<(HeldPair, Arc<dyn StateStore>)> {
         let state: Arc<dyn StateStore> = Arc::new(self.registry.fenced_store(&pair.id, claim)?);
-        let engine = ForwardSync::new(pair.config.sync.clone(), mailchimp, qad, state)?
-            .with_lease_policy(
-                LeasePolicy::new()
-                    .holder(self.options.holder.clone())
-                    .ttl(self.options.ttl),
-            );
+        let lease = LeasePolicy::new()
+            .holder(self.options.holder.clone())
+            .ttl(self.options.ttl);
+        let flows = PairFlows::new(pair, limit, &state, &lease).await?;
         let cadences = pair
             .config
             .objects
             .iter()
             .map(|o| Ok((o.object, o.cadence()?.every())))
             .collect::<Result<_>>()?;
-        Ok(HeldPair {
+        let held = HeldPair {
             account: claim.account.clone(),
             token: claim.token,
-            engine: Arc::new(engine),
+            flows: Arc::new(flows),
             cadences,
-        })
+        };
+        Ok((held, state))
     }
 
     /// Starts due jobs while there is room.
@@ -577,15 +604,12 @@ impl Loop {
                 self.queue.done(&pair);
                 continue;
             };
-            let engine = Arc::clone(&held.engine);
+            let flows = Arc::clone(&held.flows);
             let token = held.token;
-            let options = RunOptions::new()
-                .trigger(RunTrigger::Scheduled)
-                .max_pages(self.options.slice_pages)
-                .cancel(stop);
+            let pages = self.options.slice_pages;
             runs.spawn(async move {
                 let started = Instant::now();
-                let outcome = engine.run(object, options).await;
+                let outcome = flows.run(object, pages, stop).await;
                 RunEnd {
                     pair,
                     token,
@@ -611,10 +635,16 @@ impl Loop {
         let account = held.account.clone();
         let next_cadence = end.started + every;
         let due = match &end.outcome {
-            Ok(report) => {
-                Counters::add(&self.counters.records_read, report.read);
-                Counters::add(&self.counters.mailchimp_writes, report.mailchimp_writes());
-                match report.status {
+            Ok(slice) => {
+                Counters::add(&self.counters.records_read, slice.read);
+                Counters::add(&self.counters.mailchimp_writes, slice.mailchimp_writes);
+                Counters::add(&self.counters.qad_writes, slice.qad_writes);
+                match slice.scan {
+                    Some(true) => Counters::add(&self.counters.scans, 1),
+                    Some(false) => Counters::add(&self.counters.scans_failed, 1),
+                    None => {}
+                }
+                match slice.status {
                     RunStatus::Cancelled => {
                         Counters::add(&self.counters.slices, 1);
                         Instant::now()
@@ -687,66 +717,4 @@ async fn heartbeat(
             Err(err) => tracing::warn!(holder = %options.holder, "claim renewal failed: {err}"),
         }
     }
-}
-
-/// The pair's Mailchimp client, sharing `limit` with the other pairs of its account.
-async fn mailchimp(
-    pair: &RegisteredPair,
-    limit: &ConcurrencyLimit,
-) -> Result<mailchimp_client::Client> {
-    let creds = pair
-        .credentials
-        .mailchimp
-        .as_ref()
-        .ok_or_else(|| SyncError::Config {
-            what: format!("tenant pair {:?} has no Mailchimp credentials", pair.id),
-        })?;
-    let credentials = match &creds.auth {
-        MailchimpAuth::ApiKey(key) => mailchimp_client::Credentials::api_key(key.expose_secret()),
-        MailchimpAuth::OAuthToken(token) => {
-            mailchimp_client::Credentials::oauth_token(token.expose_secret())
-        }
-    };
-    let mut builder = mailchimp_client::Client::builder(credentials).shared_limit(limit.clone());
-    if let Some(url) = &creds.base_url {
-        builder = builder.base_url(url.as_str().trim_end_matches('/'));
-    }
-    builder.build().await.map_err(|e| SyncError::Client {
-        system: TargetSystem::Mailchimp,
-        source: Box::new(e),
-    })
-}
-
-/// The pair's QAD client, with the default browses.
-fn qad(pair: &RegisteredPair) -> Result<qad_client::Client> {
-    let creds = pair
-        .credentials
-        .qad
-        .as_ref()
-        .ok_or_else(|| SyncError::Config {
-            what: format!("tenant pair {:?} has no QAD credentials", pair.id),
-        })?;
-    let password = creds.password.clone();
-    let credentials = match creds.auth_kind {
-        QadAuthKind::FormLogin => {
-            qad_client::Credentials::form_login(creds.username.clone(), password)
-        }
-        QadAuthKind::OAuthPassword => {
-            let client_id = creds.client_id.clone().ok_or_else(|| SyncError::Config {
-                what: format!("tenant pair {:?}: QAD OAuth needs a client id", pair.id),
-            })?;
-            qad_client::Credentials::oauth_password(client_id, creds.username.clone(), password)
-        }
-    };
-    let mut builder = qad_client::Client::builder()
-        .tenant_url(creds.tenant_url.as_str())
-        .credentials(credentials)
-        .domain(creds.domain.as_str());
-    if let Some(entity) = &creds.entity {
-        builder = builder.entity(entity.as_str());
-    }
-    builder.build().map_err(|e| SyncError::Client {
-        system: TargetSystem::Qad,
-        source: Box::new(e),
-    })
 }
