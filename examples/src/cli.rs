@@ -465,8 +465,9 @@ pub struct PairsArgs {
 /// `pairs add`, `pairs list` or `pairs remove`.
 #[derive(Debug, Subcommand)]
 pub enum PairsAction {
-    /// Register a tenant pair: its `[sync]` and `[schedule]` from `--config`, its credentials
-    /// from the vault (`--vault`, `--key-file`), sealed again under the fleet key.
+    /// Register a tenant pair: what `run` would do with `--config` (`[sync]`, `[qad]`
+    /// settings, `[mailchimp]`, `[orders]`, `[sales_orders]`, `[retention]`, `[schedule]`), its
+    /// credentials from the vault (`--vault`, `--key-file`), sealed again under the fleet key.
     Add {
         /// The pair's id, unique in the fleet.
         id: String,
@@ -474,9 +475,10 @@ pub enum PairsAction {
         /// connections and are worked by one worker at a time.
         #[arg(long)]
         account: String,
-        /// Which objects the pair syncs (customers, items; default both).
-        #[arg(long, value_delimiter = ',', default_value = "customers,items")]
-        objects: Vec<String>,
+        /// Which flows the pair runs (customers, items, orders, sales_orders; default what
+        /// `run` schedules for the configuration).
+        #[arg(long, value_delimiter = ',')]
+        objects: Option<Vec<String>>,
         /// The fleet key.
         #[command(flatten)]
         key: FleetKeyArgs,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sync_core::fleet::{NewPair, ObjectCadence, PairConfig, PairRegistry, PairSummary};
+use sync_core::fleet::{NewPair, PairRegistry, PairSummary};
 use sync_core::state::PostgresOptions;
 use sync_core::vault::VaultKey;
 use sync_core::ObjectKind;
@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli, args: &PairsArgs) -> AppResult<()> {
             account,
             objects,
             key,
-        } => add(cli, id, account, objects, key).await,
+        } => add(cli, id, account, objects.as_deref(), key).await,
         PairsAction::List { json } => list(cli, *json).await,
         PairsAction::Remove { id } => {
             let registry = registry(cli, 1).await?;
@@ -52,29 +52,28 @@ async fn add(
     cli: &Cli,
     id: &str,
     account: &str,
-    objects: &[String],
+    objects: Option<&[String]>,
     key: &FleetKeyArgs,
 ) -> AppResult<()> {
     let fleet_key = fleet_key(key)?;
     let setup = Setup::load(cli)?;
     let (_, credentials) = setup.credentials()?;
-    let schedule = &setup.config.schedule;
-    let mut config = PairConfig::new(setup.config.sync.clone());
-    for name in objects {
-        let object: ObjectKind = name.parse().map_err(|_| {
-            AppError::Usage(format!("--objects: {name:?} is not customers or items"))
-        })?;
-        let every: Duration = match object {
-            ObjectKind::Customers => schedule.customers.0,
-            ObjectKind::Items => schedule.items.0,
-            _ => {
-                return Err(AppError::Usage(format!(
-                    "--objects: {name} is not synced by workers (customers, items)"
-                )))
-            }
-        };
-        config = config.with_object(ObjectCadence::new(object, every));
-    }
+    let objects = match objects {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                name.parse::<ObjectKind>().map_err(|_| {
+                    AppError::Usage(format!(
+                        "--objects: {name:?} is not customers, items, orders or sales_orders"
+                    ))
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?,
+        None => setup.config.scheduled_objects(),
+    };
+    let config = setup.config.pair_config(&objects).map_err(|problem| {
+        AppError::Usage(format!("{}: {problem}", setup.config_path.display()))
+    })?;
     let registry = registry(cli, 1).await?;
     registry
         .add(

@@ -4,6 +4,7 @@
 //! ([`load::ConfigError`]). Secrets live in the vault, never here.
 
 mod load;
+mod pair;
 #[cfg(test)]
 mod properties;
 mod template;
