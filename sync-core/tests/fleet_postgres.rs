@@ -441,3 +441,158 @@ async fn max_accounts_caps_a_worker_below_its_fair_share() {
     assert_eq!(held, 1);
     capped.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
+    use mailchimp_client::ecommerce::{
+        CustomerId, CustomerInput, Decimal, NewStore, OrderCustomer, OrderId, OrderInput,
+        OrderLineInput, ProductId, ProductInput, StoreId, VariantId, VariantInput,
+    };
+    use sync_core::fleet::{ObjectCadence, PairConfig};
+    use sync_core::orders::OrdersSettings;
+    use testkit::mailchimp::FakeMailchimp;
+    use testkit::qad::{BrowseIds, FakeQad};
+
+    let test = "a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses";
+    let Some((registry, _)) = registry(test).await else {
+        return;
+    };
+    // A tenant answering only to its own browse ids and attribution entity.
+    let browses = BrowseIds {
+        customers: "urn:browse:acme:crm.customers".into(),
+        items: "urn:browse:acme:crm.items".into(),
+        sales_orders: "urn:browse:acme:sales.orders".into(),
+        sales_order_lines: "urn:browse:acme:sales.orderLines".into(),
+    };
+    let qad = FakeQad::builder()
+        .seeding(fleet_support::seeding(7, 6))
+        .browse_ids(browses.clone())
+        .attribution_entity("api/bdoc/acme/crm/OrderAttribution")
+        .start()
+        .await
+        .unwrap();
+    let mailchimp = FakeMailchimp::builder()
+        .api_key(format!("{:032x}-us1", 77))
+        .list("list-orders")
+        .start()
+        .await
+        .unwrap();
+
+    // The shop already holds an order of a QAD customer, placed before the worker starts.
+    let client = mailchimp_client::Client::builder(mailchimp_client::Credentials::api_key(
+        mailchimp.api_key(),
+    ))
+    .base_url(mailchimp.api_url())
+    .build()
+    .await
+    .unwrap();
+    let store_id = StoreId::from("store-orders");
+    client
+        .ecommerce()
+        .ensure_store(&NewStore::new(
+            store_id.clone(),
+            "list-orders".into(),
+            "Fleet store",
+            "EUR",
+        ))
+        .await
+        .unwrap();
+    let code = qad.customers()[0].customer_code.clone();
+    let store = client.ecommerce().store(&store_id);
+    let mut customer = CustomerInput::new(CustomerId::from(code.as_str()), true);
+    customer.email_address = Some("buyer@northwind-mfg.com".into());
+    store.customers().upsert(&customer).await.unwrap();
+    let variant = VariantInput::new(VariantId::from("ITEM-1"), "ITEM-1");
+    store
+        .products()
+        .upsert(&ProductInput::new(
+            ProductId::from("ITEM-1"),
+            "ITEM-1",
+            vec![variant],
+        ))
+        .await
+        .unwrap();
+    let mut order = OrderInput::new(
+        OrderId::from("9001"),
+        OrderCustomer::new(CustomerId::from(code.as_str())),
+        "EUR",
+        "19.99".parse::<Decimal>().unwrap(),
+        vec![OrderLineInput::new(
+            "1".into(),
+            ProductId::from("ITEM-1"),
+            VariantId::from("ITEM-1"),
+            1,
+            "19.99".parse::<Decimal>().unwrap(),
+        )],
+    );
+    order.financial_status = Some("paid".into());
+    order.processed_at_foreign = Some("2025-03-04T10:00:00+00:00".parse().unwrap());
+    store.orders().upsert(&order).await.unwrap();
+
+    let mut config: PairConfig = pair_config("list-orders", "store-orders", 10)
+        .with_object(ObjectCadence::new(ObjectKind::Orders, Duration::from_secs(3600)));
+    config.orders = Some(OrdersSettings::default());
+    config.qad.browses.customers = Some(browses.customers.clone());
+    config.qad.browses.items = Some(browses.items.clone());
+    config.qad.browses.sales_orders = Some(browses.sales_orders.clone());
+    config.qad.browses.sales_order_lines = Some(browses.sales_order_lines.clone());
+    config.qad.attribution_path = Some(qad.attribution_path().to_owned());
+    config.qad.timeout_secs = Some(5);
+    let key = VaultKey::generate();
+    registry
+        .add(
+            NewPair {
+                id: "pair-orders".into(),
+                account: format!("mc-orders-{}", uuid::Uuid::new_v4().simple()),
+                config: config.clone(),
+                credentials: credentials(&mailchimp, &qad),
+            },
+            &key,
+        )
+        .await
+        .unwrap();
+    assert_eq!(registry.list().await.unwrap()[0].config, config);
+
+    let worker = Worker::start(registry, key, options("w1", Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let expected: HashSet<String> = qad
+        .customers()
+        .iter()
+        .filter_map(|c| c.email.as_deref().map(str::to_lowercase))
+        .collect();
+    loop {
+        let members: HashSet<String> = mailchimp
+            .snapshot()
+            .members
+            .get("list-orders")
+            .map(|m| {
+                m.iter()
+                    .filter_map(|v| v["email_address"].as_str().map(str::to_lowercase))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The shop's own customer (opted in) is a member too.
+        if members.is_superset(&expected) && qad.attribution("9001").is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not synced and attributed in 30 s: {} of {} members, attribution {:?}, {:?}",
+            members.intersection(&expected).count(),
+            expected.len(),
+            qad.attribution("9001"),
+            worker.counts()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = worker.shutdown().await;
+    assert_eq!(counts.qad_writes, 1, "{counts:?}");
+    assert_eq!(counts.pairs_unusable, 0, "{counts:?}");
+    let record = qad.attribution("9001").unwrap();
+    assert_eq!(record["customerCode"], code.as_str());
+    assert_eq!(record["storeId"], "store-orders");
+    // The tenant answers "Browse … not found" to qad-client's default ids, so the customers
+    // above were read through the pair's own browse id.
+}
