@@ -529,8 +529,9 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
     order.processed_at_foreign = Some("2025-03-04T10:00:00+00:00".parse().unwrap());
     store.orders().upsert(&order).await.unwrap();
 
-    let mut config: PairConfig = pair_config("list-orders", "store-orders", 10)
-        .with_object(ObjectCadence::new(ObjectKind::Orders, Duration::from_secs(3600)));
+    let mut config: PairConfig = pair_config("list-orders", "store-orders", 10).with_object(
+        ObjectCadence::new(ObjectKind::Orders, Duration::from_secs(3600)),
+    );
     config.orders = Some(OrdersSettings::default());
     config.qad.browses.customers = Some(browses.customers.clone());
     config.qad.browses.items = Some(browses.items.clone());

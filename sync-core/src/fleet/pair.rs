@@ -281,3 +281,95 @@ pub(crate) fn open(pair: &str, key: &VaultKey, sealed: &[u8]) -> Result<Credenti
 pub(crate) fn fingerprint(key: &VaultKey) -> String {
     hex::encode(key.fingerprint())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::config::StoreConfig;
+
+    fn with_store() -> PairConfig {
+        PairConfig::new(
+            SyncConfig::new("audience-1").with_store(StoreConfig::new("s1", "Shop", "EUR")),
+        )
+        .with_object(ObjectCadence::new(
+            ObjectKind::Customers,
+            Duration::from_secs(60),
+        ))
+    }
+
+    #[test]
+    fn a_configuration_stored_before_the_whole_configuration_still_loads() {
+        // What the first release stored: `[sync]` and the cadences only.
+        let old = serde_json::json!({
+            "sync": serde_json::to_value(SyncConfig::new("audience-1")).unwrap(),
+            "objects": [{"object": "customers", "every_secs": 900}],
+        })
+        .to_string();
+        let loaded = PairConfig::from_json("p1", &old).unwrap();
+        assert_eq!(
+            loaded,
+            PairConfig::new(SyncConfig::new("audience-1")).with_object(ObjectCadence::new(
+                ObjectKind::Customers,
+                Duration::from_secs(900)
+            ))
+        );
+        loaded.validate().unwrap();
+        let again = PairConfig::from_json("p1", &loaded.to_json().unwrap()).unwrap();
+        assert_eq!(again, loaded);
+    }
+
+    #[test]
+    fn orders_and_sales_orders_need_their_settings_and_a_store() {
+        let every = Duration::from_secs(300);
+        let orders = with_store().with_object(ObjectCadence::new(ObjectKind::Orders, every));
+        let err = orders.validate().unwrap_err().to_string();
+        assert!(err.contains("[orders]"), "{err}");
+        let mut ok = orders.clone();
+        ok.orders = Some(OrdersSettings::default());
+        ok.validate().unwrap();
+        let mut no_store = ok.clone();
+        no_store.sync.store = None;
+        assert!(no_store.validate().is_err());
+
+        let sales = with_store().with_object(ObjectCadence::new(ObjectKind::SalesOrders, every));
+        let err = sales.validate().unwrap_err().to_string();
+        assert!(err.contains("sales_orders.enabled"), "{err}");
+        let mut ok = sales;
+        ok.sales_orders.enabled = true;
+        ok.validate().unwrap();
+
+        let webhook = with_store().with_object(ObjectCadence::new(ObjectKind::Members, every));
+        let err = webhook.validate().unwrap_err().to_string();
+        assert!(err.contains("not a flow a worker runs"), "{err}");
+    }
+
+    #[test]
+    fn bad_qad_mailchimp_and_retention_settings_are_named() {
+        let mut bad = with_store();
+        bad.qad.browses.items = Some("not-a-urn".into());
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("browses.items"), "{err}");
+
+        let mut bad = with_store();
+        bad.qad.attribution_path = Some("/absolute".into());
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("attribution_path"), "{err}");
+
+        let mut bad = with_store();
+        bad.qad.behaviour.insert("paging.nope".into(), "x".into());
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("paging.nope"), "{err}");
+
+        let mut bad = with_store();
+        bad.mailchimp_max_concurrency = Some(0);
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("mailchimp_max_concurrency"), "{err}");
+
+        let mut bad = with_store();
+        bad.retention.audit_secs = 3600;
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("retention.audit"), "{err}");
+    }
+}
