@@ -92,3 +92,122 @@ impl FileConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use sync_core::ObjectKind;
+
+    use super::super::load::parse;
+
+    const FULL: &str = r#"
+[mailchimp]
+max_concurrency = 4
+
+[qad]
+tenant_url = "https://acme.qad.com/clouderp"
+username = "api"
+domain = "10USA"
+attribution_path = "api/bdoc/acme/crm/Attribution"
+max_concurrency = 3
+timeout = "20s"
+
+[qad.browses]
+customers = "urn:browse:acme:customers"
+
+[qad.behaviour]
+paging.mode = "cursor"
+paging.page_size_cap = 200
+
+[sync]
+list_id = "a1b2c3"
+
+[sync.store]
+id = "s1"
+name = "Shop"
+currency_code = "EUR"
+
+[orders]
+page_size = 50
+
+[sales_orders]
+enabled = true
+
+[retention]
+audit = "30days"
+
+[schedule]
+customers = "10m"
+orders = "2m"
+"#;
+
+    #[test]
+    fn the_pair_stores_what_run_would_do_with_the_file() {
+        let file = parse(Path::new("conf.toml"), FULL).unwrap();
+        let objects = file.scheduled_objects();
+        assert_eq!(
+            objects,
+            [
+                ObjectKind::Customers,
+                ObjectKind::Items,
+                ObjectKind::Orders,
+                ObjectKind::SalesOrders
+            ]
+        );
+        let pair = file.pair_config(&objects).unwrap();
+        let every = |o: ObjectKind| {
+            pair.objects
+                .iter()
+                .find(|c| c.object == o)
+                .map(|c| c.every_secs)
+        };
+        assert_eq!(every(ObjectKind::Customers), Some(600));
+        assert_eq!(every(ObjectKind::Orders), Some(120));
+        assert_eq!(every(ObjectKind::SalesOrders), Some(3600));
+        assert_eq!(
+            pair.qad.browses.customers.as_deref(),
+            Some("urn:browse:acme:customers")
+        );
+        assert_eq!(pair.qad.browses.items, None);
+        assert_eq!(
+            pair.qad.attribution_path.as_deref(),
+            Some("api/bdoc/acme/crm/Attribution")
+        );
+        assert_eq!(
+            (pair.qad.max_concurrency, pair.qad.timeout_secs),
+            (Some(3), Some(20))
+        );
+        assert_eq!(
+            pair.qad.behaviour.len(),
+            2,
+            "only the settings the file names"
+        );
+        assert_eq!(pair.qad.behaviour["paging.mode"], "cursor");
+        assert_eq!(pair.qad.behaviour["paging.page_size_cap"], "200");
+        assert_eq!(pair.qad.behaviour().unwrap(), file.qad.behaviour().unwrap());
+        assert_eq!(pair.mailchimp_max_concurrency, Some(4));
+        assert_eq!(pair.orders.as_ref().unwrap().page_size, 50);
+        assert!(pair.sales_orders.enabled);
+        assert_eq!(pair.retention.audit_secs, 30 * 86_400);
+        assert_eq!(pair.retention.runs_secs, 90 * 86_400);
+    }
+
+    #[test]
+    fn a_flow_without_its_section_is_refused() {
+        let file = parse(
+            Path::new("conf.toml"),
+            &FULL.replace("[orders]\npage_size = 50\n", ""),
+        )
+        .unwrap();
+        assert!(!file.scheduled_objects().contains(&ObjectKind::Orders));
+        let err = file
+            .pair_config(&[ObjectKind::Customers, ObjectKind::Orders])
+            .unwrap_err();
+        assert!(err.contains("[orders]"), "{err}");
+        let err = file.pair_config(&[ObjectKind::Members]).unwrap_err();
+        assert!(err.contains("members"), "{err}");
+    }
+}
