@@ -539,6 +539,7 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
     config.qad.browses.sales_order_lines = Some(browses.sales_order_lines.clone());
     config.qad.attribution_path = Some(qad.attribution_path().to_owned());
     config.qad.timeout_secs = Some(5);
+    config.sync.lifecycle = Some(sync_core::lifecycle::LifecycleConfig::default());
     let key = VaultKey::generate();
     registry
         .add(
@@ -575,7 +576,11 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
             })
             .unwrap_or_default();
         // The shop's own customer (opted in) is a member too.
-        if members.is_superset(&expected) && qad.attribution("9001").is_some() {
+        // The lifecycle scan follows the first completed customers run.
+        if members.is_superset(&expected)
+            && qad.attribution("9001").is_some()
+            && worker.counts().scans == 1
+        {
             break;
         }
         assert!(
@@ -591,6 +596,7 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
     let counts = worker.shutdown().await;
     assert_eq!(counts.qad_writes, 1, "{counts:?}");
     assert_eq!(counts.pairs_unusable, 0, "{counts:?}");
+    assert_eq!(counts.scans_failed, 0, "{counts:?}");
     let record = qad.attribution("9001").unwrap();
     assert_eq!(record["customerCode"], code.as_str());
     assert_eq!(record["storeId"], "store-orders");
