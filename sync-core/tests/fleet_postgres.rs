@@ -555,9 +555,13 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
         .unwrap();
     assert_eq!(registry.list().await.unwrap()[0].config, config);
 
-    let worker = Worker::start(registry, key, options("w1", Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let worker = Worker::start(
+        registry.clone(),
+        key,
+        options("w1", Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
     let start = Instant::now();
     let expected: HashSet<String> = qad
         .customers()
@@ -602,4 +606,48 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
     assert_eq!(record["storeId"], "store-orders");
     // The tenant answers "Browse … not found" to qad-client's default ids, so the customers
     // above were read through the pair's own browse id.
+
+    // The orders flow commits through the claim's fence: a holder whose claim expired has its
+    // next order page refused, and its cursor stays where it was.
+    let ttl = Duration::from_secs(1);
+    let stale = registry
+        .claim(&holder("orders-paused"), ttl, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let fenced = std::sync::Arc::new(registry.fenced_store("pair-orders", &stale).unwrap());
+    let before = fenced.cursor(ObjectKind::Orders).await.unwrap();
+    let qad_client = qad_client::Client::builder()
+        .tenant_url(qad.base_url())
+        .credentials(qad_client::Credentials::oauth_password(
+            qad.client_id(),
+            qad.username(),
+            qad.password(),
+        ))
+        .domain(qad.domain())
+        .build()
+        .unwrap();
+    let orders = sync_core::orders::OrdersSync::new(
+        client.clone(),
+        qad_client,
+        fenced.clone() as std::sync::Arc<dyn StateStore>,
+        sync_core::orders::OrdersConfig::new("store-orders", "EUR")
+            .attribution_path(qad.attribution_path()),
+    );
+    order.order_total = "29.99".parse::<Decimal>().unwrap();
+    order.updated_at_foreign = Some("2025-03-05T10:00:00+00:00".parse().unwrap());
+    store.orders().upsert(&order).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let err = orders
+        .run(
+            sync_core::RunTrigger::Manual,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Lease(LeaseError::ClaimLost { .. })),
+        "{err:?}"
+    );
+    assert_eq!(fenced.cursor(ObjectKind::Orders).await.unwrap(), before);
 }
