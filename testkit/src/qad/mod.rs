@@ -220,8 +220,8 @@ pub use builder::{
     DEFAULT_USERNAME,
 };
 pub use quirks::{
-    CapQuirk, DateQuirk, DomainQuirk, DuplicateQuirk, EntityQuirk, OrderQuirk, PagingQuirk,
-    QuirkError, Quirks,
+    CapQuirk, CountQuirk, DateQuirk, DomainQuirk, DuplicateQuirk, EntityQuirk, OrderQuirk,
+    PagingQuirk, QuirkError, Quirks,
 };
 pub use records::{Customer, DateStyle, Item, SalesOrder, SalesOrderLine};
 pub use seed::{Dataset, SeedError, Seeding};
