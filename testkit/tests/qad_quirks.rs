@@ -326,7 +326,10 @@ async fn the_count_honours_the_browse_filters_and_domain_scope() {
     let (_, rows) = browse(&qad, &[first[0], first[1], first[2], filter], &[]).await;
     let (_, body) = count(&qad, COUNT.trim_end_matches('/'), &[filter], &[]).await;
     assert_eq!(body, json!(codes(&rows).len()));
-    assert!(!codes(&rows).is_empty() && codes(&rows).len() < 10, "{rows}");
+    assert!(
+        !codes(&rows).is_empty() && codes(&rows).len() < 10,
+        "{rows}"
+    );
 
     // Other domains' rows count only where nothing scopes them.
     let qad = fake(&[("scope.domain", "filter")]).await;
