@@ -91,12 +91,12 @@ async fn a_dry_run_lists_the_planned_writes_and_what_the_backfill_costs() {
     assert!(stdout.contains("merge_fields.FNAME"), "{stdout}");
     // The progress of a dry run says what it would write, never "written".
     assert!(stderr.contains("to create"), "{stderr}");
-    // Piped: plain lines with the records read and the rate.
+    // Piped: plain lines with the records read of the total QAD counted, and the rate.
     assert!(
-        stderr.contains("customers (dry run): 30 read ("),
+        stderr.contains("customers (dry run): 30 of 30 read ("),
         "{stderr}"
     );
-    assert!(stderr.contains("/s) — "), "{stderr}");
+    assert!(stderr.contains(" s left) — "), "{stderr}");
     assert!(!stderr.contains("written"), "{stderr}");
 
     let out = run(
