@@ -34,6 +34,7 @@ async fn a_dry_run_makes_no_write_calls() {
     let customers = &plan["runs"][0];
     assert_eq!(customers["object"], "customers");
     assert_eq!(customers["read"], 30);
+    assert_eq!(customers["expected_total"], 30, "QAD's count of the read");
     let planned = customers["targets"]["members"]["created"].as_u64().unwrap();
     assert!(planned > 0, "{plan}");
 
