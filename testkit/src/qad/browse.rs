@@ -196,7 +196,7 @@ pub(crate) async fn browse(
     let filters = match served_filters(quirks, &request) {
         Ok(Some(filters)) => filters,
         Ok(None) => return page_body(Vec::new(), false),
-        Err(response) => return response,
+        Err((message, field)) => return bad_request(&message, &field),
     };
     let (all, page) = {
         let mut live = shared.live();
@@ -216,7 +216,7 @@ pub(crate) async fn browse(
     let scope = requested_domain(&shared, &request, &headers);
     let mut matching = match select(&shared, &all, scope.as_deref(), &filters) {
         Ok(rows) => rows,
-        Err(response) => return response,
+        Err((message, field)) => return bad_request(&message, &field),
     };
     if quirks.order == OrderQuirk::Any {
         matching.reverse();
@@ -244,13 +244,16 @@ pub(crate) async fn browse(
     page_body(rows, has_more)
 }
 
+/// A filter the tenant refuses (`400`): the message and the parameter at fault.
+type BadFilter = (String, String);
+
 /// The filters a browse applies, as the `filter.date` quirk answers them:
 /// `Ok(None)` when the request matches nothing (`empty`), `Err` with the
-/// response for a rejected filter. Domain clauses are left to the scope.
+/// filter refused. Domain clauses are left to the scope.
 fn served_filters(
     quirks: super::quirks::Quirks,
     request: &BrowseRequest,
-) -> Result<Option<Vec<&Filter>>, Response> {
+) -> Result<Option<Vec<&Filter>>, BadFilter> {
     let mut filters = Vec::new();
     for filter in &request.filters {
         // Only `scope.domain = filter` knows a domain filter; elsewhere the
@@ -262,16 +265,16 @@ fn served_filters(
             match quirks.date {
                 DateQuirk::Date => {}
                 DateQuirk::DateTime if filter.values().iter().any(|v| v.len() <= 10) => {
-                    return Err(bad_request(
-                        "Invalid date-time value: expected YYYY-MM-DDTHH:MM:SS.sssZ",
-                        filter.field(),
+                    return Err((
+                        "Invalid date-time value: expected YYYY-MM-DDTHH:MM:SS.sssZ".to_owned(),
+                        filter.field().to_owned(),
                     ))
                 }
                 DateQuirk::DateTime => {}
                 DateQuirk::Rejected => {
-                    return Err(bad_request(
-                        &format!("Field {} cannot be used in a filter", filter.field()),
-                        filter.field(),
+                    return Err((
+                        format!("Field {} cannot be used in a filter", filter.field()),
+                        filter.field().to_owned(),
                     ))
                 }
                 DateQuirk::Ignored => continue,
@@ -290,7 +293,7 @@ fn select<'r>(
     all: &'r [Value],
     scope: Option<&str>,
     filters: &[&Filter],
-) -> Result<Vec<&'r Value>, Response> {
+) -> Result<Vec<&'r Value>, BadFilter> {
     let mut matching = Vec::new();
     for row in all {
         let Value::Object(map) = row else { continue };
@@ -307,7 +310,7 @@ fn select<'r>(
                     keep = false;
                     break;
                 }
-                Err(e) => return Err(bad_request(&e.to_string(), "filter")),
+                Err(e) => return Err((e.to_string(), "filter".to_owned())),
             }
         }
         if keep {
@@ -348,11 +351,11 @@ pub(crate) async fn total_count(
             let scope = requested_domain(&shared, &request, &headers);
             match select(&shared, &all, scope.as_deref(), &filters) {
                 Ok(rows) => rows.len(),
-                Err(response) => return response,
+                Err((message, field)) => return bad_request(&message, &field),
             }
         }
         Ok(None) => 0,
-        Err(response) => return response,
+        Err((message, field)) => return bad_request(&message, &field),
     };
     match quirks.count {
         CountQuirk::Object => Json(json!({ "data": { "totalCount": count } })).into_response(),
