@@ -71,6 +71,8 @@ pub struct RunJson<'a> {
     pub error: Option<&'a str>,
     /// Source records read.
     pub read: u64,
+    /// How many records QAD counted for the read before it began (`null`: no count).
+    pub expected_total: Option<u64>,
     /// Source pages handled.
     pub pages: u64,
     /// Counts per target kind (`members`, `ecommerce_customers`, `products`).
@@ -99,6 +101,7 @@ impl<'a> From<&'a RunReport> for RunJson<'a> {
             status: r.status,
             error: r.error.as_deref(),
             read: r.read,
+            expected_total: r.expected_total,
             pages: r.pages,
             targets: r
                 .targets

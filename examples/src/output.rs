@@ -99,18 +99,17 @@ impl Progress {
         }
     }
 
-    /// A callback for [`sync_core::forward::RunOptions::on_progress`]; `total` is the number
-    /// of source records the run will read, when known.
-    pub fn for_forward_run(
-        &self,
-        total: Option<u64>,
-    ) -> impl Fn(&RunReport) + Send + Sync + 'static {
+    /// A callback for [`sync_core::forward::RunOptions::on_progress`]: the records read of the
+    /// total QAD counted before the read ([`RunReport::expected_total`]), when it counted.
+    pub fn for_forward_run(&self) -> impl Fn(&RunReport) + Send + Sync + 'static {
         let progress = self.clone();
-        move |report: &RunReport| progress.records(report.read, total, &page_detail(report))
+        move |report: &RunReport| {
+            progress.records(report.read, report.expected_total, &page_detail(report))
+        }
     }
 }
 
-/// `120/500 read (40/s, 9 s left)`, or without a total `120 read (40/s)`.
+/// `120 of 500 read (40/s, 9 s left)`, or without a total `120 read (40/s)`.
 #[must_use]
 pub fn rate_text(done: u64, total: Option<u64>, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
@@ -118,9 +117,9 @@ pub fn rate_text(done: u64, total: Option<u64>, elapsed: Duration) -> String {
     match total {
         Some(total) if rate > 0.0 => {
             let left = total.saturating_sub(done) as f64 / rate;
-            format!("{done}/{total} read ({rate:.0}/s, {left:.0} s left)")
+            format!("{done} of {total} read ({rate:.0}/s, {left:.0} s left)")
         }
-        Some(total) => format!("{done}/{total} read"),
+        Some(total) => format!("{done} of {total} read"),
         None => format!("{done} read ({rate:.0}/s)"),
     }
 }
@@ -363,9 +362,9 @@ mod tests {
         assert_eq!(rate_text(400, None, ten_s), "400 read (40/s)");
         assert_eq!(
             rate_text(400, Some(1000), ten_s),
-            "400/1000 read (40/s, 15 s left)"
+            "400 of 1000 read (40/s, 15 s left)"
         );
-        assert_eq!(rate_text(0, Some(10), Duration::ZERO), "0/10 read");
+        assert_eq!(rate_text(0, Some(10), Duration::ZERO), "0 of 10 read");
     }
 
     #[test]

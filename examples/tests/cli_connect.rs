@@ -109,7 +109,13 @@ async fn connect_probe_against_a_quirk_free_fake_verifies_every_assumption() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let assumptions = report["assumptions"].as_array().unwrap();
-    assert_eq!(assumptions.len(), 7, "{report}");
+    assert_eq!(assumptions.len(), 8, "{report}");
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a["name"] == "count.endpoint" && a["value"] == "total-count"),
+        "{report}"
+    );
     for a in assumptions {
         assert_eq!(a["verdict"], "verified", "{a}");
         assert!(a["name"].is_string() && a["value"].is_string() && !a["evidence"].is_null());

@@ -34,6 +34,7 @@ async fn a_dry_run_makes_no_write_calls() {
     let customers = &plan["runs"][0];
     assert_eq!(customers["object"], "customers");
     assert_eq!(customers["read"], 30);
+    assert_eq!(customers["expected_total"], 30, "QAD's count of the read");
     let planned = customers["targets"]["members"]["created"].as_u64().unwrap();
     assert!(planned > 0, "{plan}");
 
@@ -91,12 +92,12 @@ async fn a_dry_run_lists_the_planned_writes_and_what_the_backfill_costs() {
     assert!(stdout.contains("merge_fields.FNAME"), "{stdout}");
     // The progress of a dry run says what it would write, never "written".
     assert!(stderr.contains("to create"), "{stderr}");
-    // Piped: plain lines with the records read and the rate.
+    // Piped: plain lines with the records read of the total QAD counted, and the rate.
     assert!(
-        stderr.contains("customers (dry run): 30 read ("),
+        stderr.contains("customers (dry run): 30 of 30 read ("),
         "{stderr}"
     );
-    assert!(stderr.contains("/s) — "), "{stderr}");
+    assert!(stderr.contains(" s left) — "), "{stderr}");
     assert!(!stderr.contains("written"), "{stderr}");
 
     let out = run(

@@ -183,6 +183,20 @@ setting! {
     }
 }
 
+setting! {
+    /// `count.endpoint`: whether the tenant answers how many rows a browse
+    /// read will bring (`GET api/qracore/browses/totalCount/`).
+    CountEndpoint = "count.endpoint" {
+        /// Ask `totalCount` with the browse read's id, filters and domain
+        /// scope; see [`Browse::total`](crate::Browse::total) for the shapes
+        /// accepted. A 404/405 or another shape means no total.
+        #[default]
+        TotalCount = "total-count",
+        /// Never ask: reads run without a known total.
+        None = "none",
+    }
+}
+
 /// `paging.page_size_cap`: how a tenant that serves fewer rows than asked
 /// behaves.
 ///
@@ -312,6 +326,8 @@ pub struct Behaviour {
     pub duplicate_post: DuplicatePost,
     /// `validate.entity`.
     pub entity_check: EntityCheck,
+    /// `count.endpoint`.
+    pub count_endpoint: CountEndpoint,
 }
 
 impl Behaviour {
@@ -324,6 +340,7 @@ impl Behaviour {
         KeyOrder::SETTING,
         DuplicatePost::SETTING,
         EntityCheck::SETTING,
+        CountEndpoint::SETTING,
     ];
 
     /// Sets one behaviour by its full name (`paging.mode`) from a value name.
@@ -340,11 +357,12 @@ impl Behaviour {
             KeyOrder::SETTING => self.key_order = value.parse()?,
             DuplicatePost::SETTING => self.duplicate_post = value.parse()?,
             EntityCheck::SETTING => self.entity_check = value.parse()?,
+            CountEndpoint::SETTING => self.count_endpoint = value.parse()?,
             other => {
                 return Err(UnknownValue {
                     setting: "qad behaviour",
                     value: other.to_owned(),
-                    expected: "paging.mode paging.page_size_cap scope.domain filter.date order.key attribution.duplicate validate.entity",
+                    expected: "paging.mode paging.page_size_cap scope.domain filter.date order.key attribution.duplicate validate.entity count.endpoint",
                 })
             }
         }
@@ -361,6 +379,7 @@ impl Behaviour {
             KeyOrder::SETTING => self.key_order.to_string(),
             DuplicatePost::SETTING => self.duplicate_post.to_string(),
             EntityCheck::SETTING => self.entity_check.to_string(),
+            CountEndpoint::SETTING => self.count_endpoint.to_string(),
             _ => return None,
         })
     }
@@ -384,6 +403,7 @@ mod tests {
                 &["rejected", "creates", "server-error"],
             ),
             ("validate.entity", &["get", "none"]),
+            ("count.endpoint", &["total-count", "none"]),
         ];
         assert_eq!(values.len(), Behaviour::NAMES.len());
         for (name, names) in values {

@@ -378,7 +378,6 @@ impl Browse {
         if count == 0 || !offset.is_multiple_of(u64::from(count)) {
             return Err(Error::InvalidPaging { offset, count });
         }
-        let behaviour = self.client.behaviour();
         let page = offset / u64::from(count) + 1;
         let action = if page == 1 {
             "first"
@@ -391,13 +390,8 @@ impl Browse {
             .query("pageSize", count.to_string())
             .query("pageAction", action)
             .query("callId", self.call_id.as_str());
-        for filter in &self.filters {
-            call = call.query("filter", filter.to_param()?);
-        }
-        if let (DomainScope::Filter, Some(domain)) = (behaviour.domain_scope, self.client.domain())
-        {
-            let scope = Filter::eq(self.domain_field.as_str(), domain.as_str());
-            call = call.query("filter", scope.to_param()?);
+        for filter in self.scoped_filters()? {
+            call = call.query("filter", filter);
         }
         let reply = self.client.call(&call).await?;
         let context = format!("browse {}", self.id);
@@ -410,6 +404,26 @@ impl Browse {
         page.served = served;
         page.reported = reported;
         Ok(page)
+    }
+
+    /// The `filter` values of every request of this read: the filters set,
+    /// then the domain clause when `scope.domain = "filter"`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFilter`].
+    pub(crate) fn scoped_filters(&self) -> Result<Vec<String>> {
+        let mut params = self
+            .filters
+            .iter()
+            .map(Filter::to_param)
+            .collect::<Result<Vec<_>>>()?;
+        let behaviour = self.client.behaviour();
+        if let (DomainScope::Filter, Some(domain)) = (behaviour.domain_scope, self.client.domain())
+        {
+            params.push(Filter::eq(self.domain_field.as_str(), domain.as_str()).to_param()?);
+        }
+        Ok(params)
     }
 
     /// The rows of the configured domain: rows of another one are dropped

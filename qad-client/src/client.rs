@@ -68,6 +68,8 @@ struct Inner {
     domain: Option<DomainCode>,
     workspace_id: Option<String>,
     settings: Settings,
+    /// Set once the reason for a missing browse total has been logged.
+    count_missing_logged: std::sync::atomic::AtomicBool,
 }
 
 /// Per-tenant read and write configuration, fixed at build time.
@@ -120,6 +122,15 @@ impl Client {
     /// checked the credentials, e.g. with `ml-connector connect`).
     pub async fn allow_login(&self) {
         self.inner.session.allow_login().await;
+    }
+
+    /// Whether this is the first time a browse total is missing for this
+    /// client, so that the reason is logged once, not on every run.
+    pub(crate) fn first_missing_count(&self) -> bool {
+        !self
+            .inner
+            .count_missing_logged
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn settings(&self) -> &Settings {
@@ -625,6 +636,7 @@ impl ClientBuilder {
                 domain: self.domain,
                 workspace_id,
                 settings: self.settings,
+                count_missing_logged: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

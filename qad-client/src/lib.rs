@@ -58,6 +58,7 @@ mod behaviour;
 mod browse;
 mod client;
 mod consent;
+mod count;
 mod customers;
 mod de;
 mod error;
@@ -82,8 +83,8 @@ pub use attribution::{
 };
 pub use auth::Credentials;
 pub use behaviour::{
-    Behaviour, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder, PageSizeCap,
-    PagingMode, UnknownValue,
+    Behaviour, CountEndpoint, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder,
+    PageSizeCap, PagingMode, UnknownValue,
 };
 pub use browse::{
     Browse, Filter, FilterOp, Page, Row, BROWSE_PATH, DEFAULT_PAGE_SIZE, FIRST_ONLY_PAGE_SIZE,
@@ -92,6 +93,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_RENEW_BEFORE, DEFAULT_TIMEOUT,
 };
 pub use consent::{ConsentConfig, ConsentRecord, Consents};
+pub use count::{parse_count, COUNT_PATH};
 pub use customers::Customer;
 pub use error::{Error, FieldError, Result};
 pub use ids::{CustomerCode, DomainCode, ItemCode, SalesOrderNumber};

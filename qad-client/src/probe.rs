@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 
 use crate::attribution::AttributionRecord;
 use crate::behaviour::{
-    Behaviour, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder, PageSizeCap,
-    PagingMode,
+    Behaviour, CountEndpoint, DateFilter, DomainScope, DuplicatePost, EntityCheck, KeyOrder,
+    PageSizeCap, PagingMode,
 };
 use crate::browse::{decode_envelope, Filter, FilterOp, Row, BROWSE_PATH};
 use crate::client::{Call, Client};
+use crate::count::{parse_count, COUNT_PATH};
 use crate::customers::Customer;
 use crate::error::{Error, Result};
 use crate::read::{decode, ReadConfig};
@@ -170,6 +171,22 @@ impl Lab<'_> {
         for filter in filters {
             call = call.query("filter", filter.to_param()?);
         }
+        let (call, drop_others) = self.scoped(call, scope)?;
+        let reply = self.client.call(&call).await?;
+        let context = format!("probe of browse {}", self.config.browse_id());
+        let (mut rows, more) = decode_envelope(reply.json(&context)?, &context)?;
+        if let Some(domain) = drop_others {
+            rows.retain(|row| {
+                self.domain_of(row)
+                    .is_none_or(|d| d.eq_ignore_ascii_case(domain))
+            });
+        }
+        Ok(Answer { rows, more })
+    }
+
+    /// `call` limited to the domain by `scope`'s mechanism; with `rows`,
+    /// the domain whose rows the caller keeps.
+    fn scoped<'s>(&self, mut call: Call, scope: Scope<'s>) -> Result<(Call, Option<&'s str>)> {
         let mut drop_others = None;
         if let Scope::By(how, domain) = scope {
             match how {
@@ -184,16 +201,7 @@ impl Lab<'_> {
                 _ => drop_others = Some(domain),
             }
         }
-        let reply = self.client.call(&call).await?;
-        let context = format!("probe of browse {}", self.config.browse_id());
-        let (mut rows, more) = decode_envelope(reply.json(&context)?, &context)?;
-        if let Some(domain) = drop_others {
-            rows.retain(|row| {
-                self.domain_of(row)
-                    .is_none_or(|d| d.eq_ignore_ascii_case(domain))
-            });
-        }
-        Ok(Answer { rows, more })
+        Ok((call, drop_others))
     }
 
     fn keys(&self, rows: &[Row]) -> Vec<String> {
@@ -260,6 +268,10 @@ impl Client {
     ///   record (order id starting [`PROBE_ORDER_PREFIX`]) twice and reads
     ///   the second answer; the record stays, and the evidence names it.
     /// - `validate.entity`: the entity's `GET ?page=1&pageSize=1`.
+    /// - `count.endpoint`: the customer browse's count; a 404/405 or an
+    ///   answer without a count means `none`; on fewer than 1000 rows the
+    ///   count is compared with the rows of one page, and a wrong count
+    ///   means `none` as well.
     ///
     /// # Errors
     ///
@@ -293,6 +305,7 @@ impl Client {
         let dates = date_filter(&lab).await;
         let order = key_order(&lab).await;
         let entity = entity_check(self).await;
+        let count = count_endpoint(&lab).await;
         let duplicate = if writes {
             duplicate_post(self).await
         } else {
@@ -339,6 +352,11 @@ impl Client {
             EntityCheck::SETTING,
             setting(EntityCheck::SETTING),
             entity,
+        ));
+        out.push(judge(
+            CountEndpoint::SETTING,
+            setting(CountEndpoint::SETTING),
+            count,
         ));
         Ok(ProbeReport { assumptions: out })
     }
@@ -558,6 +576,59 @@ async fn key_order(lab: &Lab<'_>) -> Found {
         KeyOrder::Any
     };
     Found::Value(order.to_string(), evidence)
+}
+
+async fn count_endpoint(lab: &Lab<'_>) -> Found {
+    let none = CountEndpoint::None.to_string();
+    let scope = lab.scope();
+    let mut call = Call::get(COUNT_PATH).query("browseId", lab.config.browse_id().as_str());
+    call.unscoped = true;
+    let answer = match lab.scoped(call, scope) {
+        Ok((_, Some(_))) => {
+            return Found::Unknown(
+                "nothing scopes a count to the domain (scope.domain = rows)".into(),
+                Value::Null,
+            )
+        }
+        Ok((call, None)) => lab.client.call(&call).await,
+        Err(e) => return failed("the count", &e, Value::Null),
+    };
+    let body = match answer.and_then(|reply| reply.json("probe of the browse count")) {
+        Ok(body) => body,
+        Err(e) => {
+            let evidence = json!({"status": e.status(), "error": e.to_string()});
+            return match e.status() {
+                Some(404 | 405) => Found::Value(none, evidence),
+                _ => failed("the count", &e, evidence),
+            };
+        }
+    };
+    let Some(count) = parse_count(&body) else {
+        let mut shown = body.to_string();
+        shown.truncate(200);
+        return Found::Value(
+            none,
+            json!({"answer": shown, "note": "no count in the answer"}),
+        );
+    };
+    let mut evidence = json!({"count": count});
+    // Cheap to check on a small browse: every row fits on one page.
+    if count < u64::from(BIG_PAGE) {
+        match lab.page(1, BIG_PAGE, &call_id(), scope, &[]).await {
+            Ok(page) if page.more != Some(true) => {
+                evidence["rows"] = json!(page.rows.len());
+                if page.rows.len() as u64 != count {
+                    evidence["note"] = json!("the count disagrees with the rows served");
+                    return Found::Value(none, evidence);
+                }
+            }
+            Ok(_) => evidence["note"] = json!("more rows than counted: not compared"),
+            Err(e) => return failed("page 1", &e, evidence),
+        }
+    } else {
+        evidence["note"] = json!("too many rows to compare; the shape is known");
+    }
+    Found::Value(CountEndpoint::TotalCount.to_string(), evidence)
 }
 
 async fn entity_check(client: &Client) -> Found {

@@ -312,6 +312,11 @@ impl<T: Record> Reader<T> {
         }
     }
 
+    /// The browse read underneath.
+    pub(crate) fn browse(&self) -> &Browse {
+        &self.browse
+    }
+
     /// The client's configured tenant behaviour (paging, key order, …).
     pub fn behaviour(&self) -> crate::Behaviour {
         *self.browse.client().behaviour()

@@ -119,6 +119,10 @@ pub struct RunReport {
     pub error: Option<String>,
     /// Source records read.
     pub read: u64,
+    /// How many source records the read was expected to bring, as QAD counted them before the
+    /// first page (`count.endpoint`); `None` when QAD gives no count. Set with the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_total: Option<u64>,
     /// Source pages fully handled (and, outside dry runs, committed).
     pub pages: u64,
     /// Per target kind.
@@ -155,6 +159,7 @@ impl RunReport {
             status: RunStatus::Running,
             error: None,
             read: 0,
+            expected_total: None,
             pages: 0,
             targets: BTreeMap::new(),
             tags: None,

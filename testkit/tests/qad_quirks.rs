@@ -1,6 +1,6 @@
 //! The fake QAD's quirks over plain HTTP: each alternative to today's guess
 //! about paging, page-size caps, domain scope, date filters, key order,
-//! duplicate attribution posts, entity GETs and login lockout.
+//! duplicate attribution posts, entity GETs, the count endpoint and login lockout.
 #![allow(clippy::unwrap_used)]
 
 use reqwest::{Client, StatusCode};
@@ -289,4 +289,78 @@ async fn a_lockout_refuses_even_the_right_password_until_unlocked() {
     assert_eq!(token(&qad, &right).await, StatusCode::BAD_REQUEST);
     qad.unlock();
     assert_eq!(token(&qad, &right).await, StatusCode::OK);
+}
+
+/// A `totalCount` GET with query pairs and headers, at `path` below the root.
+async fn count(
+    qad: &FakeQad,
+    path: &str,
+    query: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = Client::new()
+        .get(format!("{}/{path}", qad.base_url()))
+        .basic_auth(qad.username(), Some(qad.password()))
+        .query(&[("browseId", qad.browse_ids().customers.as_str())])
+        .query(query);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+const COUNT: &str = "api/qracore/browses/totalCount/";
+
+#[tokio::test]
+async fn the_count_honours_the_browse_filters_and_domain_scope() {
+    let qad = fake(&[]).await;
+    let (status, body) = count(&qad, COUNT, &[("domainCode", "10USA")], &[]).await;
+    assert_eq!((status, body), (StatusCode::OK, json!(10)));
+    let (_, body) = count(&qad, COUNT, &[("domainCode", "ZZPROBE")], &[]).await;
+    assert_eq!(body, json!(0));
+    // Without the trailing slash too, and the same filter the browse applies.
+    let first = [("page", "1"), ("pageSize", "50"), ("pageAction", "first")];
+    let filter = ("filter", "customer.customerCode,le,C0000004,literal");
+    let (_, rows) = browse(&qad, &[first[0], first[1], first[2], filter], &[]).await;
+    let (_, body) = count(&qad, COUNT.trim_end_matches('/'), &[filter], &[]).await;
+    assert_eq!(body, json!(codes(&rows).len()));
+    assert!(
+        !codes(&rows).is_empty() && codes(&rows).len() < 10,
+        "{rows}"
+    );
+
+    // Other domains' rows count only where nothing scopes them.
+    let qad = fake(&[("scope.domain", "filter")]).await;
+    let (_, body) = count(&qad, COUNT, &[], &[]).await;
+    assert_eq!(body, json!(13));
+    let scope = ("filter", "customer.domainCode,eq,10USA,literal");
+    let (_, body) = count(&qad, COUNT, &[scope], &[]).await;
+    assert_eq!(body, json!(10));
+    let qad = fake(&[("scope.domain", "header")]).await;
+    let (_, body) = count(&qad, COUNT, &[], &[("x-qad-workspace-id", "10USA")]).await;
+    assert_eq!(body, json!(10));
+
+    // A date filter the tenant answers with no rows counts none either.
+    let qad = fake(&[("filter.date", "empty")]).await;
+    let date = ("filter", "customer.lastModifiedDate,ge,1990-01-01,literal");
+    let (_, body) = count(&qad, COUNT, &[date], &[]).await;
+    assert_eq!(body, json!(0));
+}
+
+#[tokio::test]
+async fn each_count_quirk_answers_its_way() {
+    let qad = fake(&[("count.endpoint", "object")]).await;
+    let (status, body) = count(&qad, COUNT, &[], &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"data": {"totalCount": 10}}));
+
+    let qad = fake(&[("count.endpoint", "absent")]).await;
+    let (status, _) = count(&qad, COUNT, &[], &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let qad = fake(&[]).await;
+    let (status, _) = count(&qad, COUNT, &[("browseId", "urn:browse:mfg:nope")], &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown browse");
 }

@@ -308,7 +308,7 @@ async fn probe(quirk: (&str, &str), name: &str) -> qad_client::Assumption {
     let w = world(quirk, None).await;
     let report = w.sync_client().probe(true).await.unwrap();
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["assumptions"].as_array().unwrap().len(), 7);
+    assert_eq!(json["assumptions"].as_array().unwrap().len(), 8);
     report
         .assumptions
         .into_iter()
@@ -363,6 +363,9 @@ async fn the_probe_finds_every_alternative() {
         ),
         ("validate.entity", "get", Verified, "get"),
         ("validate.entity", "none", Contradicted, "none"),
+        ("count.endpoint", "bare", Verified, "total-count"),
+        ("count.endpoint", "object", Verified, "total-count"),
+        ("count.endpoint", "absent", Contradicted, "none"),
     ] {
         let found = probe((name, quirk), name).await;
         assert_eq!(
@@ -371,6 +374,28 @@ async fn the_probe_finds_every_alternative() {
             "{name}={quirk}: {found:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_count_probe_compares_the_count_with_the_rows_served() {
+    let found = probe(("count.endpoint", "object"), "count.endpoint").await;
+    assert_eq!(found.evidence["count"], 30, "{found:?}");
+    assert_eq!(found.evidence["rows"], 30, "{found:?}");
+    // Where nothing scopes a browse to the domain, nothing scopes its count.
+    let found = probe(("scope.domain", "rows"), "count.endpoint").await;
+    assert_eq!(found.verdict, qad_client::Verdict::Unknown, "{found:?}");
+}
+
+#[tokio::test]
+async fn a_forward_run_knows_its_total_when_the_tenant_counts() {
+    let w = world(("count.endpoint", "bare"), None).await;
+    let report = w.run().await;
+    w.assert_exact(&report);
+    assert_eq!(report.expected_total, Some(w.qad.customers().len() as u64));
+    let w = world(("count.endpoint", "absent"), None).await;
+    let report = w.run().await;
+    w.assert_exact(&report);
+    assert_eq!(report.expected_total, None);
 }
 
 #[tokio::test]

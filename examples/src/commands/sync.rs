@@ -302,7 +302,7 @@ pub async fn forward_run(
         .full(full)
         .retry_failed(retry_failed)
         .plan_limit(plan_limit)
-        .on_progress(progress.for_forward_run(None));
+        .on_progress(progress.for_forward_run());
     let report = match forward.run(object, options).await {
         Ok(report) => report,
         Err(err) => {

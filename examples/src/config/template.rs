@@ -120,7 +120,8 @@ pub fn render(v: &TemplateValues) -> String {
          # filter.date = \"date\"               # or date-time, none\n\
          # order.key = \"key\"                  # or any\n\
          # attribution.duplicate = \"rejected\" # or creates, server-error\n\
-         # validate.entity = \"get\"            # or none\n",
+         # validate.entity = \"get\"            # or none\n\
+         # count.endpoint = \"total-count\"     # or none (no total in the progress display)\n",
     );
 
     out.push_str("\n[sync]\n# The Mailchimp audience members go to, and the store is linked to.\n");

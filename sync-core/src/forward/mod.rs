@@ -510,6 +510,7 @@ impl ForwardSync {
             None => batch,
         };
         let watermark = cursor.and_then(|c| c.last_modified);
+        let total = Arc::new(std::sync::OnceLock::new());
         let plan = ReadPlan {
             since: watermark.map(|w| w.date_naive()),
             after_key: cursor
@@ -521,6 +522,7 @@ impl ForwardSync {
                 "customerCode"
             },
             page_size: self.config.page_size,
+            total: Some(total.clone()),
         };
         let (tx, mut rx) = mpsc::channel(self.config.read_ahead_pages);
         let reader = match object {
@@ -662,6 +664,7 @@ impl ForwardSync {
                 counts.add(row.outcome, row.reason.as_deref());
             }
             newest = newest.max(page.max_modified());
+            report.expected_total = total.get().copied();
             report.calls = calls.snapshot();
             if let Some(progress) = &options.progress {
                 progress(report);

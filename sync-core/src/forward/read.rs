@@ -3,7 +3,9 @@
 
 use chrono::NaiveDate;
 use futures::StreamExt;
-use qad_client::{FilterOp, KeyOrder, Reader, Record};
+use std::sync::{Arc, OnceLock};
+
+use qad_client::{CountEndpoint, FilterOp, KeyOrder, Reader, Record};
 use tokio::sync::mpsc;
 
 use crate::mapping::SourceFields;
@@ -64,6 +66,9 @@ pub(crate) struct ReadPlan {
     /// The typed key field, for the resume filter.
     pub key_field: &'static str,
     pub page_size: u32,
+    /// Where to put how many records the read will bring, when the caller wants it (asked of
+    /// QAD once, before the first page; see [`expected_total`]).
+    pub total: Option<Arc<OnceLock<u64>>>,
 }
 
 /// Reads every page of `reader` under `plan` into `tx`, until the last page, the first error,
@@ -87,10 +92,14 @@ pub(crate) async fn read_pages<T>(
         base = base.modified_since(since);
     }
     let mut after = plan.after_key.filter(|_| by_key);
+    let mut total = plan.total;
     loop {
         let mut reader = base.clone();
         if let Some(after) = &after {
             reader = reader.filter(plan.key_field, FilterOp::Gt, after.clone());
+        }
+        if let Some(slot) = total.take() {
+            expected_total(&reader, &slot, &calls).await;
         }
         let mut pages = reader.into_pages();
         let mut restart = false;
@@ -142,6 +151,26 @@ pub(crate) async fn read_pages<T>(
             return;
         }
         after = None;
+    }
+}
+
+/// Asks QAD once how many records `reader` will bring and keeps the answer in `slot`. A count
+/// is a nicety for progress displays: no answer, or a failed call, leaves `slot` empty and the
+/// read goes on (the client logs why once).
+async fn expected_total<T: Record>(reader: &Reader<T>, slot: &OnceLock<u64>, calls: &CallLog) {
+    if reader.behaviour().count_endpoint == CountEndpoint::None {
+        return;
+    }
+    calls.count("qad browse_count");
+    match reader.total().await {
+        Ok(Some(total)) => {
+            let _ = slot.set(total);
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(
+            error = %err,
+            "asking QAD how many records the read brings failed; progress shows no total"
+        ),
     }
 }
 

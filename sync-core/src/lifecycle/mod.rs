@@ -400,6 +400,7 @@ impl LifecycleSync {
             after_key: None,
             key_field,
             page_size: self.config.page_size,
+            total: None,
         };
         let reader = match object {
             ObjectKind::Items => tokio::spawn(read_pages(

@@ -84,7 +84,7 @@ struct Args {
     /// scope.domain=query|filter|header|rows,
     /// filter.date=date|date-time|rejected|ignored|empty, order.key=key|any,
     /// attribution.duplicate=rejected|creates|server-error, validate.entity=get|none,
-    /// auth.lockout=N|off.
+    /// count.endpoint=bare|object|absent, auth.lockout=N|off.
     #[arg(long = "qad-quirk", value_name = "NAME=VALUE")]
     qad_quirk: Vec<String>,
 }

@@ -9,11 +9,14 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::filter::Filter;
-use super::quirks::{CapQuirk, DateQuirk, DomainQuirk, OrderQuirk, PagingQuirk};
+use super::quirks::{CapQuirk, CountQuirk, DateQuirk, DomainQuirk, OrderQuirk, PagingQuirk};
 use super::records::DateStyle;
 use super::respond::{bad_request, bare_errors};
 use super::seed::Dataset;
 use super::state::{BrowseIds, Shared};
+
+/// The count endpoint below the context root (served with and without a trailing slash).
+pub(crate) const COUNT_PATH: &str = "api/qracore/browses/totalCount";
 
 /// Page size when the request names none.
 const DEFAULT_PAGE_SIZE: usize = 20;
@@ -190,36 +193,11 @@ pub(crate) async fn browse(
         return page_body(Vec::new(), false);
     };
     let quirks = shared.tenant.quirks;
-    let mut filters = Vec::new();
-    for filter in &request.filters {
-        // Only `scope.domain = filter` knows a domain filter; elsewhere the
-        // field is not filterable and the clause changes nothing.
-        if filter.domain_eq().is_some() {
-            continue;
-        }
-        if is_date_filter(filter) {
-            match quirks.date {
-                DateQuirk::Date => {}
-                DateQuirk::DateTime if filter.values().iter().any(|v| v.len() <= 10) => {
-                    return bad_request(
-                        "Invalid date-time value: expected YYYY-MM-DDTHH:MM:SS.sssZ",
-                        filter.field(),
-                    )
-                }
-                DateQuirk::DateTime => {}
-                DateQuirk::Rejected => {
-                    return bad_request(
-                        &format!("Field {} cannot be used in a filter", filter.field()),
-                        filter.field(),
-                    )
-                }
-                DateQuirk::Ignored => continue,
-                DateQuirk::Empty => return page_body(Vec::new(), false),
-            }
-        }
-        filters.push(filter);
-    }
-    let scope = requested_domain(&shared, &request, &headers);
+    let filters = match served_filters(quirks, &request) {
+        Ok(Some(filters)) => filters,
+        Ok(None) => return page_body(Vec::new(), false),
+        Err((message, field)) => return bad_request(&message, &field),
+    };
     let (all, page) = {
         let mut live = shared.live();
         let page = match quirks.paging {
@@ -235,29 +213,11 @@ pub(crate) async fn browse(
             page,
         )
     };
-    let mut matching = Vec::new();
-    for row in all.iter() {
-        let Value::Object(map) = row else { continue };
-        if let Some(domain) = &scope {
-            if row_domain(map, &shared.tenant.domain) != domain.as_str() {
-                continue;
-            }
-        }
-        let mut keep = true;
-        for filter in &filters {
-            match filter.matches(map) {
-                Ok(true) => {}
-                Ok(false) => {
-                    keep = false;
-                    break;
-                }
-                Err(e) => return bad_request(&e.to_string(), "filter"),
-            }
-        }
-        if keep {
-            matching.push(row);
-        }
-    }
+    let scope = requested_domain(&shared, &request, &headers);
+    let mut matching = match select(&shared, &all, scope.as_deref(), &filters) {
+        Ok(rows) => rows,
+        Err((message, field)) => return bad_request(&message, &field),
+    };
     if quirks.order == OrderQuirk::Any {
         matching.reverse();
     }
@@ -282,6 +242,125 @@ pub(crate) async fn browse(
         .cloned()
         .collect();
     page_body(rows, has_more)
+}
+
+/// A filter the tenant refuses (`400`): the message and the parameter at fault.
+type BadFilter = (String, String);
+
+/// The filters a browse applies, as the `filter.date` quirk answers them:
+/// `Ok(None)` when the request matches nothing (`empty`), `Err` with the
+/// filter refused. Domain clauses are left to the scope.
+fn served_filters(
+    quirks: super::quirks::Quirks,
+    request: &BrowseRequest,
+) -> Result<Option<Vec<&Filter>>, BadFilter> {
+    let mut filters = Vec::new();
+    for filter in &request.filters {
+        // Only `scope.domain = filter` knows a domain filter; elsewhere the
+        // field is not filterable and the clause changes nothing.
+        if filter.domain_eq().is_some() {
+            continue;
+        }
+        if is_date_filter(filter) {
+            match quirks.date {
+                DateQuirk::Date => {}
+                DateQuirk::DateTime if filter.values().iter().any(|v| v.len() <= 10) => {
+                    return Err((
+                        "Invalid date-time value: expected YYYY-MM-DDTHH:MM:SS.sssZ".to_owned(),
+                        filter.field().to_owned(),
+                    ))
+                }
+                DateQuirk::DateTime => {}
+                DateQuirk::Rejected => {
+                    return Err((
+                        format!("Field {} cannot be used in a filter", filter.field()),
+                        filter.field().to_owned(),
+                    ))
+                }
+                DateQuirk::Ignored => continue,
+                DateQuirk::Empty => return Ok(None),
+            }
+        }
+        filters.push(filter);
+    }
+    Ok(Some(filters))
+}
+
+/// The rows of `all` in the `scope` domain (`None`: every domain) that pass
+/// every filter, in key order.
+fn select<'r>(
+    shared: &Shared,
+    all: &'r [Value],
+    scope: Option<&str>,
+    filters: &[&Filter],
+) -> Result<Vec<&'r Value>, BadFilter> {
+    let mut matching = Vec::new();
+    for row in all {
+        let Value::Object(map) = row else { continue };
+        if let Some(domain) = scope {
+            if row_domain(map, &shared.tenant.domain) != domain {
+                continue;
+            }
+        }
+        let mut keep = true;
+        for filter in filters {
+            match filter.matches(map) {
+                Ok(true) => {}
+                Ok(false) => {
+                    keep = false;
+                    break;
+                }
+                Err(e) => return Err((e.to_string(), "filter".to_owned())),
+            }
+        }
+        if keep {
+            matching.push(row);
+        }
+    }
+    Ok(matching)
+}
+
+/// `GET {root}/api/qracore/browses/totalCount/`: how many rows the browse
+/// would serve for the same `browseId`, filters and domain scope, answered
+/// as the `count.endpoint` quirk says (paging parameters are ignored).
+pub(crate) async fn total_count(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let quirks = shared.tenant.quirks;
+    if quirks.count == CountQuirk::Absent {
+        return super::respond::not_found(COUNT_PATH);
+    }
+    let request = match parse(query.as_deref().unwrap_or_default()) {
+        Ok(request) => request,
+        Err((message, field)) => return bad_request(&message, field),
+    };
+    let Some(kind) = BrowseKind::of(&shared.tenant.browse_ids, &request.browse_id) else {
+        return bare_errors(
+            axum::http::StatusCode::NOT_FOUND,
+            &format!("Browse {} not found", request.browse_id),
+            "browseId",
+        );
+    };
+    let count = match served_filters(quirks, &request) {
+        Ok(Some(filters)) => {
+            let all = shared
+                .live()
+                .browse_rows(kind, quirks.domain != DomainQuirk::Query);
+            let scope = requested_domain(&shared, &request, &headers);
+            match select(&shared, &all, scope.as_deref(), &filters) {
+                Ok(rows) => rows.len(),
+                Err((message, field)) => return bad_request(&message, &field),
+            }
+        }
+        Ok(None) => 0,
+        Err((message, field)) => return bad_request(&message, &field),
+    };
+    match quirks.count {
+        CountQuirk::Object => Json(json!({ "data": { "totalCount": count } })).into_response(),
+        _ => Json(json!(count)).into_response(),
+    }
 }
 
 /// The domain of a rendered row: its `*.domainCode`, else the tenant's.

@@ -123,6 +123,7 @@
 //! | `order.key` | `key` | `any`: descending key order |
 //! | `attribution.duplicate` | `rejected` (code `2041`) | `creates` (a second record), `server-error` (`500`, Progress-style text) |
 //! | `validate.entity` | `get` | `none`: `GET {entity}` without the key parameter is a `405` |
+//! | `count.endpoint` | `bare`: `GET api/qracore/browses/totalCount/` (trailing slash optional) answers the rows the browse would serve for the same `browseId`, filters and domain scope as a bare integer | `object` (`{"data":{"totalCount":n}}`), `absent` (`404`) |
 //! | `auth.lockout` | `off` | `<n>`: after `n` failed logins in a row even the right password is refused ([`FakeQad::locked`], [`FakeQad::unlock`]); Basic failures do not count |
 //!
 //! # Business documents
@@ -220,8 +221,8 @@ pub use builder::{
     DEFAULT_USERNAME,
 };
 pub use quirks::{
-    CapQuirk, DateQuirk, DomainQuirk, DuplicateQuirk, EntityQuirk, OrderQuirk, PagingQuirk,
-    QuirkError, Quirks,
+    CapQuirk, CountQuirk, DateQuirk, DomainQuirk, DuplicateQuirk, EntityQuirk, OrderQuirk,
+    PagingQuirk, QuirkError, Quirks,
 };
 pub use records::{Customer, DateStyle, Item, SalesOrder, SalesOrderLine};
 pub use seed::{Dataset, SeedError, Seeding};

@@ -110,6 +110,19 @@ pub enum EntityQuirk {
     None,
 }
 
+/// `count.endpoint`: how `GET api/qracore/browses/totalCount/` answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CountQuirk {
+    /// `bare`: the count as a bare JSON integer, e.g. `42`.
+    #[default]
+    Bare,
+    /// `object`: `{"data":{"totalCount":42}}`.
+    Object,
+    /// `absent`: the endpoint does not exist (`404`).
+    Absent,
+}
+
 /// Every quirk, each defaulting to today's guess.
 ///
 /// ```
@@ -140,6 +153,8 @@ pub struct Quirks {
     pub duplicate: DuplicateQuirk,
     /// `validate.entity`.
     pub entity: EntityQuirk,
+    /// `count.endpoint`.
+    pub count: CountQuirk,
     /// `auth.lockout`: after this many failed logins in a row the user is
     /// locked, and even the right password is refused until
     /// [`FakeQad::unlock`](super::FakeQad::unlock). `None`: never.
@@ -150,7 +165,7 @@ const KNOWN: &str =
     "paging.mode=page-number|cursor|first-only, paging.page_size_cap=reported|<n>, \
 scope.domain=query|filter|header|rows, filter.date=date|date-time|rejected|none|ignored|empty, \
 order.key=key|any, attribution.duplicate=rejected|creates|server-error, validate.entity=get|none, \
-auth.lockout=<n>|off";
+count.endpoint=bare|object|absent, auth.lockout=<n>|off";
 
 impl Quirks {
     /// Sets one quirk by name from a value name.
@@ -220,6 +235,14 @@ impl Quirks {
                 self.entity = match value {
                     "get" => EntityQuirk::Get,
                     "none" => EntityQuirk::None,
+                    _ => return Err(bad()),
+                }
+            }
+            "count.endpoint" => {
+                self.count = match value {
+                    "bare" => CountQuirk::Bare,
+                    "object" => CountQuirk::Object,
+                    "absent" => CountQuirk::Absent,
                     _ => return Err(bad()),
                 }
             }

@@ -23,6 +23,7 @@ pub(crate) const RESERVED: &[&str] = &[
     "j_spring_security_check",
     "login",
     "api/qracore/browses",
+    "api/qracore/browses/totalCount",
     "api/erp/customerV2s",
     "api/erp/items",
     "api/erp/salesOrders",
@@ -52,7 +53,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             .route(&at(""), get(auth::page))
             .route(&at("login"), get(auth::page));
     }
-    let mut api = Router::new().route(&at("api/qracore/browses"), get(browse::browse));
+    // Public code writes the count path with a trailing slash; both spellings answer.
+    let mut api = Router::new()
+        .route(&at("api/qracore/browses"), get(browse::browse))
+        .route(&at(browse::COUNT_PATH), get(browse::total_count))
+        .route(
+            &at(&format!("{}/", browse::COUNT_PATH)),
+            get(browse::total_count),
+        );
     for document in [Document::Customers, Document::Items, Document::SalesOrders] {
         api = api.route(&at(document.path()), document_route(document));
     }
