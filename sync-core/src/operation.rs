@@ -455,11 +455,7 @@ impl Executor {
                 request
                     .send()
                     .await
-                    .map(|()| Applied {
-                        created: None,
-                        member_status: None,
-                        written_id: None,
-                    })
+                    .map(|()| Applied::default())
                     .map_err(classify)
             }
             Operation::UpsertEcomCustomer { store_id, customer } => {
@@ -473,11 +469,7 @@ impl Executor {
                     .products()
                     .upsert(&product.to_client())
                     .await
-                    .map(|_| Applied {
-                        created: None,
-                        member_status: None,
-                        written_id: None,
-                    })
+                    .map(|_| Applied::default())
                     .map_err(classify)
             }
             Operation::ArchiveMember {
