@@ -2,8 +2,12 @@
 //! products.
 //!
 //! One run reads one source object page by page. A reader task fetches QAD pages into a bounded
-//! channel (`read_ahead_pages`), so reading overlaps writing and memory stays bounded; the writer
-//! handles each page in turn:
+//! channel (`read_ahead_pages`), so reading overlaps writing and memory stays bounded. Each page
+//! is handled in these steps; a page's member side (steps 1–3 for members and tags) is written
+//! and committed before the next page's is planned, and its e-commerce customers (or an items
+//! page's products) are written on their own task while the next page's members go out, up to
+//! two pages at once through the one Mailchimp client, so its 10-connection window does not
+//! empty at a page end. Pages are finished (step 4) strictly in page order:
 //!
 //! 1. **map** every record with the [`MappingConfig`](crate::mapping::MappingConfig); a record
 //!    that cannot be mapped is rejected or skipped on its own;
@@ -17,9 +21,11 @@
 //!    by [`ChangeMemberEmail`](crate::operation::Operation::ChangeMemberEmail); then changed
 //!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time (a customer
 //!    whose member could not be moved keeps its e-commerce record until it can);
-//! 4. **commit** the page in one [`StateBatch`]: hashes and id-map entries of
-//!    the successful writes, learned member statuses, one audit row per record and target, and
-//!    the cursor.
+//! 4. **commit** the page in [`StateBatch`]es: hashes and id-map entries of the successful
+//!    writes, learned member statuses and an audit row per changed record and target (unchanged
+//!    ones are counted), the member side's as soon as it is written, the rest with the cursor,
+//!    which thus commits only after every write of the page and of the pages before it has
+//!    answered and been recorded.
 //!
 //! A customer's e-commerce record waits for its member: when the member write fails, the
 //! e-commerce customer is not written in that run but recorded
