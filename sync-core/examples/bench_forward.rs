@@ -21,7 +21,8 @@
 //!
 //! The fakes run in a child process (this example again, with `--serve-fakes`), so the CPU and
 //! RSS figures are the connector's alone; `--in-process` hosts them in this process instead, as
-//! `ml-connector demo` does.
+//! `ml-connector demo` does. `--first-run-only` stops after the connector's first run (for a
+//! profiler).
 
 use std::collections::{BTreeMap, HashSet};
 use std::error::Error;
@@ -82,6 +83,8 @@ struct Args {
     latency: Duration,
     /// Host the fakes in this process (as `demo` does) rather than in a child process.
     in_process: bool,
+    /// Stop after the connector's first run (to profile it).
+    first_run_only: bool,
 }
 
 impl Args {
@@ -90,10 +93,12 @@ impl Args {
         let mut latency_ms = 20;
         let mut positional = 0;
         let mut in_process = false;
+        let mut first_run_only = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--in-process" => in_process = true,
+                "--first-run-only" => first_run_only = true,
                 "--customers" => {
                     customers = args.next().ok_or("--customers needs a value")?.parse()?
                 }
@@ -115,6 +120,7 @@ impl Args {
             customers,
             latency: Duration::from_millis(latency_ms),
             in_process,
+            first_run_only,
         })
     }
 }
@@ -654,6 +660,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         customers,
         latency,
         in_process,
+        first_run_only,
     } = Args::parse()?;
     let start_fakes = |preseed| Fakes::start(in_process, customers, latency, preseed);
 
@@ -688,6 +695,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
     print("first run (backfill)", &first, connector.wall);
     connector.print("connector, first run", customers, &requests);
+    if first_run_only {
+        return Ok(());
+    }
 
     let start = Instant::now();
     let second = sync

@@ -149,8 +149,9 @@ impl RunOptions {
         self
     }
 
-    /// Stop after the page in flight once `token` is cancelled (graceful shutdown); the run
-    /// ends [`Cancelled`](RunStatus::Cancelled) and the next one resumes where it stopped.
+    /// Start no new page once `token` is cancelled (graceful shutdown): the pages already under
+    /// way (at most two) are finished and committed, the run ends
+    /// [`Cancelled`](RunStatus::Cancelled) and the next one resumes where it stopped.
     #[must_use]
     pub fn cancel(mut self, token: CancellationToken) -> Self {
         self.cancel = Some(token);
