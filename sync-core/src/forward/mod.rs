@@ -43,6 +43,7 @@
 
 mod audience;
 mod merge_fields;
+mod owner;
 mod page;
 mod planner;
 pub(crate) mod read;
@@ -550,6 +551,7 @@ impl ForwardSync {
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
                 merge_fields,
+                qad: &self.qad,
             };
             match self
                 .retry_queue(&mut ctx, object, options, fence, calls, report)
@@ -604,6 +606,7 @@ impl ForwardSync {
                 dry_claims: &mut dry_claims,
                 audience: &mut audience,
                 merge_fields,
+                qad: &self.qad,
             };
             let unretried;
             let work = if retried_keys.is_empty() {

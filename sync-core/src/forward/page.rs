@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Utc;
 
 use super::audience::Audience;
+use super::owner::Contest;
 use super::read::SourcePage;
 use super::rows::{refused_key, Pending, Row};
 use crate::config::SyncConfig;
@@ -33,6 +34,8 @@ pub(crate) struct PageContext<'a> {
     pub audience: &'a mut Audience,
     /// The audience's merge fields, read once before the run's first member write.
     pub merge_fields: &'a [mailchimp_client::MergeField],
+    /// QAD, for the owners of shared addresses that are not on the page ([`Contest`]).
+    pub qad: &'a qad_client::Client,
 }
 
 fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
@@ -190,6 +193,10 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let hashes = ctx.state.hashes(kind, &keys).await?;
     let known = Known::read(ctx, &mapped, &hashes).await?;
     let statuses = &known.statuses;
+    // Shared addresses go to the owner rule's customer (lifecycle settings), in page order too.
+    let mut contest = Contest::read(ctx, page, &mapped, &known.owners).await?;
+    let mut mapped = mapped;
+    contest.order(&mut mapped);
 
     let mut rows = Vec::new();
     let mut claimed: HashMap<String, String> = HashMap::new();
@@ -219,8 +226,8 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             continue;
         }
         let claimant = claimed.get(&email).or_else(|| ctx.dry_claims.get(&email));
-        if let Some(owner) = claimant.filter(|o| **o != key) {
-            rows.push(duplicate(&key, owner));
+        if let Some(row) = contest.secondary(&key, &email, claimant) {
+            rows.push(row);
             continue;
         }
         let op = Operation::UpsertMember {
@@ -244,8 +251,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
         }
         // A changed or new member: another customer may own the address since an earlier page.
         let owners = known.owners.get(&email).map_or(&[][..], Vec::as_slice);
-        if let Some(owner) = owners.iter().find(|o| **o != key) {
-            let mut row = duplicate(&key, owner);
+        if let Some(mut row) = contest.secondary(&key, &email, owners) {
             if !hashes.contains_key(&email) {
                 row.unwritten_owner_address = Some(email.clone());
             }
@@ -320,6 +326,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     if !ctx.dry_run {
         intents(ctx, &list_id, &mut rows[sent_from..], &on_list).await?;
     }
+    contest.settle(&mut rows, ctx.dry_run);
 
     // Tags, for members that reached (or already matched) Mailchimp.
     let ok: BTreeSet<&str> = rows
@@ -463,7 +470,7 @@ fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
 }
 
 /// A customer of the page and its member with the member's content hash, or why it has none.
-type Mapped = (
+pub(super) type Mapped = (
     String,
     std::result::Result<(ContentHash, MappedMember), Issue>,
 );
@@ -549,11 +556,6 @@ fn blocked_change(statuses: &HashMap<String, MemberStatusRecord>, old: &str) -> 
                 s.status
             )
         })
-}
-
-fn duplicate(key: &str, owner: &str) -> Row {
-    let reason = format!("duplicate email: the member is written for customer {owner}");
-    Row::decided(ObjectKind::Members, key, Outcome::Skipped, Some(reason))
 }
 
 /// A member's tag set to compare and, when it changed, send.

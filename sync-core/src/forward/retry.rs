@@ -332,6 +332,7 @@ impl ForwardSync {
             dry_claims: &mut claims,
             audience: &mut audience,
             merge_fields: &merge_fields,
+            qad: &self.qad,
         };
         let started = chrono::Utc::now();
         let (mut rows, gone) = self

@@ -132,6 +132,26 @@ pub(crate) fn forward_skip(config: &SyncConfig, fields: &SourceFields) -> Option
     })
 }
 
+/// The audit reason of a member handed to `owner` under `rule`, naming the customer that owned
+/// it before (`previous`, secondary from now on when it is still active): the scan's and the
+/// forward sync's hand-overs read alike.
+pub(crate) fn hand_over_reason(
+    rule: &OwnerRule,
+    owner: &str,
+    previous: &str,
+    standing: Standing,
+) -> String {
+    let previous = match standing {
+        Standing::Active => format!("customer {previous} is secondary"),
+        Standing::Gone => format!("customer {previous} is gone from QAD"),
+        other => format!("customer {previous} is {other} in QAD"),
+    };
+    format!(
+        "member owned by customer {owner} under lifecycle.shared_email_owner ({}); {previous}",
+        rule.name()
+    )
+}
+
 /// How a lifecycle scan runs.
 ///
 /// ```
@@ -684,11 +704,11 @@ impl LifecycleSync {
     /// the customer becomes secondary (skipped as a duplicate from then on).
     fn rule_hand_over(&self, mapping: &IdMapping, owner: &str) -> Planned {
         let email = normalize_email(&mapping.target_id);
-        let reason = format!(
-            "member owned by customer {owner} under lifecycle.shared_email_owner ({}); \
-             customer {} is secondary",
-            self.settings.shared_email_owner.name(),
-            mapping.source_key
+        let reason = hand_over_reason(
+            &self.settings.shared_email_owner,
+            owner,
+            &mapping.source_key,
+            Standing::Active,
         );
         Planned {
             removal: Removal {
