@@ -301,6 +301,8 @@ impl Reconciler {
                             }
                         },
                     )?;
+                    // What the id map holds for departed customers (lifecycle settings).
+                    source::departed(&ctx).await?;
                     for (kind, read) in [
                         (ObjectKind::Members, members_read),
                         (ObjectKind::EcommerceCustomers, customers_read),

@@ -5,6 +5,7 @@
 //! The database is SQLite's anonymous temporary file (opened with an empty name): private to
 //! this connection, with a small page cache, and deleted by SQLite when the reconcile ends.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -43,6 +44,18 @@ pub(crate) struct ActualRow {
     /// Why the record's JSON did not decode (its fields are then empty): equality cannot be
     /// shown.
     pub undecodable: Option<String>,
+}
+
+/// A record of a QAD customer that is not active (inactive, blocked, anonymised, or gone from
+/// QAD): under the lifecycle settings Mailchimp should not hold it (or holds it archived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DepartedRow {
+    pub kind: ObjectKind,
+    /// The target id (normalized address, e-commerce customer id).
+    pub id: String,
+    pub source_key: String,
+    /// The customer's standing (`inactive`, `blocked`, `anonymised`, `gone`).
+    pub standing: String,
 }
 
 /// An expected record and what Mailchimp holds under its id.
@@ -95,7 +108,13 @@ impl Spill {
              CREATE TABLE actual (
                  kind TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, status TEXT,
                  undecodable TEXT,
-                 PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+                 PRIMARY KEY (kind, id)) WITHOUT ROWID;
+             CREATE TABLE departed (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, source_key TEXT NOT NULL,
+                 standing TEXT NOT NULL,
+                 PRIMARY KEY (kind, id, source_key)) WITHOUT ROWID;
+             CREATE TABLE source_keys (key TEXT PRIMARY KEY NOT NULL, standing TEXT NOT NULL)
+                 WITHOUT ROWID;"
         ))?;
         Ok(conn)
     }
@@ -222,6 +241,103 @@ impl Spill {
         .await
     }
 
+    /// Adds records of customers that are not active, and the keys of the QAD records read with
+    /// their standing, in one transaction.
+    pub(crate) async fn put_departed(
+        &self,
+        rows: Vec<DepartedRow>,
+        read: Vec<(String, String)>,
+    ) -> Result<()> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO departed (kind, id, source_key, standing)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for r in rows {
+                    insert.execute(params![r.kind.as_str(), r.id, r.source_key, r.standing])?;
+                }
+                let mut key = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO source_keys (key, standing) VALUES (?1, ?2)",
+                )?;
+                for (k, standing) in read {
+                    key.execute([k, standing])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The standing the QAD read gave each of `keys`; a key it did not return is absent.
+    pub(crate) async fn standings(&self, keys: Vec<String>) -> Result<HashMap<String, String>> {
+        self.with(move |conn| {
+            let mut select =
+                conn.prepare_cached("SELECT standing FROM source_keys WHERE key = ?1")?;
+            let mut out = HashMap::new();
+            for key in keys {
+                let standing: Option<String> =
+                    select.query_row([&key], |row| row.get(0)).optional()?;
+                if let Some(standing) = standing {
+                    out.insert(key, standing);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The departed records of `kind` under the next `limit` target ids after `after`, in id
+    /// order, each with the Mailchimp record under its id; ids some active customer's record is
+    /// expected under are left out (that customer owns the address).
+    pub(crate) async fn departed(
+        &self,
+        kind: ObjectKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<(DepartedRow, Option<ActualRow>)>> {
+        self.with(move |conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT d.id, d.source_key, d.standing, a.fields, a.status, a.undecodable
+                 FROM departed d LEFT JOIN actual a ON a.kind = d.kind AND a.id = d.id
+                 WHERE d.kind = ?1 AND d.id IN (
+                     SELECT DISTINCT id FROM departed x WHERE x.kind = ?1
+                       AND (?2 IS NULL OR x.id > ?2)
+                       AND NOT EXISTS (SELECT 1 FROM expected e WHERE e.kind = x.kind AND e.id = x.id)
+                     ORDER BY id LIMIT ?3)
+                 ORDER BY d.id, d.source_key",
+            )?;
+            let mut rows = select.query(params![kind.as_str(), after, limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let actual = match row.get::<_, Option<String>>(3)? {
+                    Some(text) => Some(ActualRow {
+                        kind,
+                        id: id.clone(),
+                        fields: decode(&text)?,
+                        status: row.get(4)?,
+                        undecodable: row.get(5)?,
+                    }),
+                    None => None,
+                };
+                out.push((
+                    DepartedRow {
+                        kind,
+                        id,
+                        source_key: row.get(1)?,
+                        standing: row.get(2)?,
+                    },
+                    actual,
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// How many Mailchimp records of `kind` no QAD record maps to, and the first `keep` of them
     /// (id and status).
     pub(crate) async fn only_actual(
@@ -231,7 +347,8 @@ impl Spill {
     ) -> Result<(u64, Vec<(String, Option<String>)>)> {
         self.with(move |conn| {
             let filter = "FROM actual a WHERE a.kind = ?1 AND NOT EXISTS
-                 (SELECT 1 FROM expected e WHERE e.kind = a.kind AND e.id = a.id)";
+                 (SELECT 1 FROM expected e WHERE e.kind = a.kind AND e.id = a.id)
+                 AND NOT EXISTS (SELECT 1 FROM departed d WHERE d.kind = a.kind AND d.id = a.id)";
             let count: i64 = conn
                 .query_row(&format!("SELECT COUNT(*) {filter}"), [kind.as_str()], |r| {
                     r.get(0)
