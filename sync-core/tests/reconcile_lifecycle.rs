@@ -360,3 +360,36 @@ async fn without_lifecycle_settings_an_inactive_customer_is_compared_as_before()
     assert_eq!((m.departed.count, m.to_remove.count), (0, 0), "{report}");
     assert_eq!(report.drift(), 0, "{report}");
 }
+
+#[tokio::test]
+async fn a_shared_address_is_compared_with_the_owner_rules_customer() {
+    let mut rule = settings(MemberRemoval::Archive, EcomCustomerRemoval::Keep);
+    rule.shared_email_owner = sync_core::lifecycle::OwnerRule::Flag {
+        field: "customShort2".into(),
+        values: vec!["PRIMARY".into()],
+    };
+    let t = Tenant::synced(rule).await;
+    let (first, email) = t.customer(0);
+    // A new customer (the highest code) shares the address and is the primary contact.
+    let mut newcomer = t.h.qad.customer(&first).unwrap();
+    newcomer.customer_code = "C9999999".into();
+    newcomer.address_name = Some("Primary Contact".into());
+    newcomer
+        .custom
+        .insert("customShort2".into(), "PRIMARY".into());
+    let primary = newcomer.customer_code.clone();
+    t.h.qad.upsert_customer(newcomer);
+    t.h.qad.update_customer(&first, |c| {
+        c.address_name = Some("Not The Owner".into());
+    });
+    t.forward().await;
+    assert_eq!(
+        t.h.state
+            .source_keys(ObjectKind::Members, &email)
+            .await
+            .unwrap(),
+        [primary.clone()]
+    );
+    let report = t.reconcile(false).await;
+    assert_eq!(report.drift(), 0, "{report}");
+}

@@ -160,6 +160,9 @@ pub(crate) async fn customers(
                                 source_key: key.clone(),
                                 fields: member_fields(&record.merge_fields),
                                 intended: Some(intended.clone()),
+                                rank: lifecycle.map_or_else(String::new, |l| {
+                                    l.shared_email_owner.rank(&fields)
+                                }),
                                 hash: content_hash(&record)?.as_str().to_owned(),
                                 op: op_text(&Operation::UpsertMember {
                                     list_id: config.list_id.clone(),
@@ -183,6 +186,7 @@ pub(crate) async fn customers(
                             source_key: key.clone(),
                             fields: customer_fields(&customer.to_client()),
                             intended: None,
+                            rank: String::new(),
                             hash: content_hash(&customer)?.as_str().to_owned(),
                             op: op_text(&Operation::UpsertEcomCustomer {
                                 store_id: store_id.clone(),
@@ -227,6 +231,7 @@ pub(crate) async fn items(
                     source_key: key,
                     fields: product_fields(&product.to_client()),
                     intended: None,
+                    rank: String::new(),
                     hash: content_hash(&product)?.as_str().to_owned(),
                     op: op_text(&Operation::UpsertProduct {
                         store_id: store_id.to_owned(),

@@ -31,6 +31,10 @@ pub(crate) struct ExpectedRow {
     pub hash: String,
     /// The operation that writes it, as an audit payload.
     pub op: String,
+    /// The rank of its source under the shared-email owner rule (members with lifecycle
+    /// settings; empty otherwise): of several sources of one target id, the lowest rank (then
+    /// key) is expected, as the forward sync writes the owner's member.
+    pub rank: String,
 }
 
 /// A record as read from Mailchimp.
@@ -104,6 +108,7 @@ impl Spill {
              CREATE TABLE expected (
                  kind TEXT NOT NULL, id TEXT NOT NULL, source_key TEXT NOT NULL,
                  fields TEXT NOT NULL, intended TEXT, hash TEXT NOT NULL, op TEXT NOT NULL,
+                 rank TEXT NOT NULL,
                  PRIMARY KEY (kind, id)) WITHOUT ROWID;
              CREATE TABLE actual (
                  kind TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, status TEXT,
@@ -136,17 +141,24 @@ impl Spill {
         .map_err(Into::into)
     }
 
-    /// Adds expected records in one transaction. A target id already expected keeps its first
-    /// source record (two customers sharing an email make one member, the first one's, as in
-    /// the forward sync). Returns how many were new.
+    /// Adds expected records in one transaction. A target id already expected keeps the source
+    /// record of the lowest rank, then the lowest key (two customers sharing an email make one
+    /// member, the owner rule's, as in the forward sync; without a rule the first in key
+    /// order). Returns how many rows were added or replaced.
     pub(crate) async fn put_expected(&self, rows: Vec<ExpectedRow>) -> Result<u64> {
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let mut added = 0;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO expected (kind, id, source_key, fields, intended, hash, op)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO expected (kind, id, source_key, fields, intended, hash, op, rank)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (kind, id) DO UPDATE SET source_key = excluded.source_key,
+                         fields = excluded.fields, intended = excluded.intended,
+                         hash = excluded.hash, op = excluded.op, rank = excluded.rank
+                     WHERE excluded.rank < expected.rank
+                        OR (excluded.rank = expected.rank
+                            AND excluded.source_key < expected.source_key)",
                 )?;
                 for r in rows {
                     added += insert.execute(params![
@@ -156,7 +168,8 @@ impl Spill {
                         encode(&r.fields)?,
                         r.intended,
                         r.hash,
-                        r.op
+                        r.op,
+                        r.rank
                     ])? as u64;
                 }
             }
@@ -232,6 +245,7 @@ impl Spill {
                         intended: row.get(3)?,
                         hash: row.get(4)?,
                         op: row.get(5)?,
+                        rank: String::new(),
                     },
                     actual,
                 });
@@ -389,6 +403,7 @@ mod tests {
             intended: None,
             hash: "h".into(),
             op: "{}".into(),
+            rank: String::new(),
         }
     }
 
@@ -413,7 +428,10 @@ mod tests {
             ])
             .await
             .unwrap();
-        assert_eq!(added, 2, "the first source of an id wins");
+        assert_eq!(
+            added, 2,
+            "the first source of an id wins (same rank, lower key)"
+        );
         spill
             .put_actual(vec![actual("z"), actual("b"), actual("y")])
             .await
