@@ -494,6 +494,7 @@ impl LifecycleSync {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.source_key.clone());
+            let page = customers_only(page);
             mapped += page.len() as u64;
             let standings = seen.standings(keys(&page)).await?;
             departing += standings
@@ -559,6 +560,7 @@ impl LifecycleSync {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.source_key.clone());
+            let page = customers_only(page);
             let standings = seen.standings(keys(&page)).await?;
             let with_standing = page.into_iter().filter_map(|m| {
                 let standing = standings.get(&m.source_key).copied()?;
@@ -865,6 +867,20 @@ fn settle(
             (not.outcome(), state)
         }
     }
+}
+
+/// The entries of a page of the id map that are records: a member's tag set is kept in the
+/// members' id map too, under `{address}#tags` (its listing as the target), and is no customer.
+fn customers_only(page: Vec<IdMapping>) -> Vec<IdMapping> {
+    page.into_iter()
+        .filter(|m| {
+            m.kind != ObjectKind::Members
+                || !m
+                    .source_key
+                    .strip_suffix("#tags")
+                    .is_some_and(|address| check_email(address).is_ok())
+        })
+        .collect()
 }
 
 fn keys(page: &[IdMapping]) -> Vec<String> {
