@@ -303,3 +303,125 @@ fn duplicate(key: &str, owner: &str, rule: Option<&OwnerRule>) -> Row {
     };
     Row::decided(ObjectKind::Members, key, Outcome::Skipped, Some(reason))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contest(rule: Option<OwnerRule>, ranked: &[(&str, Ranked)]) -> Contest {
+        Contest {
+            rule,
+            ranked: ranked
+                .iter()
+                .map(|(k, r)| ((*k).to_owned(), r.clone()))
+                .collect(),
+            unread: BTreeSet::new(),
+            elsewhere: BTreeSet::new(),
+            takeovers: BTreeMap::new(),
+        }
+    }
+
+    fn active(rank: &str) -> Ranked {
+        Ranked::Active(rank.to_owned())
+    }
+
+    fn reason(row: Option<Row>) -> String {
+        row.and_then(|r| r.reason).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_rank_decides_then_the_key_and_a_departed_owner_always_loses() {
+        let owner = vec!["C2".to_owned()];
+        // Lower rank wins whatever the key.
+        let mut c = contest(
+            Some(OwnerRule::default()),
+            &[("C1", active("1")), ("C2", active("0"))],
+        );
+        let kept = reason(c.secondary("C1", "a@x.com", &owner));
+        assert!(kept.contains("customer C2, its owner under"), "{kept}");
+        assert!(c.takeovers.is_empty());
+        // Ties go to the lower key.
+        let mut c = contest(
+            Some(OwnerRule::default()),
+            &[("C1", active("")), ("C2", active(""))],
+        );
+        assert!(c.secondary("C1", "a@x.com", &owner).is_none());
+        assert_eq!(c.takeovers["C1"], ("a@x.com".to_owned(), owner.clone()));
+        // A departed owner loses to any newcomer.
+        let mut c = contest(
+            Some(OwnerRule::default()),
+            &[
+                ("C3", active("~")),
+                ("C2", Ranked::Departed(Standing::Gone)),
+            ],
+        );
+        assert!(c.secondary("C3", "a@x.com", &owner).is_none());
+    }
+
+    #[test]
+    fn an_unread_or_unknown_owner_and_a_newcomer_mapped_elsewhere_keep_things_as_they_are() {
+        let owner = vec!["C2".to_owned()];
+        let mut c = contest(Some(OwnerRule::default()), &[("C1", active(""))]);
+        c.unread.insert("C2".into());
+        assert!(c.secondary("C1", "a@x.com", &owner).is_some());
+        c.unread.clear();
+        assert!(
+            c.secondary("C1", "a@x.com", &owner).is_some(),
+            "not read: unknown"
+        );
+        let mut c = contest(
+            Some(OwnerRule::default()),
+            &[("C1", active("")), ("C2", active(""))],
+        );
+        c.elsewhere.insert("C1".into());
+        assert!(c.secondary("C1", "a@x.com", &owner).is_some());
+        assert!(c.takeovers.is_empty());
+    }
+
+    #[test]
+    fn without_a_rule_the_owner_keeps_the_address_as_before() {
+        let owner = vec!["C2".to_owned()];
+        let mut c = contest(None, &[]);
+        assert_eq!(
+            reason(c.secondary("C1", "a@x.com", &owner)),
+            "duplicate email: the member is written for customer C2"
+        );
+        assert!(
+            c.secondary("C2", "a@x.com", &owner).is_none(),
+            "its own address"
+        );
+    }
+
+    #[test]
+    fn settling_a_takeover_unmaps_the_old_owner_with_the_scans_reason() {
+        let owner = vec!["C2".to_owned()];
+        let mut c = contest(
+            Some(OwnerRule::default()),
+            &[("C1", active("")), ("C2", active(""))],
+        );
+        assert!(c.secondary("C1", "a@x.com", &owner).is_none());
+        // The newcomer's write was rejected: nothing moves.
+        let mut rows = vec![Row::decided(
+            ObjectKind::Members,
+            "C1",
+            Outcome::Rejected,
+            None,
+        )];
+        c.settle(&mut rows, false);
+        assert_eq!(rows.len(), 1);
+        // Written (a mapping to store): the old owner leaves the id map, named.
+        let mut written = Row::decided(ObjectKind::Members, "C1", Outcome::Updated, None);
+        written.mapping = Some(IdMapping::new(ObjectKind::Members, "C1", "a@x.com"));
+        let mut rows = vec![written];
+        c.settle(&mut rows, false);
+        assert_eq!(rows.len(), 2);
+        assert!(rows[1].unmapped);
+        assert_eq!(
+            rows[1].reason.as_deref(),
+            Some(
+                "member owned by customer C1 under lifecycle.shared_email_owner (lowest_key); \
+                 customer C2 is secondary"
+            )
+        );
+    }
+}
