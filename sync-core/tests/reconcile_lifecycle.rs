@@ -388,7 +388,7 @@ async fn a_shared_address_is_compared_with_the_owner_rules_customer() {
             .source_keys(ObjectKind::Members, &email)
             .await
             .unwrap(),
-        [primary.clone()]
+        std::slice::from_ref(&primary)
     );
     let report = t.reconcile(false).await;
     assert_eq!(report.drift(), 0, "{report}");

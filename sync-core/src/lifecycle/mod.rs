@@ -874,11 +874,11 @@ fn settle(
 fn customers_only(page: Vec<IdMapping>) -> Vec<IdMapping> {
     page.into_iter()
         .filter(|m| {
-            m.kind != ObjectKind::Members
-                || !m
-                    .source_key
-                    .strip_suffix("#tags")
-                    .is_some_and(|address| check_email(address).is_ok())
+            let tag_set = m
+                .source_key
+                .strip_suffix("#tags")
+                .is_some_and(|address| check_email(address).is_ok());
+            m.kind != ObjectKind::Members || !tag_set
         })
         .collect()
 }
