@@ -5,9 +5,9 @@
 //! Only with lifecycle settings (the rule is `lifecycle.shared_email_owner`); without them the
 //! first customer mapped to an address owns it, as before. A contest is decided from what the
 //! page holds and, for an owner on another page (or mapped in an earlier run), from its QAD
-//! record read again by key: one read per page for all such owners together, and only for
-//! addresses in contest, which are rare (a changed or new member whose address another customer
-//! owns). The owner's current record is what counts, so a deleted, inactive, blocked or
+//! record read again by key (one QAD call per such owner, gathered per page and sent
+//! `concurrency` at a time), only for addresses in contest, which are rare (a changed or new
+//! member whose address another customer owns): never one read per record. The owner's current record is what counts, so a deleted, inactive, blocked or
 //! anonymised owner loses the address at once; a read that fails decides nothing (the owner
 //! keeps the member until the next scan or run), as the lifecycle never concludes from a failed
 //! read.
