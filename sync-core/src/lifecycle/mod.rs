@@ -19,9 +19,10 @@
 //!    active, has departed.
 //! 4. **Remove**, per target: the member is left alone, archived (default) or permanently deleted
 //!    ([`MemberRemoval`]), except when another *active* QAD customer has the same address: then
-//!    the member stays and that customer becomes its owner in the id map (the first by key, the
-//!    forward sync's own rule), so the member is never orphaned and never erased under a
-//!    customer who still uses it. The e-commerce customer is kept (default) or deleted
+//!    the member stays and that customer becomes its owner in the id map (the first under the
+//!    [`OwnerRule`], as the forward sync ranks them), so the member is never orphaned and never
+//!    erased under a customer who still uses it; an active owner's member goes to the rule's
+//!    customer when that is another. The e-commerce customer is kept (default) or deleted
 //!    ([`EcomCustomerRemoval`]); a product is hidden (default) or deleted ([`ProductRemoval`]).
 //! 5. **Commit** each page of the id map in one [`StateBatch`], fenced by the object's lease:
 //!    the removed records leave the id map and their hashes are forgotten (a customer that comes
