@@ -55,7 +55,7 @@ impl Contest {
     /// members; `owners` the customers the state store maps to each address. Costs nothing
     /// without lifecycle settings or without a contest.
     pub(crate) async fn read(
-        ctx: &PageContext<'_>,
+        ctx: &PageContext,
         page: &SourcePage,
         mapped: &[Mapped],
         owners: &HashMap<String, Vec<String>>,
@@ -91,12 +91,13 @@ impl Contest {
             .filter_map(|m| Some((&m.0, email_of(m)?)))
             .collect();
         for (key, email) in &candidates {
-            let others: Vec<&String> = owners
+            let others: Vec<String> = owners
                 .get(email)
                 .into_iter()
                 .flatten()
-                .chain(ctx.dry_claims.get(email))
-                .filter(|o| o != key)
+                .cloned()
+                .chain(ctx.dry_claimant(email))
+                .filter(|o| o != *key)
                 .collect();
             if others.is_empty() {
                 continue;
@@ -105,8 +106,7 @@ impl Contest {
             absent.extend(
                 others
                     .into_iter()
-                    .filter(|o| !contest.ranked.contains_key(*o))
-                    .cloned(),
+                    .filter(|o| !contest.ranked.contains_key(o)),
             );
         }
         if !contenders.is_empty() {
