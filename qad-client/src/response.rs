@@ -1,6 +1,7 @@
 //! Turning QAD's answers into success or typed errors. QAD reports many
 //! failures at HTTP 200, so the body is inspected whatever the status.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::Reply;
@@ -18,9 +19,7 @@ use crate::error::{Error, FieldError, Result};
 /// As listed.
 pub(crate) fn check(reply: Reply) -> Result<Reply> {
     let status = reply.status.as_u16();
-    let errors = serde_json::from_slice::<Value>(&reply.body)
-        .ok()
-        .and_then(|body| field_errors(&body));
+    let errors = Envelope::read(&reply.body).and_then(Envelope::field_errors);
     match errors {
         Some(errors) => Err(Error::from_field_errors(status, errors)),
         None if reply.status.is_success() => Ok(reply),
@@ -31,22 +30,55 @@ pub(crate) fn check(reply: Reply) -> Result<Reply> {
     }
 }
 
-/// The errors a body reports, if it reports failure.
-fn field_errors(body: &Value) -> Option<Vec<FieldError>> {
-    let root = body.as_object()?;
-    if let Some(submit) = root.get("submitResult").and_then(Value::as_object) {
-        let success = match submit.get("success") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-            _ => true,
-        };
-        return (!success).then(|| parse_list(submit.get("errors")));
+/// The top level of a QAD answer, as far as success or failure goes: a browse page's `data` is
+/// skipped, not built (the caller parses the body for it; building it here too cost as much as
+/// the page's own parse).
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "submitResult", default)]
+    submit_result: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    data: bool,
+    #[serde(default)]
+    errors: Option<Value>,
+}
+
+/// `true` for a key that is there, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> std::result::Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(value).map(|_| true)
+}
+
+impl Envelope {
+    /// The body's envelope; `None` when it is not a JSON object. A body the envelope cannot
+    /// take (a key twice, say) is read as a whole instead.
+    fn read(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(body).ok().or_else(|| {
+            let value = serde_json::from_slice::<Value>(body).ok()?;
+            let root = value.as_object()?;
+            Some(Self {
+                submit_result: root.get("submitResult").cloned(),
+                data: root.contains_key("data"),
+                errors: root.get("errors").cloned(),
+            })
+        })
     }
-    if root.contains_key("data") {
-        return None;
+
+    /// The errors the body reports, if it reports failure.
+    fn field_errors(self) -> Option<Vec<FieldError>> {
+        if let Some(submit) = self.submit_result.as_ref().and_then(Value::as_object) {
+            let success = match submit.get("success") {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                _ => true,
+            };
+            return (!success).then(|| parse_list(submit.get("errors")));
+        }
+        if self.data {
+            return None;
+        }
+        let errors = parse_list(self.errors.as_ref());
+        (!errors.is_empty()).then_some(errors)
     }
-    let errors = parse_list(root.get("errors"));
-    (!errors.is_empty()).then_some(errors)
 }
 
 fn parse_list(list: Option<&Value>) -> Vec<FieldError> {
@@ -105,6 +137,34 @@ mod tests {
                 assert_eq!(errors[1].severity.as_deref(), Some("3"));
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_data_key_passes_whatever_its_value_and_a_body_with_a_key_twice_is_read_whole() {
+        for data in [json!(null), json!([]), json!({"x": [1, 2]})] {
+            let body = json!({"data": data, "errors": [{"message": "warn"}]});
+            assert!(check(reply(200, &body)).is_ok(), "{body}");
+        }
+        // The envelope refuses a key twice; read whole, the last one counts, as before.
+        let raw = br#"{"errors":[{"message":"first"}],"errors":[{"message":"last"}]}"#;
+        let twice = Reply {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: raw.to_vec(),
+        };
+        match check(twice).unwrap_err() {
+            Error::Rejected { errors, .. } => assert_eq!(errors[0].message, "last"),
+            other => panic!("{other:?}"),
+        }
+        // Not an object, not JSON: no field errors, the status decides.
+        for body in [&b"[1, 2]"[..], b"<html>oops</html>"] {
+            let reply = Reply {
+                status: StatusCode::OK,
+                headers: Default::default(),
+                body: body.to_vec(),
+            };
+            assert!(check(reply).is_ok());
         }
     }
 

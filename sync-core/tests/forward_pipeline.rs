@@ -7,8 +7,8 @@ mod forward_support;
 
 use std::time::Duration;
 
-use forward_support::{config, Harness, STORE};
 use axum::http::Method;
+use forward_support::{config, Harness, STORE};
 use sync_core::forward::RunOptions;
 use sync_core::{ObjectKind, RunStatus, StateStore};
 use testkit::qad::Seeding;
@@ -104,7 +104,12 @@ async fn a_run_stopped_after_one_page_commits_no_cursor_beyond_the_pages_it_fini
         5,
         "the page in flight is finished: {report}"
     );
-    let cursor = h.state.cursor(ObjectKind::Customers).await.unwrap().unwrap();
+    let cursor = h
+        .state
+        .cursor(ObjectKind::Customers)
+        .await
+        .unwrap()
+        .unwrap();
     let customers = h.qad.customers();
     let mut codes: Vec<&str> = customers.iter().map(|c| c.customer_code.as_str()).collect();
     codes.sort_unstable();
