@@ -153,23 +153,40 @@ pub const REDACTED: &str = "** redacted **";
 /// assert_eq!(clean, json!({"email": "a@northwind-mfg.com", "auth": {"Api-Key": REDACTED}}));
 /// ```
 #[must_use]
-pub fn redact_payload(value: Value) -> Value {
+pub fn redact_payload(mut value: Value) -> Value {
+    redact_in_place(&mut value);
+    value
+}
+
+/// [`redact_payload`] without rebuilding the payload: every audited write goes through it.
+fn redact_in_place(value: &mut Value) {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, value)| {
-                    let name = key.to_ascii_lowercase().replace('-', "_");
-                    if SECRET_FIELDS.contains(&name.as_str()) {
-                        (key, Value::String(REDACTED.to_owned()))
-                    } else {
-                        (key, redact_payload(value))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact_payload).collect()),
-        other => other,
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if is_secret_field(key) {
+                    *value = Value::String(REDACTED.to_owned());
+                } else {
+                    redact_in_place(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_in_place),
+        _ => {}
     }
+}
+
+/// Whether `key` names a secret, compared without case and with `-` as `_`.
+fn is_secret_field(key: &str) -> bool {
+    SECRET_FIELDS.iter().any(|secret| {
+        secret.len() == key.len()
+            && secret.bytes().zip(key.bytes()).all(|(s, k)| {
+                s == if k == b'-' {
+                    b'_'
+                } else {
+                    k.to_ascii_lowercase()
+                }
+            })
+    })
 }
 
 /// An audit row to append; the store assigns its [`AuditId`].
@@ -570,6 +587,29 @@ pub struct RunRecord {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secret_names_match_without_case_and_with_dashes_only_whole() {
+        for key in [
+            "Access-Token",
+            "CLIENT_SECRET",
+            "api-key",
+            "Api_Key",
+            "password",
+        ] {
+            assert!(is_secret_field(key), "{key}");
+        }
+        for key in [
+            "tokens",
+            "passwords",
+            "access-tokenx",
+            "secretary",
+            "",
+            "api key",
+        ] {
+            assert!(!is_secret_field(key), "{key}");
+        }
+    }
 
     #[test]
     fn redaction_reaches_arrays_and_leaves_record_fields() {

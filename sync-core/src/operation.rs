@@ -610,9 +610,18 @@ impl Executor {
 
     /// Sends `ops` with at most `concurrency` in flight; results in input order.
     pub async fn execute_all(&self, ops: &[Operation], concurrency: usize) -> Vec<OpResult> {
+        self.execute_owned(ops.to_vec(), concurrency).await
+    }
+
+    /// [`execute_all`](Self::execute_all) of operations the caller no longer needs.
+    pub(crate) async fn execute_owned(
+        &self,
+        ops: Vec<Operation>,
+        concurrency: usize,
+    ) -> Vec<OpResult> {
         // Owned futures: borrowing ones make the caller's future `Send` only for one lifetime.
         // Unordered, so one slow call does not hold back the window; put back in order after.
-        let mut results: Vec<(usize, OpResult)> = stream::iter(ops.iter().cloned().enumerate())
+        let mut results: Vec<(usize, OpResult)> = stream::iter(ops.into_iter().enumerate())
             .map(|(i, op)| {
                 let executor = self.clone();
                 async move { (i, executor.execute(&op).await) }

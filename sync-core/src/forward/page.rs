@@ -123,7 +123,11 @@ async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<
                 .subscribe_batch_known(&list_id, &members, &current)
                 .await
         }
-        Sending::Each => ctx.executor.execute_all(&ops, ctx.config.concurrency).await,
+        Sending::Each => {
+            ctx.executor
+                .execute_owned(ops, ctx.config.concurrency)
+                .await
+        }
     };
     pending
         .into_iter()
