@@ -651,3 +651,99 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
     );
     assert_eq!(fenced.cursor(ObjectKind::Orders).await.unwrap(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_writes_consent_back_after_the_customers_run_when_the_pair_has_it() {
+    use sync_core::fleet::ConsentPairSettings;
+    use testkit::mailchimp::FakeMailchimp;
+    use testkit::qad::FakeQad;
+
+    let test = "a_worker_writes_consent_back_after_the_customers_run_when_the_pair_has_it";
+    let Some((registry, _)) = registry(test).await else {
+        return;
+    };
+    let key = VaultKey::generate();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut pairs = Vec::new();
+    // Two pairs in one account, the same tenant data: only the first writes consent back.
+    let mailchimp = FakeMailchimp::builder()
+        .api_key(format!("{:032x}-us1", 78))
+        .list("list-consent-on")
+        .list("list-consent-off")
+        .start()
+        .await
+        .unwrap();
+    for (list, enabled) in [("list-consent-on", true), ("list-consent-off", false)] {
+        let qad = FakeQad::builder()
+            .seeding(fleet_support::seeding(11, 12))
+            .start()
+            .await
+            .unwrap();
+        let emails: Vec<(String, String)> = qad
+            .customers()
+            .into_iter()
+            .filter_map(|c| Some((c.customer_code, c.email?.to_lowercase())))
+            .collect();
+        // Already in the audience: the forward sync's audience read learns their statuses.
+        mailchimp
+            .seed_member(list, &emails[0].1, "unsubscribed")
+            .unwrap();
+        mailchimp
+            .seed_member(list, &emails[1].1, "cleaned")
+            .unwrap();
+        let mut config = pair_config(list, &format!("store-{list}"), 5);
+        config.sync.member_batch_threshold = 1;
+        config.consent = ConsentPairSettings {
+            enabled,
+            ..ConsentPairSettings::default()
+        };
+        registry
+            .add(
+                NewPair {
+                    id: format!("pair-{list}-{}", &tag[..8]),
+                    account: format!("mc-consent-{}", &tag[..8]),
+                    config,
+                    credentials: credentials(&mailchimp, &qad),
+                },
+                &key,
+            )
+            .await
+            .unwrap();
+        pairs.push((qad, emails));
+    }
+    let worker = Worker::start(
+        registry.clone(),
+        key,
+        options("consent", Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let (on, off) = (&pairs[0], &pairs[1]);
+    while on.0.consents().len() < 2 || worker.counts().runs < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no consent written back in 30 s: {:?}, {:?}",
+            on.0.consents(),
+            worker.counts()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = worker.shutdown().await;
+    let status_of = |code: &str| {
+        let records: Vec<_> =
+            on.0.consents()
+                .into_iter()
+                .filter(|r| r["customerCode"] == code)
+                .collect();
+        assert_eq!(records.len(), 1, "{code}: exactly once: {records:?}");
+        records[0]["marketingStatus"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(status_of(&on.1[0].0), "unsubscribed");
+    assert_eq!(status_of(&on.1[1].0), "cleaned");
+    assert_eq!(on.0.consents().len(), 2, "{:?}", on.0.consents());
+    assert!(off.0.consents().is_empty(), "the pair without [consent]");
+    assert_eq!(counts.consent_writes, 2, "{counts:?}");
+    assert_eq!(counts.consent_failed, 0, "{counts:?}");
+    assert!(counts.consent_passes >= 1, "{counts:?}");
+}

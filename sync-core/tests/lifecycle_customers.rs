@@ -606,3 +606,28 @@ async fn a_failed_removal_replays_as_recorded() {
         "the replayed removal updates the id map as the scan's own would"
     );
 }
+
+#[tokio::test]
+async fn tag_sets_in_the_id_map_are_not_customers_to_the_scan() {
+    // Each member's tag set is kept in the members' id map under `{address}#tags`.
+    let (h, config) = synced(|h| {
+        let mut config = with_lifecycle(h, settings());
+        config.mapping.customer.tags = vec![sync_core::mapping::TagRule::new(
+            "customerTypeCode",
+            "type:",
+        )];
+        config
+    })
+    .await;
+    let gone = code(&h, 0);
+    let email = normalize_email(&h.qad.customer(&gone).unwrap().email.unwrap());
+    assert!(h.qad.remove_customer(&gone));
+    let report = lifecycle(&h, config)
+        .run(ObjectKind::Customers, LifecycleOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.removals.len(), 1, "{report}");
+    assert_eq!(report.removals[0].target_id, email);
+    assert_eq!(report.removals[0].action, RemovalAction::ArchiveMember);
+    assert_eq!(report.failed, 0, "{report}");
+}

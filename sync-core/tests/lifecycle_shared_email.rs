@@ -24,7 +24,7 @@ struct Shared {
     email: String,
 }
 
-async fn shared(rule: OwnerRule) -> (Shared, sync_core::config::SyncConfig) {
+async fn shared(rule: OwnerRule, page_size: u32) -> (Shared, sync_core::config::SyncConfig) {
     let h = Harness::start(
         Seeding::new(41)
             .customers(8)
@@ -60,6 +60,7 @@ async fn shared(rule: OwnerRule) -> (Shared, sync_core::config::SyncConfig) {
         });
     }
     let mut config = config(h.mailchimp.list_id());
+    config.page_size = page_size;
     config.lifecycle = Some(LifecycleConfig {
         shared_email_owner: rule,
         members: MemberRemoval::DeletePermanent,
@@ -120,27 +121,46 @@ impl Shared {
 
 /// Under `rule`, `first` (an index into A, B, C) owns; after its deletion `second` does.
 async fn owner_then_heir(rule: OwnerRule, first: usize, second: usize) {
-    let (s, config) = shared(rule.clone()).await;
-    // The forward sync gives a new address to the first customer it maps (the lowest code).
-    assert_eq!(s.owner().await, [s.codes[0].clone()], "{rule:?}");
+    for page_size in [25, 1] {
+        owner_then_heir_paged(rule.clone(), first, second, page_size).await;
+    }
+}
+
+/// As [`owner_then_heir`], with the three customers on one page (25) or each on its own (1).
+async fn owner_then_heir_paged(rule: OwnerRule, first: usize, second: usize, page_size: u32) {
+    let (s, config) = shared(rule.clone(), page_size).await;
+    let names = ["Anna", "Berta", "Carla"];
+    // The forward sync already gives the address to the rule's customer, whether the others
+    // are on its page or not; a scan leaves it there.
+    assert_eq!(
+        s.owner().await,
+        [s.codes[first].clone()],
+        "{rule:?} {page_size}"
+    );
+    assert_eq!(s.first_name(), names[first], "{rule:?} {page_size}");
     s.settle(&config).await;
     assert_eq!(s.owner().await, [s.codes[first].clone()], "{rule:?}");
-    let names = ["Anna", "Berta", "Carla"];
     assert_eq!(s.first_name(), names[first], "{rule:?}");
-    // The owner's record is reported with the owner named.
+    // The others are reported with the owner and the rule named.
     let rows =
         s.h.state
             .query_audit(&sync_core::audit::AuditQuery::new().outcome(Outcome::Skipped))
             .await
             .unwrap();
-    if first != 0 {
+    let named = format!(
+        "written for customer {}, its owner under lifecycle.shared_email_owner ({})",
+        s.codes[first],
+        rule.name()
+    );
+    let handed = format!("owned by customer {}", s.codes[first]);
+    for (i, code) in s.codes.iter().enumerate().filter(|(i, _)| *i != first) {
         assert!(
-            rows.iter().any(|r| r
-                .row
-                .error
-                .as_deref()
-                .is_some_and(|e| { e.contains(&format!("owned by customer {}", s.codes[first])) })),
-            "{rule:?}: {rows:?}"
+            rows.iter().any(|r| r.row.source_key == *code
+                && r.row
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(&named) || e.contains(&handed))),
+            "{rule:?} {page_size} customer {i}: {rows:?}"
         );
     }
 
@@ -215,10 +235,13 @@ async fn a_type_priority_list_names_the_owner() {
 
 #[tokio::test]
 async fn e_commerce_customers_stay_one_per_qad_customer() {
-    let (s, config) = shared(OwnerRule::Flag {
-        field: "customShort2".into(),
-        values: vec!["primary".into()],
-    })
+    let (s, config) = shared(
+        OwnerRule::Flag {
+            field: "customShort2".into(),
+            values: vec!["primary".into()],
+        },
+        25,
+    )
     .await;
     s.settle(&config).await;
     for code in &s.codes {

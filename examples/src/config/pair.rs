@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use sync_core::fleet::{BrowseIds, ObjectCadence, PairConfig, QadSettings, RetentionSettings};
+use sync_core::fleet::{
+    BrowseIds, ConsentPairSettings, ObjectCadence, PairConfig, QadSettings, RetentionSettings,
+};
 use sync_core::ObjectKind;
 
 use super::{BrowseIdValue, FileConfig};
@@ -29,7 +31,7 @@ impl FileConfig {
 
     /// The pair configuration running `objects` on their `[schedule]` cadences, with the
     /// file's `[sync]`, `[qad]` settings, `[mailchimp] max_concurrency`, `[orders]`,
-    /// `[sales_orders]` and `[retention]`.
+    /// `[sales_orders]`, `[retention]` and `[consent]`.
     ///
     /// # Errors
     ///
@@ -52,6 +54,17 @@ impl FileConfig {
         config.mailchimp_max_concurrency = self.mailchimp.max_concurrency;
         config.orders.clone_from(&self.orders);
         config.sales_orders = self.sales_orders.clone();
+        if let Some(consent) = &self.consent {
+            config.consent = ConsentPairSettings {
+                enabled: consent.enabled,
+                entity_path: consent
+                    .entity_path
+                    .as_ref()
+                    .map(|p| p.0.as_str().to_owned()),
+                key_param: consent.key_param.clone(),
+                statuses: consent.statuses.clone(),
+            };
+        }
         config.retention = RetentionSettings {
             audit_secs: self.retention.audit.0.as_secs(),
             runs_secs: self.retention.runs.0.as_secs(),
@@ -139,6 +152,11 @@ enabled = true
 [retention]
 audit = "30days"
 
+[consent]
+enabled = true
+entity_path = "api/bdoc/acme/crm/Consent"
+statuses = ["unsubscribed", "cleaned"]
+
 [schedule]
 customers = "10m"
 orders = "2m"
@@ -193,6 +211,12 @@ orders = "2m"
         assert!(pair.sales_orders.enabled);
         assert_eq!(pair.retention.audit_secs, 30 * 86_400);
         assert_eq!(pair.retention.runs_secs, 90 * 86_400);
+        assert!(pair.consent.enabled);
+        assert_eq!(
+            pair.consent.qad_config().unwrap().entity().as_str(),
+            "api/bdoc/acme/crm/Consent"
+        );
+        assert_eq!(pair.consent.settings().statuses.len(), 2);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The flows a worker runs for one held pair, built from its stored configuration the way
-//! `ml-connector run` builds them from the file: the forward sync with its lifecycle scan,
-//! orders (Mailchimp → QAD attribution) and sales orders (QAD → the Mailchimp store). Every
+//! `ml-connector run` builds them from the file: the forward sync with its lifecycle scan and
+//! consent write-back, orders (Mailchimp → QAD attribution) and sales orders (QAD → the Mailchimp store). Every
 //! flow is handed the same claim-fenced state store, so each of their page commits checks the
 //! worker's claim on the pair's account.
 
@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use super::pair::RegisteredPair;
+use crate::consent::ConsentWriteBack;
 use crate::error::{Result, SyncError};
 use crate::forward::{ForwardSync, RunOptions};
 use crate::lifecycle::{LifecycleOptions, LifecycleSync};
@@ -25,6 +26,8 @@ use crate::vault::{MailchimpAuth, QadAuthKind};
 pub(super) struct PairFlows {
     forward: ForwardSync,
     lifecycle: Option<LifecycleSync>,
+    /// The consent write-back, run after each completed customers run when enabled.
+    consent: Option<ConsentWriteBack>,
     orders: Option<OrdersSync>,
     sales_orders: Option<SalesOrdersSync>,
 }
@@ -42,6 +45,11 @@ pub(super) struct Slice {
     pub qad_writes: u64,
     /// The lifecycle scan run after a completed forward run: `Some(true)` when it completed.
     pub scan: Option<bool>,
+    /// The consent write-back pass run after a completed customers run: `Some(true)` when it
+    /// completed with no failed write.
+    pub consent: Option<bool>,
+    /// Consent records the pass wrote to QAD.
+    pub consent_writes: u64,
 }
 
 impl Slice {
@@ -52,6 +60,8 @@ impl Slice {
             mailchimp_writes: 0,
             qad_writes: 0,
             scan: None,
+            consent: None,
+            consent_writes: 0,
         }
     }
 }
@@ -89,6 +99,9 @@ impl PairFlows {
             ),
             None => None,
         };
+        let consent = (config.consent.enabled && runs(ObjectKind::Customers)).then(|| {
+            ConsentWriteBack::new(config.consent.settings(), qad.clone(), Arc::clone(state))
+        });
         let orders = if runs(ObjectKind::Orders) {
             Some(
                 OrdersSync::new(
@@ -117,6 +130,7 @@ impl PairFlows {
         Ok(Self {
             forward,
             lifecycle,
+            consent,
             orders,
             sales_orders,
         })
@@ -163,6 +177,9 @@ impl PairFlows {
                 };
                 if report.status == RunStatus::Completed && !cancel.is_cancelled() {
                     slice.scan = self.scan_if_due(object).await;
+                    if object == ObjectKind::Customers {
+                        self.consent_pass(&mut slice).await;
+                    }
                 }
                 Ok(slice)
             }
@@ -186,6 +203,25 @@ impl PairFlows {
             Err(err) => {
                 tracing::warn!(%object, "lifecycle scan failed: {err}");
                 Some(false)
+            }
+        }
+    }
+}
+
+impl PairFlows {
+    /// One consent write-back pass when the pair has one; its failure is logged (failed writes are audited by the pass), never the forward run's.
+    async fn consent_pass(&self, slice: &mut Slice) {
+        let Some(consent) = &self.consent else {
+            return;
+        };
+        match consent.run(false).await {
+            Ok(report) => {
+                slice.consent_writes = report.written;
+                slice.consent = Some(report.failed == 0);
+            }
+            Err(err) => {
+                tracing::warn!("consent write-back failed: {err}");
+                slice.consent = Some(false);
             }
         }
     }
@@ -262,6 +298,7 @@ fn qad(pair: &RegisteredPair) -> Result<qad_client::Client> {
         builder = builder.entity(entity.as_str());
     }
     builder = pair.config.qad.apply(builder)?;
+    builder = builder.consent(pair.config.consent.qad_config()?);
     builder.build().map_err(|e| SyncError::Client {
         system: TargetSystem::Qad,
         source: Box::new(e),

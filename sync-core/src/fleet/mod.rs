@@ -27,5 +27,5 @@ mod worker;
 pub use claim::AccountClaim;
 pub use pair::{HeldBy, NewPair, ObjectCadence, PairConfig, PairSummary, RegisteredPair};
 pub use registry::PairRegistry;
-pub use settings::{BrowseIds, QadSettings, RetentionSettings};
+pub use settings::{BrowseIds, ConsentPairSettings, QadSettings, RetentionSettings};
 pub use worker::{Worker, WorkerCounts, WorkerHandle, WorkerOptions};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::{QadSettings, RetentionSettings};
+use super::settings::{ConsentPairSettings, QadSettings, RetentionSettings};
 use crate::config::SyncConfig;
 use crate::error::{Result, SyncError};
 use crate::model::ObjectKind;
@@ -57,8 +57,8 @@ impl ObjectCadence {
 
 /// What a worker needs to sync a pair, besides its credentials: what `ml-connector run` reads
 /// from the configuration file (`[sync]` with `[sync.lifecycle]`, `[qad]` settings,
-/// `[mailchimp] max_concurrency`, `[orders]`, `[sales_orders]`, `[retention]`) and each flow's
-/// cadence. Stored as JSON in the registry; every field added after the first version has a
+/// `[mailchimp] max_concurrency`, `[orders]`, `[sales_orders]`, `[retention]`, `[consent]`)
+/// and each flow's cadence. Stored as JSON in the registry; every field added after the first version has a
 /// default, so a configuration stored by an older release still loads.
 ///
 /// ```
@@ -99,6 +99,10 @@ pub struct PairConfig {
     /// How long the pair's history is kept; its worker prunes older rows hourly.
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// Members' marketing statuses written back to QAD after each customers run, when
+    /// `enabled` (needs `customers` among the objects).
+    #[serde(default)]
+    pub consent: ConsentPairSettings,
 }
 
 impl PairConfig {
@@ -113,6 +117,7 @@ impl PairConfig {
             orders: None,
             sales_orders: SalesOrdersSettings::default(),
             retention: RetentionSettings::default(),
+            consent: ConsentPairSettings::default(),
         }
     }
 
@@ -134,6 +139,18 @@ impl PairConfig {
         self.sync.validate()?;
         self.qad.validate()?;
         self.retention.validate()?;
+        self.consent.validate()?;
+        if self.consent.enabled
+            && !self
+                .objects
+                .iter()
+                .any(|o| o.object == ObjectKind::Customers)
+        {
+            return Err(config_error(
+                "consent.enabled needs customers among the objects (the write-back runs after \
+                 each customers run)",
+            ));
+        }
         if self.mailchimp_max_concurrency == Some(0) {
             return Err(config_error("mailchimp_max_concurrency must be at least 1"));
         }
@@ -318,6 +335,25 @@ mod tests {
         loaded.validate().unwrap();
         let again = PairConfig::from_json("p1", &loaded.to_json().unwrap()).unwrap();
         assert_eq!(again, loaded);
+    }
+
+    #[test]
+    fn consent_write_back_needs_the_customers_flow_and_a_valid_entity() {
+        let mut config = with_store();
+        config.consent.enabled = true;
+        config.validate().unwrap();
+        config.consent.entity_path = Some("https://elsewhere/x".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("consent: entity_path"), "{err}");
+        config.consent.entity_path = None;
+        config.objects = vec![ObjectCadence::new(
+            ObjectKind::Items,
+            Duration::from_secs(60),
+        )];
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("consent.enabled needs customers"), "{err}");
+        config.consent.enabled = false;
+        config.validate().unwrap();
     }
 
     #[test]

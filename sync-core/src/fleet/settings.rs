@@ -245,3 +245,80 @@ impl RetentionSettings {
             .runs(Duration::from_secs(self.runs_secs))
     }
 }
+
+/// A pair's consent write-back (the file's `[consent]`): off unless `enabled`. When on, the
+/// worker runs a [`ConsentWriteBack`](crate::consent::ConsentWriteBack) pass after each completed
+/// customers run of the pair, as `ml-connector run` does after each customers cycle, writing the
+/// statuses the forward sync's audience reads and refused writes remembered.
+///
+/// ```
+/// use sync_core::fleet::ConsentPairSettings;
+/// use sync_core::MemberStatus;
+///
+/// let consent: ConsentPairSettings = serde_json::from_str(
+///     r#"{"enabled": true, "entity_path": "api/bdoc/acme/crm/Consent",
+///         "statuses": ["unsubscribed", "cleaned"]}"#).unwrap();
+/// consent.validate().unwrap();
+/// assert_eq!(consent.qad_config().unwrap().entity().as_str(), "api/bdoc/acme/crm/Consent");
+/// assert!(!consent.settings().statuses.contains(&MemberStatus::Subscribed));
+/// assert!(!ConsentPairSettings::default().enabled);
+/// let bad = ConsentPairSettings { entity_path: Some("../up".into()), ..consent };
+/// assert!(bad.validate().is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentPairSettings {
+    /// Whether statuses are written back (default false).
+    pub enabled: bool,
+    /// The entity path records are posted to (default qad-client's).
+    pub entity_path: Option<String>,
+    /// The entity's key query parameter (default qad-client's, `customerCode`).
+    pub key_param: Option<String>,
+    /// The statuses written back (default sync-core's: subscribed, unsubscribed, cleaned).
+    pub statuses: Option<Vec<crate::model::MemberStatus>>,
+}
+
+impl ConsentPairSettings {
+    /// Checks the entity path and key parameter.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        self.qad_config().map(|_| ())
+    }
+
+    /// The QAD client's consent settings.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Config`] for an invalid entity path or an empty key parameter.
+    pub fn qad_config(&self) -> Result<qad_client::ConsentConfig> {
+        let bad = |what: String| SyncError::Config {
+            what: format!("pair configuration: consent: {what}"),
+        };
+        let mut config = qad_client::ConsentConfig::default();
+        if let Some(path) = &self.entity_path {
+            let entity = qad_client::EntityPath::parse(path)
+                .map_err(|e| bad(format!("entity_path {path:?}: {e}")))?;
+            config = config.with_entity(entity);
+        }
+        if let Some(key) = &self.key_param {
+            if key.trim().is_empty() {
+                return Err(bad("key_param is empty".into()));
+            }
+            config = config.with_key_param(key.clone());
+        }
+        Ok(config)
+    }
+
+    /// The write-back's settings (the statuses written).
+    #[must_use]
+    pub fn settings(&self) -> crate::consent::ConsentSettings {
+        let mut settings = crate::consent::ConsentSettings::default();
+        if let Some(statuses) = &self.statuses {
+            settings.statuses.clone_from(statuses);
+        }
+        settings
+    }
+}

@@ -165,6 +165,12 @@ pub struct WorkerCounts {
     pub scans: u64,
     /// Lifecycle scans that failed, were refused, or had failed records (see the audit).
     pub scans_failed: u64,
+    /// Consent write-back passes that completed with no failed write.
+    pub consent_passes: u64,
+    /// Consent write-back passes that failed or had failed writes (see the audit).
+    pub consent_failed: u64,
+    /// Consent records written to QAD.
+    pub consent_writes: u64,
     /// Accounts claimed.
     pub claims: u64,
     /// Claims lost (expired, taken over, or the account removed) before release.
@@ -187,6 +193,9 @@ struct Counters {
     qad_writes: AtomicU64,
     scans: AtomicU64,
     scans_failed: AtomicU64,
+    consent_passes: AtomicU64,
+    consent_failed: AtomicU64,
+    consent_writes: AtomicU64,
     claims: AtomicU64,
     claims_lost: AtomicU64,
     pairs_unusable: AtomicU64,
@@ -210,6 +219,9 @@ impl Counters {
             qad_writes: get(&self.qad_writes),
             scans: get(&self.scans),
             scans_failed: get(&self.scans_failed),
+            consent_passes: get(&self.consent_passes),
+            consent_failed: get(&self.consent_failed),
+            consent_writes: get(&self.consent_writes),
             claims: get(&self.claims),
             claims_lost: get(&self.claims_lost),
             pairs_unusable: get(&self.pairs_unusable),
@@ -642,6 +654,12 @@ impl Loop {
                 match slice.scan {
                     Some(true) => Counters::add(&self.counters.scans, 1),
                     Some(false) => Counters::add(&self.counters.scans_failed, 1),
+                    None => {}
+                }
+                Counters::add(&self.counters.consent_writes, slice.consent_writes);
+                match slice.consent {
+                    Some(true) => Counters::add(&self.counters.consent_passes, 1),
+                    Some(false) => Counters::add(&self.counters.consent_failed, 1),
                     None => {}
                 }
                 match slice.status {

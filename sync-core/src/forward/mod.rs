@@ -49,6 +49,7 @@
 
 mod audience;
 mod merge_fields;
+mod owner;
 mod page;
 mod planner;
 pub(crate) mod read;
@@ -550,6 +551,7 @@ impl ForwardSync {
             Executor::new(self.mailchimp.clone(), calls.clone()),
             options.dry_run,
             merge_fields.to_vec(),
+            self.qad.clone(),
         );
         let cancel = options.cancel.clone().unwrap_or_default();
         // Records the retry pass just handled from their current QAD version: the read below

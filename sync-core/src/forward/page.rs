@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::audience::Audience;
+use super::owner::Contest;
 use super::read::SourcePage;
 use super::rows::{refused_key, Pending, Row};
 use crate::config::SyncConfig;
@@ -37,6 +38,8 @@ pub(crate) struct PageContext {
     pub audience: Arc<tokio::sync::Mutex<Audience>>,
     /// The audience's merge fields, read once before the run's first member write.
     pub merge_fields: Arc<[mailchimp_client::MergeField]>,
+    /// QAD, for the owners of shared addresses that are not on the page ([`Contest`]).
+    pub qad: qad_client::Client,
 }
 
 impl PageContext {
@@ -47,6 +50,7 @@ impl PageContext {
         executor: Executor,
         dry_run: bool,
         merge_fields: Vec<mailchimp_client::MergeField>,
+        qad: qad_client::Client,
     ) -> Self {
         Self {
             config,
@@ -56,11 +60,12 @@ impl PageContext {
             dry_claims: Arc::default(),
             audience: Arc::default(),
             merge_fields: merge_fields.into(),
+            qad,
         }
     }
 
     /// The customer that claimed `email` earlier in this dry run.
-    fn dry_claimant(&self, email: &str) -> Option<String> {
+    pub(super) fn dry_claimant(&self, email: &str) -> Option<String> {
         if !self.dry_run {
             return None;
         }
@@ -248,6 +253,10 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let hashes = ctx.state.hashes(kind, &keys).await?;
     let known = Known::read(ctx, &mapped, &hashes).await?;
     let statuses = &known.statuses;
+    // Shared addresses go to the owner rule's customer (lifecycle settings), in page order too.
+    let mut contest = Contest::read(ctx, page, &mapped, &known.owners).await?;
+    let mut mapped = mapped;
+    contest.order(&mut mapped);
 
     let mut rows = Vec::new();
     let mut claimed: HashMap<String, String> = HashMap::new();
@@ -280,8 +289,8 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
             .get(&email)
             .cloned()
             .or_else(|| ctx.dry_claimant(&email));
-        if let Some(owner) = claimant.filter(|o| *o != key) {
-            rows.push(duplicate(&key, &owner));
+        if let Some(row) = contest.secondary(&key, &email, claimant.as_ref()) {
+            rows.push(row);
             continue;
         }
         let op = Operation::UpsertMember {
@@ -305,8 +314,7 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
         }
         // A changed or new member: another customer may own the address since an earlier page.
         let owners = known.owners.get(&email).map_or(&[][..], Vec::as_slice);
-        if let Some(owner) = owners.iter().find(|o| **o != key) {
-            let mut row = duplicate(&key, owner);
+        if let Some(mut row) = contest.secondary(&key, &email, owners) {
             if !hashes.contains_key(&email) {
                 row.unwritten_owner_address = Some(email.clone());
             }
@@ -379,6 +387,7 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     if !ctx.dry_run {
         intents(ctx, &list_id, &mut rows[sent_from..], &on_list).await?;
     }
+    contest.settle(&mut rows, ctx.dry_run);
 
     // Tags, for members that reached (or already matched) Mailchimp.
     let ok: BTreeSet<&str> = rows
@@ -522,7 +531,7 @@ fn fresh_for(ctx: &PageContext) -> std::time::Duration {
 }
 
 /// A customer of the page and its member with the member's content hash, or why it has none.
-type Mapped = (
+pub(super) type Mapped = (
     String,
     std::result::Result<(ContentHash, MappedMember), Issue>,
 );
@@ -608,11 +617,6 @@ fn blocked_change(statuses: &HashMap<String, MemberStatusRecord>, old: &str) -> 
                 s.status
             )
         })
-}
-
-fn duplicate(key: &str, owner: &str) -> Row {
-    let reason = format!("duplicate email: the member is written for customer {owner}");
-    Row::decided(ObjectKind::Members, key, Outcome::Skipped, Some(reason))
 }
 
 /// A member's tag set to compare and, when it changed, send.

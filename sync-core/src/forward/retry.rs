@@ -329,6 +329,7 @@ impl ForwardSync {
             executor,
             false,
             merge_fields,
+            self.qad.clone(),
         );
         let started = chrono::Utc::now();
         let (mut rows, gone) = self.remap(&ctx, object, vec![key.clone()], &calls).await?;

@@ -55,6 +55,9 @@ pub(crate) struct Row {
     /// An unchanged row that must still be audited: it answers a queued row of its target (a
     /// retry, a replay, or a queued failure it supersedes). Other unchanged rows are only counted.
     pub supersedes: bool,
+    /// Taken out of its target's id map on commit: a customer the owner rule displaced as the
+    /// owner of a shared address.
+    pub unmapped: bool,
     /// A duplicate member whose owner's member is not written yet (its write failed on an
     /// earlier page or run): the address this customer's store customer must wait for.
     pub unwritten_owner_address: Option<String>,
@@ -110,6 +113,7 @@ impl Row {
             known: false,
             supersedes: false,
             unwritten_owner_address: None,
+            unmapped: false,
             refused: None,
             started_at: now,
             finished_at: now,
@@ -266,6 +270,9 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
         }
         if let Some(mapping) = &row.mapping {
             batch = batch.map_id(mapping.clone());
+        }
+        if row.unmapped {
+            batch = batch.unmap_id(row.target, row.source_key.clone());
         }
         if let Some(email) = &row.consent_link {
             batch = batch.map_id(IdMapping::new(

@@ -203,8 +203,9 @@ impl CustomerStates {
 /// E-commerce customers stay one per QAD customer whatever the rule.
 ///
 /// Ties (and customers the rule cannot rank: no flag, no date, a type not listed) go to the
-/// lowest customer code. The forward sync gives a new address to the first customer it maps;
-/// each lifecycle scan then moves the member to the rule's owner.
+/// lowest customer code. The forward sync applies the rule whenever it meets a second customer
+/// for an owned address (reading the owner again from QAD when it is not on the page), and
+/// each lifecycle scan moves any member no run met to the rule's owner.
 ///
 /// ```
 /// use sync_core::lifecycle::OwnerRule;

@@ -19,9 +19,10 @@
 //!    active, has departed.
 //! 4. **Remove**, per target: the member is left alone, archived (default) or permanently deleted
 //!    ([`MemberRemoval`]), except when another *active* QAD customer has the same address: then
-//!    the member stays and that customer becomes its owner in the id map (the first by key, the
-//!    forward sync's own rule), so the member is never orphaned and never erased under a
-//!    customer who still uses it. The e-commerce customer is kept (default) or deleted
+//!    the member stays and that customer becomes its owner in the id map (the first under the
+//!    [`OwnerRule`], as the forward sync ranks them), so the member is never orphaned and never
+//!    erased under a customer who still uses it; an active owner's member goes to the rule's
+//!    customer when that is another. The e-commerce customer is kept (default) or deleted
 //!    ([`EcomCustomerRemoval`]); a product is hidden (default) or deleted ([`ProductRemoval`]).
 //! 5. **Commit** each page of the id map in one [`StateBatch`], fenced by the object's lease:
 //!    the removed records leave the id map and their hashes are forgotten (a customer that comes
@@ -130,6 +131,26 @@ pub(crate) fn forward_skip(config: &SyncConfig, fields: &SourceFields) -> Option
             "customer is {standing} in QAD (the lifecycle scan removes its records)"
         ))
     })
+}
+
+/// The audit reason of a member handed to `owner` under `rule`, naming the customer that owned
+/// it before (`previous`, secondary from now on when it is still active): the scan's and the
+/// forward sync's hand-overs read alike.
+pub(crate) fn hand_over_reason(
+    rule: &OwnerRule,
+    owner: &str,
+    previous: &str,
+    standing: Standing,
+) -> String {
+    let previous = match standing {
+        Standing::Active => format!("customer {previous} is secondary"),
+        Standing::Gone => format!("customer {previous} is gone from QAD"),
+        other => format!("customer {previous} is {other} in QAD"),
+    };
+    format!(
+        "member owned by customer {owner} under lifecycle.shared_email_owner ({}); {previous}",
+        rule.name()
+    )
 }
 
 /// How a lifecycle scan runs.
@@ -474,6 +495,7 @@ impl LifecycleSync {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.source_key.clone());
+            let page = customers_only(page);
             mapped += page.len() as u64;
             let standings = seen.standings(keys(&page)).await?;
             departing += standings
@@ -539,6 +561,7 @@ impl LifecycleSync {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.source_key.clone());
+            let page = customers_only(page);
             let standings = seen.standings(keys(&page)).await?;
             let with_standing = page.into_iter().filter_map(|m| {
                 let standing = standings.get(&m.source_key).copied()?;
@@ -684,11 +707,11 @@ impl LifecycleSync {
     /// the customer becomes secondary (skipped as a duplicate from then on).
     fn rule_hand_over(&self, mapping: &IdMapping, owner: &str) -> Planned {
         let email = normalize_email(&mapping.target_id);
-        let reason = format!(
-            "member owned by customer {owner} under lifecycle.shared_email_owner ({}); \
-             customer {} is secondary",
-            self.settings.shared_email_owner.name(),
-            mapping.source_key
+        let reason = hand_over_reason(
+            &self.settings.shared_email_owner,
+            owner,
+            &mapping.source_key,
+            Standing::Active,
         );
         Planned {
             removal: Removal {
@@ -845,6 +868,20 @@ fn settle(
             (not.outcome(), state)
         }
     }
+}
+
+/// The entries of a page of the id map that are records: a member's tag set is kept in the
+/// members' id map too, under `{address}#tags` (its listing as the target), and is no customer.
+fn customers_only(page: Vec<IdMapping>) -> Vec<IdMapping> {
+    page.into_iter()
+        .filter(|m| {
+            let tag_set = m
+                .source_key
+                .strip_suffix("#tags")
+                .is_some_and(|address| check_email(address).is_ok());
+            m.kind != ObjectKind::Members || !tag_set
+        })
+        .collect()
 }
 
 fn keys(page: &[IdMapping]) -> Vec<String> {

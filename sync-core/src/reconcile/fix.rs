@@ -9,11 +9,12 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::report::{Example, KindReport};
-use super::spill::ExpectedRow;
+use super::spill::{DepartedRow, ExpectedRow};
 use crate::audit::NewAuditRow;
 use crate::error::Result;
 use crate::model::{
     normalize_email, ContentHash, IdMapping, MemberStatusRecord, ObjectKind, Outcome, RunId,
+    TargetRecord,
 };
 use crate::operation::{Applied, Executor, NotApplied, Operation};
 use crate::state::{StateBatch, StateStore};
@@ -166,6 +167,63 @@ impl Fixer {
                         self.failed_addresses.insert(record.id.clone());
                     }
                     self.not_fixed(report, &record, not.reason().to_owned());
+                }
+            }
+        }
+        self.state.apply(batch).await?;
+        Ok(())
+    }
+
+    /// Sends the removals of records still present for customers that are not active (see
+    /// [`KindReport::to_remove`]), then commits their audit rows and what the lifecycle's own
+    /// removal changes in the state store (the record leaves the id map, its hashes are
+    /// forgotten, a permanently deleted address is remembered as forgotten) in one batch.
+    pub(crate) async fn remove(
+        &mut self,
+        kind: ObjectKind,
+        records: Vec<(DepartedRow, Operation)>,
+        report: &mut KindReport,
+    ) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let object = source_object(kind);
+        let target = match kind {
+            ObjectKind::Members => TargetRecord::Member,
+            _ => TargetRecord::EcommerceCustomer,
+        };
+        let ops: Vec<Operation> = records.iter().map(|(_, op)| op.clone()).collect();
+        let started = Utc::now();
+        let results = self.executor.execute_all(&ops, self.concurrency).await;
+        let finished = Utc::now();
+        let mut batch = StateBatch::new();
+        for ((record, op), result) in records.into_iter().zip(results) {
+            let mut row =
+                NewAuditRow::new(self.run_id, object, &record.source_key, Outcome::Updated)
+                    .target(target)
+                    .operation(op.target())
+                    .attempts(1)
+                    .times(started, finished);
+            if let Ok(payload) = op.to_payload() {
+                row = row.payload(payload);
+            }
+            match result {
+                Ok(_) => {
+                    row = row.error(format!(
+                        "removed by reconcile: customer {} is {} (lifecycle settings)",
+                        record.source_key, record.standing
+                    ));
+                    batch = batch
+                        .audit(row)
+                        .merge(crate::lifecycle::removed_state(&op, &record.source_key));
+                    report.fixed += 1;
+                }
+                Err(not) => {
+                    row.outcome = not.outcome();
+                    batch = batch.audit(row.error(not.reason()));
+                    let mut example = Example::new(&record.id, Some(&record.source_key));
+                    example.note = Some(not.reason().to_owned());
+                    report.not_fixed.add(example, self.examples);
                 }
             }
         }

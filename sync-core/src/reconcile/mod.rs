@@ -18,13 +18,23 @@
 //!    fields, Mailchimp's value → QAD's) or, for members, *blocked* (cleaned, unsubscribed,
 //!    archived, or remembered as compliance state or forgotten: expected, not drift) and
 //!    possibly *status differs* (transactional or pending where the mapping says subscribed).
-//!    Records only Mailchimp has are counted and never deleted.
-//! 5. **Fix** (optional): missing and different records are written through the same
+//!    Records only Mailchimp has are counted and never deleted. Of several customers sharing
+//!    an address, the owner rule's customer is expected (with lifecycle settings), else the
+//!    first in key order.
+//! 5. **The lifecycle** (with [`lifecycle`](crate::lifecycle) settings): customers QAD marks not
+//!    active, and those the id map holds that QAD no longer has, are *departed*: their records
+//!    are not expected, so their absence is not drift, nor is a member archived or kept by the
+//!    settings ([`KindReport::departed`]). A record the connector wrote for such a customer that
+//!    is still present while the settings remove it is drift ([`KindReport::to_remove`]); an
+//!    address an active customer also has is that customer's, never removed.
+//! 6. **Fix** (optional): missing and different records are written through the same
 //!    [`Executor`] as the forward sync (members before their
 //!    e-commerce customers; an e-commerce customer whose member fails waits), audited in a run
 //!    with trigger [`Reconcile`](crate::RunTrigger::Reconcile), and their stored hashes set to
 //!    what was written (forgotten when the write failed, so the next forward run retries it).
-//!    Statuses are never changed: a status difference stays reported.
+//!    Statuses are never changed: a status difference stays reported. Records to remove get
+//!    the lifecycle's configured removal (archive, or a permanent delete only when configured),
+//!    audited like the lifecycle's own.
 //!
 //! ```no_run
 //! # async fn run(mailchimp: mailchimp_client::Client, qad: qad_client::Client) -> sync_core::Result<()> {
@@ -301,6 +311,8 @@ impl Reconciler {
                             }
                         },
                     )?;
+                    // What the id map holds for departed customers (lifecycle settings).
+                    source::departed(&ctx).await?;
                     for (kind, read) in [
                         (ObjectKind::Members, members_read),
                         (ObjectKind::EcommerceCustomers, customers_read),

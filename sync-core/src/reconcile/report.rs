@@ -95,6 +95,20 @@ pub struct KindReport {
     pub blocked: Finding,
     /// Not drift: records in Mailchimp that no QAD record maps to (the connector never deletes).
     pub only_in_mailchimp: Finding,
+    /// Not drift, with lifecycle settings: records of customers that are not active in QAD
+    /// (inactive, blocked, anonymised, or gone from QAD while the id map holds them) that
+    /// Mailchimp does not hold, holds archived, or keeps as the settings say (members left
+    /// alone, e-commerce customers kept), or that another active customer of the address does
+    /// not own and the connector never wrote (not in its id map: left alone). The note says which.
+    #[serde(default)]
+    pub departed: Finding,
+    /// Drift, with lifecycle settings: records the lifecycle removes that are still present for
+    /// a customer that is not active (a member not archived, an e-commerce customer the
+    /// settings delete), written by the connector for that customer and owned by no active
+    /// customer. `fix` applies the configured removal (archive, or a permanent delete only when
+    /// `lifecycle.members = "delete_permanent"`).
+    #[serde(default)]
+    pub to_remove: Finding,
     /// With `fix`: missing or different records written.
     pub fixed: u64,
     /// With `fix`: writes that failed (replayable, their stored hash forgotten), were rejected
@@ -103,13 +117,14 @@ pub struct KindReport {
 }
 
 impl KindReport {
-    /// Missing, different, unreadable and status-differs records.
+    /// Missing, different, unreadable, status-differs and to-remove records.
     #[must_use]
     pub fn drift(&self) -> u64 {
         self.missing.count
             + self.different.count
             + self.unreadable.count
             + self.status_differs.count
+            + self.to_remove.count
     }
 }
 
@@ -156,7 +171,7 @@ impl fmt::Display for ReconcileReport {
                 f,
                 "{kind}: {} expected, {} in Mailchimp, {} equal, {} missing, {} different, \
                  {} unreadable, {} status differs, {} blocked by status, {} only in Mailchimp, \
-                 {} not mapped",
+                 {} not mapped, {} departed, {} to remove",
                 k.expected,
                 k.in_mailchimp,
                 k.equal,
@@ -166,7 +181,9 @@ impl fmt::Display for ReconcileReport {
                 k.status_differs.count,
                 k.blocked.count,
                 k.only_in_mailchimp.count,
-                k.not_mapped
+                k.not_mapped,
+                k.departed.count,
+                k.to_remove.count
             )?;
             if self.fix {
                 writeln!(f, "  fixed {}, not fixed {}", k.fixed, k.not_fixed.count)?;
@@ -178,6 +195,8 @@ impl fmt::Display for ReconcileReport {
                 ("status differs", &k.status_differs),
                 ("blocked", &k.blocked),
                 ("only in Mailchimp", &k.only_in_mailchimp),
+                ("departed", &k.departed),
+                ("to remove", &k.to_remove),
                 ("not fixed", &k.not_fixed),
             ];
             for (label, finding) in groups {

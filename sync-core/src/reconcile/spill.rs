@@ -5,6 +5,7 @@
 //! The database is SQLite's anonymous temporary file (opened with an empty name): private to
 //! this connection, with a small page cache, and deleted by SQLite when the reconcile ends.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -30,6 +31,10 @@ pub(crate) struct ExpectedRow {
     pub hash: String,
     /// The operation that writes it, as an audit payload.
     pub op: String,
+    /// The rank of its source under the shared-email owner rule (members with lifecycle
+    /// settings; empty otherwise): of several sources of one target id, the lowest rank (then
+    /// key) is expected, as the forward sync writes the owner's member.
+    pub rank: String,
 }
 
 /// A record as read from Mailchimp.
@@ -43,6 +48,18 @@ pub(crate) struct ActualRow {
     /// Why the record's JSON did not decode (its fields are then empty): equality cannot be
     /// shown.
     pub undecodable: Option<String>,
+}
+
+/// A record of a QAD customer that is not active (inactive, blocked, anonymised, or gone from
+/// QAD): under the lifecycle settings Mailchimp should not hold it (or holds it archived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DepartedRow {
+    pub kind: ObjectKind,
+    /// The target id (normalized address, e-commerce customer id).
+    pub id: String,
+    pub source_key: String,
+    /// The customer's standing (`inactive`, `blocked`, `anonymised`, `gone`).
+    pub standing: String,
 }
 
 /// An expected record and what Mailchimp holds under its id.
@@ -91,11 +108,18 @@ impl Spill {
              CREATE TABLE expected (
                  kind TEXT NOT NULL, id TEXT NOT NULL, source_key TEXT NOT NULL,
                  fields TEXT NOT NULL, intended TEXT, hash TEXT NOT NULL, op TEXT NOT NULL,
+                 rank TEXT NOT NULL,
                  PRIMARY KEY (kind, id)) WITHOUT ROWID;
              CREATE TABLE actual (
                  kind TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, status TEXT,
                  undecodable TEXT,
-                 PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+                 PRIMARY KEY (kind, id)) WITHOUT ROWID;
+             CREATE TABLE departed (
+                 kind TEXT NOT NULL, id TEXT NOT NULL, source_key TEXT NOT NULL,
+                 standing TEXT NOT NULL,
+                 PRIMARY KEY (kind, id, source_key)) WITHOUT ROWID;
+             CREATE TABLE source_keys (key TEXT PRIMARY KEY NOT NULL, standing TEXT NOT NULL)
+                 WITHOUT ROWID;"
         ))?;
         Ok(conn)
     }
@@ -117,17 +141,24 @@ impl Spill {
         .map_err(Into::into)
     }
 
-    /// Adds expected records in one transaction. A target id already expected keeps its first
-    /// source record (two customers sharing an email make one member, the first one's, as in
-    /// the forward sync). Returns how many were new.
+    /// Adds expected records in one transaction. A target id already expected keeps the source
+    /// record of the lowest rank, then the lowest key (two customers sharing an email make one
+    /// member, the owner rule's, as in the forward sync; without a rule the first in key
+    /// order). Returns how many rows were added or replaced.
     pub(crate) async fn put_expected(&self, rows: Vec<ExpectedRow>) -> Result<u64> {
         self.with(move |conn| {
             let tx = conn.transaction()?;
             let mut added = 0;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO expected (kind, id, source_key, fields, intended, hash, op)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO expected (kind, id, source_key, fields, intended, hash, op, rank)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (kind, id) DO UPDATE SET source_key = excluded.source_key,
+                         fields = excluded.fields, intended = excluded.intended,
+                         hash = excluded.hash, op = excluded.op, rank = excluded.rank
+                     WHERE excluded.rank < expected.rank
+                        OR (excluded.rank = expected.rank
+                            AND excluded.source_key < expected.source_key)",
                 )?;
                 for r in rows {
                     added += insert.execute(params![
@@ -137,7 +168,8 @@ impl Spill {
                         encode(&r.fields)?,
                         r.intended,
                         r.hash,
-                        r.op
+                        r.op,
+                        r.rank
                     ])? as u64;
                 }
             }
@@ -213,9 +245,107 @@ impl Spill {
                         intended: row.get(3)?,
                         hash: row.get(4)?,
                         op: row.get(5)?,
+                        rank: String::new(),
                     },
                     actual,
                 });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Adds records of customers that are not active, and the keys of the QAD records read with
+    /// their standing, in one transaction.
+    pub(crate) async fn put_departed(
+        &self,
+        rows: Vec<DepartedRow>,
+        read: Vec<(String, String)>,
+    ) -> Result<()> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO departed (kind, id, source_key, standing)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for r in rows {
+                    insert.execute(params![r.kind.as_str(), r.id, r.source_key, r.standing])?;
+                }
+                let mut key = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO source_keys (key, standing) VALUES (?1, ?2)",
+                )?;
+                for (k, standing) in read {
+                    key.execute([k, standing])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The standing the QAD read gave each of `keys`; a key it did not return is absent.
+    pub(crate) async fn standings(&self, keys: Vec<String>) -> Result<HashMap<String, String>> {
+        self.with(move |conn| {
+            let mut select =
+                conn.prepare_cached("SELECT standing FROM source_keys WHERE key = ?1")?;
+            let mut out = HashMap::new();
+            for key in keys {
+                let standing: Option<String> =
+                    select.query_row([&key], |row| row.get(0)).optional()?;
+                if let Some(standing) = standing {
+                    out.insert(key, standing);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The departed records of `kind` under the next `limit` target ids after `after`, in id
+    /// order, each with the Mailchimp record under its id; ids some active customer's record is
+    /// expected under are left out (that customer owns the address).
+    pub(crate) async fn departed(
+        &self,
+        kind: ObjectKind,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<(DepartedRow, Option<ActualRow>)>> {
+        self.with(move |conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT d.id, d.source_key, d.standing, a.fields, a.status, a.undecodable
+                 FROM departed d LEFT JOIN actual a ON a.kind = d.kind AND a.id = d.id
+                 WHERE d.kind = ?1 AND d.id IN (
+                     SELECT DISTINCT id FROM departed x WHERE x.kind = ?1
+                       AND (?2 IS NULL OR x.id > ?2)
+                       AND NOT EXISTS (SELECT 1 FROM expected e WHERE e.kind = x.kind AND e.id = x.id)
+                     ORDER BY id LIMIT ?3)
+                 ORDER BY d.id, d.source_key",
+            )?;
+            let mut rows = select.query(params![kind.as_str(), after, limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let actual = match row.get::<_, Option<String>>(3)? {
+                    Some(text) => Some(ActualRow {
+                        kind,
+                        id: id.clone(),
+                        fields: decode(&text)?,
+                        status: row.get(4)?,
+                        undecodable: row.get(5)?,
+                    }),
+                    None => None,
+                };
+                out.push((
+                    DepartedRow {
+                        kind,
+                        id,
+                        source_key: row.get(1)?,
+                        standing: row.get(2)?,
+                    },
+                    actual,
+                ));
             }
             Ok(out)
         })
@@ -231,7 +361,8 @@ impl Spill {
     ) -> Result<(u64, Vec<(String, Option<String>)>)> {
         self.with(move |conn| {
             let filter = "FROM actual a WHERE a.kind = ?1 AND NOT EXISTS
-                 (SELECT 1 FROM expected e WHERE e.kind = a.kind AND e.id = a.id)";
+                 (SELECT 1 FROM expected e WHERE e.kind = a.kind AND e.id = a.id)
+                 AND NOT EXISTS (SELECT 1 FROM departed d WHERE d.kind = a.kind AND d.id = a.id)";
             let count: i64 = conn
                 .query_row(&format!("SELECT COUNT(*) {filter}"), [kind.as_str()], |r| {
                     r.get(0)
@@ -272,6 +403,7 @@ mod tests {
             intended: None,
             hash: "h".into(),
             op: "{}".into(),
+            rank: String::new(),
         }
     }
 
@@ -296,7 +428,10 @@ mod tests {
             ])
             .await
             .unwrap();
-        assert_eq!(added, 2, "the first source of an id wins");
+        assert_eq!(
+            added, 2,
+            "the first source of an id wins (same rank, lower key)"
+        );
         spill
             .put_actual(vec![actual("z"), actual("b"), actual("y")])
             .await
