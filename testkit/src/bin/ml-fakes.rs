@@ -188,7 +188,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 "sales_orders": qad.browse_ids().sales_orders,
                 "sales_order_lines": qad.browse_ids().sales_order_lines,
             },
-            "customers": qad.customers().len(),
+            "customers": qad.customer_count(),
             "items": qad.items().len(),
             "sales_orders": qad.sales_orders().len(),
         })),
