@@ -155,7 +155,7 @@ pub(crate) fn format_stamp(secs: i64) -> Option<String> {
 
 fn is_lower_hex(s: &str) -> bool {
     s.len() >= 2
-        && s.len() % 2 == 0
+        && s.len().is_multiple_of(2)
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -45,18 +45,15 @@ impl<V> Table<V> {
 
     /// Inserts or replaces; a new key goes last. Returns the replaced value.
     pub(crate) fn insert(&mut self, key: String, value: V) -> Option<V> {
-        match self.slots.get_index_of(key.as_str()) {
-            Some(at) => {
-                let slot = &mut self.slots[at];
-                if slot.is_some() {
-                    return slot.replace(value);
-                }
-                // A removed key comes back as a new one: last. O(n), but rare (a deleted
-                // member re-added, a product deleted by hand and written again).
-                self.slots.shift_remove_index(at);
-                self.generation += 1;
+        if let Some(at) = self.slots.get_index_of(key.as_str()) {
+            let slot = &mut self.slots[at];
+            if slot.is_some() {
+                return slot.replace(value);
             }
-            None => {}
+            // A removed key comes back as a new one: last. O(n), but rare (a deleted member
+            // re-added, a product deleted by hand and written again).
+            self.slots.shift_remove_index(at);
+            self.generation += 1;
         }
         self.slots.insert(key.into_boxed_str(), Some(value));
         self.live += 1;
