@@ -16,9 +16,15 @@
 //! peak RSS; and, in the same run against fresh fakes, the same job done by a careful
 //! hand-written `mailchimp-client` program (batch subscribe 500 a call, then the e-commerce
 //! customer `PUT`s 10 at a time, page by page, no state and no mapping), with the ratio of the
-//! two. The fakes run in this process, so CPU and RSS include theirs.
+//! two. For each job it samples the client's connection window (how full, how long a request
+//! held its connection), which says where the time beyond the bound went.
+//!
+//! The fakes run in a child process (this example again, with `--serve-fakes`), so the CPU and
+//! RSS figures are the connector's alone; `--in-process` hosts them in this process instead, as
+//! `ml-connector demo` does. `--first-run-only` stops after the connector's first run (for a
+//! profiler).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,6 +81,10 @@ fn print(title: &str, report: &RunReport, wall: Duration) {
 struct Args {
     customers: usize,
     latency: Duration,
+    /// Host the fakes in this process (as `demo` does) rather than in a child process.
+    in_process: bool,
+    /// Stop after the connector's first run (to profile it).
+    first_run_only: bool,
 }
 
 impl Args {
@@ -82,9 +92,13 @@ impl Args {
         let mut customers = 10_000;
         let mut latency_ms = 20;
         let mut positional = 0;
+        let mut in_process = false;
+        let mut first_run_only = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
+                "--in-process" => in_process = true,
+                "--first-run-only" => first_run_only = true,
                 "--customers" => {
                     customers = args.next().ok_or("--customers needs a value")?.parse()?
                 }
@@ -105,6 +119,8 @@ impl Args {
         Ok(Args {
             customers,
             latency: Duration::from_millis(latency_ms),
+            in_process,
+            first_run_only,
         })
     }
 }
@@ -112,7 +128,7 @@ impl Args {
 /// Both fakes with `latency` on every request. With `preseed`, the audience already holds every
 /// customer with a valid address (every tenth pending, the others subscribed), as when
 /// connecting to an audience built before.
-async fn fakes(
+async fn fakes_here(
     customers: usize,
     latency: Duration,
     preseed: bool,
@@ -148,69 +164,347 @@ async fn fakes(
     Ok((mailchimp, qad))
 }
 
+/// How to reach the fakes of a scenario.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Endpoints {
+    api_key: String,
+    api_url: String,
+    list_id: String,
+    qad_url: String,
+    client_id: String,
+    username: String,
+    password: String,
+    domain: String,
+}
+
+/// What the fake Mailchimp holds and saw.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Summary {
+    members: usize,
+    customers: usize,
+    requests: u64,
+    peak_concurrency: usize,
+}
+
+/// The fakes of one scenario: in this process, or (the default) in a child process running
+/// this benchmark with `--serve-fakes`, driven by lines on its standard input, so the figures
+/// of this process are the connector's alone.
+enum Fakes {
+    Here(FakeMailchimp, FakeQad),
+    Child {
+        child: std::process::Child,
+        input: std::process::ChildStdin,
+        output: std::io::BufReader<std::process::ChildStdout>,
+        endpoints: Endpoints,
+    },
+}
+
+impl Fakes {
+    async fn start(
+        in_process: bool,
+        customers: usize,
+        latency: Duration,
+        preseed: bool,
+    ) -> Result<Self, Box<dyn Error>> {
+        if in_process {
+            let (mailchimp, qad) = fakes_here(customers, latency, preseed).await?;
+            return Ok(Self::Here(mailchimp, qad));
+        }
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .args([
+                "--serve-fakes",
+                &customers.to_string(),
+                &latency.as_millis().to_string(),
+                if preseed { "preseed" } else { "empty" },
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let input = child.stdin.take().ok_or("no stdin to the fakes' process")?;
+        let output = std::io::BufReader::new(
+            child
+                .stdout
+                .take()
+                .ok_or("no stdout from the fakes' process")?,
+        );
+        let mut fakes = Self::Child {
+            child,
+            input,
+            output,
+            endpoints: Endpoints {
+                api_key: String::new(),
+                api_url: String::new(),
+                list_id: String::new(),
+                qad_url: String::new(),
+                client_id: String::new(),
+                username: String::new(),
+                password: String::new(),
+                domain: String::new(),
+            },
+        };
+        let endpoints: Endpoints = serde_json::from_str(&fakes.read_line()?)?;
+        if let Self::Child { endpoints: e, .. } = &mut fakes {
+            *e = endpoints;
+        }
+        Ok(fakes)
+    }
+
+    fn read_line(&mut self) -> Result<String, Box<dyn Error>> {
+        use std::io::BufRead;
+        let Self::Child { output, .. } = self else {
+            return Err("not a child process".into());
+        };
+        let mut line = String::new();
+        if output.read_line(&mut line)? == 0 {
+            return Err("the fakes' process ended".into());
+        }
+        Ok(line)
+    }
+
+    /// Sends a command to the child and reads its one-line answer.
+    fn ask(&mut self, command: &str) -> Result<String, Box<dyn Error>> {
+        use std::io::Write;
+        if let Self::Child { input, .. } = self {
+            writeln!(input, "{command}")?;
+            input.flush()?;
+        }
+        self.read_line()
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        match self {
+            Self::Here(mailchimp, qad) => endpoints(mailchimp, qad),
+            Self::Child { endpoints, .. } => endpoints.clone(),
+        }
+    }
+
+    /// The calls the fake Mailchimp saw, by method and route.
+    fn requests(&mut self) -> Result<BTreeMap<(String, String), u64>, Box<dyn Error>> {
+        match self {
+            Self::Here(mailchimp, _) => Ok(mailchimp.stats().snapshot().requests),
+            Self::Child { .. } => {
+                let listed: Vec<(String, String, u64)> = serde_json::from_str(&self.ask("stats")?)?;
+                Ok(listed.into_iter().map(|(m, r, n)| ((m, r), n)).collect())
+            }
+        }
+    }
+
+    fn summary(&mut self) -> Result<Summary, Box<dyn Error>> {
+        match self {
+            Self::Here(mailchimp, _) => Ok(summary(mailchimp)),
+            Self::Child { .. } => Ok(serde_json::from_str(&self.ask("summary")?)?),
+        }
+    }
+
+    /// Changes the city of the first `n` QAD customers.
+    fn touch(&mut self, n: usize) -> Result<(), Box<dyn Error>> {
+        match self {
+            Self::Here(_, qad) => {
+                touch(qad, n);
+                Ok(())
+            }
+            Self::Child { .. } => self.ask(&format!("touch {n}")).map(drop),
+        }
+    }
+}
+
+impl Drop for Fakes {
+    fn drop(&mut self) {
+        if let Self::Child { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn endpoints(mailchimp: &FakeMailchimp, qad: &FakeQad) -> Endpoints {
+    Endpoints {
+        api_key: mailchimp.api_key().to_owned(),
+        api_url: mailchimp.api_url(),
+        list_id: mailchimp.list_id().to_owned(),
+        qad_url: qad.base_url(),
+        client_id: qad.client_id().to_owned(),
+        username: qad.username().to_owned(),
+        password: qad.password().to_owned(),
+        domain: qad.domain().to_owned(),
+    }
+}
+
+fn summary(mailchimp: &FakeMailchimp) -> Summary {
+    let snapshot = mailchimp.snapshot();
+    Summary {
+        members: snapshot.members.values().map(Vec::len).sum(),
+        customers: snapshot.customers.values().map(Vec::len).sum(),
+        requests: mailchimp.stats().total(),
+        peak_concurrency: mailchimp.peak_concurrency(),
+    }
+}
+
+fn touch(qad: &FakeQad, n: usize) {
+    let codes: Vec<String> = qad
+        .customers()
+        .iter()
+        .take(n)
+        .map(|c| c.customer_code.clone())
+        .collect();
+    for code in &codes {
+        qad.update_customer(code, |c| c.city = Some("Lyon".into()));
+    }
+}
+
+/// The child's side of [`Fakes::Child`]: starts the fakes, prints their endpoints, then answers
+/// `stats`, `summary` and `touch N` lines until its input ends.
+async fn serve_fakes(mut args: impl Iterator<Item = String>) -> Result<(), Box<dyn Error>> {
+    use std::io::BufRead;
+    let customers: usize = args.next().ok_or("customers")?.parse()?;
+    let latency = Duration::from_millis(args.next().ok_or("latency")?.parse()?);
+    let preseed = args.next().as_deref() == Some("preseed");
+    let (mailchimp, qad) = fakes_here(customers, latency, preseed).await?;
+    println!("{}", serde_json::to_string(&endpoints(&mailchimp, &qad))?);
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel::<String>(1);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if lines_tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines_rx.recv().await {
+        let answer = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["stats"] => {
+                let listed: Vec<(String, String, u64)> = mailchimp
+                    .stats()
+                    .snapshot()
+                    .requests
+                    .into_iter()
+                    .map(|((m, r), n)| (m, r, n))
+                    .collect();
+                serde_json::to_string(&listed)?
+            }
+            ["summary"] => serde_json::to_string(&summary(&mailchimp))?,
+            ["touch", n] => {
+                touch(&qad, n.parse()?);
+                "\"ok\"".to_owned()
+            }
+            _ => format!("{:?}", format!("unknown command {line:?}")),
+        };
+        println!("{answer}");
+    }
+    Ok(())
+}
+
 async fn clients(
-    mailchimp: &FakeMailchimp,
-    qad: &FakeQad,
+    fakes: &Fakes,
+    window: &Window,
 ) -> Result<(mailchimp_client::Client, qad_client::Client), Box<dyn Error>> {
+    let e = fakes.endpoints();
     let mailchimp_client = mailchimp_client::Client::builder(
-        mailchimp_client::Credentials::api_key(mailchimp.api_key()),
+        mailchimp_client::Credentials::api_key(e.api_key.as_str()),
     )
-    .base_url(mailchimp.api_url())
+    .base_url(e.api_url.clone())
+    .shared_limit(window.limit.clone())
     .build()
     .await?;
     let qad_client = qad_client::Client::builder()
-        .tenant_url(qad.base_url())
+        .tenant_url(e.qad_url.clone())
         .credentials(qad_client::Credentials::oauth_password(
-            qad.client_id(),
-            qad.username(),
-            qad.password(),
+            &e.client_id,
+            &e.username,
+            e.password.as_str(),
         ))
-        .domain(qad.domain())
+        .domain(e.domain.clone())
         .build()?;
     Ok((mailchimp_client, qad_client))
 }
 
 /// Both fakes and an engine over them with a fresh state store.
 async fn setup(
-    customers: usize,
-    latency: Duration,
-    preseed: bool,
-) -> Result<(FakeMailchimp, FakeQad, ForwardSync, tempfile::TempDir), Box<dyn Error>> {
-    let (mailchimp, qad) = fakes(customers, latency, preseed).await?;
-    let (mailchimp_client, qad_client) = clients(&mailchimp, &qad).await?;
+    fakes: &Fakes,
+    window: &Window,
+) -> Result<(ForwardSync, tempfile::TempDir), Box<dyn Error>> {
+    let (mailchimp_client, qad_client) = clients(fakes, window).await?;
     let dir = tempfile::tempdir()?;
     let state: Arc<dyn StateStore> =
         Arc::new(SqliteStateStore::open(dir.path().join("state.db")).await?);
-    let config = SyncConfig::new(mailchimp.list_id()).with_store(StoreConfig::new(
+    let config = SyncConfig::new(fakes.endpoints().list_id).with_store(StoreConfig::new(
         "bench-store",
         "Bench store",
         "EUR",
     ));
     let sync = ForwardSync::new(config, mailchimp_client, qad_client, state)?;
-    Ok((mailchimp, qad, sync, dir))
+    Ok((sync, dir))
 }
 
-fn print_fake(mailchimp: &FakeMailchimp) {
-    let snapshot = mailchimp.snapshot();
+fn print_fake(fakes: &mut Fakes) -> Result<(), Box<dyn Error>> {
+    let s = fakes.summary()?;
     println!(
         "fake Mailchimp now holds {} members and {} e-commerce customers; {} requests in all, peak concurrency {}\n",
-        snapshot.members.values().map(Vec::len).sum::<usize>(),
-        snapshot.customers.values().map(Vec::len).sum::<usize>(),
-        mailchimp.stats().total(),
-        mailchimp.peak_concurrency(),
+        s.members, s.customers, s.requests, s.peak_concurrency,
     );
+    Ok(())
 }
 
 /// Mailchimp's connection cap: the most requests in flight at once.
 const CONNECTIONS: u64 = 10;
 
+/// The Mailchimp client's connection window, sampled every millisecond while a job runs: how
+/// full it was on average and how much of the time it was full, which says where a job loses
+/// time against the round-trip bound.
+struct Window {
+    limit: mailchimp_client::ConcurrencyLimit,
+    samples: Arc<std::sync::Mutex<(u64, u64, u64)>>,
+    sampler: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Window {
+    fn new() -> Self {
+        Self {
+            limit: mailchimp_client::ConcurrencyLimit::new(CONNECTIONS as usize),
+            samples: Arc::default(),
+            sampler: None,
+        }
+    }
+
+    /// Starts sampling (afresh).
+    fn start(&mut self) {
+        *self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (0, 0, 0);
+        let (limit, samples) = (self.limit.clone(), Arc::clone(&self.samples));
+        self.sampler = Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            loop {
+                tick.tick().await;
+                let in_flight = (limit.max() - limit.available()) as u64;
+                let mut s = samples
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                s.0 += 1;
+                s.1 += in_flight;
+                s.2 += u64::from(in_flight >= limit.max() as u64);
+            }
+        }));
+    }
+
+    /// Stops sampling; the mean requests in flight and the share of samples with the window full.
+    fn stop(&mut self) -> (f64, f64) {
+        if let Some(sampler) = self.sampler.take() {
+            sampler.abort();
+        }
+        let (n, sum, full) = *self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = n.max(1) as f64;
+        (sum as f64 / n, full as f64 / n)
+    }
+}
+
 /// The round-trip bound of the calls the fake Mailchimp saw: Σ over call kinds (method and
 /// route) of ⌈calls / 10⌉ × latency. QAD reads overlap the writes, so they do not count.
-fn bound(mailchimp: &FakeMailchimp, latency: Duration) -> Duration {
-    let rounds: u64 = mailchimp
-        .stats()
-        .snapshot()
-        .requests
+fn bound(requests: &BTreeMap<(String, String), u64>, latency: Duration) -> Duration {
+    let rounds: u64 = requests
         .values()
         .map(|calls| calls.div_ceil(CONNECTIONS))
         .sum();
@@ -218,11 +512,8 @@ fn bound(mailchimp: &FakeMailchimp, latency: Duration) -> Duration {
 }
 
 /// The calls the fake Mailchimp saw, by kind, on one line.
-fn calls_line(mailchimp: &FakeMailchimp) -> String {
-    mailchimp
-        .stats()
-        .snapshot()
-        .requests
+fn calls_line(requests: &BTreeMap<(String, String), u64>) -> String {
+    requests
         .iter()
         .map(|((method, route), calls)| format!("{method} {route}: {calls}"))
         .collect::<Vec<_>>()
@@ -254,6 +545,8 @@ struct Measured {
     wall: Duration,
     bound: Duration,
     cpu: Option<Duration>,
+    /// Mean requests in flight, and the share of the time the window was full.
+    window: (f64, f64),
 }
 
 impl Measured {
@@ -261,18 +554,30 @@ impl Measured {
         self.wall.as_secs_f64() / self.bound.as_secs_f64().max(f64::EPSILON)
     }
 
-    fn print(&self, title: &str, records: usize, mailchimp: &FakeMailchimp) {
+    fn print(&self, title: &str, records: usize, requests: &BTreeMap<(String, String), u64>) {
         let cpu = self.cpu.map_or("n/a".to_string(), |cpu| {
             format!("{:.0} µs", cpu.as_secs_f64() * 1e6 / records.max(1) as f64)
         });
         let rss = peak_rss_mib().map_or("n/a".to_string(), |mib| format!("{mib:.0} MiB"));
+        let ratio = if self.bound.is_zero() {
+            "n/a (no latency)".to_string()
+        } else {
+            format!("{:.3}", self.ratio())
+        };
+        // Little's law: requests in flight on average × wall time / requests = the mean time a
+        // request held its connection (the fake's latency plus everything else of a round trip).
+        let calls: u64 = requests.values().sum();
+        let held = self.window.0 * self.wall.as_secs_f64() / calls.max(1) as f64;
         println!(
-            "-- {title}: wall {:.2?}, bound {:.2?}, wall/bound {:.3}; process CPU per record {cpu}; \
-             peak RSS so far {rss}\n   Mailchimp calls: {}\n",
+            "-- {title}: wall {:.2?}, bound {:.2?}, wall/bound {ratio}; process CPU per record {cpu}; \
+             peak RSS so far {rss}\n   window: {:.2} requests in flight on average, full {:.0}% of the \
+             time; a request held its connection {:.2} ms on average\n   Mailchimp calls: {}\n",
             self.wall,
             self.bound,
-            self.ratio(),
-            calls_line(mailchimp),
+            self.window.0,
+            self.window.1 * 100.0,
+            held * 1e3,
+            calls_line(requests),
         );
     }
 }
@@ -281,12 +586,9 @@ impl Measured {
 /// `mailchimp-client` alone: the store, then page by page (500 customers, the next page read
 /// while this one is written) one batch subscribe of the page's new addresses and the page's
 /// e-commerce customer `PUT`s, 10 at a time. No state, no mapping beyond the address and name.
-async fn hand_written(
-    mailchimp: &FakeMailchimp,
-    qad: &FakeQad,
-) -> Result<Duration, Box<dyn Error>> {
-    let (mc, qad_client) = clients(mailchimp, qad).await?;
-    let list = ListId::from(mailchimp.list_id());
+async fn hand_written(fakes: &Fakes, window: &Window) -> Result<Duration, Box<dyn Error>> {
+    let (mc, qad_client) = clients(fakes, window).await?;
+    let list = ListId::from(fakes.endpoints().list_id);
     let store = StoreId::from("bench-store");
     let start = Instant::now();
     mc.ecommerce()
@@ -350,26 +652,52 @@ async fn hand_written(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let Args { customers, latency } = Args::parse()?;
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some("--serve-fakes") {
+        return serve_fakes(raw).await;
+    }
+    let Args {
+        customers,
+        latency,
+        in_process,
+        first_run_only,
+    } = Args::parse()?;
+    let start_fakes = |preseed| Fakes::start(in_process, customers, latency, preseed);
 
-    let (mailchimp, qad, sync, _dir) = setup(customers, latency, false).await?;
+    let mut window = Window::new();
+    let mut fakes = start_fakes(false).await?;
+    let (sync, _dir) = setup(&fakes, &window).await?;
     println!(
         "{customers} QAD customers, {latency:?} latency on every request of both fakes, \
-         page size 500, concurrency 10\n"
+         page size 500, concurrency 10, fakes {}\n",
+        if in_process {
+            "in this process (CPU and RSS include theirs)"
+        } else {
+            "in a child process (CPU and RSS are the connector's)"
+        }
     );
 
     let cpu_before = process_cpu();
+    window.start();
     let start = Instant::now();
     let first = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
+    let wall = start.elapsed();
+    let occupancy = window.stop();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let requests = fakes.requests()?;
     let connector = Measured {
-        wall: start.elapsed(),
-        bound: bound(&mailchimp, latency),
-        cpu: process_cpu()
-            .zip(cpu_before)
-            .map(|(after, before)| after - before),
+        wall,
+        bound: bound(&requests, latency),
+        cpu,
+        window: occupancy,
     };
     print("first run (backfill)", &first, connector.wall);
-    connector.print("connector, first run", customers, &mailchimp);
+    connector.print("connector, first run", customers, &requests);
+    if first_run_only {
+        return Ok(());
+    }
 
     let start = Instant::now();
     let second = sync
@@ -381,15 +709,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         start.elapsed(),
     );
 
-    let codes: Vec<String> = qad
-        .customers()
-        .iter()
-        .take(5)
-        .map(|c| c.customer_code.clone())
-        .collect();
-    for code in &codes {
-        qad.update_customer(code, |c| c.city = Some("Lyon".into()));
-    }
+    fakes.touch(5)?;
     let start = Instant::now();
     let third = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
     print(
@@ -397,39 +717,39 @@ async fn main() -> Result<(), Box<dyn Error>> {
         &third,
         start.elapsed(),
     );
-    print_fake(&mailchimp);
+    print_fake(&mut fakes)?;
+    drop(fakes);
 
     // The careful hand-written program on the same job, against fresh fakes.
-    let (mailchimp, qad) = fakes(customers, latency, false).await?;
+    let mut fakes = start_fakes(false).await?;
     let cpu_before = process_cpu();
-    let wall = hand_written(&mailchimp, &qad).await?;
+    window.start();
+    let wall = hand_written(&fakes, &window).await?;
+    let occupancy = window.stop();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let requests = fakes.requests()?;
     let careful = Measured {
         wall,
-        bound: bound(&mailchimp, latency),
-        cpu: process_cpu()
-            .zip(cpu_before)
-            .map(|(after, before)| after - before),
+        bound: bound(&requests, latency),
+        cpu,
+        window: occupancy,
     };
-    careful.print("hand-written program, same job", customers, &mailchimp);
-    print_fake(&mailchimp);
+    careful.print("hand-written program, same job", customers, &requests);
+    print_fake(&mut fakes)?;
+    drop(fakes);
     println!(
-        "== connector / hand-written wall time: {:.3} (connector {:.2?}, wall/bound {:.3}; \
-         hand-written {:.2?}, wall/bound {:.3})\n",
+        "== connector / hand-written wall time: {:.3} (connector {:.2?}; hand-written {:.2?})\n",
         connector.wall.as_secs_f64() / careful.wall.as_secs_f64().max(f64::EPSILON),
         connector.wall,
-        connector.ratio(),
         careful.wall,
-        careful.ratio(),
     );
 
     // Connecting to an audience that already holds the same customers.
-    let (mailchimp, _qad, sync, _dir) = setup(customers, latency, true).await?;
-    let existing = mailchimp
-        .snapshot()
-        .members
-        .values()
-        .map(Vec::len)
-        .sum::<usize>();
+    let mut fakes = start_fakes(true).await?;
+    let (sync, _dir) = setup(&fakes, &window).await?;
+    let existing = fakes.summary()?.members;
     let start = Instant::now();
     let first = sync.run(ObjectKind::Customers, RunOptions::new()).await?;
     print(
@@ -442,6 +762,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
          PUT after its batch: {} more calls\n",
         2 * existing
     );
-    print_fake(&mailchimp);
+    print_fake(&mut fakes)?;
     Ok(())
 }

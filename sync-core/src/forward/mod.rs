@@ -2,8 +2,12 @@
 //! products.
 //!
 //! One run reads one source object page by page. A reader task fetches QAD pages into a bounded
-//! channel (`read_ahead_pages`), so reading overlaps writing and memory stays bounded; the writer
-//! handles each page in turn:
+//! channel (`read_ahead_pages`), so reading overlaps writing and memory stays bounded. Each page
+//! is handled in these steps; a page's member side (steps 1–3 for members and tags) is written
+//! and committed before the next page's is planned, and its e-commerce customers (or an items
+//! page's products) are written on their own task while the next page's members go out, up to
+//! two pages at once through the one Mailchimp client, so its 10-connection window does not
+//! empty at a page end. Pages are finished (step 4) strictly in page order:
 //!
 //! 1. **map** every record with the [`MappingConfig`](crate::mapping::MappingConfig); a record
 //!    that cannot be mapped is rejected or skipped on its own;
@@ -17,9 +21,11 @@
 //!    by [`ChangeMemberEmail`](crate::operation::Operation::ChangeMemberEmail); then changed
 //!    tags; then e-commerce customers or products by `PUT`, `concurrency` at a time (a customer
 //!    whose member could not be moved keeps its e-commerce record until it can);
-//! 4. **commit** the page in one [`StateBatch`]: hashes and id-map entries of
-//!    the successful writes, learned member statuses, one audit row per record and target, and
-//!    the cursor.
+//! 4. **commit** the page in [`StateBatch`]es: hashes and id-map entries of the successful
+//!    writes, learned member statuses and an audit row per changed record and target (unchanged
+//!    ones are counted), the member side's as soon as it is written, the rest with the cursor,
+//!    which thus commits only after every write of the page and of the pages before it has
+//!    answered and been recorded.
 //!
 //! A customer's e-commerce record waits for its member: when the member write fails, the
 //! e-commerce customer is not written in that run but recorded
@@ -53,7 +59,7 @@ mod store;
 pub use merge_fields::audience_merge_fields;
 pub(crate) use page::tags_key;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,8 +149,9 @@ impl RunOptions {
         self
     }
 
-    /// Stop after the page in flight once `token` is cancelled (graceful shutdown); the run
-    /// ends [`Cancelled`](RunStatus::Cancelled) and the next one resumes where it stopped.
+    /// Start no new page once `token` is cancelled (graceful shutdown): the pages already under
+    /// way (at most two) are finished and committed, the run ends
+    /// [`Cancelled`](RunStatus::Cancelled) and the next one resumes where it stopped.
     #[must_use]
     pub fn cancel(mut self, token: CancellationToken) -> Self {
         self.cancel = Some(token);
@@ -490,7 +497,15 @@ impl ForwardSync {
         Ok(report)
     }
 
-    /// The page loop: reader task → bounded channel → plan, write, commit.
+    /// The page loop: reader task → bounded channel → plan and write each page's member side,
+    /// commit it, then hand the page's other writes to their own task; pages are finished
+    /// (their rows and cursor committed, or planned) in page order as those writes answer.
+    ///
+    /// Up to [`PAGES_IN_FLIGHT`] pages have writes under way at once, all through the one
+    /// Mailchimp client and its connection limit, so the window stays full across page ends:
+    /// while one page's last `PUT`s answer, the next page's batch subscribe and `PUT`s are
+    /// already queued. A page's cursor commits only after every write of the page and of the
+    /// pages before it has answered and been recorded.
     async fn pages(
         &self,
         object: ObjectKind,
@@ -505,10 +520,6 @@ impl ForwardSync {
             merge_fields,
             planner,
         } = prepared;
-        let fenced = |batch: StateBatch| match fence {
-            Some(token) => batch.fenced(object, token),
-            None => batch,
-        };
         let watermark = cursor.and_then(|c| c.last_modified);
         let total = Arc::new(std::sync::OnceLock::new());
         let plan = ReadPlan {
@@ -533,26 +544,20 @@ impl ForwardSync {
         };
         let _abort_reader = AbortOnDrop(reader);
 
-        let executor = Executor::new(self.mailchimp.clone(), calls.clone());
-        let mut dry_claims = HashMap::new();
-        let mut audience = Audience::default();
-        let mut newest: Option<NaiveDate> = watermark.map(|w| w.date_naive());
+        let ctx = PageContext::new(
+            Arc::clone(&self.config),
+            Arc::clone(&self.state),
+            Executor::new(self.mailchimp.clone(), calls.clone()),
+            options.dry_run,
+            merge_fields.to_vec(),
+        );
         let cancel = options.cancel.clone().unwrap_or_default();
         // Records the retry pass just handled from their current QAD version: the read below
         // leaves them alone, so one run never sends (or counts) a record twice.
         let mut retried_keys = BTreeSet::new();
         if options.retry_failed && !options.dry_run {
-            let mut ctx = PageContext {
-                config: &self.config,
-                state: self.state.as_ref(),
-                executor: &executor,
-                dry_run: false,
-                dry_claims: &mut dry_claims,
-                audience: &mut audience,
-                merge_fields,
-            };
             match self
-                .retry_queue(&mut ctx, object, options, fence, calls, report)
+                .retry_queue(&ctx, object, options, fence, calls, report)
                 .await
             {
                 Ok(keys) => retried_keys = keys,
@@ -564,11 +569,160 @@ impl ForwardSync {
                 }
             }
         }
-        // The fields the configuration maps beyond the defaults (custom fields, renamed ones) not
-        // yet seen in any record: each is reported once, on the first page where none has it.
-        // (Typed QAD fields without a value are left out of a record, so the defaults' optional
-        // fields, `street2` say, are often in no record of a page: not worth a warning.)
-        let mut source_fields: BTreeSet<String> = match object {
+        let mut finisher = Finisher {
+            sync: self,
+            object,
+            options,
+            fence,
+            watermark,
+            planner,
+            executor: &ctx.executor,
+            audience: &ctx.audience,
+            total: &total,
+            calls,
+            newest: watermark.map(|w| w.date_naive()),
+            unseen: self.unseen_fields(object),
+        };
+        // A dry run plans page by page: its plan reads the state each page would change.
+        let depth = if options.dry_run { 1 } else { PAGES_IN_FLIGHT };
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        let mut started: u64 = 0;
+        let stop = 'pages: loop {
+            // Finish the pages whose writes are done, and the oldest while too many are under
+            // way: in page order, so cursors commit in order.
+            while let Some(oldest) = in_flight.front() {
+                if in_flight.len() < depth && !oldest.writes.0.is_finished() {
+                    break;
+                }
+                let Some(page) = in_flight.pop_front() else {
+                    break;
+                };
+                if let Err(stop) = finisher.finish(page, report).await {
+                    // Nothing after a page that could not be finished may commit its cursor.
+                    return stop;
+                }
+            }
+            if cancel.is_cancelled() || options.max_pages.is_some_and(|max| started >= max) {
+                break Stop::Cancelled;
+            }
+            let next = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break Stop::Cancelled,
+                next = rx.recv() => next,
+            };
+            let page: SourcePage = match next {
+                None => break Stop::Done,
+                Some(Ok(page)) => page,
+                Some(Err(err)) => {
+                    break Stop::Failed(format!("reading QAD failed: {}", chain(&err)));
+                }
+            };
+            let page = Arc::new(page);
+            let work = if retried_keys.is_empty() {
+                Arc::clone(&page)
+            } else {
+                Arc::new(page.without(&retried_keys))
+            };
+            match self
+                .start_page(&ctx, object, options, fence, page, work, report)
+                .await
+            {
+                Ok(started_page) => in_flight.push_back(started_page),
+                Err(stop) => break 'pages stop,
+            }
+            started += 1;
+        };
+        // The pages already under way are finished whatever stopped the loop: their writes
+        // were made, and recording them (with their cursors, in order) spares the next run.
+        while let Some(page) = in_flight.pop_front() {
+            if let Err(stop) = finisher.finish(page, report).await {
+                return stop;
+            }
+        }
+        if !matches!(stop, Stop::Done) {
+            return stop;
+        }
+        if !options.dry_run {
+            let done = Cursor::new(
+                object,
+                finisher
+                    .newest
+                    .map(|d| d.and_time(NaiveTime::MIN).and_utc()),
+                None,
+                Some(report.run_id),
+            );
+            if let Err(err) = self
+                .state
+                .apply(fenced(fence, object, StateBatch::new().commit_cursor(done)))
+                .await
+            {
+                return Stop::Failed(format!("committing the cursor failed: {}", chain(&err)));
+            }
+        }
+        Stop::Done
+    }
+
+    /// Plans and writes the member side of a customers page and commits it (no cursor), so
+    /// the next page's member side finds its claims and hashes; then starts the page's other
+    /// writes (e-commerce customers, or an items page's products) on their own task.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_page(
+        &self,
+        ctx: &PageContext,
+        object: ObjectKind,
+        options: &RunOptions,
+        fence: Option<FencingToken>,
+        page: Arc<SourcePage>,
+        work: Arc<SourcePage>,
+        report: &RunReport,
+    ) -> std::result::Result<InFlight, Stop> {
+        let mut member_rows = match object {
+            ObjectKind::Items => Vec::new(),
+            _ => page::member_side(ctx, &work)
+                .await
+                .map_err(|err| Stop::Failed(chain(&err)))?,
+        };
+        if !options.dry_run && !member_rows.is_empty() {
+            let retried = self
+                .link_failures(object, &mut member_rows, options.retry_policy)
+                .await
+                .map_err(|err| Stop::Failed(chain(&err)))?;
+            let mut batch = rows::state_batch(report.run_id, object, &member_rows);
+            if let Some(mark) = retried {
+                batch = batch.retried(mark);
+            }
+            self.state
+                .apply(fenced(fence, object, batch))
+                .await
+                .map_err(|err| {
+                    Stop::Failed(format!(
+                        "committing a page's members failed: {}",
+                        chain(&err)
+                    ))
+                })?;
+        }
+        let related = page::Related::of(&member_rows);
+        let task_ctx = ctx.clone();
+        let task_work = Arc::clone(&work);
+        let writes = tokio::spawn(async move {
+            match object {
+                ObjectKind::Items => page::items(&task_ctx, &task_work).await,
+                _ => page::ecommerce_side(&task_ctx, &task_work, &related).await,
+            }
+        });
+        Ok(InFlight {
+            page,
+            member_rows,
+            writes: AbortOnDrop(writes),
+        })
+    }
+
+    /// The mapped fields beyond the defaults (custom fields, renamed ones), each reported once
+    /// if no record of a page has it. (Typed QAD fields without a value are left out of a
+    /// record, so the defaults' optional fields, `street2` say, are often in no record of a
+    /// page: not worth a warning.)
+    fn unseen_fields(&self, object: ObjectKind) -> BTreeSet<String> {
+        match object {
             ObjectKind::Items => {
                 let defaults = crate::mapping::ItemMapping::default().source_fields();
                 let mapped = self.config.mapping.item.source_fields();
@@ -579,113 +733,129 @@ impl ForwardSync {
                 let mapped = self.config.mapping.customer.source_fields();
                 mapped.difference(&defaults).cloned().collect()
             }
-        };
-        loop {
-            if cancel.is_cancelled() || options.max_pages.is_some_and(|max| report.pages >= max) {
-                return Stop::Cancelled;
-            }
-            let next = tokio::select! {
-                biased;
-                () = cancel.cancelled() => return Stop::Cancelled,
-                next = rx.recv() => next,
-            };
-            let page: SourcePage = match next {
-                None => break,
-                Some(Ok(page)) => page,
-                Some(Err(err)) => {
-                    return Stop::Failed(format!("reading QAD failed: {}", chain(&err)));
-                }
-            };
-            let mut ctx = PageContext {
-                config: &self.config,
-                state: self.state.as_ref(),
-                executor: &executor,
-                dry_run: options.dry_run,
-                dry_claims: &mut dry_claims,
-                audience: &mut audience,
-                merge_fields,
-            };
-            let unretried;
-            let work = if retried_keys.is_empty() {
-                &page
-            } else {
-                unretried = page.without(&retried_keys);
-                &unretried
-            };
-            let rows = match object {
-                ObjectKind::Items => page::items(&mut ctx, work).await,
-                _ => page::customers(&mut ctx, work).await,
-            };
-            let mut rows = match rows {
-                Ok(rows) => rows,
-                Err(err) => return Stop::Failed(chain(&err)),
-            };
-            if let Some(planner) = planner {
-                if let Err(err) = self
-                    .plan_page(planner, object, &rows, &executor, &mut audience, report)
-                    .await
-                {
-                    return Stop::Failed(format!("planning a page failed: {}", chain(&err)));
-                }
-            }
-            if !options.dry_run {
-                let position = Cursor::new(
-                    object,
-                    watermark,
-                    page.last_key().map(str::to_owned),
-                    Some(report.run_id),
-                );
-                let retried = match self
-                    .link_failures(object, &mut rows, options.retry_policy)
-                    .await
-                {
-                    Ok(retried) => retried,
-                    Err(err) => return Stop::Failed(chain(&err)),
-                };
-                let mut batch =
-                    rows::state_batch(report.run_id, object, &rows).commit_cursor(position);
-                if let Some(mark) = retried {
-                    batch = batch.retried(mark);
-                }
-                let batch = fenced(batch);
-                if let Err(err) = self.state.apply(batch).await {
-                    return Stop::Failed(format!("committing a page failed: {}", chain(&err)));
-                }
-            }
-            report.read += page.records.len() as u64;
-            report.pages += 1;
-            absent_fields(&page, &mut source_fields, report);
-            for row in &rows {
-                let counts = if row.tags {
-                    report.tags.get_or_insert_with(Default::default)
-                } else {
-                    report.target(row.target)
-                };
-                counts.add(row.outcome, row.reason.as_deref());
-            }
-            newest = newest.max(page.max_modified());
-            report.expected_total = total.get().copied();
-            report.calls = calls.snapshot();
-            if let Some(progress) = &options.progress {
-                progress(report);
-            }
         }
-        if !options.dry_run {
-            let done = Cursor::new(
-                object,
-                newest.map(|d| d.and_time(NaiveTime::MIN).and_utc()),
-                None,
-                Some(report.run_id),
-            );
+    }
+}
+
+/// Pages whose writes may be under way at once: two keep the connection window full across a
+/// page end (the next page's member side and `PUT`s queue while the last `PUT`s of the one
+/// before answer) and hold at most two pages of operations in memory.
+const PAGES_IN_FLIGHT: usize = 2;
+
+/// A page whose member side is written and committed and whose other writes are under way.
+struct InFlight {
+    /// The page as read (its records count as read, its last key is its cursor).
+    page: Arc<SourcePage>,
+    member_rows: Vec<rows::Row>,
+    writes: AbortOnDrop<Result<Vec<rows::Row>>>,
+}
+
+/// Finishes pages in page order: commits (or, in a dry run, plans) what their writes did and
+/// their cursor, and counts them in the report.
+struct Finisher<'a> {
+    sync: &'a ForwardSync,
+    object: ObjectKind,
+    options: &'a RunOptions,
+    fence: Option<FencingToken>,
+    watermark: Option<chrono::DateTime<Utc>>,
+    planner: Option<planner::Planner>,
+    executor: &'a Executor,
+    audience: &'a tokio::sync::Mutex<Audience>,
+    total: &'a std::sync::OnceLock<u64>,
+    calls: &'a CallLog,
+    /// The newest modification date read so far: the next run's watermark.
+    newest: Option<NaiveDate>,
+    /// The mapped fields no page has had a value for yet ([`absent_fields`]).
+    unseen: BTreeSet<String>,
+}
+
+impl Finisher<'_> {
+    async fn finish(
+        &mut self,
+        in_flight: InFlight,
+        report: &mut RunReport,
+    ) -> std::result::Result<(), Stop> {
+        let InFlight {
+            page,
+            member_rows,
+            mut writes,
+        } = in_flight;
+        let other_rows = match (&mut writes.0).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(err)) => return Err(Stop::Failed(chain(&err))),
+            Err(err) => {
+                return Err(Stop::Failed(format!(
+                    "a page's writes did not finish: {err}"
+                )));
+            }
+        };
+        let object = self.object;
+        if let Some(planner) = self.planner {
+            let mut rows = member_rows.clone();
+            rows.extend(other_rows.iter().cloned());
+            let mut audience = self.audience.lock().await;
             if let Err(err) = self
-                .state
-                .apply(fenced(StateBatch::new().commit_cursor(done)))
+                .sync
+                .plan_page(planner, object, &rows, self.executor, &mut audience, report)
                 .await
             {
-                return Stop::Failed(format!("committing the cursor failed: {}", chain(&err)));
+                return Err(Stop::Failed(format!(
+                    "planning a page failed: {}",
+                    chain(&err)
+                )));
             }
         }
-        Stop::Done
+        let mut other_rows = other_rows;
+        if !self.options.dry_run {
+            let sync = self.sync;
+            let position = Cursor::new(
+                object,
+                self.watermark,
+                page.last_key().map(str::to_owned),
+                Some(report.run_id),
+            );
+            let retried = sync
+                .link_failures(object, &mut other_rows, self.options.retry_policy)
+                .await
+                .map_err(|err| Stop::Failed(chain(&err)))?;
+            let mut batch =
+                rows::state_batch(report.run_id, object, &other_rows).commit_cursor(position);
+            if let Some(mark) = retried {
+                batch = batch.retried(mark);
+            }
+            if let Err(err) = sync.state.apply(fenced(self.fence, object, batch)).await {
+                return Err(Stop::Failed(format!(
+                    "committing a page failed: {}",
+                    chain(&err)
+                )));
+            }
+        }
+        report.read += page.records.len() as u64;
+        report.pages += 1;
+        absent_fields(&page, &mut self.unseen, report);
+        for row in member_rows.iter().chain(&other_rows) {
+            let counts = if row.tags {
+                report.tags.get_or_insert_with(Default::default)
+            } else {
+                report.target(row.target)
+            };
+            counts.add(row.outcome, row.reason.as_deref());
+        }
+        self.newest = self.newest.max(page.max_modified());
+        report.expected_total = self.total.get().copied();
+        report.calls = self.calls.snapshot();
+        if let Some(progress) = &self.options.progress {
+            progress(report);
+        }
+        Ok(())
+    }
+}
+
+/// `batch` under the run's lease, when it holds one.
+fn fenced(fence: Option<FencingToken>, object: ObjectKind, batch: StateBatch) -> StateBatch {
+    match fence {
+        Some(token) => batch.fenced(object, token),
+        None => batch,
     }
 }
 
@@ -769,10 +939,10 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// Stops the reader task when the page loop ends early.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Stops a task (the reader, a page's writes) when the page loop ends early.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

@@ -1,6 +1,7 @@
 //! One page of source records: map, compare hashes, write what changed, and say what happened.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::Utc;
 
@@ -20,19 +21,65 @@ use crate::model::{
 use crate::operation::{Executor, OpResult, Operation};
 use crate::state::StateStore;
 
-/// What a page handler needs.
-pub(crate) struct PageContext<'a> {
-    pub config: &'a SyncConfig,
-    pub state: &'a dyn StateStore,
-    pub executor: &'a Executor,
+/// What a page handler needs. Cheap to clone and owned, so a page's e-commerce writes can run
+/// on their own task while the next page's members are planned and written.
+#[derive(Clone)]
+pub(crate) struct PageContext {
+    pub config: Arc<SyncConfig>,
+    pub state: Arc<dyn StateStore>,
+    pub executor: Executor,
     pub dry_run: bool,
     /// Emails claimed by a customer earlier in this run, kept only in dry runs (a real run
-    /// finds them in the id map, committed page by page).
-    pub dry_claims: &'a mut HashMap<String, String>,
+    /// finds them in the id map, where each page's member side is committed before the next
+    /// page's is planned).
+    pub dry_claims: Arc<std::sync::Mutex<HashMap<String, String>>>,
     /// The audience's members as read once in this run, when needed.
-    pub audience: &'a mut Audience,
+    pub audience: Arc<tokio::sync::Mutex<Audience>>,
     /// The audience's merge fields, read once before the run's first member write.
-    pub merge_fields: &'a [mailchimp_client::MergeField],
+    pub merge_fields: Arc<[mailchimp_client::MergeField]>,
+}
+
+impl PageContext {
+    /// A context with nothing claimed and the audience not yet read.
+    pub(crate) fn new(
+        config: Arc<SyncConfig>,
+        state: Arc<dyn StateStore>,
+        executor: Executor,
+        dry_run: bool,
+        merge_fields: Vec<mailchimp_client::MergeField>,
+    ) -> Self {
+        Self {
+            config,
+            state,
+            executor,
+            dry_run,
+            dry_claims: Arc::default(),
+            audience: Arc::default(),
+            merge_fields: merge_fields.into(),
+        }
+    }
+
+    /// The customer that claimed `email` earlier in this dry run.
+    fn dry_claimant(&self, email: &str) -> Option<String> {
+        if !self.dry_run {
+            return None;
+        }
+        let claims = self
+            .dry_claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        claims.get(email).cloned()
+    }
+
+    fn dry_claim(&self, email: &str, key: &str) {
+        if self.dry_run {
+            let mut claims = self
+                .dry_claims
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            claims.insert(email.to_owned(), key.to_owned());
+        }
+    }
 }
 
 fn issue_row(target: ObjectKind, key: &str, issue: Issue) -> Row {
@@ -52,7 +99,7 @@ enum Sending {
 }
 
 /// Sends `pending` (or plans it, in a dry run) and turns the results into rows.
-async fn execute(ctx: &PageContext<'_>, pending: Vec<Pending>, how: Sending) -> Vec<Row> {
+async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<Row> {
     if ctx.dry_run {
         return pending.into_iter().map(Pending::planned).collect();
     }
@@ -80,30 +127,37 @@ async fn execute(ctx: &PageContext<'_>, pending: Vec<Pending>, how: Sending) -> 
         .collect()
 }
 
-/// Customers → members (with their tags) and e-commerce customers.
-pub(crate) async fn customers(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    if ctx.config.members {
-        rows.extend(members(ctx, page).await?);
-    }
-    if ctx.config.ecommerce_customers {
-        if let Some(store) = &ctx.config.store {
-            let held = unmoved(&rows);
-            let (waiting, waiting_addresses) = memberless(&rows);
-            let refused = rejected_members(&rows);
-            let reported = reported_statuses(&rows);
-            let store_id = store.id.clone();
-            let related = Related {
-                held: &held,
-                waiting: &waiting,
-                waiting_addresses: &waiting_addresses,
-                refused: &refused,
-                reported: &reported,
-            };
-            rows.extend(ecommerce_customers(ctx, page, &store_id, related).await?);
-        }
-    }
+/// Customers → members (with their tags) and e-commerce customers, one side after the other.
+pub(crate) async fn customers(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
+    let mut rows = member_side(ctx, page).await?;
+    let related = Related::of(&rows);
+    rows.extend(ecommerce_side(ctx, page, &related).await?);
     Ok(rows)
+}
+
+/// The member side of a customers page: members and their tags (nothing when members are not
+/// synced).
+pub(crate) async fn member_side(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
+    if ctx.config.members {
+        members(ctx, page).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// The e-commerce side of a customers page, after its member side (`related`): the store's
+/// customers (nothing without a store or with e-commerce customers off).
+pub(crate) async fn ecommerce_side(
+    ctx: &PageContext,
+    page: &SourcePage,
+    related: &Related,
+) -> Result<Vec<Row>> {
+    match &ctx.config.store {
+        Some(store) if ctx.config.ecommerce_customers => {
+            ecommerce_customers(ctx, page, &store.id, related).await
+        }
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// Customers whose member's email change was not made: their e-commerce customer keeps the old
@@ -157,14 +211,14 @@ fn reported_statuses(rows: &[Row]) -> HashMap<String, MemberStatus> {
         .collect()
 }
 
-async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
+async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
     let list_id = ctx.config.list_id.clone();
     let mapped = page
         .records
         .iter()
         .map(|r| {
-            let mapped = match crate::lifecycle::forward_skip(ctx.config, &r.fields) {
+            let mapped = match crate::lifecycle::forward_skip(&ctx.config, &r.fields) {
                 Some(skip) => Err(skip),
                 None => map_member(&r.fields, &ctx.config.mapping.customer),
             };
@@ -197,7 +251,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
     let mut tagged = Vec::new();
     for (key, member) in mapped {
         let (hash, member) = match member.and_then(|(hash, m)| {
-            check_member_merge_fields(&m.record, ctx.merge_fields)
+            check_member_merge_fields(&m.record, &ctx.merge_fields)
                 .map(|()| (hash, m))
                 .map_err(|issue| Issue::Rejected(issue.to_string()))
         }) {
@@ -218,9 +272,12 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             rows.push(row);
             continue;
         }
-        let claimant = claimed.get(&email).or_else(|| ctx.dry_claims.get(&email));
-        if let Some(owner) = claimant.filter(|o| **o != key) {
-            rows.push(duplicate(&key, owner));
+        let claimant = claimed
+            .get(&email)
+            .cloned()
+            .or_else(|| ctx.dry_claimant(&email));
+        if let Some(owner) = claimant.filter(|o| *o != key) {
+            rows.push(duplicate(&key, &owner));
             continue;
         }
         let op = Operation::UpsertMember {
@@ -275,9 +332,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
             }
         }
         claimed.insert(email.clone(), key.clone());
-        if ctx.dry_run {
-            ctx.dry_claims.insert(email.clone(), key.clone());
-        }
+        ctx.dry_claim(&email, &key);
         let mut tags = Tagged::new(&key, &email, member.tags);
         tags.moved_from = moved_from;
         tagged.push(tags);
@@ -344,7 +399,7 @@ async fn members(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row
 /// A member is the connector's when it had no intent recorded, was not on the list when read,
 /// had no stored hash, and the write created it, reported the intended status, or failed.
 async fn intents(
-    ctx: &PageContext<'_>,
+    ctx: &PageContext,
     list_id: &str,
     rows: &mut [Row],
     on_list: &BTreeSet<String>,
@@ -434,7 +489,7 @@ async fn intents(
 /// run ([`Audience`]) when some of them have no status in the state store (`stored`); empty when
 /// nothing is batched, in a dry run, or when the audience is not worth reading.
 async fn current_statuses(
-    ctx: &mut PageContext<'_>,
+    ctx: &PageContext,
     list_id: &str,
     batched: &[Pending],
     stored: &HashMap<String, MemberStatusRecord>,
@@ -444,9 +499,9 @@ async fn current_statuses(
         return HashMap::new();
     }
     let limit = ctx.config.member_prefetch_limit;
-    let Some(all) = ctx
-        .audience
-        .statuses(ctx.executor, list_id, &emails, limit, fresh_for(ctx))
+    let mut audience = ctx.audience.lock().await;
+    let Some(all) = audience
+        .statuses(&ctx.executor, list_id, &emails, limit, fresh_for(ctx))
         .await
     else {
         return HashMap::new();
@@ -458,7 +513,7 @@ async fn current_statuses(
 }
 
 /// How long a read of the audience's statuses stays fresh for later batches.
-fn fresh_for(ctx: &PageContext<'_>) -> std::time::Duration {
+fn fresh_for(ctx: &PageContext) -> std::time::Duration {
     std::time::Duration::from_secs(ctx.config.audience_refresh_secs)
 }
 
@@ -482,7 +537,7 @@ struct Known {
 
 impl Known {
     async fn read(
-        ctx: &PageContext<'_>,
+        ctx: &PageContext,
         mapped: &[Mapped],
         hashes: &HashMap<String, ContentHash>,
     ) -> Result<Self> {
@@ -589,7 +644,7 @@ pub(crate) fn tags_key(email: &str) -> String {
     format!("{email}#tags")
 }
 
-async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Result<Vec<Row>> {
+async fn tags(ctx: &PageContext, list_id: &str, tagged: Vec<Tagged>) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
     let keys: Vec<String> = tagged.iter().map(Tagged::stored_key).collect();
     let hashes = ctx.state.hashes(kind, &keys).await?;
@@ -670,18 +725,33 @@ async fn tags(ctx: &PageContext<'_>, list_id: &str, tagged: Vec<Tagged>) -> Resu
 }
 
 /// What the member side of a page tells its e-commerce customers.
-struct Related<'a> {
+#[derive(Debug, Default)]
+pub(crate) struct Related {
     /// Customers whose member's email change was not made ([`unmoved`]).
-    held: &'a BTreeSet<String>,
+    held: BTreeSet<String>,
     /// Customers whose member write did not succeed ([`memberless`]).
-    waiting: &'a BTreeSet<String>,
+    waiting: BTreeSet<String>,
     /// The addresses of those members, and of duplicates whose owner's member is not written
     /// ([`memberless`]).
-    waiting_addresses: &'a BTreeSet<String>,
+    waiting_addresses: BTreeSet<String>,
     /// Customers whose member was rejected ([`rejected_members`]).
-    refused: &'a BTreeSet<String>,
+    refused: BTreeSet<String>,
     /// Member statuses reported by this run's writes ([`reported_statuses`]).
-    reported: &'a HashMap<String, MemberStatus>,
+    reported: HashMap<String, MemberStatus>,
+}
+
+impl Related {
+    /// What the rows of a page's member side say.
+    pub(crate) fn of(member_rows: &[Row]) -> Self {
+        let (waiting, waiting_addresses) = memberless(member_rows);
+        Self {
+            held: unmoved(member_rows),
+            waiting,
+            waiting_addresses,
+            refused: rejected_members(member_rows),
+            reported: reported_statuses(member_rows),
+        }
+    }
 }
 
 /// The addresses among `emails` whose customer may be sent `opt_in_status: true`: Mailchimp
@@ -690,7 +760,7 @@ struct Related<'a> {
 /// item 7). The status comes from this run's member write, else from the state store, else from
 /// the audience read once per run; an address whose status stays unknown is sent without it.
 async fn opt_in_allowed(
-    ctx: &mut PageContext<'_>,
+    ctx: &PageContext,
     reported: &HashMap<String, MemberStatus>,
     emails: Vec<String>,
 ) -> Result<BTreeSet<String>> {
@@ -716,9 +786,9 @@ async fn opt_in_allowed(
     let wanted: Vec<&String> = unknown.iter().collect();
     let limit = ctx.config.member_prefetch_limit;
     let list_id = ctx.config.list_id.clone();
-    if let Some(all) = ctx
-        .audience
-        .statuses(ctx.executor, &list_id, &wanted, limit, fresh_for(ctx))
+    let mut audience = ctx.audience.lock().await;
+    if let Some(all) = audience
+        .statuses(&ctx.executor, &list_id, &wanted, limit, fresh_for(ctx))
         .await
     {
         allowed.extend(
@@ -731,10 +801,10 @@ async fn opt_in_allowed(
 }
 
 async fn ecommerce_customers(
-    ctx: &mut PageContext<'_>,
+    ctx: &PageContext,
     page: &SourcePage,
     store_id: &str,
-    related: Related<'_>,
+    related: &Related,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
@@ -750,7 +820,7 @@ async fn ecommerce_customers(
             ));
             continue;
         }
-        if let Some(skip) = crate::lifecycle::forward_skip(ctx.config, &record.fields) {
+        if let Some(skip) = crate::lifecycle::forward_skip(&ctx.config, &record.fields) {
             rows.push(issue_row(kind, &record.key, skip));
             continue;
         }
@@ -776,7 +846,7 @@ async fn ecommerce_customers(
             undecided.push(normalize_email(&customer.email_address));
         }
     }
-    let allowed = opt_in_allowed(ctx, related.reported, undecided).await?;
+    let allowed = opt_in_allowed(ctx, &related.reported, undecided).await?;
     let mut pending = Vec::new();
     for (key, mut customer) in mapped {
         let mut hash = content_hash(&customer)?;
@@ -838,7 +908,7 @@ async fn ecommerce_customers(
 }
 
 /// Items → products.
-pub(crate) async fn items(ctx: &mut PageContext<'_>, page: &SourcePage) -> Result<Vec<Row>> {
+pub(crate) async fn items(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let kind = ObjectKind::Products;
     let Some(store) = &ctx.config.store else {
         return Ok(Vec::new());

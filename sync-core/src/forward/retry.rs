@@ -12,6 +12,7 @@
 //! dead at once: retrying cannot help.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::page::{self, PageContext};
 use super::read::{read_keys, SourcePage, SourceRecord};
@@ -47,7 +48,7 @@ impl ForwardSync {
     /// target of those records (nothing is committed).
     pub(crate) async fn remap(
         &self,
-        ctx: &mut PageContext<'_>,
+        ctx: &PageContext,
         object: ObjectKind,
         keys: Vec<String>,
         calls: &CallLog,
@@ -98,7 +99,7 @@ impl ForwardSync {
     /// each (fenced by the run's lease when it holds one); returns the source keys it handled.
     pub(crate) async fn retry_queue(
         &self,
-        ctx: &mut PageContext<'_>,
+        ctx: &PageContext,
         object: ObjectKind,
         options: &super::RunOptions,
         fence: Option<FencingToken>,
@@ -311,8 +312,6 @@ impl ForwardSync {
         let key = row.row.source_key.clone();
         let calls = CallLog::new();
         let executor = crate::operation::Executor::new(self.mailchimp.clone(), calls.clone());
-        let mut audience = super::audience::Audience::default();
-        let mut claims = std::collections::HashMap::new();
         let merge_fields = if object == ObjectKind::Customers && self.config.members {
             super::merge_fields::for_run(
                 &self.mailchimp,
@@ -324,19 +323,15 @@ impl ForwardSync {
         } else {
             Vec::new()
         };
-        let mut ctx = PageContext {
-            config: &self.config,
-            state: self.state.as_ref(),
-            executor: &executor,
-            dry_run: false,
-            dry_claims: &mut claims,
-            audience: &mut audience,
-            merge_fields: &merge_fields,
-        };
+        let ctx = PageContext::new(
+            Arc::clone(&self.config),
+            Arc::clone(&self.state),
+            executor,
+            false,
+            merge_fields,
+        );
         let started = chrono::Utc::now();
-        let (mut rows, gone) = self
-            .remap(&mut ctx, object, vec![key.clone()], &calls)
-            .await?;
+        let (mut rows, gone) = self.remap(&ctx, object, vec![key.clone()], &calls).await?;
         let chosen = rows
             .iter()
             .position(|r| r.target_record() == row.row.target);
