@@ -188,7 +188,10 @@
 //!
 //! # Seeding, mutations, faults, counters
 //!
-//! [`Seeding`] generates the data deterministically. Tests change it with
+//! [`Seeding`] generates the data deterministically. Customers are generated
+//! as they are read (customer `i` is a pure function of the seed and `i`, see
+//! [`Seeding::customer`]) and only those changed since start are held, so a
+//! tenant of a million customers costs a few MiB. Tests change the data with
 //! [`FakeQad::update_customer`] and friends, which stamp `lastModifiedDate`
 //! with the fake's clock ([`FakeQad::set_today`]) and `lastModifiedTime` with
 //! one second more than the previous change. [`FakeQad::faults`] and
