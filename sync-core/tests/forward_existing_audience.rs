@@ -15,7 +15,7 @@ use sync_core::mapping::{check_email, StatusIfNew};
 use sync_core::{normalize_email, MemberStatus, ObjectKind, RunStatus, StateStore};
 use testkit::qad::Seeding;
 
-/// 60 customers, every email valid and distinct.
+/// 60 customers, every email present, valid and distinct.
 fn seeding() -> Seeding {
     Seeding::new(11)
         .customers(60)
@@ -23,6 +23,7 @@ fn seeding() -> Seeding {
         .sales_orders(0)
         .invalid_email_share(0.0)
         .duplicate_email_share(0.0)
+        .missing_field_share(0.0)
 }
 
 /// Members only, new ones transactional: a batch that applied `status_if_new` to an existing

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod error;
 pub mod faults;
 pub mod mailchimp;
+mod packed;
 pub mod qad;
 pub mod server;
 pub mod stats;

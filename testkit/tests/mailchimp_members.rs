@@ -3,7 +3,7 @@
 
 mod mailchimp_support;
 
-use mailchimp_support::Api;
+use mailchimp_support::{Api, Reply};
 use serde_json::json;
 use testkit::mailchimp::subscriber_hash;
 
@@ -492,4 +492,147 @@ async fn lists_can_be_created_and_configured_lists_exist_at_start() {
     api.post("/lists/bbbbbbbbbb", json!("not an object"))
         .await
         .problem(400, "JSON Parse Exception");
+}
+
+/// Member reads bounded by `last_changed` come from an index: they must still see every
+/// change (an update moves a member in time, not in order), keep insertion order, page with
+/// `offset`/`count`, and judge a `last_changed` the index cannot hold (written raw) one by one.
+#[tokio::test]
+async fn last_changed_bounds_follow_updates_removals_and_odd_stamps() {
+    let api = Api::start().await;
+    let list = api.list();
+    let stamps = [
+        (
+            "m1@northwind-mfg.com",
+            "subscribed",
+            "2026-01-01T10:00:00+00:00",
+        ),
+        (
+            "m2@northwind-mfg.com",
+            "cleaned",
+            "2026-01-02T10:00:00+00:00",
+        ),
+        (
+            "m3@northwind-mfg.com",
+            "subscribed",
+            "2026-01-03T10:00:00+00:00",
+        ),
+        (
+            "m4@northwind-mfg.com",
+            "subscribed",
+            "2026-01-04T10:00:00+00:00",
+        ),
+        (
+            "m5@northwind-mfg.com",
+            "archived",
+            "2026-01-05T10:00:00+00:00",
+        ),
+    ];
+    for (email, status, stamp) in stamps {
+        api.fake.seed_member(&list, email, status).unwrap();
+        api.fake
+            .set_member_raw_field(&list, email, "last_changed", stamp)
+            .unwrap();
+    }
+    let emails = |reply: &Reply| -> Vec<String> {
+        reply.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["email_address"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let read = |query: &str| {
+        let path = format!("/lists/{list}/members?{query}");
+        let api = &api;
+        async move { api.get(&path).await }
+    };
+
+    let since = read("since_last_changed=2026-01-02T10:00:00Z").await;
+    assert_eq!(
+        emails(&since),
+        [
+            "m2@northwind-mfg.com",
+            "m3@northwind-mfg.com",
+            "m4@northwind-mfg.com"
+        ]
+    );
+    assert_eq!(since.body["total_items"], 3);
+    // A fractional bound excludes the whole second before it; offsets with a `before` bound.
+    let window = read(
+        "since_last_changed=2026-01-02T10:00:00.5%2B00:00&before_last_changed=2026-01-05T10:00:00Z&offset=1&count=1",
+    )
+    .await;
+    assert_eq!(emails(&window), ["m4@northwind-mfg.com"]);
+    assert_eq!(window.body["total_items"], 2);
+    let archived = read("since_last_changed=2026-01-01T00:00:00Z&status=archived").await;
+    assert_eq!(emails(&archived), ["m5@northwind-mfg.com"]);
+
+    // An update moves m1 to now: it is found by a recent bound, still first in order.
+    api.patch(
+        &format!(
+            "/lists/{list}/members/{}",
+            subscriber_hash("m1@northwind-mfg.com")
+        ),
+        json!({ "merge_fields": { "FNAME": "Una" } }),
+    )
+    .await
+    .ok();
+    let recent = read("since_last_changed=2026-01-03T00:00:00Z").await;
+    assert_eq!(
+        emails(&recent),
+        [
+            "m1@northwind-mfg.com",
+            "m3@northwind-mfg.com",
+            "m4@northwind-mfg.com"
+        ]
+    );
+    // A stamp in another format is judged as written: after the bound here, not before.
+    api.fake
+        .set_member_raw_field(
+            &list,
+            "m3@northwind-mfg.com",
+            "last_changed",
+            "2026-02-01T00:00:00.250Z",
+        )
+        .unwrap();
+    let february = read("since_last_changed=2026-01-31T00:00:00Z").await;
+    assert_eq!(
+        emails(&february),
+        ["m1@northwind-mfg.com", "m3@northwind-mfg.com"]
+    );
+    let january = read("before_last_changed=2026-01-31T00:00:00Z").await;
+    assert_eq!(
+        emails(&january),
+        ["m2@northwind-mfg.com", "m4@northwind-mfg.com"]
+    );
+
+    // A permanently deleted member is gone from bounded reads; the others keep their order.
+    api.post(
+        &format!(
+            "/lists/{list}/members/{}/actions/delete-permanent",
+            subscriber_hash("m2@northwind-mfg.com")
+        ),
+        json!({}),
+    )
+    .await;
+    let all = read("since_last_changed=2000-01-01T00:00:00Z").await;
+    assert_eq!(
+        emails(&all),
+        [
+            "m1@northwind-mfg.com",
+            "m3@northwind-mfg.com",
+            "m4@northwind-mfg.com"
+        ]
+    );
+    let sorted =
+        read("since_last_changed=2000-01-01T00:00:00Z&sort_field=last_changed&sort_dir=DESC").await;
+    assert_eq!(
+        emails(&sorted),
+        [
+            "m1@northwind-mfg.com",
+            "m3@northwind-mfg.com",
+            "m4@northwind-mfg.com"
+        ]
+    );
 }

@@ -202,3 +202,65 @@ async fn qad_quirks_are_taken_by_name_and_unknown_ones_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("paging.mode=sideways"), "{stderr}");
 }
+
+#[tokio::test]
+async fn fill_mailchimp_writes_every_valid_customer_and_reports_memory() {
+    let (_running, info) = start(&[
+        "--customers",
+        "40",
+        "--seed",
+        "3",
+        "--store-id",
+        "shop",
+        "--fill-mailchimp",
+    ]);
+    let fill = &info["fill"];
+    let customers = fill["customers"].as_u64().unwrap();
+    // 5 % invalid addresses and some missing ones are refused or skipped; duplicates update.
+    assert!((30..40).contains(&customers), "{fill}");
+    assert_eq!(fill["members"], customers);
+    assert!(fill["rss_bytes_after"].as_u64().unwrap() > 0);
+    assert!(fill["rss_bytes_per_customer"].is_u64());
+
+    let mc = &info["mailchimp"];
+    let http = reqwest::Client::new();
+    let read = |path: String| {
+        http.get(format!("{}{path}", mc["api_url"].as_str().unwrap()))
+            .basic_auth("any", Some(mc["api_key"].as_str().unwrap()))
+            .send()
+    };
+    let store: Value = read("/ecommerce/stores/shop/customers?count=1".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["total_items"], customers);
+    let list = mc["list_id"].as_str().unwrap();
+    let members: Value = read(format!("/lists/{list}/members?count=1000"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Duplicate addresses share one member.
+    let distinct = members["total_items"].as_u64().unwrap();
+    assert!(distinct > 0 && distinct <= customers, "{distinct}");
+    assert!(members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["status"] == "subscribed" && m["merge_fields"]["FNAME"] != ""));
+    // The fill is not counted: the stats start at the first request of a client.
+    assert!(info["rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn fill_mailchimp_needs_a_store() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ml-fakes"))
+        .args(["--fill-mailchimp", "--customers", "3"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--store-id"));
+}

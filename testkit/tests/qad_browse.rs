@@ -321,3 +321,63 @@ async fn rows_follow_changes_to_the_data_and_the_date_style() {
     let plain = page(&qad, &id, 1, 1).await;
     assert_eq!(plain["data"][0]["customer.lastModifiedDate"], "2026-04-02");
 }
+
+/// Customers are generated from the seed as they are read: a tenant of 50,000 serves the
+/// same rows `Seeding` generates, at any page, and changes made since start (updated, added,
+/// deleted) show in key order, in date filters and in the document read.
+#[tokio::test]
+async fn a_large_generated_tenant_serves_seeded_rows_and_its_changes() {
+    let seeding = Seeding::new(4).customers(50_000);
+    let qad = FakeQad::builder()
+        .seeding(seeding.clone())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(qad.customer_count(), 50_000);
+    let id = qad.browse_ids().customers.clone();
+    let code = |row: &Value| row["customer.customerCode"].as_str().unwrap().to_owned();
+
+    let last = page(&qad, &id, 500, 100).await;
+    assert_eq!(has_more(&last), "false");
+    let seeded: Vec<String> = (49_900..50_000)
+        .map(|i| seeding.customer(i).unwrap().customer_code)
+        .collect();
+    assert_eq!(rows(&last).iter().map(code).collect::<Vec<_>>(), seeded);
+    let seeded_row = seeding
+        .customer(49_950)
+        .unwrap()
+        .to_browse_row(testkit::qad::DateStyle::default());
+    assert_eq!(rows(&last)[50], seeded_row);
+
+    assert!(qad.update_customer("C0030000", |c| c.city = Some("Lyon".into())));
+    assert!(qad.remove_customer("C0030001"));
+    let mut added = seeding.customer(0).unwrap();
+    added.customer_code = "C0030000B".into();
+    qad.upsert_customer(added);
+    let around = page(&qad, &id, 300, 100).await;
+    let codes: Vec<String> = rows(&around).iter().map(code).collect();
+    assert_eq!(codes[98..], ["C0029999", "C0030000"]);
+    let next = page(&qad, &id, 301, 100).await;
+    let codes: Vec<String> = rows(&next).iter().map(code).collect();
+    assert_eq!(codes[..3], ["C0030000B", "C0030002", "C0030003"]);
+
+    // Only the two changed customers carry today's date (seeded dates are in 2025).
+    let today = qad.today().format("%Y-%m-%d").to_string();
+    let filter = format!("lastModifiedDate,ge,{today},literal");
+    let (status, body) = get(
+        &qad,
+        &[
+            ("browseId", id.as_str()),
+            ("page", "1"),
+            ("pageSize", "50"),
+            ("pageAction", "first"),
+            ("filter", filter.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let changed: Vec<String> = rows(&body).iter().map(code).collect();
+    assert_eq!(changed, ["C0030000", "C0030000B"]);
+    assert_eq!(rows(&body)[0]["customer.city"], "Lyon");
+    assert_eq!(qad.customer("C0030001"), None);
+}

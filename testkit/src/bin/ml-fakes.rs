@@ -5,6 +5,9 @@
 //! cargo run -p ml-connector-testkit --features ml-fakes --bin ml-fakes -- --customers 10000 --items 500 --latency-ms 20
 //! ```
 
+#[path = "ml-fakes/fill.rs"]
+mod fill;
+
 use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
@@ -87,6 +90,13 @@ struct Args {
     /// count.endpoint=bare|object|absent, auth.lockout=N|off.
     #[arg(long = "qad-quirk", value_name = "NAME=VALUE")]
     qad_quirk: Vec<String>,
+    /// Before serving, write every QAD customer into the audience and the store (needs
+    /// `--store-id`) as a connector's first customers run does: batch subscribes of 500, then
+    /// one e-commerce customer `PUT` each, through the HTTP API and before any latency or
+    /// fault applies. The JSON line then reports `fill`: what was written and the resident
+    /// memory before and after (bytes per customer).
+    #[arg(long, requires = "store_id")]
+    fill_mailchimp: bool,
 }
 
 impl Args {
@@ -123,9 +133,14 @@ async fn main() -> ExitCode {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(args: Args) -> Result<(), BoxError> {
+    // With a fill, latency and faults apply once the fill is done.
     let mut builder = FakeMailchimp::builder()
         .seed(args.seed)
-        .faults(args.faults())
+        .faults(if args.fill_mailchimp {
+            FaultConfig::none()
+        } else {
+            args.faults()
+        })
         .concurrency_limit(args.concurrency_limit)
         .port(args.mailchimp_port);
     if let Some(key) = &args.api_key {
@@ -142,6 +157,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
         mailchimp.seed_store(store, mailchimp.list_id(), &args.store_currency)?;
     }
 
+    let seeding = Seeding::new(args.seed)
+        .customers(args.customers)
+        .items(args.items)
+        .sales_orders(args.sales_orders);
     let qad = if args.no_qad {
         None
     } else {
@@ -149,14 +168,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
         for pair in &args.qad_quirk {
             quirks.set_pair(pair)?;
         }
-        let seeding = Seeding::new(args.seed)
-            .customers(args.customers)
-            .items(args.items)
-            .sales_orders(args.sales_orders);
         Some(
             FakeQad::builder()
                 .context_root(&args.context_root)
-                .seeding(seeding)
+                .seeding(seeding.clone())
                 .quirks(quirks)
                 .faults(Faults::new(args.seed, args.faults())?)
                 .start()
@@ -164,6 +179,23 @@ async fn run(args: Args) -> Result<(), BoxError> {
         )
     };
 
+    let filled = match (&args.store_id, args.fill_mailchimp) {
+        (Some(store_id), true) => {
+            let api_url = mailchimp.api_url();
+            let target = fill::Target {
+                api_url: &api_url,
+                api_key: mailchimp.api_key(),
+                list_id: mailchimp.list_id(),
+                store_id,
+            };
+            let filled = fill::fill(&target, &seeding).await?;
+            mailchimp.reset_stats();
+            mailchimp.faults().set_default(args.faults())?;
+            eprintln!("ml-fakes: filled {filled:?}");
+            Some(filled.to_json())
+        }
+        _ => None,
+    };
     let line = json!({
         "mailchimp": {
             "base_url": mailchimp.base_url(),
@@ -188,11 +220,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 "sales_orders": qad.browse_ids().sales_orders,
                 "sales_order_lines": qad.browse_ids().sales_order_lines,
             },
-            "customers": qad.customers().len(),
+            "customers": qad.customer_count(),
             "items": qad.items().len(),
             "sales_orders": qad.sales_orders().len(),
         })),
         "seed": args.seed,
+        "fill": filled,
+        "rss_bytes": fill::rss_bytes(),
     });
     // Listen before announcing: a tool may send SIGTERM as soon as it has read the line.
     let stop = stop_signal()?;

@@ -176,27 +176,16 @@ fn merge_field(
 }
 
 fn count_status(list: &ListData, status: &str) -> usize {
-    list.members
-        .values()
-        .filter(|m| m["status"] == status)
-        .count()
+    list.members.count_status(status)
 }
 
 /// The list as returned, with stats computed from its members.
 pub(crate) fn render(list: &ListData) -> Value {
     let mut value = list.list.clone();
-    let last = |status: &str| {
-        list.members
-            .values()
-            .filter(|m| m["status"] == status)
-            .filter_map(|m| m["last_changed"].as_str())
-            .max()
-            .unwrap_or("")
-            .to_owned()
-    };
+    let last = |status: &str| list.members.last_changed_max(status);
     value["stats"] = json!({
         "member_count": count_status(list, "subscribed"),
-        "total_contacts": list.members.values().filter(|m| m["status"] != "archived").count(),
+        "total_contacts": list.members.count_live(),
         "unsubscribe_count": count_status(list, "unsubscribed"),
         "cleaned_count": count_status(list, "cleaned"),
         "member_count_since_send": 0,
@@ -224,16 +213,11 @@ async fn get_lists(State(app): State<App>, Query(query): Query<request::Query>) 
     let member = query.get("email").map(|e| super::subscriber_hash(e));
     let state = app.lock();
     let selected = state.lists.iter().filter(|(id, list)| {
-        has_store.is_none_or(|want| {
-            want == state
-                .stores
-                .values()
-                .any(|s| s.store["list_id"] == id.as_str())
-        }) && member.as_ref().is_none_or(|hash| {
-            list.members
-                .get(hash)
-                .is_some_and(|m| m["status"] != "archived")
-        })
+        has_store
+            .is_none_or(|want| want == state.stores.values().any(|s| s.store["list_id"] == *id))
+            && member
+                .as_ref()
+                .is_none_or(|hash| list.members.is_live(hash))
     });
     let (lists, total) = page.slice(selected.map(|(_, list)| list));
     let lists: Vec<Value> = lists.into_iter().map(render).collect();

@@ -505,12 +505,12 @@ impl FakeMailchimp {
             snapshot.lists.push(lists::render(list));
             snapshot
                 .members
-                .insert(id.clone(), list.members.values().cloned().collect());
+                .insert(id.to_owned(), list.members.values().collect());
             let mut forgotten: Vec<String> = list.forgotten.iter().cloned().collect();
             forgotten.sort();
-            snapshot.forgotten.insert(id.clone(), forgotten);
+            snapshot.forgotten.insert(id.to_owned(), forgotten);
             snapshot.webhooks.insert(
-                id.clone(),
+                id.to_owned(),
                 list.webhooks.values().map(|w| w.webhook.clone()).collect(),
             );
         }
@@ -518,9 +518,9 @@ impl FakeMailchimp {
             snapshot.stores.push(store.store.clone());
             snapshot
                 .customers
-                .insert(id.clone(), ecommerce::render_customers(store));
+                .insert(id.to_owned(), ecommerce::render_customers(store));
             snapshot.products.insert(
-                id.clone(),
+                id.to_owned(),
                 store
                     .products
                     .values()
@@ -529,13 +529,17 @@ impl FakeMailchimp {
             );
             for (pid, product) in store.products.iter() {
                 snapshot.variants.insert(
-                    (id.clone(), pid.clone()),
-                    product.variants.values().cloned().collect(),
+                    (id.to_owned(), pid.to_owned()),
+                    product
+                        .variants
+                        .values()
+                        .map(crate::packed::Packed::value)
+                        .collect(),
                 );
             }
             snapshot
                 .orders
-                .insert(id.clone(), store.orders.values().cloned().collect());
+                .insert(id.to_owned(), store.orders.values().cloned().collect());
         }
         snapshot
     }

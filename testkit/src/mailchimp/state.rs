@@ -2,66 +2,110 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
+pub(crate) use super::members::Members;
+use crate::packed::Packed;
+
 /// A map that keeps insertion order, so collections page in a stable order.
+///
+/// A removed key leaves a tombstone, so removal is O(1) and positions (which the member index
+/// keeps) stay put; tombstones are swept once they outnumber the live entries, and a removed key
+/// written again goes last, as a new key does. Both shift positions: [`Table::generation`] tells.
 #[derive(Debug, Clone)]
 pub(crate) struct Table<V> {
-    order: Vec<String>,
-    items: HashMap<String, V>,
+    slots: IndexMap<Box<str>, Option<V>>,
+    live: usize,
+    generation: u64,
 }
 
 impl<V> Default for Table<V> {
     fn default() -> Self {
         Self {
-            order: Vec::new(),
-            items: HashMap::new(),
+            slots: IndexMap::new(),
+            live: 0,
+            generation: 0,
         }
     }
 }
 
 impl<V> Table<V> {
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        self.items.get(key)
+        self.slots.get(key).and_then(Option::as_ref)
     }
 
     pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.items.get_mut(key)
+        self.slots.get_mut(key).and_then(Option::as_mut)
     }
 
     pub(crate) fn contains(&self, key: &str) -> bool {
-        self.items.contains_key(key)
+        self.get(key).is_some()
     }
 
-    /// Inserts or replaces; a new key goes last.
-    pub(crate) fn insert(&mut self, key: String, value: V) {
-        if self.items.insert(key.clone(), value).is_none() {
-            self.order.push(key);
+    /// Inserts or replaces; a new key goes last. Returns the replaced value.
+    pub(crate) fn insert(&mut self, key: String, value: V) -> Option<V> {
+        if let Some(at) = self.slots.get_index_of(key.as_str()) {
+            let slot = &mut self.slots[at];
+            if slot.is_some() {
+                return slot.replace(value);
+            }
+            // A removed key comes back as a new one: last. O(n), but rare (a deleted member
+            // re-added, a product deleted by hand and written again).
+            self.slots.shift_remove_index(at);
+            self.generation += 1;
         }
+        self.slots.insert(key.into_boxed_str(), Some(value));
+        self.live += 1;
+        None
     }
 
     pub(crate) fn remove(&mut self, key: &str) -> Option<V> {
-        let removed = self.items.remove(key);
-        if removed.is_some() {
-            self.order.retain(|k| k != key);
+        let removed = self.slots.get_mut(key).and_then(Option::take)?;
+        self.live -= 1;
+        let dead = self.slots.len() - self.live;
+        if dead > 64 && dead > self.live {
+            self.slots.retain(|_, v| v.is_some());
+            self.generation += 1;
         }
-        removed
+        Some(removed)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.items.len()
+        self.live
     }
 
     /// Values in insertion order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.order.iter().filter_map(|k| self.items.get(k))
+        self.slots.values().filter_map(Option::as_ref)
     }
 
     /// Keys and values in insertion order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
-        self.order
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.slots
             .iter()
-            .filter_map(|k| self.items.get(k).map(|v| (k, v)))
+            .filter_map(|(k, v)| v.as_ref().map(|v| (&**k, v)))
+    }
+
+    /// The position of a live key.
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        let (at, _, slot) = self.slots.get_full(key)?;
+        slot.as_ref().map(|_| at)
+    }
+
+    /// The live entry at a position.
+    pub(crate) fn at(&self, position: usize) -> Option<&V> {
+        self.slots.get_index(position).and_then(|(_, v)| v.as_ref())
+    }
+
+    /// How many positions there are, removed ones included.
+    pub(crate) fn positions(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Changes whenever positions shift.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 }
 
@@ -71,7 +115,7 @@ pub(crate) struct ListData {
     /// The list's own fields (as returned, less computed stats).
     pub(crate) list: Value,
     /// Members by subscriber hash (archived members stay, with status `archived`).
-    pub(crate) members: Table<Value>,
+    pub(crate) members: Members,
     /// Subscriber hashes of permanently deleted members.
     pub(crate) forgotten: HashSet<String>,
     /// Subscriber hashes of members who unsubscribed themselves (not through the API): Mailchimp
@@ -100,16 +144,17 @@ pub(crate) struct WebhookData {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StoreData {
     pub(crate) store: Value,
-    pub(crate) customers: Table<Value>,
+    pub(crate) customers: Table<Packed>,
     pub(crate) products: Table<ProductData>,
+    /// Orders stay plain JSON: every page of orders sums them all for the customers' totals.
     pub(crate) orders: Table<Value>,
 }
 
 /// A product (without variants) and its variants.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ProductData {
-    pub(crate) product: Value,
-    pub(crate) variants: Table<Value>,
+    pub(crate) product: Packed,
+    pub(crate) variants: Table<Packed>,
 }
 
 /// Everything the fake knows.

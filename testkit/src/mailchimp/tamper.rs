@@ -5,7 +5,10 @@
 use serde_json::{json, Value};
 
 use super::{request::now, subscriber_hash, FakeMailchimp};
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    packed::Packed,
+};
 
 impl FakeMailchimp {
     /// Removes the member with `email` from `list_id` as if someone deleted it in Mailchimp
@@ -40,14 +43,16 @@ impl FakeMailchimp {
         value: impl Into<Value>,
     ) -> Result<()> {
         let mut state = self.app.lock();
-        let member = state
-            .lists
-            .get_mut(list_id)
-            .and_then(|list| list.members.get_mut(&subscriber_hash(email)))
-            .ok_or_else(|| Error::Seed(format!("no member {email} in list {list_id}")))?;
-        member["merge_fields"][tag] = value.into();
-        member["last_changed"] = json!(now());
-        Ok(())
+        let value = value.into();
+        let updated = state.lists.get_mut(list_id).is_some_and(|list| {
+            list.members.update(&subscriber_hash(email), |member| {
+                member["merge_fields"][tag] = value;
+                member["last_changed"] = json!(now());
+            })
+        });
+        updated
+            .then_some(())
+            .ok_or_else(|| Error::Seed(format!("no member {email} in list {list_id}")))
     }
 
     /// Sets one top-level field of a member's stored JSON to any value, even one of a type the
@@ -65,13 +70,14 @@ impl FakeMailchimp {
         value: impl Into<Value>,
     ) -> Result<()> {
         let mut state = self.app.lock();
-        let member = state
-            .lists
-            .get_mut(list_id)
-            .and_then(|list| list.members.get_mut(&subscriber_hash(email)))
-            .ok_or_else(|| Error::Seed(format!("no member {email} in list {list_id}")))?;
-        member[field] = value.into();
-        Ok(())
+        let value = value.into();
+        let updated = state.lists.get_mut(list_id).is_some_and(|list| {
+            list.members
+                .update(&subscriber_hash(email), |member| member[field] = value)
+        });
+        updated
+            .then_some(())
+            .ok_or_else(|| Error::Seed(format!("no member {email} in list {list_id}")))
     }
 
     /// Removes a product and its variants from a store.
@@ -115,8 +121,10 @@ impl FakeMailchimp {
                     "no variant {variant_id} of product {product_id} in store {store_id}"
                 ))
             })?;
-        variant["price"] = json!(price);
-        variant["updated_at"] = json!(now());
+        let mut value = variant.value();
+        value["price"] = json!(price);
+        value["updated_at"] = json!(now());
+        *variant = Packed::new(&value);
         Ok(())
     }
 

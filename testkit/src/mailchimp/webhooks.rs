@@ -243,7 +243,7 @@ pub(crate) fn targets(
         })
         .map(|(id, w)| {
             (
-                id.clone(),
+                id.to_owned(),
                 w.webhook["url"].as_str().unwrap_or_default().to_owned(),
                 w.signing_secret.clone(),
             )

@@ -12,8 +12,8 @@ use super::filter::Filter;
 use super::quirks::{CapQuirk, CountQuirk, DateQuirk, DomainQuirk, OrderQuirk, PagingQuirk};
 use super::records::DateStyle;
 use super::respond::{bad_request, bare_errors};
-use super::seed::Dataset;
 use super::state::{BrowseIds, Shared};
+use super::state::{BrowseRows, Records};
 
 /// The count endpoint below the context root (served with and without a trailing slash).
 pub(crate) const COUNT_PATH: &str = "api/qracore/browses/totalCount";
@@ -119,7 +119,7 @@ impl BrowseKind {
     }
 
     /// Every row of this browse, in key order.
-    pub(crate) fn render(self, data: &Dataset, dates: DateStyle) -> Vec<Value> {
+    pub(crate) fn render(self, data: &Records, dates: DateStyle) -> Vec<Value> {
         match self {
             Self::Customers => data
                 .customers
@@ -198,29 +198,31 @@ pub(crate) async fn browse(
         Ok(None) => return page_body(Vec::new(), false),
         Err((message, field)) => return bad_request(&message, &field),
     };
-    let (all, page) = {
+    let page = {
         let mut live = shared.live();
-        let page = match quirks.paging {
+        match quirks.paging {
             PagingQuirk::PageNumber => page,
             PagingQuirk::Cursor => {
                 let call = (request.call_id.clone(), request.browse_id.clone());
                 live.cursor_page(call, request.next)
             }
             PagingQuirk::FirstOnly => 1,
-        };
-        (
-            live.browse_rows(kind, quirks.domain != DomainQuirk::Query),
-            page,
-        )
+        }
     };
     let scope = requested_domain(&shared, &request, &headers);
-    let mut matching = match select(&shared, &all, scope.as_deref(), &filters) {
-        Ok(rows) => rows,
+    let (all, matching) = match matches(&shared, kind, scope.as_deref(), &filters) {
+        Ok(found) => found,
         Err((message, field)) => return bad_request(&message, &field),
     };
-    if quirks.order == OrderQuirk::Any {
-        matching.reverse();
-    }
+    let at = |n: usize| {
+        // The `order.key = any` quirk serves the matches last to first.
+        let n = if quirks.order == OrderQuirk::Any {
+            matching.len() - 1 - n
+        } else {
+            n
+        };
+        matching[n] as usize
+    };
     let (size, stride) = match quirks.cap {
         // A silent cap serves fewer rows but offsets by the size asked.
         CapQuirk::Silent(cap) => (request.page_size.min(cap), request.page_size),
@@ -235,11 +237,8 @@ pub(crate) async fn browse(
     let start = (page - 1).saturating_mul(stride);
     let end = start.saturating_add(size).min(matching.len());
     let has_more = end < matching.len();
-    let rows = matching
-        .into_iter()
-        .skip(start)
-        .take(end.saturating_sub(start))
-        .cloned()
+    let rows = (start..end)
+        .filter_map(|n| all.visit(at(n), Value::clone))
         .collect();
     page_body(rows, has_more)
 }
@@ -286,35 +285,61 @@ fn served_filters(
     Ok(Some(filters))
 }
 
-/// The rows of `all` in the `scope` domain (`None`: every domain) that pass
-/// every filter, in key order.
-fn select<'r>(
+/// The rows of a browse and the positions of those in the `scope` domain (`None`: every
+/// domain) that pass every filter, in key order: computed once per request shape and state
+/// of the data, so the pages of one walk do not filter every row again.
+fn matches(
     shared: &Shared,
-    all: &'r [Value],
+    kind: BrowseKind,
     scope: Option<&str>,
     filters: &[&Filter],
-) -> Result<Vec<&'r Value>, BadFilter> {
+) -> Result<(BrowseRows, Arc<Vec<u32>>), BadFilter> {
+    let domains = shared.tenant.quirks.domain != DomainQuirk::Query;
+    let (all, key, cached) = {
+        let mut live = shared.live();
+        let key = live.matches_key(&format!("{kind:?} {domains} {scope:?} {filters:?}"));
+        let cached = live.cached_matches(&key);
+        (live.browse_rows(kind, domains), key, cached)
+    };
+    if let Some(found) = cached {
+        return Ok((all, found));
+    }
+    let found = Arc::new(select(shared, &all, scope, filters)?);
+    shared.live().cache_matches(key, found.clone());
+    Ok((all, found))
+}
+
+/// The positions of the rows of `all` in the `scope` domain (`None`: every domain) that pass
+/// every filter, in key order.
+fn select(
+    shared: &Shared,
+    all: &BrowseRows,
+    scope: Option<&str>,
+    filters: &[&Filter],
+) -> Result<Vec<u32>, BadFilter> {
     let mut matching = Vec::new();
-    for row in all {
-        let Value::Object(map) = row else { continue };
-        if let Some(domain) = scope {
-            if row_domain(map, &shared.tenant.domain) != domain {
-                continue;
-            }
-        }
-        let mut keep = true;
-        for filter in filters {
-            match filter.matches(map) {
-                Ok(true) => {}
-                Ok(false) => {
-                    keep = false;
-                    break;
+    for at in 0..all.len() {
+        let keep = all.visit(at, |row| -> Result<bool, BadFilter> {
+            let Value::Object(map) = row else {
+                return Ok(false);
+            };
+            if let Some(domain) = scope {
+                if row_domain(map, &shared.tenant.domain) != domain {
+                    return Ok(false);
                 }
-                Err(e) => return Err((e.to_string(), "filter".to_owned())),
             }
-        }
-        if keep {
-            matching.push(row);
+            for filter in filters {
+                if !filter
+                    .matches(map)
+                    .map_err(|e| (e.to_string(), "filter".to_owned()))?
+                {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        });
+        if keep.transpose()? == Some(true) {
+            matching.push(at as u32);
         }
     }
     Ok(matching)
@@ -345,12 +370,9 @@ pub(crate) async fn total_count(
     };
     let count = match served_filters(quirks, &request) {
         Ok(Some(filters)) => {
-            let all = shared
-                .live()
-                .browse_rows(kind, quirks.domain != DomainQuirk::Query);
             let scope = requested_domain(&shared, &request, &headers);
-            match select(&shared, &all, scope.as_deref(), &filters) {
-                Ok(rows) => rows.len(),
+            match matches(&shared, kind, scope.as_deref(), &filters) {
+                Ok((_, found)) => found.len(),
                 Err((message, field)) => return bad_request(&message, &field),
             }
         }

@@ -359,7 +359,7 @@ impl FakeQadBuilder {
         for (name, value) in &self.quirk_pairs {
             quirks.set(name, value)?;
         }
-        let initial = self.seeding.generate()?;
+        let initial = super::state::Records::new(&self.seeding)?;
         let tenant = Tenant {
             root,
             username: self.username,

@@ -51,13 +51,16 @@ impl Document {
         let wanted = |candidate: &str| key.is_none_or(|k| k == candidate);
         let dates = live.dates();
         match self {
-            Self::Customers => live
-                .data()
-                .customers
+            Self::Customers => {
+                let customers = &live.data().customers;
+                match key {
+                    Some(code) => customers.get(code).into_iter().collect(),
+                    None => customers.iter().collect::<Vec<_>>(),
+                }
                 .iter()
-                .filter(|c| wanted(&c.customer_code))
                 .map(|c| c.to_document(dates))
-                .collect(),
+                .collect()
+            }
             Self::Items => live
                 .data()
                 .items

@@ -188,7 +188,10 @@
 //!
 //! # Seeding, mutations, faults, counters
 //!
-//! [`Seeding`] generates the data deterministically. Tests change it with
+//! [`Seeding`] generates the data deterministically. Customers are generated
+//! as they are read (customer `i` is a pure function of the seed and `i`, see
+//! [`Seeding::customer`]) and only those changed since start are held, so a
+//! tenant of a million customers costs a few MiB. Tests change the data with
 //! [`FakeQad::update_customer`] and friends, which stamp `lastModifiedDate`
 //! with the fake's clock ([`FakeQad::set_today`]) and `lastModifiedTime` with
 //! one second more than the previous change. [`FakeQad::faults`] and
@@ -200,6 +203,7 @@ mod attribution;
 mod auth;
 mod browse;
 mod builder;
+mod customers;
 mod documents;
 mod filter;
 mod quirks;
@@ -231,12 +235,12 @@ pub use state::{BrowseIds, Envelope, LoginCounts};
 use crate::faults::Faults;
 use crate::server::FakeServer;
 use crate::stats::Stats;
-use state::{Live, Shared};
+use state::{Live, Records, Shared};
 
 /// A running fake QAD tenant. Stops when dropped.
 pub struct FakeQad {
     shared: Arc<Shared>,
-    initial: Dataset,
+    initial: Records,
     server: FakeServer,
     faults: Faults,
     stats: Stats,
@@ -411,18 +415,20 @@ impl FakeQad {
     /// The customers now, in key order.
     #[must_use]
     pub fn customers(&self) -> Vec<Customer> {
-        self.live().data().customers.clone()
+        let customers = self.live().data().customers.clone();
+        customers.iter().collect()
+    }
+
+    /// How many customers there are now (without generating them).
+    #[must_use]
+    pub fn customer_count(&self) -> usize {
+        self.live().data().customers.len()
     }
 
     /// One customer.
     #[must_use]
     pub fn customer(&self, code: &str) -> Option<Customer> {
-        self.live()
-            .data()
-            .customers
-            .iter()
-            .find(|c| c.customer_code == code)
-            .cloned()
+        self.live().data().customers.get(code)
     }
 
     /// The items now, in key order.
@@ -451,30 +457,22 @@ impl FakeQad {
     /// ```
     pub fn update_customer(&self, code: &str, change: impl FnOnce(&mut Customer)) -> bool {
         let mut live = self.live();
-        let (date, time) = live.stamp();
-        let Some(customer) = live
-            .data_mut()
-            .customers
-            .iter_mut()
-            .find(|c| c.customer_code == code)
-        else {
+        if live.data().customers.get(code).is_none() {
             return false;
-        };
-        change(customer);
-        customer.last_modified_date = date;
-        customer.last_modified_time = time;
-        true
+        }
+        let (date, time) = live.stamp();
+        live.data_mut().customers_mut().update(code, |customer| {
+            change(customer);
+            customer.last_modified_date = date;
+            customer.last_modified_time = time;
+        })
     }
 
     /// Adds a customer, or replaces the one with its code, stamped modified now.
     pub fn upsert_customer(&self, mut customer: Customer) {
         let mut live = self.live();
         (customer.last_modified_date, customer.last_modified_time) = live.stamp();
-        let list = &mut live.data_mut().customers;
-        match list.binary_search_by(|c| c.customer_code.cmp(&customer.customer_code)) {
-            Ok(at) => list[at] = customer,
-            Err(at) => list.insert(at, customer),
-        }
+        live.data_mut().customers_mut().upsert(customer);
     }
 
     /// Deletes a customer, as a QAD user deleting the record (or a purge) would: it is gone
@@ -486,10 +484,10 @@ impl FakeQad {
     /// [`update_customer`](Self::update_customer).
     pub fn remove_customer(&self, code: &str) -> bool {
         let mut live = self.live();
-        let list = &mut live.data_mut().customers;
-        let before = list.len();
-        list.retain(|c| c.customer_code != code);
-        list.len() != before
+        if live.data().customers.get(code).is_none() {
+            return false;
+        }
+        live.data_mut().customers_mut().remove(code)
     }
 
     /// Deletes an item: it is gone from every browse. Returns whether it existed.

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use rand::rngs::StdRng;
-use rand::seq::{IndexedRandom, SliceRandom};
+use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -28,7 +28,10 @@ const SEED_STATUSES: [&str; 10] = [
 /// What to generate, and from which seed.
 ///
 /// The same `Seeding` always yields the same [`Dataset`] (for one build of
-/// `rand`: `StdRng` may change between its major versions). Shares are exact:
+/// `rand`: `StdRng` may change between its major versions). Each customer is a
+/// pure function of the seed and its index ([`Seeding::customer`]), so a fake
+/// tenant of a million customers generates them as they are read instead of
+/// holding them. Shares are exact:
 /// `invalid_email_share(0.1)` over 50 customers gives exactly 5 invalid emails.
 /// Invalid, duplicate and missing-field customers are disjoint sets; unicode
 /// names are drawn independently. Seeded dates all fall in 2025, before any
@@ -197,17 +200,21 @@ impl Seeding {
         Ok(())
     }
 
+    /// How many customers.
+    #[must_use]
+    pub fn customer_count(&self) -> usize {
+        self.customers
+    }
+
     /// Generates the data.
     ///
     /// # Errors
     ///
     /// A [`SeedError`] naming the share or amount that makes this seeding impossible.
     pub fn generate(&self) -> Result<Dataset, SeedError> {
-        self.check()?;
-        let mut rng = StdRng::seed_from_u64(self.seed);
-        let customers = self.gen_customers(&mut rng)?;
-        let items = self.gen_items(&mut rng);
-        let sales_orders = self.gen_sales_orders(&mut rng, &customers, &items);
+        let plan = self.plan()?;
+        let customers = (0..self.customers).map(|i| plan.customer(i)).collect();
+        let (items, sales_orders) = self.generate_rest(&plan);
         Ok(Dataset {
             customers,
             items,
@@ -215,46 +222,54 @@ impl Seeding {
         })
     }
 
-    fn gen_customers(&self, rng: &mut StdRng) -> Result<Vec<Customer>, SeedError> {
+    /// Customer `index` (from 0) of the generated data, made on its own: the same as
+    /// `generate()?.customers[index]`, without making the others. `None` past the last
+    /// customer or for a seeding [`generate`](Self::generate) refuses.
+    ///
+    /// ```
+    /// use testkit::qad::Seeding;
+    ///
+    /// let seeding = Seeding::new(7).customers(1_000_000);
+    /// let customer = seeding.customer(999_999).unwrap();
+    /// assert_eq!(customer.customer_code, "C1000000");
+    /// assert_eq!(Some(customer), seeding.customer(999_999));
+    /// assert!(seeding.customer(1_000_000).is_none());
+    /// ```
+    #[must_use]
+    pub fn customer(&self, index: usize) -> Option<Customer> {
+        let plan = self.plan().ok()?;
+        (index < self.customers).then(|| plan.customer(index))
+    }
+
+    /// The roles of the customers (checked), from which each is generated alone.
+    pub(crate) fn plan(&self) -> Result<CustomerPlan, SeedError> {
+        self.check()?;
         let n = self.customers;
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(rng);
-        let invalid_n = count(self.invalid_email_share, n);
+        let invalid = count(self.invalid_email_share, n);
         // Rounding can push the sum of counts past n; the later sets shrink to fit.
-        let duplicate_n = count(self.duplicate_email_share, n).min(n - invalid_n);
-        let missing_n = count(self.missing_field_share, n).min(n - invalid_n - duplicate_n);
-        let invalid: HashSet<usize> = order[..invalid_n].iter().copied().collect();
-        let duplicate: Vec<usize> = order[invalid_n..invalid_n + duplicate_n].to_vec();
-        // Vecs, not sets, where the order of RNG draws depends on iteration order.
-        let missing: Vec<usize> =
-            order[invalid_n + duplicate_n..invalid_n + duplicate_n + missing_n].to_vec();
-        let unicode: HashSet<usize> =
-            rand::seq::index::sample(rng, n, count(self.unicode_name_share, n))
-                .into_iter()
-                .collect();
-
-        let mut customers: Vec<Customer> = (0..n)
-            .map(|i| customer(rng, i, unicode.contains(&i), invalid.contains(&i)))
-            .collect();
-
-        // Copy from customers that keep a valid email of their own.
-        let donors: Vec<usize> = order[invalid_n + duplicate_n + missing_n..].to_vec();
-        if !duplicate.is_empty() && donors.is_empty() {
+        let duplicate = count(self.duplicate_email_share, n).min(n - invalid);
+        let missing = count(self.missing_field_share, n).min(n - invalid - duplicate);
+        if duplicate > 0 && invalid + duplicate + missing == n {
             return Err(SeedError::NothingToDuplicate);
         }
-        for &i in &duplicate {
-            let donor = donors.choose(rng).copied().unwrap_or(i);
-            let email = customers[donor].email.clone().unwrap_or_default();
-            customers[i].email = Some(if rng.random_bool(0.5) {
-                email.to_uppercase()
-            } else {
-                email
-            });
-        }
-        for &i in &missing {
-            drop_fields(rng, &mut customers[i]);
-        }
-        Ok(customers)
+        Ok(CustomerPlan {
+            seed: self.seed,
+            n,
+            invalid,
+            duplicate,
+            missing,
+            unicode: count(self.unicode_name_share, n),
+            roles: Permutation::new(n, mix(self.seed, 0, SALT_ROLES)),
+            unicode_order: Permutation::new(n, mix(self.seed, 0, SALT_UNICODE)),
+        })
+    }
+
+    /// Items and sales orders, generated in one pass from the seed (there are few of them).
+    pub(crate) fn generate_rest(&self, plan: &CustomerPlan) -> (Vec<Item>, Vec<SalesOrder>) {
+        let mut rng = StdRng::seed_from_u64(mix(self.seed, 0, SALT_REST));
+        let items = self.gen_items(&mut rng);
+        let sales_orders = self.gen_sales_orders(&mut rng, plan, &items);
+        (items, sales_orders)
     }
 
     fn gen_items(&self, rng: &mut StdRng) -> Vec<Item> {
@@ -280,7 +295,7 @@ impl Seeding {
     fn gen_sales_orders(
         &self,
         rng: &mut StdRng,
-        customers: &[Customer],
+        customers: &CustomerPlan,
         items: &[Item],
     ) -> Vec<SalesOrder> {
         let with_po: HashSet<usize> = rand::seq::index::sample(
@@ -292,7 +307,8 @@ impl Seeding {
         .collect();
         (0..self.sales_orders)
             .filter_map(|i| {
-                let customer = customers.choose(rng)?;
+                let customer = (customers.n > 0)
+                    .then(|| customers.customer(rng.random_range(0..customers.n)))?;
                 let order_date = day_of_2025(rng);
                 let due_date = order_date
                     .checked_add_days(Days::new(14))
@@ -340,6 +356,127 @@ impl Seeding {
 }
 
 const SITE: &str = "10-100";
+
+const SALT_ROLES: u64 = 1;
+const SALT_UNICODE: u64 = 2;
+const SALT_REST: u64 = 3;
+const SALT_CUSTOMER: u64 = 4;
+
+/// SplitMix64 over the seed, an index and a salt: independent streams for each customer.
+fn mix(seed: u64, index: u64, salt: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .wrapping_add(salt.wrapping_mul(0xd1b5_4a32_d192_ed03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A seeded permutation of `0..n` (`i ↦ a·i + b mod n`, `a` prime to `n`), with its inverse:
+/// the exact-share roles without holding a shuffled list.
+#[derive(Clone, Debug)]
+pub(crate) struct Permutation {
+    n: u64,
+    a: u64,
+    b: u64,
+    a_inverse: u64,
+}
+
+impl Permutation {
+    fn new(n: usize, random: u64) -> Self {
+        let n = n.max(1) as u64;
+        let mut a = random % n;
+        while gcd(a, n) != 1 {
+            a = (a + 1) % n;
+        }
+        let a_inverse = modular_inverse(a, n);
+        Self {
+            n,
+            a,
+            b: (random >> 32) % n,
+            a_inverse,
+        }
+    }
+
+    fn forward(&self, i: usize) -> usize {
+        ((u128::from(self.a) * i as u128 + u128::from(self.b)) % u128::from(self.n)) as usize
+    }
+
+    fn backward(&self, p: usize) -> usize {
+        let shifted = (p as u128 + u128::from(self.n) - u128::from(self.b)) % u128::from(self.n);
+        ((u128::from(self.a_inverse) * shifted) % u128::from(self.n)) as usize
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// `a⁻¹ mod n` for `a` prime to `n` (extended Euclid).
+fn modular_inverse(a: u64, n: u64) -> u64 {
+    if n == 1 {
+        return 0;
+    }
+    let (mut old_r, mut r) = (i128::from(a), i128::from(n));
+    let (mut old_s, mut s) = (1i128, 0i128);
+    while r != 0 {
+        let q = old_r / r;
+        (old_r, r) = (r, old_r - q * r);
+        (old_s, s) = (s, old_s - q * s);
+    }
+    old_s.rem_euclid(i128::from(n)) as u64
+}
+
+/// Which customers are invalid, duplicate, missing fields or unicode-named, as positions in
+/// seeded permutations: `roles` puts the invalid first, then the duplicates, then the
+/// missing-field ones, then the ordinary ones (the duplicates' donors).
+#[derive(Clone, Debug)]
+pub(crate) struct CustomerPlan {
+    seed: u64,
+    n: usize,
+    invalid: usize,
+    duplicate: usize,
+    missing: usize,
+    unicode: usize,
+    roles: Permutation,
+    unicode_order: Permutation,
+}
+
+impl CustomerPlan {
+    /// How many customers.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Customer `index`, alone.
+    pub(crate) fn customer(&self, index: usize) -> Customer {
+        let role = self.roles.forward(index);
+        let unicode = self.unicode_order.forward(index) < self.unicode;
+        let mut rng = StdRng::seed_from_u64(mix(self.seed, index as u64, SALT_CUSTOMER));
+        let mut generated = customer(&mut rng, index, unicode, role < self.invalid);
+        let ordinary = self.invalid + self.duplicate + self.missing;
+        if role >= self.invalid && role < self.invalid + self.duplicate {
+            // Copy the address of an ordinary customer (one that keeps its own valid email).
+            let donor = self.roles.backward(rng.random_range(ordinary..self.n));
+            let mut donor_rng = StdRng::seed_from_u64(mix(self.seed, donor as u64, SALT_CUSTOMER));
+            let donor_unicode = self.unicode_order.forward(donor) < self.unicode;
+            let email = customer(&mut donor_rng, donor, donor_unicode, false)
+                .email
+                .unwrap_or_default();
+            generated.email = Some(if rng.random_bool(0.5) {
+                email.to_uppercase()
+            } else {
+                email
+            });
+        } else if role >= self.invalid + self.duplicate && role < ordinary {
+            drop_fields(&mut rng, &mut generated);
+        }
+        generated
+    }
+}
 
 fn count(share: f64, n: usize) -> usize {
     // Shares are checked to lie in 0..=1, so this is a count in 0..=n.

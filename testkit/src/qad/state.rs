@@ -12,9 +12,11 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::browse::BrowseKind;
+use super::customers::Customers;
 use super::quirks::Quirks;
 use super::records::DateStyle;
-use super::seed::{Dataset, Seeding};
+use super::records::{Item, SalesOrder};
+use super::seed::{SeedError, Seeding};
 
 /// Which envelope business-document reads answer in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,14 +108,107 @@ pub(crate) const MAX_CURSORS: usize = 256;
 const FIRST_TICK: u32 = 8 * 3600;
 const LAST_TICK: u32 = 86_399;
 
+/// The tenant's business data now: customers generated from the seed as they are read (see
+/// [`Customers`]), items and sales orders held (there are few).
+#[derive(Clone, Debug)]
+pub(crate) struct Records {
+    /// Shared with the browse reads in flight; a change copies only what was changed.
+    pub(crate) customers: Arc<Customers>,
+    pub(crate) items: Vec<Item>,
+    pub(crate) sales_orders: Vec<SalesOrder>,
+}
+
+impl Records {
+    pub(crate) fn new(seeding: &Seeding) -> Result<Self, SeedError> {
+        let plan = seeding.plan()?;
+        let (items, sales_orders) = seeding.generate_rest(&plan);
+        Ok(Self {
+            customers: Arc::new(Customers::new(plan)),
+            items,
+            sales_orders,
+        })
+    }
+
+    /// The customers, for a change.
+    pub(crate) fn customers_mut(&mut self) -> &mut Customers {
+        Arc::make_mut(&mut self.customers)
+    }
+}
+
+/// The rows of one browse for one state of the data: held (items, sales orders and their
+/// lines, few) or customers rendered one at a time as a page needs them.
+#[derive(Clone, Debug)]
+pub(crate) enum BrowseRows {
+    Held(Arc<Vec<Value>>),
+    Customers {
+        customers: Arc<Customers>,
+        dates: DateStyle,
+        /// The tenant's domain when rows carry `*.domainCode` (see [`Live::browse_rows`]).
+        domain: Option<String>,
+    },
+}
+
+impl BrowseRows {
+    /// How many rows.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Held(rows) => rows.len(),
+            Self::Customers {
+                customers, domain, ..
+            } => {
+                let base = customers.len();
+                base + domain.as_ref().map_or(0, |_| base.min(OTHER_DOMAIN_ROWS))
+            }
+        }
+    }
+
+    /// Calls `with` on the row at a position.
+    pub(crate) fn visit<R>(&self, at: usize, with: impl FnOnce(&Value) -> R) -> Option<R> {
+        match self {
+            Self::Held(rows) => rows.get(at).map(with),
+            Self::Customers {
+                customers,
+                dates,
+                domain,
+            } => {
+                let (base, twin) = match domain {
+                    None => (at, false),
+                    Some(_) => {
+                        let twins = customers.len().min(OTHER_DOMAIN_ROWS);
+                        if at < 2 * twins {
+                            (at / 2, at % 2 == 1)
+                        } else {
+                            (at - twins, false)
+                        }
+                    }
+                };
+                let row = customers.at(base)?.to_browse_row(*dates);
+                let row = match domain {
+                    Some(domain) => with_domain(row, domain, twin),
+                    None => row,
+                };
+                Some(with(&row))
+            }
+        }
+    }
+}
+
+/// Matching row positions cached per browse request, at most this many requests.
+const MAX_CACHED_MATCHES: usize = 16;
+
 /// What changes while the fake runs.
 pub(crate) struct Live {
-    data: Dataset,
+    data: Records,
     pub(crate) envelope: Envelope,
     dates: DateStyle,
-    /// Rendered browse rows, dropped whenever the data or the date style changes,
-    /// so paging through a large browse renders each row once, not once per page.
+    /// Rendered browse rows of the held records, dropped whenever the data or the date style
+    /// changes, so paging through a large browse renders each row once, not once per page.
     browse_rows: HashMap<(BrowseKind, bool), Arc<Vec<Value>>>,
+    /// The positions of the rows a browse request (browse, scope and filters) matched, for the
+    /// current data: a walk through a million customers filters them once, not once a page.
+    matches: HashMap<String, Arc<Vec<u32>>>,
+    /// Bumped by every change of the data or the date style.
+    generation: u64,
     domain: String,
     today: NaiveDate,
     tick: u32,
@@ -138,12 +233,14 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    pub(crate) fn new(tenant: &Tenant, data: Dataset) -> Self {
+    pub(crate) fn new(tenant: &Tenant, data: Records) -> Self {
         Self {
             data,
             envelope: tenant.envelope,
             dates: tenant.dates,
             browse_rows: HashMap::new(),
+            matches: HashMap::new(),
+            generation: 0,
             domain: tenant.domain.clone(),
             today: tenant.today,
             tick: FIRST_TICK,
@@ -168,14 +265,36 @@ impl Live {
         format!("{:016x}{:08x}", self.secrets.random::<u64>(), self.issued)
     }
 
-    pub(crate) fn data(&self) -> &Dataset {
+    pub(crate) fn data(&self) -> &Records {
         &self.data
     }
 
-    /// The data, for a change: the rendered browse rows are dropped.
-    pub(crate) fn data_mut(&mut self) -> &mut Dataset {
-        self.browse_rows.clear();
+    /// The data, for a change: the rendered browse rows and cached matches are dropped.
+    pub(crate) fn data_mut(&mut self) -> &mut Records {
+        self.forget_rendered();
         &mut self.data
+    }
+
+    fn forget_rendered(&mut self) {
+        self.browse_rows.clear();
+        self.matches.clear();
+        self.generation += 1;
+    }
+
+    /// A key for the matches of a request: the request's own key plus the data's state.
+    pub(crate) fn matches_key(&self, request: &str) -> String {
+        format!("{}\u{1f}{request}", self.generation)
+    }
+
+    pub(crate) fn cached_matches(&self, key: &str) -> Option<Arc<Vec<u32>>> {
+        self.matches.get(key).cloned()
+    }
+
+    pub(crate) fn cache_matches(&mut self, key: String, matches: Arc<Vec<u32>>) {
+        if self.matches.len() >= MAX_CACHED_MATCHES {
+            self.matches.clear();
+        }
+        self.matches.insert(key, matches);
     }
 
     pub(crate) fn dates(&self) -> DateStyle {
@@ -183,7 +302,7 @@ impl Live {
     }
 
     pub(crate) fn set_dates(&mut self, dates: DateStyle) {
-        self.browse_rows.clear();
+        self.forget_rendered();
         self.dates = dates;
     }
 
@@ -193,19 +312,28 @@ impl Live {
     /// parameter serves them: every row carries `<prefix>.domainCode`, and
     /// the first [`OTHER_DOMAIN_ROWS`] rows each have a twin of another
     /// domain (same key, `[<domain>]` after its name) right after them.
-    pub(crate) fn browse_rows(&mut self, kind: BrowseKind, domains: bool) -> Arc<Vec<Value>> {
+    pub(crate) fn browse_rows(&mut self, kind: BrowseKind, domains: bool) -> BrowseRows {
         let (data, dates, domain) = (&self.data, self.dates, &self.domain);
-        self.browse_rows
-            .entry((kind, domains))
-            .or_insert_with(|| {
-                let rows = kind.render(data, dates);
-                Arc::new(if domains {
-                    with_domains(rows, domain)
-                } else {
-                    rows
+        if kind == BrowseKind::Customers {
+            return BrowseRows::Customers {
+                customers: data.customers.clone(),
+                dates,
+                domain: domains.then(|| domain.clone()),
+            };
+        }
+        BrowseRows::Held(
+            self.browse_rows
+                .entry((kind, domains))
+                .or_insert_with(|| {
+                    let rows = kind.render(data, dates);
+                    Arc::new(if domains {
+                        with_domains(rows, domain)
+                    } else {
+                        rows
+                    })
                 })
-            })
-            .clone()
+                .clone(),
+        )
     }
 
     pub(crate) fn today(&self) -> NaiveDate {
@@ -272,35 +400,44 @@ pub(crate) fn other_domain(tenant: &str) -> &'static str {
 }
 
 fn with_domains(rows: Vec<Value>, domain: &str) -> Vec<Value> {
-    let other = other_domain(domain);
     let mut out = Vec::with_capacity(rows.len() + OTHER_DOMAIN_ROWS);
-    for (at, mut row) in rows.into_iter().enumerate() {
-        let Value::Object(map) = &mut row else {
+    for (at, row) in rows.into_iter().enumerate() {
+        if !row.is_object() {
             continue;
-        };
-        let prefix = map
-            .keys()
-            .next()
-            .and_then(|k| k.split_once('.'))
-            .map_or_else(String::new, |(p, _)| p.to_owned());
-        let field = format!("{prefix}.domainCode");
-        map.insert(field.clone(), Value::from(domain));
-        let twin = (at < OTHER_DOMAIN_ROWS).then(|| {
-            let mut twin = map.clone();
-            twin.insert(field, Value::from(other));
-            for (key, value) in twin.iter_mut() {
-                if key.ends_with(".addressName") || key.ends_with(".description") {
-                    if let Value::String(text) = value {
-                        text.push_str(&format!(" [{other}]"));
-                    }
-                }
-            }
-            Value::Object(twin)
-        });
-        out.push(row);
+        }
+        let twin = (at < OTHER_DOMAIN_ROWS).then(|| with_domain(row.clone(), domain, true));
+        out.push(with_domain(row, domain, false));
         out.extend(twin);
     }
     out
+}
+
+/// A row with its `<prefix>.domainCode`: the tenant's, or for a `twin` the other domain's,
+/// with `[<domain>]` after its name or description.
+fn with_domain(mut row: Value, domain: &str, twin: bool) -> Value {
+    let Value::Object(map) = &mut row else {
+        return row;
+    };
+    let prefix = map
+        .keys()
+        .next()
+        .and_then(|k| k.split_once('.'))
+        .map_or_else(String::new, |(p, _)| p.to_owned());
+    let field = format!("{prefix}.domainCode");
+    if !twin {
+        map.insert(field, Value::from(domain));
+        return row;
+    }
+    let other = other_domain(domain);
+    map.insert(field, Value::from(other));
+    for (key, value) in map.iter_mut() {
+        if key.ends_with(".addressName") || key.ends_with(".description") {
+            if let Value::String(text) = value {
+                text.push_str(&format!(" [{other}]"));
+            }
+        }
+    }
+    row
 }
 
 /// Configuration plus live state, behind one lock.
@@ -310,7 +447,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(tenant: Tenant, data: Dataset) -> Self {
+    pub(crate) fn new(tenant: Tenant, data: Records) -> Self {
         let live = Live::new(&tenant, data);
         Self {
             tenant,
@@ -325,7 +462,7 @@ impl Shared {
 
     /// Back to the state right after start: the seeded data, no sessions,
     /// no attribution records, zero login counts, the starting clock and envelope.
-    pub(crate) fn reset(&self, data: Dataset) {
+    pub(crate) fn reset(&self, data: Records) {
         *self.live() = Live::new(&self.tenant, data);
     }
 }

@@ -18,6 +18,7 @@ use crate::mailchimp::{
     state::{MailchimpState, StoreData},
     App,
 };
+use crate::packed::Packed;
 
 /// Orders count and total spent per customer id.
 pub(super) type CustomerTotals = HashMap<String, (u64, Decimal)>;
@@ -65,7 +66,7 @@ pub(crate) fn render_customers(store: &StoreData) -> Vec<Value> {
     store
         .customers
         .values()
-        .map(|c| render_customer(c, &totals))
+        .map(|c| render_customer(&c.value(), &totals))
         .collect()
 }
 
@@ -78,7 +79,7 @@ pub(super) fn write_customer(
 ) -> Result<Value, Problem> {
     let store = store_mut(state, store_id)?;
     let id = write_id(body, path_id, mode)?;
-    let existing = store.customers.get(&id).cloned();
+    let existing = store.customers.get(&id).map(Packed::value);
     check_presence(existing.is_some(), mode, "customer")?;
     let stamp = now();
     let customer = match existing {
@@ -123,7 +124,7 @@ pub(super) fn write_customer(
             customer
         }
     };
-    store.customers.insert(id, customer.clone());
+    store.customers.insert(id, Packed::new(&customer));
     let list_id = store.store["list_id"]
         .as_str()
         .unwrap_or_default()
@@ -154,7 +155,7 @@ pub(super) fn rendered_customer(
 ) -> Result<Value, Problem> {
     let store = store_ref(state, store_id)?;
     let customer = store.customers.get(id).ok_or_else(Problem::not_found)?;
-    Ok(render_customer(customer, &customer_totals(store)))
+    Ok(render_customer(&customer.value(), &customer_totals(store)))
 }
 
 pub(super) fn check_customer_email(body: &Body) -> Result<(), Problem> {
@@ -194,7 +195,7 @@ pub(super) async fn list_customers(
     let store = store_ref(&state, &store_id)?;
     let customers = store.customers.values().filter(|c| {
         email.as_ref().is_none_or(|e| {
-            c["email_address"]
+            c.value()["email_address"]
                 .as_str()
                 .is_some_and(|c| c.eq_ignore_ascii_case(e))
         })
@@ -203,7 +204,7 @@ pub(super) async fn list_customers(
     let totals = customer_totals(store);
     let customers: Vec<Value> = customers
         .into_iter()
-        .map(|c| render_customer(c, &totals))
+        .map(|c| render_customer(&c.value(), &totals))
         .collect();
     drop(state);
     ok(

@@ -13,6 +13,7 @@ use crate::mailchimp::{
     state::{MailchimpState, StoreData},
     App,
 };
+use crate::packed::Packed;
 
 /// Checks an order's references (customer, products, variants) against the store.
 pub(super) fn check_order_refs(store: &StoreData, body: &Body) -> Result<(), Problem> {
@@ -77,7 +78,7 @@ pub(super) fn render_order(store: &StoreData, order: &Value, totals: &CustomerTo
         .as_str()
         .and_then(|id| store.customers.get(id))
     {
-        value["customer"] = render_customer(customer, totals);
+        value["customer"] = render_customer(&customer.value(), totals);
     }
     if let Some(lines) = value["lines"].as_array_mut() {
         for line in lines {
@@ -89,9 +90,14 @@ pub(super) fn render_order(store: &StoreData, order: &Value, totals: &CustomerTo
                     .as_str()
                     .and_then(|id| p.variants.get(id))
             });
-            line["product_title"] = product.map_or(json!(""), |p| p.product["title"].clone());
-            line["product_variant_title"] = variant.map_or(json!(""), |v| v["title"].clone());
-            line["image_url"] = variant.map_or(json!(""), |v| v["image_url"].clone());
+            let variant = variant.map(Packed::value);
+            line["product_title"] =
+                product.map_or(json!(""), |p| p.product.value()["title"].clone());
+            line["product_variant_title"] =
+                variant.as_ref().map_or(json!(""), |v| v["title"].clone());
+            line["image_url"] = variant
+                .as_ref()
+                .map_or(json!(""), |v| v["image_url"].clone());
             if line.get("discount").is_none() {
                 line["discount"] = json!(0.0);
             }

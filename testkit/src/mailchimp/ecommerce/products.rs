@@ -12,16 +12,17 @@ use crate::mailchimp::{
     state::{MailchimpState, ProductData},
     App,
 };
+use crate::packed::Packed;
 
 /// A product as returned: its fields plus up to `max_variants` variants.
 pub(crate) fn render_product(product: &ProductData, max_variants: usize) -> Value {
-    let mut value = product.product.clone();
+    let mut value = product.product.value();
     value["variants"] = Value::Array(
         product
             .variants
             .values()
             .take(max_variants)
-            .cloned()
+            .map(Packed::value)
             .collect(),
     );
     value
@@ -60,7 +61,7 @@ pub(super) fn upsert_variant(
 ) -> Result<Value, Problem> {
     let id = required_str(body, "id")?.to_owned();
     let stamp = now();
-    let existing = product.variants.get(&id).cloned();
+    let existing = product.variants.get(&id).map(Packed::value);
     check_presence(existing.is_some(), mode, "variant")?;
     let variant = match existing {
         Some(mut variant) => {
@@ -72,7 +73,7 @@ pub(super) fn upsert_variant(
         }
         None => new_variant(body, &stamp)?,
     };
-    product.variants.insert(id, variant.clone());
+    product.variants.insert(id, Packed::new(&variant));
     Ok(variant)
 }
 
@@ -111,9 +112,11 @@ pub(super) fn write_product(
     check_presence(existing.is_some(), mode, "product")?;
     let mut product = match existing {
         Some(mut product) => {
-            if let Some(target) = product.product.as_object_mut() {
+            let mut value = product.product.value();
+            if let Some(target) = value.as_object_mut() {
                 merge(target, &fields);
             }
+            product.product = Packed::new(&value);
             product
         }
         None => {
@@ -142,7 +145,7 @@ pub(super) fn write_product(
                 merge(target, &fields);
             }
             ProductData {
-                product: value,
+                product: Packed::new(&value),
                 ..ProductData::default()
             }
         }
@@ -218,7 +221,7 @@ pub(super) async fn list_variants(
         .get(&product_id)
         .ok_or_else(Problem::not_found)?;
     let (variants, total) = page.slice(product.variants.values());
-    let variants: Vec<Value> = variants.into_iter().cloned().collect();
+    let variants: Vec<Value> = variants.into_iter().map(Packed::value).collect();
     drop(state);
     ok(
         &query,
@@ -302,7 +305,7 @@ pub(super) async fn get_variant(
         .products
         .get(&product_id)
         .and_then(|p| p.variants.get(&id))
-        .cloned()
+        .map(Packed::value)
         .ok_or_else(Problem::not_found)?;
     drop(state);
     ok(&query, variant)

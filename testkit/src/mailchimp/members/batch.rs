@@ -65,8 +65,7 @@ pub(crate) async fn batch_subscribe(
         let exists = state
             .lists
             .get(&list_id)
-            .and_then(|l| l.members.get(&hash))
-            .is_some_and(|m| m["status"] != "archived");
+            .is_some_and(|l| l.members.is_live(&hash));
         if exists && !update_existing && !email.is_empty() {
             errors.push(batch_error(
                 &email,

@@ -5,6 +5,7 @@ mod batch;
 mod fake_email;
 mod merge_values;
 mod rules;
+mod stored;
 mod tags;
 
 use super::lists::{list_mut, list_ref};
@@ -18,6 +19,8 @@ use serde_json::{json, Map, Value};
 
 pub(crate) use batch::batch_subscribe;
 pub(crate) use rules::{add_customer_member, invalid_email, is_acceptable_email, seed};
+use stored::ChangedBound;
+pub(crate) use stored::Members;
 
 use super::{
     problem::Problem,
@@ -115,18 +118,16 @@ async fn patch_member(
             }
             let list = list_mut(&mut state, &list_id)?;
             // Mailchimp keeps an archived member's address: moving onto it is refused too.
-            match list.members.get(&new_hash).map(|m| &m["status"]) {
-                Some(status) if status == "archived" => {
-                    return Err(already_in_list(&new_email, "archived"))
-                }
-                Some(_) => return Err(member_exists(&new_email)),
-                None => {}
+            if list.members.has_status(&new_hash, "archived") {
+                return Err(already_in_list(&new_email, "archived"));
+            }
+            if list.members.contains(&new_hash) {
+                return Err(member_exists(&new_email));
             }
             let mut member = list
                 .members
                 .get(&hash)
                 .filter(|m| m["status"] != "archived")
-                .cloned()
                 .ok_or_else(Problem::not_found)?;
             list.members.remove(&hash);
             member["id"] = json!(new_hash);
@@ -150,7 +151,6 @@ async fn get_member(
     let member = list_ref(&app.lock(), &list_id)?
         .members
         .get(&hash_of(&segment))
-        .cloned()
         .ok_or_else(Problem::not_found)?;
     ok(&query, member)
 }
@@ -159,14 +159,16 @@ async fn archive_member(
     State(app): State<App>,
     Path((list_id, segment)): Path<(String, String)>,
 ) -> Reply {
+    let hash = hash_of(&segment);
     let mut state = app.lock();
-    let member = list_mut(&mut state, &list_id)?
-        .members
-        .get_mut(&hash_of(&segment))
-        .filter(|m| m["status"] != "archived")
-        .ok_or_else(Problem::not_found)?;
-    member["status"] = json!("archived");
-    member["last_changed"] = json!(now());
+    let members = &mut list_mut(&mut state, &list_id)?.members;
+    if !members.is_live(&hash) {
+        return Err(Problem::not_found());
+    }
+    members.update(&hash, |member| {
+        member["status"] = json!("archived");
+        member["last_changed"] = json!(now());
+    });
     drop(state);
     no_content()
 }
@@ -194,7 +196,8 @@ async fn list_members(
     Query(query): Query<request::Query>,
 ) -> Reply {
     let page = Page::from_query(&query)?;
-    let mut bounds = Vec::new();
+    let mut changed_bounds = Vec::new();
+    let mut opt_bounds = Vec::new();
     for (param, field, after) in [
         ("since_last_changed", "last_changed", true),
         ("before_last_changed", "last_changed", false),
@@ -208,59 +211,91 @@ async fn list_members(
                     format!("{param} must be an ISO 8601 time, got {raw:?}"),
                 )
             })?;
-            bounds.push((field, at, after));
+            if field == "last_changed" {
+                changed_bounds.push(ChangedBound { at, after });
+            } else {
+                opt_bounds.push((field, at, after));
+            }
         }
     }
-    let status = query.get("status").cloned();
-    let email_type = query.get("email_type").cloned();
-    let vip_only = query.get("vip_only").is_some_and(|v| v == "true");
-    let state = app.lock();
-    let list = list_ref(&state, &list_id)?;
-    let mut members: Vec<&Value> = list
-        .members
-        .values()
-        .filter(|m| match &status {
-            Some(status) => m["status"] == status.as_str(),
-            None => m["status"] != "archived",
-        })
-        .filter(|m| {
-            email_type
-                .as_ref()
-                .is_none_or(|t| m["email_type"] == t.as_str())
-        })
-        .filter(|m| !vip_only || m["vip"] == true)
-        .filter(|m| {
-            bounds.iter().all(|(field, at, after)| {
-                m[*field].as_str().and_then(parse_time).is_some_and(|t| {
-                    if *after {
-                        t >= *at
-                    } else {
-                        t <= *at
-                    }
-                })
-            })
-        })
-        .collect();
-    if let Some(field) = query.get("sort_field") {
+    let sort_field = query.get("sort_field");
+    if let Some(field) = sort_field {
         if !["timestamp_opt", "timestamp_signup", "last_changed"].contains(&field.as_str()) {
             return Err(Problem::invalid(
                 "sort_field",
                 format!("cannot sort by {field}"),
             ));
         }
+    }
+    let status = query.get("status").cloned();
+    let email_type = query.get("email_type").cloned();
+    let vip_only = query.get("vip_only").is_some_and(|v| v == "true");
+    type Bound<'a> = (&'a str, DateTime<chrono::FixedOffset>, bool);
+    let within = |m: &Value, bounds: &[Bound<'_>]| {
+        bounds.iter().all(|&(field, at, after)| {
+            m[field].as_str().and_then(parse_time).is_some_and(|t| {
+                if after {
+                    t >= at
+                } else {
+                    t <= at
+                }
+            })
+        })
+    };
+    // Filters that need the member itself; the status and indexed `last_changed` bounds do not.
+    let decoded_filter = |m: &Value| {
+        email_type
+            .as_ref()
+            .is_none_or(|t| m["email_type"] == t.as_str())
+            && (!vip_only || m["vip"] == true)
+            && within(m, &opt_bounds)
+    };
+    let changed_as_bounds: Vec<Bound<'_>> = changed_bounds
+        .iter()
+        .map(|b| ("last_changed", b.at, b.after))
+        .collect();
+    let needs_decoding = email_type.is_some() || vip_only || !opt_bounds.is_empty();
+    let state = app.lock();
+    let members = &list_ref(&state, &list_id)?.members;
+    // Positions are in insertion order; only the page's members are decoded when no filter or
+    // sort needs the others.
+    let mut selected = members
+        .candidates(&changed_bounds)
+        .into_iter()
+        .filter_map(|at| members.at(at))
+        .filter(|m| m.status_matches(status.as_deref()))
+        .filter_map(|m| {
+            let odd = !m.indexed() && !changed_bounds.is_empty();
+            if !(odd || needs_decoding || sort_field.is_some()) {
+                return Some((m, None));
+            }
+            let value = m.value();
+            let keep = decoded_filter(&value) && (!odd || within(&value, &changed_as_bounds));
+            keep.then_some((m, Some(value)))
+        })
+        .collect::<Vec<_>>();
+    if let Some(field) = sort_field {
         let descending = query
             .get("sort_dir")
             .is_some_and(|d| d.eq_ignore_ascii_case("DESC"));
-        let key = |m: &&Value| m[field.as_str()].as_str().unwrap_or_default().to_owned();
+        let key = |m: &(_, Option<Value>)| {
+            m.1.as_ref()
+                .and_then(|v| v[field.as_str()].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
         // Stable sorts keep insertion order among equal times, in either direction.
         if descending {
-            members.sort_by_cached_key(|m| std::cmp::Reverse(key(m)));
+            selected.sort_by_cached_key(|m| std::cmp::Reverse(key(m)));
         } else {
-            members.sort_by_cached_key(key);
+            selected.sort_by_cached_key(key);
         }
     }
-    let (members, total) = page.slice(members);
-    let members: Vec<Value> = members.into_iter().cloned().collect();
+    let (page, total) = page.slice(selected);
+    let members: Vec<Value> = page
+        .into_iter()
+        .map(|(m, value)| value.unwrap_or_else(|| m.value()))
+        .collect();
     drop(state);
     ok(
         &query,

@@ -202,10 +202,7 @@ pub(crate) fn write_member(
     let hash = match (path_hash, email) {
         (Some(hash), Some(email)) if mode == Mode::Put && subscriber_hash(email) != hash => {
             // The body's address belongs to another member: Mailchimp answers "Member Exists".
-            let held = list
-                .members
-                .get(&subscriber_hash(email))
-                .is_some_and(|m| m["status"] != "archived");
+            let held = list.members.is_live(&subscriber_hash(email));
             if held {
                 return Err(member_exists(email));
             }
@@ -251,8 +248,7 @@ pub(crate) fn write_member(
     let existing = list
         .members
         .get(&hash)
-        .filter(|m| m["status"] != "archived")
-        .cloned();
+        .filter(|m| m["status"] != "archived");
     let created = existing.is_none();
     let mut member = match existing {
         Some(member) => {
@@ -483,7 +479,7 @@ pub(crate) fn seed(
         list.self_unsubscribed.remove(&hash);
     }
     let mut member = match list.members.get(&hash) {
-        Some(member) => member.clone(),
+        Some(member) => member,
         None => new_member(list, list_id, email, status, web_id),
     };
     member["status"] = json!(status);
@@ -513,14 +509,15 @@ pub(crate) fn add_customer_member(
     if list.forgotten.contains(&hash) {
         return;
     }
-    if let Some(member) = list
-        .members
-        .get_mut(&hash)
-        .filter(|m| m["status"] != "archived")
-    {
-        if opted_in && matches!(member["status"].as_str(), Some("transactional" | "pending")) {
-            set_status(member, "subscribed");
-            member["last_changed"] = json!(now());
+    if list.members.is_live(&hash) {
+        if opted_in
+            && (list.members.has_status(&hash, "transactional")
+                || list.members.has_status(&hash, "pending"))
+        {
+            list.members.update(&hash, |member| {
+                set_status(member, "subscribed");
+                member["last_changed"] = json!(now());
+            });
         }
         return;
     }

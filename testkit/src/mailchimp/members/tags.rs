@@ -80,11 +80,7 @@ pub(super) async fn post_tags(
     let hash = hash_of(&segment);
     let mut state = app.lock();
     let list = list_mut(&mut state, &list_id)?;
-    let mut member = list
-        .members
-        .get(&hash)
-        .cloned()
-        .ok_or_else(Problem::not_found)?;
+    let mut member = list.members.get(&hash).ok_or_else(Problem::not_found)?;
     for (name, active) in changes {
         set_tag(list, &mut member, &hash, &name, active);
     }
