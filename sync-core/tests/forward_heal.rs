@@ -646,3 +646,81 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
+    let h = Harness::start(seeding()).await;
+    let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::PUT,
+            ECOM_CUSTOMER_ROUTE,
+            FaultConfig::none().service_unavailable(1.0),
+        )
+        .unwrap();
+    sync.run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    h.mailchimp.faults().clear_routes();
+    let queued = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 30);
+
+    // The retry pass reads the queued customers from QAD by key first: that read is refused.
+    let browses = h.qad.route("api/qracore/browses");
+    h.qad
+        .faults()
+        .fail_next(Method::GET, &browses, 1, FaultKind::BareForbidden);
+    let changed = h.qad.customers()[3].customer_code.clone();
+    assert!(h
+        .qad
+        .update_customer(&changed, |c| c.city = Some("Graz".into())));
+    let run = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Completed, "{run}");
+    assert_eq!(run.retries, None, "nothing was retried: {run}");
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("put off to the next run") && w.contains("QAD")),
+        "{:?}",
+        run.warnings
+    );
+    // The incremental read still wrote what changed (the changed customer's member).
+    assert_eq!(run.targets[&ObjectKind::Members].updated, 1, "{run}");
+    // The queued rows are as they were: no attempt counted against them.
+    let still = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap();
+    // (Those the incremental read met again were written by it, which resolves their rows.)
+    let written = run.targets[&ObjectKind::EcommerceCustomers].created;
+    assert!(written >= 1, "{run}");
+    assert_eq!(still.len() as u64, 30 - written, "{run}");
+    for row in &still {
+        let before = queued.iter().find(|q| q.id == row.id).unwrap();
+        assert_eq!(row.retry, before.retry, "{}", row.row.source_key);
+    }
+
+    // The next run retries them.
+    let next = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(next.status, RunStatus::Completed, "{next}");
+    let retries = next.retries.clone().unwrap();
+    assert_eq!(retries.again, 0, "{next}");
+    assert!(h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -53,6 +53,17 @@ impl ForwardSync {
         keys: Vec<String>,
         calls: &CallLog,
     ) -> Result<(Vec<Row>, BTreeSet<String>)> {
+        let (page, gone) = self.read_current(object, keys, calls).await?;
+        Ok((Self::handle(ctx, object, &page).await?, gone))
+    }
+
+    /// The current QAD records of `keys` as one page, and the keys QAD no longer has.
+    async fn read_current(
+        &self,
+        object: ObjectKind,
+        keys: Vec<String>,
+        calls: &CallLog,
+    ) -> Result<(SourcePage, BTreeSet<String>)> {
         let wanted: BTreeSet<String> = keys.iter().cloned().collect();
         let concurrency = self.config.concurrency;
         let read = match object {
@@ -88,11 +99,15 @@ impl ForwardSync {
             records,
             resume_key: None,
         };
-        let rows = match object {
-            ObjectKind::Items => page::items(ctx, &page).await?,
-            _ => page::customers(ctx, &page).await?,
-        };
-        Ok((rows, gone))
+        Ok((page, gone))
+    }
+
+    /// Handles records read by key like a page of the object.
+    async fn handle(ctx: &PageContext, object: ObjectKind, page: &SourcePage) -> Result<Vec<Row>> {
+        match object {
+            ObjectKind::Items => page::items(ctx, page).await,
+            _ => page::customers(ctx, page).await,
+        }
     }
 
     /// Retries the due queued rows of `object` in the run of `report`, page by page, committing
@@ -137,6 +152,21 @@ impl ForwardSync {
             if keys.is_empty() {
                 continue;
             }
+            // A failed read of QAD says nothing about the records: their rows stay queued as
+            // they are (no attempt counted) and the run goes on to what changed; the next run
+            // retries them. One unreadable record must not hold back every run.
+            let (page, gone) = match self.read_current(object, keys.clone(), calls).await {
+                Ok(read) => read,
+                Err(err) => {
+                    report.warnings.push(format!(
+                        "retrying {} queued record(s) put off to the next run: reading them from \
+                         QAD failed: {}",
+                        keys.len(),
+                        super::chain(&err)
+                    ));
+                    break;
+                }
+            };
             // Every queued row of those records is answered by their retry, due or not (a
             // deferred customer is retried with its member).
             let queued = self.state.queued_rows(object, &keys).await?;
@@ -144,7 +174,7 @@ impl ForwardSync {
             counts.rows += queued.len() as u64;
             counts.records += keys.len() as u64;
             handled.extend(keys.iter().cloned());
-            let (mut rows, gone) = self.remap(ctx, object, keys, calls).await?;
+            let mut rows = Self::handle(ctx, object, &page).await?;
             let mut batch = link(object, report.run_id, &queued, &mut rows, &gone, policy);
             if let Some(token) = fence {
                 batch = batch.fenced(object, token);
