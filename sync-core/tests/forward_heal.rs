@@ -66,6 +66,23 @@ async fn fast_sync(h: &Harness, config: SyncConfig, attempts: u32) -> ForwardSyn
     .unwrap()
 }
 
+/// A first run during which every store customer `PUT` answers 503: each customer's e-commerce
+/// write is queued for a retry. The endpoint works again afterwards.
+async fn queue_every_store_customer(h: &Harness, sync: &ForwardSync) {
+    h.mailchimp
+        .faults()
+        .set_route(
+            Method::PUT,
+            ECOM_CUSTOMER_ROUTE,
+            FaultConfig::none().service_unavailable(1.0),
+        )
+        .unwrap();
+    sync.run(ObjectKind::Customers, RunOptions::new())
+        .await
+        .unwrap();
+    h.mailchimp.faults().clear_routes();
+}
+
 /// Members (email → status and merge fields) and e-commerce customers (id → email, name) of the
 /// fake: the end state two runs are compared on.
 fn end_state(h: &Harness) -> (BTreeMap<String, Value>, BTreeMap<String, Value>) {
@@ -427,18 +444,7 @@ async fn a_manual_replay_re_maps_from_qad_as_it_is_now() {
     use sync_core::replay::{MailchimpReplay, Replayer};
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            ECOM_CUSTOMER_ROUTE,
-            FaultConfig::none().service_unavailable(1.0),
-        )
-        .unwrap();
-    sync.run(ObjectKind::Customers, RunOptions::new())
-        .await
-        .unwrap();
-    h.mailchimp.faults().clear_routes();
+    queue_every_store_customer(&h, &sync).await;
     // QAD renames a customer after its write failed; no run has read it since.
     let key = h.qad.customers()[0].customer_code.clone();
     assert!(h.qad.update_customer(&key, |c| {
@@ -651,18 +657,7 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
 async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            ECOM_CUSTOMER_ROUTE,
-            FaultConfig::none().service_unavailable(1.0),
-        )
-        .unwrap();
-    sync.run(ObjectKind::Customers, RunOptions::new())
-        .await
-        .unwrap();
-    h.mailchimp.faults().clear_routes();
+    queue_every_store_customer(&h, &sync).await;
     let queued = h
         .state
         .pending_replays(&ReplayFilter::All, 100)

@@ -450,15 +450,7 @@ pub(crate) fn seed(
     email: &str,
     status: &str,
 ) -> Result<(), String> {
-    const SEED_STATUSES: [&str; 6] = [
-        "subscribed",
-        "unsubscribed",
-        "cleaned",
-        "pending",
-        "transactional",
-        "archived",
-    ];
-    if !SEED_STATUSES.contains(&status) {
+    if !super::stored::STATUSES.contains(&status) {
         return Err(format!("unknown member status {status:?}"));
     }
     if !is_valid_email(email) {

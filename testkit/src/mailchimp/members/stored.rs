@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The statuses a member can have; anything else (a test may store any JSON) is `OTHER`.
-const STATUSES: [&str; 6] = [
+pub(crate) const STATUSES: [&str; 6] = [
     "subscribed",
     "unsubscribed",
     "cleaned",
