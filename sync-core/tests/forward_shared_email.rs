@@ -8,14 +8,12 @@
 
 mod forward_support;
 
-use std::sync::Arc;
-
 use forward_support::{config, Harness};
 use serde_json::json;
 use sync_core::audit::AuditQuery;
 use sync_core::config::SyncConfig;
 use sync_core::forward::RunOptions;
-use sync_core::lifecycle::{LifecycleConfig, LifecycleOptions, LifecycleSync, OwnerRule};
+use sync_core::lifecycle::{LifecycleConfig, LifecycleOptions, OwnerRule};
 use sync_core::report::RunReport;
 use sync_core::{normalize_email, ObjectKind, Outcome, RunStatus, StateStore, TargetRecord};
 use testkit::qad::Seeding;
@@ -68,15 +66,7 @@ impl Case {
                 .duplicate_email_share(0.0),
         )
         .await;
-        let with_email: Vec<String> = h
-            .qad
-            .customers()
-            .into_iter()
-            .filter(|c| c.email.is_some())
-            .map(|c| c.customer_code)
-            .take(3)
-            .collect();
-        let codes: [String; 3] = with_email.try_into().unwrap();
+        let codes: [String; 3] = h.codes_with_email();
         let email = h.qad.customer(&codes[owner]).unwrap().email.unwrap();
         let fields = [
             ("", "2021-05-01", "SHIP-TO"),
@@ -164,16 +154,11 @@ impl Case {
     }
 
     async fn scan(&self) -> sync_core::lifecycle::LifecycleReport {
-        LifecycleSync::new(
-            self.config.clone(),
-            self.h.mailchimp_client.clone(),
-            self.h.qad_client.clone(),
-            Arc::clone(&self.h.state) as Arc<dyn StateStore>,
-        )
-        .unwrap()
-        .run(ObjectKind::Customers, LifecycleOptions::new())
-        .await
-        .unwrap()
+        self.h
+            .lifecycle(self.config.clone())
+            .run(ObjectKind::Customers, LifecycleOptions::new())
+            .await
+            .unwrap()
     }
 }
 

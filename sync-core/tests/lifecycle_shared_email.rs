@@ -5,8 +5,6 @@
 
 mod forward_support;
 
-use std::sync::Arc;
-
 use forward_support::{config, Harness};
 use serde_json::json;
 use sync_core::forward::RunOptions;
@@ -34,15 +32,7 @@ async fn shared(rule: OwnerRule, page_size: u32) -> (Shared, sync_core::config::
             .duplicate_email_share(0.0),
     )
     .await;
-    let with_email: Vec<String> = h
-        .qad
-        .customers()
-        .into_iter()
-        .filter(|c| c.email.is_some())
-        .map(|c| c.customer_code)
-        .take(3)
-        .collect();
-    let codes: [String; 3] = with_email.try_into().unwrap();
+    let codes: [String; 3] = h.codes_with_email();
     let email = h.qad.customer(&codes[0]).unwrap().email.unwrap();
     let fields = [
         ("Anna", "", "2021-05-01", "SHIP-TO"),
@@ -76,13 +66,7 @@ async fn shared(rule: OwnerRule, page_size: u32) -> (Shared, sync_core::config::
 
 impl Shared {
     fn lifecycle(&self, config: &sync_core::config::SyncConfig) -> LifecycleSync {
-        LifecycleSync::new(
-            config.clone(),
-            self.h.mailchimp_client.clone(),
-            self.h.qad_client.clone(),
-            Arc::clone(&self.h.state) as Arc<dyn StateStore>,
-        )
-        .unwrap()
+        self.h.lifecycle(config.clone())
     }
 
     async fn owner(&self) -> Vec<String> {

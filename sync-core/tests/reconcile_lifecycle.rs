@@ -14,7 +14,7 @@ use sync_core::audit::AuditQuery;
 use sync_core::config::SyncConfig;
 use sync_core::forward::RunOptions;
 use sync_core::lifecycle::{
-    EcomCustomerRemoval, FieldRule, LifecycleConfig, LifecycleOptions, LifecycleSync, MemberRemoval,
+    EcomCustomerRemoval, FieldRule, LifecycleConfig, LifecycleOptions, MemberRemoval,
 };
 use sync_core::reconcile::{Finding, KindReport, ReconcileOptions, ReconcileReport, Reconciler};
 use sync_core::{normalize_email, MemberStatus, ObjectKind, Outcome, RunStatus, StateStore};
@@ -88,16 +88,12 @@ impl Tenant {
     }
 
     async fn scan(&self) -> sync_core::lifecycle::LifecycleReport {
-        let report = LifecycleSync::new(
-            self.config.clone(),
-            self.h.mailchimp_client.clone(),
-            self.h.qad_client.clone(),
-            Arc::clone(&self.h.state) as Arc<dyn StateStore>,
-        )
-        .unwrap()
-        .run(ObjectKind::Customers, LifecycleOptions::new())
-        .await
-        .unwrap();
+        let report = self
+            .h
+            .lifecycle(self.config.clone())
+            .run(ObjectKind::Customers, LifecycleOptions::new())
+            .await
+            .unwrap();
         assert_eq!(report.failed, 0, "{report}");
         report
     }

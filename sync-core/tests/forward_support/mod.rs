@@ -153,6 +153,32 @@ impl Harness {
         .unwrap()
     }
 
+    /// The lifecycle (key scan) engine over the same clients and state.
+    #[allow(dead_code)] // not every test file scans
+    pub fn lifecycle(&self, config: SyncConfig) -> sync_core::lifecycle::LifecycleSync {
+        sync_core::lifecycle::LifecycleSync::new(
+            config,
+            self.mailchimp_client.clone(),
+            self.qad_client.clone(),
+            Arc::clone(&self.state) as Arc<dyn StateStore>,
+        )
+        .unwrap()
+    }
+
+    /// The codes of the first `N` QAD customers that have an email address.
+    #[allow(dead_code)] // only the shared-email tests pick customers this way
+    pub fn codes_with_email<const N: usize>(&self) -> [String; N] {
+        let codes: Vec<String> = self
+            .qad
+            .customers()
+            .into_iter()
+            .filter(|c| c.email.is_some())
+            .map(|c| c.customer_code)
+            .take(N)
+            .collect();
+        codes.try_into().unwrap()
+    }
+
     pub fn default_sync(&self) -> ForwardSync {
         self.sync(config(self.mailchimp.list_id()))
     }
