@@ -536,15 +536,6 @@ impl ForwardSync {
             page_size: self.config.page_size,
             total: Some(total.clone()),
         };
-        let (tx, mut rx) = mpsc::channel(self.config.read_ahead_pages);
-        let reader = match object {
-            ObjectKind::Items => {
-                tokio::spawn(read_pages(self.qad.items(), plan, tx, calls.clone()))
-            }
-            _ => tokio::spawn(read_pages(self.qad.customers(), plan, tx, calls.clone())),
-        };
-        let _abort_reader = AbortOnDrop(reader);
-
         let ctx = PageContext::new(
             Arc::clone(&self.config),
             Arc::clone(&self.state),
@@ -571,6 +562,16 @@ impl ForwardSync {
                 }
             }
         }
+        // The reader starts after the retry pass: its by-key reads go first, and a QAD failure
+        // there is told apart from one of the pages.
+        let (tx, mut rx) = mpsc::channel(self.config.read_ahead_pages);
+        let reader = match object {
+            ObjectKind::Items => {
+                tokio::spawn(read_pages(self.qad.items(), plan, tx, calls.clone()))
+            }
+            _ => tokio::spawn(read_pages(self.qad.customers(), plan, tx, calls.clone())),
+        };
+        let _abort_reader = AbortOnDrop(reader);
         let mut finisher = Finisher {
             sync: self,
             object,
