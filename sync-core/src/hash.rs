@@ -5,8 +5,11 @@
 //! fields or map entries were built in, so a re-run over unchanged source data finds every hash
 //! equal and makes no call.
 
+use std::io;
+
 use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::error::StateError;
 use crate::model::ContentHash;
@@ -28,11 +31,15 @@ use crate::model::ContentHash;
 ///
 /// [`StateError::Encode`] when the record cannot be encoded as JSON (a map with non-string keys).
 pub fn content_hash<T: Serialize + ?Sized>(record: &T) -> Result<ContentHash, StateError> {
-    let value = serde_json::to_value(record).map_err(|source| StateError::Encode {
+    let encode = |source| StateError::Encode {
         what: "content hash input",
         source,
-    })?;
-    Ok(ContentHash::of_bytes(canonical_json(&value).as_bytes()))
+    };
+    let value = serde_json::to_value(record).map_err(encode)?;
+    // Streamed into the digest: no canonical text is built, the bytes hashed are the same.
+    let mut digest = DigestWriter(Sha256::new());
+    write_canonical(&value, &mut digest).map_err(encode)?;
+    Ok(ContentHash::of_digest(&digest.0.finalize()))
 }
 
 /// `value` as compact JSON with object keys sorted at every depth.
@@ -45,39 +52,69 @@ pub fn content_hash<T: Serialize + ?Sized>(record: &T) -> Result<ContentHash, St
 /// ```
 #[must_use]
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
+    let mut out = Vec::new();
+    // Writing JSON text into a `Vec` cannot fail, and JSON text is UTF-8.
+    let _ = write_canonical(value, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes `value` as canonical JSON. Keys and scalars are written by `serde_json` itself, so
+/// their text is exactly `Value`'s `Display` (the text the hashes stored so far were made of).
+fn write_canonical<W: io::Write>(value: &Value, out: &mut W) -> serde_json::Result<()> {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                // A string always encodes as JSON; `Value::String` displays as its JSON form.
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(value, out);
+            out.write_all(b"{").map_err(serde_json::Error::io)?;
+            // serde_json's map iterates in key order unless some crate in the build turns on
+            // its `preserve_order` feature: sort only then.
+            if map.keys().is_sorted() {
+                write_entries(map.iter(), out)?;
+            } else {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_entries(entries.into_iter(), out)?;
             }
-            out.push('}');
+            out.write_all(b"}").map_err(serde_json::Error::io)
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[").map_err(serde_json::Error::io)?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",").map_err(serde_json::Error::io)?;
                 }
-                write_canonical(item, out);
+                write_canonical(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]").map_err(serde_json::Error::io)
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(out, scalar),
+    }
+}
+
+fn write_entries<'v, W: io::Write>(
+    entries: impl Iterator<Item = (&'v String, &'v Value)>,
+    out: &mut W,
+) -> serde_json::Result<()> {
+    for (i, (key, value)) in entries.enumerate() {
+        if i > 0 {
+            out.write_all(b",").map_err(serde_json::Error::io)?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":").map_err(serde_json::Error::io)?;
+        write_canonical(value, out)?;
+    }
+    Ok(())
+}
+
+/// Feeds written bytes to a digest.
+struct DigestWriter(Sha256);
+
+impl io::Write for DigestWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -98,6 +135,55 @@ mod tests {
             let a = content_hash(&Value::Object(forward)).unwrap();
             let b = content_hash(&Value::Object(reversed)).unwrap();
             prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_canonical_text() {
+        // Stored hashes were made from the canonical text: streaming must not change one.
+        let v = serde_json::json!({
+            "z": {"b": [true, false, null], "a": 1.5e300},
+            "k": "quote\" and \\ and \u{1F600} and \u{0007}",
+            "n": [1, -2, 18446744073709551615_u64],
+            "": {}
+        });
+        assert_eq!(
+            content_hash(&v).unwrap(),
+            ContentHash::of_bytes(canonical_json(&v).as_bytes())
+        );
+        assert_eq!(canonical_json(&v), text_before_streaming(&v));
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"":{},"k":"quote\" and \\ and 😀 and \u0007","n":[1,-2,18446744073709551615],"z":{"a":1.5e+300,"b":[true,false,null]}}"#
+        );
+        // A pinned value: the hash of a record does not change between releases.
+        assert_eq!(
+            content_hash(&serde_json::json!({"b": 1, "a": "x"}))
+                .unwrap()
+                .as_str(),
+            "cdab067e9f3beb32d1252cfd63e492592fecbf591b0d08cadb24bb17f3864246"
+        );
+    }
+
+    /// The canonical text as it was built before hashing streamed it: through `Display`.
+    fn text_before_streaming(value: &Value) -> String {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                let inner: Vec<String> = entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        format!("{}:{}", Value::String(k.clone()), text_before_streaming(v))
+                    })
+                    .collect();
+                format!("{{{}}}", inner.join(","))
+            }
+            Value::Array(items) => {
+                let inner: Vec<String> = items.iter().map(text_before_streaming).collect();
+                format!("[{}]", inner.join(","))
+            }
+            scalar => scalar.to_string(),
         }
     }
 

@@ -372,7 +372,12 @@ impl ContentHash {
     /// The hash of some bytes, as 64 lowercase hex digits.
     #[must_use]
     pub fn of_bytes(bytes: &[u8]) -> Self {
-        Self(hex::encode(Sha256::digest(bytes)))
+        Self::of_digest(&Sha256::digest(bytes))
+    }
+
+    /// A finished SHA-256 digest, as 64 lowercase hex digits.
+    pub(crate) fn of_digest(digest: &[u8]) -> Self {
+        Self(hex::encode(digest))
     }
 
     /// The hash of a value's canonical JSON (object keys sorted at every depth), so equal
