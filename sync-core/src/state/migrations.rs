@@ -141,6 +141,21 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// The migrations after the incremental-vacuum step, oldest first: migration `i` brings the
+/// schema to version `VACUUM_STEP + 1 + i`. ([`MIGRATIONS`] is closed: a step appended there
+/// would take the vacuum step's version.)
+const AFTER_VACUUM: &[&str] = &[
+    // 6: `audit_by_target` held every row never resolved, successful ones included (nothing
+    // resolves those), so each write grew it and each successful write's look-up for the
+    // queued failures it supersedes walked it. It now holds just the queued rows that
+    // look-up can find: one fewer index entry per audited write.
+    r"
+    DROP INDEX audit_by_target;
+    CREATE INDEX audit_queued_by_target ON audit (object, source_key, target)
+        WHERE replay_of IS NULL AND resolved_by IS NULL AND outcome IN ('failed', 'deferred');
+    ",
+];
+
 /// The version the step that turns on incremental vacuum brings the schema to: pages freed by
 /// retention then go back to the file system (`PRAGMA incremental_vacuum`) instead of staying
 /// in the file. A new database gets `auto_vacuum = INCREMENTAL` before its first table and
@@ -149,7 +164,7 @@ const MIGRATIONS: &[&str] = &[
 const VACUUM_STEP: i64 = MIGRATIONS.len() as i64 + 1;
 
 /// The schema version this build creates.
-pub(crate) const LATEST: i64 = VACUUM_STEP;
+pub(crate) const LATEST: i64 = VACUUM_STEP + AFTER_VACUUM.len() as i64;
 
 /// SQLite's `auto_vacuum` value for `INCREMENTAL`.
 const AUTO_VACUUM_INCREMENTAL: i64 = 2;
@@ -178,6 +193,16 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
             conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VACUUM_STEP}"))?;
+    }
+    let done = (current - VACUUM_STEP).max(0) as usize;
+    for (index, sql) in AFTER_VACUUM.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!(
+            "PRAGMA user_version = {}",
+            VACUUM_STEP + 1 + index as i64
+        ))?;
+        tx.commit()?;
     }
     Ok(())
 }
@@ -303,6 +328,31 @@ mod tests {
             .query_row("PRAGMA auto_vacuum", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, AUTO_VACUUM_INCREMENTAL);
+    }
+
+    #[test]
+    fn a_version_five_database_indexes_only_queued_rows_by_target() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in MIGRATIONS {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {VACUUM_STEP}"))
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit%target'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(indexes, ["audit_queued_by_target"]);
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, LATEST);
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl SqliteStateStore {
         let conn = blocking(move || {
             create_private(&for_open).map_err(StateError::Create)?;
             let mut conn = Connection::open(&for_open)?;
+            keep_statements(&conn);
             migrations::prepare_new(&conn)?;
             conn.execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -110,6 +111,7 @@ impl SqliteStateStore {
     pub async fn open_in_memory() -> Result<Self> {
         let conn = blocking(|| {
             let mut conn = Connection::open_in_memory()?;
+            keep_statements(&conn);
             migrations::prepare_new(&conn)?;
             conn.execute_batch("PRAGMA foreign_keys = ON;")?;
             migrations::migrate(&mut conn)?;
@@ -1143,6 +1145,22 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
 /// Inserts one audit row; a successful replay also resolves its original, and a successful row
 /// with a target supersedes the earlier queued rows of the same target. Returns the new id and
 /// the rows it resolved.
+/// Resolves the queued rows of the same target record that a successful write supersedes. Its
+/// `WHERE` repeats `audit_queued_by_target`'s, so SQLite searches that small partial index.
+const SUPERSEDE: &str = "UPDATE audit SET resolved_by = ?1, resolved_at = ?2
+     WHERE object = ?3 AND source_key = ?4 AND target = ?5 AND id < ?1
+       AND replay_of IS NULL AND resolved_by IS NULL
+       AND outcome IN ('failed', 'deferred')
+     RETURNING id";
+
+/// Room for every statement the store prepares (about 40): with rusqlite's default of 16 a
+/// page's writes evicted each other and were compiled again on every page.
+const STATEMENT_CACHE: usize = 64;
+
+fn keep_statements(conn: &Connection) {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+}
+
 fn insert_audit(
     tx: &Transaction<'_>,
     mut row: NewAuditRow,
@@ -1208,13 +1226,7 @@ fn insert_audit(
             }
         }
         if let Some(target) = row.target {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE audit SET resolved_by = ?1, resolved_at = ?2
-                 WHERE object = ?3 AND source_key = ?4 AND target = ?5 AND id < ?1
-                   AND replay_of IS NULL AND resolved_by IS NULL
-                   AND outcome IN ('failed', 'deferred')
-                 RETURNING id",
-            )?;
+            let mut stmt = tx.prepare_cached(SUPERSEDE)?;
             let superseded = stmt.query_map(
                 params![
                     id.get(),
@@ -1503,4 +1515,27 @@ fn time(column: &'static str, micros: i64) -> Result<DateTime<Utc>, StateError> 
         column,
         value: micros.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_successful_write_looks_for_superseded_rows_in_the_queued_rows_index() {
+        let store = SqliteStateStore::open_in_memory().await.unwrap();
+        let conn = store.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SUPERSEDE}"))
+            .unwrap()
+            .query_map(params![1, 0, "customers", "C1", "member"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("audit_queued_by_target")),
+            "{plan:?}"
+        );
+    }
 }

@@ -178,6 +178,14 @@ const MIGRATIONS: &[&str] = &[
         expires_at    BIGINT NOT NULL
     );
     ",
+    // 4: `audit_by_target` held every row never resolved, successful ones included, so every
+    // audited write grew it; it now holds just the queued rows a later success can supersede
+    // (the SQLite store's version 6).
+    r"
+    DROP INDEX audit_by_target;
+    CREATE INDEX audit_queued_by_target ON audit (pair, object, source_key, target)
+        WHERE replay_of IS NULL AND resolved_by IS NULL AND outcome IN ('failed', 'deferred');
+    ",
 ];
 
 /// The schema version this build creates.
