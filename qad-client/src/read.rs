@@ -88,12 +88,28 @@ impl FieldMap {
         }
     }
 
-    /// Renames the keys of `row` that feed the typed `fields`.
+    /// Renames the keys of `row` that feed the typed `fields`, in place: every other key stays
+    /// as it was (a typed field wins over a key of the same name).
     pub(crate) fn apply(&self, mut row: Row, fields: &[&str]) -> Row {
-        let mut out = Row::new();
+        // Taken out first and put back after, so a field's source can never be a key another
+        // field was just renamed to.
+        let mut taken = Vec::with_capacity(fields.len());
+        let mut prefixed = String::new();
         for field in fields {
-            let source = self.source_of(field);
-            let value = row.remove(&source).or_else(|| {
+            let source = match self.explicit.iter().find(|(f, _)| f == field) {
+                Some((_, source)) => source.as_str(),
+                None => match &self.prefix {
+                    Some(prefix) => {
+                        prefixed.clear();
+                        prefixed.push_str(prefix);
+                        prefixed.push('.');
+                        prefixed.push_str(field);
+                        prefixed.as_str()
+                    }
+                    None => field,
+                },
+            };
+            let value = row.remove(source).or_else(|| {
                 let suffix = format!(".{field}");
                 let mut hits = row.keys().filter(|k| k.ends_with(&suffix));
                 match (hits.next().cloned(), hits.next()) {
@@ -102,13 +118,13 @@ impl FieldMap {
                 }
             });
             if let Some(value) = value {
-                out.insert((*field).to_owned(), value);
+                taken.push((*field, value));
             }
         }
-        for (key, value) in row {
-            out.entry(key).or_insert(value);
+        for (field, value) in taken {
+            row.insert(field.to_owned(), value);
         }
-        out
+        row
     }
 }
 
@@ -454,6 +470,14 @@ mod tests {
             let id = config.browse_id().as_str();
             assert_eq!(BrowseId::parse(id).as_ref(), Ok(config.browse_id()), "{id}");
         }
+    }
+
+    #[test]
+    fn apply_reads_every_source_before_renaming() {
+        // `a` is read from `b` and `c` from `a`: `c` gets the row's own `a`, not `b`'s value.
+        let map = FieldMap::bare().map("a", "b").map("c", "a");
+        let out = map.apply(row(json!({"a": 1, "b": 2, "d": 4})), &["a", "c"]);
+        assert_eq!(Value::Object(out), json!({"a": 2, "c": 1, "d": 4}));
     }
 
     #[test]
