@@ -66,9 +66,8 @@ async fn fast_sync(h: &Harness, config: SyncConfig, attempts: u32) -> ForwardSyn
     .unwrap()
 }
 
-/// A first run during which every store customer `PUT` answers 503: each customer's e-commerce
-/// write is queued for a retry. The endpoint works again afterwards.
-async fn queue_every_store_customer(h: &Harness, sync: &ForwardSync) {
+/// Every store customer `PUT` answers 503 until the routes are cleared.
+fn fail_every_store_customer_put(h: &Harness) {
     h.mailchimp
         .faults()
         .set_route(
@@ -77,6 +76,12 @@ async fn queue_every_store_customer(h: &Harness, sync: &ForwardSync) {
             FaultConfig::none().service_unavailable(1.0),
         )
         .unwrap();
+}
+
+/// A first run during which every store customer `PUT` answers 503: each customer's e-commerce
+/// write is queued for a retry. The endpoint works again afterwards.
+async fn queue_every_store_customer(h: &Harness, sync: &ForwardSync) {
+    fail_every_store_customer_put(h);
     sync.run(ObjectKind::Customers, RunOptions::new())
         .await
         .unwrap();
@@ -271,14 +276,7 @@ async fn a_stale_failure_is_never_sent_over_newer_data() {
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
     // Run 1: every e-commerce customer PUT fails.
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            ECOM_CUSTOMER_ROUTE,
-            FaultConfig::none().service_unavailable(1.0),
-        )
-        .unwrap();
+    fail_every_store_customer_put(&h);
     let first = sync
         .run(ObjectKind::Customers, RunOptions::new())
         .await
@@ -363,14 +361,7 @@ async fn a_stale_failure_is_never_sent_over_newer_data() {
 async fn a_row_failing_every_retry_backs_off_then_is_dead() {
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            ECOM_CUSTOMER_ROUTE,
-            FaultConfig::none().service_unavailable(1.0),
-        )
-        .unwrap();
+    fail_every_store_customer_put(&h);
     sync.run(ObjectKind::Customers, RunOptions::new())
         .await
         .unwrap();
@@ -410,14 +401,7 @@ async fn a_row_failing_every_retry_backs_off_then_is_dead() {
 async fn a_failed_retry_waits_for_its_backoff() {
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            ECOM_CUSTOMER_ROUTE,
-            FaultConfig::none().service_unavailable(1.0),
-        )
-        .unwrap();
+    fail_every_store_customer_put(&h);
     sync.run(ObjectKind::Customers, RunOptions::new())
         .await
         .unwrap();

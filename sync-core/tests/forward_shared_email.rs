@@ -112,21 +112,11 @@ impl Case {
     }
 
     async fn owner(&self) -> Vec<String> {
-        self.h
-            .state
-            .source_keys(ObjectKind::Members, &self.email)
-            .await
-            .unwrap()
+        self.h.member_owners(&self.email).await
     }
 
     fn first_name(&self) -> String {
-        let members = self.h.mailchimp.snapshot().members[self.h.mailchimp.list_id()].clone();
-        let member = members
-            .iter()
-            .find(|m| normalize_email(m["email_address"].as_str().unwrap()) == self.email)
-            .unwrap();
-        assert_eq!(member["status"], "subscribed", "{member}");
-        member["merge_fields"]["FNAME"].as_str().unwrap().to_owned()
+        self.h.subscribed_first_name(&self.email)
     }
 
     /// Customer `i` gets the shared address (a new customer of it, to the forward sync).

@@ -154,7 +154,6 @@ impl Harness {
     }
 
     /// The lifecycle (key scan) engine over the same clients and state.
-    #[allow(dead_code)] // not every test file scans
     pub fn lifecycle(&self, config: SyncConfig) -> sync_core::lifecycle::LifecycleSync {
         sync_core::lifecycle::LifecycleSync::new(
             config,
@@ -166,7 +165,6 @@ impl Harness {
     }
 
     /// The codes of the first `N` QAD customers that have an email address.
-    #[allow(dead_code)] // only the shared-email tests pick customers this way
     pub fn codes_with_email<const N: usize>(&self) -> [String; N] {
         let codes: Vec<String> = self
             .qad
@@ -177,6 +175,25 @@ impl Harness {
             .take(N)
             .collect();
         codes.try_into().unwrap()
+    }
+
+    /// The source keys the id map holds for the member at `email` (its owner).
+    pub async fn member_owners(&self, email: &str) -> Vec<String> {
+        self.state
+            .source_keys(sync_core::ObjectKind::Members, email)
+            .await
+            .unwrap()
+    }
+
+    /// The first name of the member at (normalised) `email`, which must be subscribed.
+    pub fn subscribed_first_name(&self, email: &str) -> String {
+        let members = self.mailchimp.snapshot().members[self.mailchimp.list_id()].clone();
+        let member = members
+            .iter()
+            .find(|m| sync_core::normalize_email(m["email_address"].as_str().unwrap()) == email)
+            .unwrap();
+        assert_eq!(member["status"], "subscribed", "{member}");
+        member["merge_fields"]["FNAME"].as_str().unwrap().to_owned()
     }
 
     pub fn default_sync(&self) -> ForwardSync {
