@@ -686,23 +686,14 @@ impl ForwardSync {
                 .map_err(|err| Stop::Failed(chain(&err)))?,
         };
         if !options.dry_run && !member_rows.is_empty() {
-            let retried = self
-                .link_failures(object, &mut member_rows, options.retry_policy)
-                .await
-                .map_err(|err| Stop::Failed(chain(&err)))?;
-            let mut batch = rows::state_batch(report.run_id, object, &member_rows);
-            if let Some(mark) = retried {
-                batch = batch.retried(mark);
-            }
-            self.state
-                .apply(fenced(fence, object, batch))
-                .await
-                .map_err(|err| {
-                    Stop::Failed(format!(
-                        "committing a page's members failed: {}",
-                        chain(&err)
-                    ))
-                })?;
+            let commit = Commit {
+                object,
+                run_id: report.run_id,
+                fence,
+                policy: options.retry_policy,
+                what: "a page's members",
+            };
+            self.commit_rows(commit, &mut member_rows, None).await?;
         }
         let related = page::Related::of(&member_rows);
         let task_ctx = ctx.clone();
@@ -718,6 +709,39 @@ impl ForwardSync {
             member_rows,
             writes: AbortOnDrop(writes),
         })
+    }
+
+    /// Links `page_rows`' failures to the replay queue and commits them in one batch, with `cursor`
+    /// when given, under the run's lease.
+    async fn commit_rows(
+        &self,
+        commit: Commit,
+        page_rows: &mut [rows::Row],
+        cursor: Option<Cursor>,
+    ) -> std::result::Result<(), Stop> {
+        let Commit {
+            object,
+            run_id,
+            fence,
+            policy,
+            what,
+        } = commit;
+        let retried = self
+            .link_failures(object, page_rows, policy)
+            .await
+            .map_err(|err| Stop::Failed(chain(&err)))?;
+        let mut batch = rows::state_batch(run_id, object, page_rows);
+        if let Some(cursor) = cursor {
+            batch = batch.commit_cursor(cursor);
+        }
+        if let Some(mark) = retried {
+            batch = batch.retried(mark);
+        }
+        self.state
+            .apply(fenced(fence, object, batch))
+            .await
+            .map_err(|err| Stop::Failed(format!("committing {what} failed: {}", chain(&err))))?;
+        Ok(())
     }
 
     /// The mapped fields beyond the defaults (custom fields, renamed ones), each reported once
@@ -744,6 +768,17 @@ impl ForwardSync {
 /// page end (the next page's member side and `PUT`s queue while the last `PUT`s of the one
 /// before answer) and hold at most two pages of operations in memory.
 const PAGES_IN_FLIGHT: usize = 2;
+
+/// What a page's commit is for: its object, run and lease, the retry policy its failures are
+/// queued under, and what it is called in an error.
+#[derive(Clone, Copy)]
+struct Commit {
+    object: ObjectKind,
+    run_id: RunId,
+    fence: Option<FencingToken>,
+    policy: RetryPolicy,
+    what: &'static str,
+}
 
 /// A page whose member side is written and committed and whose other writes are under way.
 struct InFlight {
@@ -817,21 +852,15 @@ impl Finisher<'_> {
                 page.last_key().map(str::to_owned),
                 Some(report.run_id),
             );
-            let retried = sync
-                .link_failures(object, &mut other_rows, self.options.retry_policy)
-                .await
-                .map_err(|err| Stop::Failed(chain(&err)))?;
-            let mut batch =
-                rows::state_batch(report.run_id, object, &other_rows).commit_cursor(position);
-            if let Some(mark) = retried {
-                batch = batch.retried(mark);
-            }
-            if let Err(err) = sync.state.apply(fenced(self.fence, object, batch)).await {
-                return Err(Stop::Failed(format!(
-                    "committing a page failed: {}",
-                    chain(&err)
-                )));
-            }
+            let commit = Commit {
+                object,
+                run_id: report.run_id,
+                fence: self.fence,
+                policy: self.options.retry_policy,
+                what: "a page",
+            };
+            sync.commit_rows(commit, &mut other_rows, Some(position))
+                .await?;
         }
         report.read += page.records.len() as u64;
         report.pages += 1;
