@@ -53,7 +53,8 @@ pub(crate) struct Contest {
 impl Contest {
     /// Reads what the page's contests need: `mapped` are the page's customers with their
     /// members; `owners` the customers the state store maps to each address. Costs nothing
-    /// without lifecycle settings or without a contest.
+    /// without lifecycle settings; with them it ranks the page's customers (no I/O: customers
+    /// of one page may share an address) and reads from QAD only owners in a contest.
     pub(crate) async fn read(
         ctx: &PageContext,
         page: &SourcePage,

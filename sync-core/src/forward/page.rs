@@ -223,7 +223,7 @@ fn reported_statuses(rows: &[Row]) -> HashMap<String, MemberStatus> {
 async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let kind = ObjectKind::Members;
     let list_id = ctx.config.list_id.clone();
-    let mapped = page
+    let mut mapped = page
         .records
         .iter()
         .map(|r| {
@@ -255,7 +255,6 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let statuses = &known.statuses;
     // Shared addresses go to the owner rule's customer (lifecycle settings), in page order too.
     let mut contest = Contest::read(ctx, page, &mapped, &known.owners).await?;
-    let mut mapped = mapped;
     contest.order(&mut mapped);
 
     let mut rows = Vec::new();
