@@ -610,19 +610,35 @@ impl Executor {
 
     /// Sends `ops` with at most `concurrency` in flight; results in input order.
     pub async fn execute_all(&self, ops: &[Operation], concurrency: usize) -> Vec<OpResult> {
-        self.execute_owned(ops.to_vec(), concurrency).await
+        self.execute_owned(ops.to_vec(), concurrency, || {}).await
     }
 
-    /// [`execute_all`](Self::execute_all) of operations the caller no longer needs.
+    /// [`execute_all`](Self::execute_all) of operations the caller no longer needs, calling
+    /// `dispatched` once the last of them has been handed to the connection window (at once
+    /// when there are none).
     pub(crate) async fn execute_owned(
         &self,
         ops: Vec<Operation>,
         concurrency: usize,
+        dispatched: impl FnOnce() + Send,
     ) -> Vec<OpResult> {
+        let last = ops.len().checked_sub(1);
+        let mut dispatched = Some(dispatched);
+        let mut pass = move || {
+            if let Some(f) = dispatched.take() {
+                f();
+            }
+        };
+        if last.is_none() {
+            pass();
+        }
         // Owned futures: borrowing ones make the caller's future `Send` only for one lifetime.
         // Unordered, so one slow call does not hold back the window; put back in order after.
         let mut results: Vec<(usize, OpResult)> = stream::iter(ops.into_iter().enumerate())
             .map(|(i, op)| {
+                if Some(i) == last {
+                    pass();
+                }
                 let executor = self.clone();
                 async move { (i, executor.execute(&op).await) }
             })

@@ -226,6 +226,31 @@ async fn latency_and_jitter_delay_every_request() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_latency_includes_the_handling_of_the_request() {
+    let faults = Faults::new(5, FaultConfig::none().latency(Duration::from_secs(30))).unwrap();
+    let handled = |secs| async move {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        "done"
+    };
+    let router = Router::new()
+        .route("/quick", get(move || handled(10)))
+        .route("/slow", get(move || handled(50)));
+    let server = FakeServer::start(faults.wrap(router)).await.unwrap();
+    let client = reqwest::Client::new();
+    // Handled in 10 s, answered 30 s after it arrived (not 40); handled in 50 s, answered then.
+    for (path, least, most) in [("quick", 30, 31), ("slow", 50, 51)] {
+        let started = tokio::time::Instant::now();
+        let url = format!("{}/{path}", server.base_url());
+        assert_eq!(status_of(&client, &url).await, Some(200));
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(least) && waited < Duration::from_secs(most),
+            "/{path} answered after {waited:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn slow_response_outlasts_the_client_timeout_and_shutdown_is_prompt() {
     let faults = Faults::new(
         2,

@@ -56,6 +56,7 @@ pub(crate) mod read;
 mod retry;
 mod rows;
 mod store;
+mod turn;
 
 pub use merge_fields::audience_merge_fields;
 pub(crate) use page::tags_key;
@@ -404,6 +405,16 @@ impl ForwardSync {
                 })
                 .await?;
         }
+        // With nothing due for retry, QAD's count and first pages are read while the audience
+        // and the store are checked, so the first page is ready when they are.
+        let retry_due = options.retry_failed
+            && !dry
+            && self
+                .state
+                .due_retries(object, Utc::now(), None, 1)
+                .await
+                .map_or(true, |due| !due.is_empty());
+        let reader = (!retry_due).then(|| self.read_ahead(object, cursor.as_ref(), calls));
         // The audience's merge fields, once per run, before anything is written: a mapping
         // naming a tag the audience lacks stops the run here.
         let merge_fields = if object == ObjectKind::Customers && self.config.members {
@@ -468,6 +479,7 @@ impl ForwardSync {
                     planner: dry.then(|| planner::Planner {
                         limit: options.plan_limit.unwrap_or(RunOptions::DEFAULT_PLAN_LIMIT),
                     }),
+                    reader,
                 },
                 calls,
                 &mut report,
@@ -520,22 +532,9 @@ impl ForwardSync {
             fence,
             merge_fields,
             planner,
+            reader,
         } = prepared;
         let watermark = cursor.and_then(|c| c.last_modified);
-        let total = Arc::new(std::sync::OnceLock::new());
-        let plan = ReadPlan {
-            since: watermark.map(|w| w.date_naive()),
-            after_key: cursor
-                .filter(|_| self.config.resume_after_key)
-                .and_then(|c| c.last_key.clone()),
-            key_field: if object == ObjectKind::Items {
-                "itemCode"
-            } else {
-                "customerCode"
-            },
-            page_size: self.config.page_size,
-            total: Some(total.clone()),
-        };
         let ctx = PageContext::new(
             Arc::clone(&self.config),
             Arc::clone(&self.state),
@@ -562,16 +561,17 @@ impl ForwardSync {
                 }
             }
         }
-        // The reader starts after the retry pass: its by-key reads go first, and a QAD failure
-        // there is told apart from one of the pages.
-        let (tx, mut rx) = mpsc::channel(self.config.read_ahead_pages);
-        let reader = match object {
-            ObjectKind::Items => {
-                tokio::spawn(read_pages(self.qad.items(), plan, tx, calls.clone()))
-            }
-            _ => tokio::spawn(read_pages(self.qad.customers(), plan, tx, calls.clone())),
+        // Unless it started with the run (nothing was due for retry), the reader starts after
+        // the retry pass: its by-key reads go first, and a QAD failure there is told apart from
+        // one of the pages.
+        let ReadAhead {
+            pages: mut rx,
+            total,
+            task: _abort_reader,
+        } = match reader {
+            Some(reader) => reader,
+            None => self.read_ahead(object, cursor, calls),
         };
-        let _abort_reader = AbortOnDrop(reader);
         let mut finisher = Finisher {
             sync: self,
             object,
@@ -589,6 +589,7 @@ impl ForwardSync {
         // A dry run plans page by page: its plan reads the state each page would change.
         let depth = if options.dry_run { 1 } else { PAGES_IN_FLIGHT };
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        let mut turns = turn::Turns::default();
         let mut started: u64 = 0;
         let stop = 'pages: loop {
             // Finish the pages whose writes are done, and the oldest while too many are under
@@ -627,7 +628,15 @@ impl ForwardSync {
                 Arc::new(page.without(&retried_keys))
             };
             match self
-                .start_page(&ctx, object, options, fence, page, work, report)
+                .start_page(
+                    &ctx,
+                    object,
+                    options,
+                    fence,
+                    (page, work),
+                    turns.next(),
+                    report,
+                )
                 .await
             {
                 Ok(started_page) => in_flight.push_back(started_page),
@@ -665,9 +674,47 @@ impl ForwardSync {
         Stop::Done
     }
 
+    /// Starts reading `object` from QAD (after `cursor`) on its own task, up to
+    /// `read_ahead_pages` pages ahead of the writes.
+    fn read_ahead(
+        &self,
+        object: ObjectKind,
+        cursor: Option<&Cursor>,
+        calls: &CallLog,
+    ) -> ReadAhead {
+        let total = Arc::new(std::sync::OnceLock::new());
+        let plan = ReadPlan {
+            since: cursor.and_then(|c| c.last_modified).map(|w| w.date_naive()),
+            after_key: cursor
+                .filter(|_| self.config.resume_after_key)
+                .and_then(|c| c.last_key.clone()),
+            key_field: if object == ObjectKind::Items {
+                "itemCode"
+            } else {
+                "customerCode"
+            },
+            page_size: self.config.page_size,
+            total: Some(total.clone()),
+        };
+        let (tx, pages) = mpsc::channel(self.config.read_ahead_pages);
+        let task = match object {
+            ObjectKind::Items => {
+                tokio::spawn(read_pages(self.qad.items(), plan, tx, calls.clone()))
+            }
+            _ => tokio::spawn(read_pages(self.qad.customers(), plan, tx, calls.clone())),
+        };
+        ReadAhead {
+            pages,
+            total,
+            task: AbortOnDrop(task),
+        }
+    }
+
     /// Plans and writes the member side of a customers page and commits it (no cursor), so
     /// the next page's member side finds its claims and hashes; then starts the page's other
-    /// writes (e-commerce customers, or an items page's products) on their own task.
+    /// writes (e-commerce customers, or an items page's products) on their own task, which
+    /// sends them in the page's `turn`. `page` is the page as read, `work` what is left of it
+    /// to write.
     #[allow(clippy::too_many_arguments)]
     async fn start_page(
         &self,
@@ -675,8 +722,8 @@ impl ForwardSync {
         object: ObjectKind,
         options: &RunOptions,
         fence: Option<FencingToken>,
-        page: Arc<SourcePage>,
-        work: Arc<SourcePage>,
+        (page, work): (Arc<SourcePage>, Arc<SourcePage>),
+        turn: turn::Turn,
         report: &RunReport,
     ) -> std::result::Result<InFlight, Stop> {
         let mut member_rows = match object {
@@ -700,8 +747,8 @@ impl ForwardSync {
         let task_work = Arc::clone(&work);
         let writes = tokio::spawn(async move {
             match object {
-                ObjectKind::Items => page::items(&task_ctx, &task_work).await,
-                _ => page::ecommerce_side(&task_ctx, &task_work, &related).await,
+                ObjectKind::Items => page::items(&task_ctx, &task_work, turn).await,
+                _ => page::ecommerce_side(&task_ctx, &task_work, &related, turn).await,
             }
         });
         Ok(InFlight {
@@ -959,6 +1006,16 @@ struct Prepared<'a> {
     merge_fields: &'a [mailchimp_client::MergeField],
     /// A dry run's plan under construction.
     planner: Option<planner::Planner>,
+    /// The QAD reader, when it started with the run.
+    reader: Option<ReadAhead>,
+}
+
+/// A run's QAD reader: its task, reading pages ahead into a bounded channel, and the record
+/// count QAD gave before the first page.
+struct ReadAhead {
+    pages: mpsc::Receiver<qad_client::Result<SourcePage>>,
+    total: Arc<std::sync::OnceLock<u64>>,
+    task: AbortOnDrop<()>,
 }
 
 fn chain(err: &dyn std::error::Error) -> String {

@@ -9,6 +9,7 @@ use super::audience::Audience;
 use super::owner::Contest;
 use super::read::SourcePage;
 use super::rows::{refused_key, Pending, Row};
+use super::turn::Turn;
 use crate::config::SyncConfig;
 use crate::error::Result;
 use crate::hash::content_hash;
@@ -99,8 +100,8 @@ enum Sending {
     /// Batch subscribe (of `SubscribeMember` operations) to this audience, with the current
     /// statuses of those of them known to be members.
     Batch(String, HashMap<String, MemberStatus>),
-    /// One call each, `concurrency` at a time.
-    Each,
+    /// One call each, `concurrency` at a time, dispatched in its page's [`Turn`].
+    Each(Turn),
 }
 
 /// Sends `pending` (or plans it, in a dry run) and turns the results into rows.
@@ -123,9 +124,10 @@ async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<
                 .subscribe_batch_known(&list_id, &members, &current)
                 .await
         }
-        Sending::Each => {
+        Sending::Each(mut turn) => {
+            turn.wait().await;
             ctx.executor
-                .execute_owned(ops, ctx.config.concurrency)
+                .execute_owned(ops, ctx.config.concurrency, move || turn.pass())
                 .await
         }
     };
@@ -140,7 +142,7 @@ async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<
 pub(crate) async fn customers(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let mut rows = member_side(ctx, page).await?;
     let related = Related::of(&rows);
-    rows.extend(ecommerce_side(ctx, page, &related).await?);
+    rows.extend(ecommerce_side(ctx, page, &related, Turn::free()).await?);
     Ok(rows)
 }
 
@@ -155,15 +157,17 @@ pub(crate) async fn member_side(ctx: &PageContext, page: &SourcePage) -> Result<
 }
 
 /// The e-commerce side of a customers page, after its member side (`related`): the store's
-/// customers (nothing without a store or with e-commerce customers off).
+/// customers (nothing without a store or with e-commerce customers off), their `PUT`s sent in
+/// the page's `turn`.
 pub(crate) async fn ecommerce_side(
     ctx: &PageContext,
     page: &SourcePage,
     related: &Related,
+    turn: Turn,
 ) -> Result<Vec<Row>> {
     match &ctx.config.store {
         Some(store) if ctx.config.ecommerce_customers => {
-            ecommerce_customers(ctx, page, &store.id, related).await
+            ecommerce_customers(ctx, page, &store.id, related, turn).await
         }
         _ => Ok(Vec::new()),
     }
@@ -382,7 +386,7 @@ async fn members(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
     let on_list: BTreeSet<String> = current.keys().cloned().collect();
     let sent_from = rows.len();
     rows.extend(execute(ctx, batched, Sending::Batch(list_id.clone(), current)).await);
-    rows.extend(execute(ctx, single, Sending::Each).await);
+    rows.extend(execute(ctx, single, Sending::Each(Turn::free())).await);
     if !ctx.dry_run {
         intents(ctx, &list_id, &mut rows[sent_from..], &on_list).await?;
     }
@@ -727,7 +731,7 @@ async fn tags(ctx: &PageContext, list_id: &str, tagged: Vec<Tagged>) -> Result<V
             refused_before: false,
         });
     }
-    rows.extend(execute(ctx, pending, Sending::Each).await);
+    rows.extend(execute(ctx, pending, Sending::Each(Turn::free())).await);
     Ok(rows)
 }
 
@@ -812,6 +816,7 @@ async fn ecommerce_customers(
     page: &SourcePage,
     store_id: &str,
     related: &Related,
+    turn: Turn,
 ) -> Result<Vec<Row>> {
     let kind = ObjectKind::EcommerceCustomers;
     let mut rows = Vec::new();
@@ -910,12 +915,12 @@ async fn ecommerce_customers(
             refused_before: false,
         });
     }
-    rows.extend(execute(ctx, pending, Sending::Each).await);
+    rows.extend(execute(ctx, pending, Sending::Each(turn)).await);
     Ok(rows)
 }
 
-/// Items → products.
-pub(crate) async fn items(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Row>> {
+/// Items → products, their `PUT`s sent in the page's `turn`.
+pub(crate) async fn items(ctx: &PageContext, page: &SourcePage, turn: Turn) -> Result<Vec<Row>> {
     let kind = ObjectKind::Products;
     let Some(store) = &ctx.config.store else {
         return Ok(Vec::new());
@@ -965,6 +970,6 @@ pub(crate) async fn items(ctx: &PageContext, page: &SourcePage) -> Result<Vec<Ro
             refused_before: false,
         });
     }
-    rows.extend(execute(ctx, pending, Sending::Each).await);
+    rows.extend(execute(ctx, pending, Sending::Each(turn)).await);
     Ok(rows)
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::page::{self, PageContext};
 use super::read::{read_keys, SourcePage, SourceRecord};
 use super::rows::{self, Row};
+use super::turn::Turn;
 use super::ForwardSync;
 use crate::audit::{AuditId, AuditRow};
 use crate::error::{Result, SyncError};
@@ -105,7 +106,7 @@ impl ForwardSync {
     /// Handles records read by key like a page of the object.
     async fn handle(ctx: &PageContext, object: ObjectKind, page: &SourcePage) -> Result<Vec<Row>> {
         match object {
-            ObjectKind::Items => page::items(ctx, page).await,
+            ObjectKind::Items => page::items(ctx, page, Turn::free()).await,
             _ => page::customers(ctx, page).await,
         }
     }
