@@ -640,7 +640,9 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
 #[tokio::test]
 async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
     let h = Harness::start(seeding()).await;
-    let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
+    let cfg = config(h.mailchimp.list_id());
+    let first_page = cfg.page_size;
+    let sync = fast_sync(&h, cfg, 1).await;
     queue_every_store_customer(&h, &sync).await;
     let queued = h
         .state
@@ -649,11 +651,12 @@ async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
         .unwrap();
     assert_eq!(queued.len(), 30);
 
-    // The retry pass reads the queued customers from QAD by key first: that read is refused.
+    // The retry pass reads the queued customers from QAD by key first, a page of them at a
+    // time: every read of the first page is refused.
     let browses = h.qad.route("api/qracore/browses");
     h.qad
         .faults()
-        .fail_next(Method::GET, &browses, 1, FaultKind::BareForbidden);
+        .fail_next(Method::GET, &browses, first_page, FaultKind::BareForbidden);
     let changed = h.qad.customers()[3].customer_code.clone();
     assert!(h
         .qad
@@ -702,4 +705,64 @@ async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
         .await
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_queued_record_whose_qad_read_fails_is_put_off_and_the_others_are_retried() {
+    let h = Harness::start(seeding()).await;
+    let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
+    queue_every_store_customer(&h, &sync).await;
+    let queued = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 30);
+
+    // One of the retry pass's by-key reads is refused (whichever QAD answers first).
+    let browses = h.qad.route("api/qracore/browses");
+    h.qad
+        .faults()
+        .fail_next(Method::GET, &browses, 1, FaultKind::BareForbidden);
+    let run = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Completed, "{run}");
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("retrying 1 queued record(s) put off to the next run")),
+        "{:?}",
+        run.warnings
+    );
+    let retries = run.retries.clone().unwrap();
+    assert_eq!((retries.records, retries.resolved), (29, 29), "{run}");
+    // The one put off keeps its row as it was, no attempt counted against it (unless the
+    // incremental read met it again and wrote it, which resolves its row).
+    let still = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap();
+    assert!(still.len() <= 1, "{still:?}");
+    for row in &still {
+        let before = queued.iter().find(|q| q.id == row.id).unwrap();
+        assert_eq!(row.retry, before.retry);
+    }
+
+    // The next run retries it.
+    let next = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    let resolved = next.retries.clone().map_or(0, |r| r.resolved);
+    assert_eq!(resolved, still.len() as u64, "{next}");
+    assert!(h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(h.mailchimp.snapshot().customers[STORE].len(), 30);
 }

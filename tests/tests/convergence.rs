@@ -307,7 +307,8 @@ impl EndState {
         )
     }
 
-    /// The first differing record of each kind, for a readable failure.
+    /// The first differing record of each kind, for a readable failure (`self` the fault-free
+    /// end state).
     fn differences(&self, other: &Self) -> Vec<String> {
         let mut out = Vec::new();
         for (kind, a, b) in [
@@ -519,7 +520,7 @@ async fn repeated_runs_under_faults_reach_the_fault_free_end_state_without_repla
         assert!(
             cycles <= MAX_CYCLES,
             "no convergence in {MAX_CYCLES} cycles: {}",
-            faulty.end_state().differences(&expected).join("\n")
+            expected.differences(&faulty.end_state()).join("\n")
         );
         eprintln!("cycle {cycles}:");
         if cycles == 2 {

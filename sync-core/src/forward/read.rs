@@ -175,7 +175,7 @@ async fn expected_total<T: Record>(reader: &Reader<T>, slot: &OnceLock<u64>, cal
 }
 
 /// Reads the current records of `keys` (one browse filtered on the key each, `concurrency` at
-/// a time), in key order; keys QAD no longer has are absent.
+/// a time), in key order; keys QAD no longer has are absent. Any failed read fails the whole.
 pub(crate) async fn read_keys<T>(
     reader: Reader<T>,
     key_field: &'static str,
@@ -186,8 +186,33 @@ pub(crate) async fn read_keys<T>(
 where
     T: Record + serde::Serialize,
 {
-    use futures::stream::{self, StreamExt, TryStreamExt};
-    let pages: Vec<Vec<SourceRecord>> = stream::iter(keys)
+    let read = read_each_key(reader, key_field, keys, concurrency, calls).await;
+    match read.unread.into_iter().next() {
+        Some((_, err)) => Err(err),
+        None => Ok(read.records),
+    }
+}
+
+/// What [`read_each_key`] read: the records found, in key order, and the keys whose read
+/// failed, with why (a key QAD no longer has is in neither).
+pub(crate) struct ByKey {
+    pub records: Vec<SourceRecord>,
+    pub unread: Vec<(String, qad_client::Error)>,
+}
+
+/// [`read_keys`], keeping what was read when some reads fail.
+pub(crate) async fn read_each_key<T>(
+    reader: Reader<T>,
+    key_field: &'static str,
+    keys: Vec<String>,
+    concurrency: usize,
+    calls: CallLog,
+) -> ByKey
+where
+    T: Record + serde::Serialize,
+{
+    use futures::stream;
+    let reads: Vec<(String, qad_client::Result<Vec<SourceRecord>>)> = stream::iter(keys)
         .map(|key| {
             let reader = reader
                 .clone()
@@ -196,8 +221,7 @@ where
             let calls = calls.clone();
             async move {
                 calls.count("qad read_by_key");
-                let page = reader.send().await?;
-                Ok::<_, qad_client::Error>(
+                let read = reader.send().await.map(|page| {
                     page.items
                         .into_iter()
                         .filter(|record| record.key() == key)
@@ -206,14 +230,25 @@ where
                             modified: record.stamp().date,
                             fields: SourceFields::of(&record),
                         })
-                        .collect(),
-                )
+                        .collect()
+                });
+                (key, read)
             }
         })
         .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    let mut records: Vec<SourceRecord> = pages.into_iter().flatten().collect();
-    records.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(records)
+        .collect()
+        .await;
+    let mut by_key = ByKey {
+        records: Vec::new(),
+        unread: Vec::new(),
+    };
+    for (key, read) in reads {
+        match read {
+            Ok(records) => by_key.records.extend(records),
+            Err(err) => by_key.unread.push((key, err)),
+        }
+    }
+    by_key.records.sort_by(|a, b| a.key.cmp(&b.key));
+    by_key.unread.sort_by(|a, b| a.0.cmp(&b.0));
+    by_key
 }

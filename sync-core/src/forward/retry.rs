@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::page::{self, PageContext};
-use super::read::{read_keys, SourcePage, SourceRecord};
+use super::read::{read_each_key, SourcePage};
 use super::rows::{self, Row};
 use super::turn::Turn;
 use super::ForwardSync;
@@ -46,7 +46,7 @@ fn deferral_pending(
 
 impl ForwardSync {
     /// Reads the current QAD records of `keys` and handles them as one page: the rows of every
-    /// target of those records (nothing is committed).
+    /// target of those records (nothing is committed). Fails if any of them cannot be read.
     pub(crate) async fn remap(
         &self,
         ctx: &PageContext,
@@ -54,22 +54,28 @@ impl ForwardSync {
         keys: Vec<String>,
         calls: &CallLog,
     ) -> Result<(Vec<Row>, BTreeSet<String>)> {
-        let (page, gone) = self.read_current(object, keys, calls).await?;
-        Ok((Self::handle(ctx, object, &page).await?, gone))
+        let current = self.read_current(object, keys, calls).await;
+        if let Some((_, err)) = current.unread.into_iter().next() {
+            return Err(qad_error(err));
+        }
+        Ok((
+            Self::handle(ctx, object, &current.page).await?,
+            current.gone,
+        ))
     }
 
-    /// The current QAD records of `keys` as one page, and the keys QAD no longer has.
+    /// The current QAD records of `keys`, read one key at a time.
     async fn read_current(
         &self,
         object: ObjectKind,
         keys: Vec<String>,
         calls: &CallLog,
-    ) -> Result<(SourcePage, BTreeSet<String>)> {
+    ) -> Current {
         let wanted: BTreeSet<String> = keys.iter().cloned().collect();
         let concurrency = self.config.concurrency;
         let read = match object {
             ObjectKind::Items => {
-                read_keys(
+                read_each_key(
                     self.qad.items(),
                     "itemCode",
                     keys,
@@ -79,7 +85,7 @@ impl ForwardSync {
                 .await
             }
             _ => {
-                read_keys(
+                read_each_key(
                     self.qad.customers(),
                     "customerCode",
                     keys,
@@ -89,18 +95,23 @@ impl ForwardSync {
                 .await
             }
         };
-        let records: Vec<SourceRecord> = read.map_err(|e| SyncError::Client {
-            system: crate::TargetSystem::Qad,
-            source: Box::new(e),
-        })?;
-        let found: BTreeSet<String> = records.iter().map(|r| r.key.clone()).collect();
-        let gone = wanted.difference(&found).cloned().collect();
-        // Records read by key: no resume position (the retry pass commits no cursor).
-        let page = SourcePage {
-            records,
-            resume_key: None,
-        };
-        Ok((page, gone))
+        // Read, and not there: gone from QAD. A key whose read failed says nothing.
+        let mut gone = wanted;
+        for record in &read.records {
+            gone.remove(&record.key);
+        }
+        for (key, _) in &read.unread {
+            gone.remove(key);
+        }
+        Current {
+            // Records read by key: no resume position (the retry pass commits no cursor).
+            page: SourcePage {
+                records: read.records,
+                resume_key: None,
+            },
+            gone,
+            unread: read.unread,
+        }
     }
 
     /// Handles records read by key like a page of the object.
@@ -153,21 +164,29 @@ impl ForwardSync {
             if keys.is_empty() {
                 continue;
             }
-            // A failed read of QAD says nothing about the records: their rows stay queued as
-            // they are (no attempt counted) and the run goes on to what changed; the next run
-            // retries them. One unreadable record must not hold back every run.
-            let (page, gone) = match self.read_current(object, keys.clone(), calls).await {
-                Ok(read) => read,
-                Err(err) => {
-                    report.warnings.push(format!(
-                        "retrying {} queued record(s) put off to the next run: reading them from \
-                         QAD failed: {}",
-                        keys.len(),
-                        super::chain(&err)
-                    ));
+            // A failed read of QAD says nothing about a record: its rows stay queued as they are
+            // (no attempt counted) and the run goes on with the records that were read, then to
+            // what changed; the next run retries the others. One unreadable record must not hold
+            // back every run, nor one failed read the records read beside it.
+            let Current { page, gone, unread } =
+                self.read_current(object, keys.clone(), calls).await;
+            if let Some((_, err)) = unread.first() {
+                report.warnings.push(format!(
+                    "retrying {} queued record(s) put off to the next run: reading them from \
+                     QAD failed: {}",
+                    unread.len(),
+                    super::chain(err)
+                ));
+                if unread.len() == keys.len() {
+                    // QAD answers none of them: the rest of the queue would fare no better.
                     break;
                 }
-            };
+            }
+            let unread: BTreeSet<&str> = unread.iter().map(|(key, _)| key.as_str()).collect();
+            let keys: Vec<String> = keys
+                .into_iter()
+                .filter(|key| !unread.contains(key.as_str()))
+                .collect();
             // Every queued row of those records is answered by their retry, due or not (a
             // deferred customer is retried with its member).
             let queued = self.state.queued_rows(object, &keys).await?;
@@ -242,6 +261,21 @@ impl ForwardSync {
             }
         }
         Ok((!again.is_empty()).then(|| RetryMark::new(again, policy)))
+    }
+}
+
+/// The current QAD records of some keys: the page of those read, the keys QAD no longer has,
+/// and the keys whose read failed.
+struct Current {
+    page: SourcePage,
+    gone: BTreeSet<String>,
+    unread: Vec<(String, qad_client::Error)>,
+}
+
+fn qad_error(err: qad_client::Error) -> SyncError {
+    SyncError::Client {
+        system: crate::TargetSystem::Qad,
+        source: Box::new(err),
     }
 }
 
