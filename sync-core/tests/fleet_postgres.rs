@@ -580,10 +580,13 @@ async fn a_worker_runs_a_pairs_whole_configuration_orders_and_custom_browses() {
             })
             .unwrap_or_default();
         // The shop's own customer (opted in) is a member too.
-        // The lifecycle scan follows the first completed customers run.
+        // The lifecycle scan follows the first completed customers run. The orders run counts
+        // its QAD write when it finishes, after the write reached the fake.
+        let counts = worker.counts();
         if members.is_superset(&expected)
             && qad.attribution("9001").is_some()
-            && worker.counts().scans == 1
+            && counts.scans == 1
+            && counts.qad_writes == 1
         {
             break;
         }

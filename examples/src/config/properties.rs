@@ -65,10 +65,15 @@ proptest! {
         client_id in "\\PC{1,40}",
         list_id in "[a-z0-9]{1,12}",
     ) {
-        let text = GOOD
-            .replace("\"api\"", &quoted(&username))
-            .replace("\"c\"", &quoted(&client_id))
-            .replace("\"a1b2c3\"", &quoted(&list_id));
+        // Built in one pass: replacing one value after another would also rewrite a value
+        // inserted before that happens to read like the next one's original.
+        let text = format!(
+            "[qad]\ntenant_url = \"https://acme.qad.com/clouderp\"\nusername = {}\nclient_id = {}\n\
+             domain = \"10USA\"\n\n[sync]\nlist_id = {}\n",
+            quoted(&username),
+            quoted(&client_id),
+            quoted(&list_id),
+        );
         let config = parse(Path::new("conf.toml"), &text).unwrap();
         prop_assert_eq!(&config.qad.username, &username);
         prop_assert_eq!(config.qad.client_id.as_deref(), Some(client_id.as_str()));

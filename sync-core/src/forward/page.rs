@@ -851,17 +851,22 @@ async fn ecommerce_customers(
     }
     let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
+    // Each customer hashed once: the opt-in check below and the comparison share it.
+    let mut hashed = Vec::with_capacity(mapped.len());
+    for (key, customer) in mapped {
+        let hash = content_hash(&customer)?;
+        hashed.push((key, customer, hash));
+    }
     // An opt-in already sent and unchanged costs no call and no status; the others are checked.
     let mut undecided = Vec::new();
-    for (_, customer) in &mapped {
-        if customer.opt_in_status && hashes.get(&customer.id) != Some(&content_hash(customer)?) {
+    for (_, customer, hash) in &hashed {
+        if customer.opt_in_status && hashes.get(&customer.id) != Some(hash) {
             undecided.push(normalize_email(&customer.email_address));
         }
     }
     let allowed = opt_in_allowed(ctx, &related.reported, undecided).await?;
     let mut pending = Vec::new();
-    for (key, mut customer) in mapped {
-        let mut hash = content_hash(&customer)?;
+    for (key, mut customer, mut hash) in hashed {
         if customer.opt_in_status
             && hashes.get(&customer.id) != Some(&hash)
             && !allowed.contains(&normalize_email(&customer.email_address))
