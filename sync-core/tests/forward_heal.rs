@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::http::Method;
 use forward_support::{config, Harness, STORE};
 use serde_json::Value;
-use sync_core::audit::{AuditQuery, ReplayFilter};
+use sync_core::audit::{AuditQuery, AuditRow, ReplayFilter};
 use sync_core::config::SyncConfig;
 use sync_core::forward::{ForwardSync, RunOptions};
 use sync_core::mapping::StatusIfNew;
@@ -637,26 +637,64 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
         .is_empty());
 }
 
-#[tokio::test]
-async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
-    let h = Harness::start(seeding()).await;
-    let cfg = config(h.mailchimp.list_id());
-    let first_page = cfg.page_size;
-    let sync = fast_sync(&h, cfg, 1).await;
-    queue_every_store_customer(&h, &sync).await;
+/// Every store customer queued (30 rows), and the next `refused` QAD browse reads refused: the
+/// retry pass's by-key reads come first. Returns the queued rows as they were.
+async fn queued_with_refused_reads(h: &Harness, sync: &ForwardSync, refused: u32) -> Vec<AuditRow> {
+    queue_every_store_customer(h, sync).await;
     let queued = h
         .state
         .pending_replays(&ReplayFilter::All, 100)
         .await
         .unwrap();
     assert_eq!(queued.len(), 30);
-
-    // The retry pass reads the queued customers from QAD by key first, a page of them at a
-    // time: every read of the first page is refused.
     let browses = h.qad.route("api/qracore/browses");
     h.qad
         .faults()
-        .fail_next(Method::GET, &browses, first_page, FaultKind::BareForbidden);
+        .fail_next(Method::GET, &browses, refused, FaultKind::BareForbidden);
+    queued
+}
+
+/// The rows still queued, each checked to be as it was in `queued`: no attempt counted.
+async fn still_queued_untouched(h: &Harness, queued: &[AuditRow]) -> Vec<AuditRow> {
+    let still = h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap();
+    for row in &still {
+        let before = queued.iter().find(|q| q.id == row.id).unwrap();
+        assert_eq!(row.retry, before.retry, "{}", row.row.source_key);
+    }
+    still
+}
+
+/// Runs with the retry pass; returns how many queued rows it resolved, and checks that the
+/// queue is empty after it.
+async fn retry_the_rest(h: &Harness, sync: &ForwardSync) -> u64 {
+    let next = sync
+        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
+        .await
+        .unwrap();
+    assert_eq!(next.status, RunStatus::Completed, "{next}");
+    assert_eq!(next.retries.clone().map_or(0, |r| r.again), 0, "{next}");
+    assert!(h
+        .state
+        .pending_replays(&ReplayFilter::All, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    next.retries.map_or(0, |r| r.resolved)
+}
+
+#[tokio::test]
+async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
+    let h = Harness::start(seeding()).await;
+    let cfg = config(h.mailchimp.list_id());
+    let first_page = cfg.page_size;
+    let sync = fast_sync(&h, cfg, 1).await;
+    // The retry pass reads the queued customers from QAD by key, a page of them at a time:
+    // every read of the first page is refused.
+    let queued = queued_with_refused_reads(&h, &sync, first_page).await;
     let changed = h.qad.customers()[3].customer_code.clone();
     assert!(h
         .qad
@@ -676,54 +714,23 @@ async fn a_retry_pass_whose_qad_read_fails_is_put_off_and_the_run_goes_on() {
     );
     // The incremental read still wrote what changed (the changed customer's member).
     assert_eq!(run.targets[&ObjectKind::Members].updated, 1, "{run}");
-    // The queued rows are as they were: no attempt counted against them.
-    let still = h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap();
-    // (Those the incremental read met again were written by it, which resolves their rows.)
+    // The queued rows are as they were (those the incremental read met again were written by
+    // it, which resolves their rows).
+    let still = still_queued_untouched(&h, &queued).await;
     let written = run.targets[&ObjectKind::EcommerceCustomers].created;
     assert!(written >= 1, "{run}");
     assert_eq!(still.len() as u64, 30 - written, "{run}");
-    for row in &still {
-        let before = queued.iter().find(|q| q.id == row.id).unwrap();
-        assert_eq!(row.retry, before.retry, "{}", row.row.source_key);
-    }
 
     // The next run retries them.
-    let next = sync
-        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
-        .await
-        .unwrap();
-    assert_eq!(next.status, RunStatus::Completed, "{next}");
-    let retries = next.retries.clone().unwrap();
-    assert_eq!(retries.again, 0, "{next}");
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(retry_the_rest(&h, &sync).await, still.len() as u64);
 }
 
 #[tokio::test]
 async fn a_queued_record_whose_qad_read_fails_is_put_off_and_the_others_are_retried() {
     let h = Harness::start(seeding()).await;
     let sync = fast_sync(&h, config(h.mailchimp.list_id()), 1).await;
-    queue_every_store_customer(&h, &sync).await;
-    let queued = h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap();
-    assert_eq!(queued.len(), 30);
-
     // One of the retry pass's by-key reads is refused (whichever QAD answers first).
-    let browses = h.qad.route("api/qracore/browses");
-    h.qad
-        .faults()
-        .fail_next(Method::GET, &browses, 1, FaultKind::BareForbidden);
+    let queued = queued_with_refused_reads(&h, &sync, 1).await;
     let run = sync
         .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
         .await
@@ -738,31 +745,12 @@ async fn a_queued_record_whose_qad_read_fails_is_put_off_and_the_others_are_retr
     );
     let retries = run.retries.clone().unwrap();
     assert_eq!((retries.records, retries.resolved), (29, 29), "{run}");
-    // The one put off keeps its row as it was, no attempt counted against it (unless the
-    // incremental read met it again and wrote it, which resolves its row).
-    let still = h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap();
+    // The one put off keeps its row as it was (unless the incremental read met it again and
+    // wrote it, which resolves its row).
+    let still = still_queued_untouched(&h, &queued).await;
     assert!(still.len() <= 1, "{still:?}");
-    for row in &still {
-        let before = queued.iter().find(|q| q.id == row.id).unwrap();
-        assert_eq!(row.retry, before.retry);
-    }
 
     // The next run retries it.
-    let next = sync
-        .run(ObjectKind::Customers, RunOptions::new().retry_failed(true))
-        .await
-        .unwrap();
-    let resolved = next.retries.clone().map_or(0, |r| r.resolved);
-    assert_eq!(resolved, still.len() as u64, "{next}");
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(retry_the_rest(&h, &sync).await, still.len() as u64);
     assert_eq!(h.mailchimp.snapshot().customers[STORE].len(), 30);
 }

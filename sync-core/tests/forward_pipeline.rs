@@ -31,6 +31,14 @@ fn clean_customers(n: usize) -> Seeding {
         .missing_field_share(0.0)
 }
 
+/// Every store customer `PUT` to the fake delayed as `delay` says.
+fn delay_store_customers(h: &Harness, delay: FaultConfig) {
+    h.mailchimp
+        .faults()
+        .set_route(Method::PUT, CUSTOMER_PUT, delay)
+        .unwrap();
+}
+
 /// Pages of 5 customers, each member by its own `PUT`, and every store customer `PUT` held 2 s
 /// by the fake: one page's requests alone never put more than 5 in flight.
 async fn slow_store_customers() -> (Harness, sync_core::forward::ForwardSync) {
@@ -39,14 +47,10 @@ async fn slow_store_customers() -> (Harness, sync_core::forward::ForwardSync) {
     cfg.page_size = 5;
     cfg.member_batch_threshold = 100;
     let sync = h.sync(cfg);
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            CUSTOMER_PUT,
-            FaultConfig::none().slow_response(1.0, Duration::from_secs(2)),
-        )
-        .unwrap();
+    delay_store_customers(
+        &h,
+        FaultConfig::none().slow_response(1.0, Duration::from_secs(2)),
+    );
     (h, sync)
 }
 
@@ -129,14 +133,7 @@ async fn a_pages_store_customers_go_out_once_the_page_before_has_sent_its_own() 
     cfg.concurrency = 2;
     let sync = h.sync(cfg);
     // Slow enough that two pages' `PUT`s sent side by side would interleave throughout.
-    h.mailchimp
-        .faults()
-        .set_route(
-            Method::PUT,
-            CUSTOMER_PUT,
-            FaultConfig::none().latency(Duration::from_millis(30)),
-        )
-        .unwrap();
+    delay_store_customers(&h, FaultConfig::none().latency(Duration::from_millis(30)));
     let report = sync
         .run(ObjectKind::Customers, RunOptions::new())
         .await
