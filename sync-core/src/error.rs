@@ -82,6 +82,24 @@ pub enum SyncError {
     Lease(#[from] LeaseError),
 }
 
+impl SyncError {
+    /// A failed QAD call, with the client's error as its source.
+    pub(crate) fn qad(source: qad_client::Error) -> Self {
+        Self::Client {
+            system: crate::TargetSystem::Qad,
+            source: Box::new(source),
+        }
+    }
+
+    /// A failed Mailchimp call, with the client's error as its source.
+    pub(crate) fn mailchimp(source: mailchimp_client::Error) -> Self {
+        Self::Client {
+            system: crate::TargetSystem::Mailchimp,
+            source: Box::new(source),
+        }
+    }
+}
+
 /// One writer per object: the lease on an object is held by someone else, or was lost.
 ///
 /// ```

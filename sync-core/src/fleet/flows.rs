@@ -15,7 +15,7 @@ use crate::consent::ConsentWriteBack;
 use crate::error::{Result, SyncError};
 use crate::forward::{ForwardSync, RunOptions};
 use crate::lifecycle::{LifecycleOptions, LifecycleSync};
-use crate::model::{ObjectKind, RunStatus, RunTrigger, TargetSystem};
+use crate::model::{ObjectKind, RunStatus, RunTrigger};
 use crate::orders::OrdersSync;
 use crate::sales_orders::{SalesOrdersConfig, SalesOrdersSync};
 use crate::state::{LeasePolicy, StateStore};
@@ -263,10 +263,7 @@ async fn mailchimp(
     if let Some(url) = &creds.base_url {
         builder = builder.base_url(url.as_str().trim_end_matches('/'));
     }
-    builder.build().await.map_err(|e| SyncError::Client {
-        system: TargetSystem::Mailchimp,
-        source: Box::new(e),
-    })
+    builder.build().await.map_err(SyncError::mailchimp)
 }
 
 /// The pair's QAD client, with its stored settings (browses, behaviour, timeout …).
@@ -299,8 +296,5 @@ fn qad(pair: &RegisteredPair) -> Result<qad_client::Client> {
     }
     builder = pair.config.qad.apply(builder)?;
     builder = builder.consent(pair.config.consent.qad_config()?);
-    builder.build().map_err(|e| SyncError::Client {
-        system: TargetSystem::Qad,
-        source: Box::new(e),
-    })
+    builder.build().map_err(SyncError::qad)
 }

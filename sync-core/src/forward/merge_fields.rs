@@ -8,7 +8,6 @@ use mailchimp_client::{ListId, MergeField};
 
 use crate::error::{Result, SyncError};
 use crate::mapping::{missing_merge_tags, CustomerMapping};
-use crate::model::TargetSystem;
 use crate::report::CallLog;
 
 /// More than any audience has (Mailchimp allows 30 merge fields, 80 on its top plan), so one
@@ -44,10 +43,7 @@ pub async fn audience_merge_fields(
         .count(PAGE)
         .send()
         .await
-        .map_err(|err| SyncError::Client {
-            system: TargetSystem::Mailchimp,
-            source: Box::new(err),
-        })?
+        .map_err(SyncError::mailchimp)?
         .items;
     let tags = missing_merge_tags(mapping, &fields);
     if !tags.is_empty() {

@@ -56,7 +56,7 @@ impl ForwardSync {
     ) -> Result<(Vec<Row>, BTreeSet<String>)> {
         let current = self.read_current(object, keys, calls).await;
         if let Some((_, err)) = current.unread.into_iter().next() {
-            return Err(qad_error(err));
+            return Err(SyncError::qad(err));
         }
         Ok((
             Self::handle(ctx, object, &current.page).await?,
@@ -270,13 +270,6 @@ struct Current {
     page: SourcePage,
     gone: BTreeSet<String>,
     unread: Vec<(String, qad_client::Error)>,
-}
-
-fn qad_error(err: qad_client::Error) -> SyncError {
-    SyncError::Client {
-        system: crate::TargetSystem::Qad,
-        source: Box::new(err),
-    }
 }
 
 /// Queued rows by source record and target, oldest first.

@@ -6,7 +6,6 @@ use mailchimp_client::ListId;
 
 use crate::config::StoreConfig;
 use crate::error::{Result, SyncError};
-use crate::model::TargetSystem;
 use crate::report::CallLog;
 
 fn spec(store: &StoreConfig, list_id: &str, tenant: &str, syncing: bool) -> NewStore {
@@ -64,10 +63,7 @@ fn client_error(err: mailchimp_client::Error) -> SyncError {
         | mailchimp_client::Error::StoreRefused { .. } => SyncError::Config {
             what: err.to_string(),
         },
-        other => SyncError::Client {
-            system: TargetSystem::Mailchimp,
-            source: Box::new(other),
-        },
+        other => SyncError::mailchimp(other),
     }
 }
 

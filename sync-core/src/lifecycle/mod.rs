@@ -60,7 +60,7 @@ use crate::forward::read::{read_pages, ReadPlan};
 use crate::mapping::{check_email, is_inactive_item, Issue, ItemMapping, SourceFields};
 use crate::model::{
     normalize_email, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome, RunId,
-    RunStatus, RunTrigger, TargetRecord, TargetSystem,
+    RunStatus, RunTrigger, TargetRecord,
 };
 use crate::operation::{Executor, NotApplied, OpResult, Operation};
 use crate::report::CallLog;
@@ -439,10 +439,7 @@ impl LifecycleSync {
         };
         let mapping = &self.config.mapping;
         while let Some(page) = rx.recv().await {
-            let page = page.map_err(|e| SyncError::Client {
-                system: TargetSystem::Qad,
-                source: Box::new(e),
-            })?;
+            let page = page.map_err(SyncError::qad)?;
             let records = page
                 .records
                 .into_iter()

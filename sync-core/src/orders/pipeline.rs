@@ -58,13 +58,6 @@ pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn qad_error(source: qad_client::Error) -> SyncError {
-    SyncError::Client {
-        system: TargetSystem::Qad,
-        source: Box::new(source),
-    }
-}
-
 /// The hash stored for a posted record: of its JSON value, so it compares equal to the hash of
 /// the payload recorded in its audit row.
 pub(crate) fn record_hash(record: &AttributionRecord) -> Result<(Value, ContentHash)> {
@@ -153,7 +146,7 @@ impl Pipeline {
             .count(10)
             .send()
             .await
-            .map_err(qad_error)?;
+            .map_err(SyncError::qad)?;
         Ok(page
             .items
             .into_iter()
@@ -199,7 +192,7 @@ impl Pipeline {
             .count(20)
             .send()
             .await
-            .map_err(qad_error)?;
+            .map_err(SyncError::qad)?;
         let mut candidates: Vec<_> = page
             .items
             .into_iter()

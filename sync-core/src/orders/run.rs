@@ -14,7 +14,7 @@ use super::pipeline::{CustomerCache, Handled, Pipeline};
 use crate::audit::{NewAuditRow, OutcomeCounts, RunStart};
 use crate::error::{Result, SyncError};
 use crate::model::ContentHash;
-use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetSystem};
+use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger};
 use crate::state::{FencingToken, LeasePolicy, StateBatch, StateStore};
 
 /// What an orders run did.
@@ -262,12 +262,7 @@ impl OrdersSync {
                     report.store_missing = true;
                     return Ok(());
                 }
-                Err(source) => {
-                    return Err(SyncError::Client {
-                        system: TargetSystem::Mailchimp,
-                        source: Box::new(source),
-                    })
-                }
+                Err(source) => return Err(SyncError::mailchimp(source)),
             };
             let end = next.is_none();
             page.extend(next);

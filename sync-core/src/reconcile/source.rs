@@ -15,7 +15,7 @@ use crate::lifecycle::{EcomCustomerRemoval, Standing};
 use crate::mapping::{
     check_email, current_customer_id, map_ecommerce_customer, map_member, map_product, SourceFields,
 };
-use crate::model::{normalize_email, ObjectKind, TargetSystem};
+use crate::model::{normalize_email, ObjectKind};
 use crate::operation::Operation;
 
 /// What a page of QAD records should be in Mailchimp: the records expected, and the records of
@@ -46,10 +46,7 @@ where
             .offset(offset)
             .send()
             .await
-            .map_err(|source| SyncError::Client {
-                system: TargetSystem::Qad,
-                source: Box::new(source),
-            })?;
+            .map_err(SyncError::qad)?;
         let next = read.next_offset();
         let records: Vec<(String, SourceFields)> = read
             .items

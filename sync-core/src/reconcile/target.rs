@@ -10,14 +10,7 @@ use super::project::{
 use super::spill::ActualRow;
 use super::Context;
 use crate::error::{Result, SyncError};
-use crate::model::{normalize_email, ObjectKind, TargetSystem};
-
-fn client_err(source: mailchimp_client::Error) -> SyncError {
-    SyncError::Client {
-        system: TargetSystem::Mailchimp,
-        source: Box::new(source),
-    }
-}
+use crate::model::{normalize_email, ObjectKind};
 
 /// The records of a page that did not decode, under the id each would be compared by (members:
 /// the normalised address; others: the record's `id`), with the status when it is readable. One
@@ -86,7 +79,7 @@ pub(crate) async fn members(ctx: &Context<'_>) -> Result<u64> {
             ])
             .send()
             .await
-            .map_err(client_err)?;
+            .map_err(SyncError::mailchimp)?;
         // Offsets count every record sent, decoded or not, so none is read twice.
         let len = page.len_sent();
         offset += len as u64;
@@ -128,7 +121,7 @@ pub(crate) async fn customers(ctx: &Context<'_>, store_id: &str) -> Result<u64> 
             .exclude_fields(["customers._links", "_links"])
             .send()
             .await
-            .map_err(client_err)?;
+            .map_err(SyncError::mailchimp)?;
         let len = page.len_sent();
         offset += len as u64;
         let total = page.total_items;
@@ -172,7 +165,7 @@ pub(crate) async fn products(ctx: &Context<'_>, store_id: &str) -> Result<u64> {
             .exclude_fields(["products._links", "products.variants._links", "_links"])
             .send()
             .await
-            .map_err(client_err)?;
+            .map_err(SyncError::mailchimp)?;
         let len = page.len_sent();
         offset += len as u64;
         let total = page.total_items;

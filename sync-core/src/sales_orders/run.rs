@@ -252,7 +252,7 @@ impl SalesOrdersSync {
                 report.store_missing = true;
                 return Ok(());
             }
-            Err(e) => return Err(mailchimp_error(e)),
+            Err(e) => return Err(SyncError::mailchimp(e)),
         }
         let cursor = self.state.cursor(ObjectKind::SalesOrders).await?;
         let watermark = cursor.as_ref().and_then(|c| c.last_modified);
@@ -267,7 +267,7 @@ impl SalesOrdersSync {
         store
             .update(&StoreUpdate::syncing(true))
             .await
-            .map_err(mailchimp_error)?;
+            .map_err(SyncError::mailchimp)?;
         let body = async {
             let retried = self.retry_queue(run, fence, report).await?;
             report.total = Some(self.count_window().await?);
@@ -287,7 +287,7 @@ impl SalesOrdersSync {
                 }
                 Err(e)
             }
-            (Ok(()), Err(end)) => Err(mailchimp_error(end)),
+            (Ok(()), Err(end)) => Err(SyncError::mailchimp(end)),
             (Ok(()), Ok(_)) => Ok(()),
         }
     }
@@ -320,7 +320,7 @@ impl SalesOrdersSync {
         let cutoff = self.cutoff();
         let mut pages = self.headers(None).into_pages();
         let mut total = 0;
-        while let Some(page) = pages.try_next().await.map_err(qad_error)? {
+        while let Some(page) = pages.try_next().await.map_err(SyncError::qad)? {
             total += page
                 .items
                 .iter()
@@ -350,7 +350,7 @@ impl SalesOrdersSync {
     ) -> Result<()> {
         let mut pages = self.headers(since).into_pages();
         let mut newest = since;
-        while let Some(page) = pages.try_next().await.map_err(qad_error)? {
+        while let Some(page) = pages.try_next().await.map_err(SyncError::qad)? {
             for order in &page.items {
                 newest = newest.max(stamp_of(order));
             }
@@ -436,7 +436,7 @@ impl SalesOrdersSync {
                 .buffered(self.config.concurrency.max(1))
                 .try_collect()
                 .await
-                .map_err(qad_error)?;
+                .map_err(SyncError::qad)?;
             report.retried += read.len() as u64;
             report.read += read.len() as u64;
             let mut batch = StateBatch::new();
@@ -584,7 +584,7 @@ impl SalesOrdersSync {
             .buffered(self.config.concurrency.max(1))
             .try_collect()
             .await
-            .map_err(qad_error)
+            .map_err(SyncError::qad)
     }
 
     /// Decides and writes each order: not sent, outside the look-back, deferred, rejected,
@@ -856,20 +856,6 @@ fn stamp_of(order: &SalesOrder) -> Option<DateTime<Utc>> {
         .and_then(|s| NaiveTime::from_num_seconds_from_midnight_opt(s, 0))
         .unwrap_or(NaiveTime::MIN);
     Some(date.and_time(time).and_utc())
-}
-
-fn qad_error(source: qad_client::Error) -> SyncError {
-    SyncError::Client {
-        system: TargetSystem::Qad,
-        source: Box::new(source),
-    }
-}
-
-fn mailchimp_error(source: mailchimp_client::Error) -> SyncError {
-    SyncError::Client {
-        system: TargetSystem::Mailchimp,
-        source: Box::new(source),
-    }
 }
 
 /// Lets the scheduler run the flow on its cadence.

@@ -7,7 +7,6 @@ use mailchimp_client::ListId;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Result, SyncError};
-use crate::model::TargetSystem;
 
 /// The events the receiver uses.
 pub const EVENTS: WebhookEvents = WebhookEvents {
@@ -54,13 +53,6 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-fn mailchimp_error(source: mailchimp_client::Error) -> SyncError {
-    SyncError::Client {
-        system: TargetSystem::Mailchimp,
-        source: Box::new(source),
-    }
-}
-
 /// Ensures the audience `list` has a webhook posting to `url` (from
 /// [`ReceiverConfig::webhook_url`](super::ReceiverConfig::webhook_url)) with the receiver's
 /// [`EVENTS`] and `sources.api = false`.
@@ -94,7 +86,7 @@ pub async fn register_webhook(
     url: &SecretString,
 ) -> Result<Registration> {
     let hooks = client.list(list).webhooks();
-    let existing = hooks.list().await.map_err(mailchimp_error)?;
+    let existing = hooks.list().await.map_err(SyncError::mailchimp)?;
     if let Some(found) = existing.into_iter().find(|w| w.url == url.expose_secret()) {
         let webhook = if found.sources.api {
             let mut update = WebhookUpdate::default();
@@ -102,7 +94,7 @@ pub async fn register_webhook(
             hooks
                 .update(&found.id, &update)
                 .await
-                .map_err(mailchimp_error)?
+                .map_err(SyncError::mailchimp)?
         } else {
             found
         };
@@ -115,7 +107,7 @@ pub async fn register_webhook(
     let created = hooks
         .create(&NewWebhook::new(url.expose_secret(), EVENTS, SOURCES))
         .await
-        .map_err(mailchimp_error)?;
+        .map_err(SyncError::mailchimp)?;
     Ok(Registration {
         webhook: created.webhook,
         signing_secret: created.signing_secret,
