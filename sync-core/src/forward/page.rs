@@ -867,15 +867,15 @@ async fn ecommerce_customers(
     let allowed = opt_in_allowed(ctx, &related.reported, undecided).await?;
     let mut pending = Vec::new();
     for (key, mut customer, mut hash) in hashed {
+        let address = normalize_email(&customer.email_address);
         if customer.opt_in_status
             && hashes.get(&customer.id) != Some(&hash)
-            && !allowed.contains(&normalize_email(&customer.email_address))
+            && !allowed.contains(&address)
         {
             customer.opt_in_status = false;
             hash = content_hash(&customer)?;
         }
         let id = customer.id.clone();
-        let address = crate::model::normalize_email(&customer.email_address);
         let op = Operation::UpsertEcomCustomer {
             store_id: store_id.to_owned(),
             customer,
