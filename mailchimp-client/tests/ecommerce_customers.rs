@@ -95,6 +95,51 @@ async fn upsert_maps_field_errors() {
 }
 
 #[tokio::test]
+async fn upsert_as_decodes_the_answer_into_the_callers_type() {
+    #[derive(serde::Deserialize)]
+    struct Spent {
+        orders_count: u64,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/C-1001")))
+        .and(body_json(json!({"id": "C-1001", "opt_in_status": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(customer_json()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/C-1002")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let customers = store(&client);
+    let customer = CustomerInput::new(CustomerId::from("C-1001"), true);
+    customers
+        .upsert_as::<serde::de::IgnoredAny>(&customer)
+        .await
+        .unwrap();
+    let spent: Spent = customers.upsert_as(&customer).await.unwrap();
+    assert_eq!(spent.orders_count, 3);
+    // An answer that is not JSON is an error even when nothing of it is kept.
+    let garbled = CustomerInput::new(CustomerId::from("C-1002"), true);
+    let err = customers
+        .upsert_as::<serde::de::IgnoredAny>(&garbled)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    // The id is checked before any request, as for `upsert`.
+    let long = CustomerInput::new(CustomerId::from("x".repeat(51)), true);
+    let err = customers
+        .upsert_as::<serde::de::IgnoredAny>(&long)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
 async fn get_patch_and_delete() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

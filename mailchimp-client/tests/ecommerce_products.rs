@@ -90,6 +90,44 @@ async fn upsert_requires_a_complete_variant_before_any_request() {
 }
 
 #[tokio::test]
+async fn upsert_as_keeps_what_the_caller_asks_of_the_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/WIDGET-1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(product_json()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{BASE}/WIDGET-2")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": "))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server).await;
+    let variant = |id: &str| vec![VariantInput::new(VariantId::from(id), "Widget")];
+    let product = ProductInput::new(ProductId::from("WIDGET-1"), "Widget", variant("W1"));
+    products(&client)
+        .upsert_as::<serde::de::IgnoredAny>(&product)
+        .await
+        .unwrap();
+    // A cut-off answer is an error even when nothing of it is kept.
+    let cut = ProductInput::new(ProductId::from("WIDGET-2"), "Widget", variant("W2"));
+    let err = products(&client)
+        .upsert_as::<serde::de::IgnoredAny>(&cut)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    // The product is checked before any request, as for `upsert`.
+    let bare = ProductInput::new(ProductId::from("P"), "P", vec![]);
+    let err = products(&client)
+        .upsert_as::<serde::de::IgnoredAny>(&bare)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { ref field, .. } if field == "product.variants"));
+}
+
+#[tokio::test]
 async fn get_list_and_delete() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -206,6 +206,33 @@ impl Customers {
     /// Mailchimp rejects a field; otherwise the API and transport errors of
     /// [`Error`](crate::Error).
     pub async fn upsert(&self, customer: &CustomerInput) -> Result<Customer> {
+        self.upsert_as(customer).await
+    }
+
+    /// [`upsert`](Self::upsert), decoding Mailchimp's answer into a type of the caller's:
+    /// [`serde::de::IgnoredAny`] when only success matters (the answer is still read and
+    /// checked to be JSON, but nothing of it is kept), or a struct of the fields wanted.
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ecommerce::{CustomerId, CustomerInput, StoreId};
+    /// use serde::de::IgnoredAny;
+    ///
+    /// let mut customer = CustomerInput::new(CustomerId::from("C-1001"), true);
+    /// customer.email_address = Some("ada@northwind-mfg.com".into());
+    /// let customers = client.ecommerce().store(&StoreId::from("acme-eu")).customers();
+    /// customers.upsert_as::<IgnoredAny>(&customer).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`upsert`](Self::upsert); [`Error::Decode`](crate::Error::Decode) when the
+    /// answer does not decode as `T`.
+    pub async fn upsert_as<T: serde::de::DeserializeOwned>(
+        &self,
+        customer: &CustomerInput,
+    ) -> Result<T> {
         validate::customer_id("customer.id", customer.id.as_str())?;
         self.resource.put(customer.id.as_str(), customer).await
     }

@@ -275,6 +275,30 @@ impl Products {
     /// Mailchimp rejects a field; otherwise the API and transport errors of
     /// [`Error`](crate::Error).
     pub async fn upsert(&self, product: &ProductInput) -> Result<Product> {
+        self.upsert_as(product).await
+    }
+
+    /// [`upsert`](Self::upsert), decoding Mailchimp's answer into a type of the caller's:
+    /// [`serde::de::IgnoredAny`] when only success matters (the answer, variants and all, is
+    /// still read and checked to be JSON, but nothing of it is kept).
+    ///
+    /// ```no_run
+    /// # async fn run(client: mailchimp_client::Client) -> mailchimp_client::Result<()> {
+    /// use mailchimp_client::ecommerce::{ProductId, ProductInput, StoreId, VariantId, VariantInput};
+    /// use serde::de::IgnoredAny;
+    ///
+    /// let variant = VariantInput::new(VariantId::from("WIDGET-1"), "Widget");
+    /// let product = ProductInput::new(ProductId::from("WIDGET-1"), "Widget", vec![variant]);
+    /// let products = client.ecommerce().store(&StoreId::from("acme-eu")).products();
+    /// products.upsert_as::<IgnoredAny>(&product).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`upsert`](Self::upsert); [`Error::Decode`](crate::Error::Decode) when the
+    /// answer does not decode as `T`.
+    pub async fn upsert_as<T: serde::de::DeserializeOwned>(&self, product: &ProductInput) -> Result<T> {
         product.validate()?;
         self.resource.put(product.id.as_str(), product).await
     }
