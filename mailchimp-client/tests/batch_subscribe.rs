@@ -55,6 +55,70 @@ async fn body_matches_the_spec_example() {
 }
 
 #[tokio::test]
+async fn send_as_decodes_the_answers_members_as_the_callers_type() {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Written {
+        email_address: String,
+        status: Option<MemberStatus>,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/lists/57afe96172"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "new_members": [common::member_json("ada@northwind-mfg.com", "subscribed")],
+            "updated_members": [common::member_json("alan@northwind-mfg.com", "pending")],
+            "errors": [{"email_address": "x@northwind-mfg.com", "error": "fake", "error_code": "ERROR_GENERIC"}],
+            "total_created": 1, "total_updated": 1, "error_count": 1, "_links": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/lists/badanswer"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "new_members": [{"email_address": 7}], "updated_members": [], "errors": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = common::client(&server).await;
+    let members = || {
+        vec![BatchMember::new(
+            "ada@northwind-mfg.com",
+            MemberStatus::Subscribed,
+        )]
+    };
+    let report = client
+        .list(&ListId::from("57afe96172"))
+        .batch_subscribe(members())
+        .send_as::<Written>()
+        .await
+        .unwrap();
+    let written = |email: &str, status| Written {
+        email_address: email.into(),
+        status: Some(status),
+    };
+    assert_eq!(
+        report.new_members,
+        [written("ada@northwind-mfg.com", MemberStatus::Subscribed)]
+    );
+    assert_eq!(
+        report.updated_members,
+        [written("alan@northwind-mfg.com", MemberStatus::Pending)]
+    );
+    assert_eq!(report.errors[0].error_code, BatchErrorCode::Generic);
+    assert_eq!(report.error_count, 1);
+    // A member that does not decode as the caller's type is an error, not a silent gap.
+    let err = client
+        .list(&ListId::from("badanswer"))
+        .batch_subscribe(members())
+        .send_as::<Written>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn members_1201_go_in_calls_of_500_and_reports_merge() {
     let server = MockServer::start().await;
     let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();

@@ -95,6 +95,9 @@ impl FieldMap {
         // field was just renamed to.
         let mut taken = Vec::with_capacity(fields.len());
         let mut prefixed = String::new();
+        // Only a row with qualified keys (`table.field`) can hold a field under a suffix: an
+        // entity row's absent optional fields then skip the search of every key.
+        let qualified = row.keys().any(|key| key.contains('.'));
         for field in fields {
             let source = match self.explicit.iter().find(|(f, _)| f == field) {
                 Some((_, source)) => source.as_str(),
@@ -110,6 +113,9 @@ impl FieldMap {
                 },
             };
             let value = row.remove(source).or_else(|| {
+                if !qualified {
+                    return None;
+                }
                 let suffix = format!(".{field}");
                 let mut hits = row.keys().filter(|k| k.ends_with(&suffix));
                 match (hits.next().cloned(), hits.next()) {

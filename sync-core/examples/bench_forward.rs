@@ -454,17 +454,20 @@ const CONNECTIONS: u64 = 10;
 
 /// The Mailchimp client's connection window, sampled every millisecond while a job runs: how
 /// full it was on average and how much of the time it was full, which says where a job loses
-/// time against the round-trip bound.
+/// time against the round-trip bound. Not sampled without latency: there is no bound to lose
+/// time against, and the sampler's thousand wake-ups a second would count in the CPU figure.
 struct Window {
     limit: mailchimp_client::ConcurrencyLimit,
+    sampled: bool,
     samples: Arc<std::sync::Mutex<(u64, u64, u64)>>,
     sampler: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Window {
-    fn new() -> Self {
+    fn new(sampled: bool) -> Self {
         Self {
             limit: mailchimp_client::ConcurrencyLimit::new(CONNECTIONS as usize),
+            sampled,
             samples: Arc::default(),
             sampler: None,
         }
@@ -472,6 +475,9 @@ impl Window {
 
     /// Starts sampling (afresh).
     fn start(&mut self) {
+        if !self.sampled {
+            return;
+        }
         *self
             .samples
             .lock()
@@ -492,17 +498,17 @@ impl Window {
         }));
     }
 
-    /// Stops sampling; the mean requests in flight and the share of samples with the window full.
-    fn stop(&mut self) -> (f64, f64) {
-        if let Some(sampler) = self.sampler.take() {
-            sampler.abort();
-        }
+    /// Stops sampling; the mean requests in flight and the share of samples with the window
+    /// full (`None` when not sampled).
+    fn stop(&mut self) -> Option<(f64, f64)> {
+        let sampler = self.sampler.take()?;
+        sampler.abort();
         let (n, sum, full) = *self
             .samples
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = n.max(1) as f64;
-        (sum as f64 / n, full as f64 / n)
+        Some((sum as f64 / n, full as f64 / n))
     }
 }
 
@@ -550,8 +556,9 @@ struct Measured {
     wall: Duration,
     bound: Duration,
     cpu: Option<Duration>,
-    /// Mean requests in flight, and the share of the time the window was full.
-    window: (f64, f64),
+    /// Mean requests in flight, and the share of the time the window was full (not sampled
+    /// without latency).
+    window: Option<(f64, f64)>,
 }
 
 impl Measured {
@@ -572,16 +579,23 @@ impl Measured {
         // Little's law: requests in flight on average × wall time / requests = the mean time a
         // request held its connection (the fake's latency plus everything else of a round trip).
         let calls: u64 = requests.values().sum();
-        let held = self.window.0 * self.wall.as_secs_f64() / calls.max(1) as f64;
+        let window = self.window.map_or_else(
+            || "not sampled (no latency)".to_string(),
+            |(in_flight, full)| {
+                let held = in_flight * self.wall.as_secs_f64() / calls.max(1) as f64;
+                format!(
+                    "{in_flight:.2} requests in flight on average, full {:.0}% of the time; a \
+                     request held its connection {:.2} ms on average",
+                    full * 100.0,
+                    held * 1e3
+                )
+            },
+        );
         println!(
             "-- {title}: wall {:.2?}, bound {:.2?}, wall/bound {ratio}; process CPU per record {cpu}; \
-             peak RSS so far {rss}\n   window: {:.2} requests in flight on average, full {:.0}% of the \
-             time; a request held its connection {:.2} ms on average\n   Mailchimp calls: {}\n",
+             peak RSS so far {rss}\n   window: {window}\n   Mailchimp calls: {}\n",
             self.wall,
             self.bound,
-            self.window.0,
-            self.window.1 * 100.0,
-            held * 1e3,
             calls_line(requests),
         );
     }
@@ -669,7 +683,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     } = Args::parse()?;
     let start_fakes = |preseed| Fakes::start(in_process, customers, latency, preseed);
 
-    let mut window = Window::new();
+    let mut window = Window::new(!latency.is_zero());
     let mut fakes = start_fakes(false).await?;
     let (sync, _dir) = setup(&fakes, &window).await?;
     println!(

@@ -298,7 +298,10 @@ impl Products {
     ///
     /// Those of [`upsert`](Self::upsert); [`Error::Decode`](crate::Error::Decode) when the
     /// answer does not decode as `T`.
-    pub async fn upsert_as<T: serde::de::DeserializeOwned>(&self, product: &ProductInput) -> Result<T> {
+    pub async fn upsert_as<T: serde::de::DeserializeOwned>(
+        &self,
+        product: &ProductInput,
+    ) -> Result<T> {
         product.validate()?;
         self.resource.put(product.id.as_str(), product).await
     }

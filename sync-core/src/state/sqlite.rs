@@ -583,11 +583,7 @@ impl StateStore for SqliteStateStore {
     async fn pending_replays(&self, filter: &ReplayFilter, limit: u32) -> Result<Vec<AuditRow>> {
         let filter = filter.clone();
         self.with_conn(move |conn| {
-            let mut clauses = vec![
-                "outcome IN ('failed', 'deferred')",
-                "replay_of IS NULL",
-                "resolved_by IS NULL",
-            ];
+            let mut clauses = QUEUED.to_vec();
             let mut values = Vec::new();
             match filter {
                 ReplayFilter::All => {}
@@ -621,9 +617,9 @@ impl StateStore for SqliteStateStore {
             select_audit(
                 conn,
                 &[
-                    "outcome IN ('failed', 'deferred')",
-                    "replay_of IS NULL",
-                    "resolved_by IS NULL",
+                    QUEUED[0],
+                    QUEUED[1],
+                    QUEUED[2],
                     "dead_at IS NULL",
                     "(retry_after IS NULL OR retry_after <= ?)",
                     "object = ?",
@@ -655,13 +651,7 @@ impl StateStore for SqliteStateStore {
                 values.push(SqlValue::Integer(i64::MAX));
                 out.extend(select_audit(
                     conn,
-                    &[
-                        "outcome IN ('failed', 'deferred')",
-                        "replay_of IS NULL",
-                        "resolved_by IS NULL",
-                        "object = ?",
-                        &in_keys,
-                    ],
+                    &[QUEUED[0], QUEUED[1], QUEUED[2], "object = ?", &in_keys],
                     values,
                 )?);
             }
@@ -1350,6 +1340,14 @@ fn audit_exists(tx: &Transaction<'_>, id: AuditId) -> Result<bool, StateError> {
         .is_some())
 }
 
+/// The rows in the replay queue. Written as the `WHERE` of the partial indexes that hold just
+/// those rows (`audit_pending`, `audit_queued_by_target`), so SQLite can use them.
+const QUEUED: [&str; 3] = [
+    "outcome IN ('failed', 'deferred')",
+    "replay_of IS NULL",
+    "resolved_by IS NULL",
+];
+
 /// Selects audit rows matching every clause, oldest first; the last value binds the `LIMIT`.
 fn select_audit(
     conn: &Connection,
@@ -1595,6 +1593,29 @@ mod tests {
         let few: Vec<_> = in_chunks(&values[..3]).collect();
         assert_eq!(few[0].values.len(), 16);
         assert_eq!(in_chunks::<u32>(&[]).count(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_replay_queue_is_read_through_the_index_of_queued_rows() {
+        let store = SqliteStateStore::open_in_memory().await.unwrap();
+        let conn = store.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT id FROM audit WHERE {} ORDER BY id LIMIT 50",
+            QUEUED.join(" AND ")
+        );
+        let plan: Vec<String> = conn
+            .prepare(&sql)
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // Without it the whole table is scanned: `audit_pending` holds only queued rows, so
+        // successful writes do not update it.
+        assert!(
+            plan.iter().any(|step| step.contains("audit_pending")),
+            "{plan:?}"
+        );
     }
 
     #[tokio::test]

@@ -186,6 +186,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_queued_by_target ON audit (pair, object, source_key, target)
         WHERE replay_of IS NULL AND resolved_by IS NULL AND outcome IN ('failed', 'deferred');
     ",
+    // 5: `audit_pending` held every row that replays nothing, successful ones included; only
+    // the replay queue's look-ups read it, so it now holds just the queued rows (the SQLite
+    // store's version 7).
+    r"
+    DROP INDEX audit_pending;
+    CREATE INDEX audit_pending ON audit (pair, outcome)
+        WHERE replay_of IS NULL AND resolved_by IS NULL AND outcome IN ('failed', 'deferred');
+    ",
 ];
 
 /// The schema version this build creates.
