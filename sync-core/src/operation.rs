@@ -925,17 +925,15 @@ fn keep_status(status: MemberStatus) -> Option<mailchimp_client::MemberStatus> {
     }
 }
 
-/// A client status as the state store's [`MemberStatus`].
 /// What a batch subscribe's answer is read for, of each member it added or updated: decoding
 /// whole members (every field of up to 500 a call) was a few percent of the forward path's CPU.
 #[derive(Deserialize)]
 struct BatchWritten {
-    #[serde(default)]
     email_address: Option<String>,
-    #[serde(default)]
     status: Option<mailchimp_client::MemberStatus>,
 }
 
+/// A client status as the state store's [`MemberStatus`].
 fn status_from_client(status: &mailchimp_client::MemberStatus) -> Option<MemberStatus> {
     status.as_str().parse().ok()
 }
