@@ -116,8 +116,11 @@ impl FieldMap {
                 if !qualified {
                     return None;
                 }
-                let suffix = format!(".{field}");
-                let mut hits = row.keys().filter(|k| k.ends_with(&suffix));
+                // Keys ending in `.{field}`, compared without building that text per field.
+                let mut hits = row.keys().filter(|k| {
+                    k.strip_suffix(field)
+                        .is_some_and(|table| table.ends_with('.'))
+                });
                 match (hits.next().cloned(), hits.next()) {
                     (Some(only), None) => row.remove(&only),
                     _ => None,

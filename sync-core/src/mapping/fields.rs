@@ -62,12 +62,17 @@ impl SourceFields {
         {
             return Some(value);
         }
-        if !self.qualified {
+        // A name with a dot never matches: the part after a key's last dot has none.
+        if !self.qualified || name.contains('.') {
             return None;
         }
+        // `table.name`: compared from the end, without splitting every key.
         self.fields
             .iter()
-            .find(|(key, _)| key.rsplit_once('.').is_some_and(|(_, bare)| bare == name))
+            .find(|(key, _)| {
+                key.strip_suffix(name)
+                    .is_some_and(|table| table.ends_with('.'))
+            })
             .map(|(_, value)| value)
     }
 
@@ -320,5 +325,37 @@ impl TagRule {
         fields
             .text(&self.field)
             .map(|v| format!("{}{v}", self.prefix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_bare_name_finds_its_qualified_form_and_nothing_else() {
+        let fields = SourceFields::of(&json!({
+            "customer.customShort1": "EU",
+            "a.b.region": "north",
+            "xregion": "not a table",
+            "sub": 1
+        }));
+        assert_eq!(fields.text("customShort1").as_deref(), Some("EU"));
+        // The part after the last dot is the name, whatever the table part holds.
+        assert_eq!(fields.text("region").as_deref(), Some("north"));
+        // A name with a dot is looked up as given and by its last part, never as a suffix.
+        assert_eq!(fields.get("b.region"), None);
+        assert_eq!(fields.get("other.sub"), Some(&json!(1)));
+        assert_eq!(fields.get("fax"), None);
+    }
+
+    #[test]
+    fn a_record_without_qualified_names_answers_absent_fields_at_once() {
+        let fields = SourceFields::of(&json!({"addressName": "Ada", "city": "Oslo"}));
+        assert!(!fields.qualified);
+        assert_eq!(fields.get("street2"), None);
+        assert_eq!(fields.text("city").as_deref(), Some("Oslo"));
+        assert!(SourceFields::of(&json!({"customer.city": "Oslo"})).qualified);
     }
 }
