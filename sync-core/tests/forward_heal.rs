@@ -255,12 +255,7 @@ async fn a_batch_refused_with_429_defers_its_customers_and_the_next_run_heals_ex
         expected,
         "the same end state as a fault-free run"
     );
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(queue_is_empty(&h).await);
 
     // And a third run has nothing left to do.
     let idle = sync
@@ -349,12 +344,7 @@ async fn a_stale_failure_is_never_sent_over_newer_data() {
         .unwrap();
     assert_eq!(kept["company"], "Renamed Newer Co");
     assert_eq!(h.mailchimp.snapshot().customers[STORE].len(), 30);
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(queue_is_empty(&h).await);
 }
 
 #[tokio::test]
@@ -452,12 +442,7 @@ async fn a_manual_replay_re_maps_from_qad_as_it_is_now() {
         written["company"], "Renamed Newer Co",
         "never the recorded payload"
     );
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(queue_is_empty(&h).await);
     // The replay stored the hashes: the next run writes nothing.
     let next = sync
         .run(ObjectKind::Customers, RunOptions::new().full(true))
@@ -629,12 +614,7 @@ async fn a_member_whose_batch_failed_keeps_its_address_against_a_later_duplicate
         .unwrap();
     assert_eq!(healed.retries.clone().unwrap().dead, 0, "{healed}");
     assert_eq!(end_state(&h), expected, "{healed}");
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(queue_is_empty(&h).await);
 }
 
 /// Every store customer queued (30 rows), and the next `refused` QAD browse reads refused: the
@@ -668,6 +648,15 @@ async fn still_queued_untouched(h: &Harness, queued: &[AuditRow]) -> Vec<AuditRo
     still
 }
 
+/// Whether the replay queue is empty.
+async fn queue_is_empty(h: &Harness) -> bool {
+    h.state
+        .pending_replays(&ReplayFilter::All, 1)
+        .await
+        .unwrap()
+        .is_empty()
+}
+
 /// Runs with the retry pass; returns how many queued rows it resolved, and checks that the
 /// queue is empty after it.
 async fn retry_the_rest(h: &Harness, sync: &ForwardSync) -> u64 {
@@ -677,12 +666,7 @@ async fn retry_the_rest(h: &Harness, sync: &ForwardSync) -> u64 {
         .unwrap();
     assert_eq!(next.status, RunStatus::Completed, "{next}");
     assert_eq!(next.retries.clone().map_or(0, |r| r.again), 0, "{next}");
-    assert!(h
-        .state
-        .pending_replays(&ReplayFilter::All, 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(queue_is_empty(h).await);
     next.retries.map_or(0, |r| r.resolved)
 }
 

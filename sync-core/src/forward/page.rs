@@ -851,27 +851,24 @@ async fn ecommerce_customers(
     }
     let ids: Vec<String> = mapped.iter().map(|(_, c)| c.id.clone()).collect();
     let hashes = ctx.state.hashes(kind, &ids).await?;
-    // Each customer hashed once: the opt-in check below and the comparison share it.
+    // Each customer hashed once, the opt-in check and the comparison sharing it. An opt-in
+    // already sent and unchanged costs no call and no status; the others are checked.
     let mut hashed = Vec::with_capacity(mapped.len());
     for (key, customer) in mapped {
         let hash = content_hash(&customer)?;
-        hashed.push((key, customer, hash));
+        let unsent_opt_in = customer.opt_in_status && hashes.get(&customer.id) != Some(&hash);
+        hashed.push((key, customer, hash, unsent_opt_in));
     }
-    // An opt-in already sent and unchanged costs no call and no status; the others are checked.
-    let mut undecided = Vec::new();
-    for (_, customer, hash) in &hashed {
-        if customer.opt_in_status && hashes.get(&customer.id) != Some(hash) {
-            undecided.push(normalize_email(&customer.email_address));
-        }
-    }
+    let undecided = hashed
+        .iter()
+        .filter(|(_, _, _, unsent_opt_in)| *unsent_opt_in)
+        .map(|(_, customer, _, _)| normalize_email(&customer.email_address))
+        .collect();
     let allowed = opt_in_allowed(ctx, &related.reported, undecided).await?;
     let mut pending = Vec::new();
-    for (key, mut customer, mut hash) in hashed {
+    for (key, mut customer, mut hash, unsent_opt_in) in hashed {
         let address = normalize_email(&customer.email_address);
-        if customer.opt_in_status
-            && hashes.get(&customer.id) != Some(&hash)
-            && !allowed.contains(&address)
-        {
+        if unsent_opt_in && !allowed.contains(&address) {
             customer.opt_in_status = false;
             hash = content_hash(&customer)?;
         }
