@@ -22,6 +22,7 @@ mod migrations;
 mod postgres;
 pub mod retention;
 mod sqlite;
+mod sqlite_rows;
 
 use std::collections::HashMap;
 use std::time::Duration;

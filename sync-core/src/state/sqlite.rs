@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Row, Transaction, TransactionBehavior,
 };
@@ -17,6 +17,7 @@ use rusqlite::{
 use super::batch::{BatchReceipt, RetryMark, StateBatch};
 use super::lease::{FencingToken, Lease, LeaseHolder};
 use super::migrations;
+use super::sqlite_rows::MultiInsert;
 use super::retention::{PruneCutoffs, Pruned};
 use super::StateStore;
 use crate::audit::{
@@ -26,7 +27,7 @@ use crate::audit::{
 use crate::error::{LeaseError, Result, StateError};
 use crate::model::{
     normalize_email, ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind,
-    Outcome, RunId, RunStatus, RunTrigger,
+    Outcome, RunId, RunStatus, RunTrigger, TargetRecord,
 };
 
 /// How many values go into one `IN (...)` list; well under SQLite's bound-parameter limit.
@@ -1038,16 +1039,14 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
             stmt.execute(params![kind.as_str(), key])?;
         }
     }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO id_map (kind, source_key, target_id, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, source_key) DO UPDATE
-             SET target_id = excluded.target_id, updated_at = excluded.updated_at",
-        )?;
-        for m in &batch.mappings {
-            stmt.execute(params![m.kind.as_str(), m.source_key, m.target_id, now_us])?;
-        }
-    }
+    ID_MAP.run(tx, &batch.mappings, |m, out| {
+        out.extend([
+            m.kind.as_str().into(),
+            m.source_key.as_str().into(),
+            m.target_id.as_str().into(),
+            now_us.into(),
+        ]);
+    })?;
     {
         let mut stmt =
             tx.prepare_cached("DELETE FROM content_hashes WHERE kind = ?1 AND target_id = ?2")?;
@@ -1055,47 +1054,40 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
             stmt.execute(params![kind.as_str(), id])?;
         }
     }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO content_hashes (kind, target_id, hash, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, target_id) DO UPDATE
-             SET hash = excluded.hash, updated_at = excluded.updated_at",
-        )?;
-        for (kind, id, hash) in &batch.hashes {
-            stmt.execute(params![kind.as_str(), id, hash.as_str(), now_us])?;
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO member_statuses (email, status, reason, recorded_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (email) DO UPDATE
-             SET status = excluded.status, reason = excluded.reason, recorded_at = excluded.recorded_at",
-        )?;
-        for r in &batch.member_statuses {
-            stmt.execute(params![
-                normalize_email(&r.email),
-                r.status.as_str(),
-                r.reason,
-                r.recorded_at.timestamp_micros()
-            ])?;
-        }
-    }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO member_intents (email, status, recorded_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (email) DO UPDATE
-             SET status = excluded.status, recorded_at = excluded.recorded_at",
-        )?;
-        for (email, status) in &batch.intents {
-            stmt.execute(params![normalize_email(email), status.as_str(), now_us])?;
-        }
-    }
+    CONTENT_HASHES.run(tx, &batch.hashes, |(kind, id, hash), out| {
+        out.extend([
+            kind.as_str().into(),
+            id.as_str().into(),
+            hash.as_str().into(),
+            now_us.into(),
+        ]);
+    })?;
+    MEMBER_STATUSES.run(tx, &batch.member_statuses, |r, out| {
+        out.extend([
+            normalize_email(&r.email).into(),
+            r.status.as_str().into(),
+            ToSqlOutput::Borrowed(r.reason.as_deref().into()),
+            r.recorded_at.timestamp_micros().into(),
+        ]);
+    })?;
+    MEMBER_INTENTS.run(tx, &batch.intents, |(email, status), out| {
+        out.extend([
+            normalize_email(email).into(),
+            status.as_str().into(),
+            now_us.into(),
+        ]);
+    })?;
     let mut receipt = BatchReceipt::default();
     let mut queued = QueuedObjects::default();
-    for row in batch.audit {
-        let (id, resolved) = insert_audit(tx, row, now, &mut queued)?;
-        receipt.audit_ids.push(id);
-        receipt.resolved.extend(resolved);
+    if batch.audit.iter().any(|row| row.replay_of.is_some()) {
+        // A replay's original is followed to its root before the row goes in: one by one.
+        for row in batch.audit {
+            let (id, resolved) = insert_audit(tx, row, now, &mut queued)?;
+            receipt.audit_ids.push(id);
+            receipt.resolved.extend(resolved);
+        }
+    } else {
+        (receipt.audit_ids, receipt.resolved) = insert_audit_page(tx, batch.audit, now)?;
     }
     for mark in &batch.retries {
         mark_retried(tx, mark, now, &mut receipt)?;
@@ -1131,9 +1123,154 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
     Ok(receipt)
 }
 
-/// Inserts one audit row; a successful replay also resolves its original, and a successful row
-/// with a target supersedes the earlier queued rows of the same target. Returns the new id and
-/// the rows it resolved.
+const ID_MAP: MultiInsert = MultiInsert {
+    head: "INSERT INTO id_map (kind, source_key, target_id, updated_at) VALUES",
+    columns: 4,
+    tail: "ON CONFLICT (kind, source_key) DO UPDATE
+           SET target_id = excluded.target_id, updated_at = excluded.updated_at",
+};
+
+const CONTENT_HASHES: MultiInsert = MultiInsert {
+    head: "INSERT INTO content_hashes (kind, target_id, hash, updated_at) VALUES",
+    columns: 4,
+    tail: "ON CONFLICT (kind, target_id) DO UPDATE
+           SET hash = excluded.hash, updated_at = excluded.updated_at",
+};
+
+const MEMBER_STATUSES: MultiInsert = MultiInsert {
+    head: "INSERT INTO member_statuses (email, status, reason, recorded_at) VALUES",
+    columns: 4,
+    tail: "ON CONFLICT (email) DO UPDATE
+           SET status = excluded.status, reason = excluded.reason,
+               recorded_at = excluded.recorded_at",
+};
+
+const MEMBER_INTENTS: MultiInsert = MultiInsert {
+    head: "INSERT INTO member_intents (email, status, recorded_at) VALUES",
+    columns: 3,
+    tail: "ON CONFLICT (email) DO UPDATE
+           SET status = excluded.status, recorded_at = excluded.recorded_at",
+};
+
+const AUDIT: MultiInsert = MultiInsert {
+    head: "INSERT INTO audit (run_id, object, source_key, system, method, path, payload, outcome,
+                              error, attempts, started_at, finished_at, replay_of, target) VALUES",
+    columns: 14,
+    tail: "",
+};
+
+/// An audit row ready to bind: its owned values computed once.
+struct AuditValues {
+    row: NewAuditRow,
+    run_id: String,
+    payload: Option<String>,
+}
+
+impl AuditValues {
+    fn new(mut row: NewAuditRow) -> Result<Self, StateError> {
+        Ok(Self {
+            run_id: row.run_id.to_string(),
+            payload: payload_text(&mut row)?,
+            row,
+        })
+    }
+
+    fn bind<'a>(&'a self, out: &mut Vec<ToSqlOutput<'a>>) {
+        let row = &self.row;
+        let op = row.operation.as_ref();
+        out.extend([
+            self.run_id.as_str().into(),
+            row.object.as_str().into(),
+            row.source_key.as_str().into(),
+            ToSqlOutput::Borrowed(op.map(|o| o.system.as_str()).into()),
+            ToSqlOutput::Borrowed(op.map(|o| o.method.as_str()).into()),
+            ToSqlOutput::Borrowed(op.map(|o| o.path.as_str()).into()),
+            ToSqlOutput::Borrowed(self.payload.as_deref().into()),
+            row.outcome.as_str().into(),
+            ToSqlOutput::Borrowed(row.error.as_deref().into()),
+            row.attempts.into(),
+            row.started_at.timestamp_micros().into(),
+            row.finished_at.timestamp_micros().into(),
+            row.replay_of.map_or(ToSqlOutput::Owned(SqlValue::Null), |r| r.get().into()),
+            ToSqlOutput::Borrowed(row.target.map(|t| t.as_str()).into()),
+        ]);
+    }
+}
+
+/// The payload's text, redacted (the builder already redacts; this catches a payload set on the
+/// public field directly).
+fn payload_text(row: &mut NewAuditRow) -> Result<Option<String>, StateError> {
+    row.payload
+        .take()
+        .map(redact_payload)
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|source| StateError::Encode {
+            what: "audit payload",
+            source,
+        })
+}
+
+/// Inserts a batch's audit rows, none of them a replay, in a few statements, then lets each
+/// successful row with a target supersede the earlier queued rows of its target: the same
+/// outcome as [`insert_audit`] row by row. Returns the new ids in order and the rows resolved.
+fn insert_audit_page(
+    tx: &Transaction<'_>,
+    rows: Vec<NewAuditRow>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<AuditId>, Vec<AuditId>), StateError> {
+    let rows = rows
+        .into_iter()
+        .map(AuditValues::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids = AUDIT.run(tx, &rows, AuditValues::bind)?;
+    let mut queued = QueuedObjects::default();
+    let mut resolved = Vec::new();
+    for (values, &id) in rows.iter().zip(&ids) {
+        let row = &values.row;
+        if row.outcome.is_replayable() {
+            queued.add(row.object);
+        } else if row.outcome.is_success() {
+            if let Some(target) = row.target {
+                supersede(tx, AuditId::new(id), row, target, now, &mut queued, &mut resolved)?;
+            }
+        }
+    }
+    Ok((ids.into_iter().map(AuditId::new).collect(), resolved))
+}
+
+/// Resolves, by the successful row `id`, the earlier queued rows of the same object, source key
+/// and `target`, if the object has queued rows at all.
+fn supersede(
+    tx: &Transaction<'_>,
+    id: AuditId,
+    row: &NewAuditRow,
+    target: TargetRecord,
+    now: DateTime<Utc>,
+    queued: &mut QueuedObjects,
+    resolved: &mut Vec<AuditId>,
+) -> Result<(), StateError> {
+    if !queued.any(tx, row.object)? {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(SUPERSEDE)?;
+    let superseded = stmt.query_map(
+        params![
+            id.get(),
+            now.timestamp_micros(),
+            row.object.as_str(),
+            row.source_key,
+            target.as_str()
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    for original in superseded {
+        resolved.push(AuditId::new(original?));
+    }
+    Ok(())
+}
+
 /// Resolves the queued rows of the same target record that a successful write supersedes. Its
 /// `WHERE` repeats `audit_queued_by_target`'s, so SQLite searches that small partial index.
 const SUPERSEDE: &str = "UPDATE audit SET resolved_by = ?1, resolved_at = ?2
@@ -1142,9 +1279,10 @@ const SUPERSEDE: &str = "UPDATE audit SET resolved_by = ?1, resolved_at = ?2
        AND outcome IN ('failed', 'deferred')
      RETURNING id";
 
-/// Room for every statement the store prepares (about 40): with rusqlite's default of 16 a
-/// page's writes evicted each other and were compiled again on every page.
-const STATEMENT_CACHE: usize = 64;
+/// Room for every statement the store prepares (about 40, and the multi-row inserts' 25: five
+/// tables in five row counts): with rusqlite's default of 16 a page's writes evicted each other
+/// and were compiled again on every page.
+const STATEMENT_CACHE: usize = 128;
 
 fn keep_statements(conn: &Connection) {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -1181,6 +1319,9 @@ impl QueuedObjects {
     }
 }
 
+/// Inserts one audit row; a successful replay also resolves its original, and a successful row
+/// with a target supersedes the earlier queued rows of the same target. Returns the new id and
+/// the rows it resolved.
 fn insert_audit(
     tx: &Transaction<'_>,
     mut row: NewAuditRow,
@@ -1204,41 +1345,10 @@ fn insert_audit(
             Some(None) => {}
         }
     }
-    // The builder already redacts; this catches a payload set on the public field directly.
-    let payload = row
-        .payload
-        .take()
-        .map(redact_payload)
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|source| StateError::Encode {
-            what: "audit payload",
-            source,
-        })?;
-    let op = row.operation.as_ref();
-    tx.prepare_cached(
-        "INSERT INTO audit (run_id, object, source_key, system, method, path, payload, outcome,
-                            error, attempts, started_at, finished_at, replay_of, target)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        row.run_id.to_string(),
-        row.object.as_str(),
-        row.source_key,
-        op.map(|o| o.system.as_str()),
-        op.map(|o| o.method.as_str()),
-        op.map(|o| o.path.as_str()),
-        payload,
-        row.outcome.as_str(),
-        row.error,
-        row.attempts,
-        row.started_at.timestamp_micros(),
-        row.finished_at.timestamp_micros(),
-        row.replay_of.map(|r| r.get()),
-        row.target.map(|t| t.as_str()),
-    ])?;
-    let id = AuditId::new(tx.last_insert_rowid());
+    let values = AuditValues::new(row)?;
+    let id = AUDIT.run(tx, std::slice::from_ref(&values), AuditValues::bind)?;
+    let id = AuditId::new(id.first().copied().unwrap_or_default());
+    let row = values.row;
     if row.outcome.is_replayable() && row.replay_of.is_none() {
         queued.add(row.object);
     }
@@ -1249,25 +1359,8 @@ fn insert_audit(
                 resolved.push(original);
             }
         }
-        let target = match row.target {
-            Some(target) if queued.any(tx, row.object)? => Some(target),
-            _ => None,
-        };
-        if let Some(target) = target {
-            let mut stmt = tx.prepare_cached(SUPERSEDE)?;
-            let superseded = stmt.query_map(
-                params![
-                    id.get(),
-                    now.timestamp_micros(),
-                    row.object.as_str(),
-                    row.source_key,
-                    target.as_str()
-                ],
-                |r| r.get::<_, i64>(0),
-            )?;
-            for original in superseded {
-                resolved.push(AuditId::new(original?));
-            }
+        if let Some(target) = row.target {
+            supersede(tx, id, &row, target, now, queued, &mut resolved)?;
         }
     }
     Ok((id, resolved))
