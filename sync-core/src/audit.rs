@@ -14,6 +14,10 @@ use serde_json::Value;
 
 use crate::model::{ObjectKind, Outcome, RunId, RunStatus, RunTrigger, TargetRecord, TargetSystem};
 
+mod redacted_text;
+
+pub(crate) use redacted_text::redacted_json;
+
 /// The database id of an audit row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -581,6 +585,53 @@ pub struct RunRecord {
     /// Its records by outcome: its audit rows, and in `unchanged` also the unchanged records it
     /// counted without a row each ([`StateBatch::count_unchanged`](crate::StateBatch::count_unchanged)).
     pub counts: OutcomeCounts,
+}
+
+/// An audit row on its way into a store, its payload possibly already written as the stored
+/// text (the forward path writes each operation straight to text, [`redacted_json`]).
+#[derive(Clone, Debug)]
+pub(crate) struct PendingAudit {
+    pub row: NewAuditRow,
+    /// The payload as stored, when given as text rather than as the row's `payload`.
+    pub text: Option<String>,
+}
+
+impl PendingAudit {
+    /// The text to store as the row's payload, redacted: the given text, else the row's payload
+    /// (which [`NewAuditRow::payload`] already redacted; this catches one set on the public field
+    /// directly).
+    pub(crate) fn payload_text(&mut self) -> Result<Option<String>, crate::StateError> {
+        match (self.text.take(), self.row.payload.take()) {
+            (Some(text), _) => Ok(Some(text)),
+            (None, Some(value)) => {
+                redacted_json(&value)
+                    .map(Some)
+                    .map_err(|source| crate::StateError::Encode {
+                        what: "audit payload",
+                        source,
+                    })
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+impl PendingAudit {
+    /// The row with its payload as a value again (read back from the text, which this crate
+    /// wrote as JSON).
+    pub(crate) fn into_row(self) -> NewAuditRow {
+        let mut row = self.row;
+        if let Some(text) = self.text {
+            row.payload = serde_json::from_str(&text).ok();
+        }
+        row
+    }
+}
+
+impl From<NewAuditRow> for PendingAudit {
+    fn from(row: NewAuditRow) -> Self {
+        Self { row, text: None }
+    }
 }
 
 #[cfg(test)]

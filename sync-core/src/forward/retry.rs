@@ -431,7 +431,7 @@ impl ForwardSync {
             .map(crate::audit::redact_payload)
             != row.row.payload;
         let mut own = rows::state_batch(run, object, std::slice::from_ref(&mine));
-        let Some(attempt) = own.audit.pop() else {
+        let Some(attempt) = own.audit.pop().map(crate::audit::PendingAudit::into_row) else {
             return Err(SyncError::Config {
                 what: "a replayed row produced no audit row".into(),
             });

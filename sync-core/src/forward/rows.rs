@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::audit::NewAuditRow;
+use crate::audit::{redacted_json, NewAuditRow};
 use crate::model::{
     normalize_email, ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
     RunId, TargetRecord,
@@ -296,19 +296,18 @@ pub(crate) fn state_batch(run_id: RunId, object: ObjectKind, rows: &[Row]) -> St
             .times(row.started_at, row.finished_at);
         audit.target = row.target_record();
         audit.replay_of = row.replay_of;
+        let mut payload = None;
         if let Some(op) = &row.op {
             audit = audit.operation(op.target());
             // An unchanged record's operation says which target it is; its body is not kept.
             if row.outcome != Outcome::Unchanged {
-                if let Ok(payload) = op.to_payload() {
-                    audit = audit.payload(payload);
-                }
+                payload = redacted_json(op).ok();
             }
         }
         if let Some(reason) = &row.reason {
             audit = audit.error(reason.clone());
         }
-        batch = batch.audit(audit);
+        batch = batch.audit_with_payload_text(audit, payload);
     }
     batch.count_unchanged(run_id, unchanged)
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::lease::FencingToken;
-use crate::audit::{AuditId, NewAuditRow};
+use crate::audit::{AuditId, NewAuditRow, PendingAudit};
 use crate::model::{
     ContentHash, Cursor, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, RunId,
 };
@@ -35,7 +35,7 @@ pub struct StateBatch {
     pub(crate) forgotten_hashes: Vec<(ObjectKind, String)>,
     pub(crate) hashes: Vec<(ObjectKind, String, ContentHash)>,
     pub(crate) member_statuses: Vec<MemberStatusRecord>,
-    pub(crate) audit: Vec<NewAuditRow>,
+    pub(crate) audit: Vec<PendingAudit>,
     pub(crate) cursors: Vec<Cursor>,
     pub(crate) intents: Vec<(String, MemberStatus)>,
     pub(crate) retries: Vec<RetryMark>,
@@ -97,7 +97,19 @@ impl StateBatch {
     /// Appends an audit row.
     #[must_use]
     pub fn audit(mut self, row: NewAuditRow) -> Self {
-        self.audit.push(row);
+        self.audit.push(row.into());
+        self
+    }
+
+    /// Appends an audit row whose payload is `text`, JSON already redacted
+    /// ([`redacted_json`](crate::audit::redacted_json)), in place of the row's own payload.
+    #[must_use]
+    pub(crate) fn audit_with_payload_text(
+        mut self,
+        row: NewAuditRow,
+        text: Option<String>,
+    ) -> Self {
+        self.audit.push(PendingAudit { row, text });
         self
     }
 

@@ -17,12 +17,12 @@ use rusqlite::{
 use super::batch::{BatchReceipt, RetryMark, StateBatch};
 use super::lease::{FencingToken, Lease, LeaseHolder};
 use super::migrations;
-use super::sqlite_rows::MultiInsert;
 use super::retention::{PruneCutoffs, Pruned};
+use super::sqlite_rows::MultiInsert;
 use super::StateStore;
 use crate::audit::{
-    redact_payload, AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts,
-    ReplayFilter, Resolution, RetryState, RunRecord, RunStart, TargetOperation,
+    AuditId, AuditQuery, AuditRow, Method, NewAuditRow, OutcomeCounts, PendingAudit, ReplayFilter,
+    Resolution, RetryState, RunRecord, RunStart, TargetOperation,
 };
 use crate::error::{LeaseError, Result, StateError};
 use crate::model::{
@@ -1079,7 +1079,7 @@ fn apply_in(tx: &Transaction<'_>, batch: StateBatch) -> Result<BatchReceipt, Sta
     })?;
     let mut receipt = BatchReceipt::default();
     let mut queued = QueuedObjects::default();
-    if batch.audit.iter().any(|row| row.replay_of.is_some()) {
+    if batch.audit.iter().any(|a| a.row.replay_of.is_some()) {
         // A replay's original is followed to its root before the row goes in: one by one.
         for row in batch.audit {
             let (id, resolved) = insert_audit(tx, row, now, &mut queued)?;
@@ -1167,11 +1167,11 @@ struct AuditValues {
 }
 
 impl AuditValues {
-    fn new(mut row: NewAuditRow) -> Result<Self, StateError> {
+    fn new(mut pending: PendingAudit) -> Result<Self, StateError> {
         Ok(Self {
-            run_id: row.run_id.to_string(),
-            payload: payload_text(&mut row)?,
-            row,
+            run_id: pending.row.run_id.to_string(),
+            payload: pending.payload_text()?,
+            row: pending.row,
         })
     }
 
@@ -1191,25 +1191,11 @@ impl AuditValues {
             row.attempts.into(),
             row.started_at.timestamp_micros().into(),
             row.finished_at.timestamp_micros().into(),
-            row.replay_of.map_or(ToSqlOutput::Owned(SqlValue::Null), |r| r.get().into()),
+            row.replay_of
+                .map_or(ToSqlOutput::Owned(SqlValue::Null), |r| r.get().into()),
             ToSqlOutput::Borrowed(row.target.map(|t| t.as_str()).into()),
         ]);
     }
-}
-
-/// The payload's text, redacted (the builder already redacts; this catches a payload set on the
-/// public field directly).
-fn payload_text(row: &mut NewAuditRow) -> Result<Option<String>, StateError> {
-    row.payload
-        .take()
-        .map(redact_payload)
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|source| StateError::Encode {
-            what: "audit payload",
-            source,
-        })
 }
 
 /// Inserts a batch's audit rows, none of them a replay, in a few statements, then lets each
@@ -1217,7 +1203,7 @@ fn payload_text(row: &mut NewAuditRow) -> Result<Option<String>, StateError> {
 /// outcome as [`insert_audit`] row by row. Returns the new ids in order and the rows resolved.
 fn insert_audit_page(
     tx: &Transaction<'_>,
-    rows: Vec<NewAuditRow>,
+    rows: Vec<PendingAudit>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<AuditId>, Vec<AuditId>), StateError> {
     let rows = rows
@@ -1233,7 +1219,15 @@ fn insert_audit_page(
             queued.add(row.object);
         } else if row.outcome.is_success() {
             if let Some(target) = row.target {
-                supersede(tx, AuditId::new(id), row, target, now, &mut queued, &mut resolved)?;
+                supersede(
+                    tx,
+                    AuditId::new(id),
+                    row,
+                    target,
+                    now,
+                    &mut queued,
+                    &mut resolved,
+                )?;
             }
         }
     }
@@ -1324,10 +1318,11 @@ impl QueuedObjects {
 /// the rows it resolved.
 fn insert_audit(
     tx: &Transaction<'_>,
-    mut row: NewAuditRow,
+    mut pending: PendingAudit,
     now: DateTime<Utc>,
     queued: &mut QueuedObjects,
 ) -> Result<(AuditId, Vec<AuditId>), StateError> {
+    let row = &mut pending.row;
     if let Some(original) = row.replay_of {
         // Follow a replay of a replay to the original, so the queue has one entry per record.
         let root: Option<Option<i64>> = tx
@@ -1345,7 +1340,7 @@ fn insert_audit(
             Some(None) => {}
         }
     }
-    let values = AuditValues::new(row)?;
+    let values = AuditValues::new(pending)?;
     let id = AUDIT.run(tx, std::slice::from_ref(&values), AuditValues::bind)?;
     let id = AuditId::new(id.first().copied().unwrap_or_default());
     let row = values.row;

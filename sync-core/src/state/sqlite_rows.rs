@@ -71,7 +71,12 @@ impl MultiInsert {
     /// The statement for `rows` rows.
     fn sql(&self, rows: usize) -> String {
         let group = format!("({})", vec!["?"; self.columns].join(", "));
-        format!("{} {} {}", self.head, vec![group; rows].join(", "), self.tail)
+        format!(
+            "{} {} {}",
+            self.head,
+            vec![group; rows].join(", "),
+            self.tail
+        )
     }
 }
 
@@ -129,7 +134,11 @@ mod tests {
     fn a_key_given_twice_ends_with_its_last_values() {
         let mut conn = table();
         let tx = conn.transaction().unwrap();
-        let rows = vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)];
+        let rows = vec![
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("a".to_owned(), 3),
+        ];
         PAIRS.run(&tx, &rows, bind).unwrap();
         let a: i64 = tx
             .query_row("SELECT v FROM t WHERE k = 'a'", [], |r| r.get(0))

@@ -7,7 +7,7 @@ use std::hash::Hash;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 
-use crate::audit::{redact_payload, AuditId, NewAuditRow};
+use crate::audit::{AuditId, PendingAudit};
 use crate::error::StateError;
 use crate::model::normalize_email;
 use crate::state::batch::{BatchReceipt, RetryMark, StateBatch};
@@ -147,7 +147,7 @@ pub(super) async fn apply_in(
         .await?;
     }
     let mut receipt = BatchReceipt::default();
-    if batch.audit.iter().any(|row| row.replay_of.is_some()) {
+    if batch.audit.iter().any(|a| a.row.replay_of.is_some()) {
         // A replay may name a row of this very batch: one by one, each sees the rows before.
         for row in batch.audit {
             let (id, resolved) = insert_audit(tx, pair, row, now).await?;
@@ -242,7 +242,7 @@ pub(super) async fn insert_delivery(
 async fn insert_audit_page(
     tx: &Transaction<'_>,
     pair: &str,
-    rows: Vec<NewAuditRow>,
+    rows: Vec<PendingAudit>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<AuditId>, Vec<AuditId>), StateError> {
     let n = rows.len();
@@ -259,8 +259,9 @@ async fn insert_audit_page(
     let mut started = Vec::with_capacity(n);
     let mut finished = Vec::with_capacity(n);
     let mut targets = Vec::with_capacity(n);
-    for mut row in rows {
-        payloads.push(payload_text(&mut row)?);
+    for mut pending in rows {
+        payloads.push(pending.payload_text()?);
+        let mut row = pending.row;
         let op = row.operation.take();
         systems.push(op.as_ref().map(|o| o.system.as_str()));
         methods.push(op.as_ref().map(|o| o.method.as_str()));
@@ -371,30 +372,17 @@ async fn insert_audit_page(
     Ok((ids.into_iter().map(AuditId::new).collect(), resolved))
 }
 
-/// The row's payload, redacted, as stored text. The builder already redacts; this catches a
-/// payload set on the public field directly.
-fn payload_text(row: &mut NewAuditRow) -> Result<Option<String>, StateError> {
-    row.payload
-        .take()
-        .map(redact_payload)
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|source| StateError::Encode {
-            what: "audit payload",
-            source,
-        })
-}
-
 /// Inserts one audit row; a successful replay also resolves its original, and a successful row
 /// with a target supersedes the earlier queued rows of the same target. Returns the new id and
 /// the rows it resolved.
 async fn insert_audit(
     tx: &Transaction<'_>,
     pair: &str,
-    mut row: NewAuditRow,
+    mut pending: PendingAudit,
     now: DateTime<Utc>,
 ) -> Result<(AuditId, Vec<AuditId>), StateError> {
+    let payload = pending.payload_text()?;
+    let mut row = pending.row;
     if let Some(original) = row.replay_of {
         // Follow a replay of a replay to the original, so the queue has one entry per record.
         let stmt = tx
@@ -412,7 +400,6 @@ async fn insert_audit(
             Some(None) => {}
         }
     }
-    let payload = payload_text(&mut row)?;
     let op = row.operation.as_ref();
     let stmt = tx
         .prepare_cached(
