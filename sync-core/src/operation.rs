@@ -5,6 +5,7 @@
 //! be sent again later by [`Executor::execute`] exactly as it was planned. Member batches go through
 //! [`Executor::subscribe_batch`], which reports back per member.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
@@ -759,17 +760,20 @@ impl Executor {
     /// (`update_existing: false`), so a member added since `current` was read still comes back as
     /// "contact exists" and keeps its status. Sending an existing member's batch again after a
     /// lost response writes the same values: retries are harmless.
-    pub async fn subscribe_batch_known(
+    ///
+    /// `members` may be records or references to them (`&[&MemberRecord]`), so a caller that
+    /// keeps its records need not copy them.
+    pub async fn subscribe_batch_known<M: Borrow<MemberRecord> + Sync>(
         &self,
         list_id: &str,
-        members: &[MemberRecord],
+        members: &[M],
         current: &HashMap<String, MemberStatus>,
     ) -> Vec<OpResult> {
         let list = ListId::from(list_id);
         let mut results: Vec<Option<OpResult>> = vec![None; members.len()];
         let mut existing = Vec::new();
         let mut new = Vec::new();
-        for (i, member) in members.iter().enumerate() {
+        for (i, member) in members.iter().map(Borrow::borrow).enumerate() {
             match current.get(&member.key()) {
                 Some(status) if status.blocks_push() => {
                     results[i] = Some(Err(NotApplied::Skipped {
@@ -801,17 +805,17 @@ impl Executor {
     }
 
     /// One batch subscribe call: `chunk` holds indexes into `members` with the status to send.
-    async fn batch_chunk(
+    async fn batch_chunk<M: Borrow<MemberRecord> + Sync>(
         &self,
         list: &ListId,
-        members: &[MemberRecord],
+        members: &[M],
         chunk: &[(usize, mailchimp_client::MemberStatus)],
         update_existing: bool,
     ) -> Vec<OpResult> {
         self.calls.count("mailchimp batch_subscribe");
         let chunk: Vec<(&MemberRecord, &mailchimp_client::MemberStatus)> = chunk
             .iter()
-            .filter_map(|(i, status)| members.get(*i).map(|m| (m, status)))
+            .filter_map(|(i, status)| members.get(*i).map(|m| (m.borrow(), status)))
             .collect();
         let batch = chunk
             .iter()

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::hash::content_hash;
 use crate::mapping::{
     check_member_merge_fields, current_customer_id, map_ecommerce_customer, map_member,
-    map_product, Issue, MappedMember,
+    map_product, Issue, MappedMember, MemberRecord,
 };
 use crate::model::{
     normalize_email, ContentHash, IdMapping, MemberStatus, MemberStatusRecord, ObjectKind, Outcome,
@@ -110,12 +110,11 @@ async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<
         return pending.into_iter().map(Pending::planned).collect();
     }
     let started = Utc::now();
-    let ops: Vec<Operation> = pending.iter().map(|p| p.op.clone()).collect();
     let results: Vec<OpResult> = match how {
         Sending::Batch(list_id, current) => {
-            let members: Vec<_> = ops
-                .into_iter()
-                .filter_map(|op| match op {
+            let members: Vec<&MemberRecord> = pending
+                .iter()
+                .filter_map(|p| match &p.op {
                     Operation::SubscribeMember { member, .. } => Some(member),
                     _ => None,
                 })
@@ -125,6 +124,7 @@ async fn execute(ctx: &PageContext, pending: Vec<Pending>, how: Sending) -> Vec<
                 .await
         }
         Sending::Each(mut turn) => {
+            let ops: Vec<Operation> = pending.iter().map(|p| p.op.clone()).collect();
             turn.wait().await;
             ctx.executor
                 .execute_owned(ops, ctx.config.concurrency, move || turn.pass())
