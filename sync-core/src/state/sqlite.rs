@@ -1210,8 +1210,16 @@ fn insert_audit_page(
         .into_iter()
         .map(AuditValues::new)
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = AUDIT.run(tx, &rows, AuditValues::bind)?;
+    // Which objects had queued rows before the batch, asked before its rows go in: then, as row
+    // by row, only a success after one of the batch's own failures looks for rows to supersede.
     let mut queued = QueuedObjects::default();
+    for values in &rows {
+        let row = &values.row;
+        if row.outcome.is_success() && row.target.is_some() {
+            queued.any(tx, row.object)?;
+        }
+    }
+    let ids = AUDIT.run(tx, &rows, AuditValues::bind)?;
     let mut resolved = Vec::new();
     for (values, &id) in rows.iter().zip(&ids) {
         let row = &values.row;
