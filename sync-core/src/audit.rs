@@ -614,9 +614,7 @@ impl PendingAudit {
             (None, None) => Ok(None),
         }
     }
-}
 
-impl PendingAudit {
     /// The row with its payload as a value again (read back from the text, which this crate
     /// wrote as JSON).
     pub(crate) fn into_row(self) -> NewAuditRow {

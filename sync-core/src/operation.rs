@@ -1088,7 +1088,11 @@ mod tests {
         assert_eq!(removals, 5);
         for op in ops {
             let stored = crate::audit::redact_payload(op.to_payload().unwrap());
-            assert_eq!(Operation::from_payload(stored).unwrap(), op);
+            assert_eq!(Operation::from_payload(stored.clone()).unwrap(), op);
+            // The forward path stores the operation's text directly: the same payload.
+            let text = crate::audit::redacted_json(&op).unwrap();
+            let read_back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(read_back, stored);
         }
         assert!(Operation::from_payload(json!({"op": "launch_rocket"})).is_err());
     }
