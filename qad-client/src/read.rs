@@ -112,7 +112,7 @@ impl FieldMap {
                     None => field,
                 },
             };
-            let value = row.remove(source).or_else(|| {
+            let entry = row.remove_entry(source).or_else(|| {
                 if !qualified {
                     return None;
                 }
@@ -122,16 +122,23 @@ impl FieldMap {
                         .is_some_and(|table| table.ends_with('.'))
                 });
                 match (hits.next().cloned(), hits.next()) {
-                    (Some(only), None) => row.remove(&only),
+                    (Some(only), None) => row.remove_entry(&only),
                     _ => None,
                 }
             });
-            if let Some(value) = value {
-                taken.push((*field, value));
+            if let Some(entry) = entry {
+                taken.push((*field, entry));
             }
         }
-        for (field, value) in taken {
-            row.insert(field.to_owned(), value);
+        for (field, (mut key, value)) in taken {
+            // The key's own text becomes the field's name when it ends with it (`table.field`):
+            // no new allocation per field of every row.
+            if key.len() > field.len() && key.ends_with(field) {
+                key.replace_range(..key.len() - field.len(), "");
+            } else if key != field {
+                key = field.to_owned();
+            }
+            row.insert(key, value);
         }
         row
     }
